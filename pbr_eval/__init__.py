@@ -1,0 +1,33 @@
+"""pbr_eval: what an outcome is worth paying for.
+
+Estimate the non-intervention rate of a programme cohort from comparison
+cohorts, and turn it into outcome prices for Payment by Results.
+
+>>> import pbr_eval
+>>> sorted(pbr_eval.ESTIMATORS)[:1]
+['nearest']
+"""
+
+from pbr_eval._version import __version__
+from pbr_eval.api import estimate, price
+from pbr_eval.cohort import Cohort, DroppedRows
+from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators import ESTIMATORS, NearestNeighborMatching
+from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
+from pbr_eval.pricing.recommend import PriceRecommendation
+from pbr_eval.results.counterfactual import CounterfactualResults
+
+__all__ = [
+    "__version__",
+    "Cohort",
+    "DroppedRows",
+    "estimate",
+    "price",
+    "ESTIMATORS",
+    "NearestNeighborMatching",
+    "CounterfactualResults",
+    "BalanceTable",
+    "PriceRecommendation",
+    "PbrEvalError",
+    "PbrEvalWarning",
+]

@@ -1,0 +1,176 @@
+"""What every estimator shares: the registry, option bookkeeping, and the
+weighted comparison of means that turns adjustment weights into estimates."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval._provenance import __version__, versions
+from pbr_eval.cohort import Cohort
+from pbr_eval.exceptions import IgnoredOptionWarning, OptionError
+from pbr_eval.inference.sandwich import wls_sandwich
+from pbr_eval.options import check_choice
+from pbr_eval.results.counterfactual import OutcomeEstimate
+
+__all__ = ["Estimator", "ESTIMATORS", "register", "weighted_difference", "base_info"]
+
+#: method name -> estimator class; filled by :func:`register`.
+ESTIMATORS: dict[str, type[Estimator]] = {}
+
+
+def register(name: str) -> Callable[[type[Estimator]], type[Estimator]]:
+    """Class decorator adding an estimator to :data:`ESTIMATORS` under ``name``."""
+
+    def deco(cls: type[Estimator]) -> type[Estimator]:
+        cls.method = name
+        ESTIMATORS[name] = cls
+        return cls
+
+    return deco
+
+
+class Estimator:
+    """Base class: ``__init__`` stores validated options, ``fit`` returns results.
+
+    Subclasses declare their options as keyword-only ``__init__`` parameters
+    and implement :meth:`fit`.
+    """
+
+    method: ClassVar[str] = ""
+
+    def get_params(self) -> dict[str, Any]:
+        """The options this estimator was built with (scikit-learn style)."""
+        sig = inspect.signature(type(self).__init__)
+        return {
+            name: getattr(self, name)
+            for name in sig.parameters
+            if name != "self" and hasattr(self, name)
+        }
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [n for n, p in sig.parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
+
+    def fit(self, cohort: Cohort) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+def build_estimator(method: str, options: dict[str, Any], ignored: dict[str, Any] | None = None) -> Estimator:
+    """Look up ``method`` in the registry and build it from ``options``.
+
+    Options that the method does not take raise :class:`OptionError` listing
+    the ones it does.
+    """
+    check_choice("method", method, sorted(ESTIMATORS))
+    cls = ESTIMATORS[method]
+    allowed = cls.option_names()
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise OptionError(
+            f"Method '{method}' does not take option(s) {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(map(repr, allowed))}."
+        )
+    if ignored:
+        warnings.warn(
+            f"Method '{method}' ignores {', '.join(map(repr, ignored))}.",
+            IgnoredOptionWarning,
+            stacklevel=3,
+        )
+    return cls(**options)
+
+
+def base_info(cohort: Cohort, estimator: Estimator, *, seed: Any = None) -> dict[str, Any]:
+    """The ``info`` entries every result carries."""
+    return {
+        "method": estimator.method,
+        "options": {k: (v if isinstance(v, (int, float, str, bool, type(None), list, tuple))
+                        else repr(v)) for k, v in estimator.get_params().items()},
+        "cohort": cohort.describe(),
+        "dropped": [d.to_dict() for d in cohort.dropped],
+        "fingerprint": cohort.fingerprint,
+        "version": __version__,
+        "versions": versions(),
+        "seed": seed,
+        "notes": [],
+    }
+
+
+def weighted_difference(
+    cohort: Cohort,
+    w: np.ndarray,
+    *,
+    subclass: np.ndarray | None,
+    se: str,
+) -> list[OutcomeEstimate]:
+    """Estimates from adjustment weights: weighted means and a robust SE.
+
+    The effect is the coefficient on treatment in the weighted regression
+    ``y ~ 1 + t`` over units with positive weight, so the intercept is the
+    weighted comparison mean (the non-intervention estimate) and the
+    coefficient the difference; standard errors are the regression's robust
+    sandwich (cluster-robust by ``subclass`` when ``se="cluster"``, else
+    HC3), as MatchIt's documentation recommends after matching.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    w : numpy.ndarray
+        Weights aligned with the cohort's rows; 0 leaves a unit out.
+    subclass : numpy.ndarray, optional
+        Matched-pair or subclass label per row (-1 for none).
+    se : {"cluster", "HC3", "HC1", "HC0"}
+    """
+    keep = w > 0
+    t = cohort.t[keep]
+    ww = w[keep]
+    X = np.column_stack([np.ones(t.size), t.astype(float)])
+    cl = None
+    if se == "cluster":
+        if subclass is None:
+            raise OptionError("`se='cluster'` needs matched pairs or subclasses.")
+        cl = subclass[keep]
+        kind = "HC1"
+        se_method = "cluster-robust by matched set (HC1 with G/(G-1) correction, as sandwich::vcovCL)"
+    else:
+        kind = se
+        se_method = f"heteroskedasticity-robust ({se}, as sandwich::vcovHC)"
+    out = []
+    n1 = int(t.sum())
+    n0 = int((~t).sum())
+    for name in cohort.outcomes:
+        y_all = cohort.y(name)
+        y = y_all[keep]
+        beta, cov = wls_sandwich(X, y, ww, cluster=cl, kind=kind)  # type: ignore[arg-type]
+        naive = float(y_all[~cohort.t].mean())
+        out.append(
+            OutcomeEstimate(
+                outcome=name,
+                outcome_type=cohort.outcome_types[name],
+                n_treated=n1,
+                n_comparison=n0,
+                observed=float(beta[0] + beta[1]),
+                non_intervention=float(beta[0]),
+                non_intervention_se=float(np.sqrt(cov[0, 0])),
+                effect=float(beta[1]),
+                std_error=float(np.sqrt(cov[1, 1])),
+                naive_comparison=naive,
+                se_method=se_method,
+            )
+        )
+    return out
+
+
+def weights_series(cohort: Cohort, w: np.ndarray) -> pd.Series:
+    """Weights as a Series indexed like the caller's rows."""
+    return pd.Series(w, index=cohort.index, name="weight")

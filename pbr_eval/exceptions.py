@@ -1,0 +1,107 @@
+"""Errors and warnings raised by pbr_eval.
+
+Every error a user can cause is a subclass of :class:`PbrEvalError`, so a
+script can catch them all in one place, and every message names the column or
+option at fault, says what was expected, what was found and how to fix it.
+
+The data errors also subclass :class:`ValueError` (or :class:`KeyError` for a
+missing column) so that generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PbrEvalError",
+    "OptionError",
+    "DataError",
+    "MissingColumnError",
+    "TreatmentError",
+    "MissingValueError",
+    "InfiniteValueError",
+    "OutcomeTypeError",
+    "CovariateError",
+    "DuplicateIdError",
+    "ContaminationError",
+    "SmallCohortError",
+    "EstimationError",
+    "OverlapError",
+    "NotViableError",
+    "PbrEvalWarning",
+    "IgnoredOptionWarning",
+    "EstimationWarning",
+]
+
+
+class PbrEvalError(Exception):
+    """Base class of every error pbr_eval raises on purpose."""
+
+
+class OptionError(PbrEvalError, ValueError):
+    """An option (keyword argument, CLI flag or analysis-file key) is invalid."""
+
+
+class DataError(PbrEvalError, ValueError):
+    """The data given to :class:`pbr_eval.Cohort` cannot be used as it is."""
+
+
+class MissingColumnError(DataError, KeyError):
+    """A role names a column that is not in the data."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class TreatmentError(DataError):
+    """The treatment column is not 0/1 or boolean, or has only one group."""
+
+
+class MissingValueError(DataError):
+    """Missing values were found and ``missing="error"`` was chosen."""
+
+
+class InfiniteValueError(DataError):
+    """A numeric column holds +inf or -inf."""
+
+
+class OutcomeTypeError(DataError):
+    """An outcome column is not numeric."""
+
+
+class CovariateError(DataError):
+    """A covariate is constant, duplicates another, or has an unusable type."""
+
+
+class DuplicateIdError(DataError):
+    """A unit identifier appears more than once."""
+
+
+class ContaminationError(DuplicateIdError):
+    """A unit identifier appears in both the treated and the comparison group."""
+
+
+class SmallCohortError(DataError):
+    """Fewer treated units than the configured minimum."""
+
+
+class EstimationError(PbrEvalError, RuntimeError):
+    """A model could not be estimated (separation, no overlap, singular design)."""
+
+
+class OverlapError(EstimationError):
+    """The treated and comparison groups do not overlap enough to compare."""
+
+
+class NotViableError(PbrEvalError, ValueError):
+    """The pricing inputs leave nothing to pay for (no additional outcomes)."""
+
+
+class PbrEvalWarning(UserWarning):
+    """Base class of pbr_eval's warnings."""
+
+
+class IgnoredOptionWarning(PbrEvalWarning):
+    """An option was set that the chosen method does not use."""
+
+
+class EstimationWarning(PbrEvalWarning):
+    """An estimate was computed but deserves caution (e.g. weak overlap)."""

@@ -1,0 +1,231 @@
+"""A fast, dependency-light logistic regression for propensity scores.
+
+Newton-Raphson (equivalently iteratively reweighted least squares) on
+standardised columns, with step halving. It is vectorised over rows, so a
+million rows and a dozen covariates take a fraction of a second, and it stops
+with a clear error on (quasi-)complete separation rather than returning
+scores of exactly 0 or 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.special import expit
+
+from pbr_eval.exceptions import EstimationError
+
+__all__ = ["LogitFit", "fit_logit"]
+
+#: Above this many rows the fit starts from a fit on an evenly spaced subsample.
+_WARM_START_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """A fitted logistic regression ``P(y=1|x) = expit(b0 + x b)``.
+
+    Attributes
+    ----------
+    params : numpy.ndarray
+        Intercept first, then one coefficient per column of ``X``.
+    cov : numpy.ndarray
+        Model-based covariance of ``params`` (inverse information).
+    n_iter : int
+        Newton iterations used.
+    loglik : float
+        Log-likelihood at the estimate.
+    """
+
+    params: np.ndarray
+    cov: np.ndarray
+    n_iter: int
+    loglik: float
+
+    def linear_predictor(self, X: np.ndarray) -> np.ndarray:
+        """The logit ``b0 + X b`` for new rows."""
+        return self.params[0] + X @ self.params[1:]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Fitted probabilities for new rows."""
+        return expit(self.linear_predictor(X))
+
+
+def _loglik(eta: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
+    # sum of y*eta - log(1 + exp(eta)), the Bernoulli log-likelihood on the logit scale
+    if w is None:
+        return float(y @ eta - np.logaddexp(0.0, eta).sum())
+    return float((w * y) @ eta - w @ np.logaddexp(0.0, eta))
+
+
+def fit_logit(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    start: np.ndarray | None = None,
+    center: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    _standardised_start: bool = False,
+) -> LogitFit:
+    """Fit a logistic regression by Newton-Raphson.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+        Covariates, without an intercept (one is added).
+    y : numpy.ndarray, shape (n,)
+        0/1 response (e.g. treatment).
+    weights : numpy.ndarray, optional
+        Non-negative case weights.
+    names : sequence of str, optional
+        Column names, used to name the covariates involved in a failure.
+    tol : float
+        Convergence tolerance on the relative change of the log-likelihood
+        and on the largest Newton step.
+    max_iter : int
+        Maximum Newton iterations.
+    start : numpy.ndarray, optional
+        Starting values on the internal (centred and scaled) scale.
+    center, scale : numpy.ndarray, optional
+        Column centres and scales used internally (default: from the data).
+
+    Returns
+    -------
+    LogitFit
+
+    Raises
+    ------
+    EstimationError
+        On complete or quasi-complete separation (fitted probabilities of
+        exactly 0 or 1), naming the covariates with the largest
+        coefficients, or when the design is singular.
+
+    Notes
+    -----
+    Columns are centred and scaled before fitting and the coefficients are
+    transformed back, which keeps the information matrix well conditioned
+    when covariates are on very different scales (earnings next to
+    indicators). The maximum-likelihood estimate is unchanged by this.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(5000, 2))
+    >>> y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 + X @ [1.0, -1.0])))).astype(float)
+    >>> fit = fit_logit(X, y)
+    >>> np.round(fit.params, 1)
+    array([ 0.5,  1. , -1. ])
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, p = X.shape
+    names = list(names) if names is not None else [f"x{j}" for j in range(p)]
+    if center is None or scale is None:
+        # Centring and scaling only condition the problem; a subsample's moments suffice.
+        probe = X[:: max(1, n // 100_000)]
+        mu = probe.mean(axis=0) if n else np.zeros(p)
+        sd = probe.std(axis=0)
+        sd[sd == 0] = 1.0
+    else:
+        mu, sd = np.asarray(center, dtype=float), np.asarray(scale, dtype=float)
+    Z = np.empty((n, p + 1))
+    Z[:, 0] = 1.0
+    np.subtract(X, mu, out=Z[:, 1:])
+    Z[:, 1:] /= sd
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    ybar = np.average(y, weights=w)
+    if not 0 < ybar < 1:
+        raise EstimationError("The response has only one value; a logistic model cannot be fitted.")
+    beta = np.zeros(p + 1)
+    beta[0] = np.log(ybar / (1 - ybar))
+    if start is not None:
+        beta = np.asarray(start, dtype=float).copy()
+    elif n > _WARM_START_ROWS:
+        # Newton converges quadratically: a fit on an evenly spaced subsample lands close
+        # to the full-data optimum, so the full data needs only two or three iterations.
+        step_rows = n // (_WARM_START_ROWS // 2)
+        sub = slice(0, None, step_rows)
+        try:
+            warm = fit_logit(
+                X[sub], y[sub], weights=None if w is None else w[sub], tol=1e-8,
+                max_iter=max_iter, center=mu, scale=sd, _standardised_start=True,
+            )
+            beta = warm.params
+        except EstimationError:
+            pass
+    eta = Z @ beta
+    ll = _loglik(eta, y, w)
+    converged = False
+    it = 0
+    Zs = np.empty_like(Z)  # one work buffer: fresh large allocations are slow on some VMs
+    for it in range(1, max_iter + 1):
+        prob = expit(eta)
+        v = prob * (1 - prob)
+        if w is not None:
+            v = v * w
+            score = Z.T @ (w * (y - prob))
+        else:
+            score = Z.T @ (y - prob)
+        np.multiply(Z, np.sqrt(v)[:, None], out=Zs)
+        info = Zs.T @ Zs
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError as err:
+            raise EstimationError(
+                "The propensity model's design is singular: some covariates are collinear. "
+                "Remove redundant covariates."
+            ) from err
+        t = 1.0
+        while True:
+            new_beta = beta + t * step
+            new_eta = Z @ new_beta
+            new_ll = _loglik(new_eta, y, w)
+            if new_ll >= ll - 1e-12 * abs(ll) or t < 1e-8:
+                break
+            t /= 2
+        change = abs(new_ll - ll) / (abs(ll) + 1e-300)
+        beta, eta, ll = new_beta, new_eta, new_ll
+        if change < tol and np.max(np.abs(t * step)) < 1e-6:
+            converged = True
+            break
+    prob = expit(eta)
+    eps = 1e-10
+    n_extreme = int(((prob < eps) | (prob > 1 - eps)).sum())
+    if n_extreme or not converged or not np.all(np.isfinite(beta)):
+        order = np.argsort(-np.abs(beta[1:]))[:3]
+        involved = ", ".join(f"'{names[j]}'" for j in order)
+        what = (
+            f"{n_extreme:,} fitted probabilities are 0 or 1"
+            if n_extreme
+            else f"it did not converge in {max_iter} iterations"
+        )
+        raise EstimationError(
+            f"The logistic model separates the groups perfectly or nearly so ({what}). "
+            f"The covariates most involved are {involved}: some of their values occur in only "
+            "one group. Coarsen or drop them, restrict the comparison pool to people like the "
+            "programme's, or use exact matching on them."
+        )
+    if _standardised_start:
+        return LogitFit(params=beta, cov=np.empty((0, 0)), n_iter=it, loglik=ll)
+    # Back to the original scale.
+    params = np.empty(p + 1)
+    params[1:] = beta[1:] / sd
+    params[0] = beta[0] - np.dot(mu, params[1:])
+    v = prob * (1 - prob) * (1.0 if w is None else w)
+    np.multiply(Z, np.sqrt(v)[:, None], out=Zs)
+    A = np.zeros((p + 1, p + 1))
+    A[0, 0] = 1.0
+    A[0, 1:] = -mu / sd
+    A[1:, 1:] = np.diag(1.0 / sd)
+    try:
+        cov = A @ np.linalg.inv(Zs.T @ Zs) @ A.T
+    except np.linalg.LinAlgError:
+        cov = np.full((p + 1, p + 1), np.nan)
+    return LogitFit(params=params, cov=cov, n_iter=it, loglik=ll)

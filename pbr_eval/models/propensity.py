@@ -1,0 +1,89 @@
+"""Propensity scores: P(treated | covariates), by logistic regression or any
+scikit-learn classifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pbr_eval.cohort import Cohort
+from pbr_eval.exceptions import EstimationError, OptionError
+from pbr_eval.models.logit import LogitFit, fit_logit
+
+__all__ = ["PropensityScore", "fit_propensity"]
+
+
+@dataclass(frozen=True)
+class PropensityScore:
+    """Fitted propensity scores for every row of a cohort.
+
+    Attributes
+    ----------
+    ps : numpy.ndarray
+        P(treated | covariates) for each row.
+    model : str
+        ``"logit"`` or the scikit-learn estimator's class name.
+    logit : LogitFit or None
+        The logistic fit (coefficients and covariance) when ``model="logit"``.
+    estimator : object or None
+        The fitted scikit-learn estimator (a clone of the one given).
+    """
+
+    ps: np.ndarray
+    model: str
+    logit: LogitFit | None = None
+    estimator: Any = field(default=None, repr=False)
+
+    @property
+    def linear(self) -> np.ndarray:
+        """The score on the logit scale, ``log(ps / (1 - ps))``."""
+        return np.log(self.ps) - np.log1p(-self.ps)
+
+
+def fit_propensity(cohort: Cohort, model: Any = None) -> PropensityScore:
+    """Fit the propensity model on a cohort.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    model : None, "logit" or a scikit-learn classifier
+        ``None``/``"logit"`` fits a main-effects logistic regression on the
+        cohort's design matrix. A scikit-learn classifier (anything with
+        ``fit`` and ``predict_proba``) is cloned and fitted on the same matrix.
+
+    Returns
+    -------
+    PropensityScore
+
+    Raises
+    ------
+    EstimationError
+        On separation, or when a classifier returns scores of exactly 0 or 1.
+    OptionError
+        When ``model`` is neither ``"logit"`` nor a classifier.
+    """
+    X, t = cohort.X, cohort.t.astype(float)
+    if model is None or (isinstance(model, str) and model in ("logit", "glm")):
+        fit = fit_logit(X, t, names=cohort.design_columns)
+        return PropensityScore(ps=fit.predict(X), model="logit", logit=fit)
+    if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
+        raise OptionError(
+            "`distance`/`propensity` must be 'glm' (logistic regression) or a scikit-learn "
+            f"classifier with fit() and predict_proba(); got {model!r}."
+        )
+    from sklearn.base import clone
+
+    est = clone(model)
+    est.fit(X, cohort.t.astype(int))
+    classes = list(getattr(est, "classes_", [0, 1]))
+    ps = np.asarray(est.predict_proba(X))[:, classes.index(1)]
+    bad = int(((ps <= 0) | (ps >= 1)).sum())
+    if bad:
+        raise EstimationError(
+            f"The classifier {type(model).__name__} gave {bad:,} propensity scores of exactly 0 "
+            "or 1, so those people have no comparable counterpart. Use a smoother model "
+            "(e.g. calibrated or regularised) or restrict the data to the region of overlap."
+        )
+    return PropensityScore(ps=ps, model=type(model).__name__, estimator=est)

@@ -1,0 +1,325 @@
+"""The results surface every estimator returns."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.exceptions import OptionError
+from pbr_eval.inference.intervals import normal_interval, rate_interval
+from pbr_eval.options import DEFAULT_LEVEL, check_level
+
+__all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS"]
+
+#: The columns of :meth:`CounterfactualResults.to_frame`, in order (a public contract).
+FRAME_COLUMNS = [
+    "outcome",
+    "outcome_type",
+    "n_treated",
+    "n_comparison",
+    "observed",
+    "non_intervention",
+    "non_intervention_se",
+    "non_intervention_ci_lower",
+    "non_intervention_ci_upper",
+    "effect",
+    "std_error",
+    "ci_lower",
+    "ci_upper",
+    "p_value",
+    "naive_comparison",
+    "n_dropped",
+]
+
+
+@dataclass(frozen=True)
+class OutcomeEstimate:
+    """The estimate for one outcome.
+
+    Attributes
+    ----------
+    outcome : str
+    outcome_type : str
+        ``"binary"``, ``"count"`` or ``"continuous"``.
+    n_treated, n_comparison : int
+        Units contributing (comparison: with positive weight).
+    observed : float
+        Mean outcome of the (matched) treated group.
+    non_intervention : float
+        Estimated mean outcome the treated would have had without the
+        programme, E[Y(0) | treated].
+    non_intervention_se : float
+        Its standard error.
+    effect : float
+        ``observed - non_intervention``.
+    std_error : float
+        Standard error of the effect.
+    naive_comparison : float
+        Unadjusted mean outcome of the whole comparison pool, for contrast.
+    se_method : str
+        How the standard errors were computed.
+    """
+
+    outcome: str
+    outcome_type: str
+    n_treated: int
+    n_comparison: int
+    observed: float
+    non_intervention: float
+    non_intervention_se: float
+    effect: float
+    std_error: float
+    naive_comparison: float
+    se_method: str
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    return repr(obj)
+
+
+class CounterfactualResults:
+    """Estimated non-intervention rates, effects and diagnostics (read-only).
+
+    Returned by :func:`pbr_eval.estimate` and every estimator's ``fit``.
+
+    Attributes
+    ----------
+    method : str
+        The estimator's ``method=`` name.
+    estimand : str
+        ``"ATT"`` (non-intervention rate of the treated), ``"ATC"`` or ``"ATE"``.
+    estimates : tuple of OutcomeEstimate
+        One per outcome.
+    weights : pandas.Series
+        Adjustment weight of every row the cohort used, indexed like the
+        caller's DataFrame: treated 1 (0 if left unmatched), comparison
+        units their matching/weighting weight, unused units 0.
+    balance : BalanceTable
+        Covariate balance before and after adjustment.
+    info : mapping
+        The method and every option used, rows dropped and why, the data's
+        fingerprint, package versions, the seed, and notes.
+    level : float
+        Confidence level of the default intervals.
+    """
+
+    _frozen = False
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        estimand: str,
+        estimates: Sequence[OutcomeEstimate],
+        weights: pd.Series,
+        balance: BalanceTable | None,
+        info: Mapping[str, Any],
+        level: float = DEFAULT_LEVEL,
+        extras: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.method = method
+        self.estimand = estimand
+        self.estimates = tuple(estimates)
+        self.weights = weights
+        self.balance = balance
+        self.info = MappingProxyType(dict(info))
+        self.level = check_level(level)
+        self.extras = MappingProxyType(dict(extras or {}))
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen:
+            raise AttributeError(
+                f"{type(self).__name__} is read-only; estimate again to change '{name}'."
+            )
+        object.__setattr__(self, name, value)
+
+    # ----------------------------------------------------------------- tables
+    @property
+    def outcomes(self) -> list[str]:
+        """Outcome names, in order."""
+        return [e.outcome for e in self.estimates]
+
+    def estimate_for(self, outcome: str) -> OutcomeEstimate:
+        """The :class:`OutcomeEstimate` of one outcome."""
+        for e in self.estimates:
+            if e.outcome == outcome:
+                return e
+        raise OptionError(
+            f"`outcome` must be one of {', '.join(map(repr, self.outcomes))}; got {outcome!r}."
+        )
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per outcome with estimates, intervals and p-values.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level (default: the results' ``level``, 0.95).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns as listed in :data:`FRAME_COLUMNS`.
+        """
+        level = self.level if level is None else check_level(level)
+        rows = []
+        n_dropped = int(sum(d["n"] for d in self.info.get("dropped", [])))
+        for e in self.estimates:
+            ni_lo, ni_hi = rate_interval(
+                e.non_intervention, e.non_intervention_se, level, e.outcome_type
+            )
+            lo, hi = normal_interval(e.effect, e.std_error, level)
+            if e.std_error > 0 and math.isfinite(e.std_error):
+                p = float(2 * stats.norm.sf(abs(e.effect / e.std_error)))
+            else:
+                p = float("nan")
+            rows.append(
+                {
+                    "outcome": e.outcome,
+                    "outcome_type": e.outcome_type,
+                    "n_treated": e.n_treated,
+                    "n_comparison": e.n_comparison,
+                    "observed": e.observed,
+                    "non_intervention": e.non_intervention,
+                    "non_intervention_se": e.non_intervention_se,
+                    "non_intervention_ci_lower": ni_lo,
+                    "non_intervention_ci_upper": ni_hi,
+                    "effect": e.effect,
+                    "std_error": e.std_error,
+                    "ci_lower": lo,
+                    "ci_upper": hi,
+                    "p_value": p,
+                    "naive_comparison": e.naive_comparison,
+                    "n_dropped": n_dropped,
+                }
+            )
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+    def conf_int(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+        """Intervals for the non-intervention rate and the effect, by outcome."""
+        f = self.to_frame(level).set_index("outcome")
+        return f[["non_intervention_ci_lower", "non_intervention_ci_upper", "ci_lower", "ci_upper"]]
+
+    # ---------------------------------------------------------------- display
+    def summary(self, level: float | None = None) -> str:
+        """A plain-text summary for a pilot report or a terminal."""
+        level = self.level if level is None else check_level(level)
+        f = self.to_frame(level)
+        pct = int(round(level * 100))
+        lines = [
+            f"pbr_eval: non-intervention estimate ({self.method}, estimand {self.estimand})",
+            "=" * 72,
+        ]
+        c = self.info.get("cohort", {})
+        lines.append(
+            f"Cohort: {c.get('n_treated', '?'):,} treated, {c.get('n_comparison', '?'):,} "
+            f"in the comparison pool; {c.get('n_input_rows', '?'):,} rows given."
+        )
+        for d in self.info.get("dropped", []):
+            lines.append(f"Rows left out ({d['stage']}): {d['n']:,}, {d['reason']}.")
+        for note in self.info.get("notes", []):
+            lines.append(f"Note: {note}")
+        lines.append("")
+        for _, r in f.iterrows():
+            scale, unit = (100.0, "%") if r["outcome_type"] == "binary" else (1.0, "")
+            pp = " pp" if r["outcome_type"] == "binary" else ""
+
+            def fmt(v: float, _s: float = scale, _u: str = unit) -> str:
+                return f"{v * _s:.1f}{_u}" if _u else f"{v:.3f}"
+
+            lines += [
+                f"Outcome: {r['outcome']} ({r['outcome_type']})",
+                f"  treated (n={r['n_treated']:,}) observed:      {fmt(r['observed'])}",
+                f"  non-intervention (comparison n={r['n_comparison']:,}): "
+                f"{fmt(r['non_intervention'])}  {pct}% CI {fmt(r['non_intervention_ci_lower'])} "
+                f"to {fmt(r['non_intervention_ci_upper'])}",
+                f"  effect:  {r['effect'] * scale:+.{1 if unit else 3}f}{pp}  {pct}% CI "
+                f"{r['ci_lower'] * scale:+.{1 if unit else 3}f} to "
+                f"{r['ci_upper'] * scale:+.{1 if unit else 3}f}{pp}  (SE "
+                f"{r['std_error'] * scale:.{2 if unit else 4}f}, p = {r['p_value']:.3g})",
+                f"  unadjusted comparison pool:  {fmt(r['naive_comparison'])}",
+                "",
+            ]
+        if self.balance is not None:
+            bal = self.balance
+            lines.append(
+                f"Balance: max |SMD| after adjustment {bal.max_abs_smd_after:.3f}"
+                + (
+                    f"; above {bal.threshold:g}: {', '.join(bal.imbalanced)}"
+                    if bal.imbalanced
+                    else f" (all below {bal.threshold:g})"
+                )
+            )
+        lines.append(f"Standard errors: {self.estimates[0].se_method}.")
+        lines.append(
+            f"pbr_eval {self.info.get('version', '?')}; data fingerprint "
+            f"{str(self.info.get('fingerprint', '?'))[:12]}; seed {self.info.get('seed')}."
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"<CounterfactualResults method={self.method!r} estimand={self.estimand!r} "
+            f"outcomes={self.outcomes}>"
+        )
+
+    def _repr_html_(self) -> str:
+        f = self.to_frame()
+        head = html.escape(f"{self.method} ({self.estimand})")
+        table = f.to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True)
+        return f"<div><strong>pbr_eval non-intervention estimate: {head}</strong>{table}</div>"
+
+    # ------------------------------------------------------------- export
+    def to_dict(self, level: float | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary of the estimates (aggregates only) and ``info``."""
+        rows = self.to_frame(level).to_dict(orient="records")
+        out = {
+            "method": self.method,
+            "estimand": self.estimand,
+            "level": self.level if level is None else level,
+            "estimates": rows,
+            "info": dict(self.info),
+        }
+        if self.balance is not None:
+            out["balance"] = self.balance.to_frame(ecdf=False).reset_index().to_dict(
+                orient="records"
+            )
+        return _jsonable(out)
+
+    def to_json(self, path: str | None = None, *, level: float | None = None) -> str:
+        """Serialise :meth:`to_dict` as JSON (and write it to ``path`` if given)."""
+        text = json.dumps(self.to_dict(level), indent=2, sort_keys=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        return text
+
+    def _asdicts(self) -> list[dict[str, Any]]:
+        return [asdict(e) for e in self.estimates]
