@@ -160,7 +160,7 @@ class BalanceTable:
             p, v = before["m1"], before["v1"]
         sd = np.sqrt(v)
         if p is not None:
-            sd = np.where(is_bin, np.sqrt(p * (1 - p)), sd)
+            sd = np.where(is_bin, np.sqrt(np.clip(p * (1 - p), 0, None)), sd)
         else:
             sd = np.where(
                 is_bin,
