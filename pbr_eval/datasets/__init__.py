@@ -1,0 +1,8 @@
+"""Seeded simulators with known truth, and the shipped example datasets."""
+
+from __future__ import annotations
+
+from pbr_eval.datasets._load import load_families, load_reoffending
+from pbr_eval.datasets._simulate import SCENARIOS, Simulation, simulate
+
+__all__ = ["SCENARIOS", "Simulation", "load_families", "load_reoffending", "simulate"]
