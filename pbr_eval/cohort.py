@@ -541,12 +541,16 @@ class Cohort:
 
     @property
     def n_treated(self) -> int:
-        """Number of treated rows used."""
+        """Number of treated units used (rows; distinct units for panel data)."""
+        if self.period is not None:
+            return self._n_units(self.data, True)
         return int(self.t.sum())
 
     @property
     def n_comparison(self) -> int:
-        """Number of comparison rows used."""
+        """Number of comparison units used (rows; distinct units for panel data)."""
+        if self.period is not None:
+            return self._n_units(self.data, False)
         return int(self.t.size - self.t.sum())
 
     @property
