@@ -26,6 +26,7 @@ __all__ = [
     "EstimationError",
     "OverlapError",
     "NotViableError",
+    "ClaimError",
     "PbrEvalWarning",
     "IgnoredOptionWarning",
     "EstimationWarning",
@@ -93,6 +94,10 @@ class OverlapError(EstimationError):
 
 class NotViableError(PbrEvalError, ValueError):
     """The pricing inputs leave nothing to pay for (no additional outcomes)."""
+
+
+class ClaimError(PbrEvalError, ValueError):
+    """Outcome claims name a person or an outcome the tariff does not know."""
 
 
 class PbrEvalWarning(UserWarning):

@@ -161,3 +161,16 @@ def check_columns(name: str, value: Any) -> list[str]:
     raise OptionError(
         f"`{name}` must be a column name or a list of column names; got {_fmt(value)}."
     )
+
+
+# ----------------------------------------------------------------- pricing
+#: How :func:`pbr_eval.price` turns the non-intervention interval into one price.
+PriceRule = Literal["upper", "one-sided", "central"]
+PRICE_RULES: tuple[str, ...] = get_args(PriceRule)
+#: How an assumed programme effect acts on a rate: added to it or multiplying it.
+EffectScale = Literal["additive", "relative"]
+EFFECT_SCALES: tuple[str, ...] = get_args(EffectScale)
+#: HM Treasury Green Book discount rate (real, per year).
+DEFAULT_DISCOUNT_RATE = 0.035
+
+__all__ += ["PriceRule", "PRICE_RULES", "EffectScale", "EFFECT_SCALES", "DEFAULT_DISCOUNT_RATE"]
