@@ -30,6 +30,9 @@ __all__ = [
     "PbrEvalWarning",
     "IgnoredOptionWarning",
     "EstimationWarning",
+    "InfeasibleBalanceError",
+    "OverlapWarning",
+    "PreTrendWarning",
 ]
 
 
@@ -110,3 +113,15 @@ class IgnoredOptionWarning(PbrEvalWarning):
 
 class EstimationWarning(PbrEvalWarning):
     """An estimate was computed but deserves caution (e.g. weak overlap)."""
+
+
+class InfeasibleBalanceError(EstimationError):
+    """Entropy balancing found no weights meeting the balance constraints."""
+
+
+class OverlapWarning(EstimationWarning):
+    """Weak overlap: extreme propensity scores or weights (estimate deserves caution)."""
+
+
+class PreTrendWarning(EstimationWarning):
+    """Difference-in-differences pre-period trends differ between the groups."""

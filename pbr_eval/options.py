@@ -44,6 +44,20 @@ ESTIMANDS: tuple[str, ...] = get_args(Estimand)
 OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
 BETTER: tuple[str, ...] = get_args(Better)
 
+# Weighting, regression, doubly robust, entropy, DiD and baseline estimators (issue 4).
+OutcomeModel = Literal["auto", "linear", "logistic", "poisson"]
+OUTCOME_MODELS: tuple[str, ...] = get_args(OutcomeModel)
+InfluenceSE = Literal["robust", "cluster"]
+INFLUENCE_SE: tuple[str, ...] = get_args(InfluenceSE)
+EntropyMoments = Literal["mean", "variance"]
+ENTROPY_MOMENTS: tuple[str, ...] = get_args(EntropyMoments)
+DidModel = Literal["2x2", "twfe"]
+DID_MODELS: tuple[str, ...] = get_args(DidModel)
+DidAdjust = Literal["none", "ipw", "entropy", "nearest"]
+DID_ADJUST: tuple[str, ...] = get_args(DidAdjust)
+BaselineTrend = Literal["none", "linear", "logistic"]
+BASELINE_TRENDS: tuple[str, ...] = get_args(BaselineTrend)
+
 #: Default confidence level of every interval.
 DEFAULT_LEVEL = 0.95
 #: Default minimum number of treated units (the Justice Data Lab asks for 60).
