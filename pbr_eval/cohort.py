@@ -617,6 +617,45 @@ class Cohort:
             **self.roles(),
         }
 
+    @classmethod
+    def _from_validated(
+        cls,
+        parent: Cohort,
+        rows: np.ndarray,
+        *,
+        columns: Mapping[str, np.ndarray] | None = None,
+    ) -> Cohort:
+        """A cohort of ``parent``'s rows ``rows`` (repeats allowed), without re-checking.
+
+        Private fast path for resampling (the bootstrap): the rows were
+        validated when ``parent`` was built, so no check is repeated. The
+        result has a fresh ``RangeIndex``; ``columns`` replaces role columns
+        (e.g. re-labelled ``unit_id`` / ``cluster`` so repeated draws are
+        distinct units). Design checks (constant covariates) are *not* run:
+        an estimator meeting a degenerate replicate raises as usual. The
+        fingerprint is the SHA-256 of the parent's fingerprint and ``rows``.
+        """
+        rows = np.asarray(rows, dtype=np.intp)
+        out = cls.__new__(cls)
+        for name in ("min_treated", "treatment", "outcomes", "covariates", "unit_id", "cluster",
+                     "period", "missing", "dropped", "outcome_types", "design_columns",
+                     "design_sources", "binary_columns"):
+            object.__setattr__(out, name, getattr(parent, name))
+        out.n_input_rows = int(rows.size)
+        data = parent.data.iloc[rows].reset_index(drop=True)
+        for name, values in (columns or {}).items():
+            data[name] = values
+        out.data = data
+        out.t = parent.t[rows]
+        out.X = parent.X[rows]
+        h = hashlib.sha256(parent.fingerprint.encode())
+        h.update(rows.tobytes())
+        for name, values in sorted((columns or {}).items()):
+            h.update(name.encode())
+            h.update(pd.util.hash_array(np.asarray(values)).tobytes())
+        out._fingerprint = h.hexdigest()
+        return out
+
     def at_period(self, value: Any) -> Cohort:
         """A cross-sectional cohort holding one period of a panel cohort.
 
