@@ -26,6 +26,7 @@ __all__ = [
     "EstimationError",
     "OverlapError",
     "NotViableError",
+    "RuleError",
     "ClaimError",
     "PbrEvalWarning",
     "IgnoredOptionWarning",
@@ -101,6 +102,10 @@ class NotViableError(PbrEvalError, ValueError):
 
 class ClaimError(PbrEvalError, ValueError):
     """Outcome claims name a person or an outcome the tariff does not know."""
+
+
+class RuleError(OptionError):
+    """A claims outcome rule (pbr_eval.claims) is badly declared or unknown."""
 
 
 class PbrEvalWarning(UserWarning):

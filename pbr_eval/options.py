@@ -32,6 +32,24 @@ __all__ = [
     "check_level",
     "check_int",
     "check_columns",
+    "ClaimStatus",
+    "CLAIM_STATUSES",
+    "RuleOp",
+    "RULE_OPS",
+    "RuleAggregate",
+    "RULE_AGGREGATES",
+    "ChangeKind",
+    "CHANGE_KINDS",
+    "ChangeDirection",
+    "CHANGE_DIRECTIONS",
+    "MissingPeriod",
+    "MISSING_PERIODS",
+    "MemberCombine",
+    "MEMBER_COMBINES",
+    "Allocation",
+    "ALLOCATIONS",
+    "ProportionInterval",
+    "PROPORTION_INTERVALS",
 ]
 
 Missing = Literal["error", "drop"]
@@ -43,6 +61,27 @@ MISSING: tuple[str, ...] = get_args(Missing)
 ESTIMANDS: tuple[str, ...] = get_args(Estimand)
 OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
 BETTER: tuple[str, ...] = get_args(Better)
+
+# Claims checking (pbr_eval.claims)
+ClaimStatus = Literal["valid", "invalid", "unevidenced"]
+RuleOp = Literal[">=", ">", "<=", "<", "==", "!="]
+RuleAggregate = Literal["each", "sum", "mean", "min", "max", "last"]
+ChangeKind = Literal["relative", "absolute"]
+ChangeDirection = Literal["decrease", "increase"]
+MissingPeriod = Literal["gap", "unevidenced"]
+MemberCombine = Literal["all", "any"]
+Allocation = Literal["proportional", "equal"]
+ProportionInterval = Literal["clopper-pearson", "wilson"]
+
+CLAIM_STATUSES: tuple[str, ...] = get_args(ClaimStatus)
+RULE_OPS: tuple[str, ...] = get_args(RuleOp)
+RULE_AGGREGATES: tuple[str, ...] = get_args(RuleAggregate)
+CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
+CHANGE_DIRECTIONS: tuple[str, ...] = get_args(ChangeDirection)
+MISSING_PERIODS: tuple[str, ...] = get_args(MissingPeriod)
+MEMBER_COMBINES: tuple[str, ...] = get_args(MemberCombine)
+ALLOCATIONS: tuple[str, ...] = get_args(Allocation)
+PROPORTION_INTERVALS: tuple[str, ...] = get_args(ProportionInterval)
 
 # Weighting, regression, doubly robust, entropy, DiD and baseline estimators (issue 4).
 OutcomeModel = Literal["auto", "linear", "logistic", "poisson"]
