@@ -24,6 +24,11 @@ __all__ = [
     "ESTIMANDS",
     "OUTCOME_TYPES",
     "BETTER",
+    "BootstrapKind",
+    "BootstrapCI",
+    "BOOTSTRAP_KINDS",
+    "BOOTSTRAP_CIS",
+    "DEFAULT_N_BOOT",
     "DEFAULT_LEVEL",
     "DEFAULT_MIN_TREATED",
     "check_choice",
@@ -61,6 +66,14 @@ MISSING: tuple[str, ...] = get_args(Missing)
 ESTIMANDS: tuple[str, ...] = get_args(Estimand)
 OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
 BETTER: tuple[str, ...] = get_args(Better)
+
+#: Bootstrap resampling schemes and interval methods (pbr_eval.inference.bootstrap).
+BootstrapKind = Literal["unit", "cluster", "pair", "stratified"]
+BootstrapCI = Literal["percentile", "bca"]
+BOOTSTRAP_KINDS: tuple[str, ...] = get_args(BootstrapKind)
+BOOTSTRAP_CIS: tuple[str, ...] = get_args(BootstrapCI)
+#: Default number of bootstrap replicates for reported intervals.
+DEFAULT_N_BOOT = 999
 
 # Claims checking (pbr_eval.claims)
 ClaimStatus = Literal["valid", "invalid", "unevidenced"]
