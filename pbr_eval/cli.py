@@ -134,7 +134,9 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pbr-eval`` console script."""
     try:
-        cli.main(args=argv, prog_name="pbr-eval", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="pbr-eval", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
     except click.ClickException as e:

@@ -67,6 +67,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+def _show(value: Any) -> str:
+    """repr() of a data value without numpy's type wrapper (2, not np.int64(2))."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return repr(value)
+
+
 def _list_names(names: Sequence[str], limit: int = 6) -> str:
     shown = ", ".join(f"'{n}'" for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -321,14 +328,14 @@ class Cohort:
             vals = pd.unique(col)
             bad = [v for v in vals if v not in (0, 1)]
             if bad:
-                shown = ", ".join(repr(v) for v in sorted(bad, key=str)[:5])
+                shown = ", ".join(_show(v) for v in sorted(bad, key=str)[:5])
                 raise TreatmentError(
                     f"`treatment` column '{name}' must hold 0/1 or True/False; found {shown}. "
                     "Recode it so 1 marks programme participants and 0 the comparison pool."
                 )
             t = values == 1
         else:
-            shown = ", ".join(repr(v) for v in list(pd.unique(col))[:5])
+            shown = ", ".join(_show(v) for v in list(pd.unique(col))[:5])
             raise TreatmentError(
                 f"`treatment` column '{name}' must hold 0/1 or True/False; found values "
                 f"{shown} (type {col.dtype}). Recode it so 1 marks programme participants."
@@ -371,7 +378,7 @@ class Cohort:
             if pd.api.types.is_bool_dtype(s.dtype):
                 detected = "binary"
             elif not pd.api.types.is_numeric_dtype(s.dtype):
-                shown = ", ".join(repr(v) for v in list(pd.unique(s))[:3])
+                shown = ", ".join(_show(v) for v in list(pd.unique(s))[:3])
                 raise OutcomeTypeError(
                     f"`outcome` column '{c}' must be numeric (0/1 for a rate, a count or a "
                     f"measurement); found type {s.dtype} with values such as {shown}. "

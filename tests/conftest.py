@@ -1,0 +1,42 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def small_frame() -> pd.DataFrame:
+    """A small valid cohort frame: 60 treated, 140 comparison."""
+    rng = np.random.default_rng(42)
+    n = 200
+    t = np.r_[np.ones(60, dtype=int), np.zeros(140, dtype=int)]
+    return pd.DataFrame(
+        {
+            "id": [f"U{i:04d}" for i in range(n)],
+            "treated": t,
+            "age": rng.normal(35, 10, n).round(1),
+            "sex": rng.choice(["F", "M"], n),
+            "priors": rng.poisson(2, n),
+            "la": rng.choice(["LA1", "LA2", "LA3"], n),
+            "reoffended": rng.integers(0, 2, n),
+            "events": rng.poisson(1.0, n),
+            "earnings": rng.normal(1000, 200, n),
+        }
+    )
+
+
+@pytest.fixture
+def roles() -> dict:
+    return {
+        "treatment": "treated",
+        "outcome": ["reoffended", "events"],
+        "covariates": ["age", "sex", "priors"],
+        "unit_id": "id",
+        "cluster": "la",
+    }
