@@ -55,7 +55,7 @@ def built(make_data) -> dict[str, str]:
 
 # --------------------------------------------------------------------- simulate
 def test_scenarios_listed():
-    assert SCENARIOS == ("families", "reoffending")
+    assert SCENARIOS == ("areas", "families", "reoffending")
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -294,8 +294,8 @@ def test_fast_large_simulation():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"scenario": "x"}, r"`scenario` must be one of 'families', 'reoffending'; got 'x'\."),
-        ({"scenario": 3}, r"`scenario` must be one of 'families', 'reoffending'; got 3\."),
+        ({"scenario": "x"}, r"`scenario` must be one of 'areas', 'families', 'reoffending'; got 'x'\."),
+        ({"scenario": 3}, r"`scenario` must be one of 'areas', 'families', 'reoffending'; got 3\."),
         ({"n_treated": -3}, r"`n_treated` must be a positive integer; got -3\."),
         ({"n_treated": 0}, r"`n_treated` must be a positive integer; got 0\."),
         ({"n_treated": 2.5}, r"`n_treated` must be a positive integer; got 2\.5\."),

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from pbr_eval.datasets._areas import area_truth, simulate_areas
 from pbr_eval.datasets._load import load_families, load_reoffending
 from pbr_eval.datasets._simulate import SCENARIOS, Simulation, simulate
 
-__all__ = ["SCENARIOS", "Simulation", "load_families", "load_reoffending", "simulate"]
+__all__ = [
+    "SCENARIOS",
+    "Simulation",
+    "area_truth",
+    "load_families",
+    "load_reoffending",
+    "simulate",
+    "simulate_areas",
+]

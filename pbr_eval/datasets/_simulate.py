@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pbr_eval.datasets import _families, _reoffending
+from pbr_eval.datasets import _areas, _families, _reoffending
 from pbr_eval.datasets._common import check_count, check_seed, merge_params, resolve_effect
 from pbr_eval.exceptions import OptionError
 
 __all__ = ["SCENARIOS", "Simulation", "simulate"]
 
 _REGISTRY: dict[str, ModuleType] = {
+    "areas": _areas,
     "families": _families,
     "reoffending": _reoffending,
 }
@@ -100,8 +101,10 @@ def simulate(
 
     Parameters
     ----------
-    scenario : {'families', 'reoffending'}
-        Which data-generating process to use (see Notes).
+    scenario : {'areas', 'families', 'reoffending'}
+        Which data-generating process to use (see Notes; ``'areas'``, an
+        employment programme over many local authorities with known
+        per-area rates, is described in ``docs/areas.md``).
     n_treated : int
         Number of programme participants (exactly this many; for
         ``'families'``, households).
