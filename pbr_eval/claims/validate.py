@@ -1,0 +1,416 @@
+"""A claims validation run: every claim checked against its outcome rule.
+
+:func:`validate_claims` takes the claims file, the evidence records and the
+rules, and returns a frozen :class:`ClaimsValidation` with one row per claim
+(status, evidence), counts by status, rule and local authority, the value at
+stake, and the claims a person should look at (:meth:`ClaimsValidation.review`).
+:func:`claims_summary` is the aggregate-only, disclosure-controlled table for
+reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval._version import __version__
+from pbr_eval.claims.rules import (
+    STATUS_NAMES,
+    RecordStore,
+    Rule,
+    RuleSet,
+    _evaluate,
+    _to_days,
+)
+from pbr_eval.exceptions import DataError, DuplicateIdError, MissingColumnError, RuleError
+from pbr_eval.options import CLAIM_STATUSES, check_int
+
+__all__ = ["ClaimsValidation", "validate_claims", "claims_summary", "claim_payments",
+           "SUPPRESSED"]
+
+#: What a suppressed cell shows in disclosure-controlled tables.
+SUPPRESSED = "<10"
+
+
+def _frozen_frame(df: pd.DataFrame) -> pd.DataFrame:
+    return df.copy()
+
+
+def claim_payments(claims: pd.DataFrame, prices: Any) -> np.ndarray:
+    """Payment due for each claim if it were accepted.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        With a ``rule`` column (and whatever a tariff needs).
+    prices : mapping or object with ``payments(claims)``
+        A mapping rule name -> price, or a tariff-like object (duck-typed:
+        anything with a ``payments`` method, such as a pricing Tariff). Its
+        ``payments(claims)`` may return one number per claim (array or
+        Series in claim order), or a DataFrame with a ``payment`` or
+        ``amount`` column.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        NaN where no price is known.
+
+    Raises
+    ------
+    RuleError
+        When ``prices`` is neither, or the tariff returns the wrong length.
+
+    Examples
+    --------
+    >>> claim_payments(pd.DataFrame({"rule": ["a", "b", "c"]}), {"a": 800, "b": 400})
+    array([800., 400.,  nan])
+    """
+    if prices is None:
+        return np.full(len(claims), np.nan)
+    if isinstance(prices, Mapping):
+        return claims["rule"].map({k: float(v) for k, v in prices.items()}).to_numpy(dtype=float)
+    pay = getattr(prices, "payments", None)
+    if not callable(pay):
+        raise RuleError(f"`prices` must be a mapping rule -> price or an object with a "
+                        f"`payments(claims)` method (a Tariff); got {type(prices).__name__}.")
+    out = pay(claims)
+    if isinstance(out, pd.DataFrame):
+        col = next((c for c in ("payment", "amount", "total") if c in out.columns), None)
+        if col is None:
+            raise RuleError("The tariff's payments(claims) returned a table without a "
+                            f"'payment' or 'amount' column (columns: {list(out.columns)}).")
+        out = out[col]
+    arr = np.asarray(out, dtype=float).reshape(-1)
+    if len(arr) != len(claims):
+        raise RuleError(f"The tariff's payments(claims) returned {len(arr)} values for "
+                        f"{len(claims)} claims; it must return one payment per claim.")
+    return arr
+
+
+@dataclass(frozen=True)
+class ClaimsValidation:
+    """The result of a claims validation run (read-only).
+
+    Attributes
+    ----------
+    claims : pandas.DataFrame
+        One row per claim: ``claim_id``, ``unit_id``, ``rule``, ``authority``,
+        ``date``, ``status`` ("valid" / "invalid" / "unevidenced"),
+        ``evidence`` (what decided it) and ``value`` (payment at stake; NaN
+        when no price is known).
+    info : mapping
+        Settings, counts of rows dropped and why, and the version.
+    """
+
+    claims: pd.DataFrame
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def counts(self, by: str | list[str] | None = "rule") -> pd.DataFrame:
+        """Number of claims by status (columns) and ``by`` (rows).
+
+        Examples
+        --------
+        >>> res = ClaimsValidation(pd.DataFrame({"rule": ["a", "a", "b"],
+        ...     "status": ["valid", "invalid", "valid"], "value": [1.0, 1.0, 2.0]}))
+        >>> res.counts("rule")
+        status  valid  invalid  unevidenced  total
+        rule
+        a           1        1            0      2
+        b           1        0            0      1
+        """
+        df = self.claims
+        if by is None:
+            tab = df["status"].value_counts().reindex(CLAIM_STATUSES, fill_value=0)
+            out = tab.to_frame().T.reset_index(drop=True)
+            out.columns.name = "status"
+        else:
+            tab = pd.crosstab([df[b] for b in ([by] if isinstance(by, str) else by)],
+                              df["status"])
+            out = tab.reindex(columns=list(CLAIM_STATUSES), fill_value=0)
+        out["total"] = out.sum(axis=1)
+        return out.astype(int)
+
+    def value_at_stake(self, by: str | list[str] | None = None) -> pd.DataFrame:
+        """Payments by status: what valid claims earn and what the rest would cost.
+
+        ``at_risk`` = value of invalid + unevidenced claims: money that would be
+        paid without evidence of the outcome.
+        """
+        df = self.claims.assign(value=self.claims["value"].fillna(0.0))
+        keys = [by] if isinstance(by, str) else (by or [])
+        grp = df.groupby(keys + ["status"], observed=True)["value"].sum() if keys else \
+            df.groupby("status")["value"].sum()
+        tab = grp.unstack("status") if keys else grp.to_frame().T
+        tab = tab.reindex(columns=list(CLAIM_STATUSES), fill_value=0.0).fillna(0.0)
+        tab["at_risk"] = tab["invalid"] + tab["unevidenced"]
+        tab["total"] = tab[list(CLAIM_STATUSES)].sum(axis=1)
+        if not keys:
+            tab = tab.reset_index(drop=True)
+        tab.columns.name = None
+        return tab
+
+    def review(self) -> pd.DataFrame:
+        """Claims needing a person: every invalid or unevidenced claim, with its evidence."""
+        df = self.claims
+        return df.loc[df["status"] != "valid"].sort_values(["status", "rule"], kind="stable")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Counts by rule and status (the main table)."""
+        return self.counts("rule")
+
+    def summary(self) -> str:
+        """Plain-text summary."""
+        tot = self.counts(None).iloc[0]
+        val = self.value_at_stake().iloc[0]
+        lines = [
+            "Claims validation",
+            f"  claims checked: {int(tot['total']):,}",
+            f"  valid: {int(tot['valid']):,}   invalid: {int(tot['invalid']):,}   "
+            f"unevidenced (missing evidence): {int(tot['unevidenced']):,}",
+        ]
+        if self.claims["value"].notna().any():
+            lines.append(f"  value of valid claims: GBP {val['valid']:,.0f}; at risk "
+                         f"(invalid + unevidenced): GBP {val['at_risk']:,.0f}")
+        lines += ["", "By rule:", self.counts("rule").to_string()]
+        if self.claims["authority"].notna().any():
+            lines += ["", "By local authority:", self.counts("authority").to_string()]
+        for d in self.info.get("dropped", []):
+            lines.append(f"note: {d['n']:,} {d['reason']} ({d['stage']})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Aggregates only (no claim rows): counts and values, JSON-ready."""
+        return {
+            "counts": self.counts(None).iloc[0].to_dict(),
+            "by_rule": self.counts("rule").reset_index().to_dict(orient="records"),
+            "value": self.value_at_stake().iloc[0].to_dict(),
+            "info": dict(self.info),
+        }
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``claims_checked.csv`` (every claim), ``claims_review.csv`` and
+        ``claims_counts.csv``; return their paths.
+
+        The first two hold claim-level rows for the council's own use; they are
+        not for publication (use :func:`claims_summary` for that).
+        """
+        d = Path(out_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        paths = {"checked": d / "claims_checked.csv", "review": d / "claims_review.csv",
+                 "counts": d / "claims_counts.csv"}
+        self.claims.to_csv(paths["checked"], index=False)
+        self.review().to_csv(paths["review"], index=False)
+        self.counts(["authority", "rule"] if self.claims["authority"].notna().any()
+                    else "rule").to_csv(paths["counts"])
+        return paths
+
+
+def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
+                    rules: RuleSet, *, members: pd.DataFrame | None = None,
+                    prices: Any = None, claim_id: str = "claim_id", unit_id: str = "unit_id",
+                    rule: str = "rule", date: str = "date", authority: str | None = "authority",
+                    records_columns: Mapping[str, str] | None = None) -> ClaimsValidation:
+    """Check every claim against its outcome rule.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        One row per claim: an identifier, the unit (person or family) it is
+        about, the rule name, the claim date (the end of the outcome window),
+        and optionally the local authority.
+    records : DataFrame or RecordStore
+        Long-format evidence: unit, measure, date, value.
+    rules : RuleSet
+    members : DataFrame, optional
+        Columns ``family``, ``person``, ``role``: needed when a rule applies
+        to family members (``members="child"``).
+    prices : mapping or tariff, optional
+        Price per rule, or an object with ``payments(claims)``; defaults to
+        the rules' own ``price`` fields. See :func:`claim_payments`.
+    claim_id, unit_id, rule, date, authority : str
+        Column names in ``claims`` (``authority=None`` if there is none; a
+        missing ``authority`` column is also allowed).
+    records_columns : mapping, optional
+        Column names in ``records``: keys ``unit_id``, ``measure``, ``date``,
+        ``value``.
+
+    Returns
+    -------
+    ClaimsValidation
+
+    Raises
+    ------
+    MissingColumnError
+        A named column is absent.
+    DuplicateIdError
+        A claim identifier appears twice.
+    RuleError
+        A claim names a rule that is not declared.
+    DataError
+        Unreadable dates or values.
+
+    Notes
+    -----
+    Claims with no unit or no date cannot be checked and are marked
+    *unevidenced* (never valid or invalid), and counted in ``info``.
+    Rules are evaluated one at a time over all of their claims at once
+    (see :mod:`pbr_eval.claims.rules`), so the cost grows with the number
+    of records in the claims' windows, not with claims x records.
+
+    Examples
+    --------
+    >>> from pbr_eval.claims import Sustained, RuleSet
+    >>> recs = pd.DataFrame({"unit_id": "p1", "measure": "employed",
+    ...     "date": pd.date_range("2024-01-07", periods=4, freq="7D"), "value": [1, 1, 0, 1]})
+    >>> claims = pd.DataFrame({"claim_id": [1, 2], "unit_id": ["p1", "p9"],
+    ...     "rule": "work", "date": ["2024-01-28", "2024-01-28"]})
+    >>> res = validate_claims(claims, recs, RuleSet([Sustained("work", measure="employed",
+    ...     periods=4, price=800)]))
+    >>> res.claims["status"].tolist()
+    ['invalid', 'unevidenced']
+    >>> float(res.value_at_stake()["at_risk"].iloc[0])
+    1600.0
+    """
+    if not isinstance(claims, pd.DataFrame):
+        raise DataError(f"`claims` must be a pandas DataFrame; got {type(claims).__name__}.")
+    if not isinstance(rules, RuleSet):
+        raise RuleError(f"`rules` must be a RuleSet (see load_rules); got {type(rules).__name__}.")
+    for role, col in (("claim_id", claim_id), ("unit_id", unit_id), ("rule", rule),
+                      ("date", date)):
+        if col not in claims.columns:
+            raise MissingColumnError(
+                f"Claims column `{role}`='{col}' is not in the claims; columns are "
+                f"{list(claims.columns)[:10]}. Pass {role}=<column name>.")
+    if members is not None:
+        miss = [c for c in ("family", "person", "role") if c not in members.columns]
+        if miss:
+            raise MissingColumnError(f"`members` must have columns family, person, role; "
+                                     f"missing {miss}.")
+    store = records if isinstance(records, RecordStore) else RecordStore.from_frame(
+        records, **dict(records_columns or {}))
+    ids = claims[claim_id]
+    if ids.duplicated().any():
+        dup = ids[ids.duplicated()].iloc[0]
+        raise DuplicateIdError(f"Claim identifier `{claim_id}` must be unique; {dup!r} appears "
+                               f"more than once ({int(ids.duplicated().sum())} repeats). Remove "
+                               "repeated claims before validating.")
+    rule_names = claims[rule].astype(str)
+    unknown = sorted(set(rule_names.unique()) - set(rules))
+    if unknown:
+        n_unk = int(rule_names.isin(unknown).sum())
+        raise RuleError(f"{n_unk} claims name rules that are not declared: {unknown[:5]}; "
+                        f"declared rules are {sorted(rules)}. Add them to the rules file or "
+                        "correct the claims' `rule` column.")
+    end = _to_days(claims[date], f"Claims column '{date}'")
+    units = claims[unit_id].to_numpy(dtype=object)
+    no_date = end == np.iinfo(np.int64).min
+    no_unit = pd.isna(claims[unit_id]).to_numpy()
+    status = np.full(len(claims), 1, dtype=np.int8)
+    evidence = np.full(len(claims), "", dtype=object)
+    checkable = ~no_date & ~no_unit
+    codes, names = pd.factorize(rule_names)
+    for j, name in enumerate(names):  # one vectorised pass per rule
+        sel = np.flatnonzero((codes == j) & checkable)
+        if len(sel) == 0:
+            continue
+        r: Rule = rules[str(name)]
+        out = _evaluate(r, rules, store, units[sel], end[sel], members)
+        status[sel] = out.status
+        evidence[sel] = out.evidence
+    evidence[no_date] = "claim has no date: cannot be checked; missing evidence"
+    evidence[no_unit] = "claim has no unit identifier: cannot be checked; missing evidence"
+    has_auth = authority is not None and authority in claims.columns
+    frame = pd.DataFrame({
+        "claim_id": ids.to_numpy(),
+        "unit_id": units,
+        "rule": rule_names.to_numpy(),
+        "authority": claims[authority].to_numpy() if has_auth else np.full(len(claims), None),
+        "date": pd.to_datetime(claims[date], errors="coerce").to_numpy(),
+        "status": pd.Categorical(np.asarray(STATUS_NAMES, dtype=object)[status],
+                                 categories=list(CLAIM_STATUSES)),
+        "evidence": evidence,
+    }, index=claims.index)
+    frame["value"] = claim_payments(frame, prices if prices is not None else rules.prices())
+    dropped = list(store.dropped)
+    if no_date.any() or no_unit.any():
+        dropped.append({"n": int((no_date | no_unit).sum()),
+                        "reason": "claims without a date or unit (marked unevidenced)",
+                        "stage": "claims"})
+    info = MappingProxyType({
+        "n_claims": len(frame), "rules": sorted(rules), "dropped": dropped,
+        "columns": {"claim_id": claim_id, "unit_id": unit_id, "rule": rule, "date": date,
+                    "authority": authority if has_auth else None},
+        "prices": "tariff" if prices is not None and not isinstance(prices, Mapping)
+        else "per-rule", "version": __version__,
+    })
+    return ClaimsValidation(frame, info)
+
+
+def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "rule",
+                   min_count: int = 10) -> pd.DataFrame:
+    """Aggregate-only, disclosure-controlled claims table for reports.
+
+    Counts by status and ``by`` (e.g. ``"rule"``, ``"authority"``), with
+    every count from 1 to ``min_count - 1`` replaced by ``"<10"`` (zero is
+    shown: it discloses nothing about a person). Where one cell in a row is
+    suppressed, the row total is shown only if it is itself >= ``min_count``;
+    secondary suppression (recovering a cell from the total) is prevented by
+    also suppressing the smallest other non-zero cell of that row. Shares are
+    given only for rows with a shown total.
+
+    Parameters
+    ----------
+    result : ClaimsValidation
+    by : str or list of str or None
+    min_count : int, default 10
+
+    Returns
+    -------
+    DataFrame
+        Object-typed cells (numbers or the string ``"<10"``), plus
+        ``share_valid`` (percent, or ``""`` when suppressed).
+
+    Examples
+    --------
+    >>> res = ClaimsValidation(pd.DataFrame({"rule": ["a"] * 40 + ["b"] * 3,
+    ...     "status": ["valid"] * 30 + ["invalid"] * 4 + ["unevidenced"] * 6 + ["valid"] * 3,
+    ...     "value": 0.0}))
+    >>> claims_summary(res)
+    status valid invalid unevidenced total share_valid
+    rule
+    a         30     <10         <10    40        75.0
+    b        <10       0           0   <10
+    """
+    min_count = check_int("min_count", min_count, minimum=1)
+    counts = result.counts(by)
+    cells = list(CLAIM_STATUSES)
+    raw = counts[cells].to_numpy()
+    small = (raw > 0) & (raw < min_count)
+    # secondary suppression: a single suppressed cell could be recovered from the total
+    one = small.sum(1) == 1
+    for i in np.flatnonzero(one):
+        others = np.flatnonzero(~small[i] & (raw[i] > 0))
+        if len(others):
+            small[i, others[np.argmin(raw[i, others])]] = True
+    out = counts.astype(object)
+    for j, c in enumerate(cells):
+        out.loc[small[:, j], c] = SUPPRESSED
+    tot = counts["total"].to_numpy()
+    tot_small = (tot > 0) & (tot < min_count)
+    out.loc[tot_small, "total"] = SUPPRESSED
+    share = np.where(~tot_small & (tot > 0) & ~small[:, 0],
+                     np.round(100 * raw[:, 0] / np.maximum(tot, 1), 1), np.nan)
+    out["share_valid"] = [("" if np.isnan(s) else float(s)) for s in share]
+    return out
