@@ -296,6 +296,24 @@ class CounterfactualResults:
         table = f.to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True)
         return f"<div><strong>pbr_eval non-intervention estimate: {head}</strong>{table}</div>"
 
+    # ------------------------------------------------------------ inference
+    def bootstrap(self, cohort: Any, **options: Any) -> Any:
+        """Bootstrap intervals for these results (``inference="bootstrap"``).
+
+        Rebuilds the estimator from ``info['method']`` and ``info['options']``
+        and re-fits it on resampled copies of ``cohort``, the cohort these
+        results were estimated on; see
+        :func:`pbr_eval.inference.bootstrap.bootstrap` for the options
+        (``n_boot``, ``kind``, ``ci``, ``level``, ``seed``, ``n_jobs``, ...).
+
+        Returns
+        -------
+        BootstrapResults
+        """
+        from pbr_eval.inference.bootstrap import bootstrap
+
+        return bootstrap(self, cohort, **options)
+
     # ------------------------------------------------------------- export
     def to_dict(self, level: float | None = None) -> dict[str, Any]:
         """A JSON-ready dictionary of the estimates (aggregates only) and ``info``."""
