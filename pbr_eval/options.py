@@ -24,6 +24,8 @@ __all__ = [
     "ESTIMANDS",
     "OUTCOME_TYPES",
     "BETTER",
+    "AreaEstimate",
+    "AREA_ESTIMATES",
     "BootstrapKind",
     "BootstrapCI",
     "BOOTSTRAP_KINDS",
@@ -61,11 +63,14 @@ Missing = Literal["error", "drop"]
 Estimand = Literal["ATT", "ATC", "ATE"]
 OutcomeType = Literal["binary", "count", "continuous"]
 Better = Literal["higher", "lower"]
+#: Which area rates to use (pbr_eval.areas).
+AreaEstimate = Literal["pooled", "unpooled"]
 
 MISSING: tuple[str, ...] = get_args(Missing)
 ESTIMANDS: tuple[str, ...] = get_args(Estimand)
 OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
 BETTER: tuple[str, ...] = get_args(Better)
+AREA_ESTIMATES: tuple[str, ...] = get_args(AreaEstimate)
 
 #: Bootstrap resampling schemes and interval methods (pbr_eval.inference.bootstrap).
 BootstrapKind = Literal["unit", "cluster", "pair", "stratified"]
