@@ -844,9 +844,16 @@ def _combine(statuses: list[np.ndarray], evidences: list[np.ndarray], names: Seq
         pick = np.argmax(S, axis=1)
     E = np.column_stack(evidences)
     rows = np.arange(len(status))
+    label = np.array(STATUS_NAMES, dtype=object)
     ev = pd.Series(np.asarray(names, dtype=object)[pick]) + " " + pd.Series(
-        np.array(STATUS_NAMES, dtype=object)[S[rows, pick]]) + " [" + pd.Series(
-        E[rows, pick]) + "]"
+        label[S[rows, pick]]) + " [" + pd.Series(E[rows, pick]) + "]"
+    # when every part agrees (all met for "all of", none met for "any of"), show them all
+    unanimous = status == (STATUS_CODES["valid"] if how == "all" else STATUS_CODES["invalid"])
+    if unanimous.any() and S.shape[1] > 1:
+        joined = pd.Series(names[0] + " " + label[S[:, 0]] + " [" + E[:, 0] + "]")
+        for j in range(1, S.shape[1]):
+            joined = joined + "; " + names[j] + " " + label[S[:, j]] + " [" + E[:, j] + "]"
+        ev = ev.where(~unanimous, joined)
     return _Outcome(status.astype(np.int8), ev.to_numpy(dtype=object))
 
 
