@@ -9,7 +9,7 @@ cohorts, and turn it into outcome prices for Payment by Results.
 """
 
 from pbr_eval._version import __version__
-from pbr_eval.api import estimate, price
+from pbr_eval.api import estimate, price, report
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators import ESTIMATORS, NearestNeighborMatching
@@ -23,6 +23,7 @@ __all__ = [
     "DroppedRows",
     "estimate",
     "price",
+    "report",
     "ESTIMATORS",
     "NearestNeighborMatching",
     "CounterfactualResults",

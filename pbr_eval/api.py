@@ -1,7 +1,8 @@
-"""Front doors: :func:`estimate` and :func:`price`, thin over the classes."""
+"""Front doors: :func:`estimate`, :func:`price` and :func:`report`, thin over the classes."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pbr_eval.cohort import Cohort
@@ -10,7 +11,7 @@ from pbr_eval.exceptions import OptionError
 from pbr_eval.pricing.recommend import price
 from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = ["estimate", "price"]
+__all__ = ["estimate", "price", "report"]
 
 
 def estimate(cohort: Cohort, *, method: str = "nearest", **options: Any) -> CounterfactualResults:
@@ -47,3 +48,74 @@ def estimate(cohort: Cohort, *, method: str = "nearest", **options: Any) -> Coun
             "pbr_eval.Cohort(data, treatment=..., outcome=..., covariates=...)."
         )
     return build_estimator(method, options).fit(cohort)
+
+
+def report(
+    results: Any,
+    path: str | Path,
+    *,
+    pricing: Any = None,
+    sensitivity: Any = None,
+    kind: str = "pilot",
+    title: str | None = None,
+    level: float = 0.95,
+    threshold: int = 10,
+    min_cohort: int = 30,
+    generated: str | None = None,
+) -> list[Path]:
+    """Write a report for any results object; the format follows the file suffix.
+
+    ``.html`` gives one self-contained page (plots embedded, prints on A4),
+    ``.md`` Markdown (plots as PNG files in ``<name>_figures/`` beside it),
+    ``.xlsx`` the commissioner's workbook (README, prices and bands, tariff,
+    payment simulation, cash flow, sensitivity, estimates and balance sheets).
+    Reports carry aggregates only, with disclosure control applied.
+
+    Parameters
+    ----------
+    results : CounterfactualResults or mapping
+        From :func:`estimate` (or its ``to_dict()``, e.g. a saved JSON file).
+    path : str or Path
+        The file to write (its folder is created if needed).
+    pricing : PriceRecommendation or mapping, optional
+        A price recommendation, or a bundle with any of ``recommendation``,
+        ``tariff``, ``simulation``, ``cashflow``, ``sensitivity``.
+    sensitivity : object, optional
+        Sensitivity-to-hidden-bias results (anything with ``to_frame()``).
+    kind : {"pilot", "tariff"}, default "pilot"
+        The evaluator's pilot report or the commissioner's tariff report.
+    title : str, optional
+    level : float, default 0.95
+    threshold : int, default 10
+        Counts below this are suppressed and rates that would reveal them withheld.
+    min_cohort : int, default 30
+        Outcomes estimated on fewer programme participants are not published.
+    generated : str, optional
+        The timestamp printed in the report (default: now).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    OptionError
+        For an unsupported suffix or invalid option.
+
+    Examples
+    --------
+    >>> import pbr_eval, tempfile, os
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> res = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     files = pbr_eval.report(res, os.path.join(d, "pilot.html"))
+    ...     [f.name for f in files]
+    ['pilot.html']
+    """
+    from pbr_eval.reporting import write_report
+
+    return write_report(results, path, pricing=pricing, sensitivity=sensitivity, kind=kind,
+                        title=title, level=level, threshold=threshold, min_cohort=min_cohort,
+                        generated=generated)
