@@ -65,7 +65,10 @@ def test_weights_aligned_with_input_rows(shipped):
 def test_balance_improves(shipped):
     _, cohort, res = shipped
     b = res.balance.to_frame()
-    assert list(b.index) == cohort.design_columns
+    # MatchIt's layout: the score ("distance") first, then every covariate, every level
+    assert b.index[0] == "distance"
+    b = b.drop(index="distance")
+    assert {c.split("[")[0] for c in b.index} == set(cohort.covariates)
     assert b["smd_after"].abs().max() < 0.1
     assert b["smd_before"].abs().max() > 0.2
 

@@ -36,7 +36,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-__all__ = ["BalanceTable", "weighted_mean_var", "ecdf_stats", "smd_threshold_default"]
+__all__ = ["BalanceTable", "balance_design", "weighted_mean_var", "ecdf_stats", "smd_threshold_default"]
 
 smd_threshold_default = 0.1
 
@@ -68,37 +68,45 @@ def weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def ecdf_stats(
-    x: np.ndarray, t: np.ndarray, w: np.ndarray
+    x: np.ndarray, t: np.ndarray, w: np.ndarray, *, binary: bool = False
 ) -> tuple[float, float]:
     """Mean and maximum absolute difference of the groups' weighted eCDFs.
 
-    Evaluated at every distinct value of ``x`` among units with positive
-    weight; O(n log n).
+    MatchIt's convention (``qqsum`` with ``standardize = TRUE``): weights are
+    normalised to sum to 1 within each group; every unit (including those
+    with weight 0) is sorted by ``x`` and the difference of the cumulative
+    weights is read at the last unit of each distinct value of ``x`` in the
+    full sample. For a binary ``x`` both statistics are ``|p1 - p0|``.
+    O(n log n).
 
     Examples
     --------
     >>> import numpy as np
     >>> ecdf_stats(np.array([0., 1, 0, 1]), np.array([1, 1, 0, 0], bool), np.ones(4))
     (0.0, 0.0)
+    >>> ecdf_stats(np.array([1., 2, 3, 4]), np.array([1, 1, 0, 0], bool), np.ones(4))
+    (0.5, 1.0)
     """
-    keep = w > 0
-    x, t, w = x[keep], t[keep], w[keep]
+    w1 = np.where(t, w, 0.0)
+    w0 = np.where(t, 0.0, w)
+    s1, s0 = w1.sum(), w0.sum()
+    if binary:
+        d = abs(float(w1 @ x) / s1 - float(w0 @ x) / s0)
+        return d, d
     order = np.argsort(x, kind="stable")
-    xs, ts, ws = x[order], t[order], w[order]
-    w1 = np.where(ts, ws, 0.0)
-    w0 = np.where(ts, 0.0, ws)
-    c1 = np.cumsum(w1) / w1.sum()
-    c0 = np.cumsum(w0) / w0.sum()
+    xs = x[order]
+    c = np.cumsum(w1[order] / s1 - w0[order] / s0)
     last = np.r_[xs[1:] != xs[:-1], True]  # last occurrence of each distinct value
-    d = np.abs(c1[last] - c0[last])
+    d = np.abs(c[last])
     return float(d.mean()), float(d.max())
 
 
 class BalanceTable:
-    """Balance of each covariate before and after adjustment.
+    """Balance of each covariate before and after adjustment (MatchIt's conventions).
 
-    Built by the estimators; read it with :meth:`to_frame`. Columns (one row
-    per design column, categorical levels separately):
+    Built by the estimators; read it with :meth:`to_frame` and :meth:`counts`.
+    Columns of :meth:`to_frame` (one row per covariate, every category level
+    separately, plus a ``distance`` row for the score when there is one):
     ``mean_treated_before``, ``mean_comparison_before``, ``smd_before``,
     ``var_ratio_before``, ``ecdf_mean_before``, ``ecdf_max_before``, the
     same with ``_after``, and ``imbalanced_after`` (|SMD| above the threshold).
@@ -106,7 +114,7 @@ class BalanceTable:
     Parameters
     ----------
     X : numpy.ndarray
-        Design matrix (as held by the cohort).
+        Covariate matrix (one indicator per category level for MatchIt's layout).
     names : sequence of str
         Column names of ``X``.
     t : numpy.ndarray of bool
@@ -117,7 +125,21 @@ class BalanceTable:
         Names of binary columns.
     estimand : {"ATT", "ATC", "ATE"}
     threshold : float
-        |SMD| above which a covariate is flagged (default 0.1).
+        |SMD| above which a covariate is flagged (default 0.1; Austin 2011).
+    discarded : numpy.ndarray of bool, optional
+        Units dropped for lack of common support (counted in :meth:`counts`).
+    distance : numpy.ndarray, optional
+        The matching score; adds a ``distance`` row first.
+
+    Notes
+    -----
+    SMD = (mean_T - mean_C) / s with weighted means and ``s`` the standard
+    deviation in the *unadjusted* focal group (treated for the ATT, comparison
+    for the ATC, ``sqrt((s_T^2 + s_C^2)/2)`` for the ATE), the same before and
+    after; a binary covariate uses ``s^2 = p(1 - p)``. When |mean_T - mean_C|
+    is below ``sqrt(machine epsilon)`` the raw difference is reported. The
+    variance ratio uses the weighted variance ``sum w(x-m)^2 / (1 - sum w^2)``
+    with ``w`` normalised to sum 1 (not shown for binary covariates).
     """
 
     def __init__(
@@ -130,14 +152,24 @@ class BalanceTable:
         *,
         estimand: str = "ATT",
         threshold: float = smd_threshold_default,
+        discarded: np.ndarray | None = None,
+        distance: np.ndarray | None = None,
     ) -> None:
+        names = list(names)
+        X = np.asarray(X, dtype=float)
+        if distance is not None:
+            X = np.column_stack([np.asarray(distance, dtype=float), X])
+            names = ["distance", *names]
         self._X = X
-        self.names = list(names)
-        self._t = t
+        self.names = names
+        self._t = np.asarray(t, dtype=bool)
         self._w = np.asarray(weights, dtype=float)
         self.binary = set(binary)
         self.estimand = estimand
         self.threshold = float(threshold)
+        self._discarded = (
+            np.zeros(self._t.size, bool) if discarded is None else np.asarray(discarded, bool)
+        )
 
     def _side(self, w: np.ndarray) -> dict[str, np.ndarray]:
         t = self._t
@@ -146,30 +178,30 @@ class BalanceTable:
         return {"m1": m1, "v1": v1, "m0": m0, "v0": v0}
 
     @cached_property
+    def _is_bin(self) -> np.ndarray:
+        return np.array([n in self.binary for n in self.names])
+
+    @cached_property
     def _core(self) -> pd.DataFrame:
         ones = np.ones(self._t.size)
         before = self._side(ones)
         after = self._side(self._w)
-        is_bin = np.array([n in self.binary for n in self.names])
+        is_bin = self._is_bin
+        var1 = np.where(is_bin, before["m1"] * (1 - before["m1"]), before["v1"])
+        var0 = np.where(is_bin, before["m0"] * (1 - before["m0"]), before["v0"])
         if self.estimand == "ATC":
-            p, v = before["m0"], before["v0"]
+            v = var0
         elif self.estimand == "ATE":
-            p = None
-            v = (before["v1"] + before["v0"]) / 2
+            v = (var1 + var0) / 2
         else:
-            p, v = before["m1"], before["v1"]
-        sd = np.sqrt(v)
-        if p is not None:
-            sd = np.where(is_bin, np.sqrt(np.clip(p * (1 - p), 0, None)), sd)
-        else:
-            sd = np.where(
-                is_bin,
-                np.sqrt((before["m1"] * (1 - before["m1"]) + before["m0"] * (1 - before["m0"])) / 2),
-                sd,
-            )
+            v = var1
+        sd = np.sqrt(np.clip(v, 0, None))
+        tiny = np.sqrt(np.finfo(float).eps)
         with np.errstate(divide="ignore", invalid="ignore"):
-            smd_b = (before["m1"] - before["m0"]) / sd
-            smd_a = (after["m1"] - after["m0"]) / sd
+            diff_b = before["m1"] - before["m0"]
+            diff_a = after["m1"] - after["m0"]
+            smd_b = np.where(np.abs(diff_b) <= tiny, diff_b, diff_b / sd)
+            smd_a = np.where(np.abs(diff_a) <= tiny, diff_a, diff_a / sd)
             vr_b = np.where(is_bin, np.nan, before["v1"] / before["v0"])
             vr_a = np.where(is_bin, np.nan, after["v1"] / after["v0"])
         frame = pd.DataFrame(
@@ -194,8 +226,9 @@ class BalanceTable:
         rows = []
         for j in range(self._X.shape[1]):
             x = self._X[:, j]
-            mb, xb = ecdf_stats(x, self._t, ones)
-            ma, xa = ecdf_stats(x, self._t, self._w)
+            b = bool(self._is_bin[j])
+            mb, xb = ecdf_stats(x, self._t, ones, binary=b)
+            ma, xa = ecdf_stats(x, self._t, self._w, binary=b)
             rows.append((mb, xb, ma, xa))
         return pd.DataFrame(
             rows,
@@ -224,15 +257,37 @@ class BalanceTable:
         ]
         return pd.concat([core, e], axis=1)[cols]
 
+    def counts(self) -> pd.DataFrame:
+        """Sample sizes as MatchIt's ``summary()$nn``: rows ``all``, ``all_ess``,
+        ``matched`` (weight > 0), ``matched_ess`` (Kish's ``(sum w)^2 / sum w^2``),
+        ``unmatched`` (weight 0, not discarded), ``discarded``; columns
+        ``comparison`` and ``treated``."""
+        out = {}
+        for name, mask in (("comparison", ~self._t), ("treated", self._t)):
+            w = self._w[mask]
+            pos = w > 0
+            ess = float(w.sum() ** 2 / (w**2).sum()) if pos.any() else 0.0
+            disc = self._discarded[mask]
+            out[name] = {
+                "all": float(mask.sum()),
+                "all_ess": float(mask.sum()),
+                "matched": float(pos.sum()),
+                "matched_ess": ess,
+                "unmatched": float((~pos & ~disc).sum()),
+                "discarded": float(disc.sum()),
+            }
+        return pd.DataFrame(out)
+
     @property
     def max_abs_smd_after(self) -> float:
-        """The largest |SMD| after adjustment."""
-        return float(np.nanmax(np.abs(self._core["smd_after"].to_numpy())))
+        """The largest |SMD| after adjustment (covariates only, not the distance)."""
+        c = self._core.drop(index="distance", errors="ignore")
+        return float(np.nanmax(np.abs(c["smd_after"].to_numpy())))
 
     @property
     def imbalanced(self) -> list[str]:
         """Covariates whose |SMD| after adjustment exceeds the threshold."""
-        c = self._core
+        c = self._core.drop(index="distance", errors="ignore")
         return c.index[c["imbalanced_after"].to_numpy()].tolist()
 
     def effective_sample_size(self) -> dict[str, float]:
@@ -245,3 +300,48 @@ class BalanceTable:
 
     def __repr__(self) -> str:
         return f"BalanceTable({len(self.names)} covariates, max |SMD| after = {self.max_abs_smd_after:.3f})"
+
+
+def balance_design(
+    data: pd.DataFrame, covariates: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Covariates laid out as MatchIt's balance tables show them.
+
+    Numbers and booleans as they are; a text or categorical covariate as one
+    0/1 column per level (none left out), named ``"race[black]"``.
+
+    Returns
+    -------
+    X : numpy.ndarray
+    names : list of str
+    binary : list of str
+        Columns taking only the values 0 and 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X, names, binary = balance_design(pd.DataFrame({"a": [1.0, 2.0], "g": ["x", "y"]}), ["a", "g"])
+    >>> names, binary
+    (['a', 'g[x]', 'g[y]'], ['g[x]', 'g[y]'])
+    """
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    n = len(data)
+    for c in covariates:
+        s = data[c]
+        if pd.api.types.is_bool_dtype(s.dtype) or (
+            pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
+        ):
+            blocks.append(s.to_numpy(dtype=float).reshape(n, 1))
+            names.append(c)
+        else:
+            cat = s if isinstance(s.dtype, pd.CategoricalDtype) else pd.Series(
+                pd.Categorical(s, categories=sorted(pd.unique(s))), index=s.index)
+            cat = cat.cat.remove_unused_categories()
+            codes = cat.cat.codes.to_numpy()
+            levels = list(cat.cat.categories)
+            blocks.append((codes[:, None] == np.arange(len(levels))[None, :]).astype(float))
+            names.extend(f"{c}[{lev}]" for lev in levels)
+    X = np.hstack(blocks) if blocks else np.empty((n, 0))
+    binary = [nm for j, nm in enumerate(names) if np.isin(X[:, j], (0.0, 1.0)).all()]
+    return X, names, binary

@@ -1,17 +1,37 @@
-"""Greedy nearest-neighbour matching on a one-dimensional score.
+"""Greedy nearest-neighbour matching kernels that reproduce MatchIt exactly.
 
 Pure functions over arrays; :mod:`pbr_eval.estimators.matching` orchestrates.
-Time is O((n_focal + n_pool) log n_pool) and memory O(n_focal + n_pool): the
-pool is sorted once and the nearest still-available unit on each side is
-found with two union-find structures ("next available to the left/right"),
-so no focal x pool distance matrix is ever built.
+
+MatchIt (Ho, Imai, King & Stuart 2011; version 4.7) sorts *all* units on the
+matching variable (the score, or the first Mahalanobis-transformed
+coordinate), and for each focal unit walks outward from its position,
+alternately one position to the left and one to the right, skipping units
+that cannot be used; the order in which candidates are *found* breaks ties
+between equally distant controls. Walking position by position is
+O(n_focal x n_pool) in the worst case (long runs of used controls), so here
+the still-available controls of each exact-matching cell are kept in a
+union-find structure ("next available slot to the left / right"), which
+jumps over used units in near-constant amortised time, and the walk's
+alternation is reproduced from the positions of the candidates found (a
+candidate ``a`` positions to the left is found at walk step ``2a - 1``, one
+``b`` positions to the right at step ``2b``). The result is the same match
+matrix as MatchIt's, in O((n_focal + n_pool) log n_pool) time after the
+score is known and O(n) memory: no focal x pool distance matrix is built.
+
+References
+----------
+Ho, D. E., Imai, K., King, G. & Stuart, E. A. (2011). MatchIt: Nonparametric
+preprocessing for parametric causal inference. Journal of Statistical
+Software 42(8).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["greedy_match_1d", "nearest_with_replacement_1d", "match_weights"]
+__all__ = ["match_nearest", "match_weights", "partial_sort_first"]
 
 
 def _find(parent: list[int], i: int) -> int:
@@ -23,131 +43,572 @@ def _find(parent: list[int], i: int) -> int:
     return root
 
 
-def greedy_match_1d(
-    focal_score: np.ndarray,
-    pool_score: np.ndarray,
-    order: np.ndarray,
+# --------------------------------------------------------------------------
+# libstdc++'s std::partial_sort, emulated so that tied distances are ordered
+# exactly as MatchIt's C++ code orders them.
+def _adjust_heap(a: list[int], d: Sequence[float], hole: int, n: int, value: int) -> None:
+    top = hole
+    child = hole
+    while child < (n - 1) // 2:
+        child = 2 * (child + 1)
+        if d[a[child]] < d[a[child - 1]]:
+            child -= 1
+        a[hole] = a[child]
+        hole = child
+    if n % 2 == 0 and child == (n - 2) // 2:
+        child = 2 * (child + 1)
+        a[hole] = a[child - 1]
+        hole = child - 1
+    parent = (hole - 1) // 2
+    while hole > top and d[a[parent]] < d[value]:
+        a[hole] = a[parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    a[hole] = value
+
+
+def _pop_heap(a: list[int], d: Sequence[float], last: int, result: int) -> None:
+    value = a[result]
+    a[result] = a[0]
+    _adjust_heap(a, d, 0, last, value)
+
+
+def partial_sort_first(d: Sequence[float], k: int) -> list[int]:
+    """Indices of the ``k`` smallest of ``d`` in libstdc++ ``std::partial_sort`` order
+
+    (not stable: tied values may come out in either order, as in MatchIt).
+
+    Examples
+    --------
+    >>> partial_sort_first([0.3, 0.1, 0.1, 0.2], 2)
+    [2, 1]
+    """
+    a = list(range(len(d)))
+    n = k
+    if n >= 2:
+        parent = (n - 2) // 2
+        while True:
+            _adjust_heap(a, d, parent, n, a[parent])
+            if parent == 0:
+                break
+            parent -= 1
+    for i in range(k, len(a)):
+        if d[a[i]] < d[a[0]]:
+            _pop_heap(a, d, k, i)
+    last = k
+    while last > 1:
+        last -= 1
+        _pop_heap(a, d, last, last)
+    return a[:k]
+
+
+def _stable_sort_small(d: Sequence[float]) -> list[int]:
+    # std::sort on fewer than 16 elements is an insertion sort: stable.
+    return sorted(range(len(d)), key=lambda j: d[j])
+
+
+class _Pool:
+    """Available comparison units, grouped by cell, in order of the matching variable."""
+
+    def __init__(
+        self, pos: np.ndarray, cells: np.ndarray, pool_units: np.ndarray, n: int
+    ) -> None:
+        key = cells[pool_units].astype(np.int64) * (n + 1) + pos[pool_units]
+        o = np.argsort(key, kind="stable")
+        self.n = n
+        self.key = key[o]
+        units = pool_units[o]
+        m = units.size
+        self.m = m
+        self.unit = [-1, *units.tolist(), -1]
+        self.cell = [-1, *cells[units].tolist(), -1]
+        self.pos = [-1, *pos[units].tolist(), -1]
+        self.left = list(range(m + 2))
+        self.right = list(range(m + 2))
+        self.slot_of = dict(zip(units.tolist(), range(1, m + 1), strict=True))
+        self.n_available = m
+
+    def remove(self, unit: int) -> None:
+        s = self.slot_of[unit]
+        self.left[s] = s - 1
+        self.right[s] = s + 1
+        self.n_available -= 1
+
+    def available(self, unit: int) -> bool:
+        s = self.slot_of.get(unit)
+        return s is not None and self.left[s] == s
+
+    def first_left(self, cell: int, start_pos: int) -> int:
+        """Slot of the nearest available unit of ``cell`` positioned before ``start_pos``."""
+        cnt = int(np.searchsorted(self.key, cell * (self.n + 1) + start_pos, side="left"))
+        s = _find(self.left, cnt)
+        return s if s >= 1 and self.cell[s] == cell else 0
+
+    def first_right(self, cell: int, start_pos: int) -> int:
+        cnt = int(np.searchsorted(self.key, cell * (self.n + 1) + start_pos, side="right"))
+        s = _find(self.right, cnt + 1)
+        return s if s <= self.m and self.cell[s] == cell else 0
+
+    def next_left(self, s: int) -> int:
+        c = self.cell[s]
+        s2 = _find(self.left, s - 1)
+        return s2 if s2 >= 1 and self.cell[s2] == c else 0
+
+    def next_right(self, s: int) -> int:
+        c = self.cell[s]
+        s2 = _find(self.right, s + 1)
+        return s2 if s2 <= self.m and self.cell[s2] == c else 0
+
+
+def _covs_ok(cal_x: np.ndarray | None, cal_w: np.ndarray | None, i: int, u: int) -> bool:
+    if cal_x is None or cal_w is None:
+        return True
+    return bool(np.all(np.abs(cal_x[i] - cal_x[u]) <= cal_w))
+
+
+def _find_vec(
+    pool: _Pool,
+    i: int,
+    score: np.ndarray,
+    cells: np.ndarray,
+    iil: int,
+    iir: int,
+    min_dist: float,
+    ratio: int,
+    caliper: float,
+    cal_x: np.ndarray | None,
+    cal_w: np.ndarray | None,
+) -> list[int]:
+    """MatchIt's ``find_control_vec`` over the available pool."""
+    di = float(score[i])
+    cell = int(cells[i])
+    sl = pool.first_left(cell, iil)
+    sr = pool.first_right(cell, iir)
+    lstop = sl == 0
+    rstop = sr == 0
+    nl = nr = 0
+    pot_u: list[int] = []
+    pot_d: list[float] = []
+    ppos = pool.pos
+    punit = pool.unit
+    while not (lstop and rstop):
+        if lstop:
+            left = False
+        elif rstop:
+            left = True
+        else:
+            left = (iil - ppos[sl]) <= (ppos[sr] - iir)
+        s = sl if left else sr
+        u = punit[s]
+        d = abs(di - float(score[u]))
+        stop = False
+        take = False
+        if d > caliper:
+            stop = True
+        elif len(pot_d) >= ratio and sum(1 for x in pot_d if x < d) >= ratio:
+            stop = True
+        elif d < min_dist or not _covs_ok(cal_x, cal_w, i, u):
+            pass
+        else:
+            take = True
+        if take:
+            pot_u.append(u)
+            pot_d.append(d)
+            if left:
+                nl += 1
+                stop = nl == ratio
+            else:
+                nr += 1
+                stop = nr == ratio
+        if left:
+            if stop:
+                lstop = True
+            else:
+                sl = pool.next_left(sl)
+                lstop = sl == 0
+        else:
+            if stop:
+                rstop = True
+            else:
+                sr = pool.next_right(sr)
+                rstop = sr == 0
+    n_pot = len(pot_u)
+    if n_pot <= 1:
+        return pot_u
+    if n_pot <= ratio and all(pot_d[j] <= pot_d[j + 1] for j in range(n_pot - 1)):
+        return pot_u
+    if n_pot > ratio:
+        return [pot_u[j] for j in partial_sort_first(pot_d, ratio)]
+    return [pot_u[j] for j in _stable_sort_small(pot_d)]
+
+
+def _find_mah(
+    pool: _Pool,
+    i: int,
+    sv: np.ndarray,
+    mah: np.ndarray,
+    cells: np.ndarray,
+    ratio: int,
+    score: np.ndarray | None,
+    caliper: float,
+    cal_x: np.ndarray | None,
+    cal_w: np.ndarray | None,
+    pos_i: int,
+) -> list[int]:
+    """MatchIt's ``find_control_mahcovs`` over the available pool."""
+    mv_i = float(sv[i])
+    cell = int(cells[i])
+    sl = pool.first_left(cell, pos_i)
+    sr = pool.first_right(cell, pos_i)
+    lstop = sl == 0
+    rstop = sr == 0
+    pot: list[tuple[int, float]] = []
+    ppos = pool.pos
+    punit = pool.unit
+    xi = mah[i]
+    while not (lstop and rstop):
+        if lstop:
+            left = False
+        elif rstop:
+            left = True
+        else:
+            left = (pos_i - ppos[sl]) <= (ppos[sr] - pos_i)
+        s = sl if left else sr
+        u = punit[s]
+        mv = (mv_i - float(sv[u])) ** 2
+        if len(pot) == ratio and pot[-1][1] < mv:
+            if left:
+                lstop = True
+            else:
+                rstop = True
+            continue
+        ok = True
+        if score is not None and abs(float(score[i]) - float(score[u])) > caliper:
+            ok = False
+        elif not _covs_ok(cal_x, cal_w, i, u):
+            ok = False
+        if ok:
+            diff = xi - mah[u]
+            dc = float(np.sum(diff * diff))
+            if np.isfinite(dc):
+                if not pot:
+                    pot.append((u, dc))
+                elif dc > pot[-1][1]:
+                    if len(pot) < ratio:
+                        pot.append((u, dc))
+                elif ratio == 1:
+                    pot[0] = (u, dc)
+                else:
+                    if len(pot) == ratio:
+                        pot.pop()
+                    if dc > pot[-1][1]:
+                        pot.append((u, dc))
+                    else:
+                        lo, hi = 0, len(pot)
+                        while lo < hi:  # std::lower_bound with a.second < b.second
+                            mid = (lo + hi) // 2
+                            if pot[mid][1] < dc:
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        pot.insert(lo, (u, dc))
+        if left:
+            sl = pool.next_left(sl)
+            lstop = sl == 0
+        else:
+            sr = pool.next_right(sr)
+            rstop = sr == 0
+    return [p[0] for p in pot]
+
+
+def _lower_bound(seq: list[int], first: int, value: float, d: list[float]) -> int:
+    count = len(seq) - first
+    while count > 0:
+        step = count // 2
+        it = first + step
+        if d[seq[it]] < value:
+            first = it + 1
+            count -= step + 1
+        else:
+            count = step
+    return first
+
+
+def match_nearest(
+    focal: np.ndarray,
     *,
+    order: np.ndarray | None,
+    score: np.ndarray | None = None,
+    mah: np.ndarray | None = None,
     ratio: int = 1,
+    replace: bool = False,
     caliper: float | None = None,
+    cal_x: np.ndarray | None = None,
+    cal_w: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
+    discarded: np.ndarray | None = None,
+    closest: bool = False,
 ) -> np.ndarray:
-    """Greedy 1-d nearest-neighbour matching without replacement.
+    """Nearest-neighbour matching exactly as MatchIt 4.7 does it.
 
     Parameters
     ----------
-    focal_score : numpy.ndarray, shape (n_focal,)
-        Score of each focal (e.g. treated) unit.
-    pool_score : numpy.ndarray, shape (n_pool,)
-        Score of each pool (e.g. comparison) unit, in data order.
-    order : numpy.ndarray of int
-        The order in which focal units choose (indices into ``focal_score``).
+    focal : numpy.ndarray of bool, shape (n,)
+        The units that choose (the treated for the ATT, controls for the ATC).
+    order : numpy.ndarray of int or None
+        Indices (into the focal units, in data order) giving the order in
+        which focal units choose; ignored with ``replace=True`` or ``closest``.
+    score : numpy.ndarray, optional
+        The scalar distance (propensity score or its logit). With ``mah``
+        given, it only serves the caliper.
+    mah : numpy.ndarray, shape (n, q), optional
+        Mahalanobis-transformed covariates; matching minimises the squared
+        Euclidean distance between rows.
     ratio : int
-        Matches per focal unit. Every focal unit gets its first match before
-        any gets its second (``ratio`` passes through ``order``).
+        Matches per focal unit; without replacement given in rounds (every
+        focal unit gets its first match before any gets a second).
+    replace : bool
+        Whether pool units may be reused.
     caliper : float, optional
-        Largest allowed score distance (inclusive). A focal unit whose nearest
-        available pool unit is farther goes unmatched in that pass.
+        Largest allowed ``|score_i - score_j|`` (inclusive), on the score scale.
+    cal_x, cal_w : numpy.ndarray, optional
+        Covariate values (n, p) and caliper widths (p,) for per-covariate calipers.
+    cells : numpy.ndarray of int, optional
+        Exact-matching cell of each unit; units only match within a cell.
+    discarded : numpy.ndarray of bool, optional
+        Units that may neither choose nor be chosen.
+    closest : bool
+        MatchIt's ``m.order = "closest"``: pairs are formed in increasing order
+        of distance (score matching without replacement only).
 
     Returns
     -------
     numpy.ndarray of int, shape (n_focal, ratio)
-        Pool indices matched to each focal unit; -1 where none.
-
-    Notes
-    -----
-    Tie rule (MatchIt's): the candidates are the nearest available pool unit
-    with score <= the focal score (among equal scores the last in data
-    order) and the nearest with score > it (among equal scores the first in
-    data order); when both are equally distant, the lower one wins.
+        Unit indices (into all n units) matched to each focal unit, focal
+        units in data order; -1 where none.
 
     Examples
     --------
     >>> import numpy as np
-    >>> greedy_match_1d(np.array([0.5, 0.52]), np.array([0.1, 0.51, 0.53]), np.array([1, 0]))
-    array([[1],
-           [2]])
+    >>> focal = np.array([True, True, False, False, False])
+    >>> score = np.array([0.5, 0.52, 0.1, 0.51, 0.53])
+    >>> match_nearest(focal, order=np.array([1, 0]), score=score)
+    array([[4],
+           [3]])
     """
-    m = pool_score.size
-    sort_idx = np.argsort(pool_score, kind="stable")
-    sorted_scores = pool_score[sort_idx]
-    # positions 1..m hold pool units; 0 and m+1 are sentinels meaning "none"
-    s_ext = np.concatenate(([-np.inf], sorted_scores, [np.inf])).tolist()
-    pool_ids = [-1, *sort_idx.tolist(), -1]
-    left = list(range(m + 2))
-    right = list(range(m + 2))
-    lpos_all = np.searchsorted(sorted_scores, focal_score, side="right").tolist()
-    fscores = focal_score.tolist()
-    out = np.full((focal_score.size, ratio), -1, dtype=np.int64)
+    focal = np.asarray(focal, dtype=bool)
+    n = focal.size
+    disc = np.zeros(n, bool) if discarded is None else np.asarray(discarded, bool)
+    cells_ = np.zeros(n, np.int64) if cells is None else np.asarray(cells, np.int64)
+    focal_idx = np.flatnonzero(focal)
+    nf = focal_idx.size
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
     cal = np.inf if caliper is None else float(caliper)
-    n_left = m
-    for k in range(ratio):
-        for i in order.tolist():
-            if n_left == 0:
-                break
-            s = fscores[i]
-            lp = lpos_all[i]
-            L = _find(left, lp)
-            R = _find(right, lp + 1)
-            dl = s - s_ext[L]
-            dr = s_ext[R] - s
-            if dl <= dr:
-                pos, d = L, dl
-            else:
-                pos, d = R, dr
-            if pos == 0 or pos == m + 1 or d > cal:
+    if mah is not None:
+        # MatchIt splits the sample by exact cell and matches each separately.
+        for c in np.unique(cells_[focal_idx]):
+            sub = np.flatnonzero(cells_ == c)
+            f_sub = focal[sub]
+            if not f_sub.any() or f_sub.all():
                 continue
-            out[i, k] = pool_ids[pos]
-            left[pos] = pos - 1
-            right[pos] = pos + 1
-            n_left -= 1
-    return out
+            rows = np.searchsorted(focal_idx, sub[f_sub])
+            sub_order = None
+            if order is not None:
+                rank = np.full(nf, -1)
+                rank[np.asarray(order)] = np.arange(len(order))
+                r = rank[rows]
+                keep = r >= 0
+                sub_order = np.flatnonzero(keep)[np.argsort(r[keep], kind="stable")]
+            out = _match_mah_cell(
+                f_sub, sub_order, mah[sub], None if score is None else score[sub], ratio,
+                replace, cal, None if cal_x is None else cal_x[sub], cal_w, disc[sub],
+            )
+            has = out >= 0
+            out[has] = sub[out[has]]
+            mm[rows] = out
+        return mm
+    assert score is not None
+    score = np.asarray(score, dtype=float)
+    ord_all = np.argsort(score, kind="stable")
+    pos = np.empty(n, np.int64)
+    pos[ord_all] = np.arange(n)
+    pool_units = np.flatnonzero(~focal & ~disc)
+    pool = _Pool(pos, cells_, pool_units, n)
+    focal_ok = ~disc[focal_idx]
+    pos_l = pos.tolist()
+    if closest and not replace:
+        return _closest_vec(pool, focal_idx, focal_ok, score, cells_, pos_l, ratio, cal, cal_x, cal_w)
+    seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
+    if replace:
+        for k in seq.tolist():
+            if not focal_ok[k]:
+                continue
+            i = int(focal_idx[k])
+            got = _find_vec(pool, i, score, cells_, pos_l[i], pos_l[i], 0.0, ratio, cal, cal_x, cal_w)
+            mm[k, : len(got)] = got
+        return mm
+    eligible = focal_ok.copy()
+    for r in range(ratio):
+        for k in seq.tolist():
+            if pool.n_available == 0:
+                break
+            if not eligible[k]:
+                continue
+            i = int(focal_idx[k])
+            iil, iir, min_dist = _starts(i, mm[k, :r].tolist(), pos_l, score)
+            got = _find_vec(pool, i, score, cells_, iil, iir, min_dist, 1, cal, cal_x, cal_w)
+            if not got:
+                if r == 0:
+                    eligible[k] = False
+                continue
+            mm[k, r] = got[0]
+            pool.remove(got[0])
+    return mm
 
 
-def nearest_with_replacement_1d(
-    focal_score: np.ndarray,
-    pool_score: np.ndarray,
-    *,
-    ratio: int = 1,
-    caliper: float | None = None,
+def _starts(
+    i: int, prev: list[int], pos_l: list[int], score: np.ndarray
+) -> tuple[int, int, float]:
+    """Where the walk starts in a later round, and the smallest distance allowed."""
+    prev = [u for u in prev if u >= 0]
+    ii = pos_l[i]
+    if not prev:
+        return ii, ii, 0.0
+    starts = [pos_l[u] for u in prev] + [ii]
+    iil, iir = min(starts), max(starts)
+    # the units at the extreme positions (ii itself or a previous match)
+    by_pos = {pos_l[u]: u for u in prev}
+    di = float(score[i])
+    if iil == ii:
+        min_dist = abs(di - float(score[by_pos[iir]]))
+    elif iir == ii:
+        min_dist = abs(di - float(score[by_pos[iil]]))
+    else:
+        min_dist = max(abs(di - float(score[by_pos[iil]])), abs(di - float(score[by_pos[iir]])))
+    return iil, iir, min_dist
+
+
+def _closest_vec(
+    pool: _Pool,
+    focal_idx: np.ndarray,
+    focal_ok: np.ndarray,
+    score: np.ndarray,
+    cells: np.ndarray,
+    pos_l: list[int],
+    ratio: int,
+    cal: float,
+    cal_x: np.ndarray | None,
+    cal_w: np.ndarray | None,
 ) -> np.ndarray:
-    """Vectorised 1-d k-nearest-neighbour matching with replacement.
+    """MatchIt's ``nn_matchC_vec_closest`` (``m.order = "closest"``)."""
+    nf = focal_idx.size
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
+    eligible = focal_ok.copy()
+    n_elig_focal = int(eligible.sum())
+    for r in range(ratio):
+        t_k: list[int] = []
+        c_id: list[int] = []
+        dist: list[float] = []
+        for k in range(nf):
+            if not eligible[k]:
+                continue
+            i = int(focal_idx[k])
+            iil, iir, md = _starts(i, mm[k, :r].tolist(), pos_l, score)
+            got = _find_vec(pool, i, score, cells, iil, iir, md, 1, cal, cal_x, cal_w)
+            if not got:
+                eligible[k] = False
+                n_elig_focal -= 1
+                continue
+            t_k.append(k)
+            c_id.append(got[0])
+            dist.append(abs(float(score[i]) - float(score[got[0]])))
+        heap = sorted(range(len(dist)), key=lambda j: dist[j])  # R's order(): stable
+        j = 0
+        while pool.n_available > 0 and n_elig_focal > 0 and j < len(heap):
+            hi = heap[j]
+            k = t_k[hi]
+            if not eligible[k]:
+                j += 1
+                continue
+            i = int(focal_idx[k])
+            c = c_id[hi]
+            if not pool.available(c):
+                prev = mm[k, :r].tolist() + [c]
+                iil, iir, md = _starts(i, prev, pos_l, score)
+                got = _find_vec(pool, i, score, cells, iil, iir, md, 1, cal, cal_x, cal_w)
+                if not got:
+                    eligible[k] = False
+                    n_elig_focal -= 1
+                    continue
+                c_id[hi] = got[0]
+                dist[hi] = abs(float(score[i]) - float(score[got[0]]))
+                ci = _lower_bound(heap, j, dist[hi], dist)
+                if ci != j:
+                    heap[j:ci] = heap[j + 1:ci] + [heap[j]]
+                continue
+            mm[k, r] = c
+            pool.remove(c)
+            if r + 1 >= ratio:
+                eligible[k] = False
+                n_elig_focal -= 1
+            j += 1
+    return mm
 
-    Same tie rule as :func:`greedy_match_1d`; the order of focal units does
-    not matter because pool units are never used up.
 
-    Returns
-    -------
-    numpy.ndarray of int, shape (n_focal, ratio)
-        Pool indices; -1 where fewer than ``ratio`` are within the caliper.
-    """
-    m = pool_score.size
-    sort_idx = np.argsort(pool_score, kind="stable")
-    s_sorted = pool_score[sort_idx]
-    s_ext = np.concatenate(([-np.inf], s_sorted, [np.inf]))
-    ids_ext = np.concatenate(([-1], sort_idx, [-1]))
-    L = np.searchsorted(s_sorted, focal_score, side="right")  # 1-based position of left cand.
-    R = L + 1
-    out = np.full((focal_score.size, ratio), -1, dtype=np.int64)
-    cal = np.inf if caliper is None else float(caliper)
-    for k in range(ratio):
-        dl = focal_score - s_ext[L]
-        dr = s_ext[R] - focal_score
-        take_left = dl <= dr
-        pos = np.where(take_left, L, R)
-        d = np.where(take_left, dl, dr)
-        ok = (pos >= 1) & (pos <= m) & (d <= cal)
-        out[ok, k] = ids_ext[pos[ok]]
-        L = np.where(take_left, L - 1, L)
-        R = np.where(take_left, R, R + 1)
-        L = np.maximum(L, 0)
-        R = np.minimum(R, m + 1)
-    return out
+def _match_mah_cell(
+    focal: np.ndarray,
+    order: np.ndarray | None,
+    mah: np.ndarray,
+    score: np.ndarray | None,
+    ratio: int,
+    replace: bool,
+    cal: float,
+    cal_x: np.ndarray | None,
+    cal_w: np.ndarray | None,
+    disc: np.ndarray,
+) -> np.ndarray:
+    n = focal.size
+    sv = mah[:, 0]
+    ord_all = np.argsort(sv, kind="stable")
+    pos = np.empty(n, np.int64)
+    pos[ord_all] = np.arange(n)
+    cells = np.zeros(n, np.int64)
+    pool = _Pool(pos, cells, np.flatnonzero(~focal & ~disc), n)
+    focal_idx = np.flatnonzero(focal)
+    nf = focal_idx.size
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
+    eligible = ~disc[focal_idx]
+    seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
+    sc = score if (score is not None and np.isfinite(cal)) else None
+    if replace:
+        for k in seq.tolist():
+            if not eligible[k]:
+                continue
+            i = int(focal_idx[k])
+            got = _find_mah(pool, i, sv, mah, cells, ratio, sc, cal, cal_x, cal_w, int(pos[i]))
+            mm[k, : len(got)] = got
+        return mm
+    for r in range(ratio):
+        for k in seq.tolist():
+            if pool.n_available == 0:
+                break
+            if not eligible[k]:
+                continue
+            i = int(focal_idx[k])
+            got = _find_mah(pool, i, sv, mah, cells, 1, sc, cal, cal_x, cal_w, int(pos[i]))
+            if not got:
+                if r == 0:
+                    eligible[k] = False
+                continue
+            mm[k, r] = got[0]
+            pool.remove(got[0])
+    return mm
 
 
 def match_weights(
     match_matrix: np.ndarray, n_pool: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MatchIt's matching weights from a match matrix.
+    """MatchIt's matching weights from a match matrix (matching with replacement).
 
     Parameters
     ----------

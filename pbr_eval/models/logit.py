@@ -9,8 +9,8 @@ scores of exactly 0 or 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.special import expit
@@ -45,8 +45,18 @@ class LogitFit:
     loglik: float
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
-        """The logit ``b0 + X b`` for new rows."""
-        return self.params[0] + X @ self.params[1:]
+        """The logit ``b0 + X b`` for new rows.
+
+        Computed column by column, so that identical rows get bit-identical
+        scores (a BLAS matrix-vector product may round rows differently,
+        which would break matching's tie rules on repeated covariate rows).
+        """
+        X = np.asarray(X, dtype=float)
+        b = self.params[1:]
+        eta = np.full(X.shape[0], self.params[0])
+        for j in range(X.shape[1]):
+            eta += X[:, j] * b[j]
+        return eta
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Fitted probabilities for new rows."""
@@ -165,7 +175,7 @@ def fit_logit(
     converged = False
     it = 0
     Zs = np.empty_like(Z)  # one work buffer: fresh large allocations are slow on some VMs
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
         prob = expit(eta)
         v = prob * (1 - prob)
         if w is not None:
