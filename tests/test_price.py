@@ -30,7 +30,10 @@ def test_price_uses_interval_for_band(res):
     n = 1 - f["non_intervention"]
     r = 1 - f["observed"]
     assert row["paid_outcome"] == "not reoffended"
-    assert row["recommended"] == pytest.approx(5000 * (1 - n / r))
+    # Issue 6: the default rule prices at the upper limit of the non-intervention interval
+    # (the band's lower end); the seed's central ceiling is still reported as `ceiling`.
+    assert row["ceiling"] == pytest.approx(5000 * (1 - n / r))
+    assert row["recommended"] == pytest.approx(row["band_lower"])
     assert row["band_lower"] == pytest.approx(max(0, 5000 * (1 - (1 - f[
         "non_intervention_ci_lower"]) / r)))
     assert row["band_upper"] == pytest.approx(5000 * (1 - (1 - f["non_intervention_ci_upper"]) / r))
@@ -40,7 +43,7 @@ def test_price_uses_interval_for_band(res):
 
 def test_expected_rate_default_is_observed_and_override(res):
     rec = pbr_eval.price(res, value_per_outcome=1000, better="lower", outcomes=["reoffended"],
-                         expected_rate=0.9)
+                         expected_rate=0.9, rule="central")
     row = rec.to_frame().iloc[0]
     assert row["expected_rate"] == 0.9
     f = res.to_frame().set_index("outcome").loc["reoffended"]

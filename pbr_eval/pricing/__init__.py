@@ -1,5 +1,33 @@
 """From a non-intervention rate to outcome prices (the pricing engine)."""
 
-from pbr_eval.pricing.recommend import PriceRecommendation, price, price_from_rate
+from pbr_eval.pricing.rates import (
+    RateDistribution,
+    RateInput,
+    rate_input,
+    rates_from_dict,
+    rates_from_results,
+)
+from pbr_eval.pricing.recommend import (
+    PRICE_COLUMNS,
+    PriceRecommendation,
+    price,
+    price_from_rate,
+    prob_overpay,
+    provider_floor,
+    value_for_money_ceiling,
+)
 
-__all__ = ["PriceRecommendation", "price", "price_from_rate"]
+__all__ = [
+    "PRICE_COLUMNS",
+    "PriceRecommendation",
+    "RateDistribution",
+    "RateInput",
+    "price",
+    "price_from_rate",
+    "prob_overpay",
+    "provider_floor",
+    "rate_input",
+    "rates_from_dict",
+    "rates_from_results",
+    "value_for_money_ceiling",
+]

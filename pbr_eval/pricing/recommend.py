@@ -1,9 +1,9 @@
 """Price recommendations: the most a commissioner should pay per observed
-outcome so that, on average, it pays only for additional outcomes."""
+outcome so that it pays only for additional outcomes, the least a provider
+can accept, and the chance of paying for deadweight at the price chosen."""
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -13,91 +13,240 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import NotViableError, OptionError
-from pbr_eval.options import BETTER, DEFAULT_LEVEL, check_choice, check_level, check_positive
+from pbr_eval.options import (
+    BETTER,
+    DEFAULT_LEVEL,
+    PRICE_RULES,
+    check_choice,
+    check_int,
+    check_level,
+    check_positive,
+)
+from pbr_eval.pricing.rates import (
+    RateDistribution,
+    RateInput,
+    rate_input,
+    rates_from_dict,
+    rates_from_results,
+)
 from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = ["PriceRecommendation", "price", "price_from_rate", "value_for_money_ceiling"]
+__all__ = [
+    "PriceRecommendation",
+    "PRICE_COLUMNS",
+    "price",
+    "price_from_rate",
+    "provider_floor",
+    "value_for_money_ceiling",
+    "prob_overpay",
+]
 
+#: Columns of :meth:`PriceRecommendation.to_frame`, in order (a public contract).
 PRICE_COLUMNS = [
     "outcome",
     "paid_outcome",
     "value_per_outcome",
     "expected_rate",
     "non_intervention",
+    "non_intervention_se",
     "non_intervention_ci_lower",
     "non_intervention_ci_upper",
     "deadweight_share",
+    "attachment_fee",
+    "cost_per_participant",
     "ceiling",
+    "floor",
     "recommended",
     "band_lower",
     "band_upper",
+    "prob_overpay",
+    "cost_per_additional_outcome",
+    "payment_per_participant",
+    "cohort_size",
+    "expected_total_payment",
+    "budget_price",
+    "viable",
+    "verdict",
 ]
+
+_RULE_TEXT = {
+    "upper": "ceiling at the upper limit of the two-sided {pct}% interval of the "
+    "non-intervention rate (chance of paying for deadweight at most {risk:.1%})",
+    "one-sided": "ceiling at the one-sided {pct}% upper bound of the non-intervention rate "
+    "(chance of paying for deadweight {risk:.1%})",
+    "central": "ceiling at the estimated non-intervention rate (about even chance of paying "
+    "for deadweight)",
+}
 
 
 def value_for_money_ceiling(
     value_per_outcome: float | np.ndarray,
     non_intervention: float | np.ndarray,
     expected_rate: float | np.ndarray,
-) -> float | np.ndarray:
-    """The most worth paying per observed outcome: ``v (1 - n / r)``.
-
-    Paying ``p`` for each of the ``r`` observed outcomes per person costs
-    ``p r``; only ``r - n`` of them are additional, worth ``v (r - n)``.
-    Setting ``p r = v (r - n)`` gives ``p = v (1 - n / r)``.
+    attachment_fee: float | np.ndarray = 0.0,
+) -> Any:
+    """The most worth paying per observed outcome: ``(v (r - n) - A) / r``.
 
     Parameters
     ----------
     value_per_outcome : float
-        The fiscal or social value of one additional outcome.
+        ``v``, the fiscal or social value of one additional outcome.
     non_intervention : float
-        The non-intervention rate ``n`` (outcomes per person without the programme).
+        ``n``, outcomes per person without the programme.
     expected_rate : float
-        The rate ``r`` expected with the programme.
+        ``r``, outcomes per person with the programme.
+    attachment_fee : float, default 0
+        ``A``, paid per participant whatever the outcome.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Notes
+    -----
+    A commissioner paying ``A`` per participant and ``p`` per observed outcome
+    spends ``A + p r`` per participant and buys ``r - n`` additional outcomes
+    worth ``v (r - n)``. Setting the two equal gives
+    ``p = (v (r - n) - A) / r = v (1 - n / r) - A / r``; with no attachment fee
+    this is ``v (1 - n / r)``: the value discounted by the deadweight share ``n / r``.
 
     Examples
     --------
     >>> value_for_money_ceiling(1000.0, 0.05, 0.10)
     500.0
+    >>> value_for_money_ceiling(1000.0, 0.05, 0.10, attachment_fee=20.0)
+    300.0
     """
-    return value_per_outcome * (1.0 - non_intervention / expected_rate)
+    return (value_per_outcome * (expected_rate - non_intervention) - attachment_fee) / expected_rate
+
+
+def provider_floor(
+    cost_per_participant: float, expected_rate: float, attachment_fee: float = 0.0
+) -> float:
+    """The least a provider can accept per outcome and break even: ``(c - A) / r``.
+
+    Examples
+    --------
+    >>> provider_floor(1000.0, 0.25, attachment_fee=200.0)
+    3200.0
+    """
+    return max(0.0, (cost_per_participant - attachment_fee) / expected_rate)
+
+
+def prob_overpay(
+    price: float,
+    distribution: RateDistribution,
+    *,
+    value_per_outcome: float,
+    expected_rate: float | None = None,
+    expected_effect: float | np.ndarray | None = None,
+    attachment_fee: float = 0.0,
+) -> float:
+    """Chance that, at ``price``, the commissioner pays for deadweight.
+
+    Parameters
+    ----------
+    price : float
+        Price per observed outcome.
+    distribution : RateDistribution
+        Uncertainty about the non-intervention rate ``n``.
+    value_per_outcome, attachment_fee : float
+    expected_rate : float, optional
+        A fixed rate ``r`` with the programme; or
+    expected_effect : float or array, optional
+        An additive effect ``e`` (``r = n + e``); an array is a distribution.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    The commissioner pays for deadweight when it spends more than the value
+    of the additional outcomes, ``A + p r > v (r - n)``, i.e. when
+    ``n > n* = r - (A + p r) / v`` (fixed ``r``) or, with ``r = n + e``,
+    ``n > (v e - A) / p - e``. The probability is ``P(N > n*)`` under the
+    rate's distribution, averaged over the effect's draws if given.
+
+    Examples
+    --------
+    >>> d = RateDistribution(0.05, 0.01, "normal")
+    >>> round(prob_overpay(500.0, d, value_per_outcome=1000.0, expected_rate=0.10), 3)
+    0.5
+    """
+    v, a, p = value_per_outcome, attachment_fee, price
+    if expected_rate is not None:
+        return float(distribution.sf(expected_rate - (a + p * expected_rate) / v))
+    e = np.atleast_1d(np.asarray(expected_effect, dtype=float))
+    if p <= 0:
+        return float(np.mean(a > v * e))
+    return float(np.mean(distribution.sf((v * e - a) / p - e)))
 
 
 class PriceRecommendation:
-    """Recommended outcome prices with bands (read-only).
+    """Recommended outcome prices with bands, floors and risks (read-only).
 
     Attributes
     ----------
     level : float
-        Confidence level of the band.
+        Confidence level of the band and of the default rule.
+    rule : str
+        The rule that chose ``recommended`` (see :func:`price`).
     info : mapping
-        Inputs and notes.
+        Inputs, the rule in words and notes.
     """
+
+    _frozen = False
 
     def __init__(self, frame: pd.DataFrame, *, level: float, info: Mapping[str, Any]) -> None:
         self._frame = frame
         self.level = level
+        self.rule = str(info.get("rule_name", "upper"))
         self.info = MappingProxyType(dict(info))
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen:
+            raise AttributeError(f"PriceRecommendation is read-only; price again to change {name!r}.")
+        object.__setattr__(self, name, value)
+
+    @property
+    def viable(self) -> bool:
+        """Whether every priced outcome has floor <= ceiling (or no floor was given)."""
+        return bool(self._frame["viable"].fillna(True).astype(bool).all())
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per outcome: ceiling, recommended price and band."""
+        """One row per outcome; columns in :data:`PRICE_COLUMNS`."""
         return self._frame.copy()
 
     def summary(self) -> str:
         """Plain-text summary for a commissioner."""
         pct = int(round(self.level * 100))
-        lines = ["pbr_eval: recommended outcome prices", "=" * 72]
+        lines = ["pbr_eval: recommended outcome prices", "=" * 72,
+                 f"Rule: {self.info.get('rule', '')}.", ""]
         for _, r in self._frame.iterrows():
             lines += [
                 f"Paid outcome: {r['paid_outcome']}",
                 f"  value of one additional outcome: {r['value_per_outcome']:,.0f}",
-                f"  expected rate with the programme: {r['expected_rate']:.1%}; non-intervention "
-                f"rate {r['non_intervention']:.1%} ({pct}% CI {r['non_intervention_ci_lower']:.1%}"
-                f" to {r['non_intervention_ci_upper']:.1%})",
+                f"  expected rate with the programme: {r['expected_rate']:.3g}; non-intervention "
+                f"rate {r['non_intervention']:.3g} ({pct}% CI {r['non_intervention_ci_lower']:.3g}"
+                f" to {r['non_intervention_ci_upper']:.3g})",
                 f"  {r['deadweight_share']:.0%} of the outcomes paid for would have happened anyway",
+                f"  most worth paying (central estimate): {r['ceiling']:,.0f} per outcome",
                 f"  recommended price per outcome: {r['recommended']:,.0f} (band "
-                f"{r['band_lower']:,.0f} to {r['band_upper']:,.0f})",
-                "",
+                f"{r['band_lower']:,.0f} to {r['band_upper']:,.0f}); chance of paying for "
+                f"deadweight at this price {r['prob_overpay']:.1%}",
             ]
+            if np.isfinite(r["floor"]):
+                lines.append(f"  provider's break-even price: {r['floor']:,.0f} per outcome")
+            if np.isfinite(r["expected_total_payment"]):
+                lines.append(
+                    f"  expected payments for {int(r['cohort_size']):,} participants: "
+                    f"{r['expected_total_payment']:,.0f}"
+                )
+            if r["verdict"]:
+                lines.append(f"  {r['verdict']}")
+            lines.append("")
         for note in self.info.get("notes", []):
             lines.append(f"Note: {note}")
         return "\n".join(lines).rstrip()
@@ -106,10 +255,12 @@ class PriceRecommendation:
         return self.summary()
 
     def __repr__(self) -> str:
-        return f"<PriceRecommendation outcomes={self._frame['outcome'].tolist()}>"
+        return f"<PriceRecommendation rule={self.rule!r} outcomes={self._frame['outcome'].tolist()}>"
 
     def _repr_html_(self) -> str:
-        return "<div><strong>Recommended outcome prices</strong>" + self._frame.to_html(
+        cols = ["paid_outcome", "non_intervention", "expected_rate", "ceiling", "floor",
+                "recommended", "band_lower", "band_upper", "prob_overpay"]
+        return "<div><strong>Recommended outcome prices</strong>" + self._frame[cols].to_html(
             index=False, float_format=lambda v: f"{v:,.4g}", escape=True
         ) + "</div>"
 
@@ -118,8 +269,8 @@ class PriceRecommendation:
         from pbr_eval.results.counterfactual import _jsonable
 
         return _jsonable(
-            {"level": self.level, "prices": self._frame.to_dict(orient="records"),
-             "info": dict(self.info)}
+            {"level": self.level, "rule": self.rule,
+             "prices": self._frame.to_dict(orient="records"), "info": dict(self.info)}
         )
 
 
@@ -151,9 +302,10 @@ def price_from_rate(
     expected_rate: float,
     paid_outcome: str | None = None,
 ) -> dict[str, Any]:
-    """Price one outcome from a non-intervention rate and its interval.
+    """Central price of one outcome from a non-intervention rate and its interval.
 
-    Returns a dict with the columns of :meth:`PriceRecommendation.to_frame`.
+    The simplest form, kept for scripts: the ceiling at the point estimate
+    with the band from the interval. :func:`price` does the full job.
 
     Raises
     ------
@@ -168,21 +320,11 @@ def price_from_rate(
     (500.0, 400.0, 600.0)
     """
     v = check_positive("value_per_outcome", value_per_outcome)
-    r = float(expected_rate)
+    r = _check_rate(expected_rate)
     n = float(non_intervention)
-    if not math.isfinite(r) or r <= 0:
-        raise OptionError(f"`expected_rate` must be a positive number; got {expected_rate!r}.")
-    if r <= n:
-        raise NotViableError(
-            f"For '{paid_outcome or outcome}' the expected rate ({r:.4g}) does not exceed the "
-            f"non-intervention rate ({n:.4g}): every outcome paid for would have happened "
-            "anyway, so no price is value for money. Check the outcome's direction "
-            "(better='lower' for outcomes the programme should reduce) or the expected rate."
-        )
+    _check_gain(r, n, paid_outcome or outcome)
     lo_n, hi_n = ci
     ceiling = float(value_for_money_ceiling(v, n, r))
-    band_lower = max(0.0, float(value_for_money_ceiling(v, hi_n, r)))
-    band_upper = float(value_for_money_ceiling(v, max(lo_n, 0.0), r))
     return {
         "outcome": outcome,
         "paid_outcome": paid_outcome or outcome,
@@ -194,65 +336,172 @@ def price_from_rate(
         "deadweight_share": n / r,
         "ceiling": ceiling,
         "recommended": ceiling,
-        "band_lower": band_lower,
-        "band_upper": band_upper,
+        "band_lower": max(0.0, float(value_for_money_ceiling(v, hi_n, r))),
+        "band_upper": float(value_for_money_ceiling(v, max(lo_n, 0.0), r)),
     }
 
 
+def _check_rate(expected_rate: Any) -> float:
+    try:
+        r = float(expected_rate)
+    except (TypeError, ValueError):
+        r = float("nan")
+    if not math.isfinite(r) or r <= 0:
+        raise OptionError(f"`expected_rate` must be a positive number; got {expected_rate!r}.")
+    return r
+
+
+def _check_gain(r: float, n: float, name: str) -> None:
+    if r <= n:
+        raise NotViableError(
+            f"For '{name}' the expected rate ({r:.4g}) does not exceed the "
+            f"non-intervention rate ({n:.4g}): every outcome paid for would have happened "
+            "anyway, so no price is value for money. Check the outcome's direction "
+            "(better='lower' for outcomes the programme should reduce) or the expected rate."
+        )
+
+
+def _rate_inputs(
+    results: Any, se: Any, draws: Any, outcome_type: str | None, outcome_name: str
+) -> list[RateInput]:
+    if isinstance(results, CounterfactualResults):
+        return rates_from_results(results)
+    if isinstance(results, Mapping):
+        return rates_from_dict(results)
+    if isinstance(results, (int, float, np.integer, np.floating)) and not isinstance(results, bool):
+        return [rate_input(outcome_name, float(results), se=se, draws=draws,
+                           outcome_type=outcome_type)]
+    if draws is None and isinstance(results, (np.ndarray, list, tuple)):
+        return [rate_input(outcome_name, float("nan"), draws=results, outcome_type=outcome_type)]
+    raise OptionError(
+        "`results` must be the result of pbr_eval.estimate(), its to_dict(), a non-intervention "
+        f"rate (with `se=` or `draws=`) or an array of draws; got {type(results).__name__}."
+    )
+
+
 def price(
-    results: CounterfactualResults,
+    results: Any,
     *,
     value_per_outcome: float | Mapping[str, float],
     expected_rate: float | Mapping[str, float] | None = None,
     level: float = DEFAULT_LEVEL,
     better: str | Mapping[str, str] = "higher",
     outcomes: Sequence[str] | None = None,
+    expected_effect: Any = None,
+    cost_per_participant: float | Mapping[str, float] | None = None,
+    attachment_fee: float | Mapping[str, float] = 0.0,
+    cohort_size: int | None = None,
+    budget: float | None = None,
+    rule: str = "upper",
+    se: float | None = None,
+    draws: Sequence[float] | np.ndarray | None = None,
+    outcome_type: str | None = None,
+    outcome_name: str = "outcome",
 ) -> PriceRecommendation:
     """Recommend a price per observed outcome from a non-intervention estimate.
 
-    For each outcome the price is the most a commissioner can pay per
-    *observed* outcome and still pay, on average, only for the *additional*
-    outcomes: ``value_per_outcome x (1 - non_intervention / expected_rate)``.
-    The band carries the confidence interval of the non-intervention rate:
-    its upper limit gives the band's lower price and its lower limit the
-    upper price.
+    For each outcome: the value-for-money **ceiling** (the most a
+    commissioner can pay per observed outcome and still pay only for
+    additional outcomes), the provider's **floor** (break-even), the
+    **recommended** price chosen by ``rule``, a **band** and the chance of
+    paying for deadweight at the recommended price (``prob_overpay``).
 
     Parameters
     ----------
-    results : CounterfactualResults
-        From :func:`pbr_eval.estimate`.
+    results : CounterfactualResults, dict, float or array
+        From :func:`pbr_eval.estimate`; or its ``to_dict()`` (a results JSON
+        saved by ``pbr-eval estimate --save``); or a plain non-intervention
+        rate with ``se=`` or ``draws=``; or an array of draws of the rate.
     value_per_outcome : float or dict
-        Fiscal or social value of one additional outcome (e.g. from a
-        unit-cost database), one number or one per outcome.
+        Fiscal or social value of one additional outcome, one number or one
+        per outcome. Take it from a unit-cost source (e.g. the Greater
+        Manchester unit cost database, Green Book supplementary guidance):
+        the cost a public body avoids when the outcome happens (e.g. a year
+        of a looked-after child placement, a reconviction's police, court
+        and prison costs), in the same year's prices as the tariff.
     expected_rate : float or dict, optional
-        The outcome rate expected with the programme (on the paid scale).
-        Defaults to the observed rate of the treated.
+        The rate expected with the programme (on the paid scale). Default:
+        the treated group's observed rate (results only). Give this or
+        ``expected_effect``.
     level : float, default 0.95
-        Confidence level of the band.
+        Confidence level of the band and of the default rule.
     better : {"higher", "lower"} or dict, default "higher"
         Direction the programme should move the outcome. For a binary
-        outcome the programme should reduce (e.g. reoffending), ``"lower"``
-        prices its complement (e.g. *not* reoffending): rates ``r`` become
-        ``1 - r``. Counts and continuous outcomes that should fall are priced
-        per event avoided, which is the pricing engine's job; here they raise.
+        outcome that should fall (e.g. reoffending), ``"lower"`` prices its
+        complement (e.g. *not* reoffending): rates ``r`` become ``1 - r``.
+        Counts that should fall are paid per event avoided: use
+        :class:`pbr_eval.pricing.PerEventAvoided`.
     outcomes : list of str, optional
         Which outcomes to price (default: all).
+    expected_effect : float, array or dict, optional
+        Instead of ``expected_rate``: the programme's additive effect on the
+        paid rate, ``r = n + e``; an array is a distribution of beliefs
+        (its mean sets the price; ``prob_overpay`` averages over it).
+    cost_per_participant : float or dict, optional
+        The provider's delivery cost per participant; sets the ``floor``.
+    attachment_fee : float or dict, default 0
+        Paid per participant whatever the outcome; lowers both the ceiling
+        and the floor by ``A / r``.
+    cohort_size : int, optional
+        Number of participants: gives the expected total payment.
+    budget : float, optional
+        The commissioner's budget for the cohort (needs ``cohort_size``):
+        the recommended price is capped at the budget price
+        ``(budget / N - A) / r``.
+    rule : {"upper", "one-sided", "central"}, default "upper"
+        ``"upper"``: the ceiling at the upper limit of the two-sided
+        ``level`` interval of the non-intervention rate, so the chance of
+        paying for deadweight is ``(1 - level) / 2``, at most ``1 - level``.
+        ``"one-sided"``: the ceiling at the one-sided ``level`` upper bound
+        (chance exactly ``1 - level``; a slightly higher price).
+        ``"central"``: the ceiling at the point estimate (the seed's rule;
+        about an even chance of paying for deadweight).
+    se, draws : optional
+        The uncertainty of a plain rate given as ``results``.
+    outcome_type : {"binary", "count", "continuous"}, optional
+        For a plain rate (default ``"binary"`` for a rate in [0, 1]).
+    outcome_name : str, default "outcome"
+        Name of a plain rate's outcome.
 
     Returns
     -------
     PriceRecommendation
+        ``to_frame()`` has one row per outcome with the columns in
+        :data:`PRICE_COLUMNS`: ``outcome``, ``non_intervention``,
+        ``expected_rate``, ``ceiling``, ``floor``, ``recommended``,
+        ``band_lower``, ``band_upper``, ``prob_overpay``, ``viable``,
+        ``verdict`` (a sentence when the scheme is not viable) and more.
 
     Raises
     ------
     NotViableError
-        When the expected rate does not exceed the non-intervention rate.
+        When the expected rate does not exceed the non-intervention rate
+        (nothing additional to pay for).
     OptionError
         For invalid inputs (naming the option).
 
     Notes
     -----
-    This is the seed of the pricing engine: the recommended price is the
-    value-for-money ceiling at the point estimate.
+    With value ``v``, attachment fee ``A``, expected rate ``r`` and
+    non-intervention rate ``n``, the ceiling is ``c(n) = (v (r - n) - A) / r``
+    (see :func:`value_for_money_ceiling`); the band is
+    ``[c(n_upper), c(n_lower)]`` over the ``level`` interval of ``n``, and
+    ``floor = (cost - A) / r``. When ``floor > ceiling`` the scheme is not
+    viable and the verdict says by how much per outcome, per participant and
+    over the cohort. The interval uses the results' range-respecting scale
+    (logit for rates, log for counts); ``prob_overpay`` uses the same
+    distribution (see :func:`prob_overpay`). With ``expected_effect`` the
+    rate moves with ``n`` (``r = n + e``), so the ceiling is ``v e / (n + e)``
+    less ``A / r``.
+
+    Limitations: the uncertainty is the sampling error of the estimate only;
+    bias from unmeasured confounding is not in it (see the sensitivity
+    analysis and :mod:`pbr_eval.pricing.sensitivity`).
+
+    References
+    ----------
+    National Audit Office (2015), *Outcome-based payment schemes: government's
+    use of payment by results*, HC 86. HM Treasury (2022), *The Green Book*.
 
     Examples
     --------
@@ -263,58 +512,213 @@ def price(
     >>> rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"])
     >>> rec.to_frame()[["paid_outcome", "recommended"]].shape
     (1, 2)
+
+    A plain rate with its standard error, a cost and an attachment fee:
+
+    >>> rec = pbr_eval.price(0.05, se=0.005, value_per_outcome=4000, expected_rate=0.10,
+    ...                      cost_per_participant=150, attachment_fee=50, outcome_name="job")
+    >>> row = rec.to_frame().iloc[0]
+    >>> round(row["ceiling"]), round(row["recommended"]), round(row["floor"])
+    (1500, 1070, 1000)
+    >>> round(float(row["prob_overpay"]), 3)
+    0.025
     """
-    if not isinstance(results, CounterfactualResults):
-        raise OptionError(
-            "`results` must be the result of pbr_eval.estimate(); got "
-            f"{type(results).__name__}."
-        )
     level = check_level(level)
-    all_outcomes = results.outcomes
+    rule = check_choice("rule", rule, PRICE_RULES)
+    inputs = _rate_inputs(results, se, draws, outcome_type, outcome_name)
+    all_outcomes = [ri.outcome for ri in inputs]
     chosen = list(all_outcomes if outcomes is None else outcomes)
     for o in chosen:
         if o not in all_outcomes:
             raise OptionError(
                 f"`outcomes` must be among {', '.join(map(repr, all_outcomes))}; got {o!r}."
             )
+    if expected_rate is not None and expected_effect is not None:
+        raise OptionError(
+            "Give `expected_rate` or `expected_effect`, not both: the rate with the programme is "
+            "either stated or the non-intervention rate plus the effect."
+        )
+    by_name = {ri.outcome: ri for ri in inputs}
     values = _per_outcome("value_per_outcome", value_per_outcome, chosen)
     expected = _per_outcome("expected_rate", expected_rate, chosen)
+    effects = (_per_outcome("expected_effect", expected_effect, chosen)
+               if isinstance(expected_effect, Mapping) else {o: expected_effect for o in chosen})
     directions = _per_outcome("better", better, chosen)
-    frame = results.to_frame(level).set_index("outcome")
-    rows = []
-    notes = []
+    costs = _per_outcome("cost_per_participant", cost_per_participant, chosen)
+    fees = _per_outcome("attachment_fee", attachment_fee, chosen)
+    n_people = None if cohort_size is None else check_int("cohort_size", cohort_size)
+    if budget is not None:
+        budget = check_positive("budget", budget)
+        if n_people is None:
+            raise OptionError("`budget` needs `cohort_size` (the number of participants it pays for).")
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     for o in chosen:
         d = check_choice(f"better['{o}']" if isinstance(better, Mapping) else "better",
                          directions[o] or "higher", BETTER)
-        r = frame.loc[o]
-        n, lo, hi, obs = (r["non_intervention"], r["non_intervention_ci_lower"],
-                          r["non_intervention_ci_upper"], r["observed"])
-        paid = o
+        ri = by_name[o]
+        dist, obs, paid = ri.distribution, ri.observed, o
         if d == "lower":
-            if r["outcome_type"] != "binary":
+            if ri.outcome_type != "binary":
                 raise OptionError(
-                    f"`better='lower'` for '{o}' ({r['outcome_type']}) would price events "
+                    f"`better='lower'` for '{o}' ({ri.outcome_type}) would price events "
                     "avoided; price() handles rates only. Use a binary outcome (e.g. any "
-                    "reoffence) or the pricing engine's per-event-avoided mechanism."
+                    "reoffence) or the pricing engine's per-event-avoided mechanism "
+                    "(pbr_eval.pricing.PerEventAvoided)."
                 )
-            n, lo, hi, obs = 1 - n, 1 - hi, 1 - lo, 1 - obs
+            dist = dist.complement()
+            obs = None if obs is None else 1.0 - obs
             paid = f"not {o}"
-        exp = expected[o]
-        if exp is None:
-            exp = obs
-            notes.append(f"Expected rate for '{paid}' taken as the treated group's observed rate.")
-        rows.append(
-            price_from_rate(
-                outcome=o, non_intervention=n, ci=(lo, hi), value_per_outcome=values[o],
-                expected_rate=exp, paid_outcome=paid,
-            )
+        row, row_notes = _price_one(
+            outcome=o, paid=paid, dist=dist, observed=obs, level=level, rule=rule,
+            value=values[o], expected_rate=expected[o], effect=effects[o], cost=costs[o],
+            fee=fees[o] if fees[o] is not None else 0.0, n_people=n_people, budget=budget,
         )
+        rows.append(row)
+        notes.extend(row_notes)
     out = pd.DataFrame(rows, columns=PRICE_COLUMNS)
+    risk = (1 - level) / 2 if rule == "upper" else 1 - level
     info = {
-        "method": results.method,
+        "method": getattr(results, "method", None) if not isinstance(results, Mapping)
+        else results.get("method"),
         "level": level,
-        "rule": "central: value-for-money ceiling at the estimated non-intervention rate",
-        "fingerprint": results.info.get("fingerprint"),
+        "rule_name": rule,
+        "rule": _RULE_TEXT[rule].format(pct=int(round(level * 100)), risk=risk),
+        "fingerprint": (results.info.get("fingerprint")
+                        if isinstance(results, CounterfactualResults)
+                        else (results.get("info") or {}).get("fingerprint")
+                        if isinstance(results, Mapping) else None),
         "notes": notes,
     }
     return PriceRecommendation(out, level=level, info=info)
+
+
+def _price_one(
+    *, outcome: str, paid: str, dist: RateDistribution, observed: float | None, level: float,
+    rule: str, value: Any, expected_rate: Any, effect: Any, cost: Any, fee: Any,
+    n_people: int | None, budget: float | None,
+) -> tuple[dict[str, Any], list[str]]:
+    notes: list[str] = []
+    v = check_positive("value_per_outcome", value)
+    a = check_positive("attachment_fee", fee, allow_zero=True)
+    n = dist.estimate
+    lo_n, hi_n = dist.interval(level)
+    eff_draws = None
+    if effect is not None:
+        eff_draws = np.atleast_1d(np.asarray(effect, dtype=float))
+        if eff_draws.size == 0 or not np.all(np.isfinite(eff_draws)):
+            raise OptionError(f"`expected_effect` must be a finite number or array; got {effect!r}.")
+        e = float(eff_draws.mean())
+        if e <= 0:
+            raise NotViableError(
+                f"For '{paid}' the expected effect ({e:.4g}) is not positive on the paid scale: "
+                "nothing additional to pay for. For an outcome that should fall, use "
+                "better='lower' and give the effect on the complement (a fall of 3 points is +0.03)."
+            )
+
+        def rate_at(x: float) -> float:
+            return x + e
+        r = rate_at(n)
+    else:
+        if expected_rate is None:
+            if observed is None:
+                raise OptionError(
+                    f"`expected_rate` (or `expected_effect`) is needed for '{paid}': a plain "
+                    "non-intervention rate carries no observed rate to default to."
+                )
+            expected_rate = observed
+            notes.append(f"Expected rate for '{paid}' taken as the treated group's observed rate.")
+        r = _check_rate(expected_rate)
+
+        def rate_at(x: float) -> float:
+            return r
+    _check_gain(r, n, paid)
+
+    def ceiling_at(x: float) -> float:
+        return float(value_for_money_ceiling(v, x, rate_at(x), a))
+
+    ceiling = ceiling_at(n)
+    band_lower = max(0.0, ceiling_at(hi_n))
+    band_upper = max(0.0, ceiling_at(max(lo_n, 0.0)))
+    n_rule = {"upper": hi_n, "one-sided": float(dist.quantile(level)), "central": n}[rule]
+    recommended = max(0.0, ceiling_at(n_rule))
+    if recommended == 0.0:
+        notes.append(
+            f"For '{paid}' no positive price is value for money at the cautious "
+            f"non-intervention rate ({n_rule:.4g}); the recommended price is 0."
+        )
+    budget_price = float("nan")
+    if budget is not None and n_people is not None:
+        budget_price = max(0.0, (budget / n_people - a) / r)
+        if budget_price < recommended:
+            notes.append(
+                f"For '{paid}' the budget ({budget:,.0f} for {n_people:,} participants) caps the "
+                f"price at {budget_price:,.0f} per outcome, below the {recommended:,.0f} the "
+                "rule gives; the recommended price is the budget price."
+            )
+            recommended = budget_price
+    c = None if cost is None else check_positive("cost_per_participant", cost, allow_zero=True)
+    floor = float("nan") if c is None else provider_floor(c, r, a)
+    if eff_draws is not None:
+        risk = prob_overpay(recommended, dist, value_per_outcome=v, expected_effect=eff_draws,
+                            attachment_fee=a)
+    else:
+        risk = prob_overpay(recommended, dist, value_per_outcome=v, expected_rate=r,
+                            attachment_fee=a)
+    viable: Any = None
+    verdict = ""
+    if c is not None:
+        viable = bool(floor <= ceiling)
+        if not viable:
+            gap = floor - ceiling
+            verdict = (
+                f"NOT VIABLE at these inputs: the provider needs at least {floor:,.0f} per "
+                f"'{paid}' outcome to cover its cost of {c:,.0f} per participant, but the most "
+                f"worth paying is {max(ceiling, 0):,.0f}; short by {gap:,.0f} per outcome "
+                f"({gap * r:,.0f} per participant"
+                + (f", {gap * r * n_people:,.0f} over the cohort" if n_people else "")
+                + "). Lower the cost, raise the expected rate, or pay for a more valuable outcome."
+            )
+        elif floor > recommended:
+            verdict = (
+                f"Viable only at the central estimate: at the recommended {recommended:,.0f} the "
+                f"provider is {floor - recommended:,.0f} per outcome short of break-even "
+                f"({floor:,.0f}); paying up to {ceiling:,.0f} raises the chance of paying for "
+                "deadweight."
+            )
+        else:
+            verdict = (
+                f"Viable: the recommended price leaves the provider {recommended - floor:,.0f} "
+                "per outcome above break-even."
+            )
+    cpa = recommended * r / (r - n) + a / (r - n)
+    per_participant = a + recommended * r
+    row = {
+        "outcome": outcome,
+        "paid_outcome": paid,
+        "value_per_outcome": v,
+        "expected_rate": r,
+        "non_intervention": n,
+        "non_intervention_se": dist.se,
+        "non_intervention_ci_lower": lo_n,
+        "non_intervention_ci_upper": hi_n,
+        "deadweight_share": n / r,
+        "attachment_fee": a,
+        "cost_per_participant": float("nan") if c is None else c,
+        "ceiling": ceiling,
+        "floor": floor,
+        "recommended": recommended,
+        "band_lower": band_lower,
+        "band_upper": band_upper,
+        "prob_overpay": risk,
+        "cost_per_additional_outcome": cpa,
+        "payment_per_participant": per_participant,
+        "cohort_size": float("nan") if n_people is None else n_people,
+        "expected_total_payment": float("nan") if n_people is None else per_participant * n_people,
+        "budget_price": budget_price,
+        "viable": viable,
+        "verdict": verdict,
+    }
+    if c is None:
+        notes.append(f"No floor for '{paid}': give `cost_per_participant` to check viability.")
+    return row, notes
