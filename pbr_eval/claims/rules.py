@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -545,7 +546,9 @@ def load_rules(path: str | Path) -> RuleSet:
 def _to_days(values: Any, what: str) -> np.ndarray:
     """Dates -> int64 days since 1970-01-01 (NaT -> a sentinel checked by callers)."""
     try:
-        dt = pd.to_datetime(pd.Series(values), errors="raise")
+        with warnings.catch_warnings():  # "could not infer format": we report failures ourselves
+            warnings.simplefilter("ignore", UserWarning)
+            dt = pd.to_datetime(pd.Series(values), errors="raise")
     except (ValueError, TypeError) as err:
         raise DataError(f"{what} must hold dates (e.g. 2024-07-19); {err}.") from err
     out = dt.to_numpy().astype("datetime64[D]").astype(np.int64)
