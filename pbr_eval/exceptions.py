@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "PbrEvalError",
     "OptionError",
+    "AnalysisFileError",
     "DataError",
     "MissingColumnError",
     "TreatmentError",
@@ -43,6 +44,11 @@ class PbrEvalError(Exception):
 
 class OptionError(PbrEvalError, ValueError):
     """An option (keyword argument, CLI flag or analysis-file key) is invalid."""
+
+
+class AnalysisFileError(OptionError):
+    """An analysis (TOML) file is malformed or has an invalid key; the message names the
+    file, the line and the key."""
 
 
 class DataError(PbrEvalError, ValueError):
