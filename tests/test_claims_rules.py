@@ -209,7 +209,7 @@ def test_members_all_children_and_family_without_children():
 def test_members_table_required():
     rule = Threshold("abs", measure="absence", op="<", value=15, members="child")
     with pytest.raises(RuleError, match="no `members` table"):
-        _status(rule, terms("absence", [1]))
+        _status(rule, terms("absence", [1, 2, 3]))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
