@@ -361,14 +361,18 @@ def _execute(
                 if bar:
                     bar.advance(len(ch))
         else:
-            par = joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
-            gen = par(
-                joblib.delayed(_run_chunk)(estimator, cohort, plan, ch, outcomes) for ch in chunks
-            )
-            for ch, res in zip(chunks, gen, strict=True):
-                results.extend(res)
-                if bar:
-                    bar.advance(len(ch))
+            # The backend is set through parallel_config, the way joblib registers
+            # "dask" (Parallel(backend="dask") alone is rejected by joblib 1.6).
+            with joblib.parallel_config(backend=backend) if backend else _null():
+                par = joblib.Parallel(n_jobs=n_jobs, return_as="generator")
+                gen = par(
+                    joblib.delayed(_run_chunk)(estimator, cohort, plan, ch, outcomes)
+                    for ch in chunks
+                )
+                for ch, res in zip(chunks, gen, strict=True):
+                    results.extend(res)
+                    if bar:
+                        bar.advance(len(ch))
     finally:
         if bar:
             bar.close()
