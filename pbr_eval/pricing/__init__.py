@@ -1,5 +1,17 @@
 """From a non-intervention rate to outcome prices (the pricing engine)."""
 
+from pbr_eval.pricing.mechanisms import (
+    AttachmentAndResults,
+    AttachmentFee,
+    Milestones,
+    MinimumPerformanceLevel,
+    PaymentMechanism,
+    PerEventAvoided,
+    PerOutcome,
+    RateCard,
+    SlidingScale,
+    minimum_performance_level,
+)
 from pbr_eval.pricing.rates import (
     RateDistribution,
     RateInput,
@@ -16,8 +28,21 @@ from pbr_eval.pricing.recommend import (
     provider_floor,
     value_for_money_ceiling,
 )
+from pbr_eval.pricing.tariff import PaymentStatement, Tariff
 
 __all__ = [
+    "AttachmentAndResults",
+    "AttachmentFee",
+    "Milestones",
+    "MinimumPerformanceLevel",
+    "PaymentMechanism",
+    "PaymentStatement",
+    "PerEventAvoided",
+    "PerOutcome",
+    "RateCard",
+    "SlidingScale",
+    "Tariff",
+    "minimum_performance_level",
     "PRICE_COLUMNS",
     "PriceRecommendation",
     "RateDistribution",
