@@ -12,7 +12,14 @@ from pbr_eval._version import __version__
 from pbr_eval.api import estimate, price, report
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
-from pbr_eval.estimators import ESTIMATORS, NearestNeighborMatching
+from pbr_eval.estimators import (
+    ESTIMATORS,
+    AugmentedIPW,
+    InverseProbabilityWeighting,
+    IPWRegressionAdjustment,
+    NearestNeighborMatching,
+    RegressionAdjustment,
+)
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
 from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.counterfactual import CounterfactualResults
@@ -26,6 +33,10 @@ __all__ = [
     "report",
     "ESTIMATORS",
     "NearestNeighborMatching",
+    "InverseProbabilityWeighting",
+    "RegressionAdjustment",
+    "AugmentedIPW",
+    "IPWRegressionAdjustment",
     "CounterfactualResults",
     "BalanceTable",
     "PriceRecommendation",

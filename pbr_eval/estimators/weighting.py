@@ -1,0 +1,474 @@
+"""Inverse-probability weighting for the non-intervention rate of the treated.
+
+Also home to what the weighting, regression and doubly robust estimators
+share: the ATT propensity model with clipping/trimming and overlap checks,
+the standard-error option, and turning influence functions into
+:class:`~pbr_eval.results.counterfactual.OutcomeEstimate` objects.
+
+References
+----------
+Hirano, K., Imbens, G. W. & Ridder, G. (2003). Efficient estimation of average
+treatment effects using the estimated propensity score. Econometrica 71(4),
+1161-1189.
+Lunceford, J. K. & Davidian, M. (2004). Stratification and weighting via the
+propensity score in estimation of causal treatment effects. Statistics in
+Medicine 23, 2937-2960.
+Austin, P. C. & Stuart, E. A. (2015). Moving towards best practice when using
+inverse probability of treatment weighting (IPTW) using the propensity score
+to estimate causal treatment effects in observational studies. Statistics in
+Medicine 34, 3661-3679.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pbr_eval.cohort import Cohort, DroppedRows
+from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
+from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
+from pbr_eval.inference.influence import influence_covariance, logit_influence, with_intercept
+from pbr_eval.models.propensity import fit_propensity
+from pbr_eval.options import check_choice, check_probability
+from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
+
+__all__ = ["InverseProbabilityWeighting", "ipw_att", "AttPropensity", "att_propensity"]
+
+SE_CHOICES = ("auto", "robust", "cluster")
+
+
+# --------------------------------------------------------------- options
+def check_bounds(name: str, value: Any) -> tuple[float, float] | None:
+    """``None``, a number ``a`` (meaning ``(a, 1 - a)``) or a pair ``(lo, hi)`` with 0 <= lo < hi <= 1.
+
+    Examples
+    --------
+    >>> check_bounds("clip", 0.01)
+    (0.01, 0.99)
+    >>> check_bounds("clip", (0.2, 0.1))
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `clip` must be a number below 0.5 or a pair (lo, hi) with 0 <= lo < hi <= 1; got (0.2, 0.1).
+    """
+    if value is None:
+        return None
+    msg = (f"`{name}` must be a number below 0.5 or a pair (lo, hi) with 0 <= lo < hi <= 1; "
+           f"got {value!r}.")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        a = check_probability(name, value)
+        if a >= 0.5:
+            raise OptionError(msg)
+        return (float(a), float(1 - a))
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        try:
+            lo, hi = float(value[0]), float(value[1])
+        except (TypeError, ValueError) as err:
+            raise OptionError(msg) from err
+        if 0 <= lo < hi <= 1:
+            return (lo, hi)
+    raise OptionError(msg)
+
+
+def check_propensity_model(model: Any) -> Any:
+    """``"logit"`` or a scikit-learn classifier with ``predict_proba``."""
+    if model is None or model == "logit":
+        return "logit"
+    if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
+        raise OptionError(
+            "`propensity` must be 'logit' (logistic regression) or a scikit-learn classifier "
+            f"with fit() and predict_proba(); got {model!r}."
+        )
+    return model
+
+
+def resolve_se(se: str, cohort: Cohort) -> tuple[str, np.ndarray | None]:
+    """``"auto"`` is cluster-robust when the cohort has a ``cluster``, else robust."""
+    if se == "auto":
+        se = "cluster" if cohort.cluster is not None else "robust"
+    if se == "cluster":
+        if cohort.cluster is None:
+            raise OptionError(
+                "`se='cluster'` needs a cohort built with `cluster` (e.g. the local authority); "
+                "this one has none. Pass cluster=... to Cohort or use se='robust'."
+            )
+        return se, cohort.column(cohort.cluster)
+    return se, None
+
+
+# ---------------------------------------------------------- propensity
+@dataclass(frozen=True)
+class AttPropensity:
+    """The propensity score as the ATT estimators use it.
+
+    Attributes
+    ----------
+    ps_raw : numpy.ndarray
+        Fitted scores.
+    ps : numpy.ndarray
+        Scores after clipping (equal to ``ps_raw`` without ``clip``).
+    free : numpy.ndarray of float
+        1 where the score was not clipped (so it moves with the model's
+        coefficients), 0 where clipping fixed it.
+    odds : numpy.ndarray
+        ``ps / (1 - ps)``, the ATT weight of a comparison unit.
+    phi : numpy.ndarray or None
+        Influence of each unit on the logistic coefficients (``None`` for a
+        scikit-learn classifier, whose estimation the SEs cannot include).
+    keep : numpy.ndarray of bool
+        Rows kept after trimming.
+    model : str
+    n_clipped : int
+    n_trimmed_treated, n_trimmed_comparison : int
+    """
+
+    ps_raw: np.ndarray
+    ps: np.ndarray
+    free: np.ndarray
+    odds: np.ndarray
+    phi: np.ndarray | None
+    keep: np.ndarray
+    model: str
+    n_clipped: int
+    n_trimmed_treated: int
+    n_trimmed_comparison: int
+
+
+def att_propensity(
+    cohort: Cohort,
+    model: Any,
+    *,
+    clip: tuple[float, float] | None,
+    trim: tuple[float, float] | None,
+    Z: np.ndarray | None = None,
+) -> AttPropensity:
+    """Fit the propensity model, clip or trim it, and compute its influence.
+
+    Raises
+    ------
+    EstimationError
+        Separation (scores of exactly 0 or 1; the error names the covariates
+        most involved), or trimming that leaves no treated or no comparison unit.
+    """
+    fit = fit_propensity(cohort, None if model == "logit" else model)
+    ps_raw = fit.ps
+    t = cohort.t
+    if clip is not None:
+        ps = np.clip(ps_raw, clip[0], clip[1])
+        free = ((ps_raw > clip[0]) & (ps_raw < clip[1])).astype(float)
+    else:
+        ps = ps_raw
+        free = np.ones_like(ps_raw)
+    n_clipped = int((free == 0).sum())
+    keep = np.ones(t.size, dtype=bool)
+    if trim is not None:
+        keep = (ps_raw >= trim[0]) & (ps_raw <= trim[1])
+    n_tt = int((t & ~keep).sum())
+    n_tc = int((~t & ~keep).sum())
+    if not (t & keep).any() or not (~t & keep).any():
+        raise EstimationError(
+            f"`trim`={trim} leaves no {'treated' if not (t & keep).any() else 'comparison'} "
+            "units: the groups do not overlap on the propensity score. Widen `trim`."
+        )
+    odds = ps / (1.0 - ps)
+    if not np.all(np.isfinite(odds)):  # pragma: no cover - fit_propensity rejects 0/1 scores
+        raise EstimationError("Propensity scores of exactly 1 give infinite weights.")
+    phi = None
+    if fit.logit is not None:
+        phi = logit_influence(with_intercept(cohort.X) if Z is None else Z, t, ps_raw)
+    return AttPropensity(ps_raw, ps, free, odds, phi, keep, fit.model, n_clipped, n_tt, n_tc)
+
+
+def overlap_warning(cohort: Cohort, prop: AttPropensity, w: np.ndarray, method: str) -> str | None:
+    """Warn (and return the note) when overlap is weak for the ATT.
+
+    Weak means: more than 2% of the treated units have a score above every
+    comparison unit's, or one comparison unit carries more than 10% of the
+    comparison group's total weight.
+    """
+    t, keep = cohort.t, prop.keep
+    c = ~t & keep
+    tk = t & keep
+    beyond = int((prop.ps_raw[tk] > prop.ps_raw[c].max()).sum())
+    wc = w[c]
+    share = float(wc.max() / wc.sum()) if wc.sum() > 0 else 1.0
+    if beyond <= 0.02 * tk.sum() and share <= 0.10:
+        return None
+    X = cohort.X
+    m1, m0 = X[tk].mean(axis=0), X[c].mean(axis=0)
+    sd = X[tk].std(axis=0)
+    sd[sd == 0] = 1.0
+    top = np.argsort(-np.abs((m1 - m0) / sd))[:3]
+    names = ", ".join(f"'{cohort.design_columns[j]}'" for j in top)
+    parts = []
+    if beyond > 0.02 * tk.sum():
+        parts.append(f"{beyond:,} treated units have a propensity score above every comparison "
+                     "unit's (no comparable comparison unit)")
+    if share > 0.10:
+        parts.append(f"one comparison unit carries {share:.0%} of the comparison group's weight")
+    note = (
+        f"Weak overlap ({method}): {'; '.join(parts)}. The groups differ most on {names}. "
+        "Consider `clip` or `trim`, restricting the comparison pool, or matching."
+    )
+    warnings.warn(note, OverlapWarning, stacklevel=3)
+    return note
+
+
+# ------------------------------------------------------------- numbers
+def ipw_att(
+    y: np.ndarray,
+    t: np.ndarray,
+    odds: np.ndarray,
+    *,
+    keep: np.ndarray | None = None,
+    Z: np.ndarray | None = None,
+    phi_gamma: np.ndarray | None = None,
+    free: np.ndarray | None = None,
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Normalised ATT inverse-probability weighting and its influence functions.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+    t : numpy.ndarray of bool
+    odds : numpy.ndarray
+        ``ps / (1 - ps)``: the comparison units' weights.
+    keep : numpy.ndarray of bool, optional
+        Rows used (after trimming).
+    Z, phi_gamma, free : numpy.ndarray, optional
+        Propensity design (with intercept), the logistic coefficients'
+        influences and the not-clipped indicator; when given the influence
+        accounts for the estimated score.
+
+    Returns
+    -------
+    mu0, mu1 : float
+        Non-intervention mean ``sum_c o_i y_i / sum_c o_i`` and the treated mean.
+    phi0, phi1 : numpy.ndarray
+        Their influence functions (``mu_hat - mu ~= sum_i phi_i``).
+
+    Notes
+    -----
+    The estimating equations are the logistic score
+    ``z_i (t_i - p_i)``, ``(1 - t_i) o_i (y_i - mu0)`` and
+    ``t_i (y_i - mu1)`` with ``o_i = p_i / (1 - p_i) = exp(z_i' gamma)``.
+    Linearising the second in ``gamma`` gives
+    ``phi0_i = [(1 - t_i) o_i (y_i - mu0) + phi_gamma_i' G] / sum_c o``
+    with ``G = sum_c o_i (y_i - mu0) z_i`` (unclipped units only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([True, True, False, False])
+    >>> mu0, mu1, _, _ = ipw_att(np.array([1., 0, 1, 0]), t, np.array([1, 1, 3, 1.]))
+    >>> mu0, mu1
+    (0.75, 0.5)
+    """
+    keep = np.ones(t.size, dtype=bool) if keep is None else keep
+    c = (~t & keep).astype(float)
+    tk = (t & keep).astype(float)
+    n1 = tk.sum()
+    S = float((c * odds).sum())
+    mu0 = float((c * odds) @ y / S)
+    mu1 = float(tk @ y / n1)
+    psi = c * odds * (y - mu0)
+    phi0 = psi.copy()
+    if phi_gamma is not None and Z is not None:
+        fr = np.ones_like(psi) if free is None else free
+        G = Z.T @ (psi * fr)
+        phi0 += phi_gamma @ G
+    phi0 /= S
+    phi1 = tk * (y - mu1) / n1
+    return mu0, mu1, phi0, phi1
+
+
+def outcome_estimate(
+    name: str,
+    outcome_type: str,
+    mu0: float,
+    mu1: float,
+    phi0: np.ndarray,
+    phi1: np.ndarray,
+    *,
+    cluster: np.ndarray | None,
+    n_treated: int,
+    n_comparison: int,
+    naive: float,
+    se_method: str,
+) -> OutcomeEstimate:
+    """An :class:`OutcomeEstimate` from the two means and their influences."""
+    cov = influence_covariance(np.column_stack([phi0, phi1]), cluster)
+    v0 = float(cov[0, 0])
+    ve = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    return OutcomeEstimate(
+        outcome=name,
+        outcome_type=outcome_type,
+        n_treated=n_treated,
+        n_comparison=n_comparison,
+        observed=mu1,
+        non_intervention=mu0,
+        non_intervention_se=float(np.sqrt(max(v0, 0.0))),
+        effect=mu1 - mu0,
+        std_error=float(np.sqrt(max(ve, 0.0))),
+        naive_comparison=naive,
+        se_method=se_method,
+    )
+
+
+def se_description(se: str, nuisance: Sequence[str], analytic: bool) -> str:
+    """Plain description of how the standard errors were computed."""
+    base = ("cluster-robust influence-function (sum over clusters, G/(G-1))" if se == "cluster"
+            else "robust influence-function (HC0, as statsmodels TreatmentEffect / Stata teffects)")
+    if analytic:
+        return f"{base}, accounting for the estimated {' and '.join(nuisance)}"
+    return (f"{base}; a scikit-learn nuisance model's estimation is NOT accounted for "
+            "(treated as known), so the SEs may be too small or too large")
+
+
+def clip_trim_info(prop: AttPropensity, info: dict[str, Any], stage: str) -> None:
+    """Record clipping and trimming counts in ``info`` (and notes / dropped)."""
+    info["n_clipped"] = prop.n_clipped
+    info["n_trimmed_treated"] = prop.n_trimmed_treated
+    info["n_trimmed_comparison"] = prop.n_trimmed_comparison
+    if prop.n_clipped:
+        info["notes"].append(
+            f"{prop.n_clipped:,} propensity scores were clipped to the `clip` bounds."
+        )
+    n_trim = prop.n_trimmed_treated + prop.n_trimmed_comparison
+    if n_trim:
+        info["dropped"] = info["dropped"] + [DroppedRows(
+            n_trim,
+            f"propensity score outside the `trim` bounds ({prop.n_trimmed_treated:,} treated, "
+            f"{prop.n_trimmed_comparison:,} comparison)",
+            stage=stage,
+        ).to_dict()]
+        if prop.n_trimmed_treated:
+            info["notes"].append(
+                f"{prop.n_trimmed_treated:,} treated units were trimmed: the estimate is for the "
+                "remaining treated units, not the whole cohort."
+            )
+
+
+def reject_panel(cohort: Cohort, method: str) -> None:
+    if cohort.is_panel:
+        raise OptionError(
+            f"Method '{method}' needs one row per unit; this cohort has a `period`. Use "
+            "cohort.at_period(<post period>) first, or method='did'."
+        )
+
+
+# ------------------------------------------------------------- estimator
+@register("ipw")
+class InverseProbabilityWeighting(Estimator):
+    """Inverse-probability weighting: comparison units weighted by the odds ``ps / (1 - ps)``.
+
+    The non-intervention rate is the weighted mean outcome of the
+    comparison group with ATT weights ``ps / (1 - ps)`` (normalised: the
+    weights are divided by their sum; :attr:`~CounterfactualResults.weights`
+    shows them scaled to sum to the number of treated units).
+
+    Parameters
+    ----------
+    propensity : "logit" or scikit-learn classifier, default "logit"
+        Main-effects logistic regression on the cohort's covariates, or a
+        classifier (cloned and fitted; its estimation is then not reflected
+        in the standard errors).
+    clip : float or (lo, hi), optional
+        Clip scores to ``[lo, hi]`` (a number ``a`` means ``(a, 1 - a)``);
+        the number clipped is reported in ``info["n_clipped"]``.
+    trim : float or (lo, hi), optional
+        Leave out units whose score is outside ``[lo, hi]``; counts in
+        ``info["dropped"]``. Trimming treated units changes the estimand.
+    estimand : {"ATT"}, default "ATT"
+    se : {"auto", "robust", "cluster"}, default "auto"
+        ``"auto"``: cluster-robust when the cohort has a ``cluster``, else robust.
+
+    Notes
+    -----
+    ``mu0 = sum_c o_i y_i / sum_c o_i`` with ``o_i = p_i / (1 - p_i)``,
+    which estimates E[Y(0) | treated] when the propensity model is right
+    and every treated person has comparable comparison people. Standard
+    errors stack the logistic score with the mean equations (see
+    :func:`ipw_att`), as statsmodels' ``TreatmentEffect.ipw(effect_group=1)``
+    does. Limitation: only the ATT is implemented.
+
+    References
+    ----------
+    Hirano, Imbens & Ridder (2003); Lunceford & Davidian (2004); Austin &
+    Stuart (2015).
+
+    Examples
+    --------
+    >>> from pbr_eval import Cohort
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> res = InverseProbabilityWeighting().fit(Cohort(sim.data, **sim.cohort_args))
+    >>> round(res.to_frame()["non_intervention"][0], 2)
+    0.3...
+    """
+
+    def __init__(
+        self,
+        *,
+        propensity: Any = "logit",
+        clip: float | tuple[float, float] | None = None,
+        trim: float | tuple[float, float] | None = None,
+        estimand: str = "ATT",
+        se: str = "auto",
+    ) -> None:
+        self.propensity = check_propensity_model(propensity)
+        self.clip = check_bounds("clip", clip)
+        self.trim = check_bounds("trim", trim)
+        self.estimand = check_choice("estimand", estimand, ("ATT",))
+        self.se = check_choice("se", se, SE_CHOICES)
+
+    def fit(self, cohort: Cohort) -> CounterfactualResults:
+        """Weight and estimate.
+
+        Raises
+        ------
+        OptionError
+            Panel cohort, or ``se="cluster"`` without a cluster.
+        EstimationError
+            Separation in the propensity model (names the covariates), or
+            trimming that leaves a group empty.
+        """
+        reject_panel(cohort, self.method)
+        se, cl = resolve_se(self.se, cohort)
+        t = cohort.t
+        Z = with_intercept(cohort.X)
+        prop = att_propensity(cohort, self.propensity, clip=self.clip, trim=self.trim, Z=Z)
+        keep = prop.keep
+        n1 = int((t & keep).sum())
+        w = np.where(t, 1.0, prop.odds) * keep
+        w[~t] *= n1 / w[~t].sum()
+        info = base_info(cohort, self)
+        note = overlap_warning(cohort, prop, w, self.method)
+        if note:
+            info["notes"].append(note)
+        clip_trim_info(prop, info, self.method)
+        analytic = prop.phi is not None
+        se_method = se_description(se, ["propensity score"], analytic)
+        estimates = []
+        n0 = int(((~t) & keep & (w > 0)).sum())
+        for name in cohort.outcomes:
+            y = cohort.y(name)
+            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep, Z=Z,
+                                           phi_gamma=prop.phi, free=prop.free)
+            estimates.append(outcome_estimate(
+                name, cohort.outcome_types[name], mu0, mu1, phi0, phi1, cluster=cl,
+                n_treated=n1, n_comparison=n0, naive=float(y[~t].mean()), se_method=se_method))
+        balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns,
+                               estimand="ATT")
+        ess = balance.effective_sample_size()
+        info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": se,
+                     "effective_sample_size": ess})
+        return CounterfactualResults(
+            method=self.method, estimand=self.estimand, estimates=estimates,
+            weights=weights_series(cohort, w), balance=balance, info=info,
+            extras={"propensity": prop},
+        )
