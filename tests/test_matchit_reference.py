@@ -139,3 +139,46 @@ def test_effect_and_se(cohort: Cohort, sid: str) -> None:
         np.testing.assert_allclose(e.std_error, r["se"], rtol=1e-9)
         np.testing.assert_allclose(e.non_intervention, r["nonintervention_mean"], atol=1e-9 * scale)
         np.testing.assert_allclose(e.observed, r["treated_mean"], atol=1e-9 * scale)
+
+
+STRATA = {
+    "exact3": ("exact", ["race", "married", "nodegree"], {}),
+    "cem": ("cem", COVS, {}),
+    "subclass": ("subclass", COVS, {}),
+}
+
+
+@pytest.mark.parametrize("sid", list(STRATA))
+def test_strata_methods(lalonde: pd.DataFrame, sid: str) -> None:
+    from pbr_eval.estimators import ESTIMATORS
+
+    method, covs, kw = STRATA[sid]
+    c = Cohort(lalonde, treatment="treat", outcome=["re78", "employed78"], covariates=covs,
+               outcome_types={"re78": "continuous"})
+    res = ESTIMATORS[method](**kw).fit(c)
+    units = pd.read_csv(REF / f"{sid}_units.csv")
+    np.testing.assert_allclose(res.weights.to_numpy(), units["weights"].to_numpy(), atol=1e-12)
+    # same partition into subclasses (labels may be numbered differently)
+    mine = res.extras["subclass"].to_numpy()
+    ref = units["subclass"].fillna(0).to_numpy(dtype=np.int64) - 1
+    assert pd.crosstab(mine, ref).gt(0).sum(axis=1).eq(1).all()
+    assert len(np.unique(mine)) == len(np.unique(ref))
+    ref_eff = pd.read_csv(REF / f"{sid}_effect.csv").set_index("outcome")
+    for outcome in ("re78", "employed78"):
+        e = res.estimate_for(outcome)
+        r = ref_eff.loc[outcome]
+        scale = 1.0 if outcome == "employed78" else 1000.0
+        np.testing.assert_allclose(e.effect, r["estimate"], atol=1e-8 * scale)
+        np.testing.assert_allclose(e.std_error, r["se_hc3"], rtol=1e-8)
+        np.testing.assert_allclose(e.non_intervention, r["nonintervention_mean"], atol=1e-8 * scale)
+    bal = pd.read_csv(REF / f"{sid}_balance.csv")
+    tab = res.balance.to_frame()
+    for sample, suffix in (("all", "_before"), ("matched", "_after")):
+        r = bal[bal["sample"] == sample]
+        for rcol, col in BAL_COLS.items():
+            np.testing.assert_allclose(tab[col.replace("_after", suffix)].to_numpy(dtype=float),
+                                       r[rcol].to_numpy(dtype=float), atol=1e-6, rtol=1e-6,
+                                       err_msg=f"{sid} {sample} {rcol}")
+    if sid == "subclass":
+        q = pd.read_csv(REF / "subclass_qcut.csv")["q_cut"].to_numpy()
+        np.testing.assert_allclose(res.info["subclass_cutpoints"], q, atol=1e-7)
