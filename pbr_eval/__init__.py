@@ -15,10 +15,13 @@ from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators import (
     ESTIMATORS,
     AugmentedIPW,
+    CoarsenedExactMatching,
+    ExactMatching,
     InverseProbabilityWeighting,
     IPWRegressionAdjustment,
     NearestNeighborMatching,
     RegressionAdjustment,
+    Subclassification,
 )
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
 from pbr_eval.pricing.recommend import PriceRecommendation
@@ -33,6 +36,9 @@ __all__ = [
     "report",
     "ESTIMATORS",
     "NearestNeighborMatching",
+    "ExactMatching",
+    "CoarsenedExactMatching",
+    "Subclassification",
     "InverseProbabilityWeighting",
     "RegressionAdjustment",
     "AugmentedIPW",
