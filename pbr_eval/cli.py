@@ -131,6 +131,76 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
         click.echo(res.summary(level))
 
 
+@cli.group()
+def claims() -> None:
+    """Check Payment-by-Results claims against outcome rules and draw audit samples.
+
+    \b
+    Examples:
+      pbr-eval claims validate --rules examples/claims/rules.toml \\
+          --records examples/claims/records.csv --claims examples/claims/claims.csv \\
+          --members examples/claims/members.csv --out reports/claims
+      pbr-eval claims sample --claims reports/claims/claims_checked.csv \\
+          --tolerance 0.05 --strata authority --seed 1 --out reports/claims/sample.csv
+    """
+
+
+@claims.command("validate")
+@click.option("--rules", required=True, type=click.Path(dir_okay=False), help="Rules TOML file.")
+@click.option("--records", required=True, type=click.Path(dir_okay=False),
+              help="Evidence records: unit_id, measure, date, value.")
+@click.option("--claims", "claims_path", required=True, type=click.Path(dir_okay=False),
+              help="Claims: claim_id, unit_id, rule, date[, authority].")
+@click.option("--members", default=None, type=click.Path(dir_okay=False),
+              help="Family members: family, person, role (for rules on children/adults).")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for claims_checked.csv, claims_review.csv, claims_counts.csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print aggregate counts as JSON.")
+def claims_validate(rules: str, records: str, claims_path: str, members: str | None,
+                    out_dir: str | None, as_json: bool) -> None:
+    """Mark every claim valid, invalid or unevidenced, with the evidence."""
+    from pbr_eval.claims.validate import validate_files
+
+    res, paths = validate_files(rules, records, claims_path, members=members, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps(res.to_dict(), indent=2, default=str))
+    else:
+        click.echo(res.summary())
+        for kind, p in paths.items():
+            click.echo(f"wrote {kind}: {p}")
+
+
+@claims.command("sample")
+@click.option("--claims", "claims_path", required=True, type=click.Path(dir_okay=False),
+              help="Claims file (e.g. claims_checked.csv from `claims validate`).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Sample CSV to write.")
+@click.option("--n", type=int, default=None, help="Sample size.")
+@click.option("--margin", type=float, default=None,
+              help="Or: size to estimate the invalid rate to +/- this (e.g. 0.05).")
+@click.option("--expected-rate", type=float, default=0.5, show_default=True,
+              help="Guess at the invalid rate, used with --margin.")
+@click.option("--tolerance", type=float, default=None,
+              help="Or: size to show the invalid rate is below this (exact binomial).")
+@click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--strata", default=None, help="Column to stratify by (e.g. authority, rule).")
+@click.option("--allocation", default="proportional", show_default=True,
+              type=click.Choice(["proportional", "equal"]))
+@click.option("--status", default="valid", show_default=True,
+              help="Sample only claims with this status ('all' for every claim).")
+@click.option("--seed", type=int, default=None, help="Random seed (record it!).")
+def claims_sample(claims_path: str, out: str, n: int | None, margin: float | None,
+                  expected_rate: float, tolerance: float | None, level: float,
+                  strata: str | None, allocation: str, status: str, seed: int | None) -> None:
+    """Draw a (stratified) random audit sample of claims, with a seed."""
+    from pbr_eval.claims.audit import sample_file
+
+    size, sample = sample_file(claims_path, out=out, n=n, margin=margin,
+                               expected_rate=expected_rate, tolerance=tolerance, level=level,
+                               strata=strata, allocation=allocation,
+                               status=None if status == "all" else status, seed=seed)
+    click.echo(f"sampled {len(sample)} claims (size asked: {size}); wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pbr-eval`` console script."""
     try:
