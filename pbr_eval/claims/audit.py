@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -45,6 +46,7 @@ __all__ = [
     "draw_audit_sample",
     "estimate_invalid_rate",
     "AuditEstimate",
+    "sample_file",
 ]
 
 
@@ -508,3 +510,51 @@ def estimate_invalid_rate(reviewed: pd.DataFrame, *, invalid: str = "invalid",
                          n_effective=float(n_eff), recovery=rec, recovery_lower=rlo,
                          recovery_upper=rhi, by_stratum=by,
                          info=MappingProxyType({"strata": strata, "invalid": invalid}))
+
+
+def sample_file(claims: str | Path, *, out: str | Path, n: int | None = None,
+                margin: float | None = None, expected_rate: float = 0.5,
+                tolerance: float | None = None, level: float = DEFAULT_LEVEL,
+                strata: str | None = None, allocation: str = "proportional",
+                status: str | None = "valid", seed: int | None = None) -> tuple[int, pd.DataFrame]:
+    """Draw an audit sample from a claims file (what ``pbr-eval claims sample`` does).
+
+    Exactly one of ``n``, ``margin`` (precision; uses ``expected_rate`` and the
+    population for the finite-population correction) or ``tolerance`` (exact
+    binomial, zero acceptance) sets the sample size. ``status`` keeps only
+    claims with that status (e.g. the ``claims_checked.csv`` written by
+    ``claims validate``; ``None`` keeps all). Writes the sample to ``out``
+    (CSV) with an empty ``invalid`` column for the reviewer to fill.
+
+    Returns
+    -------
+    (sample size, sample DataFrame)
+
+    Raises
+    ------
+    OptionError
+        Not exactly one of ``n``, ``margin``, ``tolerance``.
+    """
+    from pbr_eval.io import read_data
+
+    given = [k for k, v in (("n", n), ("margin", margin), ("tolerance", tolerance))
+             if v is not None]
+    if len(given) != 1:
+        raise OptionError("Give exactly one of `n`, `margin` or `tolerance` to set the sample "
+                          f"size; got {given or 'none'}.")
+    df = read_data(claims)
+    if status is not None:
+        if "status" not in df.columns:
+            raise MissingColumnError("`status`: the claims file has no 'status' column; "
+                                     "validate it first or pass status=None (--status all).")
+        df = df.loc[df["status"] == status]
+    if n is None and margin is not None:
+        n = sample_size_for_precision(margin=margin, expected_rate=expected_rate, level=level,
+                                      population=max(len(df), 1))
+    elif n is None:
+        n = sample_size_for_tolerance(tolerance, level=level)  # type: ignore[arg-type]
+    sample = draw_audit_sample(df, n=n, strata=strata, allocation=allocation, seed=seed)
+    sample = sample.assign(invalid="")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    sample.to_csv(out, index=False)
+    return int(n), sample

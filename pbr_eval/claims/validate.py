@@ -32,10 +32,12 @@ from pbr_eval.exceptions import DataError, DuplicateIdError, MissingColumnError,
 from pbr_eval.options import CLAIM_STATUSES, check_int
 
 __all__ = ["ClaimsValidation", "validate_claims", "claims_summary", "claim_payments",
-           "SUPPRESSED"]
+           "SUPPRESSED", "SECONDARY", "validate_files"]
 
-#: What a suppressed cell shows in disclosure-controlled tables.
+#: What a suppressed small cell shows in disclosure-controlled tables.
 SUPPRESSED = "<10"
+#: What a cell shows when it is hidden only so a small cell cannot be worked out from the total.
+SECONDARY = "[c]"
 
 
 def _frozen_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -364,11 +366,14 @@ def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "ru
 
     Counts by status and ``by`` (e.g. ``"rule"``, ``"authority"``), with
     every count from 1 to ``min_count - 1`` replaced by ``"<10"`` (zero is
-    shown: it discloses nothing about a person). Where one cell in a row is
-    suppressed, the row total is shown only if it is itself >= ``min_count``;
-    secondary suppression (recovering a cell from the total) is prevented by
-    also suppressing the smallest other non-zero cell of that row. Shares are
-    given only for rows with a shown total.
+    shown: it discloses nothing about a person). A row total below
+    ``min_count`` is suppressed too. Where only one cell of a row is small,
+    it could be worked out from the total, so the smallest other non-zero
+    cell is hidden as well and shows ``"[c]"`` (secondary suppression; it is
+    not necessarily small). ``share_valid`` is given only when the valid
+    count and the total are both shown. Column totals across rows are not
+    protected against differencing: do not publish this table next to a
+    total that includes a suppressed row.
 
     Parameters
     ----------
@@ -399,14 +404,16 @@ def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "ru
     raw = counts[cells].to_numpy()
     small = (raw > 0) & (raw < min_count)
     # secondary suppression: a single suppressed cell could be recovered from the total
-    one = small.sum(1) == 1
-    for i in np.flatnonzero(one):
+    second = np.zeros_like(small)
+    for i in np.flatnonzero(small.sum(1) == 1):  # rows, not claims: a handful
         others = np.flatnonzero(~small[i] & (raw[i] > 0))
         if len(others):
-            small[i, others[np.argmin(raw[i, others])]] = True
+            second[i, others[np.argmin(raw[i, others])]] = True
     out = counts.astype(object)
     for j, c in enumerate(cells):
         out.loc[small[:, j], c] = SUPPRESSED
+        out.loc[second[:, j], c] = SECONDARY
+    small = small | second
     tot = counts["total"].to_numpy()
     tot_small = (tot > 0) & (tot < min_count)
     out.loc[tot_small, "total"] = SUPPRESSED
@@ -414,3 +421,33 @@ def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "ru
                      np.round(100 * raw[:, 0] / np.maximum(tot, 1), 1), np.nan)
     out["share_valid"] = [("" if np.isnan(s) else float(s)) for s in share]
     return out
+
+
+def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *,
+                   members: str | Path | None = None,
+                   out_dir: str | Path | None = None) -> tuple[ClaimsValidation, dict[str, Path]]:
+    """Run :func:`validate_claims` on files (what ``pbr-eval claims validate`` does).
+
+    Parameters
+    ----------
+    rules : path
+        TOML rules file (see :func:`pbr_eval.claims.load_rules`).
+    records, claims, members : path
+        CSV, Parquet or Excel files with the default column names
+        (records: unit_id, measure, date, value; claims: claim_id, unit_id,
+        rule, date, authority; members: family, person, role).
+    out_dir : path, optional
+        Where to write the claim files (see :meth:`ClaimsValidation.write`).
+
+    Returns
+    -------
+    (ClaimsValidation, dict of written paths)
+    """
+    from pbr_eval.claims.rules import load_rules
+    from pbr_eval.io import read_data
+
+    rs = load_rules(rules)
+    res = validate_claims(read_data(claims), read_data(records), rs,
+                          members=read_data(members) if members else None)
+    paths = res.write(out_dir) if out_dir is not None else {}
+    return res, paths
