@@ -423,6 +423,13 @@ def _overlap_part(results: Any, policy: DisclosurePolicy, bins: int = 20) -> tup
                       "carries aggregates only, or the method does not use a propensity score)")
     ps = extras.get("distance")
     t_index = extras.get("treated_index")
+    estimand = getattr(results, "estimand", None)
+    focal = extras.get("focal_index")
+    if t_index is None and focal is not None and isinstance(ps, pd.Series):
+        if estimand == "ATT":
+            t_index = focal
+        elif estimand == "ATC":
+            t_index = ps.index.difference(focal)
     if not isinstance(ps, pd.Series) or t_index is None:
         return None, "this method does not record propensity scores"
     v = ps.to_numpy(dtype=float)

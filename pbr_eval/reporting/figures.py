@@ -8,6 +8,7 @@ state is used, so drawing is safe in threads and never opens a window.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -119,9 +120,22 @@ def draw(plot: dict[str, Any]) -> Figure:
     return fig
 
 
+_CACHE: dict[str, bytes] = {}
+
+
 def render_png(plot: dict[str, Any]) -> bytes:
-    """Draw a context plot and return PNG bytes (deterministic: no timestamp)."""
+    """Draw a context plot and return PNG bytes (deterministic: no timestamp).
+
+    The same plot drawn for several formats of one report is drawn once (a
+    small cache keyed on the plot's data).
+    """
+    key = json.dumps(plot, sort_keys=True, default=str)
+    if key in _CACHE:
+        return _CACHE[key]
     fig = draw(plot)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    if len(_CACHE) > 32:
+        _CACHE.clear()
+    _CACHE[key] = buf.getvalue()
+    return _CACHE[key]
