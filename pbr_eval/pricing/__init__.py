@@ -1,5 +1,12 @@
 """From a non-intervention rate to outcome prices (the pricing engine)."""
 
+from pbr_eval.pricing.deadweight import (
+    Additionality,
+    additionality,
+    cost_per_additional_outcome,
+    minimum_detectable_effect,
+    trigger_probability,
+)
 from pbr_eval.pricing.mechanisms import (
     AttachmentAndResults,
     AttachmentFee,
@@ -28,9 +35,17 @@ from pbr_eval.pricing.recommend import (
     provider_floor,
     value_for_money_ceiling,
 )
+from pbr_eval.pricing.risk import PaymentRisk, simulate_payments
 from pbr_eval.pricing.tariff import PaymentStatement, Tariff
 
 __all__ = [
+    "Additionality",
+    "PaymentRisk",
+    "additionality",
+    "cost_per_additional_outcome",
+    "minimum_detectable_effect",
+    "simulate_payments",
+    "trigger_probability",
     "AttachmentAndResults",
     "AttachmentFee",
     "Milestones",

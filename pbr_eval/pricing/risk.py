@@ -1,0 +1,305 @@
+"""Risk by simulation: what a tariff may cost, and who bears the risk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval.exceptions import OptionError
+from pbr_eval.options import (
+    BETTER,
+    EFFECT_SCALES,
+    OUTCOME_TYPES,
+    check_choice,
+    check_int,
+    check_positive,
+    check_probability,
+)
+from pbr_eval.pricing.rates import RateDistribution, RateInput, rate_input
+from pbr_eval.pricing.tariff import Tariff
+
+__all__ = ["PaymentRisk", "simulate_payments"]
+
+
+class PaymentRisk:
+    """The simulated distribution of a tariff's payments and value (read-only).
+
+    Attributes
+    ----------
+    payments : numpy.ndarray
+        Total payment in each draw.
+    value : numpy.ndarray
+        Value of the additional outcomes in each draw (``v`` times outcomes
+        beyond the drawn non-intervention rate; negative if fewer).
+    cost : float or None
+        The provider's total delivery cost (if given).
+    non_intervention : dict of str to numpy.ndarray
+        The drawn non-intervention rate per outcome.
+    info : mapping
+        Settings: draws, seed, cohort size, effects, outcome types.
+    """
+
+    _frozen = False
+
+    def __init__(self, *, payments: np.ndarray, value: np.ndarray, cost: float | None,
+                 non_intervention: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> None:
+        self.payments = payments
+        self.value = value
+        self.cost = cost
+        self.non_intervention = MappingProxyType(dict(non_intervention))
+        self.info = MappingProxyType(dict(info))
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen:
+            raise AttributeError("PaymentRisk is read-only; simulate again to change it.")
+        object.__setattr__(self, name, value)
+
+    @property
+    def prob_commissioner_overpays(self) -> float:
+        """P(total payments > value of the additional outcomes)."""
+        return float(np.mean(self.payments > self.value))
+
+    @property
+    def prob_provider_loss(self) -> float:
+        """P(total payments < the provider's cost); NaN (with a reason in ``info``) without a cost."""
+        if self.cost is None:
+            return float("nan")
+        return float(np.mean(self.payments < self.cost))
+
+    def budget_at(self, percentile: float = 0.95) -> float:
+        """The budget that covers the payments with probability ``percentile``."""
+        q = check_probability("percentile", percentile)
+        return float(np.quantile(self.payments, q))
+
+    def mc_error(self, p: float) -> float:
+        """Monte Carlo standard error of a probability estimated from these draws."""
+        return float(np.sqrt(p * (1 - p) / self.payments.size))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Quantiles of payments, value and the provider's margin."""
+        qs = [0.05, 0.25, 0.5, 0.75, 0.95]
+        rows = {"payments": self.payments, "value": self.value,
+                "commissioner_net": self.value - self.payments}
+        if self.cost is not None:
+            rows["provider_margin"] = self.payments - self.cost
+        out = pd.DataFrame({k: np.r_[v.mean(), np.quantile(v, qs)] for k, v in rows.items()},
+                           index=["mean", *(f"p{int(q * 100):02d}" for q in qs)]).T
+        out.index.name = "quantity"
+        return out
+
+    def summary(self) -> str:
+        """Plain-text summary for a commissioner."""
+        i = self.info
+        lines = [
+            f"Payment risk: {i['draws']:,} simulated cohorts of {i['cohort_size']:,} "
+            f"(seed {i['seed']})", "=" * 72,
+            f"Expected payments {self.payments.mean():,.0f} (90% range "
+            f"{np.quantile(self.payments, 0.05):,.0f} to {np.quantile(self.payments, 0.95):,.0f}).",
+            f"Expected value of additional outcomes {self.value.mean():,.0f}.",
+            f"Chance the commissioner pays more than the additional outcomes are worth: "
+            f"{self.prob_commissioner_overpays:.1%}.",
+            f"Budget covering payments in 95% of cases: {self.budget_at(0.95):,.0f}.",
+        ]
+        if self.cost is not None:
+            lines.append(f"Chance the provider does not recover its costs "
+                         f"({self.cost:,.0f}): {self.prob_provider_loss:.1%}.")
+        else:
+            lines.append("Provider's risk not computed: give `cost_per_participant`.")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (f"<PaymentRisk draws={self.payments.size} mean_payment={self.payments.mean():,.0f} "
+                f"p_overpay={self.prob_commissioner_overpays:.3f}>")
+
+
+def _distribution(o: str, spec: Any) -> RateInput:
+    if isinstance(spec, RateInput):
+        return spec
+    if isinstance(spec, RateDistribution):
+        return RateInput(o, "binary" if 0 <= spec.estimate <= 1 else "count", spec)
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return rate_input(o, float(spec[0]), se=float(spec[1]))
+    if isinstance(spec, (np.ndarray, list)):
+        return rate_input(o, float("nan"), draws=spec)
+    if isinstance(spec, (int, float, np.floating)) and not isinstance(spec, bool):
+        return rate_input(o, float(spec), se=0.0)
+    raise OptionError(
+        f"`non_intervention['{o}']` must be a rate, a (rate, se) pair, an array of draws or a "
+        f"RateDistribution; got {type(spec).__name__}."
+    )
+
+
+def simulate_payments(
+    tariff: Tariff,
+    *,
+    non_intervention: Mapping[str, Any],
+    effect: Mapping[str, Any],
+    value_per_outcome: Mapping[str, float],
+    cohort_size: int | None = None,
+    people: pd.DataFrame | None = None,
+    cost_per_participant: float | None = None,
+    better: Mapping[str, str] | None = None,
+    outcome_types: Mapping[str, str] | None = None,
+    effect_scale: str = "additive",
+    draws: int = 10_000,
+    seed: int = 0,
+    chunk_size: int | None = None,
+) -> PaymentRisk:
+    """Simulate a tariff's payments for a cohort under uncertainty.
+
+    Each draw: the non-intervention rate ``n`` of every outcome is drawn from
+    its sampling distribution; the programme's effect ``e`` from the
+    assumption given (a number, or an array resampled); each person's outcome
+    from Bernoulli(``r``) (binary) or Poisson(``r``) (count), with
+    ``r = n + e`` (additive) or ``n (1 + e)`` (relative); the tariff is applied
+    with the drawn ``n`` as the comparison rate (for per-event-avoided and
+    improvement-based mechanisms).
+
+    Parameters
+    ----------
+    tariff : Tariff
+    non_intervention : dict
+        Per outcome the tariff pays on: a :class:`RateDistribution` or
+        :class:`RateInput` (e.g. from :func:`pbr_eval.pricing.rates_from_results`),
+        a ``(rate, se)`` pair, an array of draws, or a fixed number.
+    effect : dict
+        Per outcome: the effect on the outcome's own scale (negative for
+        reductions), a number or an array of draws.
+    value_per_outcome : dict
+        Value of one additional outcome (of one event avoided for outcomes
+        with ``better="lower"``).
+    cohort_size : int, optional
+        Number of participants (or give ``people``).
+    people : DataFrame, optional
+        One row per participant with the person attributes the tariff needs
+        (e.g. ``year``, ``cohort``); columns named like outcomes the tariff pays
+        on (e.g. months sustained) are held fixed at their values.
+    cost_per_participant : float, optional
+        The provider's delivery cost; gives ``prob_provider_loss``.
+    better : dict, optional
+        ``"higher"`` (default) or ``"lower"`` per outcome, for the value.
+    outcome_types : dict, optional
+        ``"binary"`` or ``"count"`` per outcome (default from the rate).
+    effect_scale : {"additive", "relative"}, default "additive"
+    draws : int, default 10000
+    seed : int, default 0
+    chunk_size : int, optional
+        Draws simulated at once (default: about 4 million person-draws).
+
+    Returns
+    -------
+    PaymentRisk
+
+    Raises
+    ------
+    OptionError
+        For a missing rate, effect or value, or invalid options.
+
+    Notes
+    -----
+    The value in a draw is ``sum_o s_o v_o (sum_i y_io - N n_o)`` with
+    ``s_o = +1`` for outcomes that should rise and ``-1`` for those that
+    should fall. The commissioner overpays when payments exceed it.
+    Limitations: people are exchangeable (one rate for all); the comparison
+    group is taken as measured without error at payment time.
+
+    Examples
+    --------
+    >>> from pbr_eval.pricing import Tariff, PerOutcome
+    >>> t = Tariff([PerOutcome("job", 1000.0)])
+    >>> risk = simulate_payments(t, non_intervention={"job": (0.05, 0.005)},
+    ...                          effect={"job": 0.05}, value_per_outcome={"job": 2500.0},
+    ...                          cohort_size=1000, cost_per_participant=80.0, draws=2000, seed=1)
+    >>> round(float(risk.payments.mean()), -3)
+    100000.0
+    >>> 0.0 <= risk.prob_commissioner_overpays <= 1.0
+    True
+    """
+    if not isinstance(tariff, Tariff):
+        raise OptionError(f"`tariff` must be a pbr_eval Tariff; got {type(tariff).__name__}.")
+    n_draws = check_int("draws", draws)
+    seed = check_int("seed", seed, minimum=0)
+    scale = check_choice("effect_scale", effect_scale, EFFECT_SCALES)
+    if people is not None:
+        if not isinstance(people, pd.DataFrame):
+            raise OptionError(f"`people` must be a DataFrame; got {type(people).__name__}.")
+        n = len(people)
+        if cohort_size is not None and cohort_size != n:
+            raise OptionError(f"`cohort_size` ({cohort_size}) differs from len(people) ({n}).")
+        missing = [a for a in tariff.attributes if a not in people.columns]
+        if missing:
+            raise OptionError(f"`people` lacks the attribute(s) {', '.join(map(repr, missing))} "
+                              "that the tariff needs.")
+    elif cohort_size is None:
+        raise OptionError("Give `cohort_size` (number of participants) or `people`.")
+    else:
+        n = check_int("cohort_size", cohort_size)
+        if tariff.attributes:
+            raise OptionError(f"The tariff needs person attributes "
+                              f"{', '.join(map(repr, tariff.attributes))}: give `people`.")
+    fixed = {o: people[o].to_numpy(dtype=float) for o in tariff.outcomes
+             if people is not None and o in people.columns}
+    simulated = [o for o in tariff.outcomes if o not in fixed]
+    better = dict(better or {})
+    types = dict(outcome_types or {})
+    dists: dict[str, RateInput] = {}
+    for o in simulated:
+        for name, m in (("non_intervention", non_intervention), ("effect", effect),
+                        ("value_per_outcome", value_per_outcome)):
+            if o not in m:
+                raise OptionError(f"`{name}` gives nothing for '{o}', which the tariff pays on.")
+        dists[o] = _distribution(o, non_intervention[o])
+        types[o] = check_choice(f"outcome_types['{o}']", types.get(o, dists[o].outcome_type),
+                                OUTCOME_TYPES[:2])
+        check_choice(f"better['{o}']", better.get(o, "higher"), BETTER)
+        check_positive(f"value_per_outcome['{o}']", value_per_outcome[o], allow_zero=True)
+    attrs = {} if people is None else {a: people[a].to_numpy() for a in tariff.attributes}
+    cost = None if cost_per_participant is None else n * check_positive(
+        "cost_per_participant", cost_per_participant, allow_zero=True)
+    chunk = chunk_size or max(1, min(n_draws, 4_000_000 // max(n, 1)))
+    chunk = check_int("chunk_size", chunk)
+    ss = np.random.SeedSequence(seed)
+    rng_rates, *chunk_seeds = ss.spawn(1 + -(-n_draws // chunk))
+    rng0 = np.random.default_rng(rng_rates)
+    ni = {o: dists[o].distribution.sample(rng0, n_draws) for o in simulated}
+    eff = {}
+    for o in simulated:
+        e = np.asarray(effect[o], dtype=float)
+        if not np.all(np.isfinite(e)):
+            raise OptionError(f"`effect['{o}']` must be finite; got {effect[o]!r}.")
+        eff[o] = rng0.choice(e.ravel(), n_draws) if e.ndim else np.full(n_draws, float(e))
+    rates = {}
+    for o in simulated:
+        r = ni[o] + eff[o] if scale == "additive" else ni[o] * (1.0 + eff[o])
+        rates[o] = np.clip(r, 0.0, 1.0) if types[o] == "binary" else np.maximum(r, 0.0)
+    payments = np.empty(n_draws)
+    value = np.zeros(n_draws)
+    for k, start in enumerate(range(0, n_draws, chunk)):
+        stop = min(start + chunk, n_draws)
+        rng = np.random.default_rng(chunk_seeds[k])
+        y: dict[str, np.ndarray] = {}
+        for o in simulated:
+            r = rates[o][start:stop, None]
+            if types[o] == "binary":
+                y[o] = (rng.random((stop - start, n)) < r).astype(float)
+            else:
+                y[o] = rng.poisson(np.broadcast_to(r, (stop - start, n))).astype(float)
+            sign = -1.0 if better.get(o, "higher") == "lower" else 1.0
+            value[start:stop] += sign * float(value_per_outcome[o]) * (
+                y[o].sum(axis=1) - n * ni[o][start:stop])
+        for o, v in fixed.items():
+            y[o] = np.broadcast_to(v, (stop - start, n))
+        ctx = {"comparison": {o: ni[o][start:stop] for o in simulated}, "n_people": n}
+        payments[start:stop] = tariff.total(y, attrs, ctx)
+    info = {"draws": n_draws, "seed": seed, "cohort_size": n, "effect_scale": scale,
+            "outcome_types": types, "better": {o: better.get(o, "higher") for o in simulated},
+            "fixed_outcomes": list(fixed), "chunk_size": chunk}
+    return PaymentRisk(payments=payments, value=value, cost=cost, non_intervention=ni, info=info)
