@@ -66,6 +66,7 @@ __all__ = [
     "area_tariffs",
     "fay_herriot",
     "funnel_limits",
+    "logit_offsets",
     "misallocation",
 ]
 
@@ -198,8 +199,11 @@ def fay_herriot(theta: np.ndarray, v: np.ndarray, Z: np.ndarray) -> FayHerriotFi
         \hat\theta_a \mid \theta_a \sim N(\theta_a, v_a), \qquad
         \theta_a \sim N(z_a'\gamma, \tau^2).
 
-    :math:`\tau^2` is estimated by restricted maximum likelihood (bounded
-    one-dimensional search, boundary 0 allowed) and :math:`\gamma` by
+    :math:`\tau^2` is estimated by adjusted restricted maximum likelihood
+    (Li and Lahiri 2010: the REML likelihood times :math:`\tau^2`, maximised
+    by a bounded one-dimensional search), which, unlike plain REML, never
+    returns :math:`\hat\tau^2 = 0`; plain REML's zero estimates shrink every
+    area onto the regression line with intervals far too narrow. :math:`\gamma` is estimated by :math:`\gamma` by
     weighted least squares with weights :math:`1/(\tau^2+v_a)`. The posterior
     mean shrinks each direct estimate towards the regression prediction,
     :math:`\tilde\theta_a = \hat\theta_a - B_a(\hat\theta_a - z_a'\hat\gamma)`
@@ -224,6 +228,8 @@ def fay_herriot(theta: np.ndarray, v: np.ndarray, Z: np.ndarray) -> FayHerriotFi
     places. JASA 74, 269-277.
     Prasad, N. G. N. and Rao, J. N. K. (1990). The estimation of the mean
     squared error of small-area estimators. JASA 85, 163-171.
+    Li, H. and Lahiri, P. (2010). An adjusted maximum likelihood method for
+    solving small area estimation problems. J. Multivariate Anal. 101, 882-892.
     Datta, G. S. and Lahiri, P. (2000). A unified measure of uncertainty of
     estimated best linear unbiased predictors in small area estimation
     problems. Statistica Sinica 10, 613-627.
@@ -261,13 +267,14 @@ def fay_herriot(theta: np.ndarray, v: np.ndarray, Z: np.ndarray) -> FayHerriotFi
         )
     spread = float(np.var(th)) if k > 1 else 0.0
     upper = max(4.0 * spread, 4.0 * float(np.median(vv)), 1e-8)
+    # Adjusted REML (Li and Lahiri 2010): maximise L_R(tau2) * tau2, which keeps
+    # tau2 > 0 so that no area is pulled entirely onto the regression line.
     res = optimize.minimize_scalar(
-        _reml_objective, bounds=(0.0, upper), method="bounded", args=(th, vv, Zd),
-        options={"xatol": 1e-10 * max(upper, 1e-8) + 1e-14},
+        lambda s2: _reml_objective(s2, th, vv, Zd) - math.log(s2),
+        bounds=(1e-12 * upper, upper), method="bounded",
+        options={"xatol": 1e-10 * upper},
     )
     tau2 = float(res.x)
-    if _reml_objective(0.0, th, vv, Zd) <= res.fun:
-        tau2 = 0.0
     w = 1.0 / (tau2 + vv)
     A = Zd.T @ (Zd * w[:, None])
     cov_gamma = np.linalg.inv(A)
@@ -306,7 +313,13 @@ def logit_offsets(
     -------
     delta, var : numpy.ndarray
         Offset per area and its variance :math:`1/\sum_i p_i(1-p_i)`
-        (inverse Fisher information); NaN for areas without rows.
+        (inverse Fisher information) evaluated at the national model
+        (:math:`p_i = \operatorname{expit}(\eta_i)`), not at the area's own
+        estimate: a variance computed at the estimate is correlated with it
+        (areas with rates nearer 50% would look more precise and pull the
+        pooled mean towards 50%), the known bias of "direct" variances for
+        proportions (Rao and Molina 2015, sec. 6.1, on smoothed sampling
+        variances). NaN for areas without rows.
 
     Examples
     --------
@@ -332,7 +345,7 @@ def logit_offsets(
         d -= step
         if float(np.max(np.abs(step))) < tol:
             break
-    pr = expit(eta + d[code])
+    pr = expit(eta)  # smoothed variances: at the national model, not at the area's estimate
     info = np.bincount(code, weights=pr * (1.0 - pr), minlength=n_areas)
     var = np.divide(1.0, info, out=np.full(n_areas, np.nan), where=info > 0)
     d[~has] = np.nan
@@ -1216,10 +1229,10 @@ def area_rates(
 
     Z, gamma_names = _area_design(treated_areas, area_covariates)
     fit = fay_herriot(direct.theta, direct.var, Z)
-    if fit.tau2 == 0.0:
+    if float(np.median(fit.shrinkage)) > 0.9:
         notes.append(
-            "The between-area variance was estimated as 0: the areas' own data show no more "
-            "spread than chance, so every area is pulled fully to the prior mean."
+            "Most areas borrow over 90% of their estimate from the prior mean: their own data "
+            "show little more spread than chance would give."
         )
     info = {
         "method": method,
