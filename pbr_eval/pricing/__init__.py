@@ -15,6 +15,7 @@ from pbr_eval.pricing.mechanisms import (
     PaymentMechanism,
     PerEventAvoided,
     PerOutcome,
+    PerOutcomeByGroup,
     RateCard,
     SlidingScale,
     minimum_performance_level,
@@ -36,9 +37,14 @@ from pbr_eval.pricing.recommend import (
     value_for_money_ceiling,
 )
 from pbr_eval.pricing.risk import PaymentRisk, simulate_payments
+from pbr_eval.pricing.segments import DifferentialTariff, differential_tariff, payment_groups
 from pbr_eval.pricing.tariff import PaymentStatement, Tariff
 
 __all__ = [
+    "DifferentialTariff",
+    "PerOutcomeByGroup",
+    "differential_tariff",
+    "payment_groups",
     "Additionality",
     "PaymentRisk",
     "additionality",

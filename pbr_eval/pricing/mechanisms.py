@@ -37,6 +37,7 @@ __all__ = [
     "AttachmentAndResults",
     "Milestones",
     "SlidingScale",
+    "PerOutcomeByGroup",
     "minimum_performance_level",
     "MPL_BASES",
 ]
@@ -684,3 +685,49 @@ class SlidingScale(PaymentMechanism):
             m = m[..., None] if m.ndim and m.shape[-1] != 1 else m
             perf = (perf - m) / m
         return {self.label: self.price_at(perf) * v}
+
+
+class PerOutcomeByGroup(PaymentMechanism):
+    """A price per outcome that depends on the person's payment group.
+
+    The differential tariff of :func:`pbr_eval.pricing.differential_tariff`
+    (the Work Programme's nine payment groups are the classic case).
+
+    Parameters
+    ----------
+    outcome : str
+    prices : dict
+        Payment group -> price per outcome.
+    group_column : str, default "payment_group"
+        Person attribute holding the group.
+
+    Examples
+    --------
+    >>> m = PerOutcomeByGroup("job", {"easy": 800.0, "hard": 2400.0})
+    >>> m.payments(pd.DataFrame({"job": [1, 1, 0], "payment_group": ["easy", "hard", "hard"]})
+    ...            )["total"].tolist()
+    [800.0, 2400.0, 0.0]
+    """
+
+    def __init__(self, outcome: str, prices: Mapping[Any, float], *,
+                 group_column: str = "payment_group", label: str | None = None) -> None:
+        if not isinstance(prices, Mapping) or not prices:
+            raise OptionError(f"`prices` must be a non-empty dict of group -> price; got {prices!r}.")
+        self.outcome = outcome
+        self.prices = {k: check_positive(f"prices[{k!r}]", v, allow_zero=True)
+                       for k, v in prices.items()}
+        self.group_column = group_column
+        self.label = label or outcome
+        self.outcomes = (outcome,)
+        self.attributes = (group_column,)
+
+    def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        groups = np.asarray(attrs[self.group_column]).tolist()
+        unknown = sorted({g for g in groups if g not in self.prices}, key=str)
+        if unknown:
+            raise ClaimError(
+                f"`{self.group_column}` has group(s) {', '.join(map(repr, unknown[:5]))} with no "
+                f"price; the tariff prices {', '.join(map(repr, self.prices))}."
+            )
+        unit = np.array([self.prices[g] for g in groups], dtype=float)
+        return {self.label: unit * np.asarray(y[self.outcome], dtype=float)}
