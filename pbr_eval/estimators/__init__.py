@@ -6,6 +6,7 @@ under its ``method=`` name.
 
 from pbr_eval.estimators.base import ESTIMATORS, Estimator, build_estimator, register
 from pbr_eval.estimators.doubly_robust import AugmentedIPW, IPWRegressionAdjustment
+from pbr_eval.estimators.entropy import EntropyBalancing
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.estimators.regression import RegressionAdjustment
 from pbr_eval.estimators.stratified import (
@@ -18,4 +19,4 @@ from pbr_eval.estimators.weighting import InverseProbabilityWeighting
 __all__ = ["ESTIMATORS", "Estimator", "NearestNeighborMatching", "build_estimator", "register",
            "InverseProbabilityWeighting", "RegressionAdjustment", "AugmentedIPW",
            "IPWRegressionAdjustment", "ExactMatching", "CoarsenedExactMatching",
-           "Subclassification"]
+           "Subclassification", "EntropyBalancing"]
