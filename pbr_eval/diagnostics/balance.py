@@ -113,8 +113,9 @@ class BalanceTable:
 
     Parameters
     ----------
-    X : numpy.ndarray
-        Covariate matrix (one indicator per category level for MatchIt's layout).
+    X : numpy.ndarray or list of numpy.ndarray
+        Covariate matrix, or its columns (one indicator per category level for
+        MatchIt's layout; see :func:`balance_design`).
     names : sequence of str
         Column names of ``X``.
     t : numpy.ndarray of bool
@@ -144,7 +145,7 @@ class BalanceTable:
 
     def __init__(
         self,
-        X: np.ndarray,
+        X: np.ndarray | Sequence[np.ndarray],
         names: Sequence[str],
         t: np.ndarray,
         weights: np.ndarray,
@@ -156,11 +157,14 @@ class BalanceTable:
         distance: np.ndarray | None = None,
     ) -> None:
         names = list(names)
-        X = np.asarray(X, dtype=float)
+        # columns are kept as separate arrays: no copy of a national-scale matrix
+        if isinstance(X, np.ndarray):
+            self._cols: list[np.ndarray] = [X[:, j] for j in range(X.shape[1])]
+        else:
+            self._cols = [np.asarray(x, dtype=float) for x in X]
         if distance is not None:
-            X = np.column_stack([np.asarray(distance, dtype=float), X])
+            self._cols.insert(0, np.asarray(distance, dtype=float))
             names = ["distance", *names]
-        self._X = X
         self.names = names
         self._t = np.asarray(t, dtype=bool)
         self._w = np.asarray(weights, dtype=float)
@@ -173,9 +177,16 @@ class BalanceTable:
 
     def _side(self, w: np.ndarray) -> dict[str, np.ndarray]:
         t = self._t
-        m1, v1 = weighted_mean_var(self._X[t], w[t])
-        m0, v0 = weighted_mean_var(self._X[~t], w[~t])
-        return {"m1": m1, "v1": v1, "m0": m0, "v0": v0}
+        out: dict[str, np.ndarray] = {}
+        for g, mask in (("1", t), ("0", ~t)):
+            wg = np.where(mask, w, 0.0)
+            sw = wg.sum()
+            denom = sw**2 - (wg**2).sum()
+            m = np.array([wg @ x for x in self._cols]) / sw
+            ss = np.array([wg @ ((x - mj) ** 2) for x, mj in zip(self._cols, m, strict=True)])
+            out["m" + g] = m
+            out["v" + g] = ss * (sw / denom) if denom > 0 else np.full(m.size, np.nan)
+        return out
 
     @cached_property
     def _is_bin(self) -> np.ndarray:
@@ -224,8 +235,7 @@ class BalanceTable:
     def _ecdf(self) -> pd.DataFrame:
         ones = np.ones(self._t.size)
         rows = []
-        for j in range(self._X.shape[1]):
-            x = self._X[:, j]
+        for j, x in enumerate(self._cols):
             b = bool(self._is_bin[j])
             mb, xb = ecdf_stats(x, self._t, ones, binary=b)
             ma, xa = ecdf_stats(x, self._t, self._w, binary=b)
@@ -304,7 +314,7 @@ class BalanceTable:
 
 def balance_design(
     data: pd.DataFrame, covariates: Sequence[str]
-) -> tuple[np.ndarray, list[str], list[str]]:
+) -> tuple[list[np.ndarray], list[str], list[str]]:
     """Covariates laid out as MatchIt's balance tables show them.
 
     Numbers and booleans as they are; a text or categorical covariate as one
@@ -312,7 +322,8 @@ def balance_design(
 
     Returns
     -------
-    X : numpy.ndarray
+    columns : list of numpy.ndarray
+        One float array per column (no n x p copy is made).
     names : list of str
     binary : list of str
         Columns taking only the values 0 and 1.
@@ -324,24 +335,27 @@ def balance_design(
     >>> names, binary
     (['a', 'g[x]', 'g[y]'], ['g[x]', 'g[y]'])
     """
-    blocks: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
     names: list[str] = []
-    n = len(data)
+    binary: list[str] = []
     for c in covariates:
         s = data[c]
         if pd.api.types.is_bool_dtype(s.dtype) or (
             pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
         ):
-            blocks.append(s.to_numpy(dtype=float).reshape(n, 1))
+            x = s.to_numpy(dtype=float)
+            cols.append(x)
             names.append(c)
+            lo, hi = x.min(), x.max()
+            if lo >= 0 and hi <= 1 and ((x == 0) | (x == 1)).all():
+                binary.append(c)
         else:
             cat = s if isinstance(s.dtype, pd.CategoricalDtype) else pd.Series(
                 pd.Categorical(s, categories=sorted(pd.unique(s))), index=s.index)
             cat = cat.cat.remove_unused_categories()
             codes = cat.cat.codes.to_numpy()
-            levels = list(cat.cat.categories)
-            blocks.append((codes[:, None] == np.arange(len(levels))[None, :]).astype(float))
-            names.extend(f"{c}[{lev}]" for lev in levels)
-    X = np.hstack(blocks) if blocks else np.empty((n, 0))
-    binary = [nm for j, nm in enumerate(names) if np.isin(X[:, j], (0.0, 1.0)).all()]
-    return X, names, binary
+            for k, lev in enumerate(cat.cat.categories):
+                cols.append((codes == k).astype(float))
+                names.append(f"{c}[{lev}]")
+                binary.append(f"{c}[{lev}]")
+    return cols, names, binary

@@ -111,41 +111,64 @@ class _Pool:
     """Available comparison units, grouped by cell, in order of the matching variable."""
 
     def __init__(
-        self, pos: np.ndarray, cells: np.ndarray, pool_units: np.ndarray, n: int
+        self,
+        pos: np.ndarray,
+        cells: np.ndarray | None,
+        pool_units: np.ndarray,
+        n: int,
+        *,
+        presorted: bool = False,
     ) -> None:
-        key = cells[pool_units].astype(np.int64) * (n + 1) + pos[pool_units]
-        o = np.argsort(key, kind="stable")
+        # ``presorted``: pool_units already in (cell, position) order
+        cell_of = np.zeros(n, np.int64) if cells is None else cells
+        key = cell_of[pool_units] * (n + 1) + pos[pool_units]
+        if not presorted:
+            o = np.argsort(key, kind="stable")
+            key = key[o]
+            pool_units = pool_units[o]
         self.n = n
-        self.key = key[o]
-        units = pool_units[o]
+        self.key = key
+        units = pool_units
         m = units.size
         self.m = m
-        self.unit = [-1, *units.tolist(), -1]
-        self.cell = [-1, *cells[units].tolist(), -1]
-        self.pos = [-1, *pos[units].tolist(), -1]
+        ext = np.empty(m + 2, np.int64)
+        ext[0] = ext[-1] = -1
+        ext[1:-1] = units
+        self.unit = ext.tolist()
+        if cells is None:
+            self.cell = [-1] + [0] * m + [-1]
+        else:
+            ext[1:-1] = cell_of[units]
+            self.cell = ext.tolist()
+        ext[1:-1] = pos[units]
+        self.pos = ext.tolist()
         self.left = list(range(m + 2))
         self.right = list(range(m + 2))
-        self.slot_of = dict(zip(units.tolist(), range(1, m + 1), strict=True))
+        slot = np.zeros(n, np.int64)
+        slot[units] = np.arange(1, m + 1)
+        self.slot_of = slot
         self.n_available = m
 
     def remove(self, unit: int) -> None:
-        s = self.slot_of[unit]
+        s = int(self.slot_of[unit])
         self.left[s] = s - 1
         self.right[s] = s + 1
         self.n_available -= 1
 
     def available(self, unit: int) -> bool:
-        s = self.slot_of.get(unit)
-        return s is not None and self.left[s] == s
+        s = int(self.slot_of[unit])
+        return s > 0 and self.left[s] == s
 
-    def first_left(self, cell: int, start_pos: int) -> int:
+    def first_left(self, cell: int, start_pos: int, cnt: int = -1) -> int:
         """Slot of the nearest available unit of ``cell`` positioned before ``start_pos``."""
-        cnt = int(np.searchsorted(self.key, cell * (self.n + 1) + start_pos, side="left"))
+        if cnt < 0:
+            cnt = int(np.searchsorted(self.key, cell * (self.n + 1) + start_pos, side="left"))
         s = _find(self.left, cnt)
         return s if s >= 1 and self.cell[s] == cell else 0
 
-    def first_right(self, cell: int, start_pos: int) -> int:
-        cnt = int(np.searchsorted(self.key, cell * (self.n + 1) + start_pos, side="right"))
+    def first_right(self, cell: int, start_pos: int, cnt: int = -1) -> int:
+        if cnt < 0:
+            cnt = int(np.searchsorted(self.key, cell * (self.n + 1) + start_pos, side="right"))
         s = _find(self.right, cnt + 1)
         return s if s <= self.m and self.cell[s] == cell else 0
 
@@ -178,12 +201,14 @@ def _find_vec(
     caliper: float,
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
+    cl: int = -1,
+    cr: int = -1,
 ) -> list[int]:
-    """MatchIt's ``find_control_vec`` over the available pool."""
-    di = float(score[i])
+    """MatchIt's ``find_control_vec`` over the available pool (``score`` a list)."""
+    di = score[i]
     cell = int(cells[i])
-    sl = pool.first_left(cell, iil)
-    sr = pool.first_right(cell, iir)
+    sl = pool.first_left(cell, iil, cl)
+    sr = pool.first_right(cell, iir, cr)
     lstop = sl == 0
     rstop = sr == 0
     nl = nr = 0
@@ -200,7 +225,7 @@ def _find_vec(
             left = (iil - ppos[sl]) <= (ppos[sr] - iir)
         s = sl if left else sr
         u = punit[s]
-        d = abs(di - float(score[u]))
+        d = abs(di - score[u])
         stop = False
         take = False
         if d > caliper:
@@ -428,46 +453,62 @@ def match_nearest(
             mm[rows] = out
         return mm
     assert score is not None
-    score = np.asarray(score, dtype=float)
-    ord_all = np.argsort(score, kind="stable")
+    score_a = np.asarray(score, dtype=float)
+    ord_all = np.argsort(score_a, kind="stable")
     pos = np.empty(n, np.int64)
     pos[ord_all] = np.arange(n)
-    pool_units = np.flatnonzero(~focal & ~disc)
-    pool = _Pool(pos, cells_, pool_units, n)
+    if cells is None:
+        pool_units = ord_all[~focal[ord_all] & ~disc[ord_all]]
+        pool = _Pool(pos, None, pool_units, n, presorted=True)
+    else:
+        pool = _Pool(pos, cells_, np.flatnonzero(~focal & ~disc), n)
+    keyf = cells_[focal_idx] * (n + 1) + pos[focal_idx]
+    cl_all = np.searchsorted(pool.key, keyf, side="left").tolist()
+    cr_all = np.searchsorted(pool.key, keyf, side="right").tolist()
+    score_l = score_a.tolist()
     focal_ok = ~disc[focal_idx]
     pos_l = pos.tolist()
     if closest and not replace:
-        return _closest_vec(pool, focal_idx, focal_ok, score, cells_, pos_l, ratio, cal, cal_x, cal_w)
+        return _closest_vec(pool, focal_idx, focal_ok, score_l, cells_, pos_l, ratio, cal, cal_x,
+                            cal_w)
     seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
+    fidx = focal_idx.tolist()
     if replace:
         for k in seq.tolist():
             if not focal_ok[k]:
                 continue
-            i = int(focal_idx[k])
-            got = _find_vec(pool, i, score, cells_, pos_l[i], pos_l[i], 0.0, ratio, cal, cal_x, cal_w)
+            i = fidx[k]
+            got = _find_vec(pool, i, score_l, cells_, pos_l[i], pos_l[i], 0.0, ratio, cal, cal_x,
+                            cal_w, cl_all[k], cr_all[k])
             mm[k, : len(got)] = got
         return mm
-    eligible = focal_ok.copy()
+    eligible = focal_ok.tolist()
+    out = [[-1] * ratio for _ in range(nf)]
     for r in range(ratio):
         for k in seq.tolist():
             if pool.n_available == 0:
                 break
             if not eligible[k]:
                 continue
-            i = int(focal_idx[k])
-            iil, iir, min_dist = _starts(i, mm[k, :r].tolist(), pos_l, score)
-            got = _find_vec(pool, i, score, cells_, iil, iir, min_dist, 1, cal, cal_x, cal_w)
+            i = fidx[k]
+            prev = out[k][:r]
+            if r == 0 or all(u < 0 for u in prev):
+                got = _find_vec(pool, i, score_l, cells_, pos_l[i], pos_l[i], 0.0, 1, cal, cal_x,
+                                cal_w, cl_all[k], cr_all[k])
+            else:
+                iil, iir, min_dist = _starts(i, prev, pos_l, score_l)
+                got = _find_vec(pool, i, score_l, cells_, iil, iir, min_dist, 1, cal, cal_x, cal_w)
             if not got:
                 if r == 0:
                     eligible[k] = False
                 continue
-            mm[k, r] = got[0]
+            out[k][r] = got[0]
             pool.remove(got[0])
-    return mm
+    return np.array(out, dtype=np.int64).reshape(nf, ratio)
 
 
 def _starts(
-    i: int, prev: list[int], pos_l: list[int], score: np.ndarray
+    i: int, prev: list[int], pos_l: list[int], score: Sequence[float]
 ) -> tuple[int, int, float]:
     """Where the walk starts in a later round, and the smallest distance allowed."""
     prev = [u for u in prev if u >= 0]
@@ -492,7 +533,7 @@ def _closest_vec(
     pool: _Pool,
     focal_idx: np.ndarray,
     focal_ok: np.ndarray,
-    score: np.ndarray,
+    score: list[float],
     cells: np.ndarray,
     pos_l: list[int],
     ratio: int,

@@ -192,6 +192,14 @@ def fit_logit(
                 "The propensity model's design is singular: some covariates are collinear. "
                 "Remove redundant covariates."
             ) from err
+        # Newton decrement: the step would raise the log-likelihood by about
+        # score'step / 2. When that and the step are negligible, take the step
+        # and stop without another likelihood evaluation.
+        if float(score @ step) / 2 < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
+            beta = beta + step
+            eta = Z @ beta
+            converged = True
+            break
         t = 1.0
         while True:
             new_beta = beta + t * step
