@@ -42,6 +42,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       pbr-eval demo
       pbr-eval estimate data/reoffending.csv --treatment treated \\
           --outcome reoffended --covariates age,sex,prior_offences --json
+      pbr-eval run examples/reoffending.toml
     """
     ctx.meta["pbr_debug"] = debug
 
@@ -68,7 +69,9 @@ def demo(out_dir: str, value: float) -> None:
     Builds a cohort from the shipped (simulated) prison-leavers file,
     estimates the non-intervention rate by propensity-score matching,
     recommends a price per person not reoffending, prints a table and
-    writes results.json and summary.md.
+    writes results.json, summary.md, the pilot report (pilot.html,
+    pilot.md), the tariff report (tariff.html) and the workbook
+    (workbook.xlsx).
 
     \b
     Example:
@@ -199,6 +202,278 @@ def claims_sample(claims_path: str, out: str, n: int | None, margin: float | Non
                                strata=strata, allocation=allocation,
                                status=None if status == "all" else status, seed=seed)
     click.echo(f"sampled {len(sample)} claims (size asked: {size}); wrote {out}")
+
+
+# --------------------------------------------------------------- issue 7: validate,
+# simulate, report, run (reports and analysis files). Long work shows a progress bar on a
+# terminal (stderr); scripts read --json on stdout.
+def _progress(total: int, label: str) -> Any:
+    """A rich progress bar on stderr, silent when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    return progress, progress.add_task(label, total=total)
+
+
+def _roles_options(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--treatment", required=True, help="0/1 column marking programme participants."),
+        click.option("--outcome", "outcomes", required=True, multiple=True,
+                     help="Outcome column (repeat for several)."),
+        click.option("--covariates", required=True, help="Comma-separated covariate columns."),
+        click.option("--unit-id", default=None, help="Unit identifier column."),
+        click.option("--cluster", default=None, help="Cluster column (e.g. local authority)."),
+        click.option("--period", default=None, help="Period column of panel data."),
+        click.option("--missing", default="error", show_default=True,
+                     type=click.Choice(["error", "drop"]), help="What to do with missing values."),
+        click.option("--min-treated", default=30, show_default=True, type=int,
+                     help="Smallest acceptable treated cohort."),
+        click.option("--query", default=None,
+                     help="Table name or SELECT statement when DATA is a database URL."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@click.argument("data")
+@_roles_options
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
+             unit_id: str | None, cluster: str | None, period: str | None, missing: str,
+             min_treated: int, query: str | None, as_json: bool) -> int:
+    """Check a data file (or database query) against the roles; print the problems found.
+
+    Exit status 0 when the data can be used as they are, 1 when problems were
+    found (each printed on its own line), 2 when the file cannot be read.
+    DATA may also be an analysis file (.toml): it is validated, and so is
+    the data it names.
+
+    \b
+    Examples:
+      pbr-eval validate data/reoffending.csv --treatment treated \\
+          --outcome reoffended --covariates age,sex,prior_offences --unit-id person_id
+      pbr-eval validate examples/reoffending.toml --treatment x --outcome x --covariates x
+    """
+    import pbr_eval
+    from pbr_eval.io import read_data
+
+    covs = [c.strip() for c in covariates.split(",") if c.strip()]
+    roles: dict[str, Any] = {"treatment": treatment, "outcome": list(outcomes),
+                             "covariates": covs, "unit_id": unit_id, "cluster": cluster,
+                             "period": period, "missing": missing, "min_treated": min_treated}
+    at_period = None
+    if data.lower().endswith(".toml"):
+        from pbr_eval.analysis import load_analysis
+
+        spec = load_analysis(data)
+        roles = {k: v for k, v in spec.resolved["roles"].items()}
+        at_period = roles.pop("at_period", None)
+        data, query = spec.resolved["data"]["source"], spec.resolved["data"]["query"]
+    problems: list[str] = []
+    frame = read_data(data, query=query)
+    wanted = [roles["treatment"], *roles["outcome"], *roles["covariates"],
+              *(roles.get(k) for k in ("unit_id", "cluster", "period") if roles.get(k))]
+    absent = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
+    if absent:
+        problems.append(f"Columns not in the data: {', '.join(map(repr, absent))}; the data "
+                        f"have {', '.join(map(repr, list(frame.columns)[:30]))}.")
+    summary: dict[str, Any] = {"rows": int(len(frame)), "columns": int(frame.shape[1])}
+    if not absent:
+        args = {k: v for k, v in roles.items() if v is not None}
+        try:
+            cohort = pbr_eval.Cohort(frame, **args)
+            if at_period is not None:
+                cohort = cohort.at_period(at_period)
+            summary.update(n_treated=int(cohort.n_treated), n_comparison=int(cohort.n_comparison),
+                           rows_dropped=int(cohort.n_dropped),
+                           outcome_types=dict(cohort.outcome_types))
+        except PbrEvalError as err:
+            problems.append(str(err))
+        if roles.get("missing", "error") == "error":
+            na = frame[[c for c in dict.fromkeys(wanted)]].isna().sum()
+            for col, n in na[na > 0].items():
+                msg = f"Column '{col}' has {int(n):,} missing values."
+                if not any(f"'{col}'" in p and "missing" in p for p in problems):
+                    problems.append(msg + " Fill them or use --missing drop.")
+    ok = not problems
+    if as_json:
+        click.echo(json.dumps({"ok": ok, "problems": problems, "summary": summary}, indent=2))
+    else:
+        for p in problems:
+            click.echo(f"problem: {p}")
+        if ok:
+            click.echo(f"OK: {summary['rows']:,} rows; {summary.get('n_treated', 0):,} treated, "
+                       f"{summary.get('n_comparison', 0):,} comparison; "
+                       f"{summary.get('rows_dropped', 0):,} rows would be left out.")
+    return 0 if ok else 1
+
+
+@cli.group()
+def simulate() -> None:
+    """Simulate data with a known true answer (for testing methods and training).
+
+    \b
+    Example:
+      pbr-eval simulate data reoffending --n-treated 600 --n-comparison 12000 \\
+          --seed 1 --out sim.csv
+    """
+
+
+@simulate.command("data")
+@click.argument("scenario")
+@click.option("--n-treated", default=600, show_default=True, type=int,
+              help="Programme participants to simulate.")
+@click.option("--n-comparison", default=12000, show_default=True, type=int,
+              help="Comparison units to simulate.")
+@click.option("--seed", required=True, type=int, help="Random seed (record it).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="CSV file for the simulated data.")
+@click.option("--json", "as_json", is_flag=True, help="Print the true values as JSON.")
+def simulate_data(scenario: str, n_treated: int, n_comparison: int, seed: int, out: str,
+                  as_json: bool) -> None:
+    """Write a simulated cohort (CSV) and print its true non-intervention rates.
+
+    SCENARIO is one of the simulators in pbr_eval.datasets (e.g. reoffending,
+    families). The same seed gives the same file.
+
+    \b
+    Example:
+      pbr-eval simulate data families --n-treated 400 --n-comparison 4000 --seed 3 \\
+          --out families_sim.csv --json
+    """
+    from pbr_eval.datasets import SCENARIOS
+    from pbr_eval.datasets import simulate as _simulate
+    from pbr_eval.options import check_choice
+
+    check_choice("scenario", scenario, SCENARIOS)
+    sim = _simulate(scenario, n_treated=n_treated, n_comparison=n_comparison, seed=seed)
+    sim.data.to_csv(out, index=False)
+    truth = {str(k): {str(a): (float(b) if isinstance(b, (int, float)) else str(b))
+                      for a, b in row.items()} for k, row in sim.truth.to_dict("index").items()}
+    if as_json:
+        click.echo(json.dumps({"file": out, "cohort_args": sim.cohort_args, "truth": truth},
+                              indent=2))
+    else:
+        click.echo(f"Wrote {len(sim.data):,} rows to {out} (seed {seed}).")
+        click.echo(sim.truth.to_string())
+
+
+def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise OptionError(f"`results` file '{path}' does not exist.") from err
+    except json.JSONDecodeError as err:
+        raise OptionError(f"`results` file '{path}' is not JSON: {err}.") from err
+    prices = None
+    if isinstance(payload, dict) and "estimates" not in payload:
+        prices = payload.get("prices")
+        inner = [v for v in payload.values() if isinstance(v, dict) and "estimates" in v]
+        if not inner:
+            raise OptionError(
+                f"`results` file '{path}' holds no estimates; save them with "
+                "`pbr-eval estimate ... --save results.json` or use an analysis run's results.json."
+            )
+        payload = inner[0]
+    elif isinstance(payload, dict):
+        prices = payload.get("prices")
+    return payload, prices
+
+
+@cli.command()
+@click.argument("results", type=click.Path(dir_okay=False))
+@click.option("--out", "outs", required=True, multiple=True,
+              help="Report file(s) to write: .html, .md or .xlsx (repeatable).")
+@click.option("--pricing", default=None, type=click.Path(dir_okay=False),
+              help="Saved prices (JSON), if not inside RESULTS.")
+@click.option("--kind", default="pilot", show_default=True,
+              type=click.Choice(["pilot", "tariff"]),
+              help="Evaluator's pilot report or commissioner's tariff report.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--threshold", default=10, show_default=True, type=int,
+              help="Counts below this are suppressed.")
+@click.option("--min-cohort", default=30, show_default=True, type=int,
+              help="Outcomes on fewer programme participants are not published.")
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
+def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
+           title: str | None, level: float, threshold: int, min_cohort: int,
+           as_json: bool) -> None:
+    """Write reports from saved results (JSON from `estimate --save` or `run`).
+
+    The format follows each file's suffix. Reports hold aggregates only,
+    with counts below --threshold suppressed.
+
+    \b
+    Example:
+      pbr-eval estimate data/reoffending.csv --treatment treated --outcome reoffended \\
+          --covariates age,sex,prior_offences --save results.json
+      pbr-eval report results.json --out pilot.html --out pilot.md --out workbook.xlsx
+    """
+    import pbr_eval
+
+    payload, prices = _load_results_json(results)
+    if pricing:
+        prices = json.loads(Path(pricing).read_text(encoding="utf-8"))
+    written: list[str] = []
+    progress, task = _progress(len(outs), "writing reports")
+    with progress:
+        for out in outs:
+            files = pbr_eval.report(payload, out, pricing=prices, kind=kind, title=title,
+                                    level=level, threshold=threshold, min_cohort=min_cohort)
+            written += [str(f) for f in files]
+            progress.advance(task)
+    if as_json:
+        click.echo(json.dumps({"files": written}, indent=2))
+    else:
+        click.echo("Wrote " + ", ".join(written))
+
+
+@cli.command()
+@click.argument("analysis", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Output folder (default: the file's [output] folder).")
+@click.option("--check", is_flag=True, help="Only validate the analysis file.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the estimates, files and provenance as JSON.")
+def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
+    """Run a whole analysis declared in a TOML file; every output goes into one folder.
+
+    The file is validated first (errors name the key and the line). The
+    folder receives the estimates, balance and prices (CSV), results.json,
+    the reports, a copy of the analysis file and provenance.json. The same
+    file run twice gives identical numbers.
+
+    \b
+    Examples:
+      pbr-eval run examples/reoffending.toml
+      pbr-eval run examples/families.toml --out reports/families --json
+    """
+    from pbr_eval.analysis import load_analysis, run_analysis
+
+    spec = load_analysis(analysis)
+    if check:
+        click.echo(json.dumps(spec.resolved, indent=2) if as_json
+                   else f"OK: {analysis} is a valid analysis file.")
+        return
+    n_steps = 6 + len(spec.resolved["estimate"]) + len(spec.resolved["report"]["outputs"])
+    progress, task = _progress(n_steps, "running")
+    with progress:
+        def step(msg: str) -> None:
+            progress.update(task, description=msg, advance=1)
+
+        result = run_analysis(analysis, out=out_dir, progress=step)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        click.echo(f"Wrote {len(result.files)} files to {result.folder}:")
+        for f in result.files:
+            click.echo(f"  {f.relative_to(result.folder)}")
 
 
 def main(argv: list[str] | None = None) -> int:

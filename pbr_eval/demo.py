@@ -16,7 +16,10 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
     Parameters
     ----------
     out_dir : Path
-        Folder for ``results.json`` and ``summary.md`` (created if needed).
+        Folder for ``results.json``, ``summary.md``, the evaluator's pilot report
+        (``pilot.html``, ``pilot.md`` with its figures), the commissioner's
+        tariff report (``tariff.html``) and workbook (``workbook.xlsx``);
+        created if needed.
     value_per_outcome : float
         Illustrative value of one person not reoffending (GBP).
 
@@ -91,5 +94,12 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
         "",
     ]
     (out_dir / "summary.md").write_text("\n".join(md), encoding="utf-8")
-    lines += ["", f"Wrote {out_dir / 'results.json'} and {out_dir / 'summary.md'}."]
+    from pbr_eval.reporting import write_report
+
+    written = [out_dir / "results.json", out_dir / "summary.md"]
+    title = "Prison leavers programme (shipped simulated data)"
+    for name, kind in (("pilot.html", "pilot"), ("pilot.md", "pilot"),
+                       ("tariff.html", "tariff"), ("workbook.xlsx", "tariff")):
+        written += write_report(res, out_dir / name, pricing=rec, kind=kind, title=title)
+    lines += ["", "Wrote " + ", ".join(str(p) for p in written if p.suffix != ".png") + "."]
     return "\n".join(lines)

@@ -133,9 +133,22 @@ def _guess_fmt(column: str, values: Sequence[Any]) -> str:
 _COUNT_HINTS = ("n_", "count", "people", "referrals", "participants", "families", "persons")
 
 
+_MONEY_HINTS = ("price", "value", "ceiling", "band", "floor", "recommended", "payment", "cost",
+                "budget", "npv", "cash", "fee", "gbp", "amount", "cap", "capital", "margin",
+                "paid", "rate", "share", "prob")
+
+
 def _is_count_column(column: str) -> bool:
     c = column.lower()
+    if any(m in c for m in _MONEY_HINTS):
+        return False
     return c.startswith("n_") or c == "n" or any(h in c for h in _COUNT_HINTS[1:])
+
+
+#: Columns of a price table shown in HTML/Markdown (the workbook shows all).
+PRICE_DISPLAY = ["paid_outcome", "value_per_outcome", "expected_rate", "non_intervention",
+                 "non_intervention_ci_lower", "non_intervention_ci_upper", "deadweight_share",
+                 "floor", "ceiling", "recommended", "band_lower", "band_upper"]
 
 
 def frame_table(
@@ -517,7 +530,8 @@ def _price_curve(prices: pd.DataFrame) -> dict | None:
             "label": str(r.get("paid_outcome", r.get("outcome", ""))),
             "x": [float(x) for x in grid],
             "price": [float(max(v * (1 - x / rate), 0.0)) for x in grid],
-            "estimate": n, "price_at_estimate": float(r.get("recommended", v * (1 - n / rate))),
+            "estimate": n, "price_at_estimate": float(max(v * (1 - n / rate), 0.0)),
+            "recommended": _num(r.get("recommended")),
             "band": [_num(r.get("non_intervention_ci_lower")), _num(r.get("non_intervention_ci_upper"))],
             "tipping_point": float(tip), "floor": floor if math.isfinite(floor) else None,
         })
@@ -717,6 +731,11 @@ def build_context(
         curve = _price_curve(price_frame)
         rec = parts.get("recommendation")
         level_p = _num(_get(rec, "level") or level)
+        price_table = frame_table(price_frame, name="prices", title="Prices", policy=policy)
+        shown = [c for c in PRICE_DISPLAY if c in price_frame.columns]
+        if len(shown) >= 4:
+            price_table["display"] = shown
+        rec_info = _get(rec, "info") or {}
         ptxt = []
         for _, r in price_frame.iterrows():
             if {"recommended", "band_lower", "band_upper"} <= set(price_frame.columns):
@@ -725,16 +744,21 @@ def build_context(
                     f"GBP {_num(r['recommended']):,.0f} (band GBP {_num(r['band_lower']):,.0f} to "
                     f"GBP {_num(r['band_upper']):,.0f})"
                     + (f"; {_num(r['deadweight_share']):.0%} of the outcomes paid for would have "
-                       "happened anyway." if "deadweight_share" in price_frame.columns else "."))
+                       "happened anyway." if "deadweight_share" in price_frame.columns else ".")
+                    + (f" {r['verdict']}" if isinstance(r.get("verdict"), str) and r.get("verdict")
+                       else ""))
         price_secs.append(_section(
             "prices", "Recommended prices and bands",
             paragraphs=ptxt + [
-                "The price is the most worth paying per observed outcome so that, on average, "
+                "The ceiling is the most worth paying per observed outcome so that, on average, "
                 "only the additional outcomes are paid for: value x (1 - non-intervention rate / "
                 f"expected rate). The band follows the {int(round(level_p * 100)) if math.isfinite(level_p) else pct}% "
-                "confidence interval of the non-intervention rate."],
-            tables=[frame_table(price_frame, name="prices", title="Prices", policy=policy)],
-            plots=[curve] if curve else []))
+                "confidence interval of the non-intervention rate.",
+                *([f"Pricing rule: {rec_info['rule']}."] if isinstance(rec_info, Mapping)
+                  and rec_info.get("rule") else []),
+                *[f"Note: {n}" for n in (rec_info.get("notes", []) if isinstance(rec_info, Mapping)
+                                         else [])]],
+            tables=[price_table], plots=[curve] if curve else []))
     else:
         price_secs.append(_section("prices", "Recommended prices and bands", available=False,
                                    reason="no price recommendation was given (pricing=...)"))
@@ -805,7 +829,8 @@ def build_context(
         sections = [*price_secs, evidence, bal, sens, methods]
         default_title = "Tariff report for commissioners"
         if price_frame is not None and len(price_frame):
-            headline = [p for p in price_secs[0]["paragraphs"][:-1]] + headline[:1]
+            headline = [p for p in price_secs[0]["paragraphs"]
+                        if p.startswith("Recommended price per")] + headline[:1]
     subtitle = (f"{cohort.get('n_treated', '?')} people in the programme, "
                 f"{cohort.get('n_comparison', '?')} in the comparison pool; method: {method}.")
     if cohort:

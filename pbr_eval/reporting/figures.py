@@ -61,6 +61,11 @@ def _price_curve(fig: Figure, d: dict[str, Any]) -> None:
         if lo == lo and hi == hi:  # not NaN
             ax.axvspan(lo, hi, color=color, alpha=0.15)
         ax.plot([line["estimate"]], [line["price_at_estimate"]], "o", color=color)
+        rec = line.get("recommended")
+        if rec is not None and rec == rec and rec > 0:
+            ax.axhline(rec, color=color, linestyle="-.", linewidth=0.8)
+            ax.annotate("recommended", (line["x"][0], rec), textcoords="offset points",
+                        xytext=(3, 3), fontsize=8, color=color)
         ax.axvline(line["tipping_point"], color=color, linestyle=":", linewidth=1)
         ax.annotate("tipping point", (line["tipping_point"], 0), textcoords="offset points",
                     xytext=(3, 8), fontsize=8, color=color)

@@ -36,6 +36,7 @@ table { border-collapse: collapse; width: 100%; margin: .8rem 0; font-size: .88r
 th, td { border-bottom: 1px solid var(--rule); padding: .3rem .45rem; text-align: right; }
 th { background: #f3f3f3; vertical-align: bottom; }
 td.text, th.text { text-align: left; }
+.scroll { overflow-x: auto; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 figure { margin: 1rem 0; text-align: center; }
 figure img { max-width: 100%; height: auto; }
@@ -47,6 +48,7 @@ dl.prov dt { font-weight: 600; } dl.prov dd { margin: 0; word-break: break-all; 
   body { margin: 0; max-width: none; font-size: 10.5pt; }
   h2 { break-after: avoid; page-break-after: avoid; }
   table, figure, .headline, .warning { break-inside: avoid; page-break-inside: avoid; }
+  .scroll { overflow: visible; } table { font-size: 8.5pt; }
   a { color: inherit; text-decoration: none; }
 }
 @page { size: A4; margin: 16mm; }
@@ -55,6 +57,8 @@ dl.prov dt { font-weight: 600; } dl.prov dd { margin: 0; word-break: break-all; 
 
 def _table(t: dict[str, Any]) -> str:
     cols = t["columns"]
+    if t.get("display"):  # a curated subset for reading; the workbook has every column
+        cols = [c for c in cols if c["key"] in t["display"]]
     head = "".join(
         f'<th class="{"text" if c["fmt"] == "text" else "num"}" scope="col">{esc(c["label"])}</th>'
         for c in cols
@@ -67,8 +71,9 @@ def _table(t: dict[str, Any]) -> str:
             cls = "text" if fmt == "text" else "num"
             cells.append(f'<td class="{cls}">{esc(format_value(row.get(c["key"]), fmt))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table data-name="{esc(t["name"])}"><caption>{esc(t["title"])}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return (f'<div class="scroll"><table data-name="{esc(t["name"])}">'
+            f'<caption>{esc(t["title"])}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _figure(p: dict[str, Any]) -> str:

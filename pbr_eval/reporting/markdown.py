@@ -18,6 +18,8 @@ __all__ = ["render_markdown"]
 
 def _table(t: dict[str, Any]) -> list[str]:
     cols = t["columns"]
+    if t.get("display"):  # a curated subset for reading; the workbook has every column
+        cols = [c for c in cols if c["key"] in t["display"]]
     lines = [f"**{esc(t['title'])}**", "",
              "| " + " | ".join(esc(c["label"]) for c in cols) + " |",
              "|" + "|".join(":---" if c["fmt"] == "text" else "---:" for c in cols) + "|"]
