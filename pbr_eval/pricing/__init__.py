@@ -1,5 +1,6 @@
 """From a non-intervention rate to outcome prices (the pricing engine)."""
 
+from pbr_eval.pricing.cashflow import CashFlowSchedule, cash_flow, irr, npv
 from pbr_eval.pricing.deadweight import (
     Additionality,
     additionality,
@@ -38,9 +39,25 @@ from pbr_eval.pricing.recommend import (
 )
 from pbr_eval.pricing.risk import PaymentRisk, simulate_payments
 from pbr_eval.pricing.segments import DifferentialTariff, differential_tariff, payment_groups
+from pbr_eval.pricing.sensitivity import (
+    plot_price_sensitivity,
+    price_sensitivity,
+    scenario_table,
+    scenarios_from,
+    tipping_point,
+)
 from pbr_eval.pricing.tariff import PaymentStatement, Tariff
 
 __all__ = [
+    "CashFlowSchedule",
+    "cash_flow",
+    "irr",
+    "npv",
+    "plot_price_sensitivity",
+    "price_sensitivity",
+    "scenario_table",
+    "scenarios_from",
+    "tipping_point",
     "DifferentialTariff",
     "PerOutcomeByGroup",
     "differential_tariff",

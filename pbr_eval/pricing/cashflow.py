@@ -1,0 +1,287 @@
+"""Cash flow: when money goes out and comes in, month by month.
+
+Payment by results pays later than the service costs. This module turns
+referrals, delivery cost, the outcome lag (e.g. 12 months of follow-up for
+reoffending plus months for the data) and the payment lag into a monthly
+schedule: the provider's cash position, the peak working capital needed, the
+net present value, and the investor's internal rate of return when a social
+impact bond investor funds that working capital.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from pbr_eval.exceptions import OptionError
+from pbr_eval.options import (
+    DEFAULT_DISCOUNT_RATE,
+    check_int,
+    check_positive,
+    check_probability,
+)
+
+__all__ = ["CashFlowSchedule", "cash_flow", "npv", "irr"]
+
+
+def npv(flows: Sequence[float] | np.ndarray, annual_rate: float = DEFAULT_DISCOUNT_RATE) -> float:
+    """Net present value of monthly flows (month 0 undiscounted).
+
+    Notes
+    -----
+    ``NPV = sum_t x_t / (1 + d)^(t / 12)``, with ``d`` the annual rate (the
+    Green Book's 3.5% by default).
+
+    Examples
+    --------
+    >>> round(npv([-100.0] + [0.0] * 11 + [103.5]), 10)
+    0.0
+    """
+    d = check_positive("discount_rate", annual_rate, allow_zero=True)
+    x = np.asarray(flows, dtype=float)
+    return float(np.sum(x / (1.0 + d) ** (np.arange(x.size) / 12.0)))
+
+
+def irr(flows: Sequence[float] | np.ndarray) -> float:
+    """Annual internal rate of return of monthly flows.
+
+    Returns the annual rate ``d`` with ``npv(flows, d) = 0``.
+
+    Raises
+    ------
+    OptionError
+        When the flows do not change sign (no rate makes the NPV zero) or no
+        root lies between -99% and +10,000% a year.
+
+    Examples
+    --------
+    >>> round(irr([-100.0] + [0.0] * 11 + [110.0]), 6)
+    0.1
+    """
+    x = np.asarray(flows, dtype=float)
+    if not (x.min() < 0 < x.max()):
+        raise OptionError(
+            "The internal rate of return needs money both paid in and paid out; these flows "
+            f"are all {'non-negative' if x.min() >= 0 else 'non-positive'}."
+        )
+    t = np.arange(x.size) / 12.0
+
+    def f(log_rate: float) -> float:
+        return float(np.sum(x * np.exp(-log_rate * t)))
+
+    lo, hi = np.log(0.01), np.log(101.0)
+    if f(lo) * f(hi) > 0:
+        raise OptionError("No internal rate of return between -99% and +10,000% a year.")
+    return float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-12)) - 1.0)
+
+
+class CashFlowSchedule:
+    """A monthly cash-flow schedule (read-only).
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per month: ``month``, ``referrals``, ``delivery_cost``,
+        ``attachment_income``, ``outcome_income``, ``net``, ``cash_position``
+        (cumulative net).
+    discount_rate : float
+    info : mapping
+    """
+
+    _frozen = False
+
+    def __init__(self, frame: pd.DataFrame, *, discount_rate: float,
+                 info: dict[str, Any]) -> None:
+        self.frame = frame
+        self.discount_rate = discount_rate
+        self.info = MappingProxyType(info)
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen:
+            raise AttributeError("CashFlowSchedule is read-only.")
+        object.__setattr__(self, name, value)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    @property
+    def peak_working_capital(self) -> float:
+        """The most the provider is out of pocket at any month end: ``max(0, -min cash)``."""
+        return float(max(0.0, -self.frame["cash_position"].min()))
+
+    @property
+    def peak_month(self) -> int:
+        """Month in which the cash position is lowest."""
+        return int(self.frame["month"].iloc[int(self.frame["cash_position"].to_numpy().argmin())])
+
+    @property
+    def breakeven_month(self) -> int | None:
+        """First month from which the cash position stays at or above zero (None if never)."""
+        cash = self.frame["cash_position"].to_numpy()
+        below = np.nonzero(cash < -1e-9)[0]
+        if below.size == 0:
+            return 0
+        last = below[-1]
+        return None if last == cash.size - 1 else int(self.frame["month"].iloc[last + 1])
+
+    @property
+    def npv(self) -> float:
+        """Net present value of the provider's flows at ``discount_rate``."""
+        return npv(self.frame["net"].to_numpy(), self.discount_rate)
+
+    def investor_irr(self) -> float:
+        """IRR for a social-impact-bond investor who funds every shortfall and takes the surplus.
+
+        The investor pays the provider's delivery costs as they fall due and
+        receives the outcome (and attachment) payments, so the investor's
+        flows are the schedule's ``net``; the rate solves ``NPV = 0``.
+        """
+        return irr(self.frame["net"].to_numpy())
+
+    def summary(self) -> str:
+        f = self.frame
+        be = self.breakeven_month
+        lines = [
+            "Cash flow", "=" * 60,
+            f"Delivery cost {f['delivery_cost'].sum():,.0f}; income "
+            f"{(f['attachment_income'] + f['outcome_income']).sum():,.0f} over "
+            f"{len(f)} months.",
+            f"Peak working capital needed: {self.peak_working_capital:,.0f} (month "
+            f"{self.peak_month}).",
+            "Cash position back above zero from month "
+            f"{be}." if be is not None else "Cash position never recovers.",
+            f"Net present value at {self.discount_rate:.1%}: {self.npv:,.0f}.",
+        ]
+        try:
+            lines.append(f"Investor's internal rate of return: {self.investor_irr():.1%} a year.")
+        except OptionError as err:
+            lines.append(f"Investor's internal rate of return: not defined ({err})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (f"<CashFlowSchedule months={len(self.frame)} "
+                f"peak_working_capital={self.peak_working_capital:,.0f}>")
+
+
+def cash_flow(
+    *,
+    referrals: int | Sequence[float],
+    cost_per_participant: float,
+    outcome_payment: float,
+    outcome_rate: float,
+    months_of_referrals: int | None = None,
+    delivery_months: int = 1,
+    attachment_fee: float = 0.0,
+    outcome_lag: int = 12,
+    payment_lag: int = 3,
+    attachment_lag: int | None = None,
+    upfront_cost: float = 0.0,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+) -> CashFlowSchedule:
+    """Build a monthly cash-flow schedule for a payment-by-results contract.
+
+    Parameters
+    ----------
+    referrals : int or list
+        People starting each month: a list (month 0, 1, ...) or one number
+        repeated for ``months_of_referrals`` months.
+    cost_per_participant : float
+        Delivery cost per person, spread evenly over ``delivery_months``
+        from the month of referral.
+    outcome_payment : float
+        Price per outcome.
+    outcome_rate : float
+        Expected outcomes per person (e.g. 0.25; may exceed 1 for counts).
+    months_of_referrals : int, optional
+        With a single number of ``referrals``.
+    delivery_months : int, default 1
+    attachment_fee : float, default 0
+        Paid ``attachment_lag`` months after referral.
+    outcome_lag : int, default 12
+        Months from referral until the outcome can be evidenced (e.g. 12
+        months of follow-up for reoffending, plus the months the data take).
+    payment_lag : int, default 3
+        Months from evidence (or attachment) to payment.
+    attachment_lag : int, optional
+        Months from referral to the attachment fee (default ``payment_lag``).
+    upfront_cost : float, default 0
+        Set-up cost in month 0.
+    discount_rate : float, default 0.035
+        Annual rate for the net present value (HM Treasury Green Book).
+
+    Returns
+    -------
+    CashFlowSchedule
+
+    Notes
+    -----
+    For ``k_t`` referrals in month ``t``: cost ``k_t c / D`` in months
+    ``t .. t + D - 1``; attachment income ``k_t A`` in month ``t + L_a``; outcome
+    income ``k_t r p`` in month ``t + L_o + L_p``. The cash position is the
+    running sum of income less cost; the peak working capital is the deepest
+    point below zero. Limitations: outcomes arrive all at once after the lag
+    (no spread of outcome timing); no interest on the working capital within
+    the schedule (the NPV and IRR account for the timing).
+
+    Examples
+    --------
+    >>> cf = cash_flow(referrals=[10, 10], cost_per_participant=1000, outcome_payment=3000,
+    ...                outcome_rate=0.5, outcome_lag=2, payment_lag=1)
+    >>> cf.frame["cash_position"].tolist()
+    [-10000.0, -20000.0, -20000.0, -5000.0, 10000.0]
+    >>> cf.peak_working_capital
+    20000.0
+    """
+    if isinstance(referrals, (int, np.integer)) and not isinstance(referrals, bool):
+        k = check_int("months_of_referrals", months_of_referrals if months_of_referrals
+                      is not None else 0)
+        ref = np.full(k, float(check_int("referrals", referrals, minimum=0)))
+    else:
+        ref = np.asarray(referrals, dtype=float).ravel()
+        if ref.size == 0 or not np.all(np.isfinite(ref)) or ref.min() < 0:
+            raise OptionError(
+                "`referrals` must be a non-empty list of non-negative numbers (people starting "
+                f"each month) or one integer with `months_of_referrals`; got {referrals!r}."
+            )
+    c = check_positive("cost_per_participant", cost_per_participant, allow_zero=True)
+    p = check_positive("outcome_payment", outcome_payment, allow_zero=True)
+    r = check_positive("outcome_rate", outcome_rate, allow_zero=True)
+    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+    dm = check_int("delivery_months", delivery_months)
+    lo = check_int("outcome_lag", outcome_lag, minimum=0)
+    lp = check_int("payment_lag", payment_lag, minimum=0)
+    la = lp if attachment_lag is None else check_int("attachment_lag", attachment_lag, minimum=0)
+    up = check_positive("upfront_cost", upfront_cost, allow_zero=True)
+    d = check_positive("discount_rate", discount_rate, allow_zero=True)
+    if d >= 1:
+        check_probability("discount_rate", d)
+    horizon = ref.size + max(dm - 1, lo + lp, la)
+    months = np.arange(horizon)
+    cost = np.zeros(horizon)
+    att = np.zeros(horizon)
+    out = np.zeros(horizon)
+    for j in range(dm):
+        cost[j:j + ref.size] += ref * c / dm
+    att[la:la + ref.size] += ref * a
+    out[lo + lp:lo + lp + ref.size] += ref * r * p
+    cost[0] += up
+    refs = np.zeros(horizon)
+    refs[:ref.size] = ref
+    net = att + out - cost
+    frame = pd.DataFrame({"month": months, "referrals": refs, "delivery_cost": cost,
+                          "attachment_income": att, "outcome_income": out, "net": net,
+                          "cash_position": np.cumsum(net)})
+    info = {"cost_per_participant": c, "outcome_payment": p, "outcome_rate": r,
+            "attachment_fee": a, "delivery_months": dm, "outcome_lag": lo, "payment_lag": lp,
+            "attachment_lag": la,
+            "upfront_cost": up}
+    return CashFlowSchedule(frame, discount_rate=d, info=info)

@@ -1,0 +1,261 @@
+"""How the price depends on the non-intervention rate: table, plot, tipping point
+and the money at stake if the rate is wrong ("too high or too low")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval.exceptions import OptionError
+from pbr_eval.options import check_int, check_positive
+from pbr_eval.pricing.recommend import PriceRecommendation, value_for_money_ceiling
+
+__all__ = ["price_sensitivity", "plot_price_sensitivity", "tipping_point", "scenario_table",
+           "scenarios_from"]
+
+
+def _rate_fn(expected_rate: float | None, expected_effect: float | None) -> Any:
+    if (expected_rate is None) == (expected_effect is None):
+        raise OptionError("Give exactly one of `expected_rate` (fixed) or `expected_effect` "
+                          "(the rate is the non-intervention rate plus the effect).")
+    if expected_rate is not None:
+        r = check_positive("expected_rate", expected_rate)
+        return lambda n: np.full(np.shape(n), r) if np.ndim(n) else r
+    e = float(expected_effect)  # type: ignore[arg-type]
+    return lambda n: n + e
+
+
+def tipping_point(
+    price: float, *, value_per_outcome: float, expected_rate: float | None = None,
+    expected_effect: float | None = None, attachment_fee: float = 0.0,
+) -> float:
+    """The non-intervention rate above which ``price`` stops being value for money.
+
+    Notes
+    -----
+    Value for money requires ``A + p r <= v (r - n)``. With a fixed ``r`` the
+    tipping point is ``n* = r - (A + p r) / v``; with ``r = n + e`` it is
+    ``n* = (v e - A) / p - e``.
+
+    Examples
+    --------
+    >>> tipping_point(500.0, value_per_outcome=1000.0, expected_rate=0.10)
+    0.05
+    """
+    p = check_positive("price", price, allow_zero=True)
+    v = check_positive("value_per_outcome", value_per_outcome)
+    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+    _rate_fn(expected_rate, expected_effect)
+    if expected_rate is not None:
+        return float(expected_rate - (a + p * expected_rate) / v)
+    e = float(expected_effect)  # type: ignore[arg-type]
+    if p == 0:
+        return float("inf") if v * e >= a else float("-inf")
+    return float((v * e - a) / p - e)
+
+
+def price_sensitivity(
+    *, value_per_outcome: float, non_intervention: Any, expected_rate: float | None = None,
+    expected_effect: float | None = None, attachment_fee: float = 0.0,
+    price: float | None = None, num: int = 41,
+) -> pd.DataFrame:
+    """The value-for-money ceiling over a range of non-intervention rates.
+
+    Parameters
+    ----------
+    value_per_outcome : float
+    non_intervention : array or (low, high)
+        Rates to tabulate, or a range split into ``num`` points.
+    expected_rate, expected_effect : float
+        One of them (see :func:`tipping_point`).
+    attachment_fee : float, default 0
+    price : float, optional
+        A price to assess at each rate: adds the cost per additional outcome
+        and whether it is value for money.
+    num : int, default 41
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``non_intervention``, ``expected_rate``, ``deadweight_share``,
+        ``ceiling``, and with ``price``: ``cost_per_additional_outcome``,
+        ``value_for_money``.
+
+    Examples
+    --------
+    >>> t = price_sensitivity(value_per_outcome=1000.0, expected_rate=0.10,
+    ...                       non_intervention=[0.02, 0.05, 0.08], price=500.0)
+    >>> t["ceiling"].round().tolist(), t["value_for_money"].tolist()
+    ([800.0, 500.0, 200.0], [True, True, False])
+    """
+    v = check_positive("value_per_outcome", value_per_outcome)
+    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+    rate = _rate_fn(expected_rate, expected_effect)
+    grid = np.asarray(non_intervention, dtype=float).ravel()
+    if grid.size == 2 and not isinstance(non_intervention, np.ndarray):
+        grid = np.linspace(grid[0], grid[1], check_int("num", num, minimum=2))
+    if grid.size == 0 or not np.all(np.isfinite(grid)) or grid.min() < 0:
+        raise OptionError(f"`non_intervention` must be non-negative rates; got {non_intervention!r}.")
+    r = np.asarray(rate(grid), dtype=float)
+    out = pd.DataFrame({"non_intervention": grid, "expected_rate": r,
+                        "deadweight_share": grid / r,
+                        "ceiling": value_for_money_ceiling(v, grid, r, a)})
+    if price is not None:
+        p = check_positive("price", price, allow_zero=True)
+        gain = r - grid
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cpa = np.where(gain > 0, (a + p * r) / gain, np.inf)
+        out["cost_per_additional_outcome"] = cpa
+        out["value_for_money"] = p <= out["ceiling"].to_numpy() + 1e-9
+    return out
+
+
+def plot_price_sensitivity(
+    table: pd.DataFrame, *, price: float | None = None, estimate: float | None = None,
+    interval: tuple[float, float] | None = None, ax: Any = None, title: str | None = None,
+) -> Any:
+    """Plot the ceiling against the non-intervention rate; returns the Figure.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`price_sensitivity`.
+    price : float, optional
+        Draw the price paid (horizontal line) and the tipping point.
+    estimate : float, optional
+        Mark the estimated non-intervention rate.
+    interval : (float, float), optional
+        Shade its confidence interval.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    if ax is None:
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+    else:
+        fig = ax.figure
+    x, y = table["non_intervention"], table["ceiling"]
+    ax.plot(x, y, color="#1f4e79", lw=2, label="most worth paying per outcome")
+    if interval is not None:
+        ax.axvspan(interval[0], interval[1], color="#9dc3e6", alpha=0.35,
+                   label="confidence interval of the rate")
+    if estimate is not None:
+        ax.axvline(estimate, color="#1f4e79", ls="--", lw=1, label="estimated rate")
+    if price is not None:
+        ax.axhline(price, color="#c00000", lw=1.2, label=f"price paid ({price:,.0f})")
+        over = y < price
+        if over.any():
+            ax.fill_between(x, y, price, where=over, color="#c00000", alpha=0.12,
+                            label="paying for deadweight")
+    ax.set_xlabel("non-intervention rate (outcomes per person without the programme)")
+    ax.set_ylabel("price per outcome")
+    ax.set_title(title or "Value-for-money price by non-intervention rate")
+    ax.set_ylim(bottom=min(0.0, float(np.nanmin(y))))
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def scenario_table(
+    price: float, *, value_per_outcome: float, cohort_size: int,
+    low: float, central: float, high: float, expected_rate: float | None = None,
+    expected_effect: float | None = None, attachment_fee: float = 0.0,
+) -> pd.DataFrame:
+    """Money consequences if the true non-intervention rate is low, central or high.
+
+    Parameters
+    ----------
+    price : float
+        The price per outcome agreed.
+    value_per_outcome : float
+    cohort_size : int
+    low, central, high : float
+        Scenarios for the true non-intervention rate (e.g. the interval's
+        limits and the estimate).
+    expected_rate, expected_effect, attachment_fee :
+        As in :func:`tipping_point`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario: ``non_intervention``, ``additional_outcomes``,
+        ``payments``, ``value``, ``net_value`` (value less payments),
+        ``price_was`` ("too high" / "about right" / "too low") and
+        ``consequence`` in words.
+
+    Notes
+    -----
+    The NAO (2015) warned that without the non-intervention rate, outcome
+    payments may be set "too high or too low": too high and the commissioner
+    pays for outcomes that would have happened anyway (``payments - value``
+    wasted); too low and the provider is paid less than the value it creates
+    (``value - payments``), so it may under-invest or withdraw.
+
+    Examples
+    --------
+    >>> t = scenario_table(500.0, value_per_outcome=1000.0, cohort_size=1000,
+    ...                    low=0.04, central=0.05, high=0.06, expected_rate=0.10)
+    >>> t["price_was"].tolist()
+    ['too low', 'about right', 'too high']
+    >>> t["net_value"].round().tolist()
+    [10000.0, 0.0, -10000.0]
+    """
+    p = check_positive("price", price, allow_zero=True)
+    v = check_positive("value_per_outcome", value_per_outcome)
+    n_people = check_int("cohort_size", cohort_size)
+    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+    rate = _rate_fn(expected_rate, expected_effect)
+    rows = []
+    for name, n in (("low", low), ("central", central), ("high", high)):
+        n = check_positive(name, n, allow_zero=True)
+        r = float(rate(n))
+        pay = n_people * (a + p * r)
+        value = n_people * v * (r - n)
+        net = value - pay
+        tol = 1e-6 * max(pay, 1.0)
+        if net < -tol:
+            was = "too high"
+            words = (f"The commissioner pays {-net:,.0f} more than the additional outcomes are "
+                     f"worth: it pays for {n_people * n:,.0f} outcomes that would have "
+                     "happened anyway.")
+        elif net > tol:
+            was = "too low"
+            words = (f"The provider is paid {net:,.0f} less than the value it creates; it may "
+                     "under-invest or withdraw, and the commissioner keeps the surplus.")
+        else:
+            was = "about right"
+            words = "Payments equal the value of the additional outcomes."
+        rows.append({"scenario": name, "non_intervention": n, "expected_rate": r,
+                     "additional_outcomes": n_people * (r - n), "payments": pay,
+                     "value": value, "net_value": net, "price_was": was,
+                     "consequence": words})
+    return pd.DataFrame(rows)
+
+
+def scenarios_from(rec: PriceRecommendation, *, cohort_size: int, outcome: str | None = None,
+                   price: float | None = None) -> pd.DataFrame:
+    """:func:`scenario_table` for a price recommendation: its interval limits and estimate.
+
+    Uses the recommended price (or ``price``) of ``outcome`` (default: the first).
+    """
+    f = rec.to_frame().set_index("outcome")
+    o = outcome if outcome is not None else f.index[0]
+    if o not in f.index:
+        raise OptionError(f"`outcome` must be one of {', '.join(map(repr, f.index))}; got {o!r}.")
+    r = f.loc[o]
+    return scenario_table(
+        float(r["recommended"] if price is None else price),
+        value_per_outcome=float(r["value_per_outcome"]), cohort_size=cohort_size,
+        low=float(r["non_intervention_ci_lower"]), central=float(r["non_intervention"]),
+        high=float(r["non_intervention_ci_upper"]), expected_rate=float(r["expected_rate"]),
+        attachment_fee=float(r["attachment_fee"]),
+    )
