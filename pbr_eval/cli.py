@@ -161,7 +161,14 @@ def claims() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print aggregate counts as JSON.")
 def claims_validate(rules: str, records: str, claims_path: str, members: str | None,
                     out_dir: str | None, as_json: bool) -> None:
-    """Mark every claim valid, invalid or unevidenced, with the evidence."""
+    """Mark every claim valid, invalid or unevidenced, with the evidence.
+
+    \b
+    Example:
+      pbr-eval claims validate --rules examples/claims/rules.toml \\
+          --records examples/claims/records.csv --claims examples/claims/claims.csv \\
+          --members examples/claims/members.csv --out reports/claims
+    """
     from pbr_eval.claims.validate import validate_files
 
     res, paths = validate_files(rules, records, claims_path, members=members, out_dir=out_dir)
@@ -194,7 +201,13 @@ def claims_validate(rules: str, records: str, claims_path: str, members: str | N
 def claims_sample(claims_path: str, out: str, n: int | None, margin: float | None,
                   expected_rate: float, tolerance: float | None, level: float,
                   strata: str | None, allocation: str, status: str, seed: int | None) -> None:
-    """Draw a (stratified) random audit sample of claims, with a seed."""
+    """Draw a (stratified) random audit sample of claims, with a seed.
+
+    \b
+    Example:
+      pbr-eval claims sample --claims reports/claims/claims_checked.csv \\
+          --tolerance 0.05 --strata authority --seed 1 --out reports/claims/sample.csv
+    """
     from pbr_eval.claims.audit import sample_file
 
     size, sample = sample_file(claims_path, out=out, n=n, margin=margin,
