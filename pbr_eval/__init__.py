@@ -16,6 +16,7 @@ from pbr_eval.estimators import (
     ESTIMATORS,
     AugmentedIPW,
     CoarsenedExactMatching,
+    DifferenceInDifferences,
     EntropyBalancing,
     ExactMatching,
     InverseProbabilityWeighting,
@@ -25,6 +26,14 @@ from pbr_eval.estimators import (
     Subclassification,
 )
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
+from pbr_eval.pricing import (
+    DifferentialTariff,
+    PaymentRisk,
+    Tariff,
+    cash_flow,
+    differential_tariff,
+    simulate_payments,
+)
 from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -45,9 +54,16 @@ __all__ = [
     "AugmentedIPW",
     "IPWRegressionAdjustment",
     "EntropyBalancing",
+    "DifferenceInDifferences",
     "CounterfactualResults",
     "BalanceTable",
     "PriceRecommendation",
+    "Tariff",
+    "simulate_payments",
+    "PaymentRisk",
+    "differential_tariff",
+    "DifferentialTariff",
+    "cash_flow",
     "PbrEvalError",
     "PbrEvalWarning",
 ]

@@ -489,6 +489,48 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
             click.echo(f"  {f.relative_to(result.folder)}")
 
 
+@cli.command("price")
+@click.argument("results_json", type=click.Path(exists=True, dir_okay=False))
+@click.option("--value", "value", required=True, type=float,
+              help="Value (e.g. GBP) of one additional outcome, from a unit-cost source.")
+@click.option("--outcome", "outcomes", multiple=True, help="Outcome to price (repeatable).")
+@click.option("--better", default="higher", show_default=True,
+              type=click.Choice(["higher", "lower"]),
+              help="'lower' prices the complement of a binary outcome (e.g. NOT reoffending).")
+@click.option("--expected-rate", default=None, type=float,
+              help="Rate expected with the programme (default: the observed rate).")
+@click.option("--cost", "cost", default=None, type=float, help="Provider cost per participant.")
+@click.option("--attachment-fee", default=0.0, show_default=True, type=float)
+@click.option("--cohort-size", default=None, type=int, help="Participants, for totals.")
+@click.option("--budget", default=None, type=float, help="Budget for the cohort.")
+@click.option("--rule", default="upper", show_default=True,
+              type=click.Choice(["upper", "one-sided", "central"]), help="Pricing rule.")
+@click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (prices, bands, risks).")
+def price_cmd(results_json: str, value: float, outcomes: tuple[str, ...], better: str,
+              expected_rate: float | None, cost: float | None, attachment_fee: float,
+              cohort_size: int | None, budget: float | None, rule: str, level: float,
+              as_json: bool) -> None:
+    """Recommend outcome prices from a results file saved by `pbr-eval estimate --save`.
+
+    \b
+    Example:
+      pbr-eval price results.json --value 5000 --better lower --outcome reoffended --json
+    """
+    from pbr_eval.pricing import price as _price
+
+    try:
+        payload = json.loads(Path(results_json).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise OptionError(f"`RESULTS_JSON` must be a JSON file from `pbr-eval estimate --save`; "
+                          f"{results_json} is not valid JSON ({err.msg}, line {err.lineno}).") from err
+    rec = _price(payload, value_per_outcome=value, outcomes=list(outcomes) or None,
+                 better=better, expected_rate=expected_rate, cost_per_participant=cost,
+                 attachment_fee=attachment_fee, cohort_size=cohort_size, budget=budget,
+                 rule=rule, level=level)
+    click.echo(json.dumps(rec.to_dict(), indent=2) if as_json else rec.summary())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pbr-eval`` console script."""
     try:
