@@ -31,6 +31,8 @@ __all__ = [
     "BOOTSTRAP_KINDS",
     "BOOTSTRAP_CIS",
     "DEFAULT_N_BOOT",
+    "NiTarget",
+    "NI_TARGETS",
     "DEFAULT_LEVEL",
     "DEFAULT_MIN_TREATED",
     "check_choice",
@@ -77,6 +79,10 @@ BootstrapKind = Literal["unit", "cluster", "pair", "stratified"]
 BootstrapCI = Literal["percentile", "bca"]
 BOOTSTRAP_KINDS: tuple[str, ...] = get_args(BootstrapKind)
 BOOTSTRAP_CIS: tuple[str, ...] = get_args(BootstrapCI)
+#: Which non-intervention rate a bootstrap interval is for: the cohort's own
+#: counterfactual rate (observed minus the effect interval) or its expected value.
+NiTarget = Literal["cohort", "expected"]
+NI_TARGETS: tuple[str, ...] = get_args(NiTarget)
 #: Default number of bootstrap replicates for reported intervals.
 DEFAULT_N_BOOT = 999
 
