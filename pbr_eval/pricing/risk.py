@@ -192,7 +192,8 @@ def simulate_payments(
     draws : int, default 10000
     seed : int, default 0
     chunk_size : int, optional
-        Draws simulated at once (default: about 4 million person-draws).
+        Draws simulated at once (default: about 1 million person-draws, which bounds
+        memory at a few hundred bytes per person-draw of the chunk).
 
     Returns
     -------
@@ -264,7 +265,7 @@ def simulate_payments(
     attrs = {} if people is None else {a: people[a].to_numpy() for a in tariff.attributes}
     cost = None if cost_per_participant is None else n * check_positive(
         "cost_per_participant", cost_per_participant, allow_zero=True)
-    chunk = chunk_size or max(1, min(n_draws, 4_000_000 // max(n, 1)))
+    chunk = chunk_size or max(1, min(n_draws, 1_000_000 // max(n, 1)))
     chunk = check_int("chunk_size", chunk)
     ss = np.random.SeedSequence(seed)
     rng_rates, *chunk_seeds = ss.spawn(1 + -(-n_draws // chunk))
