@@ -44,7 +44,7 @@ def test_troubled_families_phase1_split():
 
 
 @pytest.mark.parametrize("group,amount,count,maximum", [
-    # Source: NAO (2012) "The introduction of the Work Programme", HC 1701, Figure 4 (maximum
+    # Source: NAO (2012) "The introduction of the Work Programme", HC 1701 (maximum
     # payments per participant): JSA 18-24 400 + 1,200 + 2,210 = 3,810; JSA 25+ 400 + 1,200 +
     # 2,795 = 4,395. Only the maxima are sourced; the four-weekly split of the sustainment
     # maximum (13 x 170, 20 x 139.75) is illustrative.
