@@ -175,15 +175,29 @@ class BalanceTable:
             np.zeros(self._t.size, bool) if discarded is None else np.asarray(discarded, bool)
         )
 
-    def _side(self, w: np.ndarray) -> dict[str, np.ndarray]:
+    def _side(self, w: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Weighted means and variances per group (``w=None``: unweighted).
+
+        Only units with positive weight are touched, so the matched-sample
+        statistics on a national pool cost O(n_matched) after one scan.
+        """
         t = self._t
+        if w is None:
+            idx = None
+            tt = t
+        else:
+            nz = w > 0
+            idx = np.flatnonzero(nz) if nz.sum() < 0.5 * nz.size else None
+            tt = t if idx is None else t[idx]
+            w = w if idx is None else w[idx]
         out: dict[str, np.ndarray] = {}
-        for g, mask in (("1", t), ("0", ~t)):
-            wg = np.where(mask, w, 0.0)
+        cols = self._cols if idx is None else [x[idx] for x in self._cols]
+        for g, mask in (("1", tt), ("0", ~tt)):
+            wg = mask.astype(float) if w is None else np.where(mask, w, 0.0)
             sw = wg.sum()
-            denom = sw**2 - (wg**2).sum()
-            m = np.array([wg @ x for x in self._cols]) / sw
-            ss = np.array([wg @ ((x - mj) ** 2) for x, mj in zip(self._cols, m, strict=True)])
+            denom = sw**2 - (wg**2).sum() if w is not None else sw**2 - sw
+            m = np.array([wg @ x for x in cols]) / sw
+            ss = np.array([wg @ ((x - mj) ** 2) for x, mj in zip(cols, m, strict=True)])
             out["m" + g] = m
             out["v" + g] = ss * (sw / denom) if denom > 0 else np.full(m.size, np.nan)
         return out
@@ -194,8 +208,7 @@ class BalanceTable:
 
     @cached_property
     def _core(self) -> pd.DataFrame:
-        ones = np.ones(self._t.size)
-        before = self._side(ones)
+        before = self._side(None)
         after = self._side(self._w)
         is_bin = self._is_bin
         var1 = np.where(is_bin, before["m1"] * (1 - before["m1"]), before["v1"])
