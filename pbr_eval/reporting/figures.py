@@ -35,7 +35,8 @@ def _love(fig: Figure, d: dict[str, Any]) -> None:
     ax.set_yticklabels([n[:40] for n in names])
     ax.invert_yaxis()
     ax.set_xlabel("absolute standardised mean difference")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.4 / max(len(names), 4)),
+              ncol=2, frameon=False)
     ax.grid(axis="x", alpha=0.3)
 
 
