@@ -49,8 +49,7 @@ def main(replicates: int = 20) -> pd.DataFrame:
         coverage_areas_20_plus=("coverage_large", "mean"), mean_ci_width=("width", "mean"),
     )
     print(f"{replicates} replicates x 100 areas in {time.perf_counter() - start:.1f} s")
-    with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
-        print(out)
+    print(out.to_string(float_format=lambda v: f"{v:.4g}"))
     return out
 
 
