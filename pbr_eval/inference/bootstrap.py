@@ -46,6 +46,7 @@ from pbr_eval.options import (
     BOOTSTRAP_KINDS,
     DEFAULT_LEVEL,
     DEFAULT_N_BOOT,
+    NI_TARGETS,
     check_choice,
     check_int,
     check_level,
@@ -539,8 +540,10 @@ class BootstrapResults:
             )
         return bca_interval(self._point(), self.replicates, self.jackknife, level)
 
-    def to_frame(self, level: float | None = None, ci: str | None = None) -> pd.DataFrame:
-        """One row per outcome: estimates, bootstrap standard errors and intervals.
+    def to_frame(
+        self, level: float | None = None, ci: str | None = None, *, target: str = "cohort"
+    ) -> pd.DataFrame:
+        r"""One row per outcome: estimates, bootstrap standard errors and intervals.
 
         Parameters
         ----------
@@ -548,6 +551,15 @@ class BootstrapResults:
             Confidence level (default: the results' ``level``).
         ci : {"percentile", "bca"}, optional
             Interval method (default: the one the bootstrap was run with).
+        target : {"cohort", "expected"}, default "cohort"
+            Which non-intervention rate the interval is for. ``"cohort"``: the
+            rate *this* cohort would have had, :math:`\frac1{n_1}\sum_{T=1}
+            Y(0)`, whose interval is the observed rate minus the effect
+            interval (the observed rate is known, so all the uncertainty is
+            the effect's). ``"expected"``: its expectation given the cohort's
+            characteristics, from the spread of the non-intervention
+            replicates; narrower, and it under-covers the cohort's own rate
+            (see ``docs/validation.md``).
 
         Returns
         -------
@@ -560,8 +572,14 @@ class BootstrapResults:
         """
         level = self.level if level is None else check_level(level)
         ci = self.ci if ci is None else check_choice("ci", ci, BOOTSTRAP_CIS)
+        target = check_choice("target", target, NI_TARGETS)
         lo, hi = self._interval(level, ci)
         sd = np.nanstd(self.replicates, axis=0, ddof=1)
+        if target == "cohort":
+            obs = self._point()[:, 0]
+            lo, hi, sd = lo.copy(), hi.copy(), sd.copy()
+            lo[:, 1], hi[:, 1] = obs - hi[:, 2], obs - lo[:, 2]
+            sd[:, 1] = sd[:, 2]
         rows = []
         for i, e in enumerate(self.estimates):
             rows.append(
@@ -579,7 +597,7 @@ class BootstrapResults:
                     "std_error": float(sd[i, 2]),
                     "ci_lower": float(lo[i, 2]),
                     "ci_upper": float(hi[i, 2]),
-                    "ci_method": f"bootstrap {ci} ({self.kind})",
+                    "ci_method": f"bootstrap {ci} ({self.kind}); non-intervention: {target}",
                     "level": level,
                     "n_boot": self.n_boot,
                     "n_failed": self.n_failed,
@@ -587,9 +605,11 @@ class BootstrapResults:
             )
         return pd.DataFrame(rows)
 
-    def conf_int(self, level: float | None = None, ci: str | None = None) -> pd.DataFrame:
+    def conf_int(
+        self, level: float | None = None, ci: str | None = None, *, target: str = "cohort"
+    ) -> pd.DataFrame:
         """Intervals for the non-intervention rate and the effect, by outcome."""
-        f = self.to_frame(level, ci).set_index("outcome")
+        f = self.to_frame(level, ci, target=target).set_index("outcome")
         return f[["non_intervention_ci_lower", "non_intervention_ci_upper", "ci_lower", "ci_upper"]]
 
     def summary(self, level: float | None = None, ci: str | None = None) -> str:
