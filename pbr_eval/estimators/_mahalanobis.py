@@ -85,10 +85,22 @@ def _inverse(v: np.ndarray) -> np.ndarray:
     return vt[pos].T @ np.diag(1.0 / s[pos]) @ uu[:, pos].T
 
 
+def _rowwise_product(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x @ b.T`` summed column by column in a fixed order, so identical rows of
+    ``x`` give bit-identical rows (a BLAS product may round rows differently,
+    which would break the tie rules on repeated covariate rows)."""
+    out = np.zeros((x.shape[0], b.shape[0]))
+    for k in range(b.shape[0]):
+        acc = out[:, k]
+        for j in range(x.shape[1]):
+            acc += x[:, j] * b[k, j]
+    return out
+
+
 def _mahalanobize(x: np.ndarray, inv_var: np.ndarray) -> np.ndarray:
     u, piv = pivoted_cholesky(inv_var)
     p = np.argsort(piv)
-    return x @ u[:, p].T
+    return _rowwise_product(x, u[:, p])
 
 
 def _pooled_cov(x: np.ndarray, t: np.ndarray) -> np.ndarray:
