@@ -8,6 +8,7 @@ from pbr_eval.estimators.base import ESTIMATORS, Estimator, build_estimator, reg
 from pbr_eval.estimators.doubly_robust import AugmentedIPW, IPWRegressionAdjustment
 from pbr_eval.estimators.entropy import EntropyBalancing
 from pbr_eval.estimators.matching import NearestNeighborMatching
+from pbr_eval.estimators.optimal import OptimalMatching
 from pbr_eval.estimators.regression import RegressionAdjustment
 from pbr_eval.estimators.stratified import (
     CoarsenedExactMatching,
@@ -19,4 +20,4 @@ from pbr_eval.estimators.weighting import InverseProbabilityWeighting
 __all__ = ["ESTIMATORS", "Estimator", "NearestNeighborMatching", "build_estimator", "register",
            "InverseProbabilityWeighting", "RegressionAdjustment", "AugmentedIPW",
            "IPWRegressionAdjustment", "ExactMatching", "CoarsenedExactMatching",
-           "Subclassification", "EntropyBalancing"]
+           "Subclassification", "OptimalMatching", "EntropyBalancing"]
