@@ -225,3 +225,39 @@ def test_plots_return_savable_figures(cohort, tmp_path) -> None:  # noqa: ANN001
         assert out.stat().st_size > 1000
     with pytest.raises(OptionError, match="needs a propensity score"):
         overlap_plot(estimate(cohort, method="cem"))
+
+
+# -------------------------------------------------------------------- optimal
+def test_optimal_total_distance_not_above_greedy() -> None:
+    from itertools import permutations
+
+    from pbr_eval.estimators.optimal import optimal_match
+
+    rng = np.random.default_rng(11)
+    f, p = rng.random(5), rng.random(7)
+    mm = optimal_match(f, p)
+    total = np.abs(f - p[mm[:, 0]]).sum()
+    brute = min(np.abs(f - p[list(perm)]).sum() for perm in permutations(range(7), 5))
+    assert total == pytest.approx(brute, abs=1e-12)
+    greedy = match_nearest(np.r_[np.ones(5, bool), np.zeros(7, bool)], order=np.arange(5),
+                           score=np.r_[f, p])
+    assert total <= np.abs(f - np.r_[f, p][greedy[:, 0]]).sum() + 1e-12
+
+
+def test_optimal_recovers_truth_and_limits(sim) -> None:  # noqa: ANN001
+    from pbr_eval.estimators import optimal as opt
+
+    data = pd.concat([sim.data[sim.data["treated"] == 1],
+                      sim.data[sim.data["treated"] == 0].iloc[:3000]])
+    res = estimate(Cohort(data, **sim.cohort_args), method="optimal")
+    e = res.estimates[0]
+    truth = sim.truth.loc[e.outcome, "non_intervention"]
+    assert abs(e.non_intervention - truth) < 4 * e.non_intervention_se
+    assert res.info["n_focal_matched"] == 600
+    old = opt.MAX_CELLS
+    try:
+        opt.MAX_CELLS = 1000
+        with pytest.raises(OptionError, match="cost matrix; the limit is 1,000"):
+            estimate(Cohort(data, **sim.cohort_args), method="optimal")
+    finally:
+        opt.MAX_CELLS = old
