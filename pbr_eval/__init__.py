@@ -22,6 +22,7 @@ from pbr_eval.estimators import (
     InverseProbabilityWeighting,
     IPWRegressionAdjustment,
     NearestNeighborMatching,
+    OptimalMatching,
     RegressionAdjustment,
     Subclassification,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ExactMatching",
     "CoarsenedExactMatching",
     "Subclassification",
+    "OptimalMatching",
     "InverseProbabilityWeighting",
     "RegressionAdjustment",
     "AugmentedIPW",

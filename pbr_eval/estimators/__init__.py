@@ -5,6 +5,7 @@ under its ``method=`` name.
 """
 
 from pbr_eval.estimators.base import ESTIMATORS, Estimator, build_estimator, register
+from pbr_eval.estimators.did import DifferenceInDifferences
 from pbr_eval.estimators.doubly_robust import AugmentedIPW, IPWRegressionAdjustment
 from pbr_eval.estimators.entropy import EntropyBalancing
 from pbr_eval.estimators.matching import NearestNeighborMatching
@@ -20,4 +21,5 @@ from pbr_eval.estimators.weighting import InverseProbabilityWeighting
 __all__ = ["ESTIMATORS", "Estimator", "NearestNeighborMatching", "build_estimator", "register",
            "InverseProbabilityWeighting", "RegressionAdjustment", "AugmentedIPW",
            "IPWRegressionAdjustment", "ExactMatching", "CoarsenedExactMatching",
-           "Subclassification", "OptimalMatching", "EntropyBalancing"]
+           "Subclassification", "OptimalMatching", "EntropyBalancing",
+           "DifferenceInDifferences"]
