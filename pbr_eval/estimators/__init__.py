@@ -5,6 +5,7 @@ under its ``method=`` name.
 """
 
 from pbr_eval.estimators.base import ESTIMATORS, Estimator, build_estimator, register
+from pbr_eval.estimators.baseline import HistoricalBaseline
 from pbr_eval.estimators.did import DifferenceInDifferences
 from pbr_eval.estimators.doubly_robust import AugmentedIPW, IPWRegressionAdjustment
 from pbr_eval.estimators.entropy import EntropyBalancing
@@ -22,4 +23,4 @@ __all__ = ["ESTIMATORS", "Estimator", "NearestNeighborMatching", "build_estimato
            "InverseProbabilityWeighting", "RegressionAdjustment", "AugmentedIPW",
            "IPWRegressionAdjustment", "ExactMatching", "CoarsenedExactMatching",
            "Subclassification", "OptimalMatching", "EntropyBalancing",
-           "DifferenceInDifferences"]
+           "DifferenceInDifferences", "HistoricalBaseline"]

@@ -1,0 +1,113 @@
+"""Historical baseline ("baseline"): projections by hand, caveat, prediction interval, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pbr_eval import Cohort, estimate
+from pbr_eval.datasets import load_families, load_reoffending
+from pbr_eval.estimators.baseline import CAVEAT, HistoricalBaseline, project_baseline
+from pbr_eval.exceptions import OptionError
+
+
+def _cohorts(n_per_year: int = 400, years: tuple[int, ...] = (2019, 2020, 2021, 2022, 2023),
+             slope: float = -0.02, shock_sd: float = 0.0, seed: int = 0) -> tuple[pd.DataFrame, float]:
+    """Yearly referral cohorts; 2023 is the programme cohort. Rate falls by ``slope`` a year."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, yr in enumerate(years):
+        rate = 0.40 + slope * k + rng.normal(scale=shock_sd)
+        y = (rng.random(n_per_year) < rate).astype(int)
+        age = rng.normal(30, 5, n_per_year)
+        prog = int(yr == years[-1])
+        rows.append(pd.DataFrame({"id": [f"{yr}-{i}" for i in range(n_per_year)], "year": yr,
+                                  "programme": prog, "age": age, "reoffended": y}))
+    truth_rate = 0.40 + slope * (len(years) - 1)
+    return pd.concat(rows, ignore_index=True), truth_rate
+
+
+def test_caveat_is_prominent() -> None:
+    sim = load_families()
+    r = HistoricalBaseline().fit(Cohort(sim.data, **sim.cohort_args))
+    assert r.info["caveat"] == CAVEAT
+    assert r.info["notes"][0] == CAVEAT
+    assert "NOT a counterfactual comparison" in r.summary()
+    assert r.to_dict()["info"]["caveat"] == CAVEAT
+    # panel data: the treated units' own pre-period mean, comparison rows unused
+    for name in sim.truth.index:
+        assert r.estimate_for(name).non_intervention == pytest.approx(
+            sim.truth.loc[name, "pre_mean"])
+    assert "own earlier periods" in r.info["history"]
+    assert any("comparison group's rows were not used" in n for n in r.info["notes"])
+
+
+def test_linear_trend_matches_ols_by_hand() -> None:
+    df, _ = _cohorts()
+    c = Cohort(df, treatment="programme", outcome="reoffended", covariates=["age"],
+               unit_id="id", period="year")
+    r = HistoricalBaseline(trend="linear").fit(c)
+    hist = df[df.year < 2023]
+    b = np.polyfit(hist.year, hist.reoffended, 1)
+    e = r.estimates[0]
+    assert e.non_intervention == pytest.approx(np.polyval(b, 2023), abs=1e-9)
+    assert e.observed == pytest.approx(df.loc[df.year == 2023, "reoffended"].mean())
+    assert r.info["history"].startswith("earlier cohorts")
+
+
+def test_logistic_trend_stays_in_range_and_interval_in_unit_range() -> None:
+    df, _ = _cohorts(slope=-0.09)  # a linear projection would go near zero
+    c = Cohort(df, treatment="programme", outcome="reoffended", covariates=["age"],
+               unit_id="id", period="year")
+    f = HistoricalBaseline(trend="logistic").fit(c).to_frame(level=0.999)
+    assert 0 < f.loc[0, "non_intervention"] < 1
+    assert 0 <= f.loc[0, "non_intervention_ci_lower"] < f.loc[0, "non_intervention_ci_upper"] <= 1
+
+
+@pytest.mark.slow
+def test_prediction_interval_coverage_with_year_shocks() -> None:
+    """Year-to-year shocks: the interval (with between-period variance) covers ~95%."""
+    hits = 0
+    reps = 200
+    for s in range(reps):
+        df, _ = _cohorts(n_per_year=300, years=tuple(range(2014, 2024)), slope=0.0,
+                         shock_sd=0.03, seed=s)
+        hist = df[df.year < 2023]
+        p0, v, tau2, _ = project_baseline(hist.reoffended.to_numpy(float),
+                                          hist.year.to_numpy(float), 2023.0, "none")
+        y1 = df.loc[df.year == 2023, "reoffended"]
+        se = np.sqrt(v + tau2 + p0 * (1 - p0) / y1.size)
+        # the programme has no effect here: the cohort's observed rate is its non-intervention rate
+        hits += abs(y1.mean() - p0) < 1.96 * se
+    assert 0.90 <= hits / reps <= 0.99
+
+
+def test_without_period_uses_comparison_rows_as_history() -> None:
+    sim = load_reoffending()
+    r = estimate(Cohort(sim.data, **sim.cohort_args), method="baseline")
+    d = sim.data
+    e = r.estimate_for("reoffended")
+    assert e.non_intervention == pytest.approx(d.loc[d.treated == 0, "reoffended"].mean())
+    assert any("Fewer than three historical periods" in n for n in r.info["notes"])
+
+
+def test_errors() -> None:
+    with pytest.raises(OptionError, match="`trend` must be one of 'none', 'linear', 'logistic'"):
+        HistoricalBaseline(trend="quadratic")
+    sim = load_reoffending()
+    c = Cohort(sim.data, **sim.cohort_args)
+    with pytest.raises(OptionError, match="`trend`='linear' needs the cohort's `period`"):
+        HistoricalBaseline(trend="linear").fit(c)
+    fam = load_families()
+    cf = Cohort(fam.data, **fam.cohort_args)
+    with pytest.raises(OptionError, match="needs at least two historical periods; found 1"):
+        HistoricalBaseline(trend="linear").fit(cf)
+    with pytest.raises(OptionError, match="`programme_period` must be one of 0, 1; got 5"):
+        HistoricalBaseline(programme_period=5).fit(cf)
+    df, _ = _cohorts()
+    df["visits"] = np.arange(len(df)) % 4
+    c2 = Cohort(df, treatment="programme", outcome="visits", covariates=["age"], unit_id="id",
+                period="year")
+    with pytest.raises(OptionError, match="'logistic' needs a binary .* 'visits' is count"):
+        HistoricalBaseline(trend="logistic").fit(c2)
