@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pbr_eval
 from pbr_eval.datasets import load_reoffending
@@ -98,8 +99,56 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
 
     written = [out_dir / "results.json", out_dir / "summary.md"]
     title = "Prison leavers programme (shipped simulated data)"
+    bundle = _commissioner_bundle(rec, cohort_size=cohort.n_treated)
     for name, kind in (("pilot.html", "pilot"), ("pilot.md", "pilot"),
                        ("tariff.html", "tariff"), ("workbook.xlsx", "tariff")):
-        written += write_report(res, out_dir / name, pricing=rec, kind=kind, title=title)
+        written += write_report(res, out_dir / name, pricing=bundle if kind == "tariff" else rec,
+                                kind=kind, title=title)
     lines += ["", "Wrote " + ", ".join(str(p) for p in written if p.suffix != ".png") + "."]
     return "\n".join(lines)
+
+
+#: Illustrative contract inputs of the demo's tariff (not from any real scheme).
+DEMO_CONTRACT = {"attachment_fee": 100.0, "cost_per_participant": 300.0,
+                 "referrals_per_month": 50, "months_of_referrals": 12,
+                 "outcome_lag": 18, "payment_lag": 3, "draws": 2000, "seed": 1}
+
+
+def _commissioner_bundle(rec: Any, *, cohort_size: int) -> Any:
+    """The demo tariff (attachment fee + the recommended price per person not reoffending),
+    its simulated payments, cash flow and price sensitivity, for the tariff report.
+
+    Falls back to the price recommendation alone if the pricing engine's parts are absent.
+    """
+    try:
+        from pbr_eval.pricing import (
+            AttachmentFee,
+            PerOutcome,
+            Tariff,
+            cash_flow,
+            price_sensitivity,
+            simulate_payments,
+        )
+    except ImportError:  # pragma: no cover - the engine ships with the package
+        return rec
+    c = DEMO_CONTRACT
+    r = rec.to_frame().iloc[0]
+    price, n, se, rate = (float(r["recommended"]), float(r["non_intervention"]),
+                          float(r["non_intervention_se"]), float(r["expected_rate"]))
+    paid = "not_reoffended"
+    tariff = Tariff([AttachmentFee(c["attachment_fee"]), PerOutcome(paid, price)],
+                    name="demo tariff")
+    risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
+                             value_per_outcome={paid: float(r["value_per_outcome"])},
+                             cohort_size=cohort_size,
+                             cost_per_participant=c["cost_per_participant"],
+                             draws=c["draws"], seed=c["seed"])
+    cf = cash_flow(referrals=c["referrals_per_month"], months_of_referrals=c["months_of_referrals"],
+                   cost_per_participant=c["cost_per_participant"], outcome_payment=price,
+                   outcome_rate=rate, attachment_fee=c["attachment_fee"],
+                   outcome_lag=c["outcome_lag"], payment_lag=c["payment_lag"])
+    sens = price_sensitivity(value_per_outcome=float(r["value_per_outcome"]),
+                             non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
+                             expected_rate=rate, num=11)
+    return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
+            "sensitivity": sens}

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -117,7 +118,8 @@ def _guess_fmt(column: str, values: Sequence[Any]) -> str:
     if not nums:
         return "text"
     money = ("price", "value", "ceiling", "band", "floor", "recommended", "payment", "cost",
-             "budget", "npv", "cash", "fee", "gbp", "amount", "cap", "capital", "margin", "paid")
+             "budget", "npv", "cash", "fee", "gbp", "amount", "cap", "capital", "margin", "paid",
+             "income", "spend", "net", "saving")
     if any(m in c for m in ("share", "probability", "prob_", "rate", "non_intervention",
                             "percent", "proportion")) and not any(m in c for m in money):
         return "pct" if all(-1.5 <= float(v) <= 1.5 for v in nums) else "num"
@@ -160,6 +162,7 @@ def frame_table(
     labels: Mapping[str, str] | None = None,
     formats: Mapping[str, str] | None = None,
     max_rows: int = 500,
+    suppress_counts: bool = True,
 ) -> dict[str, Any]:
     """Turn an aggregate DataFrame into a context table, suppressing small counts.
 
@@ -186,7 +189,7 @@ def frame_table(
     for col in f.columns:
         key = str(col)
         vals = [_plain(v) for v in f[col].tolist()]
-        if _is_count_column(key):
+        if suppress_counts and _is_count_column(key):
             vals = [policy.count(v) if isinstance(v, (int, float)) else v for v in vals]
         fmt = formats.get(key) or _guess_fmt(key, vals)
         columns.append({"key": key, "label": labels.get(key, key.replace("_", " ")), "fmt": fmt})
@@ -236,15 +239,19 @@ def _as_frame(obj: Any) -> pd.DataFrame | None:
     return None
 
 
-def _summary_text(obj: Any) -> str | None:
+def _summary_text(obj: Any) -> list[str]:
+    """The lines of ``obj.summary()`` (rules of '=' or '-' dropped), or []."""
     s = getattr(obj, "summary", None)
-    if callable(s):
-        try:
-            out = s()
-        except Exception:
-            return None
-        return out if isinstance(out, str) else None
-    return None
+    if not callable(s):
+        return []
+    try:
+        out = s()
+    except Exception:
+        return []
+    if not isinstance(out, str):
+        return []
+    return [ln.strip() for ln in out.splitlines()
+            if ln.strip() and not re.fullmatch(r"[=\-_ ]+", ln.strip())]
 
 
 # ------------------------------------------------------------ results parts
@@ -544,8 +551,33 @@ def _price_curve(prices: pd.DataFrame) -> dict | None:
             "data": {"lines": lines}}
 
 
+def _tariff_frame(tariff: Any) -> pd.DataFrame | None:
+    """A table of a tariff's mechanisms (``Tariff.mechanisms``) and caps."""
+    mechs = getattr(tariff, "mechanisms", None)
+    if not mechs:
+        return None
+    rows = []
+    for m in mechs:
+        fields = {k: v for k, v in vars(m).items() if not k.startswith("_")}
+        amount = next((fields[k] for k in ("price", "amount", "fee") if
+                       isinstance(fields.get(k), (int, float))), None)
+        details = "; ".join(f"{k}={v}" for k, v in fields.items()
+                            if k not in ("label", "price", "amount", "fee", "outcomes",
+                                         "attributes") and v is not None)
+        rows.append({"mechanism": type(m).__name__, "label": str(fields.get("label", "")),
+                     "payment": amount, "details": details})
+    for cap in ("per_person_cap", "programme_cap"):
+        v = getattr(tariff, cap, None)
+        if v is not None:
+            rows.append({"mechanism": cap.replace("_", " "), "label": "", "payment": v,
+                         "details": ""})
+    return pd.DataFrame(rows)
+
+
 def _payments_plot(sim: Any) -> dict | None:
     draws = _get(sim, "total_payments", "payments_draws", "draws")
+    if draws is None and isinstance(getattr(sim, "payments", None), np.ndarray):
+        draws = sim.payments  # pbr_eval.pricing.PaymentRisk
     if isinstance(draws, pd.DataFrame):
         col = next((c for c in draws.columns if "payment" in str(c).lower()), None)
         draws = draws[col] if col is not None else None
@@ -560,6 +592,8 @@ def _payments_plot(sim: Any) -> dict | None:
         return None
     counts, edges = np.histogram(arr, bins=30)
     value = _get(sim, "value_created")
+    if value is None and isinstance(getattr(sim, "value", None), np.ndarray):
+        value = sim.value
     value_arr = None
     if value is not None:
         try:
@@ -567,6 +601,11 @@ def _payments_plot(sim: Any) -> dict | None:
         except (TypeError, ValueError):
             value_arr = None
     budget = _get(sim, "budget")
+    if budget is None and callable(getattr(sim, "budget_at", None)):
+        try:
+            budget = float(sim.budget_at(0.95))  # budget covering 95% of the draws
+        except Exception:
+            budget = None
     return {"kind": "payments", "title": "Distribution of total payments",
             "alt": "Histogram of simulated total outcome payments with the budget and the "
                    "mean value of the additional outcomes marked.",
@@ -716,7 +755,7 @@ def build_context(
         sens = _section("sensitivity", "Sensitivity to hidden bias",
                         paragraphs=["How strong an unmeasured difference between the groups "
                                     "would have to be to change the conclusion."]
-                        + ([_summary_text(sens_obj)] if _summary_text(sens_obj) else []),
+                        + _summary_text(sens_obj),
                         tables=[frame_table(sens_frame, name="sensitivity",
                                             title="Sensitivity analysis", policy=policy)])
     else:
@@ -767,7 +806,11 @@ def build_context(
                              ("cashflow", "cashflow", "Cash-flow schedule"),
                              ("sensitivity", "price_sensitivity", "Price sensitivity")):
         obj = parts.get(key)
-        frame = _as_frame(obj)
+        frame = _tariff_frame(obj) if key == "tariff" and not hasattr(obj, "to_frame") else None
+        frame = frame if frame is not None else _as_frame(obj)
+        formats: dict[str, str] = {}
+        if key == "simulation" and isinstance(getattr(obj, "payments", None), np.ndarray):
+            formats = {str(c): "gbp" for c in frame.columns} if frame is not None else {}
         if frame is None or not len(frame):
             price_secs.append(_section(sid, stitle, available=False,
                                        reason=f"the pricing engine's {key} was not given"
@@ -780,10 +823,13 @@ def build_context(
         elif key == "cashflow":
             cp = _cash_plot(frame)
             plots = [cp] if cp else []
-        text = _summary_text(obj)
-        price_secs.append(_section(sid, stitle, paragraphs=[text] if text else [],
+        # projections from contract inputs (planned referrals, simulated cohorts) are not
+        # data about people: their counts are not suppressed
+        price_secs.append(_section(sid, stitle, paragraphs=_summary_text(obj),
                                    tables=[frame_table(frame, name=sid, title=stitle,
-                                                       policy=policy)], plots=plots))
+                                                       policy=policy, formats=formats,
+                                                       suppress_counts=False)],
+                                   plots=plots))
 
     # --- methods and provenance
     cohort = info.get("cohort") or {}
