@@ -332,4 +332,4 @@ def test_record_errors_and_drops():
     store = RecordStore.from_frame(frame)
     pd.testing.assert_frame_equal(frame, before)  # caller's frame untouched
     assert [d["n"] for d in store.dropped] == [2, 1]
-    assert "missing unit, date or value" in store.dropped[0]["reason"]
+    assert "missing unit, measure, date or value" in store.dropped[0]["reason"]

@@ -606,46 +606,46 @@ class RecordStore:
                 raise MissingColumnError(
                     f"Records column `{role}`='{col}' is not in the records; columns are "
                     f"{list(records.columns)[:10]}. Pass {role}=<column name>.")
-        df = pd.DataFrame({
-            "u": records[unit_id].to_numpy(),
-            "m": records[measure].astype(str).to_numpy(),
-            "d": _to_days(records[date], f"Records column '{date}'"),
-        })
+        ucode, units = pd.factorize(records[unit_id], sort=False)
+        mcode, mnames = pd.factorize(records[measure], sort=False)
+        day = _to_days(records[date], f"Records column '{date}'")
         try:
-            df["v"] = pd.to_numeric(records[value], errors="raise").to_numpy(dtype=float)
+            val = pd.to_numeric(records[value], errors="raise").to_numpy(dtype=float)
         except (ValueError, TypeError) as err:
             raise DataError(f"Records column '{value}' must be numeric; {err}. Convert it "
                             "(e.g. '92%' -> 92).") from err
         dropped: list[dict[str, Any]] = []
-        bad = (pd.isna(df["u"]) | (df["d"] == np.iinfo(np.int64).min)
-               | ~np.isfinite(df["v"])).to_numpy()
+        bad = (ucode < 0) | (mcode < 0) | (day == np.iinfo(np.int64).min) | ~np.isfinite(val)
         if bad.any():
-            dropped.append({"n": int(bad.sum()), "reason": "records with a missing unit, date or "
-                            "value (treated as no evidence)", "stage": "records"})
-            df = df.loc[~bad]
-        dup = df.duplicated(["u", "m", "d", "v"]).to_numpy()
-        if dup.any():
-            dropped.append({"n": int(dup.sum()), "reason": "exact duplicate records",
+            dropped.append({"n": int(bad.sum()), "reason": "records with a missing unit, "
+                            "measure, date or value (treated as no evidence)",
                             "stage": "records"})
-            df = df.loc[~dup]
-        clash = df.duplicated(["u", "m", "d"], keep=False).to_numpy()
+        ok = ~bad
+        u, m, d, v = ucode[ok].astype(np.int64), mcode[ok], day[ok], val[ok]
+        # sort by measure, unit, date (value last, to find duplicates): all integer work
+        order = np.lexsort((v, d, u, m))
+        u, m, d, v = u[order], m[order], d[order], v[order]
+        same = (u[1:] == u[:-1]) & (m[1:] == m[:-1]) & (d[1:] == d[:-1])
+        exact = same & (v[1:] == v[:-1])
+        if exact.any():
+            dropped.append({"n": int(exact.sum()), "reason": "exact duplicate records",
+                            "stage": "records"})
+        clash = same & ~exact
         if clash.any():
-            ex = df.loc[clash].iloc[0]
+            i = int(np.flatnonzero(clash)[0])
             raise DataError(
                 f"{int(clash.sum())} records give different values for the same unit, measure "
-                f"and date (e.g. unit {ex['u']!r}, measure '{ex['m']}'); keep one value per "
-                "unit, measure and date.")
-        codes, units = pd.factorize(df["u"], sort=False)
-        codes = codes.astype(np.int64)
+                f"and date (e.g. unit {units[u[i]]!r}, measure '{mnames[m[i]]}', values "
+                f"{v[i]:g} and {v[i + 1]:g}); keep one value per unit, measure and date.")
+        keep = np.ones(len(u), dtype=bool)
+        keep[1:] = ~exact
+        u, m, d, v = u[keep], m[keep], d[keep], v[keep]
+        bounds = (np.flatnonzero(np.r_[True, m[1:] != m[:-1], True]) if len(m)
+                  else np.zeros(1, dtype=np.int64))
         measures: dict[str, _Measure] = {}
-        mcodes, mnames = pd.factorize(df["m"])
-        day = df["d"].to_numpy()
-        val = df["v"].to_numpy()
-        for j, name in enumerate(mnames):
-            sel = mcodes == j
-            key = codes[sel] * _STRIDE + day[sel] + _OFF
-            order = np.argsort(key, kind="stable")
-            measures[str(name)] = _Measure(key[order], day[sel][order], val[sel][order])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one block per measure
+            key = u[a:b] * _STRIDE + d[a:b] + _OFF  # sorted: (unit, date) within the block
+            measures[str(mnames[m[a]])] = _Measure(key, d[a:b], v[a:b])
         return cls(pd.Index(units), measures, dropped)
 
     def unit_codes(self, units: Any) -> np.ndarray:
