@@ -10,6 +10,7 @@ cohorts, and turn it into outcome prices for Payment by Results.
 
 from pbr_eval._version import __version__
 from pbr_eval.api import estimate, price, report
+from pbr_eval.areas import AreaRates, AreaTariffs, area_rates, area_tariffs
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators import (
@@ -68,6 +69,10 @@ __all__ = [
     "differential_tariff",
     "DifferentialTariff",
     "cash_flow",
+    "area_rates",
+    "area_tariffs",
+    "AreaRates",
+    "AreaTariffs",
     "PbrEvalError",
     "PbrEvalWarning",
 ]
