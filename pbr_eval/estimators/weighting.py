@@ -407,8 +407,8 @@ class InverseProbabilityWeighting(Estimator):
     >>> from pbr_eval.datasets import load_reoffending
     >>> sim = load_reoffending()
     >>> res = InverseProbabilityWeighting().fit(Cohort(sim.data, **sim.cohort_args))
-    >>> round(res.to_frame()["non_intervention"][0], 2)
-    0.3...
+    >>> round(float(res.to_frame()["non_intervention"].iloc[0]), 2)
+    0.3
     """
 
     def __init__(
