@@ -676,8 +676,11 @@ class _Outcome:
 
 
 def _fmt(x: np.ndarray) -> pd.Series:
-    s = pd.Series(np.asarray(x, dtype=float))
-    return s.map(lambda v: "NA" if not np.isfinite(v) else f"{v:g}")
+    """Numbers as short text ("15", "14.9", "NA"); formats each distinct value once."""
+    a = np.asarray(x, dtype=float)
+    uniq, inv = np.unique(a, return_inverse=True)
+    text = np.array(["NA" if not np.isfinite(v) else f"{v:g}" for v in uniq], dtype=object)
+    return pd.Series(text[inv.reshape(-1)] if len(a) else np.array([], dtype=object))
 
 
 def _date_str(days: np.ndarray) -> pd.Series:
