@@ -261,3 +261,18 @@ def test_optimal_recovers_truth_and_limits(sim) -> None:  # noqa: ANN001
             estimate(Cohort(data, **sim.cohort_args), method="optimal")
     finally:
         opt.MAX_CELLS = old
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fast_path_equals_general_walk(seed: int) -> None:
+    # the inlined 1:1 kernel and the general MatchIt walk must agree, ties and cells included
+    rng = np.random.default_rng(seed)
+    n = 3000
+    focal = rng.random(n) < 0.2
+    score = np.round(rng.random(n), 2)  # many exact ties
+    cells = rng.integers(0, 5, n)
+    order = rng.permutation(int(focal.sum()))
+    fast = match_nearest(focal, order=order, score=score, cells=cells, caliper=0.05)
+    walk = match_nearest(focal, order=order, score=score, cells=cells, caliper=0.05,
+                         cal_x=np.zeros((n, 1)), cal_w=np.array([np.inf]))
+    np.testing.assert_array_equal(fast, walk)

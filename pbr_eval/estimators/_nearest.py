@@ -28,6 +28,7 @@ Software 42(8).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 
@@ -135,19 +136,27 @@ class _Pool:
         ext[0] = ext[-1] = -1
         ext[1:-1] = units
         self.unit = ext.tolist()
+        self.has_cells = cells is not None
         if cells is None:
             self.cell = [-1] + [0] * m + [-1]
         else:
             ext[1:-1] = cell_of[units]
             self.cell = ext.tolist()
-        ext[1:-1] = pos[units]
-        self.pos = ext.tolist()
+        pos_ext = np.empty(m + 2, np.int64)
+        pos_ext[0] = pos_ext[-1] = -1
+        pos_ext[1:-1] = pos[units]
+        self.pos_arr = pos_ext
         self.left = list(range(m + 2))
         self.right = list(range(m + 2))
         slot = np.zeros(n, np.int64)
         slot[units] = np.arange(1, m + 1)
         self.slot_of = slot
         self.n_available = m
+
+    @cached_property
+    def pos(self) -> list[int]:
+        """Position (in the sort of all units) of the unit in each slot."""
+        return self.pos_arr.tolist()
 
     def remove(self, unit: int) -> None:
         s = int(self.slot_of[unit])
@@ -465,8 +474,17 @@ def match_nearest(
     keyf = cells_[focal_idx] * (n + 1) + pos[focal_idx]
     cl_all = np.searchsorted(pool.key, keyf, side="left").tolist()
     cr_all = np.searchsorted(pool.key, keyf, side="right").tolist()
-    score_l = score_a.tolist()
     focal_ok = ~disc[focal_idx]
+    if ratio == 1 and cal_x is None and not replace and not closest:
+        # fast path: only focal units' and slot-ordered pool scores become Python lists
+        seq0 = np.arange(nf) if order is None else np.asarray(order)
+        pscore = np.empty(pool.m + 2)
+        pscore[0] = pscore[-1] = np.nan
+        pscore[1:-1] = score_a[np.asarray(pool.unit[1:-1], dtype=np.int64)]
+        return _greedy_1to1(pool, seq0.tolist(), score_a[focal_idx].tolist(),
+                            cells_[focal_idx].tolist(), pscore.tolist(),
+                            pos[focal_idx].tolist(), cl_all, cr_all, cal, focal_ok.tolist())
+    score_l = score_a.tolist()
     pos_l = pos.tolist()
     if closest and not replace:
         return _closest_vec(pool, focal_idx, focal_ok, score_l, cells_, pos_l, ratio, cal, cal_x,
@@ -505,6 +523,80 @@ def match_nearest(
             out[k][r] = got[0]
             pool.remove(got[0])
     return np.array(out, dtype=np.int64).reshape(nf, ratio)
+
+
+def _greedy_1to1(
+    pool: _Pool,
+    seq: list[int],
+    fscore: list[float],
+    fcell: list[int],
+    pscore: list[float],
+    fpos: list[int],
+    cl_all: list[int],
+    cr_all: list[int],
+    cal: float,
+    ok: list[bool],
+) -> np.ndarray:
+    """The common case (1:1, no replacement, no covariate calipers), inlined.
+
+    Same result as :func:`_find_vec` with ``ratio=1``: the nearest available
+    control on each side (caliper-checked), the nearer wins, and at equal
+    distance the one fewer positions away (the left one if equally far).
+    ``fscore``/``fcell``/``fpos`` are per focal unit, ``pscore`` per pool slot.
+    """
+    left, right = pool.left, pool.right
+    pcell, ppos, punit = pool.cell, pool.pos_arr, pool.unit
+    m = pool.m
+    out = [-1] * len(fscore)
+    n_avail = pool.n_available
+    for k in seq:
+        if n_avail == 0:
+            break
+        if not ok[k]:
+            continue
+        c = fcell[k]
+        di = fscore[k]
+        ii = fpos[k]
+        # nearest available slot at or left of cl_all[k] (path-compressed find)
+        a = cl_all[k]
+        r = a
+        while left[r] != r:
+            r = left[r]
+        while left[a] != r:
+            left[a], a = r, left[a]
+        sl = r
+        a = cr_all[k] + 1
+        r = a
+        while right[r] != r:
+            r = right[r]
+        while right[a] != r:
+            right[a], a = r, right[a]
+        sr = r
+        dl = dr = -1.0
+        if sl >= 1 and pcell[sl] == c:
+            dl = di - pscore[sl]
+            if dl < 0:
+                dl = -dl
+            if dl > cal:
+                dl = -1.0
+        if sr <= m and pcell[sr] == c:
+            dr = pscore[sr] - di
+            if dr < 0:
+                dr = -dr
+            if dr > cal:
+                dr = -1.0
+        if dl < 0 and dr < 0:
+            continue
+        if dr < 0 or (dl >= 0 and (dl < dr or (dl == dr and ii - ppos[sl] <= ppos[sr] - ii))):
+            s = sl
+        else:
+            s = sr
+        out[k] = punit[s]
+        left[s] = s - 1
+        right[s] = s + 1
+        n_avail -= 1
+    pool.n_available = n_avail
+    return np.array(out, dtype=np.int64).reshape(-1, 1)
 
 
 def _starts(
