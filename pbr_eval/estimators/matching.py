@@ -164,9 +164,9 @@ def matched_estimates(
     (``y ~ 1 + t`` by WLS; cluster-robust by matched set or HC3, as MatchIt's
     documentation recommends). With ``adjust=True`` the covariates, centred at
     the focal group's weighted means, enter the regression (Ho et al. 2007);
-    the non-intervention estimate is then the treated mean minus the adjusted
-    effect, and its standard error that of the effect plus the treated mean's
-    sampling variance is not added (the treated mean is the observed cohort).
+    the non-intervention estimate is then the observed treated mean minus the
+    adjusted effect, and its standard error is taken as the effect's (the
+    treated mean is treated as the cohort's observed, fixed outcome rate).
     """
     if not adjust:
         return weighted_difference(cohort, w, subclass=subclass, se=se)
