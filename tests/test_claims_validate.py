@@ -194,3 +194,28 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["claims", "sample", "--claims", str(EXAMPLES / "claims.csv"), "--n", "5",
                  "--out", str(tmp_path / "s.csv")]) == 2
     assert "no 'status' column" in capsys.readouterr().err
+
+
+def test_report_tables_blank_values_of_suppressed_counts(res):
+    from pbr_eval.claims import claims_report_tables
+
+    small = ClaimsValidation(res.claims.head(40), res.info)
+    tabs = claims_report_tables(small)
+    for rule in tabs["by_rule"].index:
+        for c in ("valid", "invalid", "unevidenced"):
+            if tabs["by_rule"].loc[rule, c] in (SUPPRESSED, SECONDARY):
+                assert tabs["value"].loc[rule, c] == ""
+            else:
+                assert tabs["value"].loc[rule, c] == 800.0 * tabs["by_rule"].loc[rule, c]
+    text = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v)
+                       for k, v in tabs.items()}, default=str)
+    assert "F000" not in text and "C000" not in text
+
+
+def test_mismatched_identifiers_warn(sim):
+    from pbr_eval.exceptions import PbrEvalWarning
+
+    claims = sim.claims.head(30).assign(unit_id=lambda d: d["unit_id"].str.lower())
+    with pytest.warns(PbrEvalWarning, match="None of the claims' unit identifiers appears"):
+        out = validate_claims(claims, sim.records, sim.rules, members=sim.members)
+    assert (out.claims["status"] == "unevidenced").all()

@@ -36,6 +36,7 @@ from pbr_eval.claims.tracking import (
 from pbr_eval.claims.validate import (
     ClaimsValidation,
     claim_payments,
+    claims_report_tables,
     claims_summary,
     validate_claims,
     validate_files,
@@ -47,6 +48,7 @@ __all__ = [
     "ClaimsValidation",
     "RereferralComparison",
     "claim_payments",
+    "claims_report_tables",
     "claims_summary",
     "draw_audit_sample",
     "estimate_invalid_rate",

@@ -10,6 +10,7 @@ reports.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +29,17 @@ from pbr_eval.claims.rules import (
     _evaluate,
     _to_days,
 )
-from pbr_eval.exceptions import DataError, DuplicateIdError, MissingColumnError, RuleError
+from pbr_eval.exceptions import (
+    DataError,
+    DuplicateIdError,
+    MissingColumnError,
+    PbrEvalWarning,
+    RuleError,
+)
 from pbr_eval.options import CLAIM_STATUSES, check_int
 
 __all__ = ["ClaimsValidation", "validate_claims", "claims_summary", "claim_payments",
-           "SUPPRESSED", "SECONDARY", "validate_files"]
+           "SUPPRESSED", "SECONDARY", "validate_files", "claims_report_tables"]
 
 #: What a suppressed small cell shows in disclosure-controlled tables.
 SUPPRESSED = "<10"
@@ -219,6 +226,24 @@ class ClaimsValidation:
         return paths
 
 
+def _check_identifiers(units: np.ndarray, store: RecordStore,
+                       members: pd.DataFrame | None) -> None:
+    """Warn when no claim's unit is found anywhere: usually mismatched identifier types
+    (e.g. 123 in one file and "123" in another), which would make every claim unevidenced."""
+    if len(units) == 0:
+        return
+    found = store.unit_codes(units) >= 0
+    if members is not None and len(members):
+        found |= pd.Index(units).isin(pd.Index(members["family"]))
+    if not found.any():
+        warnings.warn(
+            "None of the claims' unit identifiers appears in the records or in the members' "
+            f"`family` column (claims: e.g. {units[0]!r}, {type(units[0]).__name__}; records: "
+            f"e.g. {store.units[0] if len(store.units) else None!r}). Every claim will be "
+            "unevidenced; check that identifiers are written the same way in every file.",
+            PbrEvalWarning, stacklevel=3)
+
+
 def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
                     rules: RuleSet, *, members: pd.DataFrame | None = None,
                     prices: Any = None, claim_id: str = "claim_id", unit_id: str = "unit_id",
@@ -322,6 +347,7 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
     status = np.full(len(claims), 1, dtype=np.int8)
     evidence = np.full(len(claims), "", dtype=object)
     checkable = ~no_date & ~no_unit
+    _check_identifiers(units[checkable], store, members)
     codes, names = pd.factorize(rule_names)
     for j, name in enumerate(names):  # one vectorised pass per rule
         sel = np.flatnonzero((codes == j) & checkable)
@@ -451,3 +477,59 @@ def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *
                           members=read_data(members) if members else None)
     paths = res.write(out_dir) if out_dir is not None else {}
     return res, paths
+
+
+def claims_report_tables(result: ClaimsValidation, *, min_count: int = 10) -> dict[str, Any]:
+    """Everything a report's claims section needs, aggregate-only and disclosure-controlled.
+
+    Parameters
+    ----------
+    result : ClaimsValidation
+    min_count : int, default 10
+        Counts from 1 to ``min_count - 1`` are suppressed (see :func:`claims_summary`).
+
+    Returns
+    -------
+    dict
+        ``overall``, ``by_rule``, ``by_authority`` (DataFrames from
+        :func:`claims_summary`; ``by_authority`` is None without an authority
+        column), ``value`` (DataFrame of GBP by rule and status, with a cell
+        blanked wherever its count is suppressed, since value / price would
+        reveal the count), ``notes`` (list of plain-language strings).
+        No claim, family or person identifiers.
+
+    Examples
+    --------
+    >>> from pbr_eval.claims import simulate_claims, validate_claims
+    >>> sim = simulate_claims(300, seed=2)
+    >>> res = validate_claims(sim.claims, sim.records, sim.rules, members=sim.members)
+    >>> tabs = claims_report_tables(res)
+    >>> sorted(tabs)
+    ['by_authority', 'by_rule', 'notes', 'overall', 'value']
+    >>> tabs["overall"]
+    status valid invalid unevidenced total share_valid
+    0        258      28          14   300        86.0
+    """
+    min_count = check_int("min_count", min_count)
+    by_rule = claims_summary(result, by="rule", min_count=min_count)
+    has_auth = result.claims["authority"].notna().any()
+    value = result.value_at_stake("rule").astype(object)
+    for c in CLAIM_STATUSES:
+        hidden = by_rule[c].isin([SUPPRESSED, SECONDARY]).to_numpy()
+        value.loc[hidden, c] = ""
+        value.loc[hidden, "at_risk"] = ""
+    notes = [
+        "valid: the records show the outcome; invalid: the records show it was not met; "
+        "unevidenced: the records needed to decide are missing.",
+        f"Counts from 1 to {min_count - 1} are shown as '{SUPPRESSED}'; '{SECONDARY}' hides a "
+        "further cell so that a small count cannot be worked out from the total.",
+    ]
+    notes += [f"{d['n']:,} {d['reason']}." for d in result.info.get("dropped", [])]
+    return {
+        "overall": claims_summary(result, by=None, min_count=min_count),
+        "by_rule": by_rule,
+        "by_authority": claims_summary(result, by="authority", min_count=min_count)
+        if has_auth else None,
+        "value": value,
+        "notes": notes,
+    }
