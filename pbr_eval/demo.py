@@ -100,10 +100,11 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
     written = [out_dir / "results.json", out_dir / "summary.md"]
     title = "Prison leavers programme (shipped simulated data)"
     bundle = _commissioner_bundle(rec, cohort_size=cohort.n_treated)
+    sensitivity = _sensitivity(res, cohort)
     for name, kind in (("pilot.html", "pilot"), ("pilot.md", "pilot"),
                        ("tariff.html", "tariff"), ("workbook.xlsx", "tariff")):
         written += write_report(res, out_dir / name, pricing=bundle if kind == "tariff" else rec,
-                                kind=kind, title=title)
+                                sensitivity=sensitivity, kind=kind, title=title)
     lines += ["", "Wrote " + ", ".join(str(p) for p in written if p.suffix != ".png") + "."]
     return "\n".join(lines)
 
@@ -152,3 +153,14 @@ def _commissioner_bundle(rec: Any, *, cohort_size: int) -> Any:
                              expected_rate=rate, num=11)
     return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
             "sensitivity": sens}
+
+
+def _sensitivity(res: Any, cohort: Any) -> dict[str, Any] | None:
+    """Rosenbaum bounds, E-values and the tipping point for the pilot report (if available)."""
+    try:
+        from pbr_eval.sensitivity import e_values, rosenbaum_bounds, tipping_point
+    except ImportError:  # pragma: no cover - ships with the package
+        return None
+    return {"Rosenbaum bounds (matched pairs)": rosenbaum_bounds(res, cohort),
+            "E-values": e_values(res),
+            "Tipping point of the non-intervention rate": tipping_point(res, better="lower")}

@@ -105,6 +105,15 @@ def test_report_from_demo_results_includes_prices(tmp_path, monkeypatch, capsys)
     for name in ("results.json", "summary.md", "pilot.html", "pilot.md", "tariff.html",
                  "workbook.xlsx"):
         assert (demo / name).is_file(), name
+    # every section of both reports is filled from the engines that exist
+    for name in ("pilot.html", "tariff.html"):
+        assert "Not available" not in (demo / name).read_text(encoding="utf-8"), name
+    from openpyxl import load_workbook
+
+    wb = load_workbook(demo / "workbook.xlsx")
+    for sheet in ("Prices", "Tariff", "Payment simulation", "Cash flow", "Price sensitivity",
+                  "Hidden-bias sensitivity", "E-values", "Estimates", "Balance"):
+        assert not str(wb[sheet]["A1"].value).startswith("Not available"), sheet
     capsys.readouterr()
     assert main(["report", str(demo / "results.json"), "--out", "t.html", "--kind",
                  "tariff"]) == 0

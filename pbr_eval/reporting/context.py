@@ -750,14 +750,29 @@ def build_context(
         ov = _section("overlap", "Overlap: are there comparable people?", available=False,
                       reason=ov_reason)
     sens_obj = sensitivity if sensitivity is not None else getattr(results, "sensitivity", None)
-    sens_frame = _as_frame(sens_obj)
-    if sens_frame is not None and len(sens_frame):
+    # one object, or several: {"Rosenbaum bounds": ..., "E-values": ...} or a list
+    if isinstance(sens_obj, Mapping) and sens_obj and all(
+        isinstance(v, pd.DataFrame) or hasattr(v, "to_frame") for v in sens_obj.values()
+    ):
+        sens_items = [(str(k), v) for k, v in sens_obj.items()]
+    elif isinstance(sens_obj, (list, tuple)):
+        sens_items = [(f"Sensitivity analysis {i + 1}", v) for i, v in enumerate(sens_obj)]
+    elif sens_obj is not None:
+        sens_items = [("Sensitivity analysis", sens_obj)]
+    else:
+        sens_items = []
+    sens_tables, sens_text = [], []
+    for k, (label, obj) in enumerate(sens_items):
+        frame = _as_frame(obj)
+        if frame is not None and len(frame):
+            sens_tables.append(frame_table(frame, name="sensitivity" if k == 0 else
+                                           f"sensitivity_{k + 1}", title=label, policy=policy))
+            sens_text += _summary_text(obj)
+    if sens_tables:
         sens = _section("sensitivity", "Sensitivity to hidden bias",
                         paragraphs=["How strong an unmeasured difference between the groups "
-                                    "would have to be to change the conclusion."]
-                        + _summary_text(sens_obj),
-                        tables=[frame_table(sens_frame, name="sensitivity",
-                                            title="Sensitivity analysis", policy=policy)])
+                                    "would have to be to change the conclusion."] + sens_text,
+                        tables=sens_tables)
     else:
         sens = _section("sensitivity", "Sensitivity to hidden bias", available=False,
                         reason="no sensitivity analysis was run for these results")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,15 @@ def _write_table(ws: Any, t: dict[str, Any]) -> None:
     ws.freeze_panes = "B2" if cols and cols[0]["fmt"] == "text" else "A2"
 
 
+def _sheet_name(title: str, taken: list[str]) -> str:
+    """A valid, unique sheet name (31 characters, none of ``[]:*?/\\``) from a title."""
+    base = re.sub(r"[\[\]:*?/\\']", " ", str(title)).strip()[:28] or "Sheet"
+    name, k = base, 2
+    while name.lower() in (t.lower() for t in taken):
+        name, k = f"{base[:26]} {k}", k + 1
+    return name
+
+
 def _readme(ws: Any, ctx: dict[str, Any]) -> None:
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 100
@@ -154,6 +164,8 @@ def write_workbook(ctx: dict[str, Any], path: str | Path, *, figures: bool = Tru
             ws.column_dimensions["A"].width = 90
             continue
         _write_table(ws, s["tables"][0])
+        for extra in s["tables"][1:]:  # further tables of a section get their own sheets
+            _write_table(wb.create_sheet(_sheet_name(extra["title"], wb.sheetnames)), extra)
         if figures and s["plots"]:
             from openpyxl.drawing.image import Image
 
