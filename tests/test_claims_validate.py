@@ -219,3 +219,16 @@ def test_mismatched_identifiers_warn(sim):
     with pytest.warns(PbrEvalWarning, match="None of the claims' unit identifiers appears"):
         out = validate_claims(claims, sim.records, sim.rules, members=sim.members)
     assert (out.claims["status"] == "unevidenced").all()
+
+
+def test_results_surface_smoke(res, tmp_path):
+    from pbr_eval.claims import estimate_invalid_rate
+
+    assert res.to_frame().equals(res.counts("rule"))
+    assert "By local authority:" in res.summary() and str(res) == res.summary()
+    assert res._repr_html_().startswith("<pre>")
+    paths = res.write(tmp_path / "out")
+    assert all(p.exists() for p in paths.values())
+    est = estimate_invalid_rate(pd.DataFrame({"invalid": [True, False, False]}))
+    assert est.to_frame().shape == (1, 12) and est.recovery is None
+    assert "Implied recovery" not in str(est) and est._repr_html_().startswith("<pre>")
