@@ -142,3 +142,24 @@ def test_sql_source(tmp_path):
     prov = json.loads((run.folder / "provenance.json").read_text())
     assert prov["data_sha256_of"] == "the query result as CSV"
     assert (run.folder / "p.html").is_file()
+
+
+def test_hostile_analysis_file_name_is_escaped_in_reports(tmp_path):
+    p = tmp_path / "a<script>x.toml"
+    p.write_text(BASE.replace("{data}", (DATA / "reoffending.csv").as_posix())
+                 + '[report]\noutputs = ["p.html", "p.md"]\n', encoding="utf-8")
+    run = run_analysis(p, out=tmp_path / "o")
+    html = (run.folder / "p.html").read_text(encoding="utf-8")
+    md = (run.folder / "p.md").read_text(encoding="utf-8")
+    assert "<script" not in html and "a&lt;script&gt;x.toml" in html
+    assert "<script" not in md
+
+
+def test_cli_report_reads_an_analysis_results_file(tmp_path, capsys):
+    from pbr_eval.cli import main
+
+    run = run_analysis(EXAMPLES / "reoffending.toml", out=tmp_path / "o")
+    assert main(["report", str(run.folder / "results.json"), "--out",
+                 str(tmp_path / "again.html"), "--kind", "tariff"]) == 0
+    text = (tmp_path / "again.html").read_text(encoding="utf-8")
+    assert 'id="prices"' in text and "Recommended price per &#x27;not reoffended&#x27;" in text
