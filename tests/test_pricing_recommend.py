@@ -72,7 +72,7 @@ def test_recommended_price_risk_holds_in_simulation():
     price > true ceiling v (1 - n / r). The stated risk is (1 - level) / 2 <= 1 - level.
     """
     rng = np.random.default_rng(20240601)
-    n_true, r, v, m, reps = 0.30, 0.40, 2000.0, 800, 2000
+    n_true, r, v, m, reps = 0.30, 0.40, 2000.0, 800, 1000
     true_ceiling = v * (1 - n_true / r)
     over = 0
     for _ in range(reps):
