@@ -586,7 +586,8 @@ def _per_area(
     var = np.full(m, np.nan)
     notes = [""] * m
     roles = cohort.roles()
-    roles.update(outcome=[outcome], min_treated=min_area_treated, missing="error")
+    # one area is one cluster: cluster-robust standard errors make no sense within it
+    roles.update(outcome=[outcome], min_treated=min_area_treated, missing="error", cluster=None)
     frame = cohort.data
     for a in range(m):
         sub = frame.loc[code == a]
@@ -1272,7 +1273,16 @@ def area_rates(
         direct = _per_area(cohort, outcome, code, m, method, options, min_area_treated)
 
     Z, gamma_names = _area_design(treated_areas, area_covariates)
-    fit = fay_herriot(direct.theta, direct.var, Z)
+    try:
+        fit = fay_herriot(direct.theta, direct.var, Z)
+    except EstimationError as err:
+        failed = [(a, n) for a, n in zip(treated_areas, direct.notes, strict=True) if n]
+        if not failed:
+            raise
+        raise EstimationError(
+            f"{err} {len(failed)} area(s) have no direct estimate, e.g. {failed[0][0]}: "
+            f"{failed[0][1]}"
+        ) from err
     if direct.link == "logit_offset":
         for _ in range(_SMOOTHING_ROUNDS):
             direct = _smooth_variances(direct, fit.mean)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -312,6 +314,19 @@ def test_per_area_estimator(reo_cohort):
     assert r.info["per_area_method"] == "nearest"
 
 
+@pytest.mark.parametrize("method", ["regression", "ipw"])
+def test_per_area_other_estimators(reo_cohort, method):
+    """Estimators that use the cluster for their standard errors work within one area."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small areas: weak-overlap warnings from ipw
+        r = area_rates(reo_cohort, outcome="reoffended", method=method)
+    f = r.to_frame()
+    assert np.isfinite(f["pooled"]).all()
+    assert r.hyperparameters["n_direct"] >= 15
+    truth = load_reoffending().truth.loc["reoffended", "non_intervention"]
+    assert abs(r.national_rate - truth) < 0.04
+
+
 def test_continuous_outcome_identity_scale(areas_sim):
     r = area_rates(areas_sim.cohort(), outcome="wellbeing")
     assert r.hyperparameters["scale"] == "identity"
@@ -417,6 +432,8 @@ def test_errors_area_rates(reo_cohort, no_cluster_cohort, areas_sim):
         area_rates(reo_cohort, level=95)
     with pytest.raises(OptionError, match=r"`min_area_treated` must be an integer >= 1; got 0"):
         area_rates(reo_cohort, min_area_treated=0)
+    with pytest.raises(EstimationError, match=r"found 0\. .* 20 area\(s\) have no direct estimate, e\.g\. LA01: no direct estimate \(SmallCohortError"):
+        area_rates(reo_cohort, method="nearest", min_area_treated=1000)
 
 
 def test_errors_area_covariates(reo_cohort):
