@@ -608,6 +608,11 @@ class NearestNeighborMatching(Estimator):
                 f"retained {names[0]} units."
             )
         info["dropped"] = dropped
+        if self.estimand == "ATC":
+            info["notes"].append(
+                "Estimand ATC: the effect is for the comparison group (treated units are matched "
+                "to it); the non-intervention figure is then the comparison group's own mean."
+            )
         Xb, bnames, bbin = balance_design(cohort.data, cohort.covariates)
         balance = BalanceTable(
             Xb, bnames, t, w, bbin, estimand=self.estimand, discarded=discarded,
