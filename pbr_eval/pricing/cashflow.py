@@ -171,6 +171,20 @@ class CashFlowSchedule:
         return (f"<CashFlowSchedule months={len(self.frame)} "
                 f"peak_working_capital={self.peak_working_capital:,.0f}>")
 
+    def _repr_html_(self) -> str:
+        return ("<div><strong>Cash flow</strong>"
+                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
+                + "</div>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (aggregates only)."""
+        from pbr_eval.results.counterfactual import _jsonable
+
+        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
+                          "info": dict(self.info),
+                          "peak_working_capital": self.peak_working_capital,
+                          "npv": self.npv, "discount_rate": self.discount_rate})
+
 
 def cash_flow(
     *,

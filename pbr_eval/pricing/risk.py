@@ -19,8 +19,15 @@ from pbr_eval.options import (
     check_positive,
     check_probability,
 )
-from pbr_eval.pricing.rates import RateDistribution, RateInput, rate_input
+from pbr_eval.pricing.rates import (
+    RateDistribution,
+    RateInput,
+    rate_input,
+    rates_from_dict,
+    rates_from_results,
+)
 from pbr_eval.pricing.tariff import Tariff
+from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["PaymentRisk", "simulate_payments"]
 
@@ -119,6 +126,21 @@ class PaymentRisk:
         return (f"<PaymentRisk draws={self.payments.size} mean_payment={self.payments.mean():,.0f} "
                 f"p_overpay={self.prob_commissioner_overpays:.3f}>")
 
+    def _repr_html_(self) -> str:
+        return ("<div><strong>Payment risk</strong>"
+                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
+                + "</div>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (aggregates only)."""
+        from pbr_eval.results.counterfactual import _jsonable
+
+        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
+                          "info": dict(self.info),
+                          "prob_commissioner_overpays": self.prob_commissioner_overpays,
+                          "prob_provider_loss": self.prob_provider_loss,
+                          "budget_p95": self.budget_at(0.95)})
+
 
 def _distribution(o: str, spec: Any) -> RateInput:
     if isinstance(spec, RateInput):
@@ -166,8 +188,10 @@ def simulate_payments(
     Parameters
     ----------
     tariff : Tariff
-    non_intervention : dict
-        Per outcome the tariff pays on: a :class:`RateDistribution` or
+    non_intervention : CounterfactualResults, its to_dict(), or dict
+        The results of :func:`pbr_eval.estimate` (each outcome's estimate and
+        standard error, on the outcome's own scale), or per outcome the tariff
+        pays on: a :class:`RateDistribution` or
         :class:`RateInput` (e.g. from :func:`pbr_eval.pricing.rates_from_results`),
         a ``(rate, se)`` pair, an array of draws, or a fixed number.
     effect : dict
@@ -226,6 +250,10 @@ def simulate_payments(
     """
     if not isinstance(tariff, Tariff):
         raise OptionError(f"`tariff` must be a pbr_eval Tariff; got {type(tariff).__name__}.")
+    if isinstance(non_intervention, CounterfactualResults):
+        non_intervention = {r.outcome: r for r in rates_from_results(non_intervention)}
+    elif isinstance(non_intervention, Mapping) and "estimates" in non_intervention:
+        non_intervention = {r.outcome: r for r in rates_from_dict(non_intervention)}
     n_draws = check_int("draws", draws)
     seed = check_int("seed", seed, minimum=0)
     scale = check_choice("effect_scale", effect_scale, EFFECT_SCALES)

@@ -174,6 +174,18 @@ class DifferentialTariff:
     def __repr__(self) -> str:
         return f"<DifferentialTariff groups={len(self.table)} margin={self.margin:,.2f}>"
 
+    def _repr_html_(self) -> str:
+        return ("<div><strong>Differential tariff</strong>"
+                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
+                + "</div>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (aggregates only)."""
+        from pbr_eval.results.counterfactual import _jsonable
+
+        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
+                          "info": dict(self.info), "margin": self.margin})
+
 
 def differential_tariff(
     p0: Any,

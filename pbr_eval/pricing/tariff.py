@@ -73,6 +73,18 @@ class PaymentStatement:
     def __repr__(self) -> str:
         return f"<PaymentStatement total={self.total:,.2f} people={self.info['n_people']}>"
 
+    def _repr_html_(self) -> str:
+        return ("<div><strong>Payment statement</strong>"
+                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
+                + "</div>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (aggregates only)."""
+        from pbr_eval.results.counterfactual import _jsonable
+
+        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
+                          "info": dict(self.info), "total": self.total})
+
 
 class Tariff:
     """Payment mechanisms combined into one tariff.
