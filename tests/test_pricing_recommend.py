@@ -160,6 +160,11 @@ def test_errors():
         price(0.05, se=0.01, value_per_outcome=100, expected_rate=0.1, rule="max")
     with pytest.raises(OptionError, match="`budget` needs `cohort_size`"):
         price(0.05, se=0.01, value_per_outcome=100, expected_rate=0.1, budget=10)
+    with pytest.raises(OptionError, match="`budget` is one number but 2 outcomes are priced"):
+        price({"estimates": [
+            {"outcome": o, "outcome_type": "binary", "observed": 0.1, "non_intervention": 0.05,
+             "non_intervention_se": 0.01} for o in ("a", "b")]},
+            value_per_outcome=100, cohort_size=10, budget=50)
     with pytest.raises(NotViableError, match="expected effect"):
         price(0.05, se=0.01, value_per_outcome=100, expected_effect=-0.01)
     with pytest.raises(OptionError, match="with an 'estimates' list"):

@@ -391,7 +391,7 @@ def price(
     cost_per_participant: float | Mapping[str, float] | None = None,
     attachment_fee: float | Mapping[str, float] = 0.0,
     cohort_size: int | None = None,
-    budget: float | None = None,
+    budget: float | Mapping[str, float] | None = None,
     rule: str = "upper",
     se: float | None = None,
     draws: Sequence[float] | np.ndarray | None = None,
@@ -436,7 +436,9 @@ def price(
     expected_effect : float, array or dict, optional
         Instead of ``expected_rate``: the programme's additive effect on the
         paid rate, ``r = n + e``; an array is a distribution of beliefs
-        (its mean sets the price; ``prob_overpay`` averages over it).
+        (its mean sets the price; ``prob_overpay`` averages over it). On the
+        paid scale: with ``better="lower"`` a 3-point fall in reoffending is
+        ``+0.03`` (3 points more people not reoffending).
     cost_per_participant : float or dict, optional
         The provider's delivery cost per participant; sets the ``floor``.
     attachment_fee : float or dict, default 0
@@ -444,10 +446,10 @@ def price(
         and the floor by ``A / r``.
     cohort_size : int, optional
         Number of participants: gives the expected total payment.
-    budget : float, optional
+    budget : float or dict, optional
         The commissioner's budget for the cohort (needs ``cohort_size``):
         the recommended price is capped at the budget price
-        ``(budget / N - A) / r``.
+        ``(budget / N - A) / r``. With several outcomes, one budget each (dict).
     rule : {"upper", "one-sided", "central"}, default "upper"
         ``"upper"``: the ceiling at the upper limit of the two-sided
         ``level`` interval of the non-intervention rate, so the chance of
@@ -547,10 +549,14 @@ def price(
     costs = _per_outcome("cost_per_participant", cost_per_participant, chosen)
     fees = _per_outcome("attachment_fee", attachment_fee, chosen)
     n_people = None if cohort_size is None else check_int("cohort_size", cohort_size)
-    if budget is not None:
-        budget = check_positive("budget", budget)
-        if n_people is None:
-            raise OptionError("`budget` needs `cohort_size` (the number of participants it pays for).")
+    if budget is not None and n_people is None:
+        raise OptionError("`budget` needs `cohort_size` (the number of participants it pays for).")
+    if budget is not None and not isinstance(budget, Mapping) and len(chosen) > 1:
+        raise OptionError(
+            f"`budget` is one number but {len(chosen)} outcomes are priced; give a dict with each "
+            "outcome's share of the budget (e.g. budget={'reoffended': 60000, ...})."
+        )
+    budgets = _per_outcome("budget", budget, chosen)
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for o in chosen:
@@ -572,7 +578,8 @@ def price(
         row, row_notes = _price_one(
             outcome=o, paid=paid, dist=dist, observed=obs, level=level, rule=rule,
             value=values[o], expected_rate=expected[o], effect=effects[o], cost=costs[o],
-            fee=fees[o] if fees[o] is not None else 0.0, n_people=n_people, budget=budget,
+            fee=fees[o] if fees[o] is not None else 0.0, n_people=n_people,
+            budget=None if budgets[o] is None else check_positive("budget", budgets[o]),
         )
         rows.append(row)
         notes.extend(row_notes)
