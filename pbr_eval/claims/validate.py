@@ -232,16 +232,18 @@ def _check_identifiers(units: np.ndarray, store: RecordStore,
     (e.g. 123 in one file and "123" in another), which would make every claim unevidenced."""
     if len(units) == 0:
         return
-    found = store.unit_codes(units) >= 0
+    if (store.unit_codes(units) >= 0).any():
+        return
     if members is not None and len(members):
-        found |= pd.Index(units).isin(pd.Index(members["family"]))
-    if not found.any():
-        warnings.warn(
-            "None of the claims' unit identifiers appears in the records or in the members' "
-            f"`family` column (claims: e.g. {units[0]!r}, {type(units[0]).__name__}; records: "
-            f"e.g. {store.units[0] if len(store.units) else None!r}). Every claim will be "
-            "unevidenced; check that identifiers are written the same way in every file.",
-            PbrEvalWarning, stacklevel=3)
+        families = pd.Index(pd.unique(members["family"].to_numpy(dtype=object)))
+        if (families.get_indexer(units) >= 0).any():
+            return
+    warnings.warn(
+        "None of the claims' unit identifiers appears in the records or in the members' "
+        f"`family` column (claims: e.g. {units[0]!r}, {type(units[0]).__name__}; records: "
+        f"e.g. {store.units[0] if len(store.units) else None!r}). Every claim will be "
+        "unevidenced; check that identifiers are written the same way in every file.",
+        PbrEvalWarning, stacklevel=3)
 
 
 def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
