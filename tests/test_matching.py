@@ -276,3 +276,26 @@ def test_fast_path_equals_general_walk(seed: int) -> None:
     walk = match_nearest(focal, order=order, score=score, cells=cells, caliper=0.05,
                          cal_x=np.zeros((n, 1)), cal_w=np.array([np.inf]))
     np.testing.assert_array_equal(fast, walk)
+
+
+def test_mahalanobis_tree_path_equals_walk() -> None:
+    # continuous covariates (no exact distance ties): the k-d tree path used on large cells
+    # must give MatchIt's walk's matches exactly
+    from pbr_eval.estimators import _nearest
+
+    rng = np.random.default_rng(4)
+    n = 1500
+    focal = rng.random(n) < 0.25
+    z = rng.normal(size=(n, 3)) + focal[:, None] * 0.3
+    order = np.arange(int(focal.sum()))
+    walk = match_nearest(focal, order=order, mah=z, ratio=2)
+    old = _nearest.MAH_WALK_LIMIT
+    try:
+        _nearest.MAH_WALK_LIMIT = 100
+        tree = match_nearest(focal, order=order, mah=z, ratio=2)
+        tree_rep = match_nearest(focal, order=order, mah=z, ratio=2, replace=True)
+    finally:
+        _nearest.MAH_WALK_LIMIT = old
+    np.testing.assert_array_equal(tree, walk)
+    np.testing.assert_array_equal(tree_rep, match_nearest(focal, order=order, mah=z, ratio=2,
+                                                          replace=True))

@@ -453,7 +453,8 @@ def match_nearest(
                 r = rank[rows]
                 keep = r >= 0
                 sub_order = np.flatnonzero(keep)[np.argsort(r[keep], kind="stable")]
-            out = _match_mah_cell(
+            cell_fn = _match_mah_cell if sub.size <= MAH_WALK_LIMIT else _match_mah_tree
+            out = cell_fn(
                 f_sub, sub_order, mah[sub], None if score is None else score[sub], ratio,
                 replace, cal, None if cal_x is None else cal_x[sub], cal_w, disc[sub],
             )
@@ -736,6 +737,84 @@ def _match_mah_cell(
             mm[k, r] = got[0]
             pool.remove(got[0])
     return mm
+
+
+def _match_mah_tree(
+    focal: np.ndarray,
+    order: np.ndarray | None,
+    mah: np.ndarray,
+    score: np.ndarray | None,
+    ratio: int,
+    replace: bool,
+    cal: float,
+    cal_x: np.ndarray | None,
+    cal_w: np.ndarray | None,
+    disc: np.ndarray,
+) -> np.ndarray:
+    """Covariate-distance matching on large cells with a k-d tree (exact nearest).
+
+    Each focal unit queries the tree for its k nearest pool units, keeps the
+    available ones that pass the calipers, and doubles k until enough are
+    found. The matches are the exact nearest available units, processed in the
+    same order as MatchIt; only units at *exactly* equal distance may be
+    chosen differently from MatchIt's walk (which this replaces above
+    :data:`MAH_WALK_LIMIT` units per cell, for speed).
+    """
+    from scipy.spatial import cKDTree
+
+    pool_idx = np.flatnonzero(~focal & ~disc)
+    focal_idx = np.flatnonzero(focal)
+    nf = focal_idx.size
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
+    if pool_idx.size == 0:
+        return mm
+    tree = cKDTree(mah[pool_idx])
+    used = np.zeros(pool_idx.size, bool)
+    eligible = ~disc[focal_idx]
+    seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
+    m = pool_idx.size
+    use_ps = score is not None and np.isfinite(cal)
+
+    def nearest(i: int, need: int, taken: list[int]) -> list[int]:
+        kq = min(m, max(8, 4 * need))
+        while True:
+            _, cand = tree.query(mah[i], k=kq)
+            cand = np.atleast_1d(cand)
+            ok = ~used[cand] if not replace else np.ones(cand.size, bool)
+            if taken:
+                ok &= ~np.isin(cand, taken)
+            units = pool_idx[cand]
+            if use_ps:
+                ok &= np.abs(score[units] - score[i]) <= cal  # type: ignore[index]
+            if cal_x is not None and cal_w is not None:
+                ok &= np.all(np.abs(cal_x[units] - cal_x[i]) <= cal_w, axis=1)
+            got = cand[ok][:need].tolist()
+            if len(got) == need or kq >= m:
+                return got
+            kq = min(m, kq * 4)
+
+    if replace:
+        for k in seq.tolist():
+            if eligible[k]:
+                got = nearest(int(focal_idx[k]), ratio, [])
+                mm[k, : len(got)] = pool_idx[got]
+        return mm
+    for r in range(ratio):
+        for k in seq.tolist():
+            if not eligible[k] or used.all():
+                continue
+            got = nearest(int(focal_idx[k]), 1, [])
+            if not got:
+                if r == 0:
+                    eligible[k] = False
+                continue
+            used[got[0]] = True
+            mm[k, r] = pool_idx[got[0]]
+    return mm
+
+
+#: Cells with more units than this use the k-d tree for covariate distances.
+MAH_WALK_LIMIT = 5_000
 
 
 def match_weights(

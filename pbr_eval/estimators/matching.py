@@ -280,7 +280,9 @@ class NearestNeighborMatching(Estimator):
     in O(n) memory, including with calipers, exact cells and ``ratio > 1``.
     Mahalanobis matching sorts on the first transformed coordinate and prunes
     a side once that coordinate alone is farther than the best match
-    (exact nearest, no distance matrix).
+    (exact nearest, no distance matrix); exact cells of more than 5,000 units
+    use a k-d tree instead (exact nearest too, but exactly equidistant units
+    may be chosen differently from MatchIt).
 
     **Weights**: matched focal units 1; each comparison unit the sum over the
     focal units it serves of 1/(number of matches of that focal unit),
