@@ -1240,9 +1240,10 @@ def area_rates(
                 "use them."
             )
     else:
-        from pbr_eval.estimators.base import ESTIMATORS
+        from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 
         check_choice("method", method, [NATIONAL_MODEL, *sorted(ESTIMATORS)])
+        build_estimator(method, dict(options))  # bad options fail here, not once per area
 
     labels = cohort.column(cohort.cluster).astype(str)
     t = cohort.t

@@ -432,6 +432,8 @@ def test_errors_area_rates(reo_cohort, no_cluster_cohort, areas_sim):
         area_rates(reo_cohort, level=95)
     with pytest.raises(OptionError, match=r"`min_area_treated` must be an integer >= 1; got 0"):
         area_rates(reo_cohort, min_area_treated=0)
+    with pytest.raises(OptionError, match=r"Method 'nearest' does not take option\(s\) 'bogus'"):
+        area_rates(reo_cohort, method="nearest", bogus=1)
     with pytest.raises(EstimationError, match=r"found 0\. .* 20 area\(s\) have no direct estimate, e\.g\. LA01: no direct estimate \(SmallCohortError"):
         area_rates(reo_cohort, method="nearest", min_area_treated=1000)
 
