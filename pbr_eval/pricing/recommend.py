@@ -225,12 +225,17 @@ class PriceRecommendation:
         lines = ["pbr_eval: recommended outcome prices", "=" * 72,
                  f"Rule: {self.info.get('rule', '')}.", ""]
         for _, r in self._frame.iterrows():
+            rates = r[["expected_rate", "non_intervention_ci_lower", "non_intervention_ci_upper"]]
+            share = bool((rates.astype(float) <= 1).all() and (rates.astype(float) >= 0).all())
+
+            def fmt(x: float, _share: bool = share) -> str:
+                return f"{x:.1%}" if _share else f"{x:.3g}"
             lines += [
                 f"Paid outcome: {r['paid_outcome']}",
                 f"  value of one additional outcome: {r['value_per_outcome']:,.0f}",
-                f"  expected rate with the programme: {r['expected_rate']:.3g}; non-intervention "
-                f"rate {r['non_intervention']:.3g} ({pct}% CI {r['non_intervention_ci_lower']:.3g}"
-                f" to {r['non_intervention_ci_upper']:.3g})",
+                f"  expected rate with the programme: {fmt(r['expected_rate'])}; non-intervention "
+                f"rate {fmt(r['non_intervention'])} ({pct}% CI "
+                f"{fmt(r['non_intervention_ci_lower'])} to {fmt(r['non_intervention_ci_upper'])})",
                 f"  {r['deadweight_share']:.0%} of the outcomes paid for would have happened anyway",
                 f"  most worth paying (central estimate): {r['ceiling']:,.0f} per outcome",
                 f"  recommended price per outcome: {r['recommended']:,.0f} (band "
