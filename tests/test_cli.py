@@ -108,9 +108,16 @@ def test_report_from_demo_results_includes_prices(tmp_path, monkeypatch, capsys)
     # every section of both reports is filled from the engines that exist
     for name in ("pilot.html", "tariff.html"):
         assert "Not available" not in (demo / name).read_text(encoding="utf-8"), name
+    # no unit identifier (person_id looks like P0001234) in any published output
+    import re
+
+    for name in ("pilot.html", "pilot.md", "tariff.html", "results.json", "summary.md"):
+        assert not re.search(r"P\d{7}", (demo / name).read_text(encoding="utf-8")), name
     from openpyxl import load_workbook
 
     wb = load_workbook(demo / "workbook.xlsx")
+    cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not any(re.search(r"P\d{7}", c) for c in cells)
     for sheet in ("Prices", "Tariff", "Payment simulation", "Cash flow", "Price sensitivity",
                   "Hidden-bias sensitivity", "E-values", "Estimates", "Balance"):
         assert not str(wb[sheet]["A1"].value).startswith("Not available"), sheet
