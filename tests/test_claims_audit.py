@@ -248,3 +248,26 @@ def test_estimate_errors(frame, kwargs, err, match):
 def test_size_errors(call, match):
     with pytest.raises(OptionError, match=match):
         call()
+
+
+def _p_zero_found(N: int, K: int, n: int) -> float:
+    """P(no invalid claim in a sample of n without replacement), by the product formula."""
+    out = 1.0
+    for i in range(n):
+        out *= (N - K - i) / (N - i)
+    return out
+
+
+@pytest.mark.parametrize("N,tol", [(766, 0.05), (200, 0.1), (5000, 0.02)])
+def test_sample_size_for_tolerance_finite_population_by_hand(N, tol):
+    n = sample_size_for_tolerance(tol, population=N)
+    K = math.ceil(tol * N)
+    assert _p_zero_found(N, K, n) <= 0.05 < _p_zero_found(N, K, n - 1)
+    assert n <= sample_size_for_tolerance(tol)  # never more than the binomial
+
+
+def test_sample_size_for_tolerance_finite_population_errors():
+    with pytest.raises(OptionError, match="no sample can show it"):
+        sample_size_for_tolerance(0.01, population=50, acceptance=1)
+    with pytest.raises(OptionError, match="`population` must be an integer >= 1"):
+        sample_size_for_tolerance(0.05, population=0)

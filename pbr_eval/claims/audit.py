@@ -104,7 +104,7 @@ def sample_size_for_precision(*, margin: float, expected_rate: float = 0.5,
 
 
 def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
-                              acceptance: int = 0) -> int:
+                              acceptance: int = 0, population: int | None = None) -> int:
     """Claims to check to show the invalid rate is below ``tolerance``.
 
     The smallest :math:`n` such that, were the invalid rate as high as
@@ -121,6 +121,10 @@ def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
     level : float, default 0.95
     acceptance : int, default 0
         Invalid claims allowed in the sample.
+    population : int, optional
+        Number of claims. Uses the exact hypergeometric model for sampling
+        without replacement: the population is taken to hold
+        :math:`K = \\lceil p_T N \\rceil` invalid claims.
 
     Returns
     -------
@@ -132,7 +136,8 @@ def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
     :math:`X \\sim Bin(n, p_T)`. For :math:`c = 0` this is
     :math:`\\lceil \\log(1 - level) / \\log(1 - p_T) \\rceil` (59 for 5% at
     95%). The binomial ignores the finite population, so it is slightly
-    conservative (the hypergeometric needs fewer).
+    conservative; with ``population`` the hypergeometric
+    :math:`P(X \\le c \\mid N, K, n)` is used instead (fewer claims needed).
 
     Examples
     --------
@@ -140,16 +145,35 @@ def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
     59
     >>> sample_size_for_tolerance(0.05, acceptance=1)
     93
+    >>> sample_size_for_tolerance(0.05, population=766)
+    56
     """
     p = check_probability("tolerance", tolerance)
     level = check_level(level)
     c = check_int("acceptance", acceptance, minimum=0)
+    if population is None:
+        def cdf(n: int) -> float:
+            return float(stats.binom.cdf(c, n, p))
+        cap = None
+    else:
+        N = check_int("population", population)
+        K = math.ceil(p * N - 1e-9)
+        if K <= c:
+            raise OptionError(f"`tolerance`={p} of `population`={N} is {K} invalid claims, not "
+                              f"more than `acceptance`={c}; no sample can show it. Raise the "
+                              "tolerance or lower the acceptance number.")
+
+        def cdf(n: int) -> float:
+            return float(stats.hypergeom.cdf(c, N, K, n))
+        cap = N
     lo, hi = c + 1, c + 1
-    while stats.binom.cdf(c, hi, p) > 1 - level:
-        lo, hi = hi, hi * 2
+    while cdf(hi) > 1 - level:
+        if cap is not None and hi >= cap:
+            return cap
+        lo, hi = hi, hi * 2 if cap is None else min(hi * 2, cap)
     while lo < hi:  # cdf decreases in n
         mid = (lo + hi) // 2
-        if stats.binom.cdf(c, mid, p) <= 1 - level:
+        if cdf(mid) <= 1 - level:
             hi = mid
         else:
             lo = mid + 1
