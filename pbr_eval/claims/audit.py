@@ -545,7 +545,8 @@ def sample_file(claims: str | Path, *, out: str | Path, n: int | None = None,
 
     Exactly one of ``n``, ``margin`` (precision; uses ``expected_rate`` and the
     population for the finite-population correction) or ``tolerance`` (exact
-    binomial, zero acceptance) sets the sample size. ``status`` keeps only
+    hypergeometric over the claims in the file, zero acceptance) sets the
+    sample size. ``status`` keeps only
     claims with that status (e.g. the ``claims_checked.csv`` written by
     ``claims validate``; ``None`` keeps all). Writes the sample to ``out``
     (CSV) with an empty ``invalid`` column for the reviewer to fill.
@@ -576,7 +577,8 @@ def sample_file(claims: str | Path, *, out: str | Path, n: int | None = None,
         n = sample_size_for_precision(margin=margin, expected_rate=expected_rate, level=level,
                                       population=max(len(df), 1))
     elif n is None:
-        n = sample_size_for_tolerance(tolerance, level=level)  # type: ignore[arg-type]
+        n = sample_size_for_tolerance(tolerance, level=level,  # type: ignore[arg-type]
+                                      population=max(len(df), 1))
     sample = draw_audit_sample(df, n=n, strata=strata, allocation=allocation, seed=seed)
     sample = sample.assign(invalid="")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
