@@ -181,3 +181,14 @@ def test_report_does_not_mutate_or_need_the_data(res, sim, tmp_path):
     before = sim.data.copy()
     write_report(res, tmp_path / "p.html")
     pd.testing.assert_frame_equal(sim.data, before)
+
+
+@pytest.mark.parametrize("pricing", [None, {}, {"tariff": 3}, {"simulation": object()},
+                                     {"cashflow": pd.DataFrame()}, [1, 2], "x", {"prices": []}],
+                         ids=["none", "empty", "number", "object", "empty-frame", "list", "str",
+                              "no-rows"])
+def test_odd_pricing_inputs_degrade_to_not_available(res, pricing):
+    ctx = build_context(res.to_dict(), pricing=pricing, kind="tariff", generated="x")
+    missing = {s["id"]: s["reason"] for s in ctx["sections"] if not s["available"]}
+    assert {"prices", "tariff", "simulation", "cashflow", "price_sensitivity"} <= set(missing)
+    assert all(isinstance(r, str) and r for r in missing.values())

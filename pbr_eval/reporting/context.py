@@ -455,7 +455,9 @@ def _overlap_part(results: Any, policy: DisclosurePolicy, bins: int = 20) -> tup
     v = ps.to_numpy(dtype=float)
     is_t = ps.index.isin(t_index)
     ok = np.isfinite(v)
-    lo, hi = float(np.nanmin(v[ok])), float(np.nanmax(v[ok]))
+    if not ok.any() or not is_t[ok].any() or is_t[ok].all():
+        return None, "the propensity scores of one of the groups are missing"
+    lo, hi = float(np.min(v[ok])), float(np.max(v[ok]))
     edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.linspace(lo - 0.5, lo + 0.5, bins + 1)
     label = "propensity score" if 0 <= lo and hi <= 1 else "propensity score (linear)"
     ct, _ = np.histogram(v[ok & is_t], bins=edges)
