@@ -333,3 +333,31 @@ def test_record_errors_and_drops():
     pd.testing.assert_frame_equal(frame, before)  # caller's frame untouched
     assert [d["n"] for d in store.dropped] == [2, 1]
     assert "missing unit, measure, date or value" in store.dropped[0]["reason"]
+
+
+def test_combination_per_member_differs_from_parts_per_member():
+    """One adult must meet both parts: not one adult one part and the other the other."""
+    members = pd.DataFrame({"family": ["F1", "F1", "F2"], "person": ["a1", "a2", "a3"],
+                            "role": "adult"})
+    rows = (terms("work", [1, 1, 1], unit="a1") + terms("skills", [0, 0, 0], unit="a1")
+            + terms("work", [0, 0, 0], unit="a2") + terms("skills", [1, 1, 1], unit="a2")
+            + terms("work", [1, 1, 1], unit="a3") + terms("skills", [1, 1, 1], unit="a3"))
+    work = Threshold("work", measure="work", op=">=", value=1, periods=3)
+    skills = Threshold("skills", measure="skills", op=">=", value=1, periods=3)
+    same_adult = AllOf("same_adult", rules=("work", "skills"), members="adult",
+                       member_combine="any")
+    rs = RuleSet([work, skills, same_adult])
+    assert _status("same_adult", rows, rules=rs, members=members, unit="F1")[0] == "invalid"
+    assert _status("same_adult", rows, rules=rs, members=members, unit="F2")[0] == "valid"
+    w_any = Threshold("w", measure="work", op=">=", value=1, periods=3, members="adult",
+                      member_combine="any")
+    s_any = Threshold("s", measure="skills", op=">=", value=1, periods=3, members="adult",
+                      member_combine="any")
+    rs2 = RuleSet([w_any, s_any, AllOf("either_adult", rules=("w", "s"))])
+    assert _status("either_adult", rows, rules=rs2, members=members, unit="F1")[0] == "valid"
+
+
+def test_nested_members_rejected():
+    with pytest.raises(RuleError, match=r"must not name members themselves; \['a'\] do"):
+        RuleSet([Threshold("a", measure="m", op=">=", value=1, members="child"),
+                 AllOf("b", rules=("a",), members="child")])

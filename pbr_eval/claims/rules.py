@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -331,6 +331,12 @@ class AllOf:
     rules : sequence of str
         Names of other rules in the same :class:`RuleSet`.
     price : float, optional
+    members : str, optional
+        Combine the parts *per member* with this role: with
+        ``members="adult", member_combine="any"`` one adult must meet every
+        part (not one adult one part and another the other). The parts must
+        then not name ``members`` themselves.
+    member_combine : {"all", "any"}, default "all"
 
     Examples
     --------
@@ -341,6 +347,8 @@ class AllOf:
     name: str
     rules: tuple[str, ...]
     price: float | None = None
+    members: str | None = None
+    member_combine: str = "all"
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -349,6 +357,7 @@ class AllOf:
             raise RuleError(f"`rules` of '{self.name}' must be a non-empty list of rule names; "
                             f"got {self.rules!r}.")
         object.__setattr__(self, "rules", parts)
+        _check_members(self.members, self.member_combine)
         if self.price is not None:
             check_positive("price", self.price, allow_zero=True)
 
@@ -424,6 +433,24 @@ class RuleSet(Mapping[str, Any]):
                         f"them or correct the names (declared: {sorted(items)}).")
         for name in items:
             self._check_cycle(name, ())
+        for r in items.values():
+            if isinstance(r, AllOf) and r.members is not None:
+                nested = sorted(self._descendants_with_members(r.name))
+                if nested:
+                    raise RuleError(
+                        f"Rule '{r.name}' is applied to each '{r.members}' member, so its parts "
+                        f"must not name members themselves; {nested} do. Remove `members` from "
+                        "the parts (or from the combination).")
+
+    def _descendants_with_members(self, name: str) -> set[str]:
+        out: set[str] = set()
+        for p in self._rules[name].rules:  # type: ignore[union-attr]
+            part = self._rules[p]
+            if getattr(part, "members", None) is not None:
+                out.add(p)
+            if isinstance(part, AllOf):
+                out |= self._descendants_with_members(p)
+        return out
 
     def _check_cycle(self, name: str, path: tuple[str, ...]) -> None:
         if name in path:
@@ -866,9 +893,16 @@ def _combine(statuses: list[np.ndarray], evidences: list[np.ndarray], names: Seq
 def _eval_leaf_on_members(rule: Rule, store: RecordStore, units: np.ndarray, end: np.ndarray,
                           members: pd.DataFrame | None) -> _Outcome:
     fn = _LEAF_EVALUATORS[rule.kind]
-    role = getattr(rule, "members", None)
-    if role is None:
+    if getattr(rule, "members", None) is None:
         return fn(rule, store, store.unit_codes(units), end)
+    return _on_members(rule, units, end, members,
+                       lambda u, e: fn(rule, store, store.unit_codes(u), e))
+
+
+def _on_members(rule: Rule, units: np.ndarray, end: np.ndarray, members: pd.DataFrame | None,
+                inner: Callable[[np.ndarray, np.ndarray], _Outcome]) -> _Outcome:
+    """Evaluate ``inner`` on each member with the rule's role; combine per claim row."""
+    role = rule.members
     n = len(units)
     if members is None:
         raise RuleError(f"Rule '{rule.name}' applies to members with role '{role}', but no "
@@ -877,7 +911,7 @@ def _eval_leaf_on_members(rule: Rule, store: RecordStore, units: np.ndarray, end
     left = pd.DataFrame({"family": units, "row": np.arange(n)})
     x = left.merge(mem, on="family", how="inner", sort=False).sort_values("row", kind="stable")
     rows = x["row"].to_numpy()
-    out = fn(rule, store, store.unit_codes(x["person"].to_numpy()), end[rows])
+    out = inner(x["person"].to_numpy(dtype=object), end[rows])
     how = rule.member_combine
     status = np.full(n, STATUS_CODES["unevidenced"], dtype=np.int8)
     evidence = np.full(n, f"no member with role '{role}' is listed for this unit; missing "
@@ -943,7 +977,11 @@ def evaluate_rule(rule: Rule | str, rules: RuleSet, store: RecordStore, units: A
 def _evaluate(rule: Rule, rules: RuleSet, store: RecordStore, units: np.ndarray,
               end: np.ndarray, members: pd.DataFrame | None) -> _Outcome:
     if isinstance(rule, AllOf):
-        parts = [_evaluate(rules[p], rules, store, units, end, members) for p in rule.rules]
-        return _combine([p.status for p in parts], [p.evidence for p in parts], rule.rules,
-                        "any" if rule.kind == "any_of" else "all")
+        def combined(u: np.ndarray, e: np.ndarray) -> _Outcome:
+            parts = [_evaluate(rules[p], rules, store, u, e, members) for p in rule.rules]
+            return _combine([p.status for p in parts], [p.evidence for p in parts], rule.rules,
+                            "any" if rule.kind == "any_of" else "all")
+        if rule.members is None:
+            return combined(units, end)
+        return _on_members(rule, units, end, members, combined)
     return _eval_leaf_on_members(rule, store, units, end, members)
