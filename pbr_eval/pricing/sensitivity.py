@@ -133,14 +133,23 @@ def plot_price_sensitivity(
     Returns
     -------
     matplotlib.figure.Figure
+        Not registered with pyplot (so nothing global changes); save it with
+        ``fig.savefig("price.png")`` or display it in a notebook.
+
+    Examples
+    --------
+    >>> t = price_sensitivity(value_per_outcome=1000.0, expected_rate=0.10,
+    ...                       non_intervention=(0.02, 0.09))
+    >>> fig = plot_price_sensitivity(t, price=500.0, estimate=0.05)
+    >>> type(fig).__name__
+    'Figure'
     """
-    import matplotlib
-
     if ax is None:
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
-        fig, ax = plt.subplots(figsize=(7, 4.2))
+        # A Figure outside pyplot: no global backend change, renders with Agg on savefig.
+        fig = Figure(figsize=(7, 4.2))
+        ax = fig.subplots()
     else:
         fig = ax.figure
     x, y = table["non_intervention"], table["ceiling"]
