@@ -82,7 +82,7 @@ def test_sensitivity_table_tipping_point_and_plot():
     fig = plot_price_sensitivity(t, price=500.0, estimate=0.3, interval=(0.27, 0.33))
     assert isinstance(fig, matplotlib.figure.Figure)
     assert len(fig.axes[0].lines) >= 3
-    matplotlib.pyplot.close(fig)
+    assert fig.savefig(__import__("io").BytesIO(), format="png") is None
 
 
 def test_scenarios_too_high_too_low():
