@@ -232,3 +232,26 @@ def test_results_surface_smoke(res, tmp_path):
     est = estimate_invalid_rate(pd.DataFrame({"invalid": [True, False, False]}))
     assert est.to_frame().shape == (1, 12) and est.recovery is None
     assert "Implied recovery" not in str(est) and est._repr_html_().startswith("<pre>")
+
+
+def test_value_at_stake_under_the_pricing_tariff(sim, res):
+    from pbr_eval.claims import tariff_value_at_stake
+    from pbr_eval.pricing.mechanisms import AttachmentFee, PerOutcome
+    from pbr_eval.pricing.tariff import Tariff
+
+    prices = {"education": 800.0, "crime_asb": 800.0, "employment": 800.0}
+    plain = Tariff([PerOutcome(k, v) for k, v in prices.items()])
+    out = tariff_value_at_stake(res, plain)
+    n_bad = int((sim.truth["status"] != "valid").sum())
+    assert out.loc[0, "at_stake"] == pytest.approx(800.0 * n_bad)
+    assert out.loc[0, "claimed"] == pytest.approx(800.0 * len(sim.claims))
+    # an attachment fee is paid either way: it cancels out of the value at stake
+    with_fee = Tariff([AttachmentFee(1000.0)] + [PerOutcome(k, v) for k, v in prices.items()])
+    out2 = tariff_value_at_stake(res, with_fee)
+    assert out2.loc[0, "at_stake"] == pytest.approx(800.0 * n_bad)
+    assert out2.loc[0, "claimed"] == pytest.approx(1800.0 * len(sim.claims))
+    with pytest.raises(RuleError, match="cannot price claims one by one"):
+        validate_claims(sim.claims.head(5), sim.records, sim.rules, members=sim.members,
+                        prices=plain)
+    with pytest.raises(RuleError, match="`tariff` must have a `payments"):
+        tariff_value_at_stake(res, {"a": 1})

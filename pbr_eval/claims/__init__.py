@@ -38,6 +38,7 @@ from pbr_eval.claims.validate import (
     claim_payments,
     claims_report_tables,
     claims_summary,
+    tariff_value_at_stake,
     validate_claims,
     validate_files,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "sample_size_for_precision",
     "sample_size_for_tolerance",
     "simulate_claims",
+    "tariff_value_at_stake",
     "to_cohort",
     "troubled_families_rules",
     "validate_claims",

@@ -39,7 +39,8 @@ from pbr_eval.exceptions import (
 from pbr_eval.options import CLAIM_STATUSES, check_int
 
 __all__ = ["ClaimsValidation", "validate_claims", "claims_summary", "claim_payments",
-           "SUPPRESSED", "SECONDARY", "validate_files", "claims_report_tables"]
+           "SUPPRESSED", "SECONDARY", "validate_files", "claims_report_tables",
+           "tariff_value_at_stake"]
 
 #: What a suppressed small cell shows in disclosure-controlled tables.
 SUPPRESSED = "<10"
@@ -88,7 +89,16 @@ def claim_payments(claims: pd.DataFrame, prices: Any) -> np.ndarray:
     if not callable(pay):
         raise RuleError(f"`prices` must be a mapping rule -> price or an object with a "
                         f"`payments(claims)` method (a Tariff); got {type(prices).__name__}.")
-    out = pay(claims)
+    try:
+        out = pay(claims)
+    except TypeError as err:
+        raise RuleError(
+            f"The tariff's payments(claims) cannot price claims one by one ({err}). For a "
+            "tariff that needs the people attached (caps, attachment fees), use "
+            "tariff_value_at_stake(result, tariff, people=...) instead.") from err
+    if hasattr(out, "by_person") and not isinstance(out, pd.DataFrame):
+        raise RuleError("The tariff's payments(claims) returned a statement per person, not a "
+                        "payment per claim; use tariff_value_at_stake(result, tariff, ...).")
     if isinstance(out, pd.DataFrame):
         col = next((c for c in ("payment", "amount", "total") if c in out.columns), None)
         if col is None:
@@ -535,3 +545,73 @@ def claims_report_tables(result: ClaimsValidation, *, min_count: int = 10) -> di
         "value": value,
         "notes": notes,
     }
+
+
+def _total(statement: Any) -> float:
+    tot = getattr(statement, "total", None)
+    if tot is not None and not callable(tot):
+        return float(tot)
+    if isinstance(statement, pd.DataFrame):
+        col = next((c for c in ("total", "payment", "amount") if c in statement.columns), None)
+        if col is None:
+            raise RuleError("The tariff's payments(...) returned a table without a 'total', "
+                            "'payment' or 'amount' column.")
+        return float(statement[col].sum())
+    return float(np.nansum(np.asarray(statement, dtype=float)))
+
+
+def tariff_value_at_stake(result: ClaimsValidation, tariff: Any, *,
+                          people: Any = None, **payments_options: Any) -> pd.DataFrame:
+    """Value at stake under a tariff that prices people, not single claims.
+
+    A tariff with caps or attachment fees (such as :class:`pbr_eval.pricing.Tariff`)
+    cannot price each claim on its own, so this prices the claims twice -- all of
+    them, and the valid ones only -- and reports the difference.
+
+    Parameters
+    ----------
+    result : ClaimsValidation
+    tariff : object with ``payments(claims, **options)``
+        Duck-typed; its result may have a ``total`` attribute (a payment
+        statement), be a table with a ``total``/``payment``/``amount``
+        column, or an array of payments.
+    people : optional
+        Passed as ``people=`` (default: every unit with a claim).
+    **payments_options
+        Passed on; defaults ``person_column="unit_id"``, ``outcome_column="rule"``,
+        ``value_column=None`` (the tariff's outcome names must be the rule names).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``claimed`` (paying every claim), ``valid_only`` and
+        ``at_stake`` (the difference: what the invalid and unevidenced claims
+        would add, after the tariff's caps). Fees paid whatever the outcome
+        (attachment) appear in both and cancel.
+
+    Examples
+    --------
+    >>> from pbr_eval.pricing.mechanisms import PerOutcome
+    >>> from pbr_eval.pricing.tariff import Tariff
+    >>> res = ClaimsValidation(pd.DataFrame({"unit_id": ["F1", "F2", "F3"],
+    ...     "rule": ["education", "education", "employment"],
+    ...     "status": ["valid", "invalid", "unevidenced"], "value": np.nan}))
+    >>> tariff = Tariff([PerOutcome("education", 800), PerOutcome("employment", 800)])
+    >>> tariff_value_at_stake(res, tariff)
+       claimed  valid_only  at_stake
+    0   2400.0       800.0    1600.0
+    """
+    pay = getattr(tariff, "payments", None)
+    if not callable(pay):
+        raise RuleError(f"`tariff` must have a `payments(claims, ...)` method; got "
+                        f"{type(tariff).__name__}.")
+    opts = {"person_column": "unit_id", "outcome_column": "rule", "value_column": None}
+    opts.update(payments_options)
+    claims = result.claims[["unit_id", "rule"]].reset_index(drop=True)
+    if people is None:
+        people = list(pd.unique(claims["unit_id"]))
+    valid = (result.claims["status"] == "valid").to_numpy()
+    claimed = _total(pay(claims, people=people, **opts))
+    valid_only = _total(pay(claims.loc[valid].reset_index(drop=True), people=people, **opts))
+    return pd.DataFrame([{"claimed": claimed, "valid_only": valid_only,
+                          "at_stake": claimed - valid_only}])
