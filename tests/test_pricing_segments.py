@@ -10,7 +10,7 @@ from pbr_eval import Cohort
 from pbr_eval.datasets import load_families, load_reoffending
 from pbr_eval.exceptions import ClaimError, NotViableError, OptionError
 from pbr_eval.models.logit import fit_logit
-from pbr_eval.pricing import differential_tariff, payment_groups
+from pbr_eval.pricing import differential_tariff, payment_groups, simulate_payments
 
 
 def _p0_paid(cohort: Cohort, outcome: str, complement: bool) -> np.ndarray:
@@ -88,3 +88,24 @@ def test_segment_errors():
                              total_payment=10)
     with pytest.raises(ClaimError, match="group\\(s\\) 'c' with no price"):
         dt.mechanism().payments(pd.DataFrame({"outcome": [1], "payment_group": ["c"]}))
+
+
+def test_simulate_payments_with_person_rates_matches_differential_prices():
+    rng = np.random.default_rng(8)
+    p0 = rng.uniform(0.2, 0.8, 300)
+    groups = payment_groups(p0, n_groups=3)
+    dt = differential_tariff(p0, groups, effect=0.05, cost_per_participant=100.0,
+                             flat_price=1000.0, outcome="ok")
+    people = pd.DataFrame({"payment_group": groups.to_numpy()})
+    risk = simulate_payments(dt.tariff(), non_intervention={"ok": float(p0.mean())},
+                             effect={"ok": 0.05}, value_per_outcome={"ok": 2000.0},
+                             people=people, person_rates={"ok": p0}, draws=4000, seed=2,
+                             cost_per_participant=100.0)
+    expected = float(sum(dt.prices[g] * (p + 0.05) for g, p in zip(groups, p0, strict=True)))
+    assert risk.payments.mean() == pytest.approx(expected, rel=0.005)
+    # the same total as the flat tariff (budget neutral)
+    assert expected == pytest.approx(1000.0 * float((p0 + 0.05).sum()))
+    with pytest.raises(OptionError, match="`person_rates\\['ok'\\]` must be 300 non-negative"):
+        simulate_payments(dt.tariff(), non_intervention={"ok": 0.5}, effect={"ok": 0.05},
+                          value_per_outcome={"ok": 1.0}, people=people,
+                          person_rates={"ok": p0[:10]})

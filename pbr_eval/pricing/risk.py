@@ -171,6 +171,7 @@ def simulate_payments(
     better: Mapping[str, str] | None = None,
     outcome_types: Mapping[str, str] | None = None,
     effect_scale: str = "additive",
+    person_rates: Mapping[str, Any] | None = None,
     draws: int = 10_000,
     seed: int = 0,
     chunk_size: int | None = None,
@@ -213,6 +214,12 @@ def simulate_payments(
     outcome_types : dict, optional
         ``"binary"`` or ``"count"`` per outcome (default from the rate).
     effect_scale : {"additive", "relative"}, default "additive"
+    person_rates : dict, optional
+        Per outcome, each person's predicted non-intervention probability (or
+        rate), e.g. from an outcome model; it sets how the drawn rate ``n``
+        spreads over people: person ``i`` gets ``n w_i`` with
+        ``w_i = p_i / mean(p)`` (then the effect is applied and binary rates
+        clipped to [0, 1]). Default: the same rate for everyone.
     draws : int, default 10000
     seed : int, default 0
     chunk_size : int, optional
@@ -233,8 +240,9 @@ def simulate_payments(
     The value in a draw is ``sum_o s_o v_o (sum_i y_io - N n_o)`` with
     ``s_o = +1`` for outcomes that should rise and ``-1`` for those that
     should fall. The commissioner overpays when payments exceed it.
-    Limitations: people are exchangeable (one rate for all); the comparison
-    group is taken as measured without error at payment time.
+    Limitations: without ``person_rates`` people are exchangeable (one rate
+    for all); the comparison group is taken as measured without error at
+    payment time.
 
     Examples
     --------
@@ -305,10 +313,16 @@ def simulate_payments(
         if not np.all(np.isfinite(e)):
             raise OptionError(f"`effect['{o}']` must be finite; got {effect[o]!r}.")
         eff[o] = rng0.choice(e.ravel(), n_draws) if e.ndim else np.full(n_draws, float(e))
-    rates = {}
-    for o in simulated:
-        r = ni[o] + eff[o] if scale == "additive" else ni[o] * (1.0 + eff[o])
-        rates[o] = np.clip(r, 0.0, 1.0) if types[o] == "binary" else np.maximum(r, 0.0)
+    profiles: dict[str, np.ndarray] = {}
+    for o, p in dict(person_rates or {}).items():
+        if o not in simulated:
+            raise OptionError(f"`person_rates` names '{o}', which is not a simulated outcome of "
+                              f"the tariff ({', '.join(map(repr, simulated))}).")
+        w = np.asarray(p, dtype=float).ravel()
+        if w.size != n or not np.all(np.isfinite(w)) or w.min() < 0 or w.mean() <= 0:
+            raise OptionError(f"`person_rates['{o}']` must be {n} non-negative numbers (one per "
+                              f"participant) with a positive mean; got {w.size} value(s).")
+        profiles[o] = w / w.mean()
     payments = np.empty(n_draws)
     value = np.zeros(n_draws)
     for k, start in enumerate(range(0, n_draws, chunk)):
@@ -316,7 +330,10 @@ def simulate_payments(
         rng = np.random.default_rng(chunk_seeds[k])
         y: dict[str, np.ndarray] = {}
         for o in simulated:
-            r = rates[o][start:stop, None]
+            base = ni[o][start:stop, None] * (profiles[o][None, :] if o in profiles else 1.0)
+            e = eff[o][start:stop, None]
+            r = base + e if scale == "additive" else base * (1.0 + e)
+            r = np.clip(r, 0.0, 1.0) if types[o] == "binary" else np.maximum(r, 0.0)
             if types[o] == "binary":
                 y[o] = (rng.random((stop - start, n)) < r).astype(float)
             else:
@@ -330,5 +347,6 @@ def simulate_payments(
         payments[start:stop] = tariff.total(y, attrs, ctx)
     info = {"draws": n_draws, "seed": seed, "cohort_size": n, "effect_scale": scale,
             "outcome_types": types, "better": {o: better.get(o, "higher") for o in simulated},
-            "fixed_outcomes": list(fixed), "chunk_size": chunk}
+            "fixed_outcomes": list(fixed), "chunk_size": chunk,
+            "person_rates": sorted(profiles)}
     return PaymentRisk(payments=payments, value=value, cost=cost, non_intervention=ni, info=info)
