@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -271,3 +272,26 @@ def test_sample_size_for_tolerance_finite_population_errors():
         sample_size_for_tolerance(0.01, population=50, acceptance=1)
     with pytest.raises(OptionError, match="`population` must be an integer >= 1"):
         sample_size_for_tolerance(0.05, population=0)
+
+
+# ------------------------------------------------------------------ base R reference values
+
+R_REF = Path(__file__).parent / "reference" / "r_binom"
+
+
+def test_intervals_match_base_r():
+    ref = pd.read_csv(R_REF / "intervals.csv")
+    for row in ref.itertuples():
+        cp = proportion_ci(row.x, row.n, level=row.level)
+        wi = proportion_ci(row.x, row.n, level=row.level, method="wilson")
+        assert cp == pytest.approx((row.cp_lower, row.cp_upper), abs=1e-9), row
+        assert wi == pytest.approx((row.wilson_lower, row.wilson_upper), abs=1e-9), row
+
+
+def test_sample_sizes_match_base_r():
+    ref = pd.read_csv(R_REF / "sample_sizes.csv")
+    for row in ref.itertuples():
+        assert sample_size_for_tolerance(row.tol, level=row.level,
+                                         acceptance=int(row.acceptance)) == row.n_binomial, row
+        assert sample_size_for_tolerance(row.tol, level=row.level, acceptance=int(row.acceptance),
+                                         population=766) == row.n_hyper_766, row
