@@ -289,6 +289,12 @@ class Sustained:
     members, member_combine, price
         As for :class:`Threshold`.
 
+    Notes
+    -----
+    Evaluation holds two claims x ``periods`` boolean tables (100,000
+    claims x 26 weeks is 5 MB); daily periods over a long window for very
+    many claims need proportionally more memory.
+
     Examples
     --------
     >>> Sustained("employment", measure="employed", periods=13).period_days
