@@ -299,3 +299,15 @@ def test_mahalanobis_tree_path_equals_walk() -> None:
     np.testing.assert_array_equal(tree, walk)
     np.testing.assert_array_equal(tree_rep, match_nearest(focal, order=order, mah=z, ratio=2,
                                                           replace=True))
+
+
+@pytest.mark.parametrize("distance", ["robust_mahalanobis", "euclidean", "scaled_euclidean",
+                                      "linear.logit"])
+def test_other_distances_run_and_balance(sim, distance: str) -> None:  # noqa: ANN001
+    data = pd.concat([sim.data[sim.data["treated"] == 1],
+                      sim.data[sim.data["treated"] == 0].iloc[:2400]])
+    res = estimate(Cohort(data, **sim.cohort_args), method="nearest", distance=distance,
+                   exact=["sex"])
+    assert res.info["distance"] == distance
+    b = res.balance.to_frame(ecdf=False)
+    assert abs(b.loc["sex[M]", "smd_after"]) < 1e-12  # exact on sex: perfectly balanced
