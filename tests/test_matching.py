@@ -305,7 +305,7 @@ def test_mahalanobis_tree_path_equals_walk() -> None:
                                       "linear.logit"])
 def test_other_distances_run_and_balance(sim, distance: str) -> None:  # noqa: ANN001
     data = pd.concat([sim.data[sim.data["treated"] == 1],
-                      sim.data[sim.data["treated"] == 0].iloc[:2400]])
+                      sim.data[sim.data["treated"] == 0].iloc[:1200]])
     res = estimate(Cohort(data, **sim.cohort_args), method="nearest", distance=distance,
                    exact=["sex"])
     assert res.info["distance"] == distance
