@@ -601,6 +601,7 @@ def placebo_outcome(
     *,
     outcome: str | None = None,
     period: Any = None,
+    data: pd.DataFrame | None = None,
     level: float = DEFAULT_LEVEL,
 ) -> PlaceboResults:
     """Re-estimate on an outcome the programme cannot have changed.
@@ -611,13 +612,19 @@ def placebo_outcome(
         An estimator instance (e.g. ``NearestNeighborMatching()``).
     cohort : Cohort
     outcome : str, optional
-        A covariate measured before the programme (e.g. ``"prior_offences"``)
-        used as the placebo outcome; it is removed from the covariates for
-        this fit, so the check asks whether the remaining covariates remove
-        the groups' difference in it.
+        A pre-programme outcome used as the placebo outcome. Best: a column
+        of ``data`` that is not a covariate (e.g. reoffending in the year
+        before), estimated with all the covariates. Otherwise a covariate
+        (e.g. ``"prior_offences"``), removed from the covariates for this
+        fit: the check then asks whether the *other* covariates make the
+        groups alike in it, and flags any covariate that drives selection on
+        its own.
     period : optional
         For a panel cohort: a pre-programme period; the estimator is fitted
         to ``cohort.at_period(period)``, whose outcomes predate the programme.
+    data : pandas.DataFrame, optional
+        The DataFrame the cohort was built from, when ``outcome`` is one of
+        its columns that is not a covariate.
     level : float, default 0.95
 
     Returns
@@ -651,11 +658,32 @@ def placebo_outcome(
     if period is not None:
         placebo_cohort = cohort.at_period(period)
         label = f"period {period!r}"
+    elif outcome not in cohort.covariates and data is not None:
+        if outcome not in data.columns:
+            raise OptionError(f"`outcome` {outcome!r} is not a column of `data`.")
+        if outcome in cohort.outcomes:
+            raise OptionError(
+                f"`outcome` {outcome!r} is an outcome of the cohort, which the programme may "
+                "have changed; a placebo outcome must be measured before the programme."
+            )
+        try:
+            rows = data.loc[cohort.index]
+        except KeyError as err:
+            raise OptionError(
+                "`data` must be the DataFrame the cohort was built from (its index labels "
+                "do not match the cohort's rows)."
+            ) from err
+        roles = cohort.roles()
+        roles["outcome"] = [outcome]
+        placebo_cohort = Cohort(rows.assign(**{c: cohort.data[c].to_numpy()
+                                              for c in cohort.data.columns}), **roles)
+        label = f"pre-programme outcome {outcome!r}"
     else:
         if outcome not in cohort.covariates:
             raise OptionError(
                 f"`outcome` must be one of the cohort's covariates (measured before the "
-                f"programme): {', '.join(map(repr, cohort.covariates))}; got {outcome!r}."
+                f"programme): {', '.join(map(repr, cohort.covariates))}, or a column of "
+                f"`data` passed with it; got {outcome!r}."
             )
         roles = cohort.roles()
         roles["outcome"] = [outcome]

@@ -209,6 +209,29 @@ def test_placebo_outcome_flags_an_omitted_confounder_and_passes_otherwise(strong
     assert pre.table["effect"].abs().max() < 3.0  # attendance in points; binaries far smaller
 
 
+def test_placebo_outcome_with_a_lagged_outcome_column():
+    # A pre-programme outcome generated from the covariates alone (no effect, no
+    # hidden confounding): with all covariates adjusted for it must not be flagged.
+    sim = simulate("reoffending", n_treated=300, n_comparison=3000, seed=9)
+    df = sim.data.copy()
+    rng = np.random.default_rng(1)
+    lin = -1.0 + 0.1 * df["prior_offences"] - 0.02 * df["age"] + 0.5 * (df["sex"] == "M")
+    df["reoffended_before"] = (rng.random(len(df)) < 1 / (1 + np.exp(-lin))).astype(int)
+    c = Cohort(df, **sim.cohort_args)
+    pl = placebo_outcome(NearestNeighborMatching(), c, outcome="reoffended_before", data=df)
+    assert list(pl.table["outcome"]) == ["reoffended_before"]
+    assert not pl.flagged, pl.table
+    # ... and a lagged outcome that depends on a hidden factor driving selection is flagged
+    hidden = df["treated"] * 1.5
+    df["hidden_before"] = (rng.random(len(df)) < 1 / (1 + np.exp(-(lin + hidden)))).astype(int)
+    bad = placebo_outcome(NearestNeighborMatching(), c, outcome="hidden_before", data=df)
+    assert bad.flagged
+    with pytest.raises(OptionError, match="is an outcome of the cohort"):
+        placebo_outcome(NearestNeighborMatching(), c, outcome="reoffended", data=df)
+    with pytest.raises(OptionError, match="is not a column of `data`"):
+        placebo_outcome(NearestNeighborMatching(), c, outcome="nope", data=df)
+
+
 def test_placebo_split_on_random_splits_is_not_flagged(strong):
     c, _ = strong
     pl = placebo_split(NearestNeighborMatching(), c, n_splits=12, seed=2)
