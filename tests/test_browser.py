@@ -135,3 +135,14 @@ def test_full_page_screenshot_is_not_blank(reports):
     assert proc.returncode == 0 and shot.is_file()
     img = _png(shot)
     assert (img.mean(axis=2) < 0.9).mean() > 0.03
+
+
+def test_report_prints_to_a_multi_page_pdf(reports):
+    tmp, files = reports
+    path, _ = files["pilot"]
+    pdf = tmp / "pilot.pdf"
+    proc = run_chromium(path.as_uri(), tmp, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert proc.returncode == 0 and pdf.is_file(), proc.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-"
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 2  # A4 pages, not one long strip

@@ -89,14 +89,14 @@ def test_workbook_sheets_numbers_formats_and_frozen_headers(res, rec, tmp_path):
     ws = wb["Prices"]
     assert ws.freeze_panes == "B2"
     header = [c.value for c in ws[1]]
-    col = header.index("recommended") + 1
+    col = header.index("recommended (GBP)") + 1  # units in the header
     cell = ws.cell(row=2, column=col)
     assert isinstance(cell.value, float)
     assert cell.value == pytest.approx(rec.to_frame()["recommended"].iloc[0])
     assert "£" in cell.number_format
     est = wb["Estimates"]
     header = [c.value for c in est[1]]
-    ni = est.cell(row=2, column=header.index("Non-intervention") + 1)
+    ni = est.cell(row=2, column=header.index("Non-intervention") + 1)  # mixed units: none
     assert ni.number_format == "0.0%" and isinstance(ni.value, float)
     assert "Not available" in wb["Tariff"]["A1"].value
     readme = [r[0].value for r in wb["README"].iter_rows()]
@@ -167,7 +167,7 @@ def test_pricing_engine_parts_are_consumed_by_duck_typing(res, rec, tmp_path):
     (xlsx,) = pbr_eval.report(res, tmp_path / "t.xlsx", pricing=bundle, kind="tariff")
     wb = load_workbook(xlsx)
     cf = wb["Cash flow"]
-    assert [c.value for c in cf[1]] == ["month", "cash position"]
+    assert [c.value for c in cf[1]] == ["month", "cash position (GBP)"]
     assert cf.cell(row=13, column=2).value == pytest.approx(-120000.0)
     assert "£" in cf.cell(row=13, column=2).number_format
     assert wb["Tariff"].cell(row=3, column=2).value == pytest.approx(800.0)

@@ -51,6 +51,9 @@ NUMBER_FORMATS: dict[str, str] = {
     "ratio": "0.00",
 }
 
+#: Unit shown in a column header, by format (the cells carry the matching number format).
+_UNITS: dict[str, str] = {"gbp": " (GBP)", "pct": " (%)", "pp": " (percentage points)"}
+
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
 
@@ -84,7 +87,9 @@ def _write_value(ws: Any, row: int, col: int, value: Any, fmt: str) -> None:
 def _write_table(ws: Any, t: dict[str, Any]) -> None:
     cols = t["columns"]
     for j, c in enumerate(cols, start=1):
-        cell = _text_cell(ws, 1, j, c["label"])
+        unit = _UNITS.get(c["fmt"], "")
+        label = c["label"] if not unit or unit.strip(" ()") in c["label"] else c["label"] + unit
+        cell = _text_cell(ws, 1, j, label)
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
         ws.column_dimensions[get_column_letter(j)].width = max(12, min(40, len(c["label"]) + 4))
