@@ -28,6 +28,16 @@ reports, and records provenance, all into one output folder::
     better = "lower"
     outcomes = ["reoffended"]
 
+    [contract]                             # optional: tariff, payment simulation, cash flow
+    attachment_fee = 100
+    cost_per_participant = 300
+    referrals_per_month = 50
+    months_of_referrals = 12
+
+    [sensitivity]                          # optional: Rosenbaum bounds, E-values, tipping point
+    hidden_bias = true
+    better = "lower"
+
     [report]
     outputs = ["pilot.html", "pilot.md", "tariff.html", "workbook.xlsx"]
     threshold = 10
@@ -64,13 +74,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["SCHEMA", "AnalysisSpec", "load_analysis", "run_analysis", "AnalysisRun"]
+__all__ = ["SCHEMA", "AnalysisSpec", "load_analysis", "run_analysis", "AnalysisRun",
+           "commissioner_bundle", "hidden_bias_sensitivity"]
 
 #: Allowed keys per table: key -> (accepted types, required).
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "": {"title": ((str,), False), "seed": ((int,), False), "level": ((float, int), False),
          "data": ((dict,), True), "roles": ((dict,), True), "estimate": ((dict, list), False),
-         "pricing": ((dict,), False), "report": ((dict,), False), "output": ((dict,), False)},
+         "pricing": ((dict,), False), "report": ((dict,), False), "output": ((dict,), False),
+         "contract": ((dict,), False), "sensitivity": ((dict,), False)},
     "data": {"source": ((str,), True), "query": ((str,), False)},
     "roles": {"treatment": ((str,), True), "outcome": ((str, list), True),
               "covariates": ((list,), True), "unit_id": ((str,), False),
@@ -90,6 +102,12 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                "min_cohort": ((int,), False), "title": ((str,), False),
                "level": ((float,), False)},
     "output": {"folder": ((str,), False)},
+    "contract": {"attachment_fee": ((float, int), False),
+                 "cost_per_participant": ((float, int), True),
+                 "referrals_per_month": ((int,), True), "months_of_referrals": ((int,), True),
+                 "outcome_lag": ((int,), False), "payment_lag": ((int,), False),
+                 "draws": ((int,), False)},
+    "sensitivity": {"hidden_bias": ((bool,), False), "better": ((str,), False)},
 }
 
 _DEFAULT_OUTPUTS = ["pilot.html", "pilot.md", "tariff.html", "workbook.xlsx"]
@@ -239,9 +257,12 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         names.append(name)
         resolved_est.append({"name": name, "method": est["method"],
                              "options": dict(est.get("options", {}))})
-    for table in ("pricing", "report", "output"):
+    for table in ("pricing", "report", "output", "contract", "sensitivity"):
         if table in raw:
             _check_table(p, text, table, raw[table])
+    if "contract" in raw and "pricing" not in raw:
+        raise _fail(p, text, "contract", None,
+                    "needs a [pricing] table: the contract is priced from its recommendation.")
     report = dict(raw.get("report", {}))
     outputs = report.get("outputs", _DEFAULT_OUTPUTS)
     from pbr_eval.reporting import RENDERERS
@@ -274,6 +295,8 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
                    "min_cohort": int(report.get("min_cohort", 30)),
                    "title": report.get("title"), "level": report.get("level")},
         "output": {"folder": raw.get("output", {}).get("folder", f"{p.stem}-output")},
+        "contract": dict(raw["contract"]) if "contract" in raw else None,
+        "sensitivity": dict(raw["sensitivity"]) if "sensitivity" in raw else None,
     }
     return AnalysisSpec(path=p.resolve(), text=text, resolved=resolved)
 
@@ -430,6 +453,18 @@ def run_analysis(
         pricing_opts.setdefault("level", r["level"])
         prices = pbr_eval.price(primary, **pricing_opts)
 
+    bundle: Any = prices
+    if prices is not None and r["contract"] is not None:
+        step("simulating payments and cash flow")
+        bundle = commissioner_bundle(prices, cohort_size=cohort.n_treated, seed=r["seed"],
+                                     **r["contract"])
+    sensitivity = None
+    sens_opts = r["sensitivity"] or {}
+    if sens_opts.get("hidden_bias", False):
+        step("sensitivity to hidden bias")
+        sensitivity = hidden_bias_sensitivity(primary, cohort,
+                                              better=sens_opts.get("better", "higher"))
+
     step("writing tables")
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
@@ -475,7 +510,7 @@ def run_analysis(
         kind = "tariff" if ("tariff" in Path(name).stem.lower() or
                             Path(name).suffix.lower() == ".xlsx") else "pilot"
         files += write_report(
-            primary, target, pricing=prices, kind=kind, title=rep["title"] or r["title"],
+            primary, target, pricing=bundle, sensitivity=sensitivity, kind=kind, title=rep["title"] or r["title"],
             level=rep["level"] or r["level"], threshold=rep["threshold"],
             min_cohort=rep["min_cohort"], generated=generated,
             provenance={"analysis_file": spec.path.name,
@@ -492,3 +527,85 @@ def run_analysis(
     step("done")
     return AnalysisRun(folder=folder, files=files, results=results, prices=prices,
                        provenance=provenance)
+
+
+def commissioner_bundle(
+    rec: Any,
+    *,
+    cohort_size: int,
+    cost_per_participant: float,
+    referrals_per_month: int,
+    months_of_referrals: int,
+    attachment_fee: float = 0.0,
+    outcome_lag: int = 12,
+    payment_lag: int = 3,
+    draws: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A tariff from a price recommendation, with its payment simulation, cash flow and
+    price sensitivity, for the commissioner's report and workbook.
+
+    The tariff is an attachment fee plus the recommended price per paid outcome of the
+    recommendation's first outcome. Everything is computed by :mod:`pbr_eval.pricing`;
+    this only wires the contract inputs together.
+
+    Parameters
+    ----------
+    rec : PriceRecommendation
+    cohort_size : int
+        People in the simulated cohort.
+    cost_per_participant, referrals_per_month, months_of_referrals, attachment_fee,
+    outcome_lag, payment_lag : contract inputs (see :func:`pbr_eval.pricing.cash_flow`)
+    draws, seed : simulation size and seed (see :func:`pbr_eval.pricing.simulate_payments`)
+
+    Returns
+    -------
+    dict
+        ``recommendation``, ``tariff``, ``simulation``, ``cashflow``, ``sensitivity``.
+    """
+    from pbr_eval.pricing import (
+        AttachmentFee,
+        PerOutcome,
+        Tariff,
+        cash_flow,
+        price_sensitivity,
+        simulate_payments,
+    )
+    from pbr_eval.reporting.safety import safe_filename
+
+    r = rec.to_frame().iloc[0]
+    price, n, se, rate, value = (float(r["recommended"]), float(r["non_intervention"]),
+                                 float(r["non_intervention_se"]), float(r["expected_rate"]),
+                                 float(r["value_per_outcome"]))
+    paid = safe_filename(r["paid_outcome"], default="outcome")
+    mechanisms = [PerOutcome(paid, price)]
+    if attachment_fee:
+        mechanisms.insert(0, AttachmentFee(float(attachment_fee)))
+    tariff = Tariff(mechanisms, name="tariff")
+    risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
+                             value_per_outcome={paid: value}, cohort_size=int(cohort_size),
+                             cost_per_participant=float(cost_per_participant), draws=int(draws),
+                             seed=int(seed))
+    cf = cash_flow(referrals=int(referrals_per_month), months_of_referrals=int(months_of_referrals),
+                   cost_per_participant=float(cost_per_participant), outcome_payment=price,
+                   outcome_rate=rate, attachment_fee=float(attachment_fee),
+                   outcome_lag=int(outcome_lag), payment_lag=int(payment_lag))
+    sens = price_sensitivity(value_per_outcome=value,
+                             non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
+                             expected_rate=rate, num=11)
+    return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
+            "sensitivity": sens}
+
+
+def hidden_bias_sensitivity(res: Any, cohort: Any, *, better: str = "higher") -> dict[str, Any]:
+    """Rosenbaum bounds (matched pairs only), E-values and the tipping point, as available."""
+    from pbr_eval.sensitivity import e_values, rosenbaum_bounds, tipping_point
+
+    out: dict[str, Any] = {}
+    try:
+        out["Rosenbaum bounds (matched pairs)"] = rosenbaum_bounds(res, cohort)
+    except PbrEvalError:  # not 1:1 matching without replacement: bounds do not apply
+        pass
+    out["E-values"] = e_values(res)
+    out["Tipping point of the non-intervention rate"] = tipping_point(res, better=better)
+    return out

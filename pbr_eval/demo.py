@@ -109,6 +109,7 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
     return "\n".join(lines)
 
 
+
 #: Illustrative contract inputs of the demo's tariff (not from any real scheme).
 DEMO_CONTRACT = {"attachment_fee": 100.0, "cost_per_participant": 300.0,
                  "referrals_per_month": 50, "months_of_referrals": 12,
@@ -117,50 +118,14 @@ DEMO_CONTRACT = {"attachment_fee": 100.0, "cost_per_participant": 300.0,
 
 def _commissioner_bundle(rec: Any, *, cohort_size: int) -> Any:
     """The demo tariff (attachment fee + the recommended price per person not reoffending),
-    its simulated payments, cash flow and price sensitivity, for the tariff report.
+    its simulated payments, cash flow and price sensitivity, for the tariff report."""
+    from pbr_eval.analysis import commissioner_bundle
 
-    Falls back to the price recommendation alone if the pricing engine's parts are absent.
-    """
-    try:
-        from pbr_eval.pricing import (
-            AttachmentFee,
-            PerOutcome,
-            Tariff,
-            cash_flow,
-            price_sensitivity,
-            simulate_payments,
-        )
-    except ImportError:  # pragma: no cover - the engine ships with the package
-        return rec
-    c = DEMO_CONTRACT
-    r = rec.to_frame().iloc[0]
-    price, n, se, rate = (float(r["recommended"]), float(r["non_intervention"]),
-                          float(r["non_intervention_se"]), float(r["expected_rate"]))
-    paid = "not_reoffended"
-    tariff = Tariff([AttachmentFee(c["attachment_fee"]), PerOutcome(paid, price)],
-                    name="demo tariff")
-    risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
-                             value_per_outcome={paid: float(r["value_per_outcome"])},
-                             cohort_size=cohort_size,
-                             cost_per_participant=c["cost_per_participant"],
-                             draws=c["draws"], seed=c["seed"])
-    cf = cash_flow(referrals=c["referrals_per_month"], months_of_referrals=c["months_of_referrals"],
-                   cost_per_participant=c["cost_per_participant"], outcome_payment=price,
-                   outcome_rate=rate, attachment_fee=c["attachment_fee"],
-                   outcome_lag=c["outcome_lag"], payment_lag=c["payment_lag"])
-    sens = price_sensitivity(value_per_outcome=float(r["value_per_outcome"]),
-                             non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
-                             expected_rate=rate, num=11)
-    return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
-            "sensitivity": sens}
+    return commissioner_bundle(rec, cohort_size=cohort_size, **DEMO_CONTRACT)
 
 
-def _sensitivity(res: Any, cohort: Any) -> dict[str, Any] | None:
-    """Rosenbaum bounds, E-values and the tipping point for the pilot report (if available)."""
-    try:
-        from pbr_eval.sensitivity import e_values, rosenbaum_bounds, tipping_point
-    except ImportError:  # pragma: no cover - ships with the package
-        return None
-    return {"Rosenbaum bounds (matched pairs)": rosenbaum_bounds(res, cohort),
-            "E-values": e_values(res),
-            "Tipping point of the non-intervention rate": tipping_point(res, better="lower")}
+def _sensitivity(res: Any, cohort: Any) -> dict[str, Any]:
+    """Rosenbaum bounds, E-values and the tipping point for the pilot report."""
+    from pbr_eval.analysis import hidden_bias_sensitivity
+
+    return hidden_bias_sensitivity(res, cohort, better="lower")

@@ -63,6 +63,11 @@ def test_provenance_records_versions_hash_options_seed(tmp_path):
     direct = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="nearest")
     got = run.results["psm"].to_frame()["non_intervention"].to_numpy()
     assert got == pytest.approx(direct.to_frame()["non_intervention"].to_numpy())
+    # the contract and sensitivity tables fill the commissioner's workbook
+    wb = load_workbook(run.folder / "workbook.xlsx")
+    for sheet in ("Tariff", "Payment simulation", "Cash flow", "Price sensitivity",
+                  "Hidden-bias sensitivity", "E-values"):
+        assert not str(wb[sheet]["A1"].value).startswith("Not available"), sheet
 
 
 BASE = """\
@@ -90,6 +95,9 @@ def _write(tmp_path, text):
      r"line 9: `report.outputs` must be a file name inside the output folder"),
     ("[report]\noutputs = [\"r.pdf\"]\n", r"`report.outputs` entries must end in .html"),
     ("[pricing]\nbetter = \"lower\"\n", r"line 8: `\[pricing\]` needs the key `value_per_outcome`"),
+    ("[contract]\ncost_per_participant = 300\nreferrals_per_month = 5\nmonths_of_referrals = 2\n",
+     r"line 8: `\[contract\]` needs a \[pricing\] table"),
+    ("[sensitivity]\nhidden_bias = \"yes\"\n", r"line 9: `sensitivity.hidden_bias` must be true/false"),
     ("[estimate]\nmethod = \"nearest\"\nratio = 2\n",
      r"line 10: `estimate.ratio` is not a known key"),
     ("[estimate]\nmethod = \"nearest\"\noptions = { ratio = 2, bogus = 1 }\n", None),
