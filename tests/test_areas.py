@@ -401,7 +401,21 @@ def test_disclosure_table(areas_sim):
         assert (row["observed"] == "suppressed") == hidden
 
 
-def test_disclosure_merged_row_suppressed_when_tiny(reo_rates):
+def test_disclosure_merged_row_suppressed_when_tiny():
+    sim = load_reoffending()
+    data = sim.data
+    la19_treated = data.index[(data["local_authority"] == "LA19") & (data["treated"] == 1)]
+    data = data.drop(la19_treated[3:])  # LA19 keeps 3 programme participants
+    r = area_rates(pbr_eval.Cohort(data, **sim.cohort_args), outcome="reoffended")
+    d = r.disclosure_table()
+    merged = d[d["area"].str.startswith("Smaller areas")].iloc[0]
+    assert merged["area"] == "Smaller areas (1 merged)"
+    assert merged["n_treated"] == "<10" and np.isnan(merged["non_intervention"])
+    assert "suppressed" in merged["disclosure"]
+    assert "LA19" not in d["area"].tolist()
+
+
+def test_disclosure_merges_areas_below_min_count(reo_rates):
     d = reo_rates.disclosure_table(min_count=14)
     merged = d[d["area"].str.startswith("Smaller areas")]
     assert merged["n_treated"].iloc[0] == 39  # LA17, LA18, LA19: 13 each
