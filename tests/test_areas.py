@@ -379,6 +379,11 @@ def test_plots_return_figures(reo_rates, areas_sim):
     big = area_rates(areas_sim.cohort(), outcome="job_outcome")
     fig = big.plot_ranked()
     assert isinstance(fig, Figure) and fig.axes[0].get_ylabel().startswith("100 areas")
+    wb = area_rates(areas_sim.cohort(), outcome="wellbeing")
+    fig = wb.plot_funnel()
+    assert fig.axes[0].get_xlabel() == "precision (1 / SE^2)"
+    t = wb.funnel_table()
+    np.testing.assert_allclose(t["precision"], 1 / wb.to_frame()["unpooled_se"] ** 2)
 
 
 # ------------------------------------------------------ disclosure control
