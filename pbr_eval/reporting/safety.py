@@ -142,6 +142,19 @@ def confine(folder: str | Path, name: str | Path, *, option: str = "path") -> Pa
     return target
 
 
+def _csv_cell(v: Any) -> Any:
+    if isinstance(v, str):
+        return neutralise_formula(v)
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") == "f"):
+        f = float(v)
+        return "" if f != f else repr(f)  # shortest round-trip text of a Python float
+    return v
+
+
 def write_csv(frame: Any, path: str | Path) -> Path:
     """Write an aggregate DataFrame as CSV with every text cell neutralised.
 
@@ -164,7 +177,5 @@ def write_csv(frame: Any, path: str | Path) -> Path:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow([neutralise_formula(str(c)) for c in f.columns])
         for row in f.itertuples(index=False, name=None):
-            w.writerow([neutralise_formula(v) if isinstance(v, str) else
-                        ("" if v is None or (isinstance(v, float) and v != v) else repr(v)
-                         if isinstance(v, float) else v) for v in row])
+            w.writerow([_csv_cell(v) for v in row])
     return path
