@@ -191,6 +191,8 @@ class BalanceTable:
             tt = t if idx is None else t[idx]
             w = w if idx is None else w[idx]
         out: dict[str, np.ndarray] = {}
+        if w is None:
+            return self._side_unweighted()
         cols = self._cols if idx is None else [x[idx] for x in self._cols]
         for g, mask in (("1", tt), ("0", ~tt)):
             wg = mask.astype(float) if w is None else np.where(mask, w, 0.0)
@@ -201,6 +203,28 @@ class BalanceTable:
             out["m" + g] = m
             out["v" + g] = ss * (sw / denom) if denom > 0 else np.full(m.size, np.nan)
         return out
+
+    def _side_unweighted(self) -> dict[str, np.ndarray]:
+        """Group means and sample variances in one pass per column: sums and
+        sums of squares of the column shifted by its first value (which keeps
+        the one-pass formula accurate)."""
+        t = self._t
+        tf = t.astype(float)
+        n1 = float(tf.sum())
+        n0 = t.size - n1
+        m1, m0, v1, v0 = [], [], [], []
+        for x in self._cols:
+            c = float(x[0])
+            d = x - c
+            s_all, s1 = float(d.sum()), float(d @ tf)
+            q = d * d
+            q_all, q1 = float(q.sum()), float(q @ tf)
+            s0, q0 = s_all - s1, q_all - q1
+            m1.append(c + s1 / n1)
+            m0.append(c + s0 / n0)
+            v1.append((q1 - s1 * s1 / n1) / (n1 - 1) if n1 > 1 else np.nan)
+            v0.append((q0 - s0 * s0 / n0) / (n0 - 1) if n0 > 1 else np.nan)
+        return {"m1": np.array(m1), "v1": np.array(v1), "m0": np.array(m0), "v0": np.array(v0)}
 
     @cached_property
     def _is_bin(self) -> np.ndarray:
