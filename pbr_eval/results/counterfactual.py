@@ -17,7 +17,7 @@ from scipy import stats
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.intervals import normal_interval, rate_interval
-from pbr_eval.options import DEFAULT_LEVEL, check_level
+from pbr_eval.options import DEFAULT_LEVEL, NI_TARGETS, check_choice, check_level
 
 __all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS"]
 
@@ -59,7 +59,9 @@ class OutcomeEstimate:
         Estimated mean outcome the treated would have had without the
         programme, E[Y(0) | treated].
     non_intervention_se : float
-        Its standard error.
+        Its model-based standard error, as an estimate of the *expected*
+        rate E[Y(0) | treated] (``to_frame(target="expected")``). The default
+        interval, for the cohort's own rate, uses ``std_error`` instead.
     effect : float
         ``observed - non_intervention``.
     std_error : float
@@ -172,26 +174,47 @@ class CounterfactualResults:
             f"`outcome` must be one of {', '.join(map(repr, self.outcomes))}; got {outcome!r}."
         )
 
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        """One row per outcome with estimates, intervals and p-values.
+    def to_frame(self, level: float | None = None, *, target: str = "cohort") -> pd.DataFrame:
+        r"""One row per outcome with estimates, intervals and p-values.
 
         Parameters
         ----------
         level : float, optional
             Confidence level (default: the results' ``level``, 0.95).
+        target : {"cohort", "expected"}, default "cohort"
+            Which non-intervention rate the interval is for.
+
+            ``"cohort"``: the rate *this* cohort would have had,
+            :math:`\frac{1}{n_1}\sum_{T=1} Y_i(0)`: the deadweight a
+            commissioner actually pays for. The cohort's observed rate is
+            known, so its non-intervention rate is ``observed - effect`` and
+            carries the effect's standard error (which includes the noise in
+            the cohort's own outcomes).
+
+            ``"expected"``: the expected rate given the cohort's
+            characteristics, :math:`E[Y(0) \mid T=1]`, with the estimator's
+            model-based standard error. Narrower; it under-covers the
+            cohort's own rate because it leaves out that noise (see
+            ``docs/validation.md``).
+
+            Either way a rate's interval is computed on the logit scale (a
+            count's on the log scale) so it stays inside the outcome's range.
 
         Returns
         -------
         pandas.DataFrame
-            Columns as listed in :data:`FRAME_COLUMNS`.
+            Columns as listed in :data:`FRAME_COLUMNS`; ``non_intervention_se``
+            is the standard error for the chosen ``target``.
         """
         level = self.level if level is None else check_level(level)
+        check_choice("target", target, NI_TARGETS)
         rows = []
         n_dropped = int(sum(d["n"] for d in self.info.get("dropped", [])))
         for e in self.estimates:
-            ni_lo, ni_hi = rate_interval(
-                e.non_intervention, e.non_intervention_se, level, e.outcome_type
-            )
+            ni_se = e.non_intervention_se
+            if target == "cohort" and math.isfinite(e.std_error) and e.std_error > 0:
+                ni_se = e.std_error
+            ni_lo, ni_hi = rate_interval(e.non_intervention, ni_se, level, e.outcome_type)
             lo, hi = normal_interval(e.effect, e.std_error, level)
             if e.std_error > 0 and math.isfinite(e.std_error):
                 p = float(2 * stats.norm.sf(abs(e.effect / e.std_error)))
@@ -205,7 +228,7 @@ class CounterfactualResults:
                     "n_comparison": e.n_comparison,
                     "observed": e.observed,
                     "non_intervention": e.non_intervention,
-                    "non_intervention_se": e.non_intervention_se,
+                    "non_intervention_se": ni_se,
                     "non_intervention_ci_lower": ni_lo,
                     "non_intervention_ci_upper": ni_hi,
                     "effect": e.effect,
@@ -219,9 +242,9 @@ class CounterfactualResults:
             )
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
-    def conf_int(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+    def conf_int(self, level: float = DEFAULT_LEVEL, *, target: str = "cohort") -> pd.DataFrame:
         """Intervals for the non-intervention rate and the effect, by outcome."""
-        f = self.to_frame(level).set_index("outcome")
+        f = self.to_frame(level, target=target).set_index("outcome")
         return f[["non_intervention_ci_lower", "non_intervention_ci_upper", "ci_lower", "ci_upper"]]
 
     # ---------------------------------------------------------------- display
