@@ -286,11 +286,13 @@ def coverage_study(
     >>> cs = coverage_study(NearestNeighborMatching(), "reoffending", n_reps=3, seed=1,
     ...                     n_treated=100, n_comparison=1000)
     >>> cs.table[["outcome", "quantity", "n_reps"]]
-                   outcome          quantity  n_reps
-    0           reoffended  non_intervention       3
-    1           reoffended            effect       3
-    2  reconviction_events  non_intervention       3
-    3  reconviction_events            effect       3
+                   outcome                 quantity  n_reps
+    0           reoffended         non_intervention       3
+    1           reoffended                   effect       3
+    2           reoffended  non_intervention_cohort       3
+    3  reconviction_events         non_intervention       3
+    4  reconviction_events                   effect       3
+    5  reconviction_events  non_intervention_cohort       3
     """
     from pbr_eval.datasets import SCENARIOS
     from pbr_eval.estimators.base import build_estimator
