@@ -29,6 +29,7 @@ from pbr_eval.estimators import (
     Subclassification,
 )
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
+from pbr_eval.inference.bootstrap import BootstrapResults, bootstrap
 from pbr_eval.pricing import (
     DifferentialTariff,
     PaymentRisk,
@@ -39,6 +40,7 @@ from pbr_eval.pricing import (
 )
 from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.counterfactual import CounterfactualResults
+from pbr_eval.validation import CoverageStudy, coverage_study
 
 __all__ = [
     "__version__",
@@ -73,6 +75,10 @@ __all__ = [
     "area_tariffs",
     "AreaRates",
     "AreaTariffs",
+    "bootstrap",
+    "BootstrapResults",
+    "coverage_study",
+    "CoverageStudy",
     "PbrEvalError",
     "PbrEvalWarning",
 ]
