@@ -11,6 +11,8 @@ Run: ``python benchmarks/bench_matching.py [--repeat 3]``. The machine may be
 shared: the best of ``--repeat`` runs is reported next to the first (cold) run,
 and CPU time (``time.process_time``, all threads) beside wall time, since CPU
 time is less disturbed by other users' load (``os.getloadavg`` is printed).
+On a loaded machine run it with ``OPENBLAS_NUM_THREADS=1``: OpenBLAS's idle
+threads otherwise spin and inflate both figures.
 """
 
 from __future__ import annotations
