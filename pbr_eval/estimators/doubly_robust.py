@@ -101,8 +101,8 @@ def aipw_att(
         fr = np.ones(t.size) if free is None else free
         phiC += phi_gamma @ (Z.T @ (psiC * fr))
     if phi_beta is not None:
-        _, v = fit.predict(X)
-        assert v is not None
+        # dm/deta of the canonical-link GLM, from the predictions already made
+        v = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
         phiC -= phi_beta @ (Z.T @ (co * v))
     phiC /= S
     return A + C, mu1, phiA + phiC, phi1, fit.analytic
