@@ -145,10 +145,15 @@ def fit_logit(
         sd[sd == 0] = 1.0
     else:
         mu, sd = np.asarray(center, dtype=float), np.asarray(scale, dtype=float)
-    Z = np.empty((n, p + 1))
-    Z[:, 0] = 1.0
-    np.subtract(X, mu, out=Z[:, 1:])
-    Z[:, 1:] /= sd
+    # The iterations work on the raw columns (no standardised copy of X): the
+    # gradient and information are accumulated in raw coordinates and mapped to
+    # centred-and-scaled ones, g_s = A'g and H_s = A'HA, where raw parameters are
+    # A @ (standardised parameters). Solving in standardised coordinates keeps the
+    # system well conditioned; the optimum (raw gradient zero) is unchanged.
+    A = np.zeros((p + 1, p + 1))
+    A[0, 0] = 1.0
+    A[0, 1:] = -mu / sd
+    A[1:, 1:] = np.diag(1.0 / sd)
     w = None if weights is None else np.asarray(weights, dtype=float)
     ybar = np.average(y, weights=w)
     if not 0 < ybar < 1:
@@ -164,28 +169,41 @@ def fit_logit(
         sub = slice(0, None, step_rows)
         try:
             warm = fit_logit(
-                X[sub], y[sub], weights=None if w is None else w[sub], tol=1e-8,
+                np.ascontiguousarray(X[sub]), np.ascontiguousarray(y[sub]),
+                weights=None if w is None else np.ascontiguousarray(w[sub]), tol=1e-8,
                 max_iter=max_iter, center=mu, scale=sd, _standardised_start=True,
             )
             beta = warm.params
         except EstimationError:
             pass
-    eta = Z @ beta
+
+    def eta_of(b_std: np.ndarray) -> np.ndarray:
+        raw = A @ b_std
+        return X @ raw[1:] + raw[0]
+
+    eta = eta_of(beta)
     ll = _loglik(eta, y, w)
     converged = False
     last_info: np.ndarray | None = None
     it = 0
-    Zs = np.empty_like(Z)  # one work buffer: fresh large allocations are slow on some VMs
+    Xs = np.empty_like(X)  # one work buffer: fresh large allocations are slow on some VMs
+    H = np.empty((p + 1, p + 1))
+    g = np.empty(p + 1)
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
         prob = expit(eta)
         v = prob * (1 - prob)
+        resid = y - prob
         if w is not None:
             v = v * w
-            score = Z.T @ (w * (y - prob))
-        else:
-            score = Z.T @ (y - prob)
-        np.multiply(Z, np.sqrt(v)[:, None], out=Zs)
-        info = Zs.T @ Zs
+            resid = resid * w
+        g[0] = resid.sum()
+        g[1:] = X.T @ resid
+        np.multiply(X, np.sqrt(v)[:, None], out=Xs)
+        H[0, 0] = v.sum()
+        H[0, 1:] = H[1:, 0] = v @ X
+        H[1:, 1:] = Xs.T @ Xs
+        score = A.T @ g
+        info = A.T @ H @ A
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as err:
@@ -196,16 +214,23 @@ def fit_logit(
         # Newton decrement: the step would raise the log-likelihood by about
         # score'step / 2. When that and the step are negligible, take the step
         # and stop without another likelihood evaluation.
-        if float(score @ step) / 2 < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
+        decrement = float(score @ step) / 2
+        if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
-            eta = Z @ beta
+            eta = eta_of(beta)
+            ll = _loglik(eta, y, w)
             converged = True
             last_info = info
             break
+        if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
+            # inside the quadratic region: a full Newton step needs no line search
+            beta = beta + step
+            eta = eta_of(beta)
+            continue
         t = 1.0
         while True:
             new_beta = beta + t * step
-            new_eta = Z @ new_beta
+            new_eta = eta_of(new_beta)
             new_ll = _loglik(new_eta, y, w)
             if new_ll >= ll - 1e-12 * abs(ll) or t < 1e-8:
                 break
@@ -244,12 +269,11 @@ def fit_logit(
         info_final = last_info
     else:
         v = prob * (1 - prob) * (1.0 if w is None else w)
-        np.multiply(Z, np.sqrt(v)[:, None], out=Zs)
-        info_final = Zs.T @ Zs
-    A = np.zeros((p + 1, p + 1))
-    A[0, 0] = 1.0
-    A[0, 1:] = -mu / sd
-    A[1:, 1:] = np.diag(1.0 / sd)
+        np.multiply(X, np.sqrt(v)[:, None], out=Xs)
+        H[0, 0] = v.sum()
+        H[0, 1:] = H[1:, 0] = v @ X
+        H[1:, 1:] = Xs.T @ Xs
+        info_final = A.T @ H @ A
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
     except np.linalg.LinAlgError:
