@@ -19,7 +19,7 @@ from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.intervals import normal_interval, rate_interval
 from pbr_eval.options import DEFAULT_LEVEL, NI_TARGETS, check_choice, check_level
 
-__all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS"]
+__all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS", "cohort_se"]
 
 #: The columns of :meth:`CounterfactualResults.to_frame`, in order (a public contract).
 FRAME_COLUMNS = [
@@ -83,6 +83,36 @@ class OutcomeEstimate:
     std_error: float
     naive_comparison: float
     se_method: str
+
+
+def cohort_se(e: OutcomeEstimate) -> float:
+    r"""Standard error of the estimate as an estimate of the cohort's own rate.
+
+    The target is :math:`\bar Y_1(0) = \frac{1}{n_1}\sum_{T=1} Y_i(0)`, the
+    rate the treated cohort itself would have had. An estimator of
+    :math:`E[Y(0) \mid T=1]` with standard error ``s`` misses it by its own
+    error plus the cohort's outcome noise, so
+
+    .. math:: \mathrm{se}^2 = s^2 + \mathrm{Var}(Y(0) \mid T=1) / n_1 ,
+
+    and for a rate :math:`\mathrm{Var}(Y(0) \mid T=1) = p_0 (1 - p_0)`. The
+    result is never below the effect's standard error (the cohort's rate is
+    ``observed - effect`` and the observed rate is known). For counts and
+    means, whose outcome variance is not implied by the mean, the effect's
+    standard error is used. Checked for coverage in ``docs/validation.md``.
+
+    Examples
+    --------
+    >>> e = OutcomeEstimate("y", "binary", 400, 400, 0.25, 0.30, 0.02, -0.05, 0.025, 0.4, "")
+    >>> round(cohort_se(e), 4)
+    0.0304
+    """
+    se_eff = e.std_error if math.isfinite(e.std_error) and e.std_error > 0 else float("nan")
+    p0, s = e.non_intervention, e.non_intervention_se
+    if e.outcome_type == "binary" and 0 < p0 < 1 and math.isfinite(s) and e.n_treated > 0:
+        add = math.sqrt(s**2 + p0 * (1 - p0) / e.n_treated)
+        return add if not math.isfinite(se_eff) else max(add, se_eff)
+    return se_eff if math.isfinite(se_eff) else s
 
 
 def _jsonable(obj: Any) -> Any:
@@ -186,10 +216,9 @@ class CounterfactualResults:
 
             ``"cohort"``: the rate *this* cohort would have had,
             :math:`\frac{1}{n_1}\sum_{T=1} Y_i(0)`: the deadweight a
-            commissioner actually pays for. The cohort's observed rate is
-            known, so its non-intervention rate is ``observed - effect`` and
-            carries the effect's standard error (which includes the noise in
-            the cohort's own outcomes).
+            commissioner actually pays for. Besides the estimator's error it
+            carries the noise in the cohort's own (unobserved) outcomes; see
+            :func:`cohort_se`.
 
             ``"expected"``: the expected rate given the cohort's
             characteristics, :math:`E[Y(0) \mid T=1]`, with the estimator's
@@ -212,8 +241,8 @@ class CounterfactualResults:
         n_dropped = int(sum(d["n"] for d in self.info.get("dropped", [])))
         for e in self.estimates:
             ni_se = e.non_intervention_se
-            if target == "cohort" and math.isfinite(e.std_error) and e.std_error > 0:
-                ni_se = e.std_error
+            if target == "cohort":
+                ni_se = cohort_se(e)
             ni_lo, ni_hi = rate_interval(e.non_intervention, ni_se, level, e.outcome_type)
             lo, hi = normal_interval(e.effect, e.std_error, level)
             if e.std_error > 0 and math.isfinite(e.std_error):
