@@ -91,7 +91,7 @@ def test_workbook_sheets_numbers_formats_and_frozen_headers(res, rec, tmp_path):
     header = [c.value for c in ws[1]]
     col = header.index("recommended (GBP)") + 1  # units in the header
     cell = ws.cell(row=2, column=col)
-    assert isinstance(cell.value, float)
+    assert isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
     assert cell.value == pytest.approx(rec.to_frame()["recommended"].iloc[0])
     assert "£" in cell.number_format
     est = wb["Estimates"]
