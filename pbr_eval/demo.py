@@ -65,12 +65,20 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
         "non-intervention rate it would make the programme look better than it is, and the "
         "commissioner would overpay.",
         "",
-        f"Recommended price per person NOT reoffending (value of one such outcome "
-        f"GBP {value_per_outcome:,.0f}):",
-        f"  GBP {p['recommended']:,.0f} (band GBP {p['band_lower']:,.0f} to "
-        f"GBP {p['band_upper']:,.0f}); {p['deadweight_share']:.0%} of the paid outcomes "
-        "would have happened anyway.",
+        f"Price per person NOT reoffending (value of one such outcome GBP "
+        f"{value_per_outcome:,.0f}); {p['deadweight_share']:.0%} of the paid outcomes would "
+        "have happened anyway:",
+        f"  most worth paying at the central estimate: GBP {p['ceiling']:,.0f} "
+        f"(band GBP {p['band_lower']:,.0f} to GBP {p['band_upper']:,.0f})",
+        f"  recommended (at most a {(1 - rec.level) / 2:.1%} chance of paying for deadweight): "
+        f"GBP {p['recommended']:,.0f}",
     ]
+    if p["recommended"] < 0.5 * p["ceiling"]:
+        lines.append(
+            "  The programme's effect is not clearly different from zero (see the effect's "
+            "interval), so the evidence cannot yet justify a confident price: pilot longer, "
+            "or pay mainly through attachment fees until the effect is established."
+        )
     if cohort.dropped:
         lines.append(f"Rows left out: {cohort.n_dropped:,}.")
     out_dir = Path(out_dir)

@@ -14,7 +14,7 @@ def test_demo_writes_outputs_and_covers_truth(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "non-intervention" in out and "Recommended price" in out
+    assert "non-intervention" in out and "recommended (at most" in out
     payload = json.loads((tmp_path / "reports/demo/results.json").read_text())
     row = next(r for r in payload["estimates"] if r["outcome"] == "reoffended")
     truth = load_reoffending().truth.loc["reoffended", "non_intervention"]
