@@ -166,7 +166,8 @@ def prob_overpay(
     of the additional outcomes, ``A + p r > v (r - n)``, i.e. when
     ``n > n* = r - (A + p r) / v`` (fixed ``r``) or, with ``r = n + e``,
     ``n > (v e - A) / p - e``. The probability is ``P(N > n*)`` under the
-    rate's distribution, averaged over the effect's draws if given.
+    rate's distribution, averaged over the effect's draws if given. A
+    commissioner who pays nothing (no fee, price 0) pays for no deadweight: 0.
 
     Examples
     --------
@@ -175,6 +176,8 @@ def prob_overpay(
     0.5
     """
     v, a, p = value_per_outcome, attachment_fee, price
+    if a <= 0 and p <= 0:
+        return 0.0  # paying nothing cannot pay for deadweight
     if expected_rate is not None:
         return float(distribution.sf(expected_rate - (a + p * expected_rate) / v))
     e = np.atleast_1d(np.asarray(expected_effect, dtype=float))
