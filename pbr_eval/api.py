@@ -62,6 +62,9 @@ def report(
     threshold: int = 10,
     min_cohort: int = 30,
     generated: str | None = None,
+    claims: Any = None,
+    areas: Any = None,
+    area_tariffs: Any = None,
 ) -> list[Path]:
     """Write a report for any results object; the format follows the file suffix.
 
@@ -92,6 +95,14 @@ def report(
         Outcomes estimated on fewer programme participants are not published.
     generated : str, optional
         The timestamp printed in the report (default: now).
+    claims : ClaimsValidation, optional
+        From :func:`pbr_eval.claims.validate_claims`: adds the "Claims checked"
+        section (and the workbook's Claims sheet), disclosure-controlled.
+    areas : AreaRates, optional
+        From :func:`pbr_eval.areas.area_rates`: adds the "Local areas" section
+        (and the Areas sheet); areas with fewer than ``threshold`` people merged.
+    area_tariffs : AreaTariffs, optional
+        From :func:`pbr_eval.areas.area_tariffs`: area prices and misallocation.
 
     Returns
     -------
@@ -118,4 +129,5 @@ def report(
 
     return write_report(results, path, pricing=pricing, sensitivity=sensitivity, kind=kind,
                         title=title, level=level, threshold=threshold, min_cohort=min_cohort,
-                        generated=generated)
+                        generated=generated, claims=claims, areas=areas,
+                        area_tariffs=area_tariffs)

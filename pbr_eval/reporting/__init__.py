@@ -82,6 +82,9 @@ def write_report(
     min_cohort: int = DEFAULT_MIN_TREATED,
     generated: str | None = None,
     provenance: Mapping[str, Any] | None = None,
+    claims: Any = None,
+    areas: Any = None,
+    area_tariffs: Any = None,
 ) -> list[Path]:
     """Write one report; the format follows the suffix of ``path``.
 
@@ -103,6 +106,7 @@ def write_report(
     policy = DisclosurePolicy(threshold=threshold, min_cohort=min_cohort)
     ctx = build_context(results, pricing=pricing, sensitivity=sensitivity, kind=kind,
                         title=title, level=level, policy=policy, provenance=provenance,
-                        generated=generated)
+                        generated=generated, claims=claims, areas=areas,
+                        area_tariffs=area_tariffs)
     p.parent.mkdir(parents=True, exist_ok=True)
     return RENDERERS[suffix](ctx, p)

@@ -648,6 +648,9 @@ def build_context(
     policy: DisclosurePolicy | None = None,
     provenance: Mapping[str, Any] | None = None,
     generated: str | None = None,
+    claims: Any = None,
+    areas: Any = None,
+    area_tariffs: Any = None,
 ) -> dict[str, Any]:
     """Build the report context from results (and pricing) with disclosure control.
 
@@ -674,6 +677,13 @@ def build_context(
         Extra provenance (e.g. from an analysis file run).
     generated : str, optional
         Timestamp to print (default: now, UTC). Fix it for byte-identical output.
+    claims : ClaimsValidation or mapping, optional
+        Checked claims (:func:`pbr_eval.claims.validate_claims`) for the
+        "Claims checked" section; see :mod:`pbr_eval.reporting.sections`.
+    areas : AreaRates, optional
+        Area rates (:func:`pbr_eval.areas.area_rates`) for the "Local areas" section.
+    area_tariffs : AreaTariffs, optional
+        Area tariffs (:func:`pbr_eval.areas.area_tariffs`) for the same section.
 
     Returns
     -------
@@ -877,19 +887,23 @@ def build_context(
     if is_baseline:
         meth.insert(0, BASELINE_WARNING)
     methods = _section("methods", "Methods and limitations", paragraphs=meth)
+    from pbr_eval.reporting.sections import areas_section, claims_section
+
+    extra = [claims_section(claims, policy), areas_section(areas, area_tariffs, policy, level)]
     prov = _provenance(rdict, provenance, generated)
 
     if kind == "pilot":
         sections = [explain, est, bal, ov, sens]
         if pricing is not None:
             sections += [s for s in price_secs if s["available"]]
+        sections += extra
         sections.append(methods)
         default_title = "Pilot evaluation report"
     else:
         evidence = _section("estimates", "The evidence behind the prices",
                             paragraphs=headline + [PLAIN_NI],
                             tables=[_estimates_table(pub, level)])
-        sections = [*price_secs, evidence, bal, sens, methods]
+        sections = [*price_secs, evidence, bal, sens, *extra, methods]
         default_title = "Tariff report for commissioners"
         if price_frame is not None and len(price_frame):
             headline = [p for p in price_secs[0]["paragraphs"]

@@ -39,6 +39,8 @@ SHEETS: dict[str, str] = {
     "sensitivity": "Hidden-bias sensitivity",
     "estimates": "Estimates",
     "balance": "Balance",
+    "claims": "Claims",
+    "areas": "Areas",
 }
 
 #: Context format -> Excel number format.

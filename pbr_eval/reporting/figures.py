@@ -105,6 +105,59 @@ def _cash(fig: Figure, d: dict[str, Any]) -> None:
     ax.grid(alpha=0.3)
 
 
+def _area_ranked(fig: Figure, d: dict[str, Any]) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    y = list(range(len(d["labels"])))
+    for i, lo, hi in zip(y, d["lower"], d["upper"], strict=True):
+        if lo is not None and hi is not None:
+            ax.hlines(i, lo, hi, color=_BLUE, linewidth=1)
+    ax.plot(d["estimate"], y, "o", color=_BLUE, markersize=4, label="pooled rate")
+    ax.axvline(d["national"], color="black", linestyle="--", linewidth=1, label="national rate")
+    if len(y) <= 40:
+        ax.set_yticks(y)
+        ax.set_yticklabels([str(s)[:30] for s in d["labels"]], fontsize=7)
+    else:
+        ax.set_yticks([])
+    ax.set_xlabel(f"non-intervention rate: {d.get('outcome', '')}")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _funnel(fig: Figure, d: dict[str, Any]) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    for (lab, (lo, hi)), style in zip(d["limits"].items(), ("--", ":"), strict=False):
+        ax.plot(d["grid"], lo, style, color=_GREY, linewidth=1, label=f"{lab} limits")
+        ax.plot(d["grid"], hi, style, color=_GREY, linewidth=1)
+    ax.axhline(d["national"], color="black", linewidth=1, label="national rate")
+    out = ["99.8" in f for f in d["flags"]]
+    ax.plot([x for x, o in zip(d["x"], out, strict=True) if not o],
+            [y for y, o in zip(d["y"], out, strict=True) if not o], "o", color=_BLUE, ms=4)
+    ax.plot([x for x, o in zip(d["x"], out, strict=True) if o],
+            [y for y, o in zip(d["y"], out, strict=True) if o], "o", color=_RED, ms=4,
+            label="outside 99.8% limits")
+    for x, y, lab, o in zip(d["x"], d["y"], d["labels"], out, strict=True):
+        if o:
+            ax.annotate(str(lab)[:20], (x, y), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("effective cohort size" if d.get("binary") else "precision (1 / SE^2)")
+    ax.set_ylabel("area's own non-intervention rate")
+    ax.legend(fontsize=7, frameon=False)
+
+
+def _misallocation(fig: Figure, d: dict[str, Any]) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    y = list(range(len(d["labels"])))
+    ax.barh(y, d["values"], color=[_RED if v > 0 else _BLUE for v in d["values"]])
+    ax.axvline(0, color="black", linewidth=1)
+    if len(y) <= 40:
+        ax.set_yticks(y)
+        ax.set_yticklabels([str(s)[:30] for s in d["labels"]], fontsize=7)
+    else:
+        ax.set_yticks([])
+    ax.set_xlabel("over-payment (+) / under-payment (-) under one national price (GBP)")
+
+
 #: Plot kind -> drawing function.
 FIGURES: dict[str, Callable[[Figure, dict[str, Any]], None]] = {
     "love": _love,
@@ -112,12 +165,17 @@ FIGURES: dict[str, Callable[[Figure, dict[str, Any]], None]] = {
     "price_curve": _price_curve,
     "payments": _payments,
     "cash": _cash,
+    "area_ranked": _area_ranked,
+    "funnel": _funnel,
+    "misallocation": _misallocation,
 }
 
 
 def draw(plot: dict[str, Any]) -> Figure:
     """Draw a context plot as a matplotlib Figure."""
     n = len(plot["data"].get("covariates", [])) if plot["kind"] == "love" else 0
+    if plot["kind"] in ("area_ranked", "misallocation"):
+        n = min(len(plot["data"]["labels"]), 40)
     fig = Figure(figsize=(7.0, max(3.2, 0.28 * n + 1.2)), dpi=100)
     FigureCanvasAgg(fig)
     FIGURES[plot["kind"]](fig, plot["data"])

@@ -116,6 +116,8 @@ def render_html(ctx: dict[str, Any]) -> str:
         parts.append('<section class="headline" id="headline">'
                      + "".join(f"<p>{esc(h)}</p>" for h in ctx["headline"]) + "</section>")
     for s in ctx["sections"]:
+        if s.get("optional") and not s["available"]:
+            continue
         parts.append(f'<section id="{esc(s["id"])}"><h2>{esc(s["title"])}</h2>')
         if not s["available"]:
             parts.append(f'<p class="na">Not available: {esc(s["reason"])}.</p></section>')

@@ -49,6 +49,8 @@ def render_markdown(ctx: dict[str, Any],
         out += ["## Headline", ""] + [f"> {esc(h)}\n>" for h in ctx["headline"]] + [""]
     k = 0
     for s in ctx["sections"]:
+        if s.get("optional") and not s["available"]:
+            continue
         out += [f"## {esc(s['title'])}", ""]
         if not s["available"]:
             out += [f"_Not available: {esc(s['reason'])}._", ""]
