@@ -207,6 +207,8 @@ def fit_logit(
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as err:
+            if ((prob < 1e-10) | (prob > 1 - 1e-10)).any():
+                break  # fitted probabilities of 0 or 1: separation, reported below
             raise EstimationError(
                 "The propensity model's design is singular: some covariates are collinear. "
                 "Remove redundant covariates."
