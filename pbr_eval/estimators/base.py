@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -35,7 +36,7 @@ def register(name: str) -> Callable[[type[Estimator]], type[Estimator]]:
     return deco
 
 
-class Estimator:
+class Estimator(ABC):
     """Base class: ``__init__`` stores validated options, ``fit`` returns results.
 
     Subclasses declare their options as keyword-only ``__init__`` parameters
@@ -58,8 +59,9 @@ class Estimator:
         sig = inspect.signature(cls.__init__)
         return [n for n, p in sig.parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
 
-    def fit(self, cohort: Cohort) -> Any:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def fit(self, cohort: Cohort) -> Any:
+        """Estimate on ``cohort`` and return a new results object."""
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -18,6 +18,7 @@ estimators. Journal of Econometrics 219(1), 101-122.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -128,9 +129,10 @@ class _DoublyRobust(Estimator):
         self.estimand = check_choice("estimand", estimand, ("ATT",))
         self.se = check_choice("se", se, SE_CHOICES)
 
+    @abstractmethod
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
-             ) -> tuple[float, float, np.ndarray, np.ndarray, bool]:  # pragma: no cover
-        raise NotImplementedError
+             ) -> tuple[float, float, np.ndarray, np.ndarray, bool]:
+        """Estimate for one outcome (each doubly robust estimator defines it)."""
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Fit both nuisance models and estimate.

@@ -27,6 +27,7 @@ Austin, P. C. (2011). Multivariate Behavioral Research 46(3), 399-424.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -147,8 +148,9 @@ class _StrataEstimator(Estimator):
     se: str
     adjust: bool
 
+    @abstractmethod
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-        raise NotImplementedError  # pragma: no cover
+        """Stratum of each row (each stratified method defines it)."""
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Form strata, weight and estimate.
