@@ -320,6 +320,12 @@ class NearestNeighborMatching(Estimator):
     1  reconviction_events        ...           ...
     """
 
+    # Private hooks set by the bootstrap on its own copy of the estimator: replicates
+    # skip the balance table and start the propensity fit from the full sample's
+    # coefficients (same optimum, fewer Newton passes). Not options: never in get_params.
+    _replicate_fast: bool = False
+    _replicate_start: np.ndarray | None = None
+
     def __init__(
         self,
         *,
@@ -615,11 +621,13 @@ class NearestNeighborMatching(Estimator):
                 "Estimand ATC: the effect is for the comparison group (treated units are matched "
                 "to it); the non-intervention figure is then the comparison group's own mean."
             )
-        Xb, bnames, bbin = balance_design(cohort.data, cohort.covariates)
-        balance = BalanceTable(
-            Xb, bnames, t, w, bbin, estimand=self.estimand, discarded=discarded,
-            distance=score if not self._covariate_distance else None,
-        )
+        balance = None
+        if not self._replicate_fast:
+            Xb, bnames, bbin = balance_design(cohort.data, cohort.covariates)
+            balance = BalanceTable(
+                Xb, bnames, t, w, bbin, estimand=self.estimand, discarded=discarded,
+                distance=score if not self._covariate_distance else None,
+            )
         return CounterfactualResults(
             method=self.method,
             estimand=self.estimand,
@@ -666,7 +674,8 @@ class NearestNeighborMatching(Estimator):
             return arr, None
         if isinstance(d, str) and d in DISTANCE_TRANSFORMS:
             return None, None
-        ps = fit_propensity(cohort, None if isinstance(d, str) else d)
+        start = self._replicate_start if isinstance(d, str) else None
+        ps = fit_propensity(cohort, None if isinstance(d, str) else d, start=start)
         return (ps.linear if d == "linear.logit" else ps.ps), ps
 
 

@@ -27,6 +27,7 @@ Statistics in Medicine 33(24), 4306-4319.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import warnings
@@ -666,6 +667,25 @@ class BootstrapResults:
 
 
 # --------------------------------------------------------------------------- front door
+def _replicate_estimator(estimator: Any, point: CounterfactualResults) -> Any:
+    """A copy of ``estimator`` for replicates, with its fast-path hooks switched on.
+
+    Estimators that offer them (nearest-neighbour matching) skip the balance
+    table in replicates and start the propensity fit from the full sample's
+    coefficients; the replicate's estimate is the same (the logistic optimum
+    does not depend on the start). The caller's estimator is not changed.
+    """
+    if not hasattr(estimator, "_replicate_fast"):
+        return estimator
+    rep = copy.copy(estimator)
+    rep._replicate_fast = True
+    ps = point.extras.get("propensity")
+    logit = getattr(ps, "logit", None)
+    if logit is not None:
+        rep._replicate_start = np.asarray(logit.params, dtype=float)
+    return rep
+
+
 def _rebuild(results: CounterfactualResults, cohort: Cohort) -> tuple[Any, CounterfactualResults]:
     from pbr_eval.estimators.base import build_estimator
 
@@ -888,7 +908,8 @@ def bootstrap(
             plan = replace(plan, jack_block=block)
             tasks += [("jack", k) for k in range(int(block.max()) + 1)]
         out = _execute(
-            estimator, cohort, plan, tasks, outcomes, n_jobs=int(n_jobs), backend=backend,
+            _replicate_estimator(estimator, point), cohort, plan, tasks, outcomes,
+            n_jobs=int(n_jobs), backend=backend,
             progress=show, label=f"bootstrap ({kind})",
         )
         shape = (len(outcomes), len(QUANTITIES))

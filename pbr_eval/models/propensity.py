@@ -42,7 +42,9 @@ class PropensityScore:
         return np.log(self.ps) - np.log1p(-self.ps)
 
 
-def fit_propensity(cohort: Cohort, model: Any = None) -> PropensityScore:
+def fit_propensity(
+    cohort: Cohort, model: Any = None, *, start: np.ndarray | None = None
+) -> PropensityScore:
     """Fit the propensity model on a cohort.
 
     Parameters
@@ -52,6 +54,9 @@ def fit_propensity(cohort: Cohort, model: Any = None) -> PropensityScore:
         ``None``/``"logit"`` fits a main-effects logistic regression on the
         cohort's design matrix. A scikit-learn classifier (anything with
         ``fit`` and ``predict_proba``) is cloned and fitted on the same matrix.
+    start : numpy.ndarray, optional
+        Starting coefficients for the logistic fit (original scale, intercept
+        first); the optimum does not depend on them.
 
     Returns
     -------
@@ -66,7 +71,7 @@ def fit_propensity(cohort: Cohort, model: Any = None) -> PropensityScore:
     """
     X, t = cohort.X, cohort.t.astype(float)
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
-        fit = fit_logit(X, t, names=cohort.design_columns)
+        fit = fit_logit(X, t, names=cohort.design_columns, start_params=start)
         return PropensityScore(ps=fit.predict(X), model="logit", logit=fit)
     if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
         raise OptionError(
