@@ -25,18 +25,14 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
-from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
+from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.regression import regression_att
 from pbr_eval.estimators.weighting import (
     SE_CHOICES,
-    att_propensity,
+    att_weighting_setup,
     check_bounds,
     check_propensity_model,
-    clip_trim_info,
     outcome_estimate,
-    overlap_warning,
-    reject_panel,
-    resolve_se,
     se_description,
 )
 from pbr_eval.inference.influence import with_intercept
@@ -145,20 +141,7 @@ class _DoublyRobust(Estimator):
             Separation in either model (names the covariates), or trimming
             that leaves a group empty.
         """
-        reject_panel(cohort, self.method)
-        se, cl = resolve_se(self.se, cohort)
-        t = cohort.t
-        Z = with_intercept(cohort.X)
-        prop = att_propensity(cohort, self.propensity, clip=self.clip, trim=self.trim, Z=Z)
-        keep = prop.keep
-        n1 = int((t & keep).sum())
-        w = np.where(t, 1.0, prop.odds) * keep
-        w[~t] *= n1 / w[~t].sum()
-        info = base_info(cohort, self)
-        note = overlap_warning(cohort, prop, w, self.method)
-        if note:
-            info["notes"].append(note)
-        clip_trim_info(prop, info, self.method)
+        se, cl, t, Z, prop, keep, n1, w, info = att_weighting_setup(self, cohort)
         n0 = int(((~t) & keep & (w > 0)).sum())
         estimates = []
         for name in cohort.outcomes:

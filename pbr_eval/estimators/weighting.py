@@ -362,6 +362,40 @@ def reject_panel(cohort: Cohort, method: str) -> None:
 
 
 # ------------------------------------------------------------- estimator
+def att_weighting_setup(
+    estimator: Any, cohort: Cohort
+) -> tuple[str, np.ndarray | None, np.ndarray, np.ndarray, AttPropensity, np.ndarray, int,
+           np.ndarray, dict[str, Any]]:
+    """What the ATT weighting estimators (ipw, aipw, ipwra) share before the outcomes.
+
+    Checks the cohort, resolves the standard-error type, fits the propensity
+    score (with any clipping or trimming), and builds the normalised ATT odds
+    weights (treated 1; comparison ps/(1-ps), rescaled to sum to the number of
+    kept treated) and the ``info`` with overlap and clipping notes.
+
+    Returns
+    -------
+    tuple
+        ``(se, cluster, t, Z, prop, keep, n1, w, info)``.
+    """
+    reject_panel(cohort, estimator.method)
+    se, cl = resolve_se(estimator.se, cohort)
+    t = cohort.t
+    Z = with_intercept(cohort.X)
+    prop = att_propensity(cohort, estimator.propensity, clip=estimator.clip,
+                          trim=estimator.trim, Z=Z)
+    keep = prop.keep
+    n1 = int((t & keep).sum())
+    w = np.where(t, 1.0, prop.odds) * keep
+    w[~t] *= n1 / w[~t].sum()
+    info = base_info(cohort, estimator)
+    note = overlap_warning(cohort, prop, w, estimator.method)
+    if note:
+        info["notes"].append(note)
+    clip_trim_info(prop, info, estimator.method)
+    return se, cl, t, Z, prop, keep, n1, w, info
+
+
 @register("ipw")
 class InverseProbabilityWeighting(Estimator):
     """Inverse-probability weighting: comparison units weighted by the odds ``ps / (1 - ps)``.
@@ -437,20 +471,7 @@ class InverseProbabilityWeighting(Estimator):
             Separation in the propensity model (names the covariates), or
             trimming that leaves a group empty.
         """
-        reject_panel(cohort, self.method)
-        se, cl = resolve_se(self.se, cohort)
-        t = cohort.t
-        Z = with_intercept(cohort.X)
-        prop = att_propensity(cohort, self.propensity, clip=self.clip, trim=self.trim, Z=Z)
-        keep = prop.keep
-        n1 = int((t & keep).sum())
-        w = np.where(t, 1.0, prop.odds) * keep
-        w[~t] *= n1 / w[~t].sum()
-        info = base_info(cohort, self)
-        note = overlap_warning(cohort, prop, w, self.method)
-        if note:
-            info["notes"].append(note)
-        clip_trim_info(prop, info, self.method)
+        se, cl, t, Z, prop, keep, n1, w, info = att_weighting_setup(self, cohort)
         analytic = prop.phi is not None
         se_method = se_description(se, ["propensity score"], analytic)
         estimates = []
