@@ -54,6 +54,7 @@ from pbr_eval.options import (
     check_positive,
 )
 from pbr_eval.pricing.recommend import price_from_rate
+from pbr_eval.results._readonly import ReadOnly
 
 __all__ = [
     "AREA_COLUMNS",
@@ -619,7 +620,7 @@ def _per_area(
 # =========================================================================
 # Results
 # =========================================================================
-class AreaRates:
+class AreaRates(ReadOnly):
     """Area-level non-intervention rates, unpooled and partially pooled (read-only).
 
     Returned by :func:`area_rates`.
@@ -645,7 +646,7 @@ class AreaRates:
         Settings, cohort description, rows dropped, fingerprint, versions, notes.
     """
 
-    _frozen = False
+    _redo = "call area_rates() again"
 
     def __init__(
         self, *, outcome: str, outcome_type: str, method: str, level: float,
@@ -673,14 +674,8 @@ class AreaRates:
         pooled, _ = self._to_rate(fit.mean[:, None])
         self.national_rate = float(np.sum(self._n1 * pooled[:, 0]) / np.sum(self._n1))
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError(
-                f"{type(self).__name__} is read-only; call area_rates() again to change '{name}'."
-            )
-        object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------- mapping
     def _to_rate(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1357,7 +1352,7 @@ def _trim(d: _Direct, m: int) -> _Direct:
 # =========================================================================
 # Tariffs
 # =========================================================================
-class AreaTariffs:
+class AreaTariffs(ReadOnly):
     """Area prices, minimum performance levels and the misallocation table (read-only).
 
     Returned by :func:`area_tariffs`.
@@ -1371,19 +1366,15 @@ class AreaTariffs:
         Inputs and notes.
     """
 
-    _frozen = False
+    _redo = "call area_tariffs() again"
 
     def __init__(self, frame: pd.DataFrame, *, national: Mapping[str, float],
                  info: Mapping[str, Any]) -> None:
         self._frame = frame
         self.national = MappingProxyType(dict(national))
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError(f"{type(self).__name__} is read-only; call area_tariffs() again.")
-        object.__setattr__(self, name, value)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per area, columns :data:`TARIFF_COLUMNS`."""

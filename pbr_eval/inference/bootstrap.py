@@ -52,6 +52,7 @@ from pbr_eval.options import (
     check_int,
     check_level,
 )
+from pbr_eval.results._readonly import ReadOnly
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = [
@@ -449,7 +450,7 @@ def _pair_estimates(
 
 
 # --------------------------------------------------------------------------- results
-class BootstrapResults:
+class BootstrapResults(ReadOnly):
     """Bootstrap replicates and intervals (read-only).
 
     Returned by :func:`bootstrap` and :meth:`CounterfactualResults.bootstrap`.
@@ -480,7 +481,7 @@ class BootstrapResults:
         five failure messages.
     """
 
-    _frozen = False
+    _redo = "run the bootstrap again"
 
     def __init__(
         self,
@@ -509,14 +510,8 @@ class BootstrapResults:
         self.n_boot = int(reps.shape[0])
         self.n_failed = int(np.isnan(reps).any(axis=(1, 2)).sum())
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError(
-                f"{type(self).__name__} is read-only; run the bootstrap again to change '{name}'."
-            )
-        object.__setattr__(self, name, value)
 
     @property
     def outcomes(self) -> list[str]:

@@ -25,6 +25,7 @@ from pbr_eval.options import (
     check_positive,
     check_probability,
 )
+from pbr_eval.results._readonly import ReadOnly
 
 __all__ = ["CashFlowSchedule", "cash_flow", "npv", "irr"]
 
@@ -80,7 +81,7 @@ def irr(flows: Sequence[float] | np.ndarray) -> float:
     return float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-12)) - 1.0)
 
 
-class CashFlowSchedule:
+class CashFlowSchedule(ReadOnly):
     """A monthly cash-flow schedule (read-only).
 
     Attributes
@@ -93,19 +94,15 @@ class CashFlowSchedule:
     info : mapping
     """
 
-    _frozen = False
+    _redo = "run cash_flow() again"
 
     def __init__(self, frame: pd.DataFrame, *, discount_rate: float,
                  info: dict[str, Any]) -> None:
         self.frame = frame
         self.discount_rate = discount_rate
         self.info = MappingProxyType(info)
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError("CashFlowSchedule is read-only.")
-        object.__setattr__(self, name, value)
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()

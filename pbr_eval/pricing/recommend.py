@@ -29,6 +29,7 @@ from pbr_eval.pricing.rates import (
     rates_from_dict,
     rates_from_results,
 )
+from pbr_eval.results._readonly import ReadOnly
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = [
@@ -186,7 +187,7 @@ def prob_overpay(
     return float(np.mean(distribution.sf((v * e - a) / p - e)))
 
 
-class PriceRecommendation:
+class PriceRecommendation(ReadOnly):
     """Recommended outcome prices with bands, floors and risks (read-only).
 
     Attributes
@@ -199,19 +200,15 @@ class PriceRecommendation:
         Inputs, the rule in words and notes.
     """
 
-    _frozen = False
+    _redo = "price again"
 
     def __init__(self, frame: pd.DataFrame, *, level: float, info: Mapping[str, Any]) -> None:
         self._frame = frame
         self.level = level
         self.rule = str(info.get("rule_name", "upper"))
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError(f"PriceRecommendation is read-only; price again to change {name!r}.")
-        object.__setattr__(self, name, value)
 
     @property
     def viable(self) -> bool:

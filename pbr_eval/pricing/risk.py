@@ -27,12 +27,13 @@ from pbr_eval.pricing.rates import (
     rates_from_results,
 )
 from pbr_eval.pricing.tariff import Tariff
+from pbr_eval.results._readonly import ReadOnly
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["PaymentRisk", "simulate_payments"]
 
 
-class PaymentRisk:
+class PaymentRisk(ReadOnly):
     """The simulated distribution of a tariff's payments and value (read-only).
 
     Attributes
@@ -50,7 +51,7 @@ class PaymentRisk:
         Settings: draws, seed, cohort size, effects, outcome types.
     """
 
-    _frozen = False
+    _redo = "simulate again"
 
     def __init__(self, *, payments: np.ndarray, value: np.ndarray, cost: float | None,
                  non_intervention: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> None:
@@ -59,12 +60,8 @@ class PaymentRisk:
         self.cost = cost
         self.non_intervention = MappingProxyType(dict(non_intervention))
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError("PaymentRisk is read-only; simulate again to change it.")
-        object.__setattr__(self, name, value)
 
     @property
     def prob_commissioner_overpays(self) -> float:

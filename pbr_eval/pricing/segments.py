@@ -19,6 +19,7 @@ from pbr_eval.exceptions import NotViableError, OptionError
 from pbr_eval.options import EFFECT_SCALES, check_choice, check_int, check_positive
 from pbr_eval.pricing.mechanisms import PerOutcomeByGroup
 from pbr_eval.pricing.tariff import Tariff
+from pbr_eval.results._readonly import ReadOnly
 
 __all__ = ["DifferentialTariff", "differential_tariff", "payment_groups"]
 
@@ -104,7 +105,7 @@ def payment_groups(
     return pd.Series(labels[idx], index=s.index, name="payment_group")
 
 
-class DifferentialTariff:
+class DifferentialTariff(ReadOnly):
     """Prices by payment group that equalise the provider's expected margin.
 
     Attributes
@@ -120,7 +121,7 @@ class DifferentialTariff:
     info : mapping
     """
 
-    _frozen = False
+    _redo = "call differential_tariff() again"
 
     def __init__(self, table: pd.DataFrame, groups: pd.Series, margin: float,
                  outcome: str, info: Mapping[str, Any]) -> None:
@@ -129,12 +130,8 @@ class DifferentialTariff:
         self.margin = margin
         self.outcome = outcome
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError("DifferentialTariff is read-only.")
-        object.__setattr__(self, name, value)
 
     @property
     def prices(self) -> dict[str, float]:

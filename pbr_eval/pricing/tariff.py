@@ -12,11 +12,12 @@ import pandas as pd
 from pbr_eval.exceptions import ClaimError, OptionError
 from pbr_eval.options import check_int, check_positive
 from pbr_eval.pricing.mechanisms import PaymentMechanism
+from pbr_eval.results._readonly import ReadOnly
 
 __all__ = ["Tariff", "PaymentStatement"]
 
 
-class PaymentStatement:
+class PaymentStatement(ReadOnly):
     """What is owed for a set of claims (read-only).
 
     Attributes
@@ -28,17 +29,13 @@ class PaymentStatement:
         Number of claims, people and outcomes; caps applied.
     """
 
-    _frozen = False
+    _redo = "pay the claims again"
 
     def __init__(self, by_person: pd.DataFrame, info: Mapping[str, Any]) -> None:
         self.by_person = by_person
         self.info = MappingProxyType(dict(info))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError("PaymentStatement is read-only.")
-        object.__setattr__(self, name, value)
 
     @property
     def total(self) -> float:

@@ -18,6 +18,7 @@ from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.intervals import normal_interval, rate_interval
 from pbr_eval.options import DEFAULT_LEVEL, NI_TARGETS, check_choice, check_level
+from pbr_eval.results._readonly import ReadOnly
 
 __all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS", "cohort_se"]
 
@@ -132,7 +133,7 @@ def _jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
-class CounterfactualResults:
+class CounterfactualResults(ReadOnly):
     """Estimated non-intervention rates, effects and diagnostics (read-only).
 
     Returned by :func:`pbr_eval.estimate` and every estimator's ``fit``.
@@ -158,7 +159,7 @@ class CounterfactualResults:
         Confidence level of the default intervals.
     """
 
-    _frozen = False
+    _redo = "estimate again"
 
     def __init__(
         self,
@@ -180,14 +181,8 @@ class CounterfactualResults:
         self.info = MappingProxyType(dict(info))
         self.level = check_level(level)
         self.extras = MappingProxyType(dict(extras or {}))
-        self._frozen = True
+        self._freeze()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen:
-            raise AttributeError(
-                f"{type(self).__name__} is read-only; estimate again to change '{name}'."
-            )
-        object.__setattr__(self, name, value)
 
     # ----------------------------------------------------------------- tables
     @property
