@@ -102,6 +102,11 @@ _OFF = np.int64(2**31)
 _STRIDE = np.int64(2**32)
 
 
+def _check_measure(rule: str, measure: Any) -> None:
+    if not isinstance(measure, str) or not measure:
+        raise RuleError(f"`measure` of rule '{rule}' must be a measure name; got {measure!r}.")
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise RuleError(f"`name` of a rule must be a non-empty string; got {name!r}.")
@@ -175,9 +180,7 @@ class Threshold:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if not isinstance(self.measure, str) or not self.measure:
-            raise RuleError(f"`measure` of rule '{self.name}' must be a measure name; got "
-                            f"{self.measure!r}.")
+        _check_measure(self.name, self.measure)
         check_choice("op", self.op, RULE_OPS)
         _check_number("value", self.value)
         check_int("periods", self.periods)
@@ -243,9 +246,7 @@ class ChangeFromBaseline:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if not isinstance(self.measure, str) or not self.measure:
-            raise RuleError(f"`measure` of rule '{self.name}' must be a measure name; got "
-                            f"{self.measure!r}.")
+        _check_measure(self.name, self.measure)
         check_positive("amount", self.amount)
         check_choice("change", self.change, CHANGE_KINDS)
         check_choice("direction", self.direction, CHANGE_DIRECTIONS)
@@ -313,9 +314,7 @@ class Sustained:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if not isinstance(self.measure, str) or not self.measure:
-            raise RuleError(f"`measure` of rule '{self.name}' must be a measure name; got "
-                            f"{self.measure!r}.")
+        _check_measure(self.name, self.measure)
         check_int("periods", self.periods)
         check_int("period_days", self.period_days)
         _check_number("min_value", self.min_value)
