@@ -320,7 +320,7 @@ class DifferenceInDifferences(Estimator):
                 n_comparison=int(pd.unique(ent[tk == 0]).size),
                 observed=observed, non_intervention=observed - effect,
                 non_intervention_se=ni_se, effect=effect, std_error=eff_se,
-                naive_comparison=naive,
+                naive_comparison=naive, cohort_std_error=eff_se,
                 se_method=(f"clustered by {'unit' if se == 'unit' else cohort.cluster} "
                            f"({G:,} clusters; linearmodels PanelOLS cov_type='clustered')"),
             ))

@@ -26,9 +26,10 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import Estimator, register, weights_series
-from pbr_eval.estimators.regression import regression_att
+from pbr_eval.estimators.regression import regression_att, regression_y_weights
 from pbr_eval.estimators.weighting import (
     SE_CHOICES,
+    CohortNoise,
     att_weighting_setup,
     check_bounds,
     check_propensity_model,
@@ -36,7 +37,13 @@ from pbr_eval.estimators.weighting import (
     se_description,
 )
 from pbr_eval.inference.influence import with_intercept
-from pbr_eval.models.outcome import check_outcome_model, resolve_outcome_model
+from pbr_eval.models.outcome import (
+    OutcomeFit,
+    check_outcome_model,
+    conditional_variance,
+    mean_derivative,
+    resolve_outcome_model,
+)
 from pbr_eval.options import check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -84,6 +91,28 @@ def aipw_att(
     >>> round(mu0, 12), mu1
     (2.0, 5.5)
     """
+    mu0, mu1, phi0, phi1, fit, _, _ = _aipw(y, t, X, odds, model, keep=keep, Z=Z,
+                                            phi_gamma=phi_gamma, free=free, names=names)
+    return mu0, mu1, phi0, phi1, fit.analytic
+
+
+def _aipw(
+    y: np.ndarray,
+    t: np.ndarray,
+    X: np.ndarray,
+    odds: np.ndarray,
+    model: Any,
+    *,
+    keep: np.ndarray | None,
+    Z: np.ndarray | None,
+    phi_gamma: np.ndarray | None,
+    free: np.ndarray | None,
+    names: list[str] | None,
+) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray]:
+    r""":func:`aipw_att`, also returning the outcome fit, its predictions for every row
+    and the weight :math:`c_j = \partial\hat\mu_0/\partial y_j` of each comparison outcome:
+    :math:`c_j = z_j' H^{-1}(D - B_c/S) + o_j/S` (see :func:`aipw_att`; :math:`o_j/S`
+    alone for a scikit-learn outcome model)."""
     keep = np.ones(t.size, dtype=bool) if keep is None else keep
     Z = with_intercept(X) if Z is None else Z
     A, mu1, phiA, phi1, fit, m, phi_beta = regression_att(
@@ -97,12 +126,17 @@ def aipw_att(
     if phi_gamma is not None:
         fr = np.ones(t.size) if free is None else free
         phiC += phi_gamma @ (Z.T @ (psiC * fr))
+    y_weights = co / S
     if phi_beta is not None:
         # dm/deta of the canonical-link GLM, from the predictions already made
         v = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
-        phiC -= phi_beta @ (Z.T @ (co * v))
+        Bc = Z.T @ (co * v)
+        phiC -= phi_beta @ Bc
+        assert fit.information is not None
+        D = Z.T @ ((t & keep) * v) / float((t & keep).sum())
+        y_weights = y_weights + c * (Z @ np.linalg.solve(fit.information, D - Bc / S))
     phiC /= S
-    return A + C, mu1, phiA + phiC, phi1, fit.analytic
+    return A + C, mu1, phiA + phiC, phi1, fit, m, y_weights
 
 
 class _DoublyRobust(Estimator):
@@ -127,8 +161,13 @@ class _DoublyRobust(Estimator):
 
     @abstractmethod
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
-             ) -> tuple[float, float, np.ndarray, np.ndarray, bool]:
-        """Estimate for one outcome (each doubly robust estimator defines it)."""
+             ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
+                   np.ndarray]:
+        """Estimate for one outcome (each doubly robust estimator defines it).
+
+        Returns ``mu0, mu1, phi0, phi1``, the outcome fit, its predictions
+        for every row, and each comparison outcome's weight in ``mu0``.
+        """
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Fit both nuisance models and estimate.
@@ -148,12 +187,16 @@ class _DoublyRobust(Estimator):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1, analytic = self._one(y, cohort, model, prop, Z)
+            mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop, Z)
+            c = ~t & keep
+            v = conditional_variance(fit, m, y[c], m[c], otype)
+            noise = CohortNoise(t & keep, c, y, m, v, y_weights, mean_derivative(fit, m, otype))
             estimates.append(outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=cl, n_treated=n1, n_comparison=n0,
                 naive=float(y[~t].mean()),
                 se_method=se_description(se, ["propensity score", "outcome model"],
-                                         analytic and prop.phi is not None)))
+                                         fit.analytic and prop.phi is not None),
+                noise=noise))
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)
         info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": se,
                      "effective_sample_size": balance.effective_sample_size()})
@@ -204,9 +247,10 @@ class AugmentedIPW(_DoublyRobust):
     """
 
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
-             ) -> tuple[float, float, np.ndarray, np.ndarray, bool]:
-        return aipw_att(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep, Z=Z,
-                        phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
+             ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
+                        np.ndarray]:
+        return _aipw(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep, Z=Z,
+                     phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
 
 
 @register("ipwra")
@@ -249,8 +293,12 @@ class IPWRegressionAdjustment(_DoublyRobust):
     """
 
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
-             ) -> tuple[float, float, np.ndarray, np.ndarray, bool]:
-        mu0, mu1, phi0, phi1, fit, _, _ = regression_att(
+             ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
+                        np.ndarray]:
+        mu0, mu1, phi0, phi1, fit, m, _ = regression_att(
             y, cohort.t, cohort.X, model, weights=prop.odds, keep=prop.keep, Z=Z,
             phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
-        return mu0, mu1, phi0, phi1, fit.analytic
+        c = ~cohort.t & prop.keep
+        y_weights = regression_y_weights(fit, cohort.X, m, cohort.t & prop.keep, c,
+                                         weights=prop.odds, Z=Z)
+        return mu0, mu1, phi0, phi1, fit, m, y_weights

@@ -26,6 +26,7 @@ from pbr_eval.estimators.weighting import (
     outcome_estimate,
     reject_panel,
     resolve_se,
+    working_outcome_model,
 )
 from pbr_eval.exceptions import InfeasibleBalanceError
 from pbr_eval.options import ENTROPY_MOMENTS, check_choice
@@ -271,11 +272,14 @@ class EntropyBalancing(Estimator):
         for name in cohort.outcomes:
             y = cohort.y(name)
             mu0, mu1, phi0, phi1 = entropy_att(y, t, p, D, tau)
+            otype = cohort.outcome_types[name]
+            noise = working_outcome_model(cohort.X, y, t, ~t, otype, p, cohort.design_columns)
             estimates.append(outcome_estimate(
-                name, cohort.outcome_types[name], mu0, mu1, phi0, phi1, cluster=cl,
+                name, otype, mu0, mu1, phi0, phi1, cluster=cl,
                 n_treated=n1, n_comparison=int((p[~t] > 0).sum()), naive=float(y[~t].mean()),
                 se_method=("cluster-robust" if se == "cluster" else "robust (HC0)")
-                + " influence-function, accounting for the estimated balancing weights"))
+                + " influence-function, accounting for the estimated balancing weights",
+                noise=noise))
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)
         ess = balance.effective_sample_size()
         info = base_info(cohort, self)

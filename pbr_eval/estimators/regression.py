@@ -23,6 +23,7 @@ from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.weighting import (
     SE_CHOICES,
+    CohortNoise,
     outcome_estimate,
     reject_panel,
     resolve_se,
@@ -32,7 +33,9 @@ from pbr_eval.inference.influence import glm_influence, with_intercept
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
+    conditional_variance,
     fit_outcome,
+    mean_derivative,
     resolve_outcome_model,
 )
 from pbr_eval.options import check_choice
@@ -128,6 +131,72 @@ def regression_att(
     return mu0, mu1, phi0, phi1, fit, m, phi_beta
 
 
+def regression_noise(
+    fit: OutcomeFit,
+    X: np.ndarray,
+    y: np.ndarray,
+    m: np.ndarray,
+    treated: np.ndarray,
+    comparison: np.ndarray,
+    outcome_type: str,
+    *,
+    weights: np.ndarray | None = None,
+    Z: np.ndarray | None = None,
+) -> CohortNoise:
+    r"""The cohort-noise terms of g-computation (see :func:`~pbr_eval.estimators.weighting.cohort_variance`).
+
+    Parameters
+    ----------
+    fit : OutcomeFit
+        The outcome model fitted on ``comparison`` (with ``weights`` if any).
+    X, y, m : numpy.ndarray
+        Covariates, outcome and the model's predictions, every row.
+    treated, comparison : numpy.ndarray of bool
+    outcome_type : str
+    weights : numpy.ndarray, optional
+        The fit's case weights (IPWRA's odds), every row.
+    Z : numpy.ndarray, optional
+        ``X`` with an intercept column.
+
+    Returns
+    -------
+    CohortNoise
+
+    Notes
+    -----
+    The weight of a comparison unit's outcome in
+    :math:`\hat\mu_0 = \frac{1}{n_1}\sum_T m_0(x_i; \hat\beta)` is
+    :math:`c_j = w_j z_j' H^{-1} D` (:math:`H` the information, :math:`D =
+    \frac{1}{n_1}\sum_T \dot m_i z_i`). For a scikit-learn model, whose
+    information is unknown, :math:`c_j = 1/n_0` is used (an approximation,
+    only in the cluster term).
+    """
+    v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
+    c = regression_y_weights(fit, X, m, treated, comparison, weights=weights, Z=Z)
+    return CohortNoise(treated, comparison, y, m, v, c, mean_derivative(fit, m, outcome_type))
+
+
+def regression_y_weights(
+    fit: OutcomeFit,
+    X: np.ndarray,
+    m: np.ndarray,
+    treated: np.ndarray,
+    comparison: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    Z: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each comparison outcome's weight in g-computation's ``mu0`` (see :func:`regression_noise`)."""
+    if not (fit.analytic and fit.information is not None):
+        return comparison / max(int(comparison.sum()), 1)
+    tk = treated.astype(float)
+    Z = with_intercept(X) if Z is None else Z
+    dm = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
+    h = np.linalg.solve(fit.information, Z.T @ (tk * dm) / tk.sum())
+    cw = comparison.astype(float) * (1.0 if weights is None else weights)
+    return cw * (Z @ h)
+
+
 @register("regression")
 class RegressionAdjustment(Estimator):
     """Regression adjustment: predict each treated person's outcome from the comparison group.
@@ -200,13 +269,15 @@ class RegressionAdjustment(Estimator):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1, fit, _, _ = regression_att(
+            mu0, mu1, phi0, phi1, fit, m, _ = regression_att(
                 y, t, X, model, Z=Z, names=cohort.design_columns)
             families[name] = fit.family
+            noise = regression_noise(fit, X, y, m, t, ~t, otype, Z=Z)
             estimates.append(outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=cl, n_treated=cohort.n_treated,
                 n_comparison=cohort.n_comparison, naive=float(y[~t].mean()),
-                se_method=se_description(se, ["outcome model"], fit.analytic)))
+                se_method=se_description(se, ["outcome model"], fit.analytic),
+                noise=noise))
         w = np.ones(cohort.n)
         info = base_info(cohort, self)
         info.update({"estimand": self.estimand, "outcome_models": families, "se": se})

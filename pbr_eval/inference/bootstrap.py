@@ -210,7 +210,11 @@ class _Plan:
         parts = [s[rng.integers(0, s.size, s.size)] for s in self.strata]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def cohort(self, parent: Cohort, groups: np.ndarray) -> Cohort:
+    def cohort(
+        self, parent: Cohort, groups: np.ndarray, *, keep: Sequence[str] | None = None
+    ) -> Cohort:
+        """The replicate cohort of ``groups``; ``keep``: copy only these data columns
+        (those the estimator reads, see ``_replicate_columns``), default all."""
         rows, pos = self.rows_of(groups)
         cols: dict[str, np.ndarray] = {}
         if parent.unit_id is not None:
@@ -221,7 +225,7 @@ class _Plan:
                 cols[parent.unit_id] = pos.astype(np.int64) * n_codes + self.unit_codes[rows]
         if self.relabel_cluster and parent.cluster is not None:
             cols[parent.cluster] = pos.astype(np.int64)
-        return Cohort._from_validated(parent, rows, columns=cols)
+        return Cohort._from_validated(parent, rows, columns=cols, keep=keep)
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
@@ -315,6 +319,10 @@ def _run_chunk(
     from threadpoolctl import threadpool_limits
 
     out = []
+    # Estimators that say which data columns they read (nearest-neighbour matching)
+    # get replicate cohorts carrying only those; X, t and the roles are always there.
+    cols = getattr(estimator, "_replicate_columns", None)
+    keep = cols(cohort) if callable(cols) else None
     # One BLAS thread per replicate: faster when replicates run side by side, and
     # the same floating-point summation order in every process, so results do
     # not depend on n_jobs or the backend.
@@ -325,7 +333,7 @@ def _run_chunk(
             else:
                 assert plan.jack_block is not None
                 groups = np.flatnonzero(plan.jack_block != arg)
-            out.append(_fit_values(estimator, plan.cohort(cohort, groups), outcomes))
+            out.append(_fit_values(estimator, plan.cohort(cohort, groups, keep=keep), outcomes))
     return out
 
 

@@ -19,7 +19,8 @@ from scipy.special import expit
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.options import OUTCOME_MODELS
 
-__all__ = ["OutcomeFit", "fit_outcome", "resolve_outcome_model", "FAMILY_FOR_TYPE"]
+__all__ = ["OutcomeFit", "fit_outcome", "resolve_outcome_model", "FAMILY_FOR_TYPE",
+           "conditional_variance", "mean_derivative"]
 
 #: The GLM used for each outcome type when ``outcome_model="auto"``.
 _WARM_START_ROWS = 200_000
@@ -310,3 +311,92 @@ def fit_outcome(
     info = (Z * (w * v)[:, None]).T @ Z
     Ainv = np.linalg.inv(A)
     return OutcomeFit(model, A @ beta, Ainv.T @ info @ Ainv, n_iter=it)
+
+
+def conditional_variance(
+    fit: OutcomeFit,
+    m: np.ndarray,
+    y_fit: np.ndarray,
+    m_fit: np.ndarray,
+    outcome_type: str,
+) -> np.ndarray:
+    r"""The outcome variance :math:`v(x) = \mathrm{Var}(Y \mid X = x)` a fitted model implies.
+
+    Parameters
+    ----------
+    fit : OutcomeFit
+        The fitted model (its ``family`` decides the variance function).
+    m : numpy.ndarray
+        Predicted means where the variance is wanted.
+    y_fit, m_fit : numpy.ndarray
+        Outcomes and predictions of the units the model was fitted on, for
+        the dispersion.
+    outcome_type : str
+        ``"binary"``, ``"count"`` or ``"continuous"`` (used for a
+        scikit-learn model, which has no family).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``m``, non-negative.
+
+    Notes
+    -----
+    Logistic (or any model of a binary outcome): :math:`m (1 - m)`.
+    Poisson: :math:`\hat\phi\, m` with the Pearson dispersion
+    :math:`\hat\phi = \frac{1}{n - k} \sum (y - m)^2 / m` (so
+    over-dispersed counts are not under-stated). Linear (and a scikit-learn
+    model of a count or continuous outcome): the residual variance
+    :math:`\frac{1}{n - k} \sum (y - m)^2`, constant. ``k`` is the number
+    of coefficients (intercept included; taken as 1 for a scikit-learn
+    model). Limitation: the dispersion is assumed constant across units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = OutcomeFit("logistic", np.zeros(2))
+    >>> conditional_variance(f, np.array([0.2, 0.5]), np.zeros(3), np.zeros(3), "binary").tolist()
+    [0.16000000000000003, 0.25]
+    """
+    m = np.asarray(m, dtype=float)
+    y_fit = np.asarray(y_fit, dtype=float)
+    m_fit = np.asarray(m_fit, dtype=float)
+    family = fit.family
+    if outcome_type == "binary" and family in ("sklearn", "linear"):
+        family = "logistic"
+    if family == "logistic":
+        mc = np.clip(m, 0.0, 1.0)
+        return mc * (1.0 - mc)
+    k = 1 if fit.params is None else int(np.size(fit.params))
+    dof = max(y_fit.size - k, 1)
+    if family == "poisson":
+        pos = m_fit > 0
+        phi = float(((y_fit[pos] - m_fit[pos]) ** 2 / m_fit[pos]).sum() / dof)
+        return np.maximum(m, 0.0) * phi
+    s2 = float(((y_fit - m_fit) ** 2).sum() / dof)
+    return np.full(m.shape, s2)
+
+
+def mean_derivative(fit: OutcomeFit, m: np.ndarray, outcome_type: str) -> np.ndarray:
+    """``dm/deta`` of a fitted model at predictions ``m``: how the mean moves with the linear predictor.
+
+    Logistic (and a scikit-learn model of a binary outcome) ``m (1 - m)``,
+    Poisson ``m``, otherwise 1. Used to put a shared (e.g. area) shift of
+    the linear predictor on the outcome scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean_derivative(OutcomeFit("poisson", np.zeros(2)), np.array([0.5, 2.0]), "count").tolist()
+    [0.5, 2.0]
+    """
+    m = np.asarray(m, dtype=float)
+    family = fit.family
+    if outcome_type == "binary" and family == "sklearn":
+        family = "logistic"
+    if family == "logistic":
+        mc = np.clip(m, 0.0, 1.0)
+        return mc * (1.0 - mc)
+    if family == "poisson":
+        return np.maximum(m, 0.0)
+    return np.ones_like(m)

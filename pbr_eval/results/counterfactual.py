@@ -20,7 +20,8 @@ from pbr_eval.inference.intervals import normal_interval, rate_interval
 from pbr_eval.options import DEFAULT_LEVEL, NI_TARGETS, check_choice, check_level
 from pbr_eval.results._readonly import ReadOnly
 
-__all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS", "cohort_se"]
+__all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS", "cohort_se",
+           "cohort_effect_se"]
 
 #: The columns of :meth:`CounterfactualResults.to_frame`, in order (a public contract).
 FRAME_COLUMNS = [
@@ -62,15 +63,24 @@ class OutcomeEstimate:
     non_intervention_se : float
         Its model-based standard error, as an estimate of the *expected*
         rate E[Y(0) | treated] (``to_frame(target="expected")``). The default
-        interval, for the cohort's own rate, uses ``std_error`` instead.
+        interval, for the cohort's own rate, uses :func:`cohort_se` instead.
     effect : float
         ``observed - non_intervention``.
     std_error : float
-        Standard error of the effect.
+        Model-based standard error of the effect, as an estimate of the
+        expected effect (``to_frame(target="expected")``); the default
+        interval uses ``cohort_std_error`` when it is finite.
     naive_comparison : float
         Unadjusted mean outcome of the whole comparison pool, for contrast.
     se_method : str
         How the standard errors were computed.
+    cohort_std_error : float, default NaN
+        Standard error of the estimate as an estimate of the cohort's *own*
+        non-intervention rate, and equally of the cohort's own effect (the
+        observed rate is known exactly), where the estimator computes one
+        (the weighting family from its outcome model, see
+        :func:`pbr_eval.estimators.weighting.outcome_estimate`; ``did``: the
+        effect's). NaN: :func:`cohort_se` uses its generic rule.
     """
 
     outcome: str
@@ -84,36 +94,71 @@ class OutcomeEstimate:
     std_error: float
     naive_comparison: float
     se_method: str
+    cohort_std_error: float = math.nan
 
 
 def cohort_se(e: OutcomeEstimate) -> float:
     r"""Standard error of the estimate as an estimate of the cohort's own rate.
 
-    The target is :math:`\bar Y_1(0) = \frac{1}{n_1}\sum_{T=1} Y_i(0)`, the
-    rate the treated cohort itself would have had. An estimator of
-    :math:`E[Y(0) \mid T=1]` with standard error ``s`` misses it by its own
-    error plus the cohort's outcome noise, so
+    The target is :math:`\theta_c = \frac{1}{n_1}\sum_{T=1} Y_i(0)`, the
+    rate the treated cohort itself would have had. The cohort's observed rate
+    is known exactly, so the cohort's own effect (observed minus
+    :math:`\theta_c`) has the same standard error: ``to_frame(target="cohort")``
+    uses this for both intervals when the estimator computed one.
 
-    .. math:: \mathrm{se}^2 = s^2 + \mathrm{Var}(Y(0) \mid T=1) / n_1 ,
+    Rules, in order:
 
-    and for a rate :math:`\mathrm{Var}(Y(0) \mid T=1) = p_0 (1 - p_0)`. The
-    result is never below the effect's standard error (the cohort's rate is
-    ``observed - effect`` and the observed rate is known). For counts and
-    means, whose outcome variance is not implied by the mean, the effect's
-    standard error is used. Checked for coverage in ``docs/validation.md``.
+    1. The estimator's own ``e.cohort_std_error`` when it is finite: the
+       weighting family (``ipw``, ``aipw``, ``ipwra``, ``regression``,
+       ``entropy``) computes it from the comparison-side influence plus the
+       cohort's outcome noise :math:`\overline{v(X)}_T / n_1` from an
+       outcome model (see :func:`pbr_eval.estimators.weighting.outcome_estimate`);
+       ``did`` sets it to the effect's standard error.
+    2. Otherwise (matching, subclassification, ``baseline``), for a rate: an
+       estimator of :math:`E[Y(0) \mid T=1]` with standard error ``s``
+       misses :math:`\theta_c` by its own error plus the cohort's outcome
+       noise, so :math:`\mathrm{se}^2 = s^2 + p_0 (1 - p_0) / n_1`, never
+       below the effect's standard error.
+    3. Otherwise (counts and means, whose outcome variance is not implied by
+       the mean): the effect's standard error.
+
+    Checked for coverage in ``docs/validation.md``.
 
     Examples
     --------
     >>> e = OutcomeEstimate("y", "binary", 400, 400, 0.25, 0.30, 0.02, -0.05, 0.025, 0.4, "")
     >>> round(cohort_se(e), 4)
     0.0304
+    >>> e2 = OutcomeEstimate("y", "binary", 400, 400, 0.25, 0.30, 0.02, -0.05, 0.025, 0.4, "",
+    ...                      cohort_std_error=0.027)
+    >>> cohort_se(e2)
+    0.027
     """
+    if math.isfinite(e.cohort_std_error) and e.cohort_std_error > 0:
+        return float(e.cohort_std_error)
     se_eff = e.std_error if math.isfinite(e.std_error) and e.std_error > 0 else float("nan")
     p0, s = e.non_intervention, e.non_intervention_se
     if e.outcome_type == "binary" and 0 < p0 < 1 and math.isfinite(s) and e.n_treated > 0:
         add = math.sqrt(s**2 + p0 * (1 - p0) / e.n_treated)
         return add if not math.isfinite(se_eff) else max(add, se_eff)
     return se_eff if math.isfinite(se_eff) else s
+
+
+def cohort_effect_se(e: OutcomeEstimate) -> float:
+    """Standard error of the effect as an estimate of the cohort's own effect.
+
+    ``e.cohort_std_error`` when the estimator computed one (the same as
+    :func:`cohort_se`: the observed rate is known), else ``e.std_error``.
+
+    Examples
+    --------
+    >>> e = OutcomeEstimate("y", "binary", 400, 400, 0.25, 0.30, 0.02, -0.05, 0.025, 0.4, "")
+    >>> cohort_effect_se(e)
+    0.025
+    """
+    if math.isfinite(e.cohort_std_error) and e.cohort_std_error > 0:
+        return float(e.cohort_std_error)
+    return e.std_error
 
 
 def _jsonable(obj: Any) -> Any:
@@ -211,15 +256,22 @@ class CounterfactualResults(ReadOnly):
 
             ``"cohort"``: the rate *this* cohort would have had,
             :math:`\frac{1}{n_1}\sum_{T=1} Y_i(0)`: the deadweight a
-            commissioner actually pays for. Besides the estimator's error it
+            commissioner actually pays for, and the cohort's own effect
+            (observed minus that rate). Besides the estimator's error it
             carries the noise in the cohort's own (unobserved) outcomes; see
-            :func:`cohort_se`.
+            :func:`cohort_se`. Where the estimator computed a cohort
+            standard error (``OutcomeEstimate.cohort_std_error``: the
+            weighting family and ``did``) it is used for the effect's
+            interval and p-value too (the observed rate is known, so the two
+            have the same standard error); otherwise the effect uses the
+            estimator's ``std_error``.
 
             ``"expected"``: the expected rate given the cohort's
-            characteristics, :math:`E[Y(0) \mid T=1]`, with the estimator's
-            model-based standard error. Narrower; it under-covers the
-            cohort's own rate because it leaves out that noise (see
-            ``docs/validation.md``).
+            characteristics, :math:`E[Y(0) \mid T=1]`, and the expected
+            effect, with the estimator's model-based standard errors
+            (``non_intervention_se``, ``std_error``). Narrower for the rate;
+            it under-covers the cohort's own rate because it leaves out that
+            noise (see ``docs/validation.md``).
 
             Either way a rate's interval is computed on the logit scale (a
             count's on the log scale) so it stays inside the outcome's range.
@@ -228,20 +280,21 @@ class CounterfactualResults(ReadOnly):
         -------
         pandas.DataFrame
             Columns as listed in :data:`FRAME_COLUMNS`; ``non_intervention_se``
-            is the standard error for the chosen ``target``.
+            and ``std_error`` are the standard errors for the chosen ``target``
+            (those the intervals and the p-value use).
         """
         level = self.level if level is None else check_level(level)
         check_choice("target", target, NI_TARGETS)
         rows = []
         n_dropped = int(sum(d["n"] for d in self.info.get("dropped", [])))
         for e in self.estimates:
-            ni_se = e.non_intervention_se
+            ni_se, eff_se = e.non_intervention_se, e.std_error
             if target == "cohort":
-                ni_se = cohort_se(e)
+                ni_se, eff_se = cohort_se(e), cohort_effect_se(e)
             ni_lo, ni_hi = rate_interval(e.non_intervention, ni_se, level, e.outcome_type)
-            lo, hi = normal_interval(e.effect, e.std_error, level)
-            if e.std_error > 0 and math.isfinite(e.std_error):
-                p = float(2 * stats.norm.sf(abs(e.effect / e.std_error)))
+            lo, hi = normal_interval(e.effect, eff_se, level)
+            if eff_se > 0 and math.isfinite(eff_se):
+                p = float(2 * stats.norm.sf(abs(e.effect / eff_se)))
             else:
                 p = float("nan")
             rows.append(
@@ -256,7 +309,7 @@ class CounterfactualResults(ReadOnly):
                     "non_intervention_ci_lower": ni_lo,
                     "non_intervention_ci_upper": ni_hi,
                     "effect": e.effect,
-                    "std_error": e.std_error,
+                    "std_error": eff_se,
                     "ci_lower": lo,
                     "ci_upper": hi,
                     "p_value": p,
