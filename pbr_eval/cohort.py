@@ -630,6 +630,7 @@ class Cohort:
         rows: np.ndarray,
         *,
         columns: Mapping[str, np.ndarray] | None = None,
+        keep: Sequence[str] | None = None,
     ) -> Cohort:
         """A cohort of ``parent``'s rows ``rows`` (repeats allowed), without re-checking.
 
@@ -639,7 +640,15 @@ class Cohort:
         (e.g. re-labelled ``unit_id`` / ``cluster`` so repeated draws are
         distinct units). Design checks (constant covariates) are *not* run:
         an estimator meeting a degenerate replicate raises as usual. The
-        fingerprint is the SHA-256 of the parent's fingerprint and ``rows``.
+        fingerprint is the SHA-256 of the parent's fingerprint and ``rows``
+        (and of ``columns``), whatever ``keep`` is.
+
+        ``keep``: copy only these data columns (plus ``columns``) into the
+        new cohort's ``data``; the design matrix ``X``, ``t`` and the roles
+        are complete regardless. For an estimator that reads nothing else
+        (the bootstrap asks it which columns it reads), this skips copying
+        e.g. text covariates already encoded in ``X``. The result is then
+        not a full cohort: ``data`` lacks the other role columns.
         """
         rows = np.asarray(rows, dtype=np.intp)
         out = cls.__new__(cls)
@@ -648,12 +657,24 @@ class Cohort:
                      "design_sources", "binary_columns"):
             object.__setattr__(out, name, getattr(parent, name))
         out.n_input_rows = int(rows.size)
-        data = parent.data.iloc[rows].reset_index(drop=True)
-        for name, values in (columns or {}).items():
+        extra = columns or {}
+        if keep is None:
+            data = parent.data.iloc[rows].reset_index(drop=True)
+        else:
+            # column by column with numpy takes: no pandas block reindexing
+            wanted = [c for c in dict.fromkeys(keep) if c not in extra]
+            data = pd.DataFrame(
+                {c: parent.data[c].array.take(rows) if not isinstance(
+                    parent.data[c].dtype, np.dtype) else parent.data[c].to_numpy()[rows]
+                 for c in wanted},
+                index=pd.RangeIndex(rows.size), copy=False,
+            )
+        for name, values in extra.items():
             data[name] = values
         out.data = data
         out.t = parent.t[rows]
-        out.X = parent.X[rows]
+        # np.take, not X[rows]: the same rows, ten times faster for a 2-D array
+        out.X = np.take(parent.X, rows, axis=0)
         h = hashlib.sha256(parent.fingerprint.encode())
         h.update(rows.tobytes())
         for name, values in sorted((columns or {}).items()):

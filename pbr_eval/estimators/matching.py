@@ -438,6 +438,23 @@ class NearestNeighborMatching(Estimator):
                 stacklevel=3,
             )
 
+    def _replicate_columns(self, cohort: Cohort) -> list[str] | None:
+        """Data columns a replicate fit reads (the bootstrap copies only these).
+
+        ``None`` (all columns) unless the replicate fast path is on: the full
+        fit also reads every covariate for the balance table.
+        """
+        if not self._replicate_fast:
+            return None
+        cols = list(cohort.outcomes)
+        if self._covariate_distance:
+            cols += list(cohort.covariates)
+        for extra in (self.exact, self.mahvars):
+            cols += list(extra or [])
+        if isinstance(self.caliper, dict):
+            cols += [k for k in self.caliper if k != "distance"]
+        return list(dict.fromkeys(cols))
+
     # ------------------------------------------------------------------- fit
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Match and estimate.
@@ -675,7 +692,8 @@ class NearestNeighborMatching(Estimator):
         if isinstance(d, str) and d in DISTANCE_TRANSFORMS:
             return None, None
         start = self._replicate_start if isinstance(d, str) else None
-        ps = fit_propensity(cohort, None if isinstance(d, str) else d, start=start)
+        ps = fit_propensity(cohort, None if isinstance(d, str) else d, start=start,
+                            _replicate=self._replicate_fast)
         return (ps.linear if d == "linear.logit" else ps.ps), ps
 
 

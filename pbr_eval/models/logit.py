@@ -83,6 +83,7 @@ def fit_logit(
     center: np.ndarray | None = None,
     scale: np.ndarray | None = None,
     _standardised_start: bool = False,
+    _replicate: bool = False,
 ) -> LogitFit:
     """Fit a logistic regression by Newton-Raphson.
 
@@ -108,6 +109,10 @@ def fit_logit(
         previous fit's ``params`` (the bootstrap starts each replicate there).
     center, scale : numpy.ndarray, optional
         Column centres and scales used internally (default: from the data).
+    _replicate : bool, default False
+        Private (the bootstrap's replicates): the same iterations and
+        coefficients, but no covariance (an empty array) and no
+        log-likelihood (NaN) at the end, which saves two passes over the data.
 
     Returns
     -------
@@ -229,7 +234,7 @@ def fit_logit(
         if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
             eta = eta_of(beta)
-            ll = _loglik(eta, y, w)
+            ll = np.nan if _replicate else _loglik(eta, y, w)
             converged = True
             last_info = info
             break
@@ -274,6 +279,8 @@ def fit_logit(
     params = np.empty(p + 1)
     params[1:] = beta[1:] / sd
     params[0] = beta[0] - np.dot(mu, params[1:])
+    if _replicate:
+        return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan)
     if n > _WARM_START_ROWS and last_info is not None:
         # national-scale data: the information from the last Newton iteration (a step of
         # under 1e-6 standard deviations away) serves; it saves a pass over the data

@@ -43,7 +43,11 @@ class PropensityScore:
 
 
 def fit_propensity(
-    cohort: Cohort, model: Any = None, *, start: np.ndarray | None = None
+    cohort: Cohort,
+    model: Any = None,
+    *,
+    start: np.ndarray | None = None,
+    _replicate: bool = False,
 ) -> PropensityScore:
     """Fit the propensity model on a cohort.
 
@@ -57,6 +61,10 @@ def fit_propensity(
     start : numpy.ndarray, optional
         Starting coefficients for the logistic fit (original scale, intercept
         first); the optimum does not depend on them.
+    _replicate : bool, default False
+        Private (bootstrap replicates): the logistic fit skips its covariance
+        and final log-likelihood (``logit.cov`` empty, ``logit.loglik`` NaN);
+        the scores are the same.
 
     Returns
     -------
@@ -71,7 +79,8 @@ def fit_propensity(
     """
     X, t = cohort.X, cohort.t.astype(float)
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
-        fit = fit_logit(X, t, names=cohort.design_columns, start_params=start)
+        fit = fit_logit(X, t, names=cohort.design_columns, start_params=start,
+                        _replicate=_replicate)
         return PropensityScore(ps=fit.predict(X), model="logit", logit=fit)
     if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
         raise OptionError(
