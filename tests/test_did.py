@@ -124,3 +124,19 @@ def test_errors() -> None:
     d = fam.data[~((fam.data["treated"] == 1) & (fam.data["period"] == 0))]
     with pytest.raises(EstimationError, match="No treated rows in the pre-programme"):
         DifferenceInDifferences().fit(Cohort(d, **fam.cohort_args))
+
+
+@pytest.mark.parametrize("model", ["2x2", "twfe"])
+def test_cohort_interval_uses_the_effect_se(model: str) -> None:
+    """The cohort's observed rate is known, so its own non-intervention rate has the
+    effect's SE (which, clustered by unit, counts the treated units' own noise);
+    target="expected" keeps the SE of b0 + b_treated + b_post."""
+    sim = load_families()
+    r = DifferenceInDifferences(model=model).fit(Cohort(sim.data, **sim.cohort_args))
+    f = r.to_frame().set_index("outcome")
+    g = r.to_frame(target="expected").set_index("outcome")
+    for e in r.estimates:
+        assert e.cohort_std_error == e.std_error
+        assert f.loc[e.outcome, "non_intervention_se"] == pytest.approx(e.std_error)
+        assert f.loc[e.outcome, "std_error"] == pytest.approx(e.std_error)
+        assert g.loc[e.outcome, "non_intervention_se"] == pytest.approx(e.non_intervention_se)
