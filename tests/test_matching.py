@@ -204,9 +204,9 @@ def test_ignored_options_warn() -> None:
         NearestNeighborMatching(distance="mahalanobis", mahvars=["age"])
 
 
-def test_subclass_error_when_empty(cohort) -> None:  # noqa: ANN001
-    with pytest.raises(EstimationError, match="Use fewer subclasses"):
-        estimate(cohort, method="subclass", subclass=400)
+def test_subclass_error_when_groups_too_small(cohort) -> None:  # noqa: ANN001
+    with pytest.raises(EstimationError, match="Use fewer subclasses or a smaller `min_n`"):
+        estimate(cohort, method="subclass", subclass=40, min_n=100)
 
 
 def test_cem_bad_cutpoints(cohort) -> None:  # noqa: ANN001

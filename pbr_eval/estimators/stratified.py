@@ -27,6 +27,7 @@ Austin, P. C. (2011). Multivariate Behavioral Research 46(3), 399-424.
 from __future__ import annotations
 
 import math
+import warnings
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -193,6 +194,11 @@ class _StrataEstimator(Estimator):
             "n_comparison_unmatched": int((~t & (w == 0)).sum()),
             **extra,
         })
+        if info.get("n_scooted"):
+            info["notes"].append(
+                f"{info['n_scooted']:,} units were moved to a neighbouring subclass so that every "
+                "subclass holds both groups (MatchIt's min.n rule); subclasses then do not "
+                "follow the cut points exactly.")
         if n_unf:
             who = "treated" if self.estimand == "ATT" else "comparison"
             info["dropped"] = [*info["dropped"], DroppedRows(
@@ -349,7 +355,7 @@ class CoarsenedExactMatching(_StrataEstimator):
 
 @register("subclass")
 class Subclassification(_StrataEstimator):
-    """Propensity-score subclassification, as MatchIt's ``method = "subclass"``.
+    r"""Propensity-score subclassification, as MatchIt's ``method = "subclass"``.
 
     Parameters
     ----------
@@ -360,16 +366,31 @@ class Subclassification(_StrataEstimator):
     estimand : {"ATT", "ATC"}, default "ATT"
     se : {"HC3", "HC1", "HC0", "cluster"}, default "HC3"
     adjust : bool, default False
+    min_n : int, default 1
+        Minimum number of units of each group in every subclass (MatchIt's
+        ``min.n``). A subclass short of a group takes the nearest-scoring
+        units of that group from the neighbouring subclasses ("scooting",
+        below). ``min_n=0`` instead leaves such subclasses out: their units
+        get weight 0 and are counted in ``info["dropped"]``.
 
     Notes
     -----
     Cut points are the quantiles (R's type 7) of the score among the focal
     group at ``0, 1/K, ..., 1``; subclass ``k`` holds scores in
     ``[q_k, q_k+1)``, with scores below/above the range in the first/last.
-    When a subclass lacks a group MatchIt moves units from neighbouring
-    subclasses; here an :class:`EstimationError` asks for fewer subclasses
-    instead (a limitation). Five subclasses remove about 90% of the bias
-    from a covariate (Rosenbaum & Rubin 1984).
+
+    Scooting (as MatchIt's ``subclass_scootC``): for each group separately
+    and ``min_n`` rounds, while some subclass has no unit of the group, take
+    the first such subclass ``s``; borrow from the left if ``s`` is the last
+    subclass, from the right if it is the first, otherwise from the left when
+    :math:`\sum_{s' \ne s,\, n_{s'} > 1} (n_{s'} - 1)/(s' - s) \le 0` (more
+    spare units below); the donor is the nearest non-empty subclass on that
+    side, and the unit moved is its member with the score nearest ``s`` (the
+    highest score when borrowing from the left, the lowest from the right;
+    ties: the last in data order). Each round then lowers every count by one.
+    The resulting subclasses may not follow the cut points exactly. Five
+    subclasses remove about 90% of the bias from a covariate (Rosenbaum &
+    Rubin 1984).
 
     References
     ----------
@@ -393,8 +414,10 @@ class Subclassification(_StrataEstimator):
         estimand: str = "ATT",
         se: str = "HC3",
         adjust: bool = False,
+        min_n: int = 1,
     ) -> None:
         self.subclass = check_int("subclass", subclass, minimum=1)
+        self.min_n = check_int("min_n", min_n, minimum=0)
         self.propensity = propensity
         self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
 
@@ -406,13 +429,62 @@ class Subclassification(_StrataEstimator):
         q = np.quantile(score[focal], np.arange(K + 1) / K)
         sub = np.clip(np.searchsorted(q, score, side="right"), 1, K) - 1
         t = cohort.t
-        n1 = np.bincount(sub[t], minlength=K)
-        n0 = np.bincount(sub[~t], minlength=K)
-        empty = np.flatnonzero((n1 == 0) | (n0 == 0))
-        if empty.size:
-            raise EstimationError(
-                f"`subclass`={K}: subclass {int(empty[0]) + 1} holds no "
-                f"{'treated' if n1[empty[0]] == 0 else 'comparison'} units. Use fewer subclasses."
-            )
+        n_sub = int(np.unique(sub).size)
+        if n_sub < K:
+            warnings.warn(
+                f"`subclass`={K}: ties in the propensity score gave only {n_sub} distinct "
+                "subclasses.", UserWarning, stacklevel=3)
+        n_scooted = 0
+        if self.min_n > 0:
+            for g in (True, False):
+                n_g = int((t == g).sum())
+                if n_g < n_sub * self.min_n:
+                    who = "treated" if g else "comparison"
+                    raise EstimationError(
+                        f"`subclass`={K} with `min_n`={self.min_n} needs at least "
+                        f"{n_sub * self.min_n} {who} units; the cohort has {n_g}. Use fewer "
+                        "subclasses or a smaller `min_n`.")
+            new_sub = _scoot(sub, t, score, self.min_n)
+            n_scooted = int((new_sub != sub).sum())
+            sub = new_sub
         return sub.astype(np.int64), score, {"subclass_cutpoints": q.tolist(),
-                                             "propensity_model": ps.model}
+                                             "propensity_model": ps.model,
+                                             "n_scooted": n_scooted}
+
+
+def _scoot(sub: np.ndarray, t: np.ndarray, x: np.ndarray, min_n: int) -> np.ndarray:
+    """Move units between neighbouring subclasses until each has ``min_n`` of each group
+    (the rule in :class:`Subclassification`'s notes; MatchIt's ``subclass_scootC``)."""
+    levels, code = np.unique(sub, return_inverse=True)
+    code = code.astype(np.int64)
+    n_sub = levels.size
+    for g in (True, False):
+        idx = np.flatnonzero(t == g)  # data order
+        tab = np.bincount(code[idx], minlength=n_sub).astype(np.int64)
+        for _ in range(min_n):
+            while tab.min() <= 0:
+                s = int(np.flatnonzero(tab <= 0)[0])
+                if s == n_sub - 1:
+                    left = True
+                elif s == 0:
+                    left = False
+                else:
+                    others = np.flatnonzero(tab > 1)
+                    others = others[others != s]
+                    score = float(np.sum((tab[others] - 1) / (others - s).astype(float)))
+                    left = score <= 0
+                if left:
+                    cand = np.flatnonzero(tab[:s] > 0)
+                    s2 = int(cand[-1])
+                else:
+                    cand = np.flatnonzero(tab[s + 1:] > 0)
+                    s2 = s + 1 + int(cand[0])
+                members = idx[code[idx] == s2]
+                xv = x[members]
+                best = xv.max() if left else xv.min()
+                mover = int(members[np.flatnonzero(xv == best)[-1]])
+                code[mover] = s
+                tab[s] += 1
+                tab[s2] -= 1
+            tab -= 1
+    return levels[code]
