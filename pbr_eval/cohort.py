@@ -631,6 +631,7 @@ class Cohort:
         *,
         columns: Mapping[str, np.ndarray] | None = None,
         keep: Sequence[str] | None = None,
+        scratch: dict[str, Any] | None = None,
     ) -> Cohort:
         """A cohort of ``parent``'s rows ``rows`` (repeats allowed), without re-checking.
 
@@ -649,6 +650,13 @@ class Cohort:
         (the bootstrap asks it which columns it reads), this skips copying
         e.g. text covariates already encoded in ``X``. The result is then
         not a full cohort: ``data`` lacks the other role columns.
+
+        ``scratch``: a dict of work buffers reused from one replicate to the
+        next (the bootstrap passes one per batch of replicates): ``X`` is
+        written into ``scratch["X"]`` instead of fresh memory, and the cohort
+        carries ``scratch`` on to the propensity fit's work buffer. A cohort
+        built this way is only valid until the next one built with the same
+        ``scratch``.
         """
         rows = np.asarray(rows, dtype=np.intp)
         out = cls.__new__(cls)
@@ -674,7 +682,14 @@ class Cohort:
         out.data = data
         out.t = parent.t[rows]
         # np.take, not X[rows]: the same rows, ten times faster for a 2-D array
-        out.X = np.take(parent.X, rows, axis=0)
+        if scratch is None:
+            out.X = np.take(parent.X, rows, axis=0)
+        else:
+            # Fresh pages are slow to fault in on some VMs: reuse one buffer.
+            # (mode="clip" is unbuffered; the rows are valid, so nothing is clipped)
+            buf = _work_buffer(scratch, "X", rows.size, parent.X.shape[1])
+            out.X = np.take(parent.X, rows, axis=0, out=buf, mode="clip")
+        out._scratch = scratch
         h = hashlib.sha256(parent.fingerprint.encode())
         h.update(rows.tobytes())
         for name, values in sorted((columns or {}).items()):
@@ -718,6 +733,15 @@ class Cohort:
             f"Cohort(n_treated={self.n_treated}, n_comparison={self.n_comparison}, "
             f"outcomes={self.outcomes}, covariates={len(self.covariates)}{extra})"
         )
+
+
+def _work_buffer(scratch: dict[str, Any], name: str, n: int, p: int) -> np.ndarray:
+    """An ``(n, p)`` float view of the reusable buffer ``scratch[name]`` (grown as needed)."""
+    buf = scratch.get(name)
+    if buf is None or buf.shape[0] < n or buf.shape[1] != p:
+        buf = np.empty((max(n, int(1.1 * (0 if buf is None else buf.shape[0]))), p))
+        scratch[name] = buf
+    return buf[:n]
 
 
 def _frame_sha256(frame: pd.DataFrame) -> str:

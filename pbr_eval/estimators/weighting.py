@@ -488,7 +488,10 @@ def outcome_estimate(
     cohort = float("nan")
     if noise is not None:
         var_c = cohort_variance(phi0, mu0, noise, cluster=cluster)
-        cohort = float(np.sqrt(var_c)) if np.isfinite(var_c) else float("nan")
+        if np.isfinite(var_c):
+            cohort = float(np.sqrt(var_c))
+            se_method += ("; the default intervals (the cohort's own rate and effect) add the "
+                          "cohort's outcome noise from an outcome model (cohort_std_error)")
     return OutcomeEstimate(
         outcome=name,
         outcome_type=outcome_type,

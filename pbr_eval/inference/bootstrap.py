@@ -211,10 +211,17 @@ class _Plan:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def cohort(
-        self, parent: Cohort, groups: np.ndarray, *, keep: Sequence[str] | None = None
+        self,
+        parent: Cohort,
+        groups: np.ndarray,
+        *,
+        keep: Sequence[str] | None = None,
+        scratch: dict[str, Any] | None = None,
     ) -> Cohort:
         """The replicate cohort of ``groups``; ``keep``: copy only these data columns
-        (those the estimator reads, see ``_replicate_columns``), default all."""
+        (those the estimator reads, see ``_replicate_columns``), default all;
+        ``scratch``: work buffers reused across replicates (the cohort is then
+        valid only until the next one built with it)."""
         rows, pos = self.rows_of(groups)
         cols: dict[str, np.ndarray] = {}
         if parent.unit_id is not None:
@@ -225,7 +232,7 @@ class _Plan:
                 cols[parent.unit_id] = pos.astype(np.int64) * n_codes + self.unit_codes[rows]
         if self.relabel_cluster and parent.cluster is not None:
             cols[parent.cluster] = pos.astype(np.int64)
-        return Cohort._from_validated(parent, rows, columns=cols, keep=keep)
+        return Cohort._from_validated(parent, rows, columns=cols, keep=keep, scratch=scratch)
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
@@ -323,6 +330,9 @@ def _run_chunk(
     # get replicate cohorts carrying only those; X, t and the roles are always there.
     cols = getattr(estimator, "_replicate_columns", None)
     keep = cols(cohort) if callable(cols) else None
+    # Work buffers shared by this batch's replicates, one after the other (each
+    # replicate cohort is dropped before the next is built): no fresh pages.
+    scratch: dict[str, Any] = {}
     # One BLAS thread per replicate: faster when replicates run side by side, and
     # the same floating-point summation order in every process, so results do
     # not depend on n_jobs or the backend.
@@ -333,7 +343,9 @@ def _run_chunk(
             else:
                 assert plan.jack_block is not None
                 groups = np.flatnonzero(plan.jack_block != arg)
-            out.append(_fit_values(estimator, plan.cohort(cohort, groups, keep=keep), outcomes))
+            rep = plan.cohort(cohort, groups, keep=keep, scratch=scratch)
+            out.append(_fit_values(estimator, rep, outcomes))
+            del rep
     return out
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
+from pbr_eval.cohort import _work_buffer
 from pbr_eval.exceptions import EstimationError
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -84,6 +86,7 @@ def fit_logit(
     scale: np.ndarray | None = None,
     _standardised_start: bool = False,
     _replicate: bool = False,
+    _work: dict[str, Any] | None = None,
 ) -> LogitFit:
     """Fit a logistic regression by Newton-Raphson.
 
@@ -113,6 +116,9 @@ def fit_logit(
         Private (the bootstrap's replicates): the same iterations and
         coefficients, but no covariance (an empty array) and no
         log-likelihood (NaN) at the end, which saves two passes over the data.
+    _work : dict, optional
+        Private: reusable work buffers (the bootstrap's, one per batch of
+        replicates); the ``(n, p)`` work array is taken from it.
 
     Returns
     -------
@@ -200,7 +206,8 @@ def fit_logit(
     converged = False
     last_info: np.ndarray | None = None
     it = 0
-    Xs = np.empty_like(X)  # one work buffer: fresh large allocations are slow on some VMs
+    # one work buffer: fresh large allocations are slow on some VMs
+    Xs = np.empty_like(X) if _work is None else _work_buffer(_work, "logit_Xs", n, p)
     H = np.empty((p + 1, p + 1))
     g = np.empty(p + 1)
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)

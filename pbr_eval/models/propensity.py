@@ -80,7 +80,8 @@ def fit_propensity(
     X, t = cohort.X, cohort.t.astype(float)
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
         fit = fit_logit(X, t, names=cohort.design_columns, start_params=start,
-                        _replicate=_replicate)
+                        _replicate=_replicate,
+                        _work=getattr(cohort, "_scratch", None) if _replicate else None)
         return PropensityScore(ps=fit.predict(X), model="logit", logit=fit)
     if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
         raise OptionError(
