@@ -75,8 +75,8 @@ BETTER: tuple[str, ...] = get_args(Better)
 AREA_ESTIMATES: tuple[str, ...] = get_args(AreaEstimate)
 
 #: Bootstrap resampling schemes and interval methods (pbr_eval.inference.bootstrap).
-BootstrapKind = Literal["unit", "cluster", "pair", "stratified"]
-BootstrapCI = Literal["percentile", "bca"]
+BootstrapKind = Literal["unit", "cluster", "pair", "stratified", "comparison"]
+BootstrapCI = Literal["percentile", "bca", "normal"]
 BOOTSTRAP_KINDS: tuple[str, ...] = get_args(BootstrapKind)
 BOOTSTRAP_CIS: tuple[str, ...] = get_args(BootstrapCI)
 #: Which non-intervention rate a bootstrap interval is for: the cohort's own

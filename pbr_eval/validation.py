@@ -38,6 +38,9 @@ from pbr_eval.options import (
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage"]
 
 INFERENCES = ("analytic", "bootstrap")
+#: Whose non-intervention rate is the truth: the treated units the estimator kept
+#: (weight > 0; the whole cohort when it keeps all) or always the whole cohort.
+TRUTHS = ("kept", "cohort")
 _QUANTITIES = (("non_intervention", "non_intervention_ci_lower", "non_intervention_ci_upper"),
                ("effect", "ci_lower", "ci_upper"),
                ("non_intervention_cohort", "ni_cohort_lower", "ni_cohort_upper"))
@@ -152,6 +155,43 @@ class CoverageStudy:
         return "\n".join(lines)
 
 
+def _kept_truth(
+    sim: Any, scenario: str, sim_args: dict[str, Any], seed: int, cohort: Any, res: Any
+) -> tuple[pd.DataFrame, int]:
+    """The truth over the treated units the estimator kept (weight > 0), weighted.
+
+    Per-unit non-intervention outcomes come from the same simulation with the
+    effect set to zero: the scenarios draw every unit's Y(0) before applying
+    the effect, so the treated outcomes of that run are the treated units'
+    Y(0). Checked: their mean must reproduce ``sim.truth``.
+    """
+    from pbr_eval.datasets import simulate
+
+    t = cohort.t
+    if cohort.is_panel:  # panel truth refers to the last period: keep the cohort's
+        return sim.truth, int(t.sum())
+    wt = np.where(t, res.weights.to_numpy(dtype=float), 0.0)
+    n_kept = int((wt > 0).sum())
+    if n_kept == int(t.sum()) and np.allclose(wt[t], wt[t][0]):
+        return sim.truth, n_kept
+    zero = simulate(scenario, seed=seed, **{**sim_args, "effect": 0})
+    truth = sim.truth.copy()
+    for outcome in truth.index:
+        y0 = zero.data.loc[cohort.index, outcome].to_numpy(dtype=float)
+        if not math.isclose(float(y0[t].mean()), float(sim.truth.loc[outcome, "non_intervention"]),
+                            rel_tol=1e-9, abs_tol=1e-12):
+            raise OptionError(
+                f"`truth='kept'` needs each unit's outcome without the programme, but scenario "
+                f"'{scenario}' does not reproduce it with effect=0 (outcome '{outcome}'). Use "
+                "truth='cohort'."
+            )
+        y = cohort.y(outcome).astype(float)
+        ni = float(wt @ y0 / wt.sum())
+        obs = float(wt @ y / wt.sum())
+        truth.loc[outcome, ["observed", "non_intervention", "effect"]] = [obs, ni, obs - ni]
+    return truth, n_kept
+
+
 def _seed_ints(seed: int | None, n: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
@@ -166,6 +206,7 @@ def _one_rep(
     boot: dict[str, Any],
     period: Any,
     cohort_options: dict[str, Any],
+    truth_kind: str,
     rep: int,
 ) -> list[dict[str, Any]]:
     import warnings
@@ -177,6 +218,8 @@ def _one_rep(
 
     sim = simulate(scenario, seed=seed, **sim_args)
     truth = sim.truth
+    n_treated = int(sim.params.get("n_treated", 0))
+    n_kept = n_treated
     rows: list[dict[str, Any]] = []
     try:
         with warnings.catch_warnings(), threadpool_limits(limits=1):
@@ -185,17 +228,28 @@ def _one_rep(
             if period is not None:
                 cohort = cohort.at_period(period)
             res = estimator.fit(cohort)
+            n_treated = int(cohort.t.sum())
+            n_kept = n_treated
+            if truth_kind == "kept":
+                truth, n_kept = _kept_truth(sim, scenario, sim_args, seed, cohort, res)
             if inference == "bootstrap":
                 from pbr_eval.inference.bootstrap import bootstrap
 
-                f = bootstrap(estimator, cohort, seed=seed, progress=False, **boot).to_frame(
-                    level, target="expected")
+                b = bootstrap(estimator, cohort, seed=seed, progress=False, **boot)
+                # non_intervention: the replicates' own spread (target "expected");
+                # effect and non_intervention_cohort: the cohort's (target "cohort").
+                f = b.to_frame(level, target="expected")
+                fc = b.to_frame(level, target="cohort")
+                f = f.assign(ci_lower=fc["ci_lower"], ci_upper=fc["ci_upper"],
+                             non_intervention_cohort=fc["non_intervention"],
+                             ni_cohort_lower=fc["non_intervention_ci_lower"],
+                             ni_cohort_upper=fc["non_intervention_ci_upper"])
             else:
                 f = res.to_frame(level)
-            # The cohort's own counterfactual rate: observed minus the effect interval.
-            f = f.assign(non_intervention_cohort=f["non_intervention"],
-                         ni_cohort_lower=f["observed"] - f["ci_upper"],
-                         ni_cohort_upper=f["observed"] - f["ci_lower"])
+                # The cohort's own counterfactual rate: observed minus the effect interval.
+                f = f.assign(non_intervention_cohort=f["non_intervention"],
+                             ni_cohort_lower=f["observed"] - f["ci_upper"],
+                             ni_cohort_upper=f["observed"] - f["ci_lower"])
         error = ""
     except PbrEvalError as err:
         f, error = None, f"{type(err).__name__}: {err}"
@@ -204,7 +258,8 @@ def _one_rep(
             tq = "non_intervention" if q == "non_intervention_cohort" else q
             row = {"rep": rep, "seed": seed, "outcome": outcome, "quantity": q,
                    "truth": float(truth.loc[outcome, tq]), "estimate": math.nan,
-                   "lower": math.nan, "upper": math.nan, "error": error}
+                   "lower": math.nan, "upper": math.nan, "error": error,
+                   "truth_of": truth_kind, "n_treated": n_treated, "n_kept": n_kept}
             if f is not None:
                 r = f.set_index("outcome").loc[outcome]
                 row.update({"estimate": float(r[q]), "lower": float(r[lo]),
@@ -230,6 +285,7 @@ def coverage_study(
     n_jobs: int = 1,
     scenario_params: Mapping[str, Any] | None = None,
     cohort_options: Mapping[str, Any] | None = None,
+    truth: str = "kept",
 ) -> CoverageStudy:
     r"""Bias, RMSE and interval coverage of an estimator over simulated cohorts with known truth.
 
@@ -262,6 +318,15 @@ def coverage_study(
         Passed to :func:`~pbr_eval.datasets.simulate` (e.g. ``{"effect": 0}``).
     cohort_options : dict, optional
         Overrides of the scenario's Cohort arguments (e.g. ``{"covariates": [...]}``).
+    truth : {"kept", "cohort"}, default "kept"
+        Whose rate each estimate is scored against. ``"kept"``: the treated
+        units the estimator kept (weight > 0, weighted by their weights), the
+        rate it estimates; this is the whole cohort unless it discards treated
+        units (exact and coarsened exact matching, calipers, common-support
+        trimming). ``"cohort"``: always the whole cohort, the rate a
+        commissioner pays on (the discarding estimators are then also scored
+        on their change of target). Reported per replicate (``truth_of``,
+        ``n_kept``) and in the table (``truth_of``, ``kept_share``).
 
     Returns
     -------
@@ -277,7 +342,12 @@ def coverage_study(
     The truth of each replicate is the simulated cohort's own mean
     potential outcome without the programme, :math:`\frac{1}{n_1}\sum_{T_i=1}
     Y_i(0)`, and the corresponding effect: the quantities a commissioner
-    pays on. Measures and Monte Carlo errors as in :func:`summarise_coverage`.
+    pays on; with ``truth="kept"`` the mean runs over the treated units the
+    estimator kept, :math:`\sum_{T_i=1} w_i Y_i(0) / \sum_{T_i=1} w_i`.
+    Each unit's :math:`Y_i(0)` comes from the same seeded simulation with
+    the effect set to zero (the simulators draw every :math:`Y(0)` before the
+    effect; checked against the cohort's truth in every replicate). Panel
+    scenarios always use the whole cohort's truth. Measures and Monte Carlo errors as in :func:`summarise_coverage`.
     Fits that fail are counted (``n_failed``), not hidden.
 
     Examples
@@ -309,6 +379,7 @@ def coverage_study(
     n_comparison = check_int("n_comparison", n_comparison, minimum=1)
     level = check_level(level)
     inference = check_choice("inference", inference, INFERENCES)
+    truth = check_choice("truth", truth, TRUTHS)
     boot = {}
     if inference == "bootstrap":
         boot = {"n_boot": check_int("n_boot", n_boot, minimum=2),
@@ -317,7 +388,7 @@ def coverage_study(
     sim_args = {"n_treated": n_treated, "n_comparison": n_comparison, **dict(scenario_params or {})}
     seeds = _seed_ints(seed, n_reps)
     args = (estimator, scenario, sim_args)
-    tail = (level, inference, boot, period, dict(cohort_options or {}))
+    tail = (level, inference, boot, period, dict(cohort_options or {}), truth)
     if n_jobs == 1:
         out = [_one_rep(*args, s, *tail, i) for i, s in enumerate(seeds)]
     else:
@@ -328,6 +399,9 @@ def coverage_study(
         )
     reps = pd.DataFrame([row for rows in out for row in rows])
     table = summarise_coverage(reps, level)
+    kept = reps.drop_duplicates("rep")
+    table.insert(2, "truth_of", truth)
+    table.insert(3, "kept_share", float((kept["n_kept"] / kept["n_treated"]).mean()))
     errors = [e for e in reps.drop_duplicates("rep")["error"] if e]
     label = getattr(estimator, "method", type(estimator).__name__)
     info = {
@@ -337,7 +411,7 @@ def coverage_study(
         "options": estimator.get_params() if hasattr(estimator, "get_params") else {},
         "scenario": scenario, "scenario_args": sim_args, "n_reps": n_reps, "seed": seed,
         "inference": inference, "bootstrap": boot, "period": period,
-        "cohort_options": dict(cohort_options or {}),
+        "cohort_options": dict(cohort_options or {}), "truth": truth,
         "n_failed": len(errors), "failures": list(dict.fromkeys(errors))[:5],
     }
     return CoverageStudy(table=table, replicates=reps, level=level, info=info)

@@ -147,7 +147,8 @@ def test_results_method_and_estimator_source_agree(res, cohort):
 
 
 def test_cohort_target_is_observed_minus_effect_interval(res, cohort):
-    boot = bootstrap(res, cohort, n_boot=30, kind="pair", seed=4, ci="bca")
+    # kinds that resample the treated too (pair and comparison: tests/test_bootstrap_cohort.py)
+    boot = bootstrap(res, cohort, n_boot=30, kind="cluster", seed=4, ci="bca")
     for ci in ("percentile", "bca"):
         c = boot.to_frame(ci=ci)
         x = boot.to_frame(ci=ci, target="expected")

@@ -60,6 +60,7 @@ __all__ = [
     "bootstrap",
     "percentile_interval",
     "bca_interval",
+    "normal_bootstrap_interval",
     "QUANTITIES",
 ]
 
@@ -97,6 +98,48 @@ def percentile_interval(replicates: np.ndarray, level: float) -> tuple[np.ndarra
     a = (1 - level) / 2
     q = np.nanquantile(np.asarray(replicates, dtype=float), [a, 1 - a], axis=0)
     return q[0], q[1]
+
+
+def normal_bootstrap_interval(
+    estimate: np.ndarray | float, replicates: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Normal interval centred on the estimate: :math:`\hat\theta \pm z\, s^*`.
+
+    Parameters
+    ----------
+    estimate : float or numpy.ndarray
+        The estimate on the full data, shape ``replicates.shape[1:]``.
+    replicates : numpy.ndarray
+        Shape ``(n_boot, ...)``; NaN replicates ignored.
+    level : float
+
+    Returns
+    -------
+    (lower, upper) : tuple of numpy.ndarray
+
+    Notes
+    -----
+    :math:`s^*` is the standard deviation of the replicates (Efron and
+    Tibshirani 1993, section 13.2, the "standard" interval). Unlike the
+    percentile interval it uses the replicates for the spread only, not the
+    location. That matters for matching with re-estimation: re-matching a
+    resampled cohort picks different comparison units, so the replicates
+    centre on a smoothed ("bagged") value that lies between the estimate and
+    the truth rather than on the estimate, and the percentile interval
+    over-covers the estimate's error (``docs/validation.md``).
+
+    Examples
+    --------
+    >>> lo, hi = normal_bootstrap_interval(1.0, np.array([0.0, 2.0]), 0.95)
+    >>> round(float(lo), 3), round(float(hi), 3)
+    (-1.772, 3.772)
+    """
+    from pbr_eval.inference.intervals import z_value
+
+    theta = np.asarray(estimate, dtype=float)
+    sd = np.nanstd(np.asarray(replicates, dtype=float), axis=0, ddof=1)
+    z = z_value(level)
+    return theta - z * sd, theta + z * sd
 
 
 def bca_interval(
@@ -193,6 +236,7 @@ class _Plan:
     unit_codes: np.ndarray | None  # integer code of each row's unit_id (panel), else None
     relabel_cluster: bool
     jack_block: np.ndarray | None = None  # jackknife block of each group (BCa)
+    fixed: np.ndarray | None = None  # groups in every replicate, never resampled ("comparison")
 
     @property
     def n_groups(self) -> int:
@@ -208,6 +252,8 @@ class _Plan:
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
         parts = [s[rng.integers(0, s.size, s.size)] for s in self.strata]
+        if self.fixed is not None:
+            parts.insert(0, self.fixed)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def cohort(
@@ -277,6 +323,15 @@ def _make_plan(cohort: Cohort, kind: str, strata: str | None) -> _Plan:
         strata_groups = tuple(
             np.flatnonzero(key == k).astype(np.int64) for k in np.unique(key)
         )
+    elif kind == "comparison":
+        if strata is not None:
+            raise OptionError(
+                f"`strata` is used only with kind='stratified'; got kind={kind!r} and "
+                f"strata={strata!r}. Pass kind='stratified' or drop `strata`."
+            )
+        treated_group = cohort.t[first_row]
+        fixed = np.flatnonzero(treated_group).astype(np.int64)
+        strata_groups = (np.flatnonzero(~treated_group).astype(np.int64),)
     else:
         if strata is not None:
             raise OptionError(
@@ -292,6 +347,7 @@ def _make_plan(cohort: Cohort, kind: str, strata: str | None) -> _Plan:
         strata=strata_groups,
         unit_codes=unit_codes,
         relabel_cluster=kind == "cluster",
+        fixed=fixed if kind == "comparison" else None,
     )
 
 
@@ -494,6 +550,12 @@ class BootstrapResults(ReadOnly):
     jackknife : numpy.ndarray or None
         Leave-one-(group-)out estimates used by BCa, same layout; ``None``
         when ``ci="percentile"`` was asked for.
+    cohort_noise : numpy.ndarray or None
+        Shape ``(n_boot, n_outcomes)``: for ``kind="comparison"`` and
+        ``"pair"``, a draw of the cohort's own outcome noise per replicate
+        (see :mod:`pbr_eval.inference._cohort_boot`), added to the
+        non-intervention replicates for ``target="cohort"``; ``None`` for the
+        other kinds, whose replicates resample the treated units too.
     n_boot, n_failed : int
         Replicates asked for, and those whose fit failed (left out of the intervals).
     info : mapping
@@ -514,6 +576,7 @@ class BootstrapResults(ReadOnly):
         replicates: np.ndarray,
         jackknife: np.ndarray | None,
         info: Mapping[str, Any],
+        cohort_noise: np.ndarray | None = None,
     ) -> None:
         self.method = method
         self.kind = kind
@@ -527,6 +590,10 @@ class BootstrapResults(ReadOnly):
             jackknife = np.array(jackknife, dtype=float)
             jackknife.setflags(write=False)
         self.jackknife = jackknife
+        if cohort_noise is not None:
+            cohort_noise = np.array(cohort_noise, dtype=float)
+            cohort_noise.setflags(write=False)
+        self.cohort_noise = cohort_noise
         self.n_boot = int(reps.shape[0])
         self.n_failed = int(np.isnan(reps).any(axis=(1, 2)).sum())
         self.info = MappingProxyType(dict(info))
@@ -546,15 +613,31 @@ class BootstrapResults(ReadOnly):
     def _point(self) -> np.ndarray:
         return np.array([[e.observed, e.non_intervention, e.effect] for e in self.estimates])
 
-    def _interval(self, level: float, ci: str) -> tuple[np.ndarray, np.ndarray]:
+    def _cohort_replicates(self) -> np.ndarray:
+        """Replicates of the cohort's own rate: non-intervention plus the cohort noise,
+        effect = observed (known) minus that."""
+        assert self.cohort_noise is not None
+        obs = self._point()[:, 0]
+        r = np.array(self.replicates, dtype=float)
+        r[:, :, 1] = r[:, :, 1] + self.cohort_noise
+        r[:, :, 0] = obs
+        r[:, :, 2] = obs - r[:, :, 1]
+        return r
+
+    def _interval(
+        self, level: float, ci: str, replicates: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        reps = self.replicates if replicates is None else replicates
         if ci == "percentile":
-            return percentile_interval(self.replicates, level)
+            return percentile_interval(reps, level)
+        if ci == "normal":
+            return normal_bootstrap_interval(self._point(), reps, level)
         if self.jackknife is None:
             raise OptionError(
                 "`ci='bca'` needs the jackknife values, which were not computed "
                 f"(this bootstrap was run with ci={self.ci!r}). Run it again with ci='bca'."
             )
-        return bca_interval(self._point(), self.replicates, self.jackknife, level)
+        return bca_interval(self._point(), reps, self.jackknife, level)
 
     def to_frame(
         self, level: float | None = None, ci: str | None = None, *, target: str = "cohort"
@@ -565,17 +648,20 @@ class BootstrapResults(ReadOnly):
         ----------
         level : float, optional
             Confidence level (default: the results' ``level``).
-        ci : {"percentile", "bca"}, optional
+        ci : {"percentile", "bca", "normal"}, optional
             Interval method (default: the one the bootstrap was run with).
         target : {"cohort", "expected"}, default "cohort"
             Which non-intervention rate the interval is for. ``"cohort"``: the
             rate *this* cohort would have had, :math:`\frac1{n_1}\sum_{T=1}
             Y(0)`, whose interval is the observed rate minus the effect
             interval (the observed rate is known, so all the uncertainty is
-            the effect's). ``"expected"``: its expectation given the cohort's
-            characteristics, from the spread of the non-intervention
-            replicates; narrower, and it under-covers the cohort's own rate
-            (see ``docs/validation.md``).
+            the effect's). For ``kind="comparison"`` and ``"pair"`` the
+            non-intervention replicates get the cohort's own outcome noise
+            added (:attr:`cohort_noise`) and the effect interval is the
+            observed rate minus the non-intervention interval: both are for
+            this cohort. ``"expected"``: the expected rate of people like the
+            cohort, from the spread of the replicates alone; narrower, and it
+            under-covers the cohort's own rate (see ``docs/validation.md``).
 
         Returns
         -------
@@ -589,9 +675,14 @@ class BootstrapResults(ReadOnly):
         level = self.level if level is None else check_level(level)
         ci = self.ci if ci is None else check_choice("ci", ci, BOOTSTRAP_CIS)
         target = check_choice("target", target, NI_TARGETS)
-        lo, hi = self._interval(level, ci)
-        sd = np.nanstd(self.replicates, axis=0, ddof=1)
-        if target == "cohort":
+        if target == "cohort" and self.cohort_noise is not None:
+            reps = self._cohort_replicates()
+            lo, hi = self._interval(level, ci, reps)
+            sd = np.nanstd(reps, axis=0, ddof=1)
+        else:
+            lo, hi = self._interval(level, ci)
+            sd = np.nanstd(self.replicates, axis=0, ddof=1)
+        if target == "cohort" and self.cohort_noise is None:
             obs = self._point()[:, 0]
             lo, hi, sd = lo.copy(), hi.copy(), sd.copy()
             lo[:, 1], hi[:, 1] = obs - hi[:, 2], obs - lo[:, 2]
@@ -757,7 +848,7 @@ def bootstrap(
         The cohort the results came from (results keep no copy of the data).
     n_boot : int, default 999
         Number of replicates.
-    kind : {"unit", "stratified", "cluster", "pair"}, default "unit"
+    kind : {"unit", "stratified", "cluster", "pair", "comparison"}, default "unit"
         ``"unit"``: draw units with replacement from the whole cohort (a
         panel unit brings all its periods). ``"stratified"``: draw within the
         treated and comparison groups (and within ``strata``), keeping their
@@ -765,8 +856,18 @@ def bootstrap(
         authorities) with all their units; use it when outcomes are
         correlated within clusters. ``"pair"``: draw matched sets of the
         original matching (Abadie and Spiess 2022) without re-matching.
-    ci : {"percentile", "bca"}, default "percentile"
-        Default interval; ``"bca"`` also computes the jackknife it needs.
+        ``"comparison"``: keep the treated cohort as it is and draw the
+        comparison units with replacement, re-estimating everything; the
+        interval for the cohort's own rate then adds the cohort's outcome
+        noise (as for ``"pair"``; see Notes). ``"comparison"`` and ``"pair"``
+        need a cross-sectional cohort and estimand ``"ATT"``.
+    ci : {"percentile", "bca", "normal"}, default "percentile"
+        Default interval; ``"bca"`` also computes the jackknife it needs;
+        ``"normal"`` is the estimate plus or minus z bootstrap standard
+        errors (:func:`normal_bootstrap_interval`), the one to use with
+        matching re-estimated in each replicate (kinds ``"unit"``,
+        ``"stratified"``, ``"cluster"``, ``"comparison"``): their percentile
+        intervals over-cover (``docs/validation.md``).
     level : float, default 0.95
     seed : int, optional
         Seed of the :class:`numpy.random.SeedSequence` whose ``spawn(n_boot)``
@@ -812,6 +913,17 @@ def bootstrap(
     fails (e.g. a covariate becomes constant, or no overlap) are left out of
     the intervals and counted in ``n_failed``; warnings inside replicates are
     silenced.
+
+    The cohort's own rate (``to_frame(target="cohort")``): with kinds that
+    resample the treated (``"unit"``, ``"stratified"``, ``"cluster"``) its
+    interval is the observed rate minus the effect interval. With
+    ``"comparison"`` and ``"pair"`` the treated cohort is held fixed, so the
+    replicates measure only the comparison side's error; each replicate of the
+    non-intervention rate gets an independent normal draw of the cohort's own
+    outcome noise, variance :math:`\sum w_i^2/(\sum w_i)^2 \cdot
+    E_w[\mathrm{Var}(Y(0) \mid X)]` with Abadie-Imbens nearest-neighbour
+    conditional variances (:mod:`pbr_eval.inference._cohort_boot`), and the
+    effect interval is the observed rate minus that interval.
 
     Limitations: the naive bootstrap of matching *with replacement* is not
     consistent (Abadie and Imbens 2008); prefer matching without
@@ -888,6 +1000,19 @@ def bootstrap(
         "notes": notes,
     }
     jack: np.ndarray | None = None
+    noise: np.ndarray | None = None
+    if kind in ("comparison", "pair"):
+        if cohort.is_panel:
+            raise OptionError(
+                f"`kind={kind!r}` holds the treated cohort fixed and is for cross-sectional "
+                "cohorts; this cohort is a panel. Use kind='stratified' or 'cluster'."
+            )
+        if point.estimand != "ATT":
+            raise OptionError(
+                f"`kind={kind!r}` holds the treated cohort fixed, which targets the treated "
+                f"(estimand 'ATT'); these results have estimand {point.estimand!r}. Use "
+                "kind='stratified'."
+            )
     if kind == "pair":
         s, w, t, y, n_pairs = _pair_arrays(point, cohort)
         reps = np.empty((n_boot, len(outcomes), len(QUANTITIES)))
@@ -911,11 +1036,16 @@ def bootstrap(
         plan = _make_plan(cohort, kind, strata)
         tasks: list[tuple[str, Any]] = [("boot", c) for c in children]
         if ci == "bca":
-            g = plan.n_groups
+            # Jackknife over the resampled units only (a fixed cohort is never left out).
+            movable = (np.arange(plan.n_groups) if plan.fixed is None
+                       else np.concatenate(plan.strata))
+            g = movable.size
+            block = np.full(plan.n_groups, -1, dtype=np.int64)
             if g <= n_jackknife:
-                block = np.arange(g)
+                block[movable] = np.arange(g)
             else:
-                block = np.random.default_rng(ss.spawn(1)[0]).permutation(g) % n_jackknife
+                block[movable] = (
+                    np.random.default_rng(ss.spawn(1)[0]).permutation(g) % n_jackknife)
                 notes.append(
                     f"BCa acceleration from a grouped jackknife: {g:,} resampling units in "
                     f"{n_jackknife} random blocks, one block left out at a time."
@@ -934,7 +1064,8 @@ def bootstrap(
             jack = vals[n_boot:]
         failures = [msg for _, msg in out[:n_boot] if msg is not None]
         info.update(
-            {"n_resampling_units": plan.n_groups, "n_failed": len(failures),
+            {"n_resampling_units": plan.n_groups - (0 if plan.fixed is None else plan.fixed.size),
+             "n_failed": len(failures),
              "failures": list(dict.fromkeys(failures))[:5]}
         )
         if failures:
@@ -951,6 +1082,18 @@ def bootstrap(
                     EstimationWarning,
                     stacklevel=2,
                 )
+    if kind in ("comparison", "pair"):
+        from pbr_eval.inference._cohort_boot import cohort_noise_draws, cohort_noise_sd
+
+        noise_sd = cohort_noise_sd(cohort, point.weights.to_numpy(dtype=float), outcomes)
+        noise = cohort_noise_draws(noise_sd, ss.spawn(1)[0], n_boot)
+        info["cohort_noise_sd"] = dict(zip(outcomes, map(float, noise_sd), strict=True))
+        notes.append(
+            "Treated cohort held fixed; for the cohort's own rate (target='cohort') each "
+            "replicate adds a draw of the cohort's outcome noise, standard deviation "
+            + ", ".join(f"{o} {v:.4g}" for o, v in zip(outcomes, noise_sd, strict=True))
+            + " (Abadie-Imbens nearest-neighbour conditional variances)."
+        )
     return BootstrapResults(
         method=point.method,
         kind=kind,
@@ -960,4 +1103,5 @@ def bootstrap(
         replicates=reps,
         jackknife=jack,
         info=info,
+        cohort_noise=noise,
     )
