@@ -654,9 +654,11 @@ class Cohort:
         ``scratch``: a dict of work buffers reused from one replicate to the
         next (the bootstrap passes one per batch of replicates): ``X`` is
         written into ``scratch["X"]`` instead of fresh memory, and the cohort
-        carries ``scratch`` on to the propensity fit's work buffer. A cohort
-        built this way is only valid until the next one built with the same
-        ``scratch``.
+        carries ``scratch`` on to the propensity fit's work buffer, and its
+        source (``parent.X``, ``parent.t``, ``rows``) so that a replicate
+        propensity fit can use the distinct rows with multiplicity weights. A
+        cohort built this way is only valid until the next one built with the
+        same ``scratch``.
         """
         rows = np.asarray(rows, dtype=np.intp)
         out = cls.__new__(cls)
@@ -690,6 +692,8 @@ class Cohort:
             buf = _work_buffer(scratch, "X", rows.size, parent.X.shape[1])
             out.X = np.take(parent.X, rows, axis=0, out=buf, mode="clip")
         out._scratch = scratch
+        # for the replicate propensity fit on distinct source rows (see fit_propensity)
+        out._source = None if scratch is None else (parent.X, parent.t, rows)
         h = hashlib.sha256(parent.fingerprint.encode())
         h.update(rows.tobytes())
         for name, values in sorted((columns or {}).items()):

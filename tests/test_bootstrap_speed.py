@@ -89,3 +89,21 @@ def test_replicate_logit_has_the_same_coefficients_without_covariance():
     b = fit_logit(X, y, start_params=start, _replicate=True)
     np.testing.assert_array_equal(a.params, b.params)
     assert b.cov.size == 0 and np.isnan(b.loglik)
+
+
+def test_replicate_propensity_on_distinct_rows_equals_fit_on_all_rows(cohort):
+    # A replicate cohort built with scratch buffers fits the logit on its distinct
+    # source rows with multiplicity weights: same maximum, scores per replicate row.
+    from pbr_eval.models.propensity import fit_propensity
+
+    start = NearestNeighborMatching().fit(cohort).extras["propensity"].logit.params
+    plan = _make_plan(cohort, "cluster", None)
+    scratch: dict = {}
+    for seed in range(3):
+        rep = plan.cohort(cohort, plan.draw(np.random.default_rng(seed)), scratch=scratch)
+        assert rep._source is not None
+        fast = fit_propensity(rep, start=start, _replicate=True)
+        full = fit_propensity(Cohort(rep.data, **{**cohort.roles(), "min_treated": 1}))
+        assert fast.ps.shape == full.ps.shape
+        np.testing.assert_allclose(fast.logit.params, full.logit.params, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(fast.ps, full.ps, rtol=1e-10)
