@@ -155,3 +155,54 @@ def test_reduced_coverage_weighting_cohort_se(method):
         cov = _coverage(cs, q)
         assert (cov >= FLOOR).all(), (q, cov.to_dict())
         assert (cov <= 0.99).all(), (q, cov.to_dict())
+
+
+# ------------------------------------------------ truth of the treated units an estimator kept
+def _errors(cs, quantity):
+    r = cs.replicates[cs.replicates["quantity"] == quantity].set_index(["rep", "outcome"])
+    return r["estimate"] - r["truth"]
+
+
+def test_discarding_estimator_is_scored_on_the_treated_it_kept():
+    kw = {"n_reps": 4, "seed": 12, "n_treated": 200, "n_comparison": 2000}
+    kept = coverage_study("cem", "reoffending", **kw)
+    whole = coverage_study("cem", "reoffending", truth="cohort", **kw)
+    reps = kept.replicates.drop_duplicates("rep")
+    assert (reps["n_kept"] < reps["n_treated"]).all() and (reps["truth_of"] == "kept").all()
+    assert 0 < kept.table["kept_share"].iloc[0] < 1
+    # Against the kept units' truth the observed rates agree exactly (both are the mean
+    # over the same treated units), so the effect's error is minus the rate's error.
+    e_ni, e_eff = _errors(kept, "non_intervention"), _errors(kept, "effect")
+    np.testing.assert_allclose(e_eff, -e_ni, atol=1e-12)
+    # Against the whole cohort they do not: the change of target.
+    w_ni, w_eff = _errors(whole, "non_intervention"), _errors(whole, "effect")
+    assert np.abs(w_eff + w_ni).max() > 1e-3
+    assert (whole.table["truth_of"] == "cohort").all()
+
+
+def test_estimator_keeping_everyone_has_the_cohort_truth():
+    kw = {"n_reps": 2, "seed": 4, "n_treated": 100, "n_comparison": 1000}
+    a = coverage_study("nearest", "reoffending", **kw)
+    b = coverage_study("nearest", "reoffending", truth="cohort", **kw)
+    pd.testing.assert_series_equal(a.replicates["truth"], b.replicates["truth"])
+    assert a.table["kept_share"].iloc[0] == 1.0
+
+
+def test_kept_truth_checks_the_zero_effect_simulation(monkeypatch):
+    import pbr_eval.datasets as ds
+
+    real = ds.simulate
+
+    def broken(scenario, **kw):
+        sim = real(scenario, **kw)
+        if kw.get("effect") == 0:  # a scenario whose Y(0) would move with the effect
+            sim.data["reoffended"] = 1 - sim.data["reoffended"]
+        return sim
+
+    monkeypatch.setattr(ds, "simulate", broken)
+    cs = coverage_study("cem", "reoffending", n_reps=2, seed=12, n_treated=200,
+                        n_comparison=2000)
+    assert cs.info["n_failed"] == 2
+    assert "does not reproduce it with effect=0" in cs.info["failures"][0]
+    with pytest.raises(OptionError, match="`truth` must be one of 'kept', 'cohort'"):
+        coverage_study("cem", "reoffending", n_reps=2, truth="matched")
