@@ -112,6 +112,10 @@ def test_balance_table(cohort: Cohort, sid: str) -> None:
             tol = 1e-6
             np.testing.assert_allclose(mine[col].to_numpy(dtype=float), r[rcol].to_numpy(dtype=float),
                                        atol=tol, rtol=1e-6, err_msg=f"{sample} {rcol}")
+    r = ref[ref["sample"] == "matched"].set_index("covariate")
+    np.testing.assert_allclose(mine["std_pair_dist_after"].to_numpy(dtype=float),
+                               r["Std. Pair Dist."].to_numpy(dtype=float), atol=1e-6, rtol=1e-6,
+                               err_msg="Std. Pair Dist.")
 
 
 @pytest.mark.parametrize("sid", list(NEAREST))
@@ -178,6 +182,10 @@ def test_strata_methods(lalonde: pd.DataFrame, sid: str) -> None:
             np.testing.assert_allclose(tab[col.replace("_after", suffix)].to_numpy(dtype=float),
                                        r[rcol].to_numpy(dtype=float), atol=1e-6, rtol=1e-6,
                                        err_msg=f"{sid} {sample} {rcol}")
+    r = bal[bal["sample"] == "matched"]
+    np.testing.assert_allclose(tab["std_pair_dist_after"].to_numpy(dtype=float),
+                               r["Std. Pair Dist."].to_numpy(dtype=float), atol=1e-6, rtol=1e-6,
+                               err_msg=f"{sid} Std. Pair Dist.")
     if sid == "subclass":
         q = pd.read_csv(REF / "subclass_qcut.csv")["q_cut"].to_numpy()
         np.testing.assert_allclose(res.info["subclass_cutpoints"], q, atol=1e-7)

@@ -644,6 +644,7 @@ class NearestNeighborMatching(Estimator):
             balance = BalanceTable(
                 Xb, bnames, t, w, bbin, estimand=self.estimand, discarded=discarded,
                 distance=score if not self._covariate_distance else None,
+                subclass=subclass, match_matrix=None if subclass is not None else (idx_f, mm),
             )
         return CounterfactualResults(
             method=self.method,

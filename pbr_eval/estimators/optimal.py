@@ -230,7 +230,7 @@ class OptimalMatching(Estimator):
                 "estimand becomes the effect on the matched units only.")
         Xb, names, binary = balance_design(cohort.data, cohort.covariates)
         balance = BalanceTable(Xb, names, t, w, binary, estimand=self.estimand,
-                               distance=z if metric == "abs" else None)
+                               distance=z if metric == "abs" else None, subclass=subclass)
         return CounterfactualResults(
             method=self.method, estimand=self.estimand, estimates=estimates,
             weights=weights_series(cohort, w), balance=balance, info=info,

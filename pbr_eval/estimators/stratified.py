@@ -209,7 +209,10 @@ class _StrataEstimator(Estimator):
                 f"the estimand becomes the effect on the matched {who} only."
             )
         Xb, names, binary = balance_design(cohort.data, cohort.covariates)
-        balance = BalanceTable(Xb, names, t, w, binary, estimand=self.estimand, distance=score)
+        # pair distances for matched strata (exact, cem); MatchIt leaves them out for
+        # propensity subclasses, whose "pairs" are every treated-comparison combination
+        balance = BalanceTable(Xb, names, t, w, binary, estimand=self.estimand, distance=score,
+                               subclass=None if self.method == "subclass" else subclass)
         return CounterfactualResults(
             method=self.method, estimand=self.estimand, estimates=estimates,
             weights=weights_series(cohort, w), balance=balance, info=info,
