@@ -27,7 +27,6 @@ Software 42(8).
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -486,6 +485,7 @@ def match_nearest(
             out = cell_fn(
                 f_sub, sub_order, mah[sub], None if score is None else score[sub], ratio,
                 replace, cal, None if cal_x is None else cal_x[sub], cal_w, disc[sub],
+                closest=closest,
             )
             has = out >= 0
             out[has] = sub[out[has]]
@@ -564,16 +564,15 @@ def match_nearest(
     return np.array(out, dtype=np.int64).reshape(nf, ratio)
 
 
-def _flat(values: np.ndarray, code: str, fill: float) -> array:
-    """``values`` with a sentinel ``fill`` at each end, as a Python ``array.array``
+def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
+    """``values`` with a sentinel ``fill`` at each end, as a ``memoryview``
 
-    (built from the bytes, so O(n) memcpy; indexing it gives Python numbers)."""
+    (of a new numpy array: indexing it gives Python numbers, as a list does,
+    without building one Python object per element)."""
     ext = np.empty(values.size + 2, np.float64 if code == "d" else np.int64)
     ext[0] = ext[-1] = fill
     ext[1:-1] = values
-    out = array(code)
-    out.frombytes(ext.tobytes())
-    return out
+    return memoryview(ext)
 
 
 def _greedy_1to1(
@@ -600,15 +599,13 @@ def _greedy_1to1(
     ``cr_all`` each focal unit's left/right insertion slot in that order, and
     ``fscore``/``fcell``/``fpos`` are per focal unit. The union-find arrays
     ("nearest available slot to the left / right") and the pool columns are
-    ``array.array`` copies of numpy arrays, so preparing a pool of 100,000 costs
-    a memcpy rather than 100,000 Python objects.
+    memoryviews of numpy arrays, so preparing a pool of 100,000 costs a few
+    array operations rather than 100,000 Python objects.
     """
     m = int(units.size)
     slots = np.arange(m + 2, dtype=np.int64)
-    left = array("q")
-    left.frombytes(slots.tobytes())
-    right = array("q")
-    right.frombytes(slots.tobytes())
+    left = memoryview(slots)
+    right = memoryview(slots.copy())
     pcell = _flat(np.zeros(m, np.int64) if cells is None else cells, "q", -1)
     ppos = _flat(upos, "q", -1)
     punit = _flat(units, "q", -1)
@@ -753,6 +750,73 @@ def _closest_vec(
     return mm
 
 
+def _closest_rounds(
+    nf: int,
+    eligible: np.ndarray,
+    ratio: int,
+    find: Callable[[int], int | None],
+    dist: Callable[[int, int], float],
+    available: Callable[[int], bool],
+    take: Callable[[int], None],
+    n_available: Callable[[], int],
+) -> np.ndarray:
+    """MatchIt's ``m.order = "closest"`` for covariate distances
+    (``nn_matchC_mahcovs_closest``): each round, every eligible focal unit finds
+    its nearest available unit; pairs are taken in increasing distance (stable
+    order); a focal unit whose unit was taken meanwhile searches again and is
+    re-inserted before pairs at an equal distance (``std::lower_bound``).
+
+    ``find(k)`` is the nearest available pool unit of focal row ``k`` (or None);
+    ``dist(k, u)`` the distance; ``take(u)`` removes ``u`` from the pool.
+    """
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
+    eligible = eligible.copy()
+    n_elig = int(eligible.sum())
+    for r in range(ratio):
+        t_k: list[int] = []
+        c_id: list[int] = []
+        d: list[float] = []
+        for k in range(nf):
+            if not eligible[k]:
+                continue
+            u = find(k)
+            if u is None:
+                eligible[k] = False
+                n_elig -= 1
+                continue
+            t_k.append(k)
+            c_id.append(u)
+            d.append(dist(k, u))
+        heap = sorted(range(len(d)), key=lambda j: d[j])  # R's order(): stable
+        j = 0
+        while n_available() > 0 and n_elig > 0 and j < len(heap):
+            hi = heap[j]
+            k = t_k[hi]
+            if not eligible[k]:
+                j += 1
+                continue
+            c = c_id[hi]
+            if not available(c):
+                u = find(k)
+                if u is None:
+                    eligible[k] = False
+                    n_elig -= 1
+                    continue
+                c_id[hi] = u
+                d[hi] = dist(k, u)
+                ci = _lower_bound(heap, j, d[hi], d)
+                if ci != j:
+                    heap[j:ci] = heap[j + 1:ci] + [heap[j]]
+                continue
+            mm[k, r] = c
+            take(c)
+            if r + 1 >= ratio:
+                eligible[k] = False
+                n_elig -= 1
+            j += 1
+    return mm
+
+
 def _match_mah_cell(
     focal: np.ndarray,
     order: np.ndarray | None,
@@ -764,6 +828,7 @@ def _match_mah_cell(
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
     disc: np.ndarray,
+    closest: bool = False,
 ) -> np.ndarray:
     n = focal.size
     sv = mah[:, 0]
@@ -778,6 +843,18 @@ def _match_mah_cell(
     eligible = ~disc[focal_idx]
     seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
     sc = score if (score is not None and np.isfinite(cal)) else None
+    if closest and not replace:
+        def find(k: int) -> int | None:
+            i = int(focal_idx[k])
+            got = _find_mah(pool, i, sv, mah, cells, 1, sc, cal, cal_x, cal_w, int(pos[i]))
+            return got[0] if got else None
+
+        def dist(k: int, u: int) -> float:
+            diff = mah[focal_idx[k]] - mah[u]
+            return float(np.sum(diff * diff))
+
+        return _closest_rounds(nf, eligible, ratio, find, dist, pool.available, pool.remove,
+                               lambda: pool.n_available)
     if replace:
         for k in seq.tolist():
             if not eligible[k]:
@@ -814,6 +891,7 @@ def _match_mah_tree(
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
     disc: np.ndarray,
+    closest: bool = False,
 ) -> np.ndarray:
     """Covariate-distance matching on large cells with a k-d tree (exact nearest).
 
@@ -857,6 +935,26 @@ def _match_mah_tree(
                 return got
             kq = min(m, kq * 4)
 
+    if closest and not replace:
+        n_left = [m]
+
+        def find(k: int) -> int | None:
+            got = nearest(int(focal_idx[k]), 1, [])
+            return got[0] if got else None
+
+        def dist(k: int, u: int) -> float:
+            diff = mah[focal_idx[k]] - mah[pool_idx[u]]
+            return float(np.sum(diff * diff))
+
+        def take(u: int) -> None:
+            used[u] = True
+            n_left[0] -= 1
+
+        out = _closest_rounds(nf, eligible, ratio, find, dist, lambda u: not used[u], take,
+                              lambda: n_left[0])
+        has = out >= 0
+        out[has] = pool_idx[out[has]]
+        return out
     if replace:
         for k in seq.tolist():
             if eligible[k]:
