@@ -227,7 +227,12 @@ class EntropyBalancing(Estimator):
     effective sample size (``info["effective_sample_size"]``): exact
     balance bought with a few heavily weighted people is fragile. The
     standard errors include the estimation of the weights (see
-    :func:`entropy_att`). The estimator is consistent if the comparison
+    :func:`entropy_att`). The default intervals, for the cohort's own rate
+    and effect, use ``cohort_std_error`` (see
+    :func:`~pbr_eval.estimators.weighting.cohort_variance`), for which a
+    working outcome model (the default GLM, fitted on the comparison group)
+    supplies the outcome's conditional mean and variance; the point estimate
+    does not use it. The estimator is consistent if the comparison
     group's outcome is linear in the balanced moments or the propensity
     score is logistic in them (Zhao & Percival 2017).
 

@@ -648,7 +648,14 @@ class InverseProbabilityWeighting(Estimator):
     and every treated person has comparable comparison people. Standard
     errors stack the logistic score with the mean equations (see
     :func:`ipw_att`), as statsmodels' ``TreatmentEffect.ipw(effect_group=1)``
-    does. Limitation: only the ATT is implemented.
+    does; they are the SEs of the expected rate and effect
+    (``to_frame(target="expected")``). The default intervals, for the
+    cohort's own rate and effect, use ``cohort_std_error`` (see
+    :func:`cohort_variance`), which needs the outcome's conditional mean and
+    variance: IPW has no outcome model, so a working one (the default GLM
+    for the outcome type, fitted on the comparison group) is used for that
+    standard error only; the point estimate does not use it (see
+    :func:`working_outcome_model`). Limitation: only the ATT is implemented.
 
     References
     ----------
