@@ -170,11 +170,10 @@ def test_balance_flags_and_counts(cohort) -> None:  # noqa: ANN001
         ({"distance": "mahalanobis", "discard": "both"}, r"`discard`='both' needs a propensity"),
         ({"se": "cluster", "replace": True}, r"needs matching without replacement"),
         ({"se": "abadie_imbens"}, r"is for matching with replacement"),
-        ({"distance": "mahalanobis", "order": "closest"}, r"implemented for score matching only"),
         ({"ratio": 0}, r"`ratio` must be an integer >= 1"),
     ],
     ids=["neg_caliper", "distance", "order", "discard", "mah_caliper", "mah_discard",
-         "cluster_replace", "ai_noreplace", "closest_mah", "ratio0"],
+         "cluster_replace", "ai_noreplace", "ratio0"],
 )
 def test_option_errors(opts, match) -> None:  # noqa: ANN001
     with pytest.raises(OptionError, match=match):

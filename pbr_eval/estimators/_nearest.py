@@ -27,7 +27,7 @@ Software 42(8).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -485,6 +485,7 @@ def match_nearest(
             out = cell_fn(
                 f_sub, sub_order, mah[sub], None if score is None else score[sub], ratio,
                 replace, cal, None if cal_x is None else cal_x[sub], cal_w, disc[sub],
+                closest=closest,
             )
             has = out >= 0
             out[has] = sub[out[has]]
@@ -749,6 +750,73 @@ def _closest_vec(
     return mm
 
 
+def _closest_rounds(
+    nf: int,
+    eligible: np.ndarray,
+    ratio: int,
+    find: Callable[[int], int | None],
+    dist: Callable[[int, int], float],
+    available: Callable[[int], bool],
+    take: Callable[[int], None],
+    n_available: Callable[[], int],
+) -> np.ndarray:
+    """MatchIt's ``m.order = "closest"`` for covariate distances
+    (``nn_matchC_mahcovs_closest``): each round, every eligible focal unit finds
+    its nearest available unit; pairs are taken in increasing distance (stable
+    order); a focal unit whose unit was taken meanwhile searches again and is
+    re-inserted before pairs at an equal distance (``std::lower_bound``).
+
+    ``find(k)`` is the nearest available pool unit of focal row ``k`` (or None);
+    ``dist(k, u)`` the distance; ``take(u)`` removes ``u`` from the pool.
+    """
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
+    eligible = eligible.copy()
+    n_elig = int(eligible.sum())
+    for r in range(ratio):
+        t_k: list[int] = []
+        c_id: list[int] = []
+        d: list[float] = []
+        for k in range(nf):
+            if not eligible[k]:
+                continue
+            u = find(k)
+            if u is None:
+                eligible[k] = False
+                n_elig -= 1
+                continue
+            t_k.append(k)
+            c_id.append(u)
+            d.append(dist(k, u))
+        heap = sorted(range(len(d)), key=lambda j: d[j])  # R's order(): stable
+        j = 0
+        while n_available() > 0 and n_elig > 0 and j < len(heap):
+            hi = heap[j]
+            k = t_k[hi]
+            if not eligible[k]:
+                j += 1
+                continue
+            c = c_id[hi]
+            if not available(c):
+                u = find(k)
+                if u is None:
+                    eligible[k] = False
+                    n_elig -= 1
+                    continue
+                c_id[hi] = u
+                d[hi] = dist(k, u)
+                ci = _lower_bound(heap, j, d[hi], d)
+                if ci != j:
+                    heap[j:ci] = heap[j + 1:ci] + [heap[j]]
+                continue
+            mm[k, r] = c
+            take(c)
+            if r + 1 >= ratio:
+                eligible[k] = False
+                n_elig -= 1
+            j += 1
+    return mm
+
+
 def _match_mah_cell(
     focal: np.ndarray,
     order: np.ndarray | None,
@@ -760,6 +828,7 @@ def _match_mah_cell(
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
     disc: np.ndarray,
+    closest: bool = False,
 ) -> np.ndarray:
     n = focal.size
     sv = mah[:, 0]
@@ -774,6 +843,18 @@ def _match_mah_cell(
     eligible = ~disc[focal_idx]
     seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
     sc = score if (score is not None and np.isfinite(cal)) else None
+    if closest and not replace:
+        def find(k: int) -> int | None:
+            i = int(focal_idx[k])
+            got = _find_mah(pool, i, sv, mah, cells, 1, sc, cal, cal_x, cal_w, int(pos[i]))
+            return got[0] if got else None
+
+        def dist(k: int, u: int) -> float:
+            diff = mah[focal_idx[k]] - mah[u]
+            return float(np.sum(diff * diff))
+
+        return _closest_rounds(nf, eligible, ratio, find, dist, pool.available, pool.remove,
+                               lambda: pool.n_available)
     if replace:
         for k in seq.tolist():
             if not eligible[k]:
@@ -810,6 +891,7 @@ def _match_mah_tree(
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
     disc: np.ndarray,
+    closest: bool = False,
 ) -> np.ndarray:
     """Covariate-distance matching on large cells with a k-d tree (exact nearest).
 
@@ -853,6 +935,26 @@ def _match_mah_tree(
                 return got
             kq = min(m, kq * 4)
 
+    if closest and not replace:
+        n_left = [m]
+
+        def find(k: int) -> int | None:
+            got = nearest(int(focal_idx[k]), 1, [])
+            return got[0] if got else None
+
+        def dist(k: int, u: int) -> float:
+            diff = mah[focal_idx[k]] - mah[pool_idx[u]]
+            return float(np.sum(diff * diff))
+
+        def take(u: int) -> None:
+            used[u] = True
+            n_left[0] -= 1
+
+        out = _closest_rounds(nf, eligible, ratio, find, dist, lambda u: not used[u], take,
+                              lambda: n_left[0])
+        has = out >= 0
+        out[has] = pool_idx[out[has]]
+        return out
     if replace:
         for k in seq.tolist():
             if eligible[k]:

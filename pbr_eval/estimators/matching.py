@@ -426,11 +426,6 @@ class NearestNeighborMatching(Estimator):
                     f"`order`={self.order!r} orders by the score, but distance="
                     f"{self.distance!r} has none; use 'data', 'random' or 'closest'."
                 )
-        if self.order == "closest" and (self._covariate_distance or self.mahvars is not None):
-            raise OptionError(
-                "`order='closest'` is implemented for score matching only, not with a "
-                "covariate (Mahalanobis) distance; use order='data' or 'random'."
-            )
         if ignored:
             warnings.warn(
                 "Nearest-neighbour matching ignores " + "; ".join(ignored) + ".",
