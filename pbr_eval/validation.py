@@ -280,7 +280,7 @@ def coverage_study(
     inference: str = "analytic",
     n_boot: int = 199,
     boot_kind: str = "stratified",
-    boot_ci: str = "percentile",
+    boot_ci: str = "normal",
     period: Any = None,
     n_jobs: int = 1,
     scenario_params: Mapping[str, Any] | None = None,
