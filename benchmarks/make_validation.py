@@ -54,6 +54,11 @@ BOOTSTRAPS: list[tuple[str, str, dict[str, Any]]] = [
      {"boot_kind": "comparison", "boot_ci": "normal"}),
     ("nearest + stratified bootstrap (normal)", "nearest",
      {"boot_kind": "stratified", "boot_ci": "normal"}),
+    # The remedy for exact and coarsened exact matching's count rows (docs item 4).
+    ("exact + comparison bootstrap (normal)", "exact",
+     {"boot_kind": "comparison", "boot_ci": "normal"}),
+    ("cem + comparison bootstrap (normal)", "cem",
+     {"boot_kind": "comparison", "boot_ci": "normal"}),
     # Kept to document why the percentile interval is not used with re-matching.
     ("nearest + stratified bootstrap (percentile)", "nearest",
      {"boot_kind": "stratified", "boot_ci": "percentile"}),
