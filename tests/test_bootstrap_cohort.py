@@ -155,7 +155,7 @@ def test_percentile_interval_of_rematching_is_off_the_estimate():
             warnings.simplefilter("ignore")
             b = bootstrap(NearestNeighborMatching(), c, n_boot=49, kind="stratified", seed=s,
                           progress=False)
-        f = b.to_frame(target="expected").set_index("outcome").loc["reoffended"]
+        f = b.to_frame(ci="percentile", target="expected").set_index("outcome").loc["reoffended"]
         shift.append((f["non_intervention_ci_lower"] + f["non_intervention_ci_upper"]) / 2
                      - f["non_intervention"])
         err.append(f["non_intervention"] - sim.truth.loc["reoffended", "non_intervention"])
