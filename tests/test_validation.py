@@ -209,8 +209,9 @@ def test_kept_truth_checks_the_zero_effect_simulation(monkeypatch):
 
 
 def test_exact_count_shortfall_is_the_programme_narrowing_the_treated_spread():
-    # The stated reason exact (and coarsened exact) matching under-cover the count outcome
-    # (docs/validation.md, item 4; SE ratio about 0.95): the effect's standard error counts
+    # Why exact (and coarsened exact) matching's HC3 effect SE under-covers the count
+    # outcome (SE ratio about 0.95), and so why their default cohort-target SE
+    # (strata_cohort_se) uses comparison outcomes only: the HC3 standard error counts
     # the spread of the treated outcomes *with* the programme, smaller than without it when
     # the programme lowers reconvictions, while the cohort's error carries the spread
     # without it. Same cohorts with the treated outcomes replaced by their Y(0): the

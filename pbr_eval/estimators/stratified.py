@@ -26,6 +26,7 @@ Austin, P. C. (2011). Multivariate Behavioral Research 46(3), 399-424.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from abc import abstractmethod
@@ -180,6 +181,12 @@ class _StrataEstimator(Estimator):
         estimates = matched_estimates(cohort, w, subclass=subclass, se=self.se,
                                       adjust=self.adjust,
                                       focal=t if self.estimand == "ATT" else ~t)
+        if self.estimand == "ATT" and not self.adjust:
+            estimates = [
+                dataclasses.replace(e, cohort_std_error=strata_cohort_se(
+                    cohort.y(e.outcome), t, subclass))
+                for e in estimates
+            ]
         info = base_info(cohort, self, seed=None)
         n_strata = int(np.unique(subclass[subclass >= 0]).size)
         focal = t if self.estimand == "ATT" else ~t
@@ -222,6 +229,54 @@ class _StrataEstimator(Estimator):
                                                                    name="distance"),
             },
         )
+
+
+def strata_cohort_se(y: np.ndarray, t: np.ndarray, stratum: np.ndarray) -> float:
+    r"""Standard error of a stratified ATT estimate as an estimate of the cohort's own rate.
+
+    With strata :math:`s` holding :math:`n_{1s}` treated and :math:`n_{0s}`
+    comparison units, the estimate :math:`\hat\mu_0 = \sum_s (n_{1s}/n_1)
+    \bar y_{0s}` misses the cohort's own non-intervention mean
+    :math:`\frac{1}{n_1}\sum_{T=1} Y_i(0)` by the comparison means' error plus
+    the treated units' own outcome noise. If outcomes without the programme
+    vary alike for treated and comparison units within a stratum (variance
+    :math:`\sigma^2_s`, which is what exact matching assumes),
+
+    .. math:: \mathrm{Var} = \frac{1}{n_1^2} \sum_s n_{1s}\, \sigma^2_s
+              \left(\frac{n_{1s}}{n_{0s}} + 1\right),
+
+    with :math:`\sigma^2_s` the comparison units' sample variance in the
+    stratum, or, for strata with one comparison unit, the pooled
+    within-stratum variance. The treated outcomes (*with* the programme) are
+    not used: their spread is not the spread the cohort would have had without
+    it. Returns NaN when no stratum has two comparison units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([1.0, 0, 1, 0, 1, 1, 0, 0])
+    >>> t = np.array([1, 1, 0, 0, 1, 0, 0, 0], bool)
+    >>> s = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> round(strata_cohort_se(y, t, s), 4)  # sqrt(2*0.5*2 + 1*(1/3)*(4/3)) / 3
+    0.5212
+    """
+    keep = stratum >= 0
+    codes, inv = np.unique(stratum[keep], return_inverse=True)
+    yk, tk = y[keep], t[keep]
+    c = ~tk
+    n1 = np.bincount(inv, weights=tk.astype(float), minlength=codes.size)
+    n0 = np.bincount(inv, weights=c.astype(float), minlength=codes.size)
+    s0 = np.bincount(inv[c], weights=yk[c], minlength=codes.size)
+    m0 = np.divide(s0, n0, out=np.zeros_like(s0), where=n0 > 0)
+    ss = np.bincount(inv[c], weights=(yk[c] - m0[inv[c]]) ** 2, minlength=codes.size)
+    ok = (n0 >= 2) & (n1 > 0)  # strata that hold treated units
+    if not ok.any():
+        return math.nan
+    var = np.full(codes.size, float(ss[ok].sum() / (n0[ok] - 1).sum()))
+    var[ok] = ss[ok] / (n0[ok] - 1)
+    used = (n1 > 0) & (n0 > 0)
+    total = float(np.sum(n1[used] * var[used] * (n1[used] / n0[used] + 1.0)))
+    return math.sqrt(total) / float(n1[used].sum())
 
 
 def _check_common(estimand: str, se: str, adjust: Any) -> tuple[str, str, bool]:
