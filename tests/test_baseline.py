@@ -111,3 +111,38 @@ def test_errors() -> None:
                 period="year")
     with pytest.raises(OptionError, match="'logistic' needs a binary .* 'visits' is count"):
         HistoricalBaseline(trend="logistic").fit(c2)
+
+
+def test_cohort_intervals_use_the_prediction_error_once() -> None:
+    # With earlier cohorts as the history, non_intervention_se is already a prediction
+    # error for the cohort's own rate; the default intervals must not add the cohort's
+    # noise a second time.
+    rng = np.random.default_rng(4)
+    d = pd.DataFrame({"treated": np.r_[np.zeros(800), np.ones(300)].astype(int),
+                      "y": rng.binomial(1, 0.3, 1100)})
+    res = HistoricalBaseline().fit(Cohort(d, treatment="treated", outcome="y",
+                                          covariates=[], min_treated=30))
+    e = res.estimates[0]
+    assert e.cohort_std_error == e.non_intervention_se
+    f = res.to_frame().set_index("outcome")
+    assert f.loc["y", "std_error"] == pytest.approx(e.non_intervention_se)
+
+
+def test_own_history_uses_the_paired_difference() -> None:
+    # The same people before and after: the cohort-target SE is the paired difference's
+    # (families scenario, two periods: history = the cohort's own period 0).
+    from pbr_eval.datasets import simulate
+
+    sim = simulate("families", n_treated=300, n_comparison=3000, seed=3,
+                   outcome={o: {"trend": 0.0} for o in ("attendance_rate", "youth_offending",
+                                                         "adult_employed")})
+    d = sim.data
+    res = HistoricalBaseline().fit(Cohort(d, **sim.cohort_args))
+    tr = d[d["treated"] == 1].pivot(index="family_id", columns="period",
+                                    values="attendance_rate")
+    change = (tr[1] - tr[0]).to_numpy()
+    e = res.estimate_for("attendance_rate")
+    want = np.std(change, ddof=1) / np.sqrt(change.size)  # tau2 = 0 with one history period
+    assert e.cohort_std_error == pytest.approx(want, rel=1e-12)
+    assert e.cohort_std_error < 0.7 * e.non_intervention_se  # attendance persists over years
+    assert res.info["projection"]["attendance_rate"]["paired_units"] == 300

@@ -130,6 +130,18 @@ def project_baseline(
     return p0, var_fit, tau2, P
 
 
+def paired_differences(
+    y: np.ndarray, paired: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Per unit: programme-period outcome minus the mean of its historical outcomes
+    (units observed in both)."""
+    unit, hist, target = paired
+    h = pd.Series(y[hist]).groupby(pd.Series(unit[hist])).mean()
+    t = pd.Series(y[target]).groupby(pd.Series(unit[target])).mean()
+    both = t.index.intersection(h.index)
+    return (t.loc[both] - h.loc[both]).to_numpy(dtype=float)
+
+
 @register("baseline")
 class HistoricalBaseline(Estimator):
     """Historical baseline: the earlier outcome rate, optionally with a time trend.
@@ -162,7 +174,17 @@ class HistoricalBaseline(Estimator):
     sampling (needs three or more periods; otherwise it is assumed zero,
     which understates the uncertainty) and the programme cohort's own
     sampling variation. The effect's standard error uses the programme
-    cohort's observed variance in the last term. Every result carries
+    cohort's observed variance in the last term.
+
+    The default intervals (``to_frame()``, the cohort's own rate) use the
+    prediction error above when the history is earlier cohorts. When it is
+    the programme cohort's *own* earlier periods (a panel) and
+    ``trend="none"``, the same people are compared with themselves, whose
+    outcomes are correlated over time; the error of the cohort's own rate is
+    then that of a paired difference, ``sqrt(var(d_i)/n + tau2)`` with
+    ``d_i`` each unit's programme-period outcome minus its historical mean
+    (the programme effect's variation across people enters ``var(d_i)``;
+    it is assumed small). Every result carries
     :data:`CAVEAT` in ``info["caveat"]`` and as the first note, so
     ``summary()`` and reports show it.
 
@@ -249,6 +271,9 @@ class HistoricalBaseline(Estimator):
             )
         estimates = []
         detail: dict[str, Any] = {}
+        paired = None
+        if source.startswith("the treated units' own") and cohort.unit_id is not None:
+            paired = (cohort.column(cohort.unit_id), hist, target)
         for name in cohort.outcomes:
             otype = cohort.outcome_types[name]
             if self.trend == "logistic" and otype != "binary":
@@ -269,12 +294,25 @@ class HistoricalBaseline(Estimator):
             obs = float(y1.mean())
             ni_se = float(np.sqrt(var_fit + tau2 + v0 / n1))
             eff_se = float(np.sqrt(var_fit + tau2 + y1.var(ddof=1) / n1))
-            detail[name] = {"var_fit": var_fit, "between_period_var": tau2,
+            cohort_se = ni_se
+            paired_info: dict[str, Any] = {}
+            if paired is not None and self.trend == "none":
+                # the same people before and after: their outcomes are correlated, so
+                # the error of the cohort's own rate is that of a paired difference
+                d = paired_differences(y, paired)
+                if d.size >= 2:
+                    cohort_se = float(np.sqrt(d.var(ddof=1) / d.size + tau2))
+                    paired_info = {"paired_units": int(d.size),
+                                   "paired_sd_change": float(d.std(ddof=1))}
+            detail[name] = {**paired_info, "var_fit": var_fit, "between_period_var": tau2,
                             "n_history_periods": P}
             estimates.append(OutcomeEstimate(
                 outcome=name, outcome_type=otype, n_treated=n1, n_comparison=int(hist.sum()),
                 observed=obs, non_intervention=p0, non_intervention_se=ni_se,
                 effect=obs - p0, std_error=eff_se, naive_comparison=float(yh.mean()),
+                # a prediction error for the cohort's own rate, so the cohort-target SE of
+                # the rate and, the observed rate being known, of the effect
+                cohort_std_error=cohort_se,
                 se_method=("prediction error of the projected baseline (fit + between-period "
                            "variation + the cohort's sampling variation)"),
             ))
