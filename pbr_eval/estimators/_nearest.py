@@ -695,66 +695,28 @@ def _closest_vec(
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
 ) -> np.ndarray:
-    """MatchIt's ``nn_matchC_vec_closest`` (``m.order = "closest"``)."""
-    nf = focal_idx.size
-    mm = np.full((nf, ratio), -1, dtype=np.int64)
-    eligible = focal_ok.copy()
-    n_elig_focal = int(eligible.sum())
-    for r in range(ratio):
-        t_k: list[int] = []
-        c_id: list[int] = []
-        dist: list[float] = []
-        for k in range(nf):
-            if not eligible[k]:
-                continue
-            i = int(focal_idx[k])
-            iil, iir, md = _starts(i, mm[k, :r].tolist(), pos_l, score)
-            got = _find_vec(pool, i, score, cells, iil, iir, md, 1, cal, cal_x, cal_w)
-            if not got:
-                eligible[k] = False
-                n_elig_focal -= 1
-                continue
-            t_k.append(k)
-            c_id.append(got[0])
-            dist.append(abs(float(score[i]) - float(score[got[0]])))
-        heap = sorted(range(len(dist)), key=lambda j: dist[j])  # R's order(): stable
-        j = 0
-        while pool.n_available > 0 and n_elig_focal > 0 and j < len(heap):
-            hi = heap[j]
-            k = t_k[hi]
-            if not eligible[k]:
-                j += 1
-                continue
-            i = int(focal_idx[k])
-            c = c_id[hi]
-            if not pool.available(c):
-                prev = mm[k, :r].tolist() + [c]
-                iil, iir, md = _starts(i, prev, pos_l, score)
-                got = _find_vec(pool, i, score, cells, iil, iir, md, 1, cal, cal_x, cal_w)
-                if not got:
-                    eligible[k] = False
-                    n_elig_focal -= 1
-                    continue
-                c_id[hi] = got[0]
-                dist[hi] = abs(float(score[i]) - float(score[got[0]]))
-                ci = _lower_bound(heap, j, dist[hi], dist)
-                if ci != j:
-                    heap[j:ci] = heap[j + 1:ci] + [heap[j]]
-                continue
-            mm[k, r] = c
-            pool.remove(c)
-            if r + 1 >= ratio:
-                eligible[k] = False
-                n_elig_focal -= 1
-            j += 1
-    return mm
+    """MatchIt's ``nn_matchC_vec_closest`` (``m.order = "closest"``): the rounds of
+    :func:`_closest_rounds`; a later search starts beyond the unit's earlier matches
+    (and, on a re-search, beyond the unit just taken by another focal unit)."""
+
+    def find(k: int, prev: list[int]) -> int | None:
+        i = int(focal_idx[k])
+        iil, iir, md = _starts(i, prev, pos_l, score)
+        got = _find_vec(pool, i, score, cells, iil, iir, md, 1, cal, cal_x, cal_w)
+        return got[0] if got else None
+
+    def dist(k: int, u: int) -> float:
+        return abs(float(score[int(focal_idx[k])]) - float(score[u]))
+
+    return _closest_rounds(focal_idx.size, focal_ok, ratio, find, dist, pool.available,
+                           pool.remove, lambda: pool.n_available)
 
 
 def _closest_rounds(
     nf: int,
     eligible: np.ndarray,
     ratio: int,
-    find: Callable[[int], int | None],
+    find: Callable[[int, list[int]], int | None],
     dist: Callable[[int, int], float],
     available: Callable[[int], bool],
     take: Callable[[int], None],
@@ -766,8 +728,9 @@ def _closest_rounds(
     order); a focal unit whose unit was taken meanwhile searches again and is
     re-inserted before pairs at an equal distance (``std::lower_bound``).
 
-    ``find(k)`` is the nearest available pool unit of focal row ``k`` (or None);
-    ``dist(k, u)`` the distance; ``take(u)`` removes ``u`` from the pool.
+    ``find(k, prev)`` is the nearest available pool unit of focal row ``k`` (or
+    None), given its earlier matches ``prev`` (on a re-search also the unit just
+    taken); ``dist(k, u)`` the distance; ``take(u)`` removes ``u`` from the pool.
     """
     mm = np.full((nf, ratio), -1, dtype=np.int64)
     eligible = eligible.copy()
@@ -779,7 +742,7 @@ def _closest_rounds(
         for k in range(nf):
             if not eligible[k]:
                 continue
-            u = find(k)
+            u = find(k, mm[k, :r].tolist())
             if u is None:
                 eligible[k] = False
                 n_elig -= 1
@@ -797,7 +760,7 @@ def _closest_rounds(
                 continue
             c = c_id[hi]
             if not available(c):
-                u = find(k)
+                u = find(k, mm[k, :r].tolist() + [c])
                 if u is None:
                     eligible[k] = False
                     n_elig -= 1
@@ -844,7 +807,7 @@ def _match_mah_cell(
     seq = np.arange(nf) if (replace or order is None) else np.asarray(order)
     sc = score if (score is not None and np.isfinite(cal)) else None
     if closest and not replace:
-        def find(k: int) -> int | None:
+        def find(k: int, prev: list[int]) -> int | None:
             i = int(focal_idx[k])
             got = _find_mah(pool, i, sv, mah, cells, 1, sc, cal, cal_x, cal_w, int(pos[i]))
             return got[0] if got else None
@@ -938,7 +901,7 @@ def _match_mah_tree(
     if closest and not replace:
         n_left = [m]
 
-        def find(k: int) -> int | None:
+        def find(k: int, prev: list[int]) -> int | None:
             got = nearest(int(focal_idx[k]), 1, [])
             return got[0] if got else None
 
