@@ -21,7 +21,7 @@ import pandas as pd
 
 from pbr_eval.exceptions import DataError, OptionError
 
-__all__ = ["read_data", "READERS", "is_database_url"]
+__all__ = ["read_data", "READERS", "is_database_url", "write_bytes", "write_text"]
 
 READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xls": "Excel"}
 
@@ -176,3 +176,44 @@ def read_data(
         raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
     except Exception as err:  # parser errors, corrupt files
         raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
+
+
+# ----------------------------------------------------------------- writing
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` completely or not at all (temporary file, then rename).
+
+    The folder is created if needed. A failure (or Ctrl-C) part-way leaves any
+    earlier file at ``path`` untouched and no partial file behind.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_bytes(os.path.join(d, "a", "x.txt"), b"hello")
+    ...     p.read_bytes()
+    b'hello'
+    """
+    import os
+    import tempfile
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`write_bytes`."""
+    return write_bytes(path, text.encode("utf-8"))

@@ -40,10 +40,30 @@ class Estimator(ABC):
     """Base class: ``__init__`` stores validated options, ``fit`` returns results.
 
     Subclasses declare their options as keyword-only ``__init__`` parameters
-    and implement :meth:`fit`.
+    and implement :meth:`fit`. Each registered estimator also *describes
+    itself*; reports, the docs' tables and the coverage study read these
+    declarations instead of keeping lists of their own
+    (``tests/test_estimator_contract.py`` checks every registered estimator):
+
+    * ``family``: ``"matching"``, ``"stratification"``, ``"weighting"``,
+      ``"regression"``, ``"doubly_robust"``, ``"panel"`` or ``"baseline"``.
+    * ``phrase``: how a report names the comparison, e.g.
+      ``"a matched comparison group"``.
+    * ``caveat``: a warning every report must print, or None.
+    * ``estimands``: the estimands it supports (``"ATT"``, ``"ATC"``, ``"ATE"``, ...).
+    * ``se_kinds``: the values its ``se=`` option accepts (names from
+      :mod:`pbr_eval.options`).
+    * ``validation_designs``: the coverage-study designs that check it (names
+      in :mod:`pbr_eval.validation`).
     """
 
     method: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    phrase: ClassVar[str] = ""
+    caveat: ClassVar[str | None] = None
+    estimands: ClassVar[tuple[str, ...]] = ("ATT",)
+    se_kinds: ClassVar[tuple[str, ...]] = ()
+    validation_designs: ClassVar[tuple[str, ...]] = ()
 
     def get_params(self) -> dict[str, Any]:
         """The options this estimator was built with (scikit-learn style)."""

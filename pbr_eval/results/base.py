@@ -1,0 +1,235 @@
+"""The one base every results object shares: the same face everywhere.
+
+Every results object (counterfactual estimates, bootstrap, prices, tariffs,
+payment simulation, cash flow, sensitivity, claims, areas, balance, ...) is a
+:class:`Results`:
+
+* read-only once built (:class:`~pbr_eval.results._readonly.ReadOnly`);
+* ``to_frame()`` whose every column has a declared kind (:attr:`Results.schema`,
+  or :meth:`Results.frame_schema` when the columns depend on the data);
+* ``summary()`` (plain text), ``__str__`` (the summary), ``_repr_html_``
+  (the frame formatted by its kinds);
+* ``to_dict()`` / ``to_json()`` (aggregates only, JSON-ready, tagged with the
+  class's :attr:`Results.kind`) and ``Results.from_dict()`` /
+  ``Results.from_json()`` that rebuild an equivalent object, so
+  ``Results.from_dict(r.to_dict()).to_dict() == r.to_dict()``;
+* ``plot()`` where a figure exists (:class:`HasFigures`): the figure is drawn
+  by one function in :mod:`pbr_eval.figures` from plain data
+  (:meth:`HasFigures.figure_data`), the same function the reports use.
+
+A new results kind: subclass :class:`Results`, set ``kind`` (a registry name,
+unique) and ``schema``, implement ``to_frame``, ``summary``, ``_to_state`` and
+``_from_state``. ``tests/test_results_contract.py`` walks every registered
+class.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from abc import ABC, ABCMeta, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval.exceptions import OptionError
+from pbr_eval.kinds import Schema, format_value, resolve_kind
+from pbr_eval.results._readonly import ReadOnly
+
+__all__ = ["Results", "HasFigures", "RESULTS_KINDS", "jsonable"]
+
+#: kind name -> results class; filled when a subclass with a ``kind`` is defined.
+RESULTS_KINDS: dict[str, type[Results]] = {}
+
+
+def jsonable(obj: Any) -> Any:
+    """A JSON-ready copy of ``obj``: numpy scalars to Python, NaN/inf to None.
+
+    Examples
+    --------
+    >>> jsonable({"a": np.float64(0.5), "b": [np.int64(2), float("nan")]})
+    {'a': 0.5, 'b': [2, None]}
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, (str, int)) or obj is None:
+        return obj
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    return repr(obj)
+
+
+class Results(ReadOnly, metaclass=ABCMeta):
+    """Base of every results object.
+
+    Class attributes
+    ----------------
+    kind : str
+        Registry name written into ``to_dict()["kind"]``; unique per class.
+    schema : Schema
+        The columns of ``to_frame()`` with their kinds and labels.
+    title : str
+        Plain-English name of what the object holds (``_repr_html_`` heading).
+    """
+
+    kind: ClassVar[str] = ""
+    schema: ClassVar[Schema] = Schema()
+    title: ClassVar[str] = "pbr_eval results"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        k = cls.__dict__.get("kind")
+        if k:
+            other = RESULTS_KINDS.get(k)
+            if other is not None and other.__qualname__ != cls.__qualname__:
+                raise TypeError(f"results kind {k!r} is taken by {other.__qualname__}")
+            RESULTS_KINDS[k] = cls
+
+    # ----------------------------------------------------------- the face
+    def frame_schema(self) -> Schema:
+        """The schema of this object's ``to_frame()`` (override when it depends on the data)."""
+        return type(self).schema
+
+    @abstractmethod
+    def to_frame(self) -> pd.DataFrame:
+        """The object's table; every column declared in :meth:`frame_schema`."""
+
+    @abstractmethod
+    def summary(self) -> str:
+        """A plain-text summary for a terminal or a report."""
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} kind={self.kind!r}>"
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        schema = self.frame_schema()
+        cols = [c for c in schema if c.name in frame.columns]
+        head = "".join(f"<th>{html.escape(c.label)}</th>" for c in cols)
+        body = []
+        for row in frame.to_dict(orient="records"):
+            cells = "".join(
+                f"<td>{html.escape(format_value(row.get(c.name), resolve_kind(c, row)))}</td>"
+                for c in cols
+            )
+            body.append(f"<tr>{cells}</tr>")
+        return (f"<div><strong>{html.escape(self.title)}</strong><table><thead><tr>{head}"
+                f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+    # ------------------------------------------------------------ export
+    @abstractmethod
+    def _to_state(self) -> dict[str, Any]:
+        """The JSON-ready content of :meth:`to_dict` (without ``kind``)."""
+
+    @classmethod
+    @abstractmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> Results:
+        """Rebuild an object from :meth:`_to_state`'s output."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (aggregates only), tagged with ``kind``."""
+        state = jsonable(self._to_state())
+        return {"kind": self.kind, **state}
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Serialise :meth:`to_dict` as JSON; write it to ``path`` if given (atomically)."""
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        if path is not None:
+            from pbr_eval.io import write_text
+
+            write_text(path, text + "\n")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Results:
+        """Rebuild a results object from :meth:`to_dict`'s output.
+
+        Called on :class:`Results` it dispatches on ``data["kind"]``; called on
+        a subclass it checks the kind matches.
+        """
+        if not isinstance(data, Mapping):
+            raise OptionError(f"`data` must be a mapping from to_dict(); got {type(data).__name__}.")
+        k = data.get("kind")
+        target = RESULTS_KINDS.get(str(k)) if k is not None else None
+        if target is None:
+            if cls is not Results and cls.kind:
+                target = cls  # a dictionary written before results carried their kind
+            else:
+                raise OptionError(
+                    f"`data['kind']` must be one of {', '.join(map(repr, sorted(RESULTS_KINDS)))};"
+                    f" got {k!r}. Pass the output of a results object's to_dict()."
+                )
+        if cls is not Results and not issubclass(target, cls):
+            raise OptionError(
+                f"This dictionary holds {target.__name__} ('{target.kind}'), not {cls.__name__}."
+            )
+        state = {key: v for key, v in data.items() if key != "kind"}
+        return target._from_state(state)
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Results:
+        """Rebuild a results object from JSON text or a JSON file's path."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise OptionError(f"`source` must be JSON text or a readable file; got {source!r} "
+                                  f"({exc.strerror}).") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise OptionError(f"`source` is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                              f"column {exc.colno}.") from None
+        return cls.from_dict(data)
+
+
+class HasFigures(ABC):
+    """Mixin for results that have figures: ``plot()`` draws one with :mod:`pbr_eval.figures`.
+
+    A subclass lists its figures in ``figures`` (names in
+    :data:`pbr_eval.figures.FIGURES`; the first is the default) and implements
+    :meth:`figure_data`, which returns the plain, disclosure-safe data the
+    figure function draws from. Reports call the same :meth:`figure_data` and
+    the same drawing function.
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def figure_data(self, name: str) -> dict[str, Any]:
+        """The plain data figure ``name`` is drawn from (aggregates, disclosure-safe)."""
+
+    def plot(self, name: str | None = None, *, ax: Any = None) -> Any:
+        """Draw a figure of these results with matplotlib and return its Axes.
+
+        Parameters
+        ----------
+        name : str, optional
+            Which figure (default: the first in ``figures``).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw (default: a new figure).
+        """
+        from pbr_eval.figures import draw
+        from pbr_eval.options import check_choice
+
+        name = self.figures[0] if name is None else check_choice("name", name, self.figures)
+        return draw(name, self.figure_data(name), ax=ax)
