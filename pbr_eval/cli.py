@@ -261,8 +261,10 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
              min_treated: int, query: str | None, as_json: bool) -> int:
     """Check a data file (or database query) against the roles; print the problems found.
 
+    Every problem is listed in one run (each on its own line, ``problem:``),
+    then data-quality warnings that do not stop an analysis (``warning:``).
     Exit status 0 when the data can be used as they are, 1 when problems were
-    found (each printed on its own line), 2 when the file cannot be read.
+    found, 2 when the file cannot be read.
     DATA may also be an analysis file (.toml): it is validated, and so is
     the data it names.
 
@@ -296,29 +298,37 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
         problems.append(f"Columns not in the data: {', '.join(map(repr, absent))}; the data "
                         f"have {', '.join(map(repr, list(frame.columns)[:30]))}.")
     summary: dict[str, Any] = {"rows": int(len(frame)), "columns": int(frame.shape[1])}
-    if not absent:
-        args = {k: v for k, v in roles.items() if v is not None}
-        try:
-            cohort = pbr_eval.Cohort(frame, **args)
-            if at_period is not None:
+    flags: list[str] = []
+    args = {k: v for k, v in roles.items() if v is not None}
+    if absent:  # reported above; check the rest of the roles all the same
+        args["outcome"] = [c for c in args["outcome"] if c not in absent]
+        args["covariates"] = [c for c in args["covariates"] if c not in absent]
+        args = {k: v for k, v in args.items() if not (isinstance(v, str) and v in absent)}
+    if "treatment" in args and args["outcome"]:
+        # every problem in one run: Cohort.check collects instead of stopping at the first
+        found = pbr_eval.Cohort.check(frame, **args)
+        problems += [str(err) for err in found.errors]
+        flags = list(found.warnings)
+        cohort = found.cohort
+        if cohort is not None and at_period is not None:
+            try:
                 cohort = cohort.at_period(at_period)
+            except PbrEvalError as err:
+                problems.append(str(err))
+                cohort = None
+        if cohort is not None:
             summary.update(n_treated=int(cohort.n_treated), n_comparison=int(cohort.n_comparison),
                            rows_dropped=int(cohort.n_dropped),
                            outcome_types=dict(cohort.outcome_types))
-        except PbrEvalError as err:
-            problems.append(str(err))
-        if roles.get("missing", "error") == "error":
-            na = frame[[c for c in dict.fromkeys(wanted)]].isna().sum()
-            for col, n in na[na > 0].items():
-                msg = f"Column '{col}' has {int(n):,} missing values."
-                if not any(f"'{col}'" in p and "missing" in p for p in problems):
-                    problems.append(msg + " Fill them or use --missing drop.")
     ok = not problems
     if as_json:
-        click.echo(json.dumps({"ok": ok, "problems": problems, "summary": summary}, indent=2))
+        click.echo(json.dumps({"ok": ok, "problems": problems, "warnings": flags,
+                               "summary": summary}, indent=2))
     else:
         for p in problems:
             click.echo(f"problem: {p}")
+        for w in flags:
+            click.echo(f"warning: {w}")
         if ok:
             click.echo(f"OK: {summary['rows']:,} rows; {summary.get('n_treated', 0):,} treated, "
                        f"{summary.get('n_comparison', 0):,} comparison; "

@@ -8,7 +8,10 @@ Cohort and never re-check the data.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
+import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,19 +20,24 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import (
+    CollinearityError,
     ContaminationError,
     CovariateError,
     DataError,
+    DataQualityWarning,
     DuplicateIdError,
     InfiniteValueError,
     MissingColumnError,
     MissingValueError,
     OptionError,
     OutcomeTypeError,
+    PbrEvalError,
+    PeriodOrderError,
     SmallCohortError,
     TreatmentError,
 )
 from pbr_eval.options import (
+    DEFAULT_MAX_LEVELS,
     DEFAULT_MIN_TREATED,
     MISSING,
     OUTCOME_TYPES,
@@ -38,7 +46,7 @@ from pbr_eval.options import (
     check_int,
 )
 
-__all__ = ["Cohort", "DroppedRows"]
+__all__ = ["Cohort", "CohortCheck", "DroppedRows", "collinear_columns", "describe_dropped"]
 
 
 @dataclass(frozen=True)
@@ -53,14 +61,259 @@ class DroppedRows:
         Plain-language reason, e.g. ``"missing values in age (3), sex (2)"``.
     stage : str
         Where they were left out: ``"cohort"`` or the estimator's name.
+    n_treated, n_comparison : int, optional
+        How many of them were programme participants and comparison units
+        (rows whose treatment is itself missing are in neither).
+    share_treated : float, optional
+        ``n_treated`` as a share of the programme participants given.
     """
 
     n: int
     reason: str
     stage: str = "cohort"
+    n_treated: int | None = None
+    n_comparison: int | None = None
+    share_treated: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "reason": self.reason, "stage": self.stage}
+        out: dict[str, Any] = {"n": self.n, "reason": self.reason, "stage": self.stage}
+        for k in ("n_treated", "n_comparison", "share_treated"):
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        return out
+
+
+def describe_dropped(d: Mapping[str, Any]) -> str:
+    """One sentence for a dropped-rows record (a :meth:`DroppedRows.to_dict`).
+
+    Examples
+    --------
+    >>> describe_dropped({"n": 760, "reason": "missing values in age (760)", "stage": "cohort",
+    ...                   "n_treated": 40, "n_comparison": 720, "share_treated": 0.0625})
+    'Rows left out (cohort): 760 (40 programme participants, 6.2% of the programme cohort; 720 comparison), missing values in age (760).'
+    """
+    head = f"Rows left out ({d.get('stage', 'cohort')}): {int(d['n']):,}"
+    if d.get("n_treated") is not None:
+        n1, n0 = int(d["n_treated"]), int(d.get("n_comparison") or 0)
+        share = d.get("share_treated")
+        pct = f", {share:.1%} of the programme cohort" if share is not None else ""
+        other = int(d["n"]) - n1 - n0
+        unknown = f"; {other:,} with no treatment value" if other > 0 else ""
+        head += (f" ({n1:,} programme participant{'' if n1 == 1 else 's'}{pct}; "
+                 f"{n0:,} comparison{unknown})")
+    return f"{head}, {d.get('reason', '')}."
+
+
+@dataclass(frozen=True)
+class CohortCheck:
+    """What :meth:`Cohort.check` found.
+
+    Attributes
+    ----------
+    errors : tuple of PbrEvalError
+        Every problem that stops the data being used, in the order found.
+    warnings : tuple of str
+        Data-quality flags that do not stop an analysis (each says how to
+        override the choice made).
+    cohort : Cohort or None
+        The cohort, when there were no errors.
+    """
+
+    errors: tuple[PbrEvalError, ...]
+    warnings: tuple[str, ...]
+    cohort: Cohort | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the data can be used as they are."""
+        return not self.errors
+
+
+class _Stop(Exception):
+    """Collecting problems: the rest of the checks cannot run."""
+
+
+class _Findings:
+    """Problems met while building a cohort: raised at once, or collected (Cohort.check)."""
+
+    def __init__(self, collect: bool) -> None:
+        self.collect = collect
+        self.errors: list[PbrEvalError] = []
+        self.warnings: list[str] = []
+
+    def error(self, err: PbrEvalError) -> None:
+        """A problem; the checks of other columns can go on."""
+        if not self.collect:
+            raise err
+        self.errors.append(err)
+
+    def fatal(self, err: PbrEvalError) -> None:
+        """A problem after which nothing else can be checked."""
+        if not self.collect:
+            raise err
+        self.errors.append(err)
+        raise _Stop
+
+    def stop(self) -> None:
+        if not self.collect:  # pragma: no cover - only reached after a collected error
+            raise DataError("The data cannot be checked further.")
+        raise _Stop
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if not self.collect:
+            warnings.warn(message, DataQualityWarning, stacklevel=5)
+
+
+def _check_period_order(order: Any, period: str | None) -> list[Any] | None:
+    if order is None:
+        return None
+    if period is None:
+        raise OptionError("`period_order` needs `period` (the column it orders); got no period.")
+    if isinstance(order, (str, bytes)) or not hasattr(order, "__iter__"):
+        raise OptionError(
+            f"`period_order` must be a list of the period labels, earliest first; got {order!r}."
+        )
+    out = list(order)
+    if len(out) < 2:
+        raise OptionError(f"`period_order` must list at least two periods; got {out!r}.")
+    seen: list[Any] = []
+    for p in out:
+        if p in seen:
+            raise OptionError(f"`period_order` lists {p!r} more than once; list each period once.")
+        seen.append(p)
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    """A real number (not a bool, not text)."""
+    return isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, (bool, np.bool_))
+
+
+def _numeric_text(values: Any) -> tuple[list[str], list[Any]]:
+    """Split distinct values into strings that read as numbers and the rest."""
+    num: list[str] = []
+    other: list[Any] = []
+    for v in values:
+        if isinstance(v, str):
+            try:
+                f = float(v.strip().replace(",", ""))
+            except ValueError:
+                other.append(v)
+                continue
+            (num if np.isfinite(f) else other).append(v)
+        else:
+            other.append(v)
+    return num, other
+
+
+def _text_problem(c: str, values: Any) -> str | None:
+    """Why a text column of distinct ``values`` cannot be used as categories, or None."""
+    vals = list(values)
+    nums = [v for v in vals if _is_number(v)]
+    texts = [v for v in vals if not _is_number(v)]
+    as_text, not_numbers = _numeric_text(texts)
+    numberish = len(nums) + len(as_text)
+    others = [v for v in not_numbers if not _is_number(v)]
+    if numberish >= 3 and numberish >= 0.8 * len(vals):
+        shown = ", ".join(_show(v) for v in (as_text + nums)[:3])
+        rest = (f" and {_plural(len(others), 'value')} that {'is' if len(others) == 1 else 'are'} "
+                f"not a number ({', '.join(_show(v) for v in others[:3])})" if others else "")
+        return (
+            f"Covariate '{c}' holds numbers stored as text (e.g. {shown}){rest}: as text, "
+            f"each of its {numberish:,} numbers would become a category of its own. Convert it, "
+            f"e.g. df['{c}'] = pd.to_numeric(df['{c}'], errors='coerce') (non-numbers become "
+            "missing; missing='drop' then leaves those rows out), or, if the values are codes, "
+            f"pass df['{c}'].astype('category')."
+        )
+    if nums and texts:
+        return (
+            f"Covariate '{c}' mixes text and numbers (e.g. {_show(nums[0])} and "
+            f"{_show(texts[0])}); make it one type."
+        )
+    try:
+        sorted(vals)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in vals})
+        return f"Covariate '{c}' mixes values of types {', '.join(kinds)}; make it one type."
+    return None
+
+
+def _fold(label: Any) -> str:
+    return " ".join(str(label).split()).casefold()
+
+
+def _label_problem(c: str, levels: Sequence[Any], max_levels: int) -> str | None:
+    """Near-duplicate labels (equal after folding case and spaces) or too many levels."""
+    groups: dict[str, list[Any]] = {}
+    for lev in levels:
+        groups.setdefault(_fold(lev), []).append(lev)
+    near = [g for g in groups.values() if len(g) > 1]
+    if near:
+        shown = "; ".join(" / ".join(repr(v) for v in g) for g in near[:4])
+        return (
+            f"Covariate '{c}' has labels that differ only in capitals or spaces ({shown}), so "
+            "the same category would be counted as several. Make them identical, e.g. "
+            f"df['{c}'] = df['{c}'].str.strip().str.lower()."
+        )
+    if len(levels) > max_levels:
+        return (
+            f"Covariate '{c}' has {len(levels):,} distinct values, which would become "
+            f"{len(levels) - 1:,} indicator columns (the limit is max_levels={max_levels:,}). "
+            "An identifier or free text cannot be matched on: group it into fewer categories "
+            "(or use it as `unit_id`/`cluster`), or raise `max_levels` if every level matters."
+        )
+    return None
+
+
+def _looks_measured(v: np.ndarray) -> bool:
+    """Whole numbers that look like a measurement in whole units (grams, pounds), not a count:
+    no zeros and a median of 100 or more."""
+    return bool(v.size and v.min() >= 1 and np.median(v) >= 100)
+
+
+def collinear_columns(X: np.ndarray, *, tol: float = 1e-9) -> list[int]:
+    """Columns of ``X`` in an exact linear dependence (with an intercept), or [].
+
+    The correlation matrix of the columns is singular exactly when some
+    non-trivial combination of the (centred) columns is zero on every row.
+    Its eigenvector for the smallest eigenvalue names the columns involved.
+    Large data are screened on an evenly spaced subsample of 200,000 rows (a
+    dependence in all rows holds in every subsample) and confirmed on all rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a, b, c = rng.normal(size=(3, 50))
+    >>> collinear_columns(np.column_stack([a, b, c]))
+    []
+    >>> collinear_columns(np.column_stack([a, b, c, 2 * a - b + 1]))
+    [0, 1, 3]
+    """
+    n, p = X.shape
+    if p < 2 or n < 3:
+        return []
+
+    def smallest(Z: np.ndarray) -> tuple[float, np.ndarray] | None:
+        Zc = Z - Z.mean(axis=0)
+        sd = np.sqrt((Zc * Zc).mean(axis=0))
+        if (sd == 0).any() or not np.isfinite(sd).all():
+            return None
+        R = (Zc / sd).T @ (Zc / sd) / Z.shape[0]
+        w, V = np.linalg.eigh(R)
+        return float(w[0]), V[:, 0]
+
+    step = max(1, n // 200_000)
+    if step > 1:
+        screened = smallest(X[::step])
+        if screened is not None and screened[0] > tol * p:
+            return []
+    found = smallest(X)
+    if found is None or found[0] > tol * p:
+        return []
+    v = found[1]
+    return [int(j) for j in np.flatnonzero(np.abs(v) > 1e-6 * np.abs(v).max())]
 
 
 def _plural(n: int, word: str) -> str:
@@ -117,7 +370,20 @@ class Cohort:
         Justice Data Lab asks for at least 60.
     outcome_types : dict, optional
         Force an outcome's type: ``{"events": "count"}``. Types are
-        ``"binary"``, ``"count"`` and ``"continuous"``.
+        ``"binary"``, ``"count"`` and ``"continuous"``. Whole numbers with no
+        zeros and a median of 100 or more (birthweight in grams, earnings in
+        pounds) are typed ``"continuous"`` with a
+        :class:`~pbr_eval.exceptions.DataQualityWarning`; force ``"count"``
+        here if they count events.
+    period_order : list, optional
+        The ``period`` labels in time order, earliest first, e.g.
+        ``["pre", "post"]``. Needed when the periods are text (their order
+        cannot be told from the labels); numbers, dates and an ordered pandas
+        Categorical need none.
+    max_levels : int, default 500
+        Most distinct values a text covariate may have; more raises
+        :class:`CovariateError` (an identifier or free text is not a
+        covariate, and its indicators would fill memory).
 
     Attributes
     ----------
@@ -140,6 +406,12 @@ class Cohort:
         Rows left out and why.
     n_input_rows : int
         Number of rows the caller gave.
+    notes : list of str
+        Data-quality notes (e.g. an outcome typed ``"continuous"`` although
+        it holds whole numbers), carried into every result's notes.
+    period_order : tuple or None
+        The periods in time order (None without ``period``, or for text
+        periods given no ``period_order``).
 
     Raises
     ------
@@ -148,13 +420,20 @@ class Cohort:
     TreatmentError
         The treatment is not 0/1 or boolean, or only one group is present.
     MissingValueError
-        Missing values in a role column with ``missing="error"``.
+        Missing values in a role column with ``missing="error"``; a role
+        column with no value at all (either way).
     InfiniteValueError
         An infinite value in a numeric role column.
     OutcomeTypeError
         A non-numeric outcome.
     CovariateError
-        A constant covariate, or one that duplicates another.
+        A constant covariate, one that duplicates another, perfectly
+        collinear covariates (:class:`CollinearityError`), numbers stored as
+        text, labels differing only in capitals or spaces ("Violence" /
+        "violence"), more than ``max_levels`` levels, or two covariates giving
+        the same design-column name.
+    PeriodOrderError
+        ``period_order`` does not list every period.
     DuplicateIdError, ContaminationError
         A repeated ``unit_id``; a ``unit_id`` in both groups.
     SmallCohortError
@@ -192,6 +471,80 @@ class Cohort:
         missing: str = "error",
         min_treated: int = DEFAULT_MIN_TREATED,
         outcome_types: Mapping[str, str] | None = None,
+        period_order: Sequence[Any] | None = None,
+        max_levels: int = DEFAULT_MAX_LEVELS,
+    ) -> None:
+        self._build(
+            data, _Findings(collect=False), treatment=treatment, outcome=outcome,
+            covariates=covariates, unit_id=unit_id, cluster=cluster, period=period,
+            missing=missing, min_treated=min_treated, outcome_types=outcome_types,
+            period_order=period_order, max_levels=max_levels,
+        )
+
+    @classmethod
+    def check(cls, data: pd.DataFrame, **roles: Any) -> CohortCheck:
+        """Every problem in ``data`` for these roles, collected instead of raised.
+
+        Runs the checks :class:`Cohort` runs, but records each problem and
+        carries on where it can (a bad covariate does not stop the checks of
+        the others), so one run lists everything to fix. ``pbr-eval validate``
+        prints this.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+        **roles
+            The keyword arguments of :class:`Cohort`.
+
+        Returns
+        -------
+        CohortCheck
+            ``errors`` (each a :class:`~pbr_eval.exceptions.PbrEvalError`,
+            in the order found), ``warnings`` (plain-language data-quality
+            flags that do not stop an analysis) and ``cohort`` (the built
+            cohort when there were no errors, else None).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"t": [1, 0] * 20, "y": [0, 1, 1, 0] * 10,
+        ...                    "office": ["North", "north", "South", "South "] * 10,
+        ...                    "age": ["23", "31", "45", "52", "unknown"] * 8})
+        >>> found = Cohort.check(df, treatment="t", outcome="y",
+        ...                      covariates=["office", "age"], min_treated=2)
+        >>> [type(e).__name__ for e in found.errors]
+        ['CovariateError', 'CovariateError']
+        >>> found.cohort is None
+        True
+        """
+        findings = _Findings(collect=True)
+        out = cls.__new__(cls)
+        try:
+            out._build(data, findings, **roles)
+        except _Stop:
+            pass
+        except PbrEvalError as err:
+            findings.errors.append(err)
+        ok = not findings.errors
+        return CohortCheck(errors=tuple(findings.errors), warnings=tuple(findings.warnings),
+                           cohort=out if ok else None)
+
+    def _build(
+        self,
+        data: pd.DataFrame,
+        findings: _Findings,
+        *,
+        treatment: str,
+        outcome: str | Sequence[str],
+        covariates: Sequence[str],
+        unit_id: str | None = None,
+        cluster: str | None = None,
+        period: str | None = None,
+        missing: str = "error",
+        min_treated: int = DEFAULT_MIN_TREATED,
+        outcome_types: Mapping[str, str] | None = None,
+        period_order: Sequence[Any] | None = None,
+        max_levels: int = DEFAULT_MAX_LEVELS,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DataError(
@@ -200,6 +553,7 @@ class Cohort:
             )
         check_choice("missing", missing, MISSING)
         self.min_treated = check_int("min_treated", min_treated, minimum=1)
+        self.max_levels = check_int("max_levels", max_levels, minimum=2)
         if not isinstance(treatment, str):
             raise OptionError(f"`treatment` must be one column name; got {treatment!r}.")
         outcomes = check_columns("outcome", outcome)
@@ -214,6 +568,7 @@ class Cohort:
                 "`period` needs `unit_id`: panel data has one row per unit and period, "
                 "so name the column identifying each unit."
             )
+        given_order = _check_period_order(period_order, period)
 
         self.treatment = treatment
         self.outcomes: list[str] = outcomes
@@ -222,32 +577,41 @@ class Cohort:
         self.cluster = cluster
         self.period = period
         self.missing = missing
+        self.notes: list[str] = []
 
-        self._check_roles(data)
+        self._check_roles(data, findings)
         self.n_input_rows = int(len(data))
         frame = data.loc[:, self._role_columns()]  # a new frame: the caller's is untouched
+        frame = self._check_empty_columns(frame, findings)
+        frame = self._numbers_from_objects(frame)
         dropped: list[DroppedRows] = []
-        frame = self._handle_missing(frame, dropped)
+        frame = self._handle_missing(frame, dropped, findings)
         self.dropped: tuple[DroppedRows, ...] = tuple(dropped)
 
-        self.t = self._check_treatment(frame[treatment])
-        self._check_infinite(frame)
-        self.outcome_types = self._outcome_types(frame, outcome_types)
-        self.X, self.design_columns, self.design_sources = self._design(frame)
-        self._check_design()
+        self.t = self._check_treatment(frame[self.treatment], findings)
+        self._check_infinite(frame, findings)
+        self.outcome_types = self._outcome_types(frame, outcome_types, findings)
+        self.X, self.design_columns, self.design_sources = self._design(frame, findings)
+        if not findings.errors:  # the design checks need every covariate usable
+            self._check_design(findings)
         self.binary_columns = [
             c for j, c in enumerate(self.design_columns) if _is_binary(self.X[:, j])
         ]
-        if unit_id is not None:
-            self._check_ids(frame)
-        n_treated = int(self.t.sum()) if period is None else self._n_units(frame, True)
+        if self.unit_id is not None:
+            self._check_ids(frame, findings)
+        self.period_order: tuple[Any, ...] | None = None
+        if self.period is not None:
+            self.period_order = self._period_order(frame[self.period], given_order, findings)
+        n_treated = int(self.t.sum()) if self.period is None else self._n_units(frame, True)
         if n_treated < self.min_treated:
-            raise SmallCohortError(
+            findings.error(SmallCohortError(
                 f"`{treatment}` marks {_plural(n_treated, 'treated unit')}; at least "
                 f"{self.min_treated} are needed for a stable estimate. Add more programme "
                 "participants, or lower `min_treated` if you accept a very wide interval "
                 "(the Justice Data Lab asks for 60)."
-            )
+            ))
+        for w in findings.warnings:
+            self.notes.append(w)
         self.data = frame
         self._fingerprint: str | None = None
 
@@ -263,19 +627,27 @@ class Cohort:
                 seen.append(c)
         return seen
 
-    def _check_roles(self, data: pd.DataFrame) -> None:
+    def _role_pairs(self) -> list[tuple[str, str]]:
         roles: list[tuple[str, str]] = [("treatment", self.treatment)]
         roles += [("outcome", c) for c in self.outcomes]
         roles += [("covariates", c) for c in self.covariates]
         roles += [(r, c) for r, c in (("unit_id", self.unit_id), ("cluster", self.cluster),
                                        ("period", self.period)) if c is not None]
-        for role, col in roles:
-            if col not in data.columns:
-                available = [str(c) for c in data.columns]
-                raise MissingColumnError(
-                    f"`{role}` names column '{col}', which is not in the data. "
-                    f"Available columns: {_list_names(available, 12)}."
-                )
+        return roles
+
+    def _forget_columns(self, gone: set[str], findings: _Findings) -> None:
+        """Collecting problems: carry on without the columns in ``gone``."""
+        if self.treatment in gone:
+            findings.stop()
+        self.outcomes = [c for c in self.outcomes if c not in gone]
+        self.covariates = [c for c in self.covariates if c not in gone]
+        for role in ("unit_id", "cluster", "period"):
+            if getattr(self, role) in gone:
+                setattr(self, role, None)
+        if not self.outcomes:
+            findings.stop()
+
+    def _check_roles(self, data: pd.DataFrame, findings: _Findings) -> None:
         dup_cov = [c for c in set(self.covariates) if self.covariates.count(c) > 1]
         if dup_cov:
             raise CovariateError(
@@ -294,32 +666,96 @@ class Cohort:
                 f"Column {_list_names(sorted(both))} is both an outcome and a covariate; "
                 "covariates must be measured before the programme."
             )
+        gone = set()
+        for role, col in self._role_pairs():
+            if col not in data.columns:
+                available = [str(c) for c in data.columns]
+                gone.add(col)
+                findings.error(MissingColumnError(
+                    f"`{role}` names column '{col}', which is not in the data. "
+                    f"Available columns: {_list_names(available, 12)}."
+                ))
         if self.data_columns_duplicated(data):
             raise DataError("The data has duplicated column names; rename them to be unique.")
+        if gone:
+            self._forget_columns(gone, findings)
 
     @staticmethod
     def data_columns_duplicated(data: pd.DataFrame) -> bool:
         return bool(pd.Index(data.columns).duplicated().any())
 
-    def _handle_missing(self, frame: pd.DataFrame, dropped: list[DroppedRows]) -> pd.DataFrame:
+    def _check_empty_columns(self, frame: pd.DataFrame, findings: _Findings) -> pd.DataFrame:
+        """A role column with no value at all is named (``missing="drop"`` would drop every row)."""
+        if len(frame) == 0:
+            findings.fatal(DataError("The data has no rows."))
+        empty = frame.columns[frame.isna().all(axis=0).to_numpy()]
+        if len(empty) == 0:
+            return frame
+        for role, col in self._role_pairs():
+            if col in empty:
+                findings.error(MissingValueError(
+                    f"Column '{col}' (`{role}`) has no values: all {_plural(len(frame), 'row')} "
+                    f"are missing, so missing='drop' would leave nothing. Check that the file was "
+                    f"read correctly, or remove '{col}' from `{role}`."
+                ))
+        self._forget_columns(set(empty), findings)
+        return frame.loc[:, self._role_columns()]
+
+    def _numbers_from_objects(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Outcome and covariate columns of Python numbers (object dtype, e.g. Parquet
+        decimals) become float columns, with a note; text is left as it is."""
+        change = {}
+        for c in [*self.outcomes, *self.covariates]:
+            s = frame[c]
+            if s.dtype != object:
+                continue
+            vals = s.dropna()
+            if len(vals) and all(_is_number(v) for v in pd.unique(vals)):
+                change[c] = pd.to_numeric(s.astype(float))
+                self.notes.append(
+                    f"Column '{c}' holds numbers in a column of Python objects (e.g. "
+                    f"{_show(vals.iloc[0])}, as decimals from Parquet or a database); they are "
+                    "used as numbers."
+                )
+        return frame.assign(**change) if change else frame
+
+    def _handle_missing(
+        self, frame: pd.DataFrame, dropped: list[DroppedRows], findings: _Findings
+    ) -> pd.DataFrame:
         na = frame.isna()
         counts = na.sum()
         counts = counts[counts > 0]
         if counts.empty:
             return frame
-        rows = na.any(axis=1)
+        rows = na.any(axis=1).to_numpy()
         n_rows = int(rows.sum())
         detail = ", ".join(f"{c} ({int(n):,})" for c, n in counts.items())
         if self.missing == "error":
-            raise MissingValueError(
-                f"Missing values in {detail}: {_plural(n_rows, 'row')} affected. "
+            quoted = ", ".join(f"'{c}' ({int(n):,})" for c, n in counts.items())
+            findings.error(MissingValueError(
+                f"Missing values in {quoted}: {_plural(n_rows, 'row')} affected. "
                 "Fill them in, or pass missing='drop' to leave those rows out "
                 "(the count is reported in every result)."
-            )
-        dropped.append(DroppedRows(n_rows, f"missing values in {detail}"))
-        return frame.loc[~rows.to_numpy()]
+            ))
+            # collecting problems: check the complete rows
+        else:
+            tcol = frame[self.treatment]
+            is1 = tcol.isin([1, True]).to_numpy() & tcol.notna().to_numpy()
+            is0 = tcol.isin([0, False]).to_numpy() & tcol.notna().to_numpy()
+            n1_all = int(is1.sum())
+            dropped.append(DroppedRows(
+                n_rows, f"missing values in {detail}",
+                n_treated=int((rows & is1).sum()), n_comparison=int((rows & is0).sum()),
+                share_treated=(float((rows & is1).sum() / n1_all) if n1_all else None),
+            ))
+        if n_rows == len(frame):
+            findings.fatal(MissingValueError(
+                f"Every row has a missing value ({detail}); nothing is left to analyse. "
+                "Fill in the missing values or remove the emptiest columns from the roles."
+            ))
+        return frame.loc[~rows]
 
-    def _check_treatment(self, col: pd.Series) -> np.ndarray:
+    def _check_treatment(self, col: pd.Series, findings: _Findings) -> np.ndarray:
         name = self.treatment
         values = col.to_numpy()
         if pd.api.types.is_bool_dtype(col.dtype):
@@ -329,49 +765,53 @@ class Cohort:
             bad = [v for v in vals if v not in (0, 1)]
             if bad:
                 shown = ", ".join(_show(v) for v in sorted(bad, key=str)[:5])
-                raise TreatmentError(
+                findings.fatal(TreatmentError(
                     f"`treatment` column '{name}' must hold 0/1 or True/False; found {shown}. "
                     "Recode it so 1 marks programme participants and 0 the comparison pool."
-                )
+                ))
             t = values == 1
         else:
             shown = ", ".join(_show(v) for v in list(pd.unique(col))[:5])
-            raise TreatmentError(
+            findings.fatal(TreatmentError(
                 f"`treatment` column '{name}' must hold 0/1 or True/False; found values "
                 f"{shown} (type {col.dtype}). Recode it so 1 marks programme participants."
-            )
+            ))
         n1 = int(t.sum())
         if n1 == 0 or n1 == len(t):
             which = "no treated (1) rows" if n1 == 0 else "no comparison (0) rows"
-            raise TreatmentError(
+            after = ""
+            if self.dropped:
+                after = (f" (after leaving out {_plural(self.n_dropped, 'row')} with "
+                         f"{self.dropped[0].reason})")
+            findings.fatal(TreatmentError(
                 f"`treatment` column '{name}' has only one group: {which} among "
-                f"{_plural(len(t), 'row')}. Both programme participants and a comparison pool "
-                "are needed (for a before/after-only design use method='baseline')."
-            )
+                f"{_plural(len(t), 'row')}{after}. Both programme participants and a comparison "
+                "pool are needed (for a before/after-only design use method='baseline')."
+            ))
         return np.ascontiguousarray(t, dtype=bool)
 
-    def _check_infinite(self, frame: pd.DataFrame) -> None:
+    def _check_infinite(self, frame: pd.DataFrame, findings: _Findings) -> None:
         for c in [*self.outcomes, *self.covariates]:
             s = frame[c]
             if pd.api.types.is_float_dtype(s.dtype):
                 n = int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
                 if n:
-                    raise InfiniteValueError(
+                    findings.error(InfiniteValueError(
                         f"Column '{c}' holds {_plural(n, 'infinite value')} (inf or -inf). "
                         "Replace them with real values or mark them missing."
-                    )
+                    ))
 
     def _outcome_types(
-        self, frame: pd.DataFrame, given: Mapping[str, str] | None
+        self, frame: pd.DataFrame, given: Mapping[str, str] | None, findings: _Findings
     ) -> dict[str, str]:
         given = dict(given or {})
         unknown = set(given) - set(self.outcomes)
         if unknown:
-            raise OptionError(
+            findings.error(OptionError(
                 f"`outcome_types` names {_list_names(sorted(unknown))}, which "
                 f"{'is' if len(unknown) == 1 else 'are'} not an outcome; outcomes are "
                 f"{_list_names(self.outcomes)}."
-            )
+            ))
         types: dict[str, str] = {}
         for c in self.outcomes:
             s = frame[c]
@@ -379,101 +819,131 @@ class Cohort:
                 detected = "binary"
             elif not pd.api.types.is_numeric_dtype(s.dtype):
                 shown = ", ".join(_show(v) for v in list(pd.unique(s))[:3])
-                raise OutcomeTypeError(
+                text_numbers = _numeric_text(pd.unique(s.dropna()))[0]
+                how = ("These are numbers stored as text: convert them, e.g. "
+                       f"df['{c}'] = pd.to_numeric(df['{c}'])." if text_numbers
+                       else "Recode it as numbers.")
+                findings.error(OutcomeTypeError(
                     f"`outcome` column '{c}' must be numeric (0/1 for a rate, a count or a "
-                    f"measurement); found type {s.dtype} with values such as {shown}. "
-                    "Recode it as numbers."
-                )
+                    f"measurement); found type {s.dtype} with values such as {shown}. {how}"
+                ))
+                continue
             else:
                 v = s.to_numpy(dtype=float)
                 if _is_binary(v):
                     detected = "binary"
                 elif (v >= 0).all() and (np.floor(v) == v).all():
                     detected = "count"
+                    if c not in given and _looks_measured(v):
+                        detected = "continuous"
+                        findings.warn(
+                            f"Outcome '{c}' holds whole numbers from {v.min():,.0f} to "
+                            f"{v.max():,.0f} (median {np.median(v):,.0f}) and no zeros: it looks "
+                            "like a measurement recorded in whole units (e.g. grams or pounds), "
+                            "not a count of events, so it is typed 'continuous' (a mean, "
+                            f"modelled linearly). If it counts events, pass "
+                            f"outcome_types={{'{c}': 'count'}}."
+                        )
                 else:
                     detected = "continuous"
             if c in given:
                 want = check_choice(f"outcome_types['{c}']", given[c], OUTCOME_TYPES)
-                v = s.to_numpy(dtype=float)
                 if want == "binary" and detected != "binary":
-                    raise OutcomeTypeError(
+                    findings.error(OutcomeTypeError(
                         f"`outcome_types` says '{c}' is binary, but it holds values other "
                         "than 0 and 1."
-                    )
+                    ))
+                    continue
                 if want == "count" and detected == "continuous":
-                    raise OutcomeTypeError(
+                    findings.error(OutcomeTypeError(
                         f"`outcome_types` says '{c}' is a count, but it holds negative or "
                         "non-integer values."
-                    )
+                    ))
+                    continue
                 detected = want
             types[c] = detected
         return types
 
-    def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    def _design(
+        self, frame: pd.DataFrame, findings: _Findings
+    ) -> tuple[np.ndarray, list[str], dict[str, str]]:
         blocks: list[np.ndarray] = []
         names: list[str] = []
         sources: dict[str, str] = {}
         n = len(frame)
         for c in self.covariates:
             s = frame[c]
-            if pd.api.types.is_bool_dtype(s.dtype):
-                blocks.append(s.to_numpy(dtype=float).reshape(n, 1))
-                names.append(c)
-                sources[c] = c
-            elif pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(
-                s.dtype, pd.CategoricalDtype
+            if pd.api.types.is_bool_dtype(s.dtype) or (
+                pd.api.types.is_numeric_dtype(s.dtype)
+                and not isinstance(s.dtype, pd.CategoricalDtype)
             ):
                 blocks.append(s.to_numpy(dtype=float).reshape(n, 1))
                 names.append(c)
                 sources[c] = c
-            elif isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(
-                s.dtype
-            ) or pd.api.types.is_string_dtype(s.dtype):
-                if isinstance(s.dtype, pd.CategoricalDtype):
-                    cat = s.cat.remove_unused_categories()
-                else:
-                    try:
-                        levels = sorted(pd.unique(s))
-                    except TypeError as err:
-                        raise CovariateError(
-                            f"Covariate '{c}' mixes text and numbers; make it one type."
-                        ) from err
-                    cat = pd.Categorical(s, categories=levels)
-                    cat = pd.Series(cat, index=s.index)
-                levels = list(cat.cat.categories)
-                if len(levels) < 2:
-                    raise CovariateError(
-                        f"Covariate '{c}' is constant: every row has the value "
-                        f"{levels[0]!r}. It cannot explain selection; remove it from `covariates`."
-                    )
-                codes = cat.cat.codes.to_numpy()
-                dummies = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
-                blocks.append(dummies)
-                for lev in levels[1:]:
-                    nm = f"{c}[{lev}]"
-                    names.append(nm)
-                    sources[nm] = c
-            else:
-                raise CovariateError(
+                continue
+            if not (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(
+                    s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+                findings.error(CovariateError(
                     f"Covariate '{c}' has type {s.dtype}, which cannot be used; expected numbers, "
                     "True/False, text categories or a pandas Categorical."
-                )
+                ))
+                continue
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                cat = s.cat.remove_unused_categories()
+                levels = list(cat.cat.categories)
+            else:
+                vals = pd.unique(s)
+                problem = _text_problem(c, vals)
+                if problem:
+                    findings.error(CovariateError(problem))
+                    continue
+                levels = sorted(vals)
+                cat = pd.Series(pd.Categorical(s, categories=levels), index=s.index)
+            problem = _label_problem(c, levels, self.max_levels)
+            if problem:
+                findings.error(CovariateError(problem))
+                continue
+            if len(levels) < 2:
+                findings.error(CovariateError(
+                    f"Covariate '{c}' is constant: every row has the value "
+                    f"{levels[0]!r}. It cannot explain selection; remove it from `covariates`."
+                ))
+                continue
+            codes = cat.cat.codes.to_numpy()
+            dummies = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
+            blocks.append(dummies)
+            for lev in levels[1:]:
+                nm = f"{c}[{lev}]"
+                names.append(nm)
+                sources[nm] = c
+        for nm in [nm for nm in dict.fromkeys(names) if names.count(nm) > 1]:
+            base = nm.split("[")[0]
+            findings.error(CovariateError(
+                f"Two covariates give a design column named '{nm}': the covariate '{nm}' "
+                f"itself and the indicator of a level of '{base}'. Rename the column '{nm}' "
+                "(e.g. without brackets) so that every name is unique."
+                if nm in self.covariates else
+                f"Two covariates give a design column named '{nm}'; rename one of them."
+            ))
         X = np.hstack(blocks) if blocks else np.empty((n, 0))
         return np.ascontiguousarray(X, dtype=float), names, sources
 
-    def _check_design(self) -> None:
+    def _check_design(self, findings: _Findings) -> None:
         X = self.X
         if X.shape[1] == 0:
             return
         lo, hi = X.min(axis=0), X.max(axis=0)
-        for j in np.flatnonzero(lo == hi):
+        flat = np.flatnonzero(lo == hi)
+        for j in flat:
             name = self.design_columns[j]
             src = self.design_sources[name]
-            raise CovariateError(
+            findings.error(CovariateError(
                 f"Covariate '{src}' is constant: every row has the value {lo[j]:g}"
                 + (f" for '{name}'" if name != src else "")
                 + ". It cannot explain selection; remove it from `covariates`."
-            )
+            ))
+        if flat.size:
+            return
         # Identical columns: compare cheap per-column summaries first, then confirm.
         sums = X.sum(axis=0)
         keys: dict[tuple[float, float, float], int] = {}
@@ -482,14 +952,111 @@ class Cohort:
             if key in keys and np.array_equal(X[:, keys[key]], X[:, j]):
                 a, b = self.design_columns[keys[key]], self.design_columns[j]
                 sa, sb = self.design_sources[a], self.design_sources[b]
-                raise CovariateError(
+                findings.error(CovariateError(
                     f"Covariate '{sb}' duplicates '{sa}'"
                     + (f" ('{b}' equals '{a}' on every row)" if (a, b) != (sa, sb) else "")
                     + ". Keep only one of them in `covariates`."
-                )
+                ))
+                return
             keys.setdefault(key, j)
+        involved = collinear_columns(X)
+        if involved:
+            cols = [self.design_columns[j] for j in involved]
+            srcs = list(dict.fromkeys(self.design_sources[c] for c in cols))
+            shown = ", ".join(f"'{c}'" for c in cols)
+            findings.error(CollinearityError(
+                f"Covariates {_list_names(srcs)} are perfectly collinear: the design columns "
+                f"{shown} are an exact linear combination of each other (with the intercept) on "
+                "every row, e.g. a total next to its parts, the same measure in two units, or "
+                "categories nested in another covariate's. No model can separate their effects; "
+                "remove one of them from `covariates`."
+            ))
 
-    def _check_ids(self, frame: pd.DataFrame) -> None:
+    def _period_order(
+        self, col: pd.Series, given: list[Any] | None, findings: _Findings
+    ) -> tuple[Any, ...] | None:
+        """The periods present, in time order; None when their order is unknown (text labels
+        without ``period_order``)."""
+        present = pd.unique(col.dropna()).tolist()
+        if given is not None:
+            unlisted = [p for p in present if p not in given]
+            if unlisted:
+                findings.error(PeriodOrderError(
+                    f"`period_order` must list every period of column '{self.period}'; it lacks "
+                    f"{', '.join(map(repr, unlisted[:5]))} (it lists "
+                    f"{', '.join(map(repr, given))}). Add them in time order."
+                ))
+                return None
+            return tuple(p for p in given if p in present)
+        dtype = col.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            if dtype.ordered:
+                return tuple(p for p in dtype.categories if p in present)
+            return None
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+            return tuple(sorted(present))
+        try:
+            if all(_is_number(p) for p in present):
+                return tuple(sorted(present))
+        except TypeError:  # pragma: no cover - mixed types
+            return None
+        return None
+
+    def ordered_periods(self, *, last: Any = None, option: str = "post",
+                        method: str = "did") -> list[Any]:
+        """The cohort's periods in time order.
+
+        Parameters
+        ----------
+        last : period value, optional
+            A period the caller knows is after the others (e.g. ``post=``):
+            with exactly two text periods and no ``period_order`` it fixes
+            the order.
+        option, method : str
+            Named in the error message.
+
+        Raises
+        ------
+        PeriodOrderError
+            The periods are text labels (e.g. "pre"/"post"), whose time order
+            cannot be known from the labels, and neither ``period_order`` nor,
+            for two periods, ``last`` says it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": [1, 1, 1, 1, 0, 0, 0, 0],
+        ...                    "wave": ["pre", "post"] * 4, "y": [0, 1, 0, 1, 0, 0, 1, 1],
+        ...                    "x": [1, 1, 2, 2, 3, 3, 4, 4.0]})
+        >>> c = Cohort(df, treatment="t", outcome="y", covariates=["x"], unit_id="id",
+        ...            period="wave", period_order=["pre", "post"], min_treated=1)
+        >>> c.ordered_periods()
+        ['pre', 'post']
+        """
+        if self.period is None:
+            raise OptionError("This cohort has no `period`.")
+        if self.period_order is not None:
+            return list(self.period_order)
+        present = pd.unique(self.data[self.period]).tolist()
+        if last is not None and len(present) == 2 and last in present:
+            return [p for p in present if p != last] + [last]
+        labels = ", ".join(repr(p) for p in present[:6])
+        raise PeriodOrderError(
+            f"`period` column '{self.period}' holds text labels ({labels}), whose time order "
+            "cannot be told from the labels (sorted alphabetically 'post' would come before "
+            "'pre'). Say it: build the Cohort with period_order=[earliest, ..., latest]"
+            + (f", or pass `{option}=` (the later period) to method '{method}'"
+               if len(present) == 2 else "")
+            + ", or code the periods as numbers (e.g. 0 before, 1 after)."
+        )
+
+    def period_rank(self) -> np.ndarray:
+        """Each row's period as its position in :meth:`ordered_periods` (0 = earliest)."""
+        order = self.ordered_periods()
+        rank = {p: i for i, p in enumerate(order)}
+        return pd.Series(self.data[self.period]).map(rank).to_numpy(dtype=np.int64)
+
+    def _check_ids(self, frame: pd.DataFrame, findings: _Findings) -> None:
         uid = self.unit_id
         assert uid is not None
         ids = frame[uid]
@@ -502,36 +1069,38 @@ class Cohort:
             both = pd.Series(d_t).groupby(d_ids.to_numpy()).agg(["min", "max"])
             cont = both.index[(both["min"] != both["max"]).to_numpy()]
             if len(cont):
-                raise ContaminationError(
+                findings.error(ContaminationError(
                     f"`unit_id` column '{uid}': {_plural(len(cont), 'unit')} appear in both the "
                     f"treated and the comparison group (e.g. {_list_names([str(v) for v in cont[:3]])}). "
                     "Programme participants must be removed from the comparison pool."
-                )
+                ))
+                return
             uniq = pd.unique(d_ids)
-            raise DuplicateIdError(
+            findings.error(DuplicateIdError(
                 f"`unit_id` column '{uid}' has {_plural(len(uniq), 'repeated identifier')} "
                 f"(e.g. {_list_names([str(v) for v in uniq[:3]])}); each unit must appear once. "
                 "Remove duplicate rows, or pass `period` if the data has one row per period."
-            )
+            ))
         else:
             keyed = frame[[uid, self.period]]
             dup = keyed.duplicated(keep=False).to_numpy()
             if dup.any():
                 ex = keyed[dup].head(2).to_numpy().tolist()
-                raise DuplicateIdError(
+                findings.error(DuplicateIdError(
                     f"`unit_id` '{uid}' with `period` '{self.period}' is repeated "
                     f"({int(dup.sum()):,} rows, e.g. {ex}); each unit must have one row per period."
-                )
+                ))
+                return
             g = pd.Series(self.t).groupby(ids.to_numpy())
             agg = g.agg(["min", "max"])
             cont = agg.index[(agg["min"] != agg["max"]).to_numpy()]
             if len(cont):
-                raise ContaminationError(
+                findings.error(ContaminationError(
                     f"`unit_id` column '{uid}': {_plural(len(cont), 'unit')} are treated in some "
                     f"periods and comparison in others (e.g. {_list_names([str(v) for v in cont[:3]])}). "
                     "Treatment must mark the group a unit belongs to, constant over periods; "
                     "programme participants must be removed from the comparison pool."
-                )
+                ))
 
     def _n_units(self, frame: pd.DataFrame, treated: bool) -> int:
         assert self.unit_id is not None
@@ -608,6 +1177,10 @@ class Cohort:
             "period": self.period,
             "missing": self.missing,
             "min_treated": self.min_treated,
+            **({"period_order": list(self.period_order)}
+               if getattr(self, "period_order", None) is not None else {}),
+            **({"max_levels": self.max_levels}
+               if getattr(self, "max_levels", DEFAULT_MAX_LEVELS) != DEFAULT_MAX_LEVELS else {}),
         }
 
     def describe(self) -> dict[str, Any]:
@@ -619,6 +1192,7 @@ class Cohort:
             "n_comparison": self.n_comparison,
             "dropped": [d.to_dict() for d in self.dropped],
             "outcome_types": dict(self.outcome_types),
+            "notes": list(getattr(self, "notes", [])),
             "fingerprint": self.fingerprint,
             **self.roles(),
         }
@@ -664,7 +1238,7 @@ class Cohort:
         out = cls.__new__(cls)
         for name in ("min_treated", "treatment", "outcomes", "covariates", "unit_id", "cluster",
                      "period", "missing", "dropped", "outcome_types", "design_columns",
-                     "design_sources", "binary_columns"):
+                     "design_sources", "binary_columns", "period_order", "notes", "max_levels"):
             object.__setattr__(out, name, getattr(parent, name))
         out.n_input_rows = int(rows.size)
         extra = columns or {}
@@ -726,6 +1300,7 @@ class Cohort:
         sub = self.data.loc[(self.data[self.period] == value).to_numpy()]
         roles = self.roles()
         roles["period"] = None
+        roles.pop("period_order", None)
         out = Cohort(sub, outcome_types=self.outcome_types, **roles)
         object.__setattr__(out, "dropped", self.dropped)
         out.n_input_rows = self.n_input_rows

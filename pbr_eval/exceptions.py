@@ -21,9 +21,11 @@ __all__ = [
     "InfiniteValueError",
     "OutcomeTypeError",
     "CovariateError",
+    "CollinearityError",
     "DuplicateIdError",
     "ContaminationError",
     "SmallCohortError",
+    "PeriodOrderError",
     "EstimationError",
     "OverlapError",
     "NotViableError",
@@ -35,6 +37,7 @@ __all__ = [
     "InfeasibleBalanceError",
     "OverlapWarning",
     "PreTrendWarning",
+    "DataQualityWarning",
 ]
 
 
@@ -82,6 +85,10 @@ class CovariateError(DataError):
     """A covariate is constant, duplicates another, or has an unusable type."""
 
 
+class CollinearityError(CovariateError):
+    """Covariates are perfectly collinear: one is an exact linear combination of others."""
+
+
 class DuplicateIdError(DataError):
     """A unit identifier appears more than once."""
 
@@ -92,6 +99,11 @@ class ContaminationError(DuplicateIdError):
 
 class SmallCohortError(DataError):
     """Fewer treated units than the configured minimum."""
+
+
+class PeriodOrderError(DataError):
+    """The time order of the ``period`` labels is unknown (text labels such as
+    "pre"/"post") or contradicts ``period_order``."""
 
 
 class EstimationError(PbrEvalError, RuntimeError):
@@ -136,3 +148,8 @@ class OverlapWarning(EstimationWarning):
 
 class PreTrendWarning(EstimationWarning):
     """Difference-in-differences pre-period trends differ between the groups."""
+
+
+class DataQualityWarning(PbrEvalWarning):
+    """The data can be used, but something in it looks wrong (e.g. an outcome recorded in
+    whole units typed as a measurement); the message says how to override the choice."""

@@ -35,6 +35,7 @@ __all__ = [
     "NI_TARGETS",
     "DEFAULT_LEVEL",
     "DEFAULT_MIN_TREATED",
+    "DEFAULT_MAX_LEVELS",
     "check_choice",
     "check_positive",
     "check_probability",
@@ -125,6 +126,8 @@ BASELINE_TRENDS: tuple[str, ...] = get_args(BaselineTrend)
 DEFAULT_LEVEL = 0.95
 #: Default minimum number of treated units (the Justice Data Lab asks for 60).
 DEFAULT_MIN_TREATED = 30
+#: Most distinct levels a text covariate may have (``Cohort(max_levels=)``).
+DEFAULT_MAX_LEVELS = 500
 
 
 def _fmt(value: Any) -> str:

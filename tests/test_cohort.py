@@ -99,7 +99,7 @@ def test_missing_drop_is_counted(small_frame, roles):
         pytest.param(lambda d: d.assign(treated=1), {}, TreatmentError,
                      r"'treated' has only one group: no comparison", id="treatment-one-group"),
         pytest.param(lambda d: d.assign(age=d["age"].where(d.index > 4)), {}, MissingValueError,
-                     r"Missing values in age \(5\): 5 rows affected", id="missing-values"),
+                     r"Missing values in 'age' \(5\): 5 rows affected", id="missing-values"),
         pytest.param(lambda d: d.assign(age=35.0), {}, CovariateError,
                      r"Covariate 'age' is constant", id="constant-covariate"),
         pytest.param(lambda d: d.assign(sex="F"), {}, CovariateError,

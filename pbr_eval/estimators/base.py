@@ -124,7 +124,7 @@ def base_info(cohort: Cohort, estimator: Estimator, *, seed: Any = None) -> dict
         "version": __version__,
         "versions": versions(),
         "seed": seed,
-        "notes": [],
+        "notes": list(getattr(cohort, "notes", [])),  # data-quality notes from the Cohort
     }
 
 

@@ -164,7 +164,10 @@ class HistoricalBaseline(Estimator):
         logit scale, so the projection stays in [0, 1]. Needs at least two
         historical periods.
     programme_period : period value, optional
-        The programme's period (default: the last period). Periods must be numeric for a trend.
+        The programme's period (default: the last period in time order).
+        Periods must be numeric for a trend. Text periods (e.g. "pre"/"post")
+        need the Cohort's ``period_order=`` or, with two periods, this option
+        naming the later one.
 
     Notes
     -----
@@ -221,15 +224,20 @@ class HistoricalBaseline(Estimator):
         t = cohort.t
         per = cohort.column(cohort.period) if cohort.period is not None else None
         notes: list[str] = [CAVEAT]
+        rank = None  # each row's period as its position in time (0 = earliest)
         if per is not None:
-            periods = sorted(pd.unique(per).tolist())
+            periods = cohort.ordered_periods(last=self.programme_period,
+                                             option="programme_period", method="baseline")
             prog = periods[-1] if self.programme_period is None else self.programme_period
             if prog not in periods:
                 raise OptionError(
                     f"`programme_period` must be one of {', '.join(map(repr, periods))}; got "
                     f"{prog!r}."
                 )
-            own = t & (per < prog)
+            position = {p: i for i, p in enumerate(periods)}
+            rank = pd.Series(per).map(position).to_numpy(dtype=float)
+            before = rank < position[prog]
+            own = t & before
             if own.any():
                 source = "the treated units' own earlier periods"
                 hist = own
@@ -241,7 +249,7 @@ class HistoricalBaseline(Estimator):
                     )
             else:
                 source = "earlier cohorts (rows with treatment 0)"
-                hist = ~t & (per < prog)
+                hist = ~t & before
                 target = t & (per == prog)
             target_period = prog
         else:
@@ -283,9 +291,14 @@ class HistoricalBaseline(Estimator):
                 )
             y = cohort.y(name)
             yh, y1 = y[hist], y[target]
+            # a trend needs numeric periods (checked above); without one the periods only
+            # group the rows, so their positions in time serve
+            hist_per = None if per is None else (
+                per[hist].astype(float) if self.trend != "none" else rank[hist])  # type: ignore[index]
             p0, var_fit, tau2, P = project_baseline(
-                yh, None if per is None else per[hist].astype(float),
-                None if target_period is None else float(target_period), self.trend)
+                yh, hist_per,
+                None if target_period is None or self.trend == "none" else float(target_period),
+                self.trend)
             n1 = int(target.sum())
             if otype == "binary":
                 v0 = min(max(p0, 0.0), 1.0) * (1 - min(max(p0, 0.0), 1.0))

@@ -151,8 +151,10 @@ class DifferenceInDifferences(Estimator):
         pre-period (with that method's defaults), then run the DiD with
         those unit weights (Abadie 2005-style conditional parallel trends).
     post : period value, optional
-        First post-programme period: periods at or after it are "post".
-        Default: only the last period is post.
+        First post-programme period: periods at or after it (in time order)
+        are "post". Default: only the last period is post. Text periods
+        (e.g. "pre"/"post") have no order of their own: build the Cohort with
+        ``period_order=``, or, with two periods, name the later one here.
     se : {"auto", "unit", "cluster"}, default "auto"
         Cluster the standard errors by unit (``"unit"``) or by the cohort's
         ``cluster`` (e.g. local authority). ``"auto"``: the cohort's cluster
@@ -209,21 +211,22 @@ class DifferenceInDifferences(Estimator):
     # ------------------------------------------------------------ helpers
     def _periods(self, cohort: Cohort) -> tuple[list[Any], list[Any], list[Any]]:
         assert cohort.period is not None
-        periods = sorted(pd.unique(cohort.data[cohort.period]).tolist())
-        if len(periods) < 2:
+        present = pd.unique(cohort.data[cohort.period]).tolist()
+        if len(present) < 2:
             raise OptionError(
                 f"Difference-in-differences needs at least two periods in `period` column "
-                f"'{cohort.period}'; found {periods}."
+                f"'{cohort.period}'; found {present}."
             )
+        # time order, never the labels' alphabetical order ('post' < 'pre')
+        periods = cohort.ordered_periods(last=self.post, option="post", method="did")
         first_post = periods[-1] if self.post is None else self.post
         if first_post not in periods or first_post == periods[0]:
             raise OptionError(
                 f"`post` must be one of the periods after the first ({', '.join(map(repr, periods[1:]))}); "
                 f"got {first_post!r}."
             )
-        pre = [p for p in periods if p < first_post]
-        post = [p for p in periods if p >= first_post]
-        return periods, pre, post
+        k = periods.index(first_post)
+        return periods, periods[:k], periods[k:]
 
     def _unit_weights(self, cohort: Cohort, last_pre: Any, info: dict[str, Any]) -> np.ndarray:
         if self.adjust == "none":
@@ -255,6 +258,9 @@ class DifferenceInDifferences(Estimator):
         OptionError
             The cohort has no ``period``; fewer than two periods; a bad
             ``post``; ``se="cluster"`` without a cluster.
+        PeriodOrderError
+            Text periods whose time order neither ``period_order`` nor
+            ``post`` gives.
         EstimationError
             A group is missing in the pre or post period.
         """

@@ -606,7 +606,9 @@ class NearestNeighborMatching(Estimator):
                 n_disc_f + n_disc_p,
                 f"outside common support of the propensity score (discard={self.discard!r}): "
                 f"{int(discarded[t].sum()):,} treated, {int(discarded[~t].sum()):,} comparison",
-                stage="nearest").to_dict())
+                stage="nearest", n_treated=int(discarded[t].sum()),
+                n_comparison=int(discarded[~t].sum()),
+                share_treated=float(discarded[t].sum() / max(t.sum(), 1))).to_dict())
             info["notes"].append(
                 f"{int(discarded[t].sum()):,} treated and {int(discarded[~t].sum()):,} comparison "
                 "units lay outside the region of common support and were discarded."
@@ -615,7 +617,11 @@ class NearestNeighborMatching(Estimator):
             dropped.append(DroppedRows(
                 n_unmatched,
                 f"{names[0]} units with no {names[1]} unit within the caliper or exact cell "
-                "(not matched)", stage="nearest").to_dict())
+                "(not matched)", stage="nearest",
+                n_treated=n_unmatched if names[0] == "treated" else 0,
+                n_comparison=0 if names[0] == "treated" else n_unmatched,
+                share_treated=(n_unmatched / max(int(t.sum()), 1) if names[0] == "treated"
+                               else 0.0)).to_dict())
             info["notes"].append(
                 f"{n_unmatched:,} of {n_focal:,} {names[0]} units had no {names[1]} unit within "
                 "the caliper or exact cell and were left out: the estimate is for the matched "

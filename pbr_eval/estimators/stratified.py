@@ -210,7 +210,10 @@ class _StrataEstimator(Estimator):
             who = "treated" if self.estimand == "ATT" else "comparison"
             info["dropped"] = [*info["dropped"], DroppedRows(
                 n_unf, f"{who} units in strata without a counterpart (not matched)",
-                stage=self.method).to_dict()]
+                stage=self.method, n_treated=n_unf if who == "treated" else 0,
+                n_comparison=0 if who == "treated" else n_unf,
+                share_treated=n_unf / max(int(t.sum()), 1) if who == "treated" else 0.0,
+            ).to_dict()]
             info["notes"].append(
                 f"{n_unf:,} {who} units fell in strata with no counterpart and were left out: "
                 f"the estimand becomes the effect on the matched {who} only."

@@ -564,7 +564,9 @@ def clip_trim_info(prop: AttPropensity, info: dict[str, Any], stage: str) -> Non
             n_trim,
             f"propensity score outside the `trim` bounds ({prop.n_trimmed_treated:,} treated, "
             f"{prop.n_trimmed_comparison:,} comparison)",
-            stage=stage,
+            stage=stage, n_treated=prop.n_trimmed_treated,
+            n_comparison=prop.n_trimmed_comparison,
+            share_treated=prop.n_trimmed_treated / max(int(info["cohort"]["n_treated"]), 1),
         ).to_dict()]
         if prop.n_trimmed_treated:
             info["notes"].append(

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pbr_eval.cohort import describe_dropped
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.intervals import normal_interval, rate_interval
@@ -41,6 +42,9 @@ FRAME_COLUMNS = [
     "p_value",
     "naive_comparison",
     "n_dropped",
+    "n_dropped_treated",
+    "n_dropped_comparison",
+    "share_treated_dropped",
 ]
 
 
@@ -281,12 +285,25 @@ class CounterfactualResults(ReadOnly):
         pandas.DataFrame
             Columns as listed in :data:`FRAME_COLUMNS`; ``non_intervention_se``
             and ``std_error`` are the standard errors for the chosen ``target``
-            (those the intervals and the p-value use).
+            (those the intervals and the p-value use). ``n_dropped`` counts the
+            rows left out (by the cohort and the estimator);
+            ``n_dropped_treated`` / ``n_dropped_comparison`` split it by group
+            and ``share_treated_dropped`` is the share of the programme cohort
+            lost (NaN when a record does not say, e.g. panel rows).
         """
         level = self.level if level is None else check_level(level)
         check_choice("target", target, NI_TARGETS)
         rows = []
-        n_dropped = int(sum(d["n"] for d in self.info.get("dropped", [])))
+        drops = list(self.info.get("dropped", []))
+        n_dropped = int(sum(d["n"] for d in drops))
+        # by group only when every record says (NaN: a record does not, e.g. panel rows)
+        grouped = all(d.get("n_treated") is not None for d in drops)
+        n_drop_t = sum(int(d["n_treated"]) for d in drops) if grouped else math.nan
+        n_drop_c = sum(int(d.get("n_comparison") or 0) for d in drops) if grouped else math.nan
+        kept = 1.0  # each stage loses a share of what the stage before kept
+        for d in drops:
+            kept *= 1.0 - float(d.get("share_treated") or 0.0)
+        share_t = 1.0 - kept if grouped else math.nan
         for e in self.estimates:
             ni_se, eff_se = e.non_intervention_se, e.std_error
             if target == "cohort":
@@ -315,6 +332,9 @@ class CounterfactualResults(ReadOnly):
                     "p_value": p,
                     "naive_comparison": e.naive_comparison,
                     "n_dropped": n_dropped,
+                    "n_dropped_treated": n_drop_t,
+                    "n_dropped_comparison": n_drop_c,
+                    "share_treated_dropped": share_t,
                 }
             )
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
@@ -340,7 +360,7 @@ class CounterfactualResults(ReadOnly):
             f"in the comparison pool; {c.get('n_input_rows', '?'):,} rows given."
         )
         for d in self.info.get("dropped", []):
-            lines.append(f"Rows left out ({d['stage']}): {d['n']:,}, {d['reason']}.")
+            lines.append(describe_dropped(d))
         for note in self.info.get("notes", []):
             lines.append(f"Note: {note}")
         lines.append("")
