@@ -474,12 +474,10 @@ class Cohort:
         period_order: Sequence[Any] | None = None,
         max_levels: int = DEFAULT_MAX_LEVELS,
     ) -> None:
-        self._build(
-            data, _Findings(collect=False), treatment=treatment, outcome=outcome,
-            covariates=covariates, unit_id=unit_id, cluster=cluster, period=period,
-            missing=missing, min_treated=min_treated, outcome_types=outcome_types,
-            period_order=period_order, max_levels=max_levels,
-        )
+        # Cohort.check sets _collecting: problems are then recorded, not raised one by one
+        findings = _Findings(collect=getattr(self, "_collecting", False))
+        self._build(data, findings, treatment, outcome, covariates, unit_id, cluster, period,
+                    missing, min_treated, outcome_types, period_order, max_levels)
 
     @classmethod
     def check(cls, data: pd.DataFrame, **roles: Any) -> CohortCheck:
@@ -517,35 +515,26 @@ class Cohort:
         >>> found.cohort is None
         True
         """
-        findings = _Findings(collect=True)
         out = cls.__new__(cls)
+        out._collecting = True
         try:
-            out._build(data, findings, **roles)
+            out.__init__(data, **roles)  # type: ignore[misc]
         except _Stop:
             pass
         except PbrEvalError as err:
-            findings.errors.append(err)
-        ok = not findings.errors
-        return CohortCheck(errors=tuple(findings.errors), warnings=tuple(findings.warnings),
+            out._findings.errors.append(err)
+        del out._collecting
+        found = out._findings
+        ok = not found.errors
+        return CohortCheck(errors=tuple(found.errors), warnings=tuple(found.warnings),
                            cohort=out if ok else None)
 
-    def _build(
-        self,
-        data: pd.DataFrame,
-        findings: _Findings,
-        *,
-        treatment: str,
-        outcome: str | Sequence[str],
-        covariates: Sequence[str],
-        unit_id: str | None = None,
-        cluster: str | None = None,
-        period: str | None = None,
-        missing: str = "error",
-        min_treated: int = DEFAULT_MIN_TREATED,
-        outcome_types: Mapping[str, str] | None = None,
-        period_order: Sequence[Any] | None = None,
-        max_levels: int = DEFAULT_MAX_LEVELS,
-    ) -> None:
+    def _build(self, data: pd.DataFrame, findings: _Findings, treatment: str,
+               outcome: str | Sequence[str], covariates: Sequence[str], unit_id: str | None,
+               cluster: str | None, period: str | None, missing: str, min_treated: int,
+               outcome_types: Mapping[str, str] | None, period_order: Sequence[Any] | None,
+               max_levels: int) -> None:
+        self._findings = findings
         if not isinstance(data, pd.DataFrame):
             raise DataError(
                 f"`data` must be a pandas DataFrame; got {type(data).__name__}. "
