@@ -261,16 +261,14 @@ def from_indigo(data: Mapping[str, Any]) -> IndigoProject:
 
 def read_indigo(path: str | Path) -> IndigoProject:
     """Read an INDIGO project JSON file; see :func:`from_indigo`."""
+    file = Path(path)
+    if not file.is_file():
+        raise OptionError(f"`path` must be a readable INDIGO JSON file; got {str(path)!r}, "
+                          "which is not a file.")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OptionError(f"`path` must be a readable INDIGO JSON file; got {str(path)!r} "
-                          f"({exc.strerror}).") from None
-    try:
-        data = json.loads(text)
+        return from_indigo(json.loads(file.read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}.") from None
-    return from_indigo(data)
 
 
 def write_indigo(case: Case, path: str | Path) -> Path:
