@@ -805,7 +805,7 @@ def reproduce(case: Case | str | None = None) -> CaseChecks:
 RECOMMENDATION_COLUMNS = [
     "case", "paid_outcome", "observed", "non_intervention", "non_intervention_ci_lower",
     "non_intervention_ci_upper", "deadweight_share", "ceiling_share", "recommended_share",
-    "prob_no_additional", "trigger_probability_no_effect", "what_was_paid", "account",
+    "band_lower_share", "band_upper_share", "prob_overpay", "prob_no_additional", "trigger_probability_no_effect", "what_was_paid", "account",
 ]
 
 
@@ -829,7 +829,10 @@ def recommend_case(case: Case | str, *, level: float = 0.95) -> dict[str, Any]:
         happened anyway, ``n / r``); ``ceiling_share`` (the most worth paying
         per observed outcome per pound of value, ``1 - n / r``);
         ``recommended_share`` (:func:`pbr_eval.price`'s default rule, the
-        ceiling at the upper end of the interval); ``prob_no_additional``
+        ceiling at the upper end of the interval); ``band_lower_share`` /
+        ``band_upper_share`` (the ceiling over the interval of the
+        non-intervention rate); ``prob_overpay`` (the chance that the
+        recommended price pays for deadweight); ``prob_no_additional``
         (the chance that the programme added nothing, so every payment bought
         deadweight); ``trigger_probability_no_effect`` (for a trigger design:
         the chance a programme with no effect would have met the trigger);
@@ -882,6 +885,9 @@ def recommend_case(case: Case | str, *, level: float = 0.95) -> dict[str, Any]:
                    non_intervention_ci_upper=float(rec["non_intervention_ci_upper"]),
                    deadweight_share=n / r, ceiling_share=float(rec["ceiling"]),
                    recommended_share=float(rec["recommended"]),
+                   band_lower_share=float(rec["band_lower"]),
+                   band_upper_share=float(rec["band_upper"]),
+                   prob_overpay=float(rec["prob_overpay"]),
                    prob_no_additional=_prob_no_additional(rec))
         row["account"] = (f"Paying per person '{row['paid_outcome']}' would pay for "
                           f"{n / r:.0%} of outcomes that would have happened anyway; a cautious "

@@ -112,6 +112,9 @@ def test_recommendations_table():
     assert wp["deadweight_share"] > 1 and wp["ceiling_share"] == 0
     pet = recommend_case("jdl_pet_2014")
     assert 0 < pet["recommended_share"] < pet["ceiling_share"] < 1
+    assert pet["band_lower_share"] == pytest.approx(pet["recommended_share"])
+    assert pet["band_lower_share"] < pet["ceiling_share"] < pet["band_upper_share"]
+    assert pet["prob_overpay"] == pytest.approx(0.025, abs=1e-6)
     assert pet["non_intervention_ci_lower"] < pet["non_intervention"] < pet[
         "non_intervention_ci_upper"]
     pb = recommend_case("peterborough_cohort1")
