@@ -260,6 +260,12 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     for table in ("pricing", "report", "output", "contract", "sensitivity"):
         if table in raw:
             _check_table(p, text, table, raw[table])
+    from pbr_eval.pricing.inputs import CONTRACT_OPTION_KINDS, PRICING_OPTION_KINDS, option_problems
+
+    for table, kinds in (("pricing", PRICING_OPTION_KINDS), ("contract", CONTRACT_OPTION_KINDS)):
+        for key, message in option_problems(raw.get(table, {}), kinds,
+                                            outcome_types=raw["roles"].get("outcome_types")):
+            raise _fail(p, text, table, key, message)
     if "contract" in raw and "pricing" not in raw:
         raise _fail(p, text, "contract", None,
                     "needs a [pricing] table: the contract is priced from its recommendation.")

@@ -52,6 +52,8 @@ from pbr_eval.options import (
     check_int,
     check_level,
     check_positive,
+    check_probability,
+    check_rate,
 )
 from pbr_eval.pricing.recommend import price_from_rate
 from pbr_eval.results._readonly import ReadOnly
@@ -1517,7 +1519,7 @@ def area_tariffs(
             f"`rates` must be the result of area_rates(); got {type(rates).__name__}."
         )
     v = check_positive("value_per_outcome", value_per_outcome)
-    uplift = check_positive("uplift", uplift, allow_zero=True)
+    uplift = check_probability("uplift", uplift, open_interval=False)
     check_choice("better", better, BETTER)
     check_choice("estimate", estimate, AREA_ESTIMATES)
     if (effect is None) == (expected_rate is None):
@@ -1549,6 +1551,15 @@ def area_tariffs(
     if effect is not None:
         e = check_positive("effect", effect)
         r = n + e
+        over = r > 1 if rates.outcome_type == "binary" else np.zeros(len(r), dtype=bool)
+        if over.any():
+            bad = [a for a, o in zip(areas, over, strict=True) if o]
+            raise OptionError(
+                f"`effect` = {e:g} added to the non-intervention rate of '{paid}' gives an "
+                f"expected rate above 1 in {len(bad)} area(s) (e.g. {bad[0]}: "
+                f"{float(n[over][0]):.3g} + {e:g} = {float(r[over][0]):.3g}), which would "
+                "predict more outcomes than people. Give a smaller effect (5 points is 0.05)."
+            )
         rule = f"expected rate = non-intervention rate + {e:g} in every area"
     elif isinstance(expected_rate, Mapping):
         missing = [a for a in areas if a not in expected_rate]
@@ -1557,17 +1568,20 @@ def area_tariffs(
                 f"`expected_rate` has no rate for {len(missing)} area(s) (e.g. {missing[:3]}); "
                 "give one per area or a single number."
             )
-        r = np.array([check_positive(f"expected_rate['{a}']", expected_rate[a]) for a in areas])
+        r = np.array([check_rate(f"expected_rate['{a}']", expected_rate[a],
+                                 outcome_type=rates.outcome_type, positive=True) for a in areas])
         rule = "expected rate given per area"
     else:
-        r = np.full(len(areas), check_positive("expected_rate", expected_rate))
+        r = np.full(len(areas), check_rate("expected_rate", expected_rate,
+                                           outcome_type=rates.outcome_type, positive=True))
         rule = f"expected rate {float(r[0]):g} in every area"
     N = f["n_treated"].to_numpy(dtype=float)
     rows = []
     for i, a in enumerate(areas):
         pr = price_from_rate(outcome=rates.outcome, non_intervention=float(n[i]),
                              ci=(float(lo[i]), float(hi[i])), value_per_outcome=v,
-                             expected_rate=float(r[i]), paid_outcome=f"{paid} in {a}")
+                             expected_rate=float(r[i]), paid_outcome=f"{paid} in {a}",
+                             outcome_type=rates.outcome_type)
         rows.append(pr)
     mis = misallocation(N, n, r, v)
     frame = pd.DataFrame({

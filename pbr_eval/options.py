@@ -173,23 +173,32 @@ def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     pbr_eval.exceptions.OptionError: `caliper` must be a positive number; got -0.2.
     """
     what = "a non-negative number" if allow_zero else "a positive number"
-    if not _is_real(value) or not math.isfinite(float(value)):
-        raise OptionError(f"`{name}` must be {what}; got {_fmt(value)}.")
-    v = float(value)
+    v = _real(name, value, what)
     if v < 0 or (v == 0 and not allow_zero):
         raise OptionError(f"`{name}` must be {what}; got {_fmt(value)}.")
     return v
 
 
 def check_probability(name: str, value: Any, *, open_interval: bool = True) -> float:
-    """Return ``value`` if it lies in (0, 1) (or [0, 1] when not ``open_interval``)."""
+    """Return ``value`` if it lies in (0, 1) (or [0, 1] when not ``open_interval``).
+
+    A share given as a percentage (``80`` for 80%) is refused with a hint to
+    give ``0.8``; text (``"0.8"``) is refused too (see :func:`check_rate`).
+
+    Examples
+    --------
+    >>> check_probability("power", 0.8)
+    0.8
+    >>> check_probability("power", 80)
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `power` must be a number strictly between 0 and 1; got 80, which looks like a percentage: give 0.8.
+    """
     bounds = "strictly between 0 and 1" if open_interval else "between 0 and 1"
-    if not _is_real(value) or not math.isfinite(float(value)):
-        raise OptionError(f"`{name}` must be a number {bounds}; got {_fmt(value)}.")
-    v = float(value)
+    v = _real(name, value, f"a number {bounds}")
     ok = 0 < v < 1 if open_interval else 0 <= v <= 1
     if not ok:
-        raise OptionError(f"`{name}` must be a number {bounds}; got {_fmt(value)}.")
+        raise _range_error(name, f"a number {bounds}", value, _share_fix(v))
     return v
 
 
@@ -254,3 +263,244 @@ EFFECT_SCALES: tuple[str, ...] = get_args(EffectScale)
 DEFAULT_DISCOUNT_RATE = 0.035
 
 __all__ += ["PriceRule", "PRICE_RULES", "EffectScale", "EFFECT_SCALES", "DEFAULT_DISCOUNT_RATE"]
+
+
+# ------------------------------------------------------------------ ranges
+# One path for every rate, count, probability and money input (API, CLI and
+# analysis files). Messages follow one template: what the option must be, what
+# was found, and how to fix it:
+#
+#     `expected_rate` must be a share between 0 and 1 for a yes/no outcome; got 80,
+#     which looks like a percentage: give 0.8.
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if value is None:
+        return "nothing (None)"
+    if isinstance(value, bool) or _is_real(value):
+        return _fmt(value.item() if hasattr(value, "item") else value)
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _range_error(name: str, expected: str, value: Any, fix: str = "") -> OptionError:
+    """The one message template: name, what was expected, what was found, how to fix it."""
+    sep = "" if not fix else (", " if fix.startswith("which ") else ": ")
+    return OptionError(f"`{name}` must be {expected}; got {_found(value)}{sep}{fix}.")
+
+
+def _share_fix(v: float) -> str:
+    if 2 <= v <= 100:
+        return f"which looks like a percentage: give {v / 100:g}"
+    if 1 < v < 2:
+        return f"a share cannot exceed 1 (if you meant {v:g}%, give {v / 100:g})"
+    return ""
+
+
+def _real(name: str, value: Any, expected: str) -> float:
+    """``value`` as a float if it is one finite real number; else the template error.
+
+    Text is refused even when it reads as a number (``"0.8"``): a number typed
+    as text usually means a column or a file was read wrongly.
+    """
+    if isinstance(value, str):
+        try:
+            as_number = float(value.strip().rstrip("%"))
+        except ValueError:
+            as_number = None
+        fix = ("give the number itself, not text" if as_number is None or not math.isfinite(
+            as_number) else f"give the number itself ({as_number:g}), not text")
+        if as_number is not None and value.strip().endswith("%") and math.isfinite(as_number):
+            fix = f"give the share as a number ({as_number / 100:g}), not text"
+        raise _range_error(name, expected, value, fix)
+    if not _is_real(value):
+        raise _range_error(name, expected, value, "give one number")
+    v = float(value)
+    if not math.isfinite(v):
+        raise _range_error(name, expected, value, "which is missing or infinite: give a "
+                           "finite number")
+    return v
+
+
+def check_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is one finite real number (any sign).
+
+    Examples
+    --------
+    >>> check_number("effect", -0.05)
+    -0.05
+    >>> check_number("effect", "0.05")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `effect` must be a finite number; got the text '0.05': give the number itself (0.05), not text.
+    """
+    return _real(name, value, "a finite number")
+
+
+def check_rate(name: str, value: Any, *, outcome_type: str | None = "binary",
+               positive: bool = False) -> float:
+    """Return ``value`` as a float if it is a possible rate for ``outcome_type``.
+
+    A yes/no (``"binary"``) outcome's rate is a share of people, between 0
+    and 1; a count's rate (events per person) or a continuous outcome's mean
+    is a non-negative number; ``None`` (kind unknown) asks only for a
+    non-negative number. ``positive=True`` also refuses 0.
+
+    Raises
+    ------
+    OptionError
+        For text, ``None``, NaN or infinity, a negative rate, or a share above
+        1 (with a hint when it looks like a percentage).
+
+    Examples
+    --------
+    >>> check_rate("expected_rate", 0.8)
+    0.8
+    >>> check_rate("expected_rate", 1.4, outcome_type="count")
+    1.4
+    >>> check_rate("expected_rate", 80)
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `expected_rate` must be a share between 0 and 1 for a yes/no outcome; got 80, which looks like a percentage: give 0.8.
+    >>> check_rate("expected_rate", "0.8")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `expected_rate` must be a share between 0 and 1 for a yes/no outcome; got the text '0.8': give the number itself (0.8), not text.
+    >>> check_rate("non_intervention", -0.1, outcome_type=None)
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `non_intervention` must be a non-negative rate (a share of people or events per person); got -0.1: a rate cannot be negative.
+    """
+    if outcome_type == "binary":
+        expected = ("a share above 0 and at most 1 for a yes/no outcome" if positive
+                    else "a share between 0 and 1 for a yes/no outcome")
+    else:
+        what = {"count": "events per person", "continuous": "the mean per person"}.get(
+            str(outcome_type), "a share of people or events per person")
+        expected = f"a {'positive' if positive else 'non-negative'} rate ({what})"
+    v = _real(name, value, expected)
+    if v < 0 or (positive and v == 0):
+        raise _range_error(name, expected, value,
+                           "a rate cannot be negative" if v < 0 else "a rate of 0 leaves nothing "
+                           "to pay for")
+    if outcome_type == "binary" and v > 1:
+        raise _range_error(name, expected, value, _share_fix(v) or (
+            "a share of people cannot exceed 1; for a count outcome say outcome_type='count'"))
+    return v
+
+
+def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is a whole number >= ``minimum``.
+
+    Whole-valued floats (``600.0``, as read from a spreadsheet) are accepted;
+    fractions, text, ``None`` and booleans are not.
+
+    Examples
+    --------
+    >>> check_count("cohort_size", 600.0, minimum=1)
+    600
+    >>> check_count("cohort_size", 2.5, minimum=1)
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `cohort_size` must be a whole number >= 1; got 2.5, which is not a whole number.
+    """
+    expected = f"a whole number >= {minimum}"
+    v = _real(name, value, expected)
+    if v != math.floor(v):
+        raise _range_error(name, expected, value, "which is not a whole number")
+    if v < minimum:
+        raise _range_error(name, expected, value)
+    return int(v)
+
+
+def check_money(name: str, value: Any, *, positive: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite, non-negative amount of money.
+
+    ``positive=True`` also refuses 0. Amounts written as text (``"5,000"``,
+    ``"£5000"``) are refused with the number to give instead.
+
+    Examples
+    --------
+    >>> check_money("value_per_outcome", 5000)
+    5000.0
+    >>> check_money("value_per_outcome", "£5,000")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `value_per_outcome` must be a non-negative number; got the text '£5,000': give the number itself (5000), without currency signs or commas.
+    """
+    expected = f"a {'positive' if positive else 'non-negative'} number"
+    if isinstance(value, str):
+        cleaned = value.strip().lstrip("£$€").replace(",", "").replace("GBP", "").strip()
+        try:
+            amount = float(cleaned)
+        except ValueError:
+            amount = None
+        if amount is not None and math.isfinite(amount):
+            raise _range_error(name, expected, value, f"give the number itself ({amount:g}), "
+                               "without currency signs or commas")
+    v = _real(name, value, expected)
+    if v < 0 or (positive and v == 0):
+        raise _range_error(name, expected, value,
+                           "an amount of money is given without a sign" if v < 0
+                           else "give an amount above 0")
+    return v
+
+
+def check_rates(name: str, values: Any, *, outcome_type: str | None = "binary",
+                min_size: int = 1) -> Any:
+    """Return ``values`` as a 1-d float array if every entry is a possible rate.
+
+    The array form of :func:`check_rate` (per-person probabilities, draws of
+    a rate). The message counts the entries out of range and shows the first.
+
+    Examples
+    --------
+    >>> check_rates("p0", [0.2, 0.5]).tolist()
+    [0.2, 0.5]
+    >>> check_rates("p0", [20, 50])
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `p0` must be shares between 0 and 1 for a yes/no outcome; got 2 of 2 value(s) outside that range (e.g. 20), which looks like a percentage: divide by 100.
+    """
+    import numpy as np
+
+    binary = outcome_type == "binary"
+    expected = ("shares between 0 and 1 for a yes/no outcome" if binary
+                else "non-negative numbers")
+    raw = values.to_numpy() if hasattr(values, "to_numpy") else values
+    if isinstance(raw, str) or (not isinstance(raw, np.ndarray)
+                                and not isinstance(raw, (list, tuple))):
+        if _is_real(raw):
+            raw = [raw]
+        else:
+            raise _range_error(name, expected, values, "give a list or array of numbers")
+    arr = np.asarray(raw)
+    if arr.dtype.kind not in "iufb" or arr.dtype.kind == "b":
+        bad = next((x for x in arr.ravel().tolist() if not _is_real(x)), None)
+        if bad is not None or arr.dtype.kind == "b":
+            raise OptionError(
+                f"`{name}` must be {expected}; got {_found(bad if bad is not None else True)} "
+                "among them. Give numbers only (convert text columns with pd.to_numeric).")
+    a = arr.astype(float).ravel()
+    if a.size < min_size:
+        raise OptionError(f"`{name}` must be at least {min_size} finite numbers ({expected}); "
+                          f"got {a.size} value(s).")
+    finite = np.isfinite(a)
+    if not finite.all():
+        raise OptionError(
+            f"`{name}` must be {expected}; got {int((~finite).sum())} missing or infinite "
+            "value(s). Remove or fill them before pricing.")
+    out = (a < 0) | (a > 1) if binary else (a < 0)
+    if out.any():
+        first = float(a[np.flatnonzero(out)[0]])
+        looks_pct = binary and a.min() >= 0 and a.max() <= 100
+        raise OptionError(
+            f"`{name}` must be {expected}; got {int(out.sum())} of {a.size} value(s) outside "
+            f"that range (e.g. {first:g})"
+            + (", which looks like a percentage: divide by 100." if looks_pct else "."))
+    return a
+
+
+__all__ += ["check_number", "check_rate", "check_count", "check_money", "check_rates"]

@@ -174,7 +174,8 @@ def test_errors():
                                         "observed": 0.1, "non_intervention": 0.05}]})
     with pytest.raises(OptionError, match="`results` must be the result of pbr_eval.estimate"):
         price("nope", value_per_outcome=100)
-    with pytest.raises(OptionError, match="`non_intervention` of a binary outcome"):
+    with pytest.raises(OptionError, match="`results` must be a share between 0 and 1 for a "
+                       "yes/no outcome; got 1.5"):
         price(1.5, se=0.1, value_per_outcome=100, expected_rate=2, outcome_type="binary")
     with pytest.raises(OptionError, match="`cost_per_participant` must be a non-negative"):
         price(0.05, se=0.01, value_per_outcome=100, expected_rate=0.1, cost_per_participant=-1)

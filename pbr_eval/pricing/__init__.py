@@ -8,6 +8,7 @@ from pbr_eval.pricing.deadweight import (
     minimum_detectable_effect,
     trigger_probability,
 )
+from pbr_eval.pricing.inputs import CONTRACT_OPTION_KINDS, PRICING_OPTION_KINDS, option_problems
 from pbr_eval.pricing.mechanisms import (
     AttachmentAndResults,
     AttachmentFee,
@@ -49,6 +50,9 @@ from pbr_eval.pricing.sensitivity import (
 from pbr_eval.pricing.tariff import PaymentStatement, Tariff
 
 __all__ = [
+    "CONTRACT_OPTION_KINDS",
+    "PRICING_OPTION_KINDS",
+    "option_problems",
     "CashFlowSchedule",
     "cash_flow",
     "irr",

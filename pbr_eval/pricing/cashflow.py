@@ -21,13 +21,26 @@ from scipy import optimize
 from pbr_eval.exceptions import OptionError
 from pbr_eval.options import (
     DEFAULT_DISCOUNT_RATE,
+    OUTCOME_TYPES,
+    check_choice,
+    check_count,
     check_int,
-    check_positive,
+    check_money,
     check_probability,
+    check_rate,
+    check_rates,
 )
 from pbr_eval.results._readonly import ReadOnly
 
 __all__ = ["CashFlowSchedule", "cash_flow", "npv", "irr"]
+
+
+def _discount_rate(value: object) -> float:
+    """An annual discount rate: a share in [0, 1) (0.035 for 3.5%)."""
+    d = check_probability("discount_rate", value, open_interval=False)
+    if d >= 1:
+        check_probability("discount_rate", d)  # raises: strictly below 1
+    return d
 
 
 def npv(flows: Sequence[float] | np.ndarray, annual_rate: float = DEFAULT_DISCOUNT_RATE) -> float:
@@ -43,7 +56,7 @@ def npv(flows: Sequence[float] | np.ndarray, annual_rate: float = DEFAULT_DISCOU
     >>> round(npv([-100.0] + [0.0] * 11 + [103.5]), 10)
     0.0
     """
-    d = check_positive("discount_rate", annual_rate, allow_zero=True)
+    d = _discount_rate(annual_rate)
     x = np.asarray(flows, dtype=float)
     return float(np.sum(x / (1.0 + d) ** (np.arange(x.size) / 12.0)))
 
@@ -197,6 +210,7 @@ def cash_flow(
     attachment_lag: int | None = None,
     upfront_cost: float = 0.0,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    outcome_type: str = "binary",
 ) -> CashFlowSchedule:
     """Build a monthly cash-flow schedule for a payment-by-results contract.
 
@@ -211,7 +225,8 @@ def cash_flow(
     outcome_payment : float
         Price per outcome.
     outcome_rate : float
-        Expected outcomes per person (e.g. 0.25; may exceed 1 for counts).
+        Expected outcomes per person: a share for a yes/no outcome (e.g. 0.25
+        for 25%), events per person with ``outcome_type="count"``.
     months_of_referrals : int, optional
         With a single number of ``referrals``.
     delivery_months : int, default 1
@@ -227,7 +242,11 @@ def cash_flow(
     upfront_cost : float, default 0
         Set-up cost in month 0.
     discount_rate : float, default 0.035
-        Annual rate for the net present value (HM Treasury Green Book).
+        Annual rate for the net present value (HM Treasury Green Book), a
+        share below 1 (0.035 for 3.5%).
+    outcome_type : {"binary", "count"}, default "binary"
+        Whether ``outcome_rate`` is a share of people (at most 1) or events
+        per person.
 
     Returns
     -------
@@ -255,26 +274,28 @@ def cash_flow(
     if isinstance(referrals, (int, np.integer)) and not isinstance(referrals, bool):
         k = check_int("months_of_referrals", months_of_referrals if months_of_referrals
                       is not None else 0)
-        ref = np.full(k, float(check_int("referrals", referrals, minimum=0)))
+        ref = np.full(k, float(check_count("referrals", referrals, minimum=0)))
     else:
-        ref = np.asarray(referrals, dtype=float).ravel()
-        if ref.size == 0 or not np.all(np.isfinite(ref)) or ref.min() < 0:
+        try:
+            if isinstance(referrals, (str, bool)) or referrals is None:
+                raise OptionError("not a list of numbers")
+            ref = check_rates("referrals", referrals, outcome_type=None)
+        except OptionError as err:
             raise OptionError(
                 "`referrals` must be a non-empty list of non-negative numbers (people starting "
-                f"each month) or one integer with `months_of_referrals`; got {referrals!r}."
-            )
-    c = check_positive("cost_per_participant", cost_per_participant, allow_zero=True)
-    p = check_positive("outcome_payment", outcome_payment, allow_zero=True)
-    r = check_positive("outcome_rate", outcome_rate, allow_zero=True)
-    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+                f"each month) or one integer with `months_of_referrals`; got {referrals!r:.60}."
+            ) from err
+    otype = check_choice("outcome_type", outcome_type, OUTCOME_TYPES[:2])
+    c = check_money("cost_per_participant", cost_per_participant)
+    p = check_money("outcome_payment", outcome_payment)
+    r = check_rate("outcome_rate", outcome_rate, outcome_type=otype)
+    a = check_money("attachment_fee", attachment_fee)
     dm = check_int("delivery_months", delivery_months)
     lo = check_int("outcome_lag", outcome_lag, minimum=0)
     lp = check_int("payment_lag", payment_lag, minimum=0)
     la = lp if attachment_lag is None else check_int("attachment_lag", attachment_lag, minimum=0)
-    up = check_positive("upfront_cost", upfront_cost, allow_zero=True)
-    d = check_positive("discount_rate", discount_rate, allow_zero=True)
-    if d >= 1:
-        check_probability("discount_rate", d)
+    up = check_money("upfront_cost", upfront_cost)
+    d = _discount_rate(discount_rate)
     horizon = ref.size + max(dm - 1, lo + lp, la)
     months = np.arange(horizon)
     cost = np.zeros(horizon)
@@ -294,5 +315,5 @@ def cash_flow(
     info = {"cost_per_participant": c, "outcome_payment": p, "outcome_rate": r,
             "attachment_fee": a, "delivery_months": dm, "outcome_lag": lo, "payment_lag": lp,
             "attachment_lag": la,
-            "upfront_cost": up}
+            "upfront_cost": up, "outcome_type": otype}
     return CashFlowSchedule(frame, discount_rate=d, info=info)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -16,8 +17,10 @@ from pbr_eval.options import (
     check_choice,
     check_int,
     check_level,
+    check_money,
     check_positive,
     check_probability,
+    check_rate,
 )
 
 __all__ = [
@@ -67,10 +70,10 @@ def cost_per_additional_outcome(
     >>> cost_per_additional_outcome(1000.0, 0.25, 0.15)
     2500.0
     """
-    p = check_positive("price", price, allow_zero=True)
-    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
-    r = check_positive("observed_rate", observed_rate, allow_zero=True)
-    n = check_positive("non_intervention_rate", non_intervention_rate, allow_zero=True)
+    p = check_money("price", price)
+    a = check_money("attachment_fee", attachment_fee)
+    r = check_rate("observed_rate", observed_rate, outcome_type=None)
+    n = check_rate("non_intervention_rate", non_intervention_rate, outcome_type=None)
     if r <= n:
         raise NotViableError(
             f"The observed rate ({r:.4g}) does not exceed the non-intervention rate ({n:.4g}): "
@@ -162,7 +165,7 @@ def additionality(
     >>> round(a.net, 2), round(a.ratio, 3)
     (32.4, 0.324)
     """
-    g = check_positive("gross", gross, allow_zero=True)
+    g = check_money("gross", gross)
     shares = {k: check_probability(k, v, open_interval=False) for k, v in
               (("deadweight", deadweight), ("leakage", leakage),
                ("displacement", displacement), ("substitution", substitution))}
@@ -176,6 +179,26 @@ def _variance(rate: float, outcome_type: str, dispersion: float) -> float:
     if outcome_type == "binary":
         return rate * (1.0 - rate)
     return rate * dispersion
+
+
+def _reductions(true_reduction: Any) -> np.ndarray:
+    """True relative reductions: finite numbers at most 1 (a fall of more than 100% is
+    a negative rate)."""
+    if isinstance(true_reduction, (str, bool)) or true_reduction is None:
+        check_probability("true_reduction", true_reduction)  # raises the template message
+    delta = np.asarray(true_reduction)
+    if delta.dtype.kind not in "iuf":
+        raise OptionError(f"`true_reduction` must be a number or an array of numbers; got "
+                          f"{type(true_reduction).__name__}.")
+    delta = delta.astype(float)
+    bad = ~np.isfinite(delta) | (delta > 1)
+    if bad.any():
+        raise OptionError(
+            f"`true_reduction` must be relative reductions of at most 1 (0.10 for 10%); got "
+            f"{int(bad.sum())} value(s) that are missing, infinite or above 1 (e.g. "
+            f"{float(delta[bad].ravel()[0]):g}). A percentage is a share: 10% is 0.10."
+        )
+    return delta
 
 
 def trigger_probability(
@@ -231,13 +254,13 @@ def trigger_probability(
     ...       n_comparison=10000, rate=1.0, outcome_type="count", dispersion=2.5)), 2)
     0.5
     """
-    theta = check_positive("threshold", threshold, allow_zero=True)
+    theta = check_probability("threshold", threshold, open_interval=False)
     nt = check_int("n_treated", n_treated)
     nc = check_int("n_comparison", n_comparison)
-    m = check_positive("rate", rate)
     otype = check_choice("outcome_type", outcome_type, OUTCOME_TYPES[:2])
+    m = check_rate("rate", rate, outcome_type=otype, positive=True)
     phi = check_positive("dispersion", dispersion)
-    delta = np.asarray(true_reduction, dtype=float)
+    delta = _reductions(true_reduction)
     mt = m * (1.0 - delta)
     if otype == "binary":
         vt = mt * (1.0 - mt)
@@ -300,9 +323,11 @@ def minimum_detectable_effect(
     pw = check_probability("power", power)
     nt = check_int("n_treated", n_treated)
     nc = check_int("n_comparison", n_comparison)
-    m = check_positive("rate", rate)
     otype = check_choice("outcome_type", outcome_type, OUTCOME_TYPES[:2])
+    m = check_rate("rate", rate, outcome_type=otype, positive=True)
     phi = check_positive("dispersion", dispersion)
+    if threshold is not None:
+        threshold = check_probability("threshold", threshold, open_interval=False)
     if threshold is None:
         se = math.sqrt(_variance(m, otype, phi) * (1.0 / nt + 1.0 / nc))
         absolute = (stats.norm.ppf(level) + stats.norm.ppf(pw)) * se

@@ -25,7 +25,18 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import ClaimError, OptionError
-from pbr_eval.options import BETTER, check_choice, check_int, check_positive, check_probability
+from pbr_eval.options import (
+    BETTER,
+    OUTCOME_TYPES,
+    check_choice,
+    check_count,
+    check_int,
+    check_money,
+    check_number,
+    check_positive,
+    check_probability,
+    check_rate,
+)
 
 __all__ = [
     "PaymentMechanism",
@@ -48,8 +59,13 @@ Arrays = Mapping[str, np.ndarray]
 MPL_BASES = ("above", "all")
 
 
-def minimum_performance_level(non_intervention: float, uplift: float) -> float:
+def minimum_performance_level(non_intervention: float, uplift: float, *,
+                              outcome_type: str = "binary") -> float:
     """The minimum performance level ``n (1 + u)``.
+
+    ``uplift`` is a share (0.10 for 10%) between 0 and 1. For a yes/no
+    outcome (the default) the rate and the level are shares of people, at
+    most 1; give ``outcome_type="count"`` for events per person.
 
     Examples
     --------
@@ -58,9 +74,25 @@ def minimum_performance_level(non_intervention: float, uplift: float) -> float:
     >>> round(minimum_performance_level(0.05, 0.10), 6)
     0.055
     """
-    n = check_positive("non_intervention", non_intervention, allow_zero=True)
-    u = check_positive("uplift", uplift, allow_zero=True)
+    otype = check_choice("outcome_type", outcome_type, OUTCOME_TYPES)
+    n = check_rate("non_intervention", non_intervention, outcome_type=otype)
+    u = check_probability("uplift", uplift, open_interval=False)
+    if otype == "binary" and n * (1.0 + u) > 1:
+        raise OptionError(
+            f"The minimum performance level `non_intervention` x (1 + `uplift`) = {n:g} x "
+            f"{1 + u:g} = {n * (1 + u):.4g} exceeds 1: no cohort could reach it. Lower the "
+            "uplift or check the non-intervention rate."
+        )
     return n * (1.0 + u)
+
+
+def _rate_of(rates: Mapping[str, Any], outcome: str, types: Mapping[str, str] | None) -> float:
+    """The rate given for ``outcome``, checked: a share for a yes/no outcome, else >= 0."""
+    if not isinstance(rates, Mapping) or outcome not in rates:
+        raise OptionError(f"`rates` gives no rate for '{outcome}'; give rates={{'{outcome}': "
+                          "<expected outcomes per person>}.")
+    otype = (types or {}).get(outcome)
+    return check_rate(f"rates['{outcome}']", rates[outcome], outcome_type=otype)
 
 
 def _comparison(ctx: Mapping[str, Any], outcome: str, fixed: float | None, who: str) -> Any:
@@ -176,7 +208,7 @@ class PaymentMechanism(ABC):
         >>> PerOutcome("job", 1200.0).expected_payment({"job": 0.25}, cohort_size=100)
         30000.0
         """
-        n = check_int("cohort_size", cohort_size)
+        n = check_count("cohort_size", cohort_size, minimum=1)
         rng = np.random.default_rng(seed)
         attrs = {} if attributes is None else {a: attributes[a].to_numpy()
                                                  for a in self.attributes}
@@ -185,8 +217,8 @@ class PaymentMechanism(ABC):
         for o in self.outcomes:
             if o not in rates:
                 raise OptionError(f"`rates` gives no rate for '{o}', which {type(self).__name__} pays on.")
-            r = float(rates[o])
-            binary = types.get(o, "binary" if 0 <= r <= 1 else "count") == "binary"
+            r = _rate_of(rates, o, types)
+            binary = types.get(o, "binary" if r <= 1 else "count") == "binary"
             y[o] = (rng.random((draws, n)) < r).astype(float) if binary else rng.poisson(
                 r, (draws, n)).astype(float)
         parts = self.amounts(y, attrs, {"comparison": dict(comparison or {})})
@@ -207,7 +239,7 @@ class AttachmentFee(PaymentMechanism):
     """
 
     def __init__(self, amount: float, *, label: str = "attachment") -> None:
-        self.amount = check_positive("amount", amount, allow_zero=True)
+        self.amount = check_money("amount", amount)
         self.label = label
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -216,7 +248,7 @@ class AttachmentFee(PaymentMechanism):
 
     def expected_payment(self, rates: Mapping[str, float], *, cohort_size: int,
                          **kwargs: Any) -> float:
-        return self.amount * check_int("cohort_size", cohort_size)
+        return self.amount * check_count("cohort_size", cohort_size, minimum=1)
 
 
 def _n_people(y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> Any:
@@ -257,7 +289,7 @@ class PerOutcome(PaymentMechanism):
     def __init__(self, outcome: str, price: float, *, deadweight_discount: float = 0.0,
                  max_per_person: int | None = None, label: str | None = None) -> None:
         self.outcome = outcome
-        self.price = check_positive("price", price, allow_zero=True)
+        self.price = check_money("price", price)
         self.deadweight_discount = check_probability("deadweight_discount", deadweight_discount,
                                                      open_interval=False)
         self.max_per_person = None if max_per_person is None else check_int(
@@ -273,10 +305,11 @@ class PerOutcome(PaymentMechanism):
 
     def expected_payment(self, rates: Mapping[str, float], *, cohort_size: int,
                          **kwargs: Any) -> float:
-        if self.max_per_person is not None and float(rates[self.outcome]) > 1:
+        r = _rate_of(rates, self.outcome, kwargs.get("outcome_types"))
+        if self.max_per_person is not None and r > 1:
             return super().expected_payment(rates, cohort_size=cohort_size, **kwargs)
-        return (check_int("cohort_size", cohort_size) * self.price
-                * (1.0 - self.deadweight_discount) * float(rates[self.outcome]))
+        return (check_count("cohort_size", cohort_size, minimum=1) * self.price
+                * (1.0 - self.deadweight_discount) * r)
 
 
 class PerEventAvoided(PaymentMechanism):
@@ -330,12 +363,12 @@ class PerEventAvoided(PaymentMechanism):
                  cohort_column: str | None = None, better: str = "lower",
                  label: str | None = None) -> None:
         self.outcome = outcome
-        self.price = check_positive("price", price, allow_zero=True)
-        self.comparison_rate = None if comparison_rate is None else check_positive(
-            "comparison_rate", comparison_rate)
-        self.threshold = check_positive("threshold", threshold, allow_zero=True)
-        self.pooled_threshold = None if pooled_threshold is None else check_positive(
-            "pooled_threshold", pooled_threshold, allow_zero=True)
+        self.price = check_money("price", price)
+        self.comparison_rate = None if comparison_rate is None else check_rate(
+            "comparison_rate", comparison_rate, outcome_type=None, positive=True)
+        self.threshold = check_probability("threshold", threshold, open_interval=False)
+        self.pooled_threshold = None if pooled_threshold is None else check_probability(
+            "pooled_threshold", pooled_threshold, open_interval=False)
         self.cohort_column = cohort_column
         self.better = check_choice("better", better, BETTER)
         self.label = label or f"{outcome}_avoided" if better == "lower" else label or outcome
@@ -384,9 +417,13 @@ class MinimumPerformanceLevel(PaymentMechanism):
     non_intervention : float
         The non-intervention rate ``n``.
     uplift : float, default 0.10
+        A share between 0 and 1 (0.10 for 10%).
     basis : {"above", "all"}, default "above"
         ``"above"``: pay per outcome beyond ``MPL x N``; ``"all"``: pay for
         every outcome, but only if the cohort's rate reaches the MPL.
+    outcome_type : {"binary", "count"}, default "binary"
+        A yes/no outcome's rate and level are shares (at most 1); say
+        ``"count"`` for events per person.
 
     Examples
     --------
@@ -398,12 +435,14 @@ class MinimumPerformanceLevel(PaymentMechanism):
     """
 
     def __init__(self, outcome: str, price: float, *, non_intervention: float,
-                 uplift: float = 0.10, basis: str = "above", label: str | None = None) -> None:
+                 uplift: float = 0.10, basis: str = "above", label: str | None = None,
+                 outcome_type: str = "binary") -> None:
         self.outcome = outcome
-        self.price = check_positive("price", price, allow_zero=True)
-        self.mpl = minimum_performance_level(non_intervention, uplift)
+        self.price = check_money("price", price)
+        self.mpl = minimum_performance_level(non_intervention, uplift, outcome_type=outcome_type)
         self.non_intervention = float(non_intervention)
         self.uplift = float(uplift)
+        self.outcome_type = outcome_type
         self.basis = check_choice("basis", basis, MPL_BASES)
         self.label = label or f"{outcome}_above_mpl"
         self.outcomes = (outcome,)
@@ -455,10 +494,9 @@ class RateCard(PaymentMechanism):
                  label: str = "rate_card") -> None:
         if not isinstance(prices, Mapping) or not prices:
             raise OptionError(f"`prices` must be a non-empty dict of outcome -> price; got {prices!r}.")
-        self.prices = {str(k): check_positive(f"prices['{k}']", v, allow_zero=True)
-                       for k, v in prices.items()}
-        self.per_person_cap = None if per_person_cap is None else check_positive(
-            "per_person_cap", per_person_cap)
+        self.prices = {str(k): check_money(f"prices['{k}']", v) for k, v in prices.items()}
+        self.per_person_cap = None if per_person_cap is None else check_money(
+            "per_person_cap", per_person_cap, positive=True)
         caps = dict(outcome_caps or {})
         unknown = set(caps) - set(self.prices)
         if unknown:
@@ -466,9 +504,10 @@ class RateCard(PaymentMechanism):
                 f"`outcome_caps` names {', '.join(map(repr, sorted(unknown)))}, not on the rate "
                 f"card; outcomes are {', '.join(map(repr, self.prices))}."
             )
-        self.outcome_caps = {k: check_positive(f"outcome_caps['{k}']", v) for k, v in caps.items()}
-        self.programme_cap = None if programme_cap is None else check_positive(
-            "programme_cap", programme_cap)
+        self.outcome_caps = {k: check_money(f"outcome_caps['{k}']", v, positive=True)
+                             for k, v in caps.items()}
+        self.programme_cap = None if programme_cap is None else check_money(
+            "programme_cap", programme_cap, positive=True)
         self.max_per_person = check_int("max_per_person", max_per_person)
         self.label = label
         self.outcomes = tuple(self.prices)
@@ -520,7 +559,7 @@ class AttachmentAndResults(PaymentMechanism):
     def __init__(self, total: float, *, outcome: str,
                  attachment_share: float | Mapping[Any, float],
                  year_column: str = "year", label: str = "") -> None:
-        self.total = check_positive("total", total)
+        self.total = check_money("total", total, positive=True)
         self.outcome = outcome
         if isinstance(attachment_share, Mapping):
             if not attachment_share:
@@ -602,8 +641,7 @@ class Milestones(PaymentMechanism):
                 f"`schedule` must be a non-empty dict of milestone -> payment; got {schedule!r}."
             )
         self.column = column
-        items = sorted((check_positive("milestone", k), check_positive(f"schedule[{k!r}]", v,
-                                                                        allow_zero=True))
+        items = sorted((check_positive("milestone", k), check_money(f"schedule[{k!r}]", v))
                        for k, v in schedule.items())
         self.schedule = dict(items)
         self.label = label or f"{column}_milestones"
@@ -655,13 +693,22 @@ class SlidingScale(PaymentMechanism):
     def __init__(self, outcome: str, schedule: Sequence[tuple[float, float]], *,
                  basis: str = "rate", comparison_rate: float | None = None,
                  interpolate: bool = False, label: str | None = None) -> None:
-        pts = sorted((float(a), check_positive("price", b, allow_zero=True)) for a, b in schedule)
+        if isinstance(schedule, (str, Mapping)) or not all(
+                isinstance(pt, Sequence) and not isinstance(pt, str) and len(pt) == 2
+                for pt in schedule):
+            raise OptionError(
+                "`schedule` must be a list of (performance, price) pairs, e.g. "
+                f"[(0.1, 1000), (0.2, 1500)]; got {schedule!r:.60}."
+            )
+        pts = sorted((check_number("performance", a), check_money("price", b))
+                     for a, b in schedule)
         if not pts:
             raise OptionError("`schedule` must list at least one (performance, price) pair.")
         self.outcome = outcome
         self.schedule = pts
         self.basis = check_choice("basis", basis, ("rate", "improvement"))
-        self.comparison_rate = comparison_rate
+        self.comparison_rate = None if comparison_rate is None else check_rate(
+            "comparison_rate", comparison_rate, outcome_type=None, positive=True)
         self.interpolate = bool(interpolate)
         self.label = label or f"{outcome}_sliding"
         self.outcomes = (outcome,)
@@ -714,8 +761,7 @@ class PerOutcomeByGroup(PaymentMechanism):
         if not isinstance(prices, Mapping) or not prices:
             raise OptionError(f"`prices` must be a non-empty dict of group -> price; got {prices!r}.")
         self.outcome = outcome
-        self.prices = {k: check_positive(f"prices[{k!r}]", v, allow_zero=True)
-                       for k, v in prices.items()}
+        self.prices = {k: check_money(f"prices[{k!r}]", v) for k, v in prices.items()}
         self.group_column = group_column
         self.label = label or outcome
         self.outcomes = (outcome,)

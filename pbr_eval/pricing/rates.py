@@ -19,7 +19,13 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from pbr_eval.exceptions import OptionError
-from pbr_eval.options import OUTCOME_TYPES, check_choice, check_positive
+from pbr_eval.options import (
+    OUTCOME_TYPES,
+    check_choice,
+    check_positive,
+    check_rate,
+    check_rates,
+)
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["RateDistribution", "RateInput", "rates_from_results", "rates_from_dict", "rate_input"]
@@ -42,6 +48,11 @@ class RateDistribution:
         ``draws``.
     draws : numpy.ndarray or None
         Draws, when ``scale == "draws"``.
+    bounds : (float, float), default (-inf, inf)
+        The range the rate can take: (0, 1) for a yes/no outcome, (0, inf)
+        for a count. Quantiles and draws of the ``"normal"`` scale (used at a
+        boundary, e.g. an estimate of exactly 0 with a standard error) are
+        held inside it, so no impossible rate is drawn or quoted.
 
     Notes
     -----
@@ -62,6 +73,7 @@ class RateDistribution:
     se: float
     scale: str
     draws: np.ndarray | None = None
+    bounds: tuple[float, float] = (-math.inf, math.inf)
 
     @property
     def _s(self) -> float:
@@ -96,7 +108,7 @@ class RateDistribution:
             out = np.full(q.shape, self.estimate)
         else:
             centre = self._to(np.asarray(self.estimate))
-            out = self._from(centre + self._s * stats.norm.ppf(q))
+            out = np.clip(self._from(centre + self._s * stats.norm.ppf(q)), *self.bounds)
         return float(out) if out.ndim == 0 else out
 
     def sf(self, x: float | np.ndarray) -> Any:
@@ -110,6 +122,8 @@ class RateDistribution:
         else:
             centre = float(self._to(np.asarray(self.estimate)))
             out = stats.norm.sf((self._to(x) - centre) / self._s)
+            lo, hi = self.bounds  # the rate is held inside its range
+            out = np.where(x < lo, 1.0, np.where(x >= hi, 0.0, out))
         return float(out) if np.ndim(out) == 0 else out
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -119,7 +133,8 @@ class RateDistribution:
         z = rng.standard_normal(size)
         if self.se == 0:
             return np.full(size, self.estimate)
-        return self._from(float(self._to(np.asarray(self.estimate))) + self._s * z)
+        return np.clip(self._from(float(self._to(np.asarray(self.estimate))) + self._s * z),
+                       *self.bounds)
 
     def interval(self, level: float) -> tuple[float, float]:
         """The two-sided ``level`` interval."""
@@ -131,7 +146,8 @@ class RateDistribution:
         if self.scale == "log":
             raise OptionError("A count's distribution has no complement; price events avoided.")
         draws = None if self.draws is None else 1.0 - self.draws
-        return RateDistribution(1.0 - self.estimate, self.se, self.scale, draws)
+        lo, hi = self.bounds
+        return RateDistribution(1.0 - self.estimate, self.se, self.scale, draws, (1.0 - hi, 1.0 - lo))
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,11 @@ class RateInput:
         return self.distribution.estimate
 
 
+def _bounds(outcome_type: str) -> tuple[float, float]:
+    return {"binary": (0.0, 1.0), "count": (0.0, math.inf)}.get(outcome_type,
+                                                                (-math.inf, math.inf))
+
+
 def _scale_for(outcome_type: str, estimate: float) -> str:
     if outcome_type == "binary" and 0 < estimate < 1:
         return "logit"
@@ -158,12 +179,13 @@ def _scale_for(outcome_type: str, estimate: float) -> str:
 
 def rate_input(
     outcome: str,
-    non_intervention: float,
+    non_intervention: Any,
     *,
     se: float | None = None,
     draws: Sequence[float] | np.ndarray | None = None,
     outcome_type: str | None = None,
     observed: float | None = None,
+    name: str = "non_intervention",
 ) -> RateInput:
     """Build a :class:`RateInput` from a number and its standard error, or from draws.
 
@@ -179,9 +201,12 @@ def rate_input(
     draws : array-like, optional
         Draws of the rate (bootstrap, posterior), at least 100.
     outcome_type : {"binary", "count", "continuous"}, optional
-        Default ``"binary"`` for a rate in [0, 1], else ``"count"``.
+        Default ``"binary"`` for a rate in [0, 1], else ``"count"``. A rate
+        is never negative, and a binary one never above 1.
     observed : float, optional
         The observed rate with the programme, if known.
+    name : str, default "non_intervention"
+        What to call the rate in error messages (e.g. the argument it came from).
 
     Raises
     ------
@@ -200,33 +225,25 @@ def rate_input(
             "(standard error) or `draws` (an array of draws); got "
             f"{'neither' if se is None else 'both'}."
         )
+    if outcome_type is not None:
+        check_choice("outcome_type", outcome_type, OUTCOME_TYPES)
     if draws is not None:
-        d = np.asarray(draws, dtype=float).ravel()
-        if d.size < 100 or not np.all(np.isfinite(d)):
-            raise OptionError(
-                f"`draws` must be at least 100 finite numbers; got {d.size} value(s)"
-                f"{' with non-finite entries' if d.size and not np.all(np.isfinite(d)) else ''}."
-            )
+        d = check_rates("draws", draws, outcome_type=outcome_type, min_size=100)
         n = float(d.mean())
-        otype = outcome_type or ("binary" if 0 <= d.min() and d.max() <= 1 else "count")
+        otype = outcome_type or ("binary" if d.max() <= 1 else "count")
         dist = RateDistribution(n, float(d.std(ddof=1)), "draws", np.sort(d))
     else:
-        if not isinstance(non_intervention, (int, float, np.floating, np.integer)) or not (
-            math.isfinite(float(non_intervention))
-        ):
-            raise OptionError(
-                f"`non_intervention` must be a finite number; got {non_intervention!r}."
-            )
-        n = float(non_intervention)
+        n = check_rate(name, non_intervention, outcome_type=outcome_type)
+        otype = outcome_type or ("binary" if n <= 1 else "count")
         s = check_positive("se", se, allow_zero=True)
-        otype = outcome_type or ("binary" if 0 <= n <= 1 else "count")
-        dist = RateDistribution(n, s, _scale_for(otype, n))
-    check_choice("outcome_type", otype, OUTCOME_TYPES)
-    if otype == "binary" and not 0 <= n <= 1:
-        raise OptionError(
-            f"`non_intervention` of a binary outcome must lie in [0, 1]; got {n:.4g}."
-        )
+        dist = RateDistribution(n, s, _scale_for(otype, n), bounds=_bounds(otype))
     return RateInput(outcome, otype, dist, observed)
+
+
+def _finite(x: Any) -> bool:
+    """One finite real number (text, None and booleans are not)."""
+    return (isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+            and math.isfinite(float(x)))
 
 
 def rates_from_results(results: CounterfactualResults) -> list[RateInput]:
@@ -245,15 +262,26 @@ def _rates_from_rows(rows: Sequence[Mapping[str, Any]], *, where: str) -> list[R
                 f"`results` row {i} of {where} lacks {', '.join(map(repr, missing))}; a results "
                 "file must come from `pbr-eval estimate --save` or CounterfactualResults.to_dict()."
             )
-        n, se = r["non_intervention"], r["non_intervention_se"]
-        if n is None or se is None or not math.isfinite(float(n)) or not math.isfinite(float(se)):
+        n, se, obs = r["non_intervention"], r["non_intervention_se"], r["observed"]
+        if not (_finite(n) and _finite(se)):
             raise OptionError(
                 f"`results` gives no finite non-intervention rate and standard error for "
                 f"{r['outcome']!r} (got {n!r} and {se!r}); it cannot be priced."
+                + (" Numbers in a results file must not be quoted as text."
+                   if isinstance(n, str) or isinstance(se, str) else "")
             )
         otype = check_choice("outcome_type", r["outcome_type"], OUTCOME_TYPES)
-        dist = RateDistribution(float(n), float(se), _scale_for(otype, float(n)))
-        obs = r["observed"]
+        if otype != "continuous":  # a continuous outcome's mean may be negative until priced
+            check_rate(f"non_intervention of {r['outcome']!r} in {where}", n, outcome_type=otype)
+        check_positive(f"non_intervention_se of {r['outcome']!r} in {where}", se,
+                       allow_zero=True)
+        if obs is not None and not _finite(obs) and not (isinstance(obs, float) and obs != obs):
+            raise OptionError(
+                f"`results` gives the observed rate of {r['outcome']!r} as {obs!r}; it must be "
+                "a number (or empty). Use a results file saved by `pbr-eval estimate --save`."
+            )
+        dist = RateDistribution(float(n), float(se), _scale_for(otype, float(n)),
+                                bounds=_bounds(otype))
         out.append(RateInput(str(r["outcome"]), otype, dist,
                              None if obs is None else float(obs)))
     return out

@@ -4,7 +4,6 @@ can accept, and the chance of paying for deadweight at the price chosen."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -16,11 +15,14 @@ from pbr_eval.exceptions import NotViableError, OptionError
 from pbr_eval.options import (
     BETTER,
     DEFAULT_LEVEL,
+    OUTCOME_TYPES,
     PRICE_RULES,
     check_choice,
-    check_int,
+    check_count,
     check_level,
-    check_positive,
+    check_money,
+    check_number,
+    check_rate,
 )
 from pbr_eval.pricing.rates import (
     RateDistribution,
@@ -306,16 +308,21 @@ def price_from_rate(
     value_per_outcome: float,
     expected_rate: float,
     paid_outcome: str | None = None,
+    outcome_type: str = "count",
 ) -> dict[str, Any]:
     """Central price of one outcome from a non-intervention rate and its interval.
 
     The simplest form, kept for scripts: the ceiling at the point estimate
     with the band from the interval. :func:`price` does the full job.
+    ``outcome_type="binary"`` holds both rates to [0, 1] (a share of people);
+    the default only requires them to be non-negative.
 
     Raises
     ------
     NotViableError
         When ``expected_rate`` does not exceed ``non_intervention``.
+    OptionError
+        When a rate is not a number or is outside its range.
 
     Examples
     --------
@@ -324,11 +331,12 @@ def price_from_rate(
     >>> row["recommended"], row["band_lower"], row["band_upper"]
     (500.0, 400.0, 600.0)
     """
-    v = check_positive("value_per_outcome", value_per_outcome)
-    r = _check_rate(expected_rate)
-    n = float(non_intervention)
+    check_choice("outcome_type", outcome_type, OUTCOME_TYPES)
+    v = check_money("value_per_outcome", value_per_outcome, positive=True)
+    r = check_rate("expected_rate", expected_rate, outcome_type=outcome_type, positive=True)
+    n = check_rate("non_intervention", non_intervention, outcome_type=outcome_type)
     _check_gain(r, n, paid_outcome or outcome)
-    lo_n, hi_n = ci
+    lo_n, hi_n = (float(c) for c in ci)
     ceiling = float(value_for_money_ceiling(v, n, r))
     return {
         "outcome": outcome,
@@ -346,14 +354,26 @@ def price_from_rate(
     }
 
 
-def _check_rate(expected_rate: Any) -> float:
-    try:
-        r = float(expected_rate)
-    except (TypeError, ValueError):
-        r = float("nan")
-    if not math.isfinite(r) or r <= 0:
-        raise OptionError(f"`expected_rate` must be a positive number; got {expected_rate!r}.")
-    return r
+def check_effect(name: str, effect: Any) -> np.ndarray:
+    """An assumed effect as a 1-d array of finite numbers (one number or draws).
+
+    Text, booleans, ``None``, NaN and infinity are refused with the template
+    message of :mod:`pbr_eval.options`; the sign is not checked here.
+    """
+    if isinstance(effect, (str, bool)) or effect is None:
+        check_number(name, effect)  # raises the template message
+    arr = np.asarray(effect)
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise OptionError(
+            f"`{name}` must be a number or an array of numbers (draws of your belief); got "
+            f"{type(effect).__name__} {str(effect)[:40]!r}. Give numbers, not text."
+        )
+    out = arr.astype(float).ravel()
+    if not np.all(np.isfinite(out)):
+        raise OptionError(
+            f"`{name}` must be finite numbers; got {int((~np.isfinite(out)).sum())} missing or "
+            "infinite value(s). Remove them.")
+    return out
 
 
 def _check_gain(r: float, n: float, name: str) -> None:
@@ -373,9 +393,17 @@ def _rate_inputs(
         return rates_from_results(results)
     if isinstance(results, Mapping):
         return rates_from_dict(results)
-    if isinstance(results, (int, float, np.integer, np.floating)) and not isinstance(results, bool):
-        return [rate_input(outcome_name, float(results), se=se, draws=draws,
-                           outcome_type=outcome_type)]
+    if isinstance(results, str):
+        try:
+            float(results)
+        except ValueError:
+            pass  # not a number written as text: the general message below
+        else:
+            check_rate("results", results, outcome_type=None)  # raises: text, not a number
+    if isinstance(results, (int, float, np.integer, np.floating)) and not isinstance(
+            results, bool):
+        return [rate_input(outcome_name, results, se=se, draws=draws,  # type: ignore[arg-type]
+                           outcome_type=outcome_type, name="results")]
     if draws is None and isinstance(results, (np.ndarray, list, tuple)):
         return [rate_input(outcome_name, float("nan"), draws=results, outcome_type=outcome_type)]
     raise OptionError(
@@ -553,7 +581,7 @@ def price(
     directions = _per_outcome("better", better, chosen)
     costs = _per_outcome("cost_per_participant", cost_per_participant, chosen)
     fees = _per_outcome("attachment_fee", attachment_fee, chosen)
-    n_people = None if cohort_size is None else check_int("cohort_size", cohort_size)
+    n_people = None if cohort_size is None else check_count("cohort_size", cohort_size, minimum=1)
     if budget is not None and n_people is None:
         raise OptionError("`budget` needs `cohort_size` (the number of participants it pays for).")
     if budget is not None and not isinstance(budget, Mapping) and len(chosen) > 1:
@@ -580,11 +608,15 @@ def price(
             dist = dist.complement()
             obs = None if obs is None else 1.0 - obs
             paid = f"not {o}"
+        if ri.outcome_type == "continuous":  # a mean that can be paid per unit is never negative
+            check_rate(f"non_intervention of '{o}'", dist.estimate, outcome_type="continuous")
         row, row_notes = _price_one(
             outcome=o, paid=paid, dist=dist, observed=obs, level=level, rule=rule,
+            outcome_type=ri.outcome_type,
             value=values[o], expected_rate=expected[o], effect=effects[o], cost=costs[o],
             fee=fees[o] if fees[o] is not None else 0.0, n_people=n_people,
-            budget=None if budgets[o] is None else check_positive("budget", budgets[o]),
+            budget=None if budgets[o] is None else check_money("budget", budgets[o],
+                                                              positive=True),
         )
         rows.append(row)
         notes.extend(row_notes)
@@ -608,18 +640,16 @@ def price(
 def _price_one(
     *, outcome: str, paid: str, dist: RateDistribution, observed: float | None, level: float,
     rule: str, value: Any, expected_rate: Any, effect: Any, cost: Any, fee: Any,
-    n_people: int | None, budget: float | None,
+    n_people: int | None, budget: float | None, outcome_type: str = "binary",
 ) -> tuple[dict[str, Any], list[str]]:
     notes: list[str] = []
-    v = check_positive("value_per_outcome", value)
-    a = check_positive("attachment_fee", fee, allow_zero=True)
+    v = check_money("value_per_outcome", value, positive=True)
+    a = check_money("attachment_fee", fee)
     n = dist.estimate
     lo_n, hi_n = dist.interval(level)
     eff_draws = None
     if effect is not None:
-        eff_draws = np.atleast_1d(np.asarray(effect, dtype=float))
-        if eff_draws.size == 0 or not np.all(np.isfinite(eff_draws)):
-            raise OptionError(f"`expected_effect` must be a finite number or array; got {effect!r}.")
+        eff_draws = check_effect("expected_effect", effect)
         e = float(eff_draws.mean())
         if e <= 0:
             raise NotViableError(
@@ -627,9 +657,22 @@ def _price_one(
                 "nothing additional to pay for. For an outcome that should fall, use "
                 "better='lower' and give the effect on the complement (a fall of 3 points is +0.03)."
             )
+        top = 1.0 if outcome_type == "binary" else np.inf
+        if n + e > top:
+            raise OptionError(
+                f"`expected_effect` ({e:.4g}) added to the non-intervention rate of '{paid}' "
+                f"({n:.4g}) gives an expected rate of {n + e:.4g}, above 1: a yes/no outcome's "
+                f"rate cannot exceed 1. Give an effect of at most {top - n:.4g} (an effect in "
+                "percentage points is a share too: 5 points is 0.05)."
+            )
+        if hi_n + e > top:
+            notes.append(
+                f"For '{paid}' the expected rate at the upper limit of the non-intervention "
+                f"interval ({hi_n:.4g} + {e:.4g}) would exceed 1; it is taken as 1 there."
+            )
 
         def rate_at(x: float) -> float:
-            return x + e
+            return min(x + e, top)
         r = rate_at(n)
     else:
         if expected_rate is None:
@@ -640,7 +683,7 @@ def _price_one(
                 )
             expected_rate = observed
             notes.append(f"Expected rate for '{paid}' taken as the treated group's observed rate.")
-        r = _check_rate(expected_rate)
+        r = check_rate("expected_rate", expected_rate, outcome_type=outcome_type, positive=True)
 
         def rate_at(x: float) -> float:
             return r
@@ -669,7 +712,7 @@ def _price_one(
                 "rule gives; the recommended price is the budget price."
             )
             recommended = budget_price
-    c = None if cost is None else check_positive("cost_per_participant", cost, allow_zero=True)
+    c = None if cost is None else check_money("cost_per_participant", cost)
     floor = float("nan") if c is None else provider_floor(c, r, a)
     if eff_draws is not None:
         risk = prob_overpay(recommended, dist, value_per_outcome=v, expected_effect=eff_draws,

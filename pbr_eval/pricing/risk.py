@@ -15,9 +15,12 @@ from pbr_eval.options import (
     EFFECT_SCALES,
     OUTCOME_TYPES,
     check_choice,
+    check_count,
     check_int,
-    check_positive,
+    check_money,
     check_probability,
+    check_rate,
+    check_rates,
 )
 from pbr_eval.pricing.rates import (
     RateDistribution,
@@ -26,6 +29,7 @@ from pbr_eval.pricing.rates import (
     rates_from_dict,
     rates_from_results,
 )
+from pbr_eval.pricing.recommend import check_effect
 from pbr_eval.pricing.tariff import Tariff
 from pbr_eval.results._readonly import ReadOnly
 from pbr_eval.results.counterfactual import CounterfactualResults
@@ -139,20 +143,38 @@ class PaymentRisk(ReadOnly):
                           "budget_p95": self.budget_at(0.95)})
 
 
-def _distribution(o: str, spec: Any) -> RateInput:
+def _distribution(o: str, spec: Any, outcome_type: str | None = None) -> RateInput:
+    name = f"non_intervention['{o}']"
     if isinstance(spec, RateInput):
+        check_rate(name, spec.non_intervention, outcome_type=outcome_type or spec.outcome_type)
         return spec
     if isinstance(spec, RateDistribution):
-        return RateInput(o, "binary" if 0 <= spec.estimate <= 1 else "count", spec)
+        n = check_rate(name, spec.estimate, outcome_type=outcome_type)
+        return RateInput(o, outcome_type or ("binary" if n <= 1 else "count"), spec)
     if isinstance(spec, tuple) and len(spec) == 2:
-        return rate_input(o, float(spec[0]), se=float(spec[1]))
+        return rate_input(o, spec[0], se=spec[1], outcome_type=outcome_type, name=name)
     if isinstance(spec, (np.ndarray, list)):
-        return rate_input(o, float("nan"), draws=spec)
-    if isinstance(spec, (int, float, np.floating)) and not isinstance(spec, bool):
-        return rate_input(o, float(spec), se=0.0)
+        return rate_input(o, float("nan"), draws=spec, outcome_type=outcome_type)
+    if isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
+        return rate_input(o, spec, se=0.0, outcome_type=outcome_type, name=name)
     raise OptionError(
         f"`non_intervention['{o}']` must be a rate, a (rate, se) pair, an array of draws or a "
         f"RateDistribution; got {type(spec).__name__}."
+    )
+
+
+def _check_effect_range(o: str, n: float, e: float, scale: str, otype: str) -> None:
+    """The rate with the programme at the estimate, ``n + e`` or ``n (1 + e)``, must be possible."""
+    r = n + e if scale == "additive" else n * (1.0 + e)
+    top = 1.0 if otype == "binary" else np.inf
+    if 0.0 <= r <= top:
+        return
+    how = f"{n:.4g} + {e:.4g}" if scale == "additive" else f"{n:.4g} x (1 + {e:.4g})"
+    raise OptionError(
+        f"`effect['{o}']` gives an expected rate of {how} = {r:.4g} for '{o}', "
+        + ("below 0: a rate cannot be negative. " if r < 0 else
+           "above 1: a yes/no outcome's rate cannot exceed 1. ")
+        + "Give a smaller effect (effects on a yes/no outcome are shares: 5 points is 0.05)."
     )
 
 
@@ -239,7 +261,10 @@ def simulate_payments(
     should fall. The commissioner overpays when payments exceed it.
     Limitations: without ``person_rates`` people are exchangeable (one rate
     for all); the comparison group is taken as measured without error at
-    payment time.
+    payment time. The rate with the programme at the estimate must lie in
+    its range (an error otherwise); a *drawn* rate that falls outside it
+    (a yes/no rate above 1 in the tail of the draws) is held at the bound,
+    and ``info["rates_clipped"]`` counts those person-draws.
 
     Examples
     --------
@@ -259,6 +284,15 @@ def simulate_payments(
         non_intervention = {r.outcome: r for r in rates_from_results(non_intervention)}
     elif isinstance(non_intervention, Mapping) and "estimates" in non_intervention:
         non_intervention = {r.outcome: r for r in rates_from_dict(non_intervention)}
+    for name, m in (("non_intervention", non_intervention), ("effect", effect),
+                    ("value_per_outcome", value_per_outcome), ("better", better or {}),
+                    ("outcome_types", outcome_types or {}), ("person_rates", person_rates or {})):
+        if not isinstance(m, Mapping):
+            raise OptionError(
+                f"`{name}` must be a dict with one entry per outcome the tariff pays on (e.g. "
+                f"{name}={{'{(tariff.outcomes or ('job',))[0]}': ...}}); got "
+                f"{type(m).__name__}."
+            )
     n_draws = check_int("draws", draws)
     seed = check_int("seed", seed, minimum=0)
     scale = check_choice("effect_scale", effect_scale, EFFECT_SCALES)
@@ -266,7 +300,7 @@ def simulate_payments(
         if not isinstance(people, pd.DataFrame):
             raise OptionError(f"`people` must be a DataFrame; got {type(people).__name__}.")
         n = len(people)
-        if cohort_size is not None and cohort_size != n:
+        if cohort_size is not None and check_count("cohort_size", cohort_size, minimum=1) != n:
             raise OptionError(f"`cohort_size` ({cohort_size}) differs from len(people) ({n}).")
         missing = [a for a in tariff.attributes if a not in people.columns]
         if missing:
@@ -275,7 +309,7 @@ def simulate_payments(
     elif cohort_size is None:
         raise OptionError("Give `cohort_size` (number of participants) or `people`.")
     else:
-        n = check_int("cohort_size", cohort_size)
+        n = check_count("cohort_size", cohort_size, minimum=1)
         if tariff.attributes:
             raise OptionError(f"The tariff needs person attributes "
                               f"{', '.join(map(repr, tariff.attributes))}: give `people`.")
@@ -290,14 +324,16 @@ def simulate_payments(
                         ("value_per_outcome", value_per_outcome)):
             if o not in m:
                 raise OptionError(f"`{name}` gives nothing for '{o}', which the tariff pays on.")
-        dists[o] = _distribution(o, non_intervention[o])
+        if o in types:
+            check_choice(f"outcome_types['{o}']", types[o], OUTCOME_TYPES[:2])
+        dists[o] = _distribution(o, non_intervention[o], types.get(o))
         types[o] = check_choice(f"outcome_types['{o}']", types.get(o, dists[o].outcome_type),
                                 OUTCOME_TYPES[:2])
         check_choice(f"better['{o}']", better.get(o, "higher"), BETTER)
-        check_positive(f"value_per_outcome['{o}']", value_per_outcome[o], allow_zero=True)
+        check_money(f"value_per_outcome['{o}']", value_per_outcome[o])
     attrs = {} if people is None else {a: people[a].to_numpy() for a in tariff.attributes}
-    cost = None if cost_per_participant is None else n * check_positive(
-        "cost_per_participant", cost_per_participant, allow_zero=True)
+    cost = None if cost_per_participant is None else n * check_money(
+        "cost_per_participant", cost_per_participant)
     chunk = chunk_size or max(1, min(n_draws, 1_000_000 // max(n, 1)))
     chunk = check_int("chunk_size", chunk)
     ss = np.random.SeedSequence(seed)
@@ -306,22 +342,23 @@ def simulate_payments(
     ni = {o: dists[o].distribution.sample(rng0, n_draws) for o in simulated}
     eff = {}
     for o in simulated:
+        draws_e = check_effect(f"effect['{o}']", effect[o])
+        _check_effect_range(o, dists[o].non_intervention, float(draws_e.mean()), scale, types[o])
         e = np.asarray(effect[o], dtype=float)
-        if not np.all(np.isfinite(e)):
-            raise OptionError(f"`effect['{o}']` must be finite; got {effect[o]!r}.")
         eff[o] = rng0.choice(e.ravel(), n_draws) if e.ndim else np.full(n_draws, float(e))
     profiles: dict[str, np.ndarray] = {}
     for o, p in dict(person_rates or {}).items():
         if o not in simulated:
             raise OptionError(f"`person_rates` names '{o}', which is not a simulated outcome of "
                               f"the tariff ({', '.join(map(repr, simulated))}).")
-        w = np.asarray(p, dtype=float).ravel()
-        if w.size != n or not np.all(np.isfinite(w)) or w.min() < 0 or w.mean() <= 0:
+        w = check_rates(f"person_rates['{o}']", p, outcome_type=None)
+        if w.size != n or w.mean() <= 0:
             raise OptionError(f"`person_rates['{o}']` must be {n} non-negative numbers (one per "
                               f"participant) with a positive mean; got {w.size} value(s).")
         profiles[o] = w / w.mean()
     payments = np.empty(n_draws)
     value = np.zeros(n_draws)
+    clipped = dict.fromkeys(simulated, 0)
     for k, start in enumerate(range(0, n_draws, chunk)):
         stop = min(start + chunk, n_draws)
         rng = np.random.default_rng(chunk_seeds[k])
@@ -330,6 +367,8 @@ def simulate_payments(
             base = ni[o][start:stop, None] * (profiles[o][None, :] if o in profiles else 1.0)
             e = eff[o][start:stop, None]
             r = base + e if scale == "additive" else base * (1.0 + e)
+            outside = (r < 0.0) | (r > 1.0) if types[o] == "binary" else r < 0.0
+            clipped[o] += int(np.broadcast_to(outside, (stop - start, n)).sum())
             r = np.clip(r, 0.0, 1.0) if types[o] == "binary" else np.maximum(r, 0.0)
             if types[o] == "binary":
                 y[o] = (rng.random((stop - start, n)) < r).astype(float)
@@ -345,5 +384,7 @@ def simulate_payments(
     info = {"draws": n_draws, "seed": seed, "cohort_size": n, "effect_scale": scale,
             "outcome_types": types, "better": {o: better.get(o, "higher") for o in simulated},
             "fixed_outcomes": list(fixed), "chunk_size": chunk,
-            "person_rates": sorted(profiles)}
+            "person_rates": sorted(profiles),
+            # person-draws whose drawn rate fell outside its range and was held at the bound
+            "rates_clipped": {o: {"n": k, "of": n_draws * n} for o, k in clipped.items() if k}}
     return PaymentRisk(payments=payments, value=value, cost=cost, non_intervention=ni, info=info)

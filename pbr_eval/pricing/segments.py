@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import NotViableError, OptionError
-from pbr_eval.options import EFFECT_SCALES, check_choice, check_int, check_positive
+from pbr_eval.options import (
+    EFFECT_SCALES,
+    check_choice,
+    check_int,
+    check_money,
+    check_number,
+    check_rates,
+)
 from pbr_eval.pricing.mechanisms import PerOutcomeByGroup
 from pbr_eval.pricing.tariff import Tariff
 from pbr_eval.results._readonly import ReadOnly
@@ -25,15 +32,16 @@ __all__ = ["DifferentialTariff", "differential_tariff", "payment_groups"]
 
 
 def _probabilities(p0: Any) -> pd.Series:
-    s = p0 if isinstance(p0, pd.Series) else pd.Series(np.asarray(p0, dtype=float))
-    v = s.to_numpy(dtype=float)
-    if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or v.min() < 0 or v.max() > 1:
+    try:
+        v = check_rates("p0", p0, outcome_type="binary")
+    except OptionError as err:
         raise OptionError(
             "`p0` must be one predicted non-intervention probability per person, all in [0, 1]; "
-            f"got {v.size} value(s)"
-            + (f" ranging {np.nanmin(v):.3g} to {np.nanmax(v):.3g}" if v.size else "") + "."
-        )
-    return s.astype(float)
+            f"{str(err).split('; ', 1)[-1]}"
+        ) from err
+    if isinstance(p0, pd.Series):
+        return pd.Series(v, index=p0.index, name=p0.name)
+    return pd.Series(v)
 
 
 def payment_groups(
@@ -225,6 +233,9 @@ def differential_tariff(
     ------
     OptionError
         For invalid inputs.
+    OptionError
+        Also when the effect would push someone's expected probability
+        outside [0, 1] (it is not silently held at the bound).
     NotViableError
         When a group would need a negative price (the budget is below its cost
         by more than the common margin allows) or has no expected outcomes.
@@ -252,12 +263,23 @@ def differential_tariff(
     [600.0, 200.0]
     """
     s = _probabilities(p0)
-    g = pd.Series(np.asarray(groups), index=s.index, name="payment_group")
-    if len(g) != len(s) or g.isna().any():
+    garr = np.asarray(groups, dtype=object).ravel()
+    g = pd.Series(garr if len(garr) == len(s) else np.full(len(s), None), index=s.index,
+                  name="payment_group")
+    if len(garr) != len(s) or g.isna().any():
         raise OptionError(f"`groups` must give a group for each of the {len(s)} people.")
     scale = check_choice("effect_scale", effect_scale, EFFECT_SCALES)
-    e = float(effect)
-    r = np.clip(s + e if scale == "additive" else s * (1.0 + e), 0.0, 1.0)
+    e = check_number("effect", effect)
+    r = s + e if scale == "additive" else s * (1.0 + e)
+    outside = (r < 0) | (r > 1)
+    if outside.any():
+        worst = float(r[outside].iloc[0])
+        raise OptionError(
+            f"`effect` = {e:g} ({scale}) gives {int(outside.sum())} of {len(r)} people an expected "
+            f"probability outside [0, 1] (e.g. {worst:.3g}): a yes/no outcome's probability "
+            "cannot go there. Give a smaller effect (5 points is 0.05), or use "
+            "effect_scale='relative' for an effect proportional to each person's probability."
+        )
     if (flat_price is None) == (total_payment is None):
         raise OptionError("Give exactly one of `flat_price` (the tariff to replace, kept budget "
                           "neutral) or `total_payment` (the expected total to pay).")
@@ -271,12 +293,11 @@ def differential_tariff(
         if missing:
             raise OptionError(f"`cost_per_participant` has no cost for group(s) "
                               f"{', '.join(map(repr, missing))}.")
-        table["cost_per_participant"] = [check_positive(f"cost_per_participant[{k!r}]",
-                                                        cost_per_participant[k], allow_zero=True)
+        table["cost_per_participant"] = [check_money(f"cost_per_participant[{k!r}]",
+                                                     cost_per_participant[k])
                                          for k in table.index]
     else:
-        table["cost_per_participant"] = check_positive("cost_per_participant",
-                                                       cost_per_participant, allow_zero=True)
+        table["cost_per_participant"] = check_money("cost_per_participant", cost_per_participant)
     if (table["expected_rate"] <= 0).any():
         bad = table.index[table["expected_rate"] <= 0].tolist()
         raise NotViableError(f"Group(s) {bad} expect no outcomes: no price per outcome can pay "
@@ -284,10 +305,10 @@ def differential_tariff(
     n_total = float(table["n"].sum())
     expected_outcomes = float(r.sum())
     if flat_price is not None:
-        f = check_positive("flat_price", flat_price, allow_zero=True)
+        f = check_money("flat_price", flat_price)
         total = f * expected_outcomes
     else:
-        total = check_positive("total_payment", total_payment, allow_zero=True)
+        total = check_money("total_payment", total_payment)
         f = total / expected_outcomes
     table["flat_price"] = f
     table["flat_margin"] = f * table["expected_rate"] - table["cost_per_participant"]

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import OptionError
-from pbr_eval.options import check_int, check_positive
+from pbr_eval.options import (
+    check_count,
+    check_int,
+    check_money,
+    check_number,
+    check_rate,
+    check_rates,
+)
 from pbr_eval.pricing.recommend import PriceRecommendation, value_for_money_ceiling
 
 __all__ = ["price_sensitivity", "plot_price_sensitivity", "tipping_point", "scenario_table",
@@ -21,9 +28,9 @@ def _rate_fn(expected_rate: float | None, expected_effect: float | None) -> Any:
         raise OptionError("Give exactly one of `expected_rate` (fixed) or `expected_effect` "
                           "(the rate is the non-intervention rate plus the effect).")
     if expected_rate is not None:
-        r = check_positive("expected_rate", expected_rate)
+        r = check_rate("expected_rate", expected_rate, outcome_type=None, positive=True)
         return lambda n: np.full(np.shape(n), r) if np.ndim(n) else r
-    e = float(expected_effect)  # type: ignore[arg-type]
+    e = check_number("expected_effect", expected_effect)
     return lambda n: n + e
 
 
@@ -44,12 +51,13 @@ def tipping_point(
     >>> tipping_point(500.0, value_per_outcome=1000.0, expected_rate=0.10)
     0.05
     """
-    p = check_positive("price", price, allow_zero=True)
-    v = check_positive("value_per_outcome", value_per_outcome)
-    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
-    _rate_fn(expected_rate, expected_effect)
+    p = check_money("price", price)
+    v = check_money("value_per_outcome", value_per_outcome, positive=True)
+    a = check_money("attachment_fee", attachment_fee)
+    rate = _rate_fn(expected_rate, expected_effect)
     if expected_rate is not None:
-        return float(expected_rate - (a + p * expected_rate) / v)
+        r = float(rate(0.0))
+        return float(r - (a + p * r) / v)
     e = float(expected_effect)  # type: ignore[arg-type]
     if p == 0:
         return float("inf") if v * e >= a else float("-inf")
@@ -90,20 +98,22 @@ def price_sensitivity(
     >>> t["ceiling"].round().tolist(), t["value_for_money"].tolist()
     ([800.0, 500.0, 200.0], [True, True, False])
     """
-    v = check_positive("value_per_outcome", value_per_outcome)
-    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+    v = check_money("value_per_outcome", value_per_outcome, positive=True)
+    a = check_money("attachment_fee", attachment_fee)
     rate = _rate_fn(expected_rate, expected_effect)
-    grid = np.asarray(non_intervention, dtype=float).ravel()
+    try:
+        grid = check_rates("non_intervention", non_intervention, outcome_type=None)
+    except OptionError as err:
+        raise OptionError(f"`non_intervention` must be non-negative rates; got "
+                          f"{non_intervention!r:.60} ({err}).") from err
     if grid.size == 2 and not isinstance(non_intervention, np.ndarray):
         grid = np.linspace(grid[0], grid[1], check_int("num", num, minimum=2))
-    if grid.size == 0 or not np.all(np.isfinite(grid)) or grid.min() < 0:
-        raise OptionError(f"`non_intervention` must be non-negative rates; got {non_intervention!r}.")
     r = np.asarray(rate(grid), dtype=float)
     out = pd.DataFrame({"non_intervention": grid, "expected_rate": r,
                         "deadweight_share": grid / r,
                         "ceiling": value_for_money_ceiling(v, grid, r, a)})
     if price is not None:
-        p = check_positive("price", price, allow_zero=True)
+        p = check_money("price", price)
         gain = r - grid
         with np.errstate(divide="ignore", invalid="ignore"):
             cpa = np.where(gain > 0, (a + p * r) / gain, np.inf)
@@ -218,15 +228,15 @@ def scenario_table(
     >>> t["net_value"].round().tolist()
     [10000.0, 0.0, -10000.0]
     """
-    p = check_positive("price", price, allow_zero=True)
-    v = check_positive("value_per_outcome", value_per_outcome)
-    n_people = check_int("cohort_size", cohort_size)
-    a = check_positive("attachment_fee", attachment_fee, allow_zero=True)
+    p = check_money("price", price)
+    v = check_money("value_per_outcome", value_per_outcome, positive=True)
+    n_people = check_count("cohort_size", cohort_size, minimum=1)
+    a = check_money("attachment_fee", attachment_fee)
     rate = _rate_fn(expected_rate, expected_effect)
     rows = []
     for name, n in (("low", low), ("central", central), ("high", high)):
-        n = check_positive(name, n, allow_zero=True)
-        r = float(rate(n))
+        n = check_rate(name, n, outcome_type=None)
+        r = check_rate(f"expected rate in the {name} scenario", float(rate(n)), outcome_type=None)
         pay = n_people * (a + p * r)
         value = n_people * v * (r - n)
         net = value - pay

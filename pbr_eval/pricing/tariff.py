@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import ClaimError, OptionError
-from pbr_eval.options import check_int, check_positive
-from pbr_eval.pricing.mechanisms import PaymentMechanism
+from pbr_eval.options import check_count, check_money
+from pbr_eval.pricing.mechanisms import PaymentMechanism, _rate_of
 from pbr_eval.results._readonly import ReadOnly
 
 __all__ = ["Tariff", "PaymentStatement"]
@@ -130,10 +130,10 @@ class Tariff:
                 f"{[type(m).__name__ for m in mechanisms]}."
             )
         self.mechanisms = tuple(mechanisms)
-        self.per_person_cap = None if per_person_cap is None else check_positive(
-            "per_person_cap", per_person_cap)
-        self.programme_cap = None if programme_cap is None else check_positive(
-            "programme_cap", programme_cap)
+        self.per_person_cap = None if per_person_cap is None else check_money(
+            "per_person_cap", per_person_cap, positive=True)
+        self.programme_cap = None if programme_cap is None else check_money(
+            "programme_cap", programme_cap, positive=True)
         self.name = name
 
     @property
@@ -312,7 +312,7 @@ class Tariff:
         ...     {"job": 0.25}, cohort_size=1000)
         700000.0
         """
-        n = check_int("cohort_size", cohort_size)
+        n = check_count("cohort_size", cohort_size, minimum=1)
         kw = {"attributes": attributes, "comparison": comparison, "outcome_types": outcome_types,
               "draws": draws, "seed": seed}
         if self.per_person_cap is None and self.programme_cap is None:
@@ -322,8 +322,8 @@ class Tariff:
         types = dict(outcome_types or {})
         y = {}
         for o in self.outcomes:
-            r = float(rates[o])
-            binary = types.get(o, "binary" if 0 <= r <= 1 else "count") == "binary"
+            r = _rate_of(rates, o, types)
+            binary = types.get(o, "binary" if r <= 1 else "count") == "binary"
             y[o] = ((rng.random((draws, n)) < r).astype(float) if binary
                     else rng.poisson(r, (draws, n)).astype(float))
         attrs = {} if attributes is None else {a: attributes[a].to_numpy()
