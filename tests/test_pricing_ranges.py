@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 import pbr_eval
 from pbr_eval import Cohort, estimate, price
@@ -230,8 +232,6 @@ def test_analysis_file_range_errors_name_key_and_line(tmp_path, extra, msg):
 
 
 # ------------------------------------------------------------ fuzz over the price entry points
-hypothesis = pytest.importorskip("hypothesis")  # a test dependency (pyproject [test])
-st = hypothesis.strategies
 
 #: Anything a careless caller, a spreadsheet or a hand-edited file might pass.
 ANY = st.one_of(
