@@ -25,26 +25,17 @@ from pbr_eval.options import (
 __all__ = ["PRICING_OPTION_KINDS", "CONTRACT_OPTION_KINDS", "option_problems"]
 
 #: ``[pricing]`` keys (the keywords of :func:`pbr_eval.price`) -> what they hold.
-PRICING_OPTION_KINDS: dict[str, str] = {
-    "value_per_outcome": "money>0",
-    "expected_rate": "rate>0",
-    "cost_per_participant": "money",
-    "attachment_fee": "money",
-    "budget": "money>0",
-    "cohort_size": "count>=1",
-    "level": "level",
-}
+PRICING_OPTION_KINDS: dict[str, str] = dict(
+    value_per_outcome="money>0", expected_rate="rate>0", cost_per_participant="money",
+    attachment_fee="money", budget="money>0", cohort_size="count>=1", level="level",
+)
 
 #: ``[contract]`` keys (see :func:`pbr_eval.analysis.commissioner_bundle`) -> what they hold.
-CONTRACT_OPTION_KINDS: dict[str, str] = {
-    "attachment_fee": "money",
-    "cost_per_participant": "money",
-    "referrals_per_month": "count>=0",
-    "months_of_referrals": "count>=1",
-    "outcome_lag": "count>=0",
-    "payment_lag": "count>=0",
-    "draws": "count>=1",
-}
+CONTRACT_OPTION_KINDS: dict[str, str] = dict(
+    attachment_fee="money", cost_per_participant="money", referrals_per_month="count>=0",
+    months_of_referrals="count>=1", outcome_lag="count>=0", payment_lag="count>=0",
+    draws="count>=1",
+)
 
 
 def _checker(kind: str, outcome_type: str | None) -> Callable[[str, Any], Any]:
