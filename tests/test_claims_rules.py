@@ -361,3 +361,27 @@ def test_nested_members_rejected():
     with pytest.raises(RuleError, match=r"must not name members themselves; \['a'\] do"):
         RuleSet([Threshold("a", measure="m", op=">=", value=1, members="child"),
                  AllOf("b", rules=("a",), members="child")])
+
+
+def test_one_rule_registry_for_toml_python_and_evaluation():
+    """Issue 13.7: rules, records and evaluation are split; one registry of rule types."""
+    from pbr_eval.claims.evaluation import EVALUATORS, evaluator
+    from pbr_eval.claims.rules import RULE_TYPES, rule_type
+
+    assert list(RULE_TYPES) == ["threshold", "change", "sustained", "all_of", "any_of"]
+    for kind, cls in RULE_TYPES.items():
+        assert cls.kind == kind
+    # combinations are evaluated from their parts; every other type has one evaluator
+    assert set(EVALUATORS) == set(RULE_TYPES) - {"all_of", "any_of"}
+    # TOML loading reads the same registry: a dict per type round-trips
+    rs = RuleSet([Threshold("t", measure="m", op="<", value=1),
+                  ChangeFromBaseline("c", measure="m", amount=0.3),
+                  Sustained("s", measure="e", periods=2), AllOf("a", rules=["t", "c"]),
+                  AnyOf("o", rules=["s", "a"])])
+    again = rules_from_dict(rs.to_dict())
+    assert [again[n].kind for n in again] == ["threshold", "change", "sustained", "all_of",
+                                              "any_of"]
+    with pytest.raises(RuleError, match="Rule type 'threshold' is registered twice"):
+        rule_type("threshold")(type("Other", (), {}))
+    with pytest.raises(RuleError, match="No rule type 'nope' is registered"):
+        evaluator("nope")

@@ -14,15 +14,15 @@ from pbr_eval.claims.audit import (
     sample_size_for_precision,
     sample_size_for_tolerance,
 )
+from pbr_eval.claims.evaluation import evaluate_rule
+from pbr_eval.claims.records import RecordStore
 from pbr_eval.claims.rules import (
     AllOf,
     AnyOf,
     ChangeFromBaseline,
-    RecordStore,
     RuleSet,
     Sustained,
     Threshold,
-    evaluate_rule,
     load_rules,
     rules_from_dict,
 )

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.claims.audit import proportion_ci
-from pbr_eval.claims.rules import _to_days
+from pbr_eval.claims.records import _to_days
 from pbr_eval.claims.validate import SUPPRESSED
 from pbr_eval.exceptions import DataError, MissingColumnError, PbrEvalWarning
 from pbr_eval.options import (

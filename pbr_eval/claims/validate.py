@@ -21,14 +21,9 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval._version import __version__
-from pbr_eval.claims.rules import (
-    STATUS_NAMES,
-    RecordStore,
-    Rule,
-    RuleSet,
-    _evaluate,
-    _to_days,
-)
+from pbr_eval.claims.evaluation import STATUS_NAMES, _evaluate
+from pbr_eval.claims.records import RecordStore, _to_days
+from pbr_eval.claims.rules import Rule, RuleSet
 from pbr_eval.exceptions import (
     DataError,
     DuplicateIdError,
