@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_eval.exceptions import AnalysisFileError, PbrEvalError
+from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -297,8 +298,8 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         "roles": roles,
         "estimate": resolved_est,
         "pricing": dict(raw["pricing"]) if "pricing" in raw else None,
-        "report": {"outputs": list(outputs), "threshold": int(report.get("threshold", 10)),
-                   "min_cohort": int(report.get("min_cohort", 30)),
+        "report": {"outputs": list(outputs), "threshold": int(report.get("threshold", DEFAULT_DISCLOSURE_THRESHOLD)),
+                   "min_cohort": int(report.get("min_cohort", DEFAULT_MIN_TREATED)),
                    "title": report.get("title"), "level": report.get("level")},
         "output": {"folder": raw.get("output", {}).get("folder", f"{p.stem}-output")},
         "contract": dict(raw["contract"]) if "contract" in raw else None,

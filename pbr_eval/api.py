@@ -8,6 +8,7 @@ from typing import Any
 from pbr_eval.cohort import Cohort
 from pbr_eval.estimators.base import build_estimator
 from pbr_eval.exceptions import OptionError
+from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
 from pbr_eval.pricing.recommend import price
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -59,8 +60,8 @@ def report(
     kind: str = "pilot",
     title: str | None = None,
     level: float = 0.95,
-    threshold: int = 10,
-    min_cohort: int = 30,
+    threshold: int = DEFAULT_DISCLOSURE_THRESHOLD,
+    min_cohort: int = DEFAULT_MIN_TREATED,
     generated: str | None = None,
     claims: Any = None,
     areas: Any = None,

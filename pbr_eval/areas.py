@@ -37,6 +37,7 @@ from scipy.special import expit, logit
 
 from pbr_eval._provenance import __version__, versions
 from pbr_eval.cohort import Cohort
+from pbr_eval.disclosure import MARKER, DisclosurePolicy, is_hidden
 from pbr_eval.exceptions import (
     DataError,
     EstimationError,
@@ -44,9 +45,11 @@ from pbr_eval.exceptions import (
     OptionError,
     PbrEvalError,
 )
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
     AREA_ESTIMATES,
     BETTER,
+    DEFAULT_DISCLOSURE_THRESHOLD,
     DEFAULT_LEVEL,
     check_choice,
     check_int,
@@ -118,7 +121,22 @@ TARIFF_COLUMNS = [
 ]
 
 #: Cells counting fewer people than this are suppressed in the disclosure table.
-DISCLOSURE_MIN_COUNT = 10
+DISCLOSURE_MIN_COUNT = DEFAULT_DISCLOSURE_THRESHOLD
+_AREA_COLUMNS = (Column("area", "text", "Area"),
+                 Column("n_treated", "count", "People in the programme"),
+                 Column("n_comparison", "count", "People in the comparison pool"))
+#: Column kinds of :meth:`AreaRates.disclosure_table` (binary outcome).
+AREA_DISCLOSURE_SCHEMA = Schema((*_AREA_COLUMNS,
+                                 Column("observed", "rate", "Observed rate",
+                                        denominator="n_treated"),
+                                 Column("non_intervention", "rate", "Non-intervention rate"),
+                                 Column("ci_lower", "rate", "Lower limit"),
+                                 Column("ci_upper", "rate", "Upper limit"),
+                                 Column("shrinkage", "number", "Shrinkage"),
+                                 Column("disclosure", "text", "Disclosure control")))
+_AREA_MEANS_SCHEMA = Schema(tuple(
+    Column(c.name, "mean", c.label, denominator=c.denominator) if c.kind == "rate" else c
+    for c in AREA_DISCLOSURE_SCHEMA))
 
 
 # =========================================================================
@@ -797,7 +815,8 @@ class AreaRates(ReadOnly):
         return out.reset_index(drop=True)
 
     def disclosure_table(
-        self, *, min_count: int = DISCLOSURE_MIN_COUNT, level: float | None = None
+        self, *, min_count: int = DISCLOSURE_MIN_COUNT, level: float | None = None,
+        policy: DisclosurePolicy | None = None,
     ) -> pd.DataFrame:
         """The area table for publication, with small numbers suppressed.
 
@@ -808,14 +827,19 @@ class AreaRates(ReadOnly):
         slightly narrow); if the merged cohort is itself below ``min_count``
         the row is suppressed. Any remaining count below ``min_count``
         (comparison numbers, outcome counts behind an observed rate) is shown
-        as ``"<10"``, and a binary observed rate is withheld when the number
-        with or without the outcome is below ``min_count``. Only aggregates
-        appear.
+        as ``"[c]"``, and a binary observed rate is withheld when the number
+        with or without the outcome is below ``min_count``. The area counts
+        add up to the programme's and the pool's published sizes, so where a
+        hidden count could be worked out from them a further area's count is
+        hidden too (with its observed rate), by :mod:`pbr_eval.disclosure`.
+        Only aggregates appear.
 
         Parameters
         ----------
-        min_count : int, default 10
+        min_count : int, default :data:`pbr_eval.options.DEFAULT_DISCLOSURE_THRESHOLD`
             Smallest count shown.
+        policy : DisclosurePolicy, optional
+            A report's policy (its threshold replaces ``min_count``).
         level : float, optional
             Confidence level.
 
@@ -827,65 +851,59 @@ class AreaRates(ReadOnly):
             ``shrinkage``, ``disclosure`` (what was done); the last row's
             ``disclosure`` states the rule.
         """
-        min_count = check_int("min_count", min_count, minimum=1)
+        if policy is None:
+            policy = DisclosurePolicy(threshold=check_int("min_count", min_count, minimum=1))
+        min_count = policy.threshold
         level = self.level if level is None else check_level(level)
         f = self.to_frame(level)
         z = float(stats.norm.ppf(0.5 + level / 2))
         small = f["n_treated"] < min_count
-        hidden = f"<{min_count}"
-        rows: list[dict[str, Any]] = []
-
-        def count(x: float) -> Any:
-            return hidden if x < min_count else int(x)
-
-        for _, r in f[~small].iterrows():
-            obs: Any = r["observed"]
-            action = ""
-            if self.outcome_type == "binary":
-                k = round(r["observed"] * r["n_treated"])
-                if k < min_count or r["n_treated"] - k < min_count:
-                    obs, action = "suppressed", "observed rate suppressed (small count)"
-            if r["n_comparison"] < min_count:
-                action = "; ".join(filter(None, [action, "comparison count suppressed"]))
-            rows.append({
-                "area": r["area"], "n_treated": int(r["n_treated"]),
-                "n_comparison": count(r["n_comparison"]), "observed": obs,
-                "non_intervention": r["pooled"], "ci_lower": r["pooled_ci_lower"],
-                "ci_upper": r["pooled_ci_upper"], "shrinkage": r["shrinkage"],
-                "disclosure": action,
-            })
-        if small.any():
+        binary = self.outcome_type == "binary"
+        rows: list[dict[str, Any]] = [{
+            "area": r["area"], "n_treated": int(r["n_treated"]),
+            "n_comparison": int(r["n_comparison"]), "observed": float(r["observed"]),
+            "non_intervention": r["pooled"], "ci_lower": r["pooled_ci_lower"],
+            "ci_upper": r["pooled_ci_upper"], "shrinkage": r["shrinkage"], "disclosure": "",
+        } for _, r in f[~small].iterrows()]
+        k = int(small.sum())
+        if k:
             g = f[small]
-            k = int(small.sum())
             n1 = float(g["n_treated"].sum())
-            label = f"Smaller areas ({k} merged)"
-            if n1 < min_count:
-                rows.append({"area": label, "n_treated": hidden, "n_comparison": hidden,
-                             "observed": "suppressed", "non_intervention": np.nan,
-                             "ci_lower": np.nan, "ci_upper": np.nan, "shrinkage": np.nan,
-                             "disclosure": "merged row suppressed: fewer than "
-                             f"{min_count} treated in total"})
-            else:
+            row: dict[str, Any] = {
+                "area": f"Smaller areas ({k} merged)", "n_treated": int(n1),
+                "n_comparison": int(g["n_comparison"].sum()), "observed": MARKER,
+                "non_intervention": np.nan, "ci_lower": np.nan, "ci_upper": np.nan,
+                "shrinkage": np.nan, "disclosure": "merged row suppressed: fewer than "
+                f"{min_count} treated in total"}
+            if n1 >= min_count:
                 w = g["n_treated"].to_numpy() / n1
                 est = float(w @ g["pooled"].to_numpy())
                 se = float(np.sqrt(np.sum((w * g["pooled_se"].to_numpy()) ** 2)))
-                obs_k = float(g["observed"].to_numpy() @ g["n_treated"].to_numpy())
-                obs: Any = float(obs_k / n1)
-                if self.outcome_type == "binary" and (obs_k < min_count
-                                                      or n1 - obs_k < min_count):
-                    obs = "suppressed"
                 lo, hi = est - z * se, est + z * se
-                if self.outcome_type == "binary":
+                if binary:
                     lo, hi = max(lo, 0.0), min(hi, 1.0)
-                rows.append({"area": label, "n_treated": int(n1),
-                             "n_comparison": count(float(g["n_comparison"].sum())),
-                             "observed": obs, "non_intervention": est, "ci_lower": lo,
-                             "ci_upper": hi, "shrinkage": np.nan,
-                             "disclosure": f"{k} areas with fewer than {min_count} treated "
-                             "merged (cohort-weighted mean of pooled rates)"})
-        rule = (f"Disclosure control: counts below {min_count} shown as '{hidden}'; areas with "
+                row.update(observed=float(g["observed"].to_numpy() @ g["n_treated"].to_numpy())
+                           / n1, non_intervention=est, ci_lower=lo, ci_upper=hi,
+                           disclosure=f"{k} areas with fewer than {min_count} treated merged "
+                           "(cohort-weighted mean of pooled rates)")
+            else:
+                row["n_comparison"] = MARKER
+            rows.append(row)
+        # the programme's and the pool's sizes are published: their area counts add up to them
+        rows = policy.protect_rows(AREA_DISCLOSURE_SCHEMA if binary else _AREA_MEANS_SCHEMA,
+                                   rows, public_sums=("n_treated", "n_comparison"))
+        for r in rows:
+            if r["disclosure"]:
+                continue
+            r["disclosure"] = "; ".join(what for col, what in (
+                ("n_treated", "programme count suppressed"),
+                ("observed", "observed rate suppressed (small count)"),
+                ("n_comparison", "comparison count suppressed")) if is_hidden(r[col]))
+        rule = (f"Disclosure control: counts below {min_count}, and further counts that would "
+                f"let them be worked out from the totals, shown as '{MARKER}'; areas with "
                 f"fewer than {min_count} treated merged; observed rates withheld where fewer "
-                f"than {min_count} people had (or did not have) the outcome.")
+                f"than {min_count} people had (or did not have) the outcome or the count is "
+                "hidden.")
         rows.append({"area": "Note", "n_treated": "", "n_comparison": "", "observed": "",
                      "non_intervention": np.nan, "ci_lower": np.nan, "ci_upper": np.nan,
                      "shrinkage": np.nan, "disclosure": rule})

@@ -15,6 +15,7 @@ import click
 
 from pbr_eval._version import __version__
 from pbr_eval.exceptions import OptionError, PbrEvalError
+from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
 
 __all__ = ["main", "cli"]
 
@@ -419,9 +420,9 @@ def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
               help="Evaluator's pilot report or commissioner's tariff report.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
-@click.option("--threshold", default=10, show_default=True, type=int,
+@click.option("--threshold", default=DEFAULT_DISCLOSURE_THRESHOLD, show_default=True, type=int,
               help="Counts below this are suppressed.")
-@click.option("--min-cohort", default=30, show_default=True, type=int,
+@click.option("--min-cohort", default=DEFAULT_MIN_TREATED, show_default=True, type=int,
               help="Outcomes on fewer programme participants are not published.")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,

@@ -116,15 +116,22 @@ class Column:
     label : str
         What a reader sees as the header: plain words, no code identifiers.
     denominator : str, optional
-        For ``rate`` / ``outcome`` columns: the ``count`` column (in the same
-        row) the rate is a share of, so disclosure control can tell whether
-        the rate reveals a small count. For a fixed denominator held outside
-        the table, use a number.
+        For ``rate`` / ``outcome`` / ``mean`` columns: the ``count`` column (in
+        the same row) the value is a share or mean of, so disclosure control
+        can tell whether it reveals a small count (and withholds it whenever
+        that count is hidden). For a fixed denominator held outside the
+        table, use a number.
     by : str, optional
         For ``outcome`` / ``outcome_difference`` columns: the column holding
         the outcome type (``"binary"``, ``"count"``, ``"continuous"``).
     description : str, default ""
         A glossary sentence for the workbook's notes and the page's tooltips.
+    derived_from : tuple of str, default ()
+        Other columns (same row) this value is computed from, so that it
+        reveals them: money that is a count times a price, a share of valid
+        claims (from the valid count), an SMD (from the means). Disclosure
+        control withholds it whenever one of them is hidden, and hides them
+        with it when it has to hide it.
     """
 
     name: str
@@ -133,6 +140,7 @@ class Column:
     denominator: str | float | None = None
     by: str | None = None
     description: str = ""
+    derived_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_LEVEL",
     "DEFAULT_MIN_TREATED",
     "DEFAULT_MAX_LEVELS",
+    "DEFAULT_DISCLOSURE_THRESHOLD",
     "check_choice",
     "check_positive",
     "check_probability",
@@ -128,6 +129,9 @@ DEFAULT_LEVEL = 0.95
 DEFAULT_MIN_TREATED = 30
 #: Most distinct levels a text covariate may have (``Cohort(max_levels=)``).
 DEFAULT_MAX_LEVELS = 500
+#: Default disclosure threshold: published counts of fewer people than this are hidden
+#: (reports, workbooks, claims and area tables, the CLI and analysis files all use it).
+DEFAULT_DISCLOSURE_THRESHOLD = 10
 
 
 def _fmt(value: Any) -> str:

@@ -26,6 +26,7 @@ from pbr_eval.areas import (
     misallocation,
 )
 from pbr_eval.datasets import area_truth, load_reoffending, simulate, simulate_areas
+from pbr_eval.disclosure import MARKER
 from pbr_eval.exceptions import DataError, EstimationError, NotViableError, OptionError
 
 
@@ -398,12 +399,16 @@ def test_disclosure_table(areas_sim):
     merged = body[body["area"].str.startswith("Smaller areas")]
     assert len(merged) == 1 and f"({n_small} merged)" in merged["area"].iloc[0]
     assert "Disclosure control" in d["disclosure"].iloc[-1]
-    # observed rates are withheld where fewer than 10 had (or lacked) the outcome
+    # observed rates are withheld where fewer than 10 had (or lacked) the outcome, or where
+    # the area's count is hidden (observed x count = people)
     f = r.to_frame().set_index("area")
     for _, row in body[~body["area"].str.startswith("Smaller")].iterrows():
         k = round(f.loc[row["area"], "observed"] * f.loc[row["area"], "n_treated"])
-        hidden = k < 10 or f.loc[row["area"], "n_treated"] - k < 10
-        assert (row["observed"] == "suppressed") == hidden
+        hidden = k < 10 or f.loc[row["area"], "n_treated"] - k < 10 or row["n_treated"] == MARKER
+        assert (row["observed"] == MARKER) == hidden
+    # no hidden count can be worked out from the programme's or the pool's size
+    for col in ("n_treated", "n_comparison"):
+        assert (body[col] == MARKER).sum() != 1
 
 
 def test_disclosure_merged_row_suppressed_when_tiny():
@@ -415,8 +420,10 @@ def test_disclosure_merged_row_suppressed_when_tiny():
     d = r.disclosure_table()
     merged = d[d["area"].str.startswith("Smaller areas")].iloc[0]
     assert merged["area"] == "Smaller areas (1 merged)"
-    assert merged["n_treated"] == "<10" and np.isnan(merged["non_intervention"])
+    assert merged["n_treated"] == MARKER and np.isnan(merged["non_intervention"])
     assert "suppressed" in merged["disclosure"]
+    # 600 - (the other areas) would give the merged row's 3 back: a second area is hidden too
+    assert (d["n_treated"] == MARKER).sum() == 2
     assert "LA19" not in d["area"].tolist()
 
 

@@ -134,7 +134,7 @@ def test_claims_summary_suppresses_small_counts():
     assert out.loc["A"].tolist()[:4] == [30, SUPPRESSED, SUPPRESSED, 40]
     # B: one small cell (5) would be recoverable from the total: valid is suppressed too
     assert out.loc["B"].tolist()[:4] == [SECONDARY, SUPPRESSED, 0, 25]
-    assert out.loc["B", "share_valid"] == ""
+    assert out.loc["B", "share_valid"] == SUPPRESSED  # one marker for every hidden cell
     assert out.loc["C", "total"] == SUPPRESSED
     # nothing between 1 and 9 is left anywhere
     nums = [v for v in out[["valid", "invalid", "unevidenced", "total"]].to_numpy().ravel()
@@ -204,7 +204,7 @@ def test_report_tables_blank_values_of_suppressed_counts(res):
     for rule in tabs["by_rule"].index:
         for c in ("valid", "invalid", "unevidenced"):
             if tabs["by_rule"].loc[rule, c] in (SUPPRESSED, SECONDARY):
-                assert tabs["value"].loc[rule, c] == ""
+                assert tabs["value"].loc[rule, c] == SUPPRESSED
             else:
                 assert tabs["value"].loc[rule, c] == 800.0 * tabs["by_rule"].loc[rule, c]
     text = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v)

@@ -30,9 +30,11 @@ import pandas as pd
 
 from pbr_eval.claims.audit import proportion_ci
 from pbr_eval.claims.records import _to_days
-from pbr_eval.claims.validate import SUPPRESSED
+from pbr_eval.disclosure import DisclosurePolicy, is_hidden
 from pbr_eval.exceptions import DataError, MissingColumnError, PbrEvalWarning
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
+    DEFAULT_DISCLOSURE_THRESHOLD,
     DEFAULT_LEVEL,
     PROPORTION_INTERVALS,
     check_choice,
@@ -69,17 +71,23 @@ def _as_bool(s: pd.Series, name: str, *, allow_missing: bool) -> pd.Series:
     return s.astype("boolean")
 
 
-def _suppress(counts: pd.DataFrame, cols: Sequence[str], min_count: int) -> pd.DataFrame:
-    out = counts.astype(object)
-    for c in cols:
-        v = counts[c].to_numpy()
-        out.loc[(v > 0) & (v < min_count), c] = SUPPRESSED
+def _protect(frame: pd.DataFrame, schema: Schema, min_count: int, *,
+             totals: Sequence[tuple[str, Sequence[str]]] = ()) -> pd.DataFrame:
+    """``frame`` with its cells protected by :mod:`pbr_eval.disclosure` (zero counts shown)."""
+    policy = DisclosurePolicy(threshold=min_count, suppress_zeros=False)
+    rows = [{c.name: frame.iat[i, frame.columns.get_loc(c.name)] for c in schema}
+            for i in range(len(frame))]
+    out = frame.astype(object).copy()
+    for i, r in enumerate(policy.protect_rows(schema, rows, totals=totals)):
+        for c in schema:
+            out.iat[i, out.columns.get_loc(c.name)] = r[c.name]
     return out
 
 
 def needs_progress(needs: pd.DataFrame, *, family: str = "family_id", need: str = "need",
                    baseline: str = "present_at_baseline", closure: str = "met_at_closure",
-                   cohort: str | None = None, min_count: int = 10) -> pd.DataFrame:
+                   cohort: str | None = None,
+                   min_count: int = DEFAULT_DISCLOSURE_THRESHOLD) -> pd.DataFrame:
     """Needs present at baseline and met at closure, by need (and cohort).
 
     Parameters
@@ -93,8 +101,10 @@ def needs_progress(needs: pd.DataFrame, *, family: str = "family_id", need: str 
     cohort : str, optional
         Column to group by as well (e.g. year of attachment).
     min_count : int, default 10
-        Counts from 1 to ``min_count - 1`` show as ``"<10"``; the share met
-        is shown only when both of its counts are shown.
+        Counts from 1 to ``min_count - 1`` show as ``"[c]"`` (and a further
+        count where the total would give a hidden one back, see
+        :mod:`pbr_eval.disclosure`); the share met is shown only when both of
+        its counts are shown.
 
     Returns
     -------
@@ -121,7 +131,7 @@ def needs_progress(needs: pd.DataFrame, *, family: str = "family_id", need: str 
            families_with_need met not_met not_recorded  share_met
     need
     school                 30  20      10            0       66.7
-    work                   30   0      26          <10        0.0
+    work                   30   0     [c]          [c]        [c]
     """
     min_count = check_int("min_count", min_count)
     cols = [family, need, baseline, closure] + ([cohort] if cohort else [])
@@ -144,10 +154,13 @@ def needs_progress(needs: pd.DataFrame, *, family: str = "family_id", need: str 
     rec = agg["met"] + agg["not_met"]
     share = np.where(rec > 0, np.round(100 * agg["met"] / rec.where(rec > 0, 1), 1), np.nan)
     cnt = ["families_with_need", "met", "not_met", "not_recorded"]
-    out = _suppress(agg, cnt, min_count)
-    small = ((agg["met"] > 0) & (agg["met"] < min_count)) | ((rec > 0) & (rec < min_count))
-    out["share_met"] = [("" if (np.isnan(s) or sm) else float(s)) for s, sm in zip(
-        share, small.to_numpy(), strict=True)]
+    agg["share_met"] = share
+    schema = Schema((*(Column(c, "count", c) for c in cnt),
+                     Column("share_met", "number", "share met", derived_from=("met", "not_met"))))
+    out = _protect(agg, schema, min_count,
+                   totals=(("families_with_need", ("met", "not_met", "not_recorded")),))
+    out["share_met"] = [v if is_hidden(v) else ("" if np.isnan(v) else float(v))
+                        for v in out["share_met"]]
     return out
 
 
@@ -177,14 +190,14 @@ class RereferralComparison:
     caveat: str = NOT_CAUSAL
     info: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_frame(self, *, min_count: int = 10) -> pd.DataFrame:
+    def to_frame(self, *, min_count: int = DEFAULT_DISCLOSURE_THRESHOLD) -> pd.DataFrame:
         """The table with counts below ``min_count`` suppressed (for reports)."""
-        out = _suppress(self.table, ["families", "rereferred"], check_int("min_count", min_count))
-        small = (self.table[["families", "rereferred"]].gt(0)
-                 & self.table[["families", "rereferred"]].lt(min_count)).any(axis=1)
-        for c in ("rate", "lower", "upper"):
-            out.loc[small, c] = ""
-        return out
+        schema = Schema((Column("families", "count", "families"),
+                         Column("rereferred", "count", "re-referred"),
+                         *(Column(c, "rate", c, denominator="families",
+                                  derived_from=("rereferred",)) for c in ("rate", "lower",
+                                                                          "upper"))))
+        return _protect(self.table, schema, check_int("min_count", min_count))
 
     def summary(self) -> str:
         """Plain-language summary with the caveat."""

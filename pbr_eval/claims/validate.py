@@ -24,6 +24,7 @@ from pbr_eval._version import __version__
 from pbr_eval.claims.evaluation import STATUS_NAMES, _evaluate
 from pbr_eval.claims.records import RecordStore, _to_days
 from pbr_eval.claims.rules import Rule, RuleSet
+from pbr_eval.disclosure import MARKER, Cell, DisclosurePolicy, Link, TableData, is_hidden
 from pbr_eval.exceptions import (
     DataError,
     DuplicateIdError,
@@ -31,16 +32,16 @@ from pbr_eval.exceptions import (
     PbrEvalWarning,
     RuleError,
 )
-from pbr_eval.options import CLAIM_STATUSES, check_int
+from pbr_eval.kinds import Column, Schema, format_value
+from pbr_eval.options import CLAIM_STATUSES, DEFAULT_DISCLOSURE_THRESHOLD, check_int
 
 __all__ = ["ClaimsValidation", "validate_claims", "claims_summary", "claim_payments",
            "SUPPRESSED", "SECONDARY", "validate_files", "claims_report_tables",
            "tariff_value_at_stake"]
 
-#: What a suppressed small cell shows in disclosure-controlled tables.
-SUPPRESSED = "<10"
-#: What a cell shows when it is hidden only so a small cell cannot be worked out from the total.
-SECONDARY = "[c]"
+#: What a hidden cell shows (the one disclosure marker; kept under its old names).
+SUPPRESSED = MARKER
+SECONDARY = MARKER
 
 
 def _frozen_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -393,32 +394,82 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
     return ClaimsValidation(frame, info)
 
 
+def _policy(min_count: int, policy: DisclosurePolicy | None) -> DisclosurePolicy:
+    if policy is not None:
+        if not isinstance(policy, DisclosurePolicy):
+            raise RuleError(f"`policy` must be a pbr_eval.disclosure.DisclosurePolicy; got "
+                            f"{type(policy).__name__}.")
+        return policy
+    # a zero count of claims describes no person: shown, unless a report's policy says otherwise
+    return DisclosurePolicy(threshold=check_int("min_count", min_count, minimum=1),
+                            suppress_zeros=False)
+
+
+#: Column kinds of the claims count tables (``claims_summary``), for disclosure control.
+CLAIMS_COUNTS_SCHEMA = Schema((
+    Column("group", "text", "Group"),
+    *(Column(s, "count", s) for s in CLAIM_STATUSES),
+    Column("total", "count", "total"),
+))
+#: Column kinds of the value-at-stake table: money that is a count of claims times a price.
+CLAIMS_VALUE_SCHEMA = Schema((
+    Column("group", "text", "Group"),
+    *(Column(s, "money", s) for s in (*CLAIM_STATUSES, "at_risk", "total")),
+))
+_ROW_TOTAL = (("total", tuple(CLAIM_STATUSES)),)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{"group": k, **{c: frame.at[k, c] for c in frame.columns}} for k in frame.index]
+
+
+def _frame(rows: list[dict[str, Any]], like: pd.DataFrame) -> pd.DataFrame:
+    out = like.astype(object).copy()
+    for i, r in enumerate(rows):
+        for c in like.columns:
+            out.iat[i, out.columns.get_loc(c)] = r[c]
+    return out
+
+
+def _with_share(protected: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    # the share valid is given only when the valid count and the total are both shown
+    shown = ~protected["valid"].map(is_hidden) & ~protected["total"].map(is_hidden)
+    tot = counts["total"].to_numpy()
+    share = np.round(100 * counts["valid"].to_numpy() / np.maximum(tot, 1), 1)
+    protected["share_valid"] = [float(v) if ok and t > 0 else (MARKER if not ok else "")
+                                for v, ok, t in zip(share, shown, tot, strict=True)]
+    return protected
+
+
 def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "rule",
-                   min_count: int = 10) -> pd.DataFrame:
+                   min_count: int = DEFAULT_DISCLOSURE_THRESHOLD,
+                   policy: DisclosurePolicy | None = None) -> pd.DataFrame:
     """Aggregate-only, disclosure-controlled claims table for reports.
 
-    Counts by status and ``by`` (e.g. ``"rule"``, ``"authority"``), with
-    every count from 1 to ``min_count - 1`` replaced by ``"<10"`` (zero is
-    shown: it discloses nothing about a person). A row total below
-    ``min_count`` is suppressed too. Where only one cell of a row is small,
-    it could be worked out from the total, so the smallest other non-zero
-    cell is hidden as well and shows ``"[c]"`` (secondary suppression; it is
-    not necessarily small). ``share_valid`` is given only when the valid
-    count and the total are both shown. Column totals across rows are not
-    protected against differencing: do not publish this table next to a
-    total that includes a suppressed row.
+    Counts by status and ``by`` (e.g. ``"rule"``, ``"authority"``), protected
+    by :mod:`pbr_eval.disclosure`: every count from 1 to ``min_count - 1``
+    is hidden as ``"[c]"`` (zero is shown: it discloses nothing about a
+    person, unless ``policy`` says otherwise), and where a hidden cell could
+    be worked out from the row total a further cell is hidden too (secondary
+    suppression; it is not necessarily small). ``share_valid`` is given only
+    when the valid count and the total are both shown. Column totals across
+    rows are not protected here (this table has none); in a report,
+    :func:`claims_report_tables` protects the tables together.
 
     Parameters
     ----------
     result : ClaimsValidation
     by : str or list of str or None
-    min_count : int, default 10
+    min_count : int, default :data:`pbr_eval.options.DEFAULT_DISCLOSURE_THRESHOLD`
+    policy : DisclosurePolicy, optional
+        A report's policy (its threshold replaces ``min_count``).
 
     Returns
     -------
     DataFrame
-        Object-typed cells (numbers or the string ``"<10"``), plus
-        ``share_valid`` (percent, or ``""`` when suppressed).
+        Object-typed cells (numbers or the marker ``"[c]"``), plus
+        ``share_valid`` (percent; the marker when hidden, ``""`` when there
+        are no claims).
 
     Examples
     --------
@@ -428,32 +479,13 @@ def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "ru
     >>> claims_summary(res)
     status valid invalid unevidenced total share_valid
     rule
-    a         30     <10         <10    40        75.0
-    b        <10       0           0   <10
+    a         30     [c]         [c]    40        75.0
+    b        [c]       0           0   [c]         [c]
     """
-    min_count = check_int("min_count", min_count, minimum=1)
+    pol = _policy(min_count, policy)
     counts = result.counts(by)
-    cells = list(CLAIM_STATUSES)
-    raw = counts[cells].to_numpy()
-    small = (raw > 0) & (raw < min_count)
-    # secondary suppression: a single suppressed cell could be recovered from the total
-    second = np.zeros_like(small)
-    for i in np.flatnonzero(small.sum(1) == 1):  # rows, not claims: a handful
-        others = np.flatnonzero(~small[i] & (raw[i] > 0))
-        if len(others):
-            second[i, others[np.argmin(raw[i, others])]] = True
-    out = counts.astype(object)
-    for j, c in enumerate(cells):
-        out.loc[small[:, j], c] = SUPPRESSED
-        out.loc[second[:, j], c] = SECONDARY
-    small = small | second
-    tot = counts["total"].to_numpy()
-    tot_small = (tot > 0) & (tot < min_count)
-    out.loc[tot_small, "total"] = SUPPRESSED
-    share = np.where(~tot_small & (tot > 0) & ~small[:, 0],
-                     np.round(100 * raw[:, 0] / np.maximum(tot, 1), 1), np.nan)
-    out["share_valid"] = [("" if np.isnan(s) else float(s)) for s in share]
-    return out
+    rows = pol.protect_rows(CLAIMS_COUNTS_SCHEMA, _rows(counts), totals=_ROW_TOTAL)
+    return _with_share(_frame(rows, counts), counts)
 
 
 def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *,
@@ -486,24 +518,35 @@ def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *
     return res, paths
 
 
-def claims_report_tables(result: ClaimsValidation, *, min_count: int = 10) -> dict[str, Any]:
+def claims_report_tables(result: ClaimsValidation, *,
+                         min_count: int = DEFAULT_DISCLOSURE_THRESHOLD,
+                         policy: DisclosurePolicy | None = None) -> dict[str, Any]:
     """Everything a report's claims section needs, aggregate-only and disclosure-controlled.
+
+    The tables are protected together by :mod:`pbr_eval.disclosure`: small
+    counts hidden, a further cell hidden wherever a hidden one could be worked
+    out from a row total or from the overall counts (the rule and authority
+    tables each add up to the overall row), and every amount of money hidden
+    with its count (money = claims x price) or where it would give a hidden
+    amount back from the row's total or amount at risk.
 
     Parameters
     ----------
     result : ClaimsValidation
-    min_count : int, default 10
-        Counts from 1 to ``min_count - 1`` are suppressed (see :func:`claims_summary`).
+    min_count : int, default :data:`pbr_eval.options.DEFAULT_DISCLOSURE_THRESHOLD`
+        Counts from 1 to ``min_count - 1`` are hidden (see :func:`claims_summary`).
+    policy : DisclosurePolicy, optional
+        A report's policy (its threshold replaces ``min_count``).
 
     Returns
     -------
     dict
-        ``overall``, ``by_rule``, ``by_authority`` (DataFrames from
-        :func:`claims_summary`; ``by_authority`` is None without an authority
-        column), ``value`` (DataFrame of GBP by rule and status, with a cell
-        blanked wherever its count is suppressed, since value / price would
-        reveal the count), ``notes`` (list of plain-language strings).
-        No claim, family or person identifiers.
+        ``overall``, ``by_rule``, ``by_authority`` (DataFrames shaped as
+        :func:`claims_summary`'s; ``by_authority`` is None without an
+        authority column), ``value`` (DataFrame of money by rule and status,
+        the marker wherever it is hidden), ``notes`` (list of plain-language
+        strings, counts in them disclosure-controlled). No claim, family or
+        person identifiers.
 
     Examples
     --------
@@ -517,29 +560,38 @@ def claims_report_tables(result: ClaimsValidation, *, min_count: int = 10) -> di
     status valid invalid unevidenced total share_valid
     0        258      28          14   300        86.0
     """
-    min_count = check_int("min_count", min_count)
-    by_rule = claims_summary(result, by="rule", min_count=min_count)
+    pol = _policy(min_count, policy)
     has_auth = result.claims["authority"].notna().any()
-    value = result.value_at_stake("rule").astype(object)
-    for c in CLAIM_STATUSES:
-        hidden = by_rule[c].isin([SUPPRESSED, SECONDARY]).to_numpy()
-        value.loc[hidden, c] = ""
-        value.loc[hidden, "at_risk"] = ""
+    counts = {"overall": result.counts(None), "by_rule": result.counts("rule")}
+    if has_auth:
+        counts["by_authority"] = result.counts("authority")
+    value = result.value_at_stake("rule")
+    tables = [TableData(name, CLAIMS_COUNTS_SCHEMA, _rows(f), totals=_ROW_TOTAL,
+                        sums=() if name == "overall" else
+                        tuple((c, Cell("overall", 0, c)) for c in (*CLAIM_STATUSES, "total")))
+              for name, f in counts.items()]
+    tables.append(TableData("value", CLAIMS_VALUE_SCHEMA, _rows(value),
+                            totals=(*_ROW_TOTAL, ("at_risk", ("invalid", "unevidenced")))))
+    # money = claims x price: each amount reveals its count (at risk: invalid + unevidenced)
+    links = [Link(Cell("by_rule", i, c), Cell("value", i, c))
+             for i in range(len(value)) for c in (*CLAIM_STATUSES, "total")]
+    links += [Link(Cell("by_rule", i, c), Cell("value", i, "at_risk"))
+              for i in range(len(value)) for c in ("invalid", "unevidenced")]
+    prot = pol.protect(tables, links=links)
+    out: dict[str, Any] = {name: _with_share(_frame(prot.rows[name], f), f)
+                           for name, f in counts.items()}
+    out.setdefault("by_authority", None)
+    out["value"] = _frame(prot.rows["value"], value)
     notes = [
         "valid: the records show the outcome; invalid: the records show it was not met; "
         "unevidenced: the records needed to decide are missing.",
-        f"Counts from 1 to {min_count - 1} are shown as '{SUPPRESSED}'; '{SECONDARY}' hides a "
-        "further cell so that a small count cannot be worked out from the total.",
+        f"Counts from 1 to {pol.threshold - 1} are shown as '{MARKER}', and so is any further "
+        "count or amount that would let them be worked out from a total.",
     ]
-    notes += [f"{d['n']:,} {d['reason']}." for d in result.info.get("dropped", [])]
-    return {
-        "overall": claims_summary(result, by=None, min_count=min_count),
-        "by_rule": by_rule,
-        "by_authority": claims_summary(result, by="authority", min_count=min_count)
-        if has_auth else None,
-        "value": value,
-        "notes": notes,
-    }
+    notes += [f"{format_value(pol.count(d['n']), 'count')} {d['reason']}."
+              for d in result.info.get("dropped", [])]
+    out["notes"] = notes
+    return {k: out[k] for k in ("overall", "by_rule", "by_authority", "value", "notes")}
 
 
 def _total(statement: Any) -> float:

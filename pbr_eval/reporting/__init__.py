@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pbr_eval.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy
 from pbr_eval.exceptions import OptionError
-from pbr_eval.options import DEFAULT_LEVEL, DEFAULT_MIN_TREATED
+from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_LEVEL, DEFAULT_MIN_TREATED
 from pbr_eval.reporting.context import REPORT_KINDS, build_context
-from pbr_eval.reporting.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy
 from pbr_eval.reporting.excel import write_workbook
 from pbr_eval.reporting.figures import render_png
 from pbr_eval.reporting.html import render_html
@@ -78,7 +78,7 @@ def write_report(
     kind: str = "pilot",
     title: str | None = None,
     level: float = DEFAULT_LEVEL,
-    threshold: int = 10,
+    threshold: int = DEFAULT_DISCLOSURE_THRESHOLD,
     min_cohort: int = DEFAULT_MIN_TREATED,
     generated: str | None = None,
     provenance: Mapping[str, Any] | None = None,

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pbr_eval.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy, is_hidden
 from pbr_eval.exceptions import OptionError
 from pbr_eval.options import DEFAULT_LEVEL, check_choice, check_level
-from pbr_eval.reporting.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy, is_hidden
 
 __all__ = ["REPORT_KINDS", "build_context", "frame_table", "PLAIN_NI", "PLAIN_CI"]
 

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pbr_eval.reporting.disclosure import is_hidden
+from pbr_eval.disclosure import is_hidden
 from pbr_eval.reporting.figures import render_png
 from pbr_eval.reporting.formatting import cell_format
 from pbr_eval.reporting.safety import neutralise_formula

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pbr_eval.reporting.disclosure import is_hidden
+from pbr_eval.disclosure import is_hidden
 
 __all__ = ["format_value", "cell_format"]
 

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pbr_eval.reporting.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy
+from pbr_eval.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy
 
 __all__ = ["claims_section", "areas_section", "CLAIMS_TITLE", "AREAS_TITLE"]
 
@@ -196,10 +196,10 @@ def claims_section(claims: Any, policy: DisclosurePolicy) -> dict[str, Any]:
                  "(attendance, offending, employment). valid: the records show the outcome; "
                  "invalid: the records show it was not met; unevidenced: the records needed to "
                  "decide are missing (never counted as valid or invalid).")
-    paras.append(f"Disclosure control: counts from 1 to {policy.threshold - 1} are shown as "
-                 f"'<{policy.threshold}'; '[c]' hides a further cell so that a small count cannot "
-                 f"be worked out from the row total; '{WITHHELD}' marks a share or amount left out "
-                 "because it would reveal a hidden count. A zero count of claims is shown.")
+    paras.append(f"Disclosure control: counts from 1 to {policy.threshold - 1}, further cells "
+                 "that would let them be worked out from a total, and shares or amounts that "
+                 f"would reveal a hidden count are shown as '{WITHHELD}'. A zero count of claims "
+                 "is shown.")
     for d in info.get("dropped", []) or []:
         n = policy.count(d.get("n"))
         paras.append(f"Rows left out: {n:,} {d.get('reason')}." if isinstance(n, int)
