@@ -66,7 +66,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +74,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pbr_eval.kinds import Column, Schema, resolve_kind
+from pbr_eval.kinds import finite_number as _number
 from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED, check_int
 
 __all__ = [
@@ -110,16 +110,6 @@ def is_hidden(value: Any) -> bool:
     (True, True, False, False)
     """
     return isinstance(value, str) and bool(_LEGACY.match(value.strip()))
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, (bool, str, np.bool_)):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 @dataclass(frozen=True, order=True)

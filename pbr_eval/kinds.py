@@ -63,6 +63,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, get_args
 
+import numpy as np
+
 from pbr_eval.exceptions import OptionError
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "Schema",
     "resolve_kind",
     "format_value",
+    "finite_number",
     "excel_format",
     "DEFAULT_CURRENCY",
 ]
@@ -220,8 +223,15 @@ def resolve_kind(column: Column, row: Mapping[str, Any] | None = None) -> str:
     return "rate_difference" if binary else "mean_difference"
 
 
-def _finite(value: Any) -> float | None:
-    if value is None or isinstance(value, (bool, str)):
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number (not text, bool or missing), else None.
+
+    Examples
+    --------
+    >>> finite_number(3), finite_number("3"), finite_number(float("nan")), finite_number(True)
+    (3.0, None, None, None)
+    """
+    if value is None or isinstance(value, (bool, str, np.bool_)):
         return None
     try:
         v = float(value)
@@ -241,7 +251,7 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
         return value
     if kind == "text":
         return missing if value is None else str(value)
-    v = _finite(value)
+    v = finite_number(value)
     if v is None:
         return missing
     if kind in ("count", "planned_count", "integer"):
