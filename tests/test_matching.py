@@ -217,13 +217,18 @@ def test_plots_return_savable_figures(cohort, tmp_path) -> None:  # noqa: ANN001
     from pbr_eval.diagnostics.plots import love_plot, overlap_plot
 
     res = NearestNeighborMatching().fit(cohort)
-    for fn in (love_plot, overlap_plot):
-        fig = fn(res)
+    for name in ("love", "overlap"):
+        out = tmp_path / f"{name}.png"
+        res.plot(name).figure.savefig(out)
+        assert out.stat().st_size > 1000
+    for fn in (love_plot, overlap_plot):  # the deprecated spellings still work
+        with pytest.warns(DeprecationWarning, match=r"results\.plot\("):
+            fig = fn(res)
         out = tmp_path / f"{fn.__name__}.png"
         fig.savefig(out)
         assert out.stat().st_size > 1000
     with pytest.raises(OptionError, match="needs a propensity score"):
-        overlap_plot(estimate(cohort, method="cem"))
+        estimate(cohort, method="cem").plot("overlap")
 
 
 # -------------------------------------------------------------------- optimal

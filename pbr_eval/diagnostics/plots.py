@@ -1,4 +1,7 @@
-"""Balance and overlap plots, returned as matplotlib Figures (Agg canvas, no pyplot).
+"""Balance and overlap plots (deprecated spellings of ``results.plot("love")`` / ``("overlap")``).
+
+Both figures are drawn by :mod:`pbr_eval.figures` from the results'
+``figure_data``, the same functions the reports use.
 
 References
 ----------
@@ -11,18 +14,20 @@ Science 25(1), 1-21.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-import numpy as np
-from matplotlib.figure import Figure  # a bare Figure draws with Agg, no pyplot state
-
 from pbr_eval.exceptions import OptionError
+from pbr_eval.figures import draw
 
 __all__ = ["love_plot", "overlap_plot"]
 
 
-def love_plot(results: Any, *, absolute: bool = True, threshold: float | None = None) -> Figure:
-    """Standardised mean differences before and after adjustment, one row per covariate.
+def love_plot(results: Any, *, absolute: bool = True, threshold: float | None = None) -> Any:
+    """Standardised mean differences before and after adjustment (deprecated).
+
+    Use ``results.plot("love")`` (it returns the Axes; the figure is
+    ``ax.figure``).
 
     Parameters
     ----------
@@ -35,53 +40,41 @@ def love_plot(results: Any, *, absolute: bool = True, threshold: float | None = 
     Returns
     -------
     matplotlib.figure.Figure
-        Save it with ``fig.savefig("love.png")``.
 
     Examples
     --------
+    >>> import warnings
     >>> from pbr_eval import Cohort, estimate
     >>> from pbr_eval.datasets import load_reoffending
     >>> sim = load_reoffending()
-    >>> fig = love_plot(estimate(Cohort(sim.data, **sim.cohort_args)))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     fig = love_plot(estimate(Cohort(sim.data, **sim.cohort_args)))
     >>> type(fig).__name__
     'Figure'
     """
+    warnings.warn("love_plot(results) is deprecated; use results.plot('love') (it returns the "
+                  "Axes: save ax.figure).", DeprecationWarning, stacklevel=2)
     bal = getattr(results, "balance", results)
-    if bal is None or not hasattr(bal, "to_frame"):
+    if bal is None or not hasattr(bal, "figure_data"):
         raise OptionError("`results` must carry a balance table (results.balance); got none.")
-    tab = bal.to_frame(ecdf=False)
-    before = tab["smd_before"].to_numpy(dtype=float)
-    after = tab["smd_after"].to_numpy(dtype=float)
-    if absolute:
-        before, after = np.abs(before), np.abs(after)
-    thr = bal.threshold if threshold is None else float(threshold)
-    names = list(tab.index)
-    y = np.arange(len(names))[::-1]
-    fig = Figure(figsize=(6.5, 0.35 * len(names) + 1.5))
-    ax = fig.subplots()
-    ax.scatter(before, y, marker="o", facecolors="none", edgecolors="tab:red", label="Before")
-    ax.scatter(after, y, marker="o", color="tab:blue", label="After")
-    for v in ([thr] if absolute else [-thr, thr]):
-        ax.axvline(v, color="grey", linestyle="--", linewidth=0.8)
-    ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_yticks(y, names)
-    ax.set_xlabel("Absolute standardised mean difference" if absolute else
-                  "Standardised mean difference")
-    ax.set_title("Covariate balance")
-    ax.legend(loc="lower right", frameon=False)
-    fig.tight_layout()
-    return fig
+    data = bal.figure_data("love")
+    data["absolute"] = bool(absolute)
+    if threshold is not None:
+        data["threshold"] = float(threshold)
+    return draw("love", data).figure
 
 
-def overlap_plot(results: Any, *, bins: int = 40) -> Figure:
-    """Distribution of the propensity score (the matching distance) by group,
-    before and after adjustment (after: weighted by the adjustment weights).
+def overlap_plot(results: Any, *, bins: int = 40) -> Any:
+    """Propensity score by group, before and after adjustment (deprecated).
+
+    Use ``results.plot("overlap")``.
 
     Parameters
     ----------
     results : CounterfactualResults
-        A result with ``extras["distance"]`` (score-based matching) or
-        ``extras["propensity"]``.
+        A result with a propensity score (``extras["distance"]`` or
+        ``extras["propensity"]``).
     bins : int, default 40
 
     Returns
@@ -93,42 +86,9 @@ def overlap_plot(results: Any, *, bins: int = 40) -> Figure:
     OptionError
         When the result has no score (e.g. Mahalanobis matching, exact matching).
     """
-    extras = getattr(results, "extras", {})
-    score = extras.get("distance") if hasattr(extras, "get") else None
-    if score is None and hasattr(extras, "get") and extras.get("propensity") is not None:
-        score = extras["propensity"].ps
-    if score is None:
-        raise OptionError(
-            "overlap_plot needs a propensity score, and this result has none (it matched on a "
-            "covariate distance or exactly). Use a score-based method, e.g. distance='glm'."
-        )
-    s = np.asarray(score, dtype=float)
-    w = results.weights.to_numpy(dtype=float)
-    t = _treated_mask(results, s.size)
-    edges = np.histogram_bin_edges(s, bins=bins)
-    fig = Figure(figsize=(8, 3.5))
-    axes = fig.subplots(1, 2, sharex=True)
-    for ax, title, ww in ((axes[0], "Before", np.ones_like(w)), (axes[1], "After", w)):
-        for mask, colour, label in ((t, "tab:blue", "Treated"), (~t, "tab:red", "Comparison")):
-            wm = ww[mask]
-            if wm.sum() <= 0:
-                continue
-            ax.hist(s[mask], bins=edges, weights=wm / wm.sum(), histtype="step", color=colour,
-                    label=label)
-        ax.set_title(title)
-        ax.set_xlabel("Propensity score (distance)")
-    axes[0].set_ylabel("Share of group")
-    axes[1].legend(frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def _treated_mask(results: Any, n: int) -> np.ndarray:
-    t = results.extras.get("treated") if hasattr(results.extras, "get") else None
-    if t is not None:
-        return np.asarray(t, dtype=bool)
-    bal = results.balance
-    if bal is not None and hasattr(bal, "_t") and bal._t.size == n:
-        return np.asarray(bal._t, dtype=bool)
-    raise OptionError("overlap_plot needs the treatment indicator; this result does not carry it.")
-
+    warnings.warn("overlap_plot(results) is deprecated; use results.plot('overlap') (it returns "
+                  "the Axes: save ax.figure).", DeprecationWarning, stacklevel=2)
+    if not hasattr(results, "_overlap_data"):
+        raise OptionError("`results` must be CounterfactualResults from pbr_eval.estimate(); got "
+                          f"{type(results).__name__}.")
+    return draw("overlap", results._overlap_data(bins=bins)).figure

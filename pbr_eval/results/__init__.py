@@ -1,5 +1,8 @@
-"""Results objects: frozen, with the same face for every estimator."""
+"""Results objects: read-only, with the same face everywhere (:class:`Results`)."""
 
+from pbr_eval.results.balance import BalanceTable
+from pbr_eval.results.base import RESULTS_KINDS, HasFigures, Results
 from pbr_eval.results.counterfactual import FRAME_COLUMNS, CounterfactualResults, OutcomeEstimate
 
-__all__ = ["CounterfactualResults", "OutcomeEstimate", "FRAME_COLUMNS"]
+__all__ = ["Results", "HasFigures", "RESULTS_KINDS", "BalanceTable", "CounterfactualResults",
+           "OutcomeEstimate", "FRAME_COLUMNS"]

@@ -117,10 +117,12 @@ class Results(ReadOnly, metaclass=ABCMeta):
         return self.summary()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} kind={self.kind!r}>"
+        return f"<{type(self).__name__} kind={type(self).kind!r}>"
 
     def _repr_html_(self) -> str:
         frame = self.to_frame()
+        if frame.index.name is not None or any(n is not None for n in frame.index.names):
+            frame = frame.reset_index()
         schema = self.frame_schema()
         cols = [c for c in schema if c.name in frame.columns]
         head = "".join(f"<th>{html.escape(c.label)}</th>" for c in cols)
@@ -147,7 +149,10 @@ class Results(ReadOnly, metaclass=ABCMeta):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (aggregates only), tagged with ``kind``."""
         state = jsonable(self._to_state())
-        return {"kind": self.kind, **state}
+        if "kind" in state:
+            raise TypeError(f"{type(self).__name__}._to_state() must not use the key 'kind' "
+                            "(it holds the results kind); rename it.")
+        return {"kind": type(self).kind, **state}
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise :meth:`to_dict` as JSON; write it to ``path`` if given (atomically)."""
@@ -215,10 +220,23 @@ class HasFigures(ABC):
     figures: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
-    def figure_data(self, name: str) -> dict[str, Any]:
-        """The plain data figure ``name`` is drawn from (aggregates, disclosure-safe)."""
+    def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
+        """The plain data figure ``name`` is drawn from (aggregates only).
 
-    def plot(self, name: str | None = None, *, ax: Any = None) -> Any:
+        Parameters
+        ----------
+        name : str
+            One of ``figures``.
+        policy : disclosure policy, optional
+            ``None``: the analyst's view (everything in these results).
+            A disclosure policy (an object with ``threshold``,
+            ``count_is_small(n)`` and ``rate(rate, n, binary=)``, e.g. the
+            reports' ``DisclosurePolicy``): the published view, with values
+            that would reveal a small count left out (``None``), as the
+            reports draw it.
+        """
+
+    def plot(self, name: str | None = None, *, ax: Any = None, policy: Any = None) -> Any:
         """Draw a figure of these results with matplotlib and return its Axes.
 
         Parameters
@@ -226,10 +244,17 @@ class HasFigures(ABC):
         name : str, optional
             Which figure (default: the first in ``figures``).
         ax : matplotlib.axes.Axes, optional
-            Where to draw (default: a new figure).
+            Where to draw (default: a new figure; save it with
+            ``ax.figure.savefig("figure.png")``).
+        policy : disclosure policy, optional
+            Draw the published view (see :meth:`figure_data`).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
         """
         from pbr_eval.figures import draw
         from pbr_eval.options import check_choice
 
         name = self.figures[0] if name is None else check_choice("name", name, self.figures)
-        return draw(name, self.figure_data(name), ax=ax)
+        return draw(name, self.figure_data(name, policy=policy), ax=ax)

@@ -6,20 +6,22 @@ import html
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from pbr_eval.cohort import describe_dropped
-from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.intervals import normal_interval, rate_interval
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import DEFAULT_LEVEL, NI_TARGETS, check_choice, check_level
-from pbr_eval.results._readonly import ReadOnly
+from pbr_eval.results.balance import BalanceTable
+from pbr_eval.results.base import HasFigures, Results, jsonable
 
 __all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS", "cohort_se",
            "cohort_effect_se"]
@@ -165,24 +167,69 @@ def cohort_effect_se(e: OutcomeEstimate) -> float:
     return e.std_error
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, (str, int, bool)) or obj is None:
-        return obj
-    return repr(obj)
+#: Kept for modules that import it; use :func:`pbr_eval.results.base.jsonable`.
+_jsonable = jsonable
+
+#: The declared columns of :meth:`CounterfactualResults.to_frame`.
+FRAME_SCHEMA = Schema((
+    Column("outcome", "text", "Outcome"),
+    Column("outcome_type", "text", "Type of outcome",
+           description="'binary' (a yes/no outcome: rates), 'count' or 'continuous' (means)."),
+    Column("n_treated", "count", "People in the programme"),
+    Column("n_comparison", "count", "People in the comparison group"),
+    Column("observed", "outcome", "Observed in the programme", denominator="n_treated",
+           by="outcome_type"),
+    Column("non_intervention", "outcome", "Estimated without the programme",
+           by="outcome_type",
+           description="The non-intervention rate: the outcome the programme's participants "
+                       "would have had without it."),
+    Column("non_intervention_se", "number", "Standard error of the estimate without the "
+           "programme"),
+    Column("non_intervention_ci_lower", "outcome", "Lower limit, without the programme",
+           by="outcome_type"),
+    Column("non_intervention_ci_upper", "outcome", "Upper limit, without the programme",
+           by="outcome_type"),
+    Column("effect", "outcome_difference", "Difference made by the programme",
+           by="outcome_type"),
+    Column("std_error", "number", "Standard error of the difference"),
+    Column("ci_lower", "outcome_difference", "Lower limit of the difference", by="outcome_type"),
+    Column("ci_upper", "outcome_difference", "Upper limit of the difference", by="outcome_type"),
+    Column("p_value", "p_value", "p-value"),
+    Column("naive_comparison", "outcome", "Unadjusted comparison pool", by="outcome_type"),
+    Column("n_dropped", "count", "Rows left out"),
+    Column("n_dropped_treated", "count", "Programme rows left out"),
+    Column("n_dropped_comparison", "count", "Comparison rows left out"),
+    Column("share_treated_dropped", "probability", "Share of the programme cohort left out"),
+))
 
 
-class CounterfactualResults(ReadOnly):
+def _legacy_estimate(row: Mapping[str, Any], se_method: str) -> OutcomeEstimate:
+    """An :class:`OutcomeEstimate` that reproduces a saved ``to_frame()`` row (cohort target).
+
+    Files written before results carried ``outcome_estimates`` hold only the
+    cohort-target standard errors; the model-based ones
+    (``to_frame(target="expected")``) are not recoverable and equal these.
+    """
+    def num(key: str) -> float:
+        v = row.get(key)
+        return float("nan") if v is None else float(v)
+
+    ni, ni_se, eff_se = num("non_intervention"), num("non_intervention_se"), num("std_error")
+    n1 = int(row.get("n_treated") or 0)
+    base = dict(outcome=str(row["outcome"]), outcome_type=str(row["outcome_type"]),
+                n_treated=n1, n_comparison=int(row.get("n_comparison") or 0),
+                observed=num("observed"), non_intervention=ni, effect=num("effect"),
+                naive_comparison=num("naive_comparison"), se_method=se_method)
+    if math.isfinite(ni_se) and ni_se > 0 and ni_se == eff_se:
+        return OutcomeEstimate(**base, non_intervention_se=ni_se, std_error=eff_se,
+                               cohort_std_error=ni_se)
+    s = ni_se
+    if base["outcome_type"] == "binary" and 0 < ni < 1 and n1 > 0 and math.isfinite(ni_se):
+        s = math.sqrt(max(ni_se**2 - ni * (1 - ni) / n1, 0.0))
+    return OutcomeEstimate(**base, non_intervention_se=s, std_error=eff_se)
+
+
+class CounterfactualResults(Results, HasFigures):
     """Estimated non-intervention rates, effects and diagnostics (read-only).
 
     Returned by :func:`pbr_eval.estimate` and every estimator's ``fit``.
@@ -195,10 +242,11 @@ class CounterfactualResults(ReadOnly):
         ``"ATT"`` (non-intervention rate of the treated), ``"ATC"`` or ``"ATE"``.
     estimates : tuple of OutcomeEstimate
         One per outcome.
-    weights : pandas.Series
+    weights : pandas.Series or None
         Adjustment weight of every row the cohort used, indexed like the
         caller's DataFrame: treated 1 (0 if left unmatched), comparison
-        units their matching/weighting weight, unused units 0.
+        units their matching/weighting weight, unused units 0. ``None`` for
+        results rebuilt from :meth:`to_dict` (which carries aggregates only).
     balance : BalanceTable
         Covariate balance before and after adjustment.
     info : mapping
@@ -208,6 +256,10 @@ class CounterfactualResults(ReadOnly):
         Confidence level of the default intervals.
     """
 
+    kind: ClassVar[str] = "counterfactual"
+    title: ClassVar[str] = "Non-intervention estimate"
+    schema: ClassVar[Schema] = FRAME_SCHEMA
+    figures: ClassVar[tuple[str, ...]] = ("love", "overlap")
     _redo = "estimate again"
 
     def __init__(
@@ -216,7 +268,7 @@ class CounterfactualResults(ReadOnly):
         method: str,
         estimand: str,
         estimates: Sequence[OutcomeEstimate],
-        weights: pd.Series,
+        weights: pd.Series | None,
         balance: BalanceTable | None,
         info: Mapping[str, Any],
         level: float = DEFAULT_LEVEL,
@@ -401,9 +453,6 @@ class CounterfactualResults(ReadOnly):
         )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def __repr__(self) -> str:
         return (
             f"<CounterfactualResults method={self.method!r} estimand={self.estimand!r} "
@@ -411,10 +460,10 @@ class CounterfactualResults(ReadOnly):
         )
 
     def _repr_html_(self) -> str:
-        f = self.to_frame()
-        head = html.escape(f"{self.method} ({self.estimand})")
-        table = f.to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True)
-        return f"<div><strong>pbr_eval non-intervention estimate: {head}</strong>{table}</div>"
+        body = super()._repr_html_()
+        head = f"{self.title}: {self.method} ({self.estimand})"
+        return body.replace(f"<strong>{html.escape(self.title)}</strong>",
+                            f"<strong>{html.escape(head)}</strong>", 1)
 
     # ------------------------------------------------------------ inference
     def bootstrap(self, cohort: Any, **options: Any) -> Any:
@@ -434,11 +483,99 @@ class CounterfactualResults(ReadOnly):
 
         return bootstrap(self, cohort, **options)
 
+    # ------------------------------------------------------------- figures
+    def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
+        """Data of the ``"love"`` (balance) or ``"overlap"`` (propensity score) figure.
+
+        Parameters
+        ----------
+        name : {"love", "overlap"}
+        policy : disclosure policy, optional
+            The published view: SMDs of binary covariates whose shares would
+            reveal a small count left out; score bands holding fewer people
+            than ``policy.threshold`` left blank (their number in
+            ``suppressed_bins``) and no after-adjustment lines.
+
+        Raises
+        ------
+        OptionError
+            No balance table, no propensity score (methods that match on a
+            covariate distance or exactly), or results rebuilt from a saved
+            file (which carries no unit-level scores).
+        """
+        name = check_choice("name", name, self.figures)
+        if name == "love":
+            if self.balance is None:
+                raise OptionError("These results carry no balance table, so there is no Love "
+                                  f"plot (method '{self.method}').")
+            return self.balance.figure_data("love", policy=policy)
+        return self._overlap_data(policy=policy)
+
+    def _score(self) -> np.ndarray | None:
+        extras = self.extras
+        score = extras.get("distance")
+        if score is None and extras.get("propensity") is not None:
+            score = getattr(extras["propensity"], "ps", None)
+        return None if score is None else np.asarray(score, dtype=float)
+
+    def _treated(self, n: int) -> np.ndarray:
+        t = self.extras.get("treated")
+        if t is not None:
+            return np.asarray(t, dtype=bool)
+        bal = self.balance
+        if bal is not None and bal._t is not None and bal._t.size == n:
+            return np.asarray(bal._t, dtype=bool)
+        ps, focal = self.extras.get("distance"), self.extras.get("focal_index")
+        if isinstance(ps, pd.Series) and focal is not None and self.estimand in ("ATT", "ATC"):
+            is_focal = ps.index.isin(focal)
+            return is_focal if self.estimand == "ATT" else ~is_focal
+        raise OptionError("The overlap plot needs the treatment indicator; these results do "
+                          "not carry it.")
+
+    def _overlap_data(self, *, policy: Any = None, bins: int = 20) -> dict[str, Any]:
+        if self.weights is None:
+            raise OptionError(
+                "The overlap plot needs each person's propensity score, which a saved results "
+                "file does not carry (aggregates only); draw it from the fitted results.")
+        s = self._score()
+        if s is None:
+            raise OptionError(
+                "The overlap plot needs a propensity score, and these results have none (method "
+                f"'{self.method}' matched on a covariate distance or exactly, or uses no score). "
+                "Use a score-based method, e.g. distance='glm'.")
+        t = self._treated(s.size)
+        ok = np.isfinite(s)
+        if not ok.any() or not t[ok].any() or t[ok].all():
+            raise OptionError("The propensity scores of one of the groups are missing.")
+        v = s[ok]
+        lo, hi = float(v.min()), float(v.max())
+        edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.linspace(lo - 0.5, lo + 0.5,
+                                                                          bins + 1)
+        label = "propensity score" if 0 <= lo and hi <= 1 else "propensity score (linear)"
+        out: dict[str, Any] = {"edges": [float(e) for e in edges], "label": label}
+        n_sup = 0
+        for group, mask in (("treated", ok & t), ("comparison", ok & ~t)):
+            counts, _ = np.histogram(s[mask], bins=edges)
+            total = counts.sum()
+            if policy is not None:
+                small = np.array([c > 0 and policy.count_is_small(c) for c in counts])
+                n_sup += int(small.sum())
+                counts = np.where(small, 0, counts)
+            out[group] = [float(x) for x in (counts / total if total else counts)]
+        out["suppressed_bins"] = n_sup
+        if policy is None:
+            w = self.weights.to_numpy(dtype=float)
+            if w.size == s.size:
+                for group, mask in (("treated_after", ok & t), ("comparison_after", ok & ~t)):
+                    wm = w[mask]
+                    h, _ = np.histogram(s[mask], bins=edges, weights=wm)
+                    out[group] = [float(x) for x in (h / wm.sum() if wm.sum() > 0 else h)]
+        return out
+
     # ------------------------------------------------------------- export
-    def to_dict(self, level: float | None = None) -> dict[str, Any]:
-        """A JSON-ready dictionary of the estimates (aggregates only) and ``info``."""
+    def _to_state(self, level: float | None = None) -> dict[str, Any]:
         rows = self.to_frame(level).to_dict(orient="records")
-        out = {
+        out: dict[str, Any] = {
             "method": self.method,
             "estimand": self.estimand,
             "level": self.level if level is None else level,
@@ -449,15 +586,65 @@ class CounterfactualResults(ReadOnly):
             out["balance"] = self.balance.to_frame(ecdf=False).reset_index().to_dict(
                 orient="records"
             )
-        return _jsonable(out)
+            counts = self.balance.counts_or_none()
+            out["balance_info"] = {
+                "threshold": self.balance.threshold, "estimand": self.balance.estimand,
+                "binary": [n for n in self.balance.names if n in self.balance.binary],
+                "counts": None if counts is None else {g: counts[g].to_dict()
+                                                       for g in counts.columns},
+            }
+        out["outcome_estimates"] = self._asdicts()
+        return out
 
-    def to_json(self, path: str | None = None, *, level: float | None = None) -> str:
-        """Serialise :meth:`to_dict` as JSON (and write it to ``path`` if given)."""
-        text = json.dumps(self.to_dict(level), indent=2, sort_keys=False)
+    def to_dict(self, level: float | None = None) -> dict[str, Any]:
+        """A JSON-ready dictionary of the estimates (aggregates only) and ``info``.
+
+        Keys: ``kind`` (``"counterfactual"``), ``method``, ``estimand``,
+        ``level``, ``estimates`` (the :meth:`to_frame` rows at ``level``),
+        ``info``, ``balance`` (balance rows) and ``balance_info`` (threshold,
+        binary covariates, sample sizes) when there is a balance table, and
+        ``outcome_estimates`` (each outcome's estimate and standard errors,
+        from which :meth:`Results.from_dict` rebuilds the object). No unit
+        rows, weights or scores.
+        """
+        state = jsonable(self._to_state(level))
+        return {"kind": type(self).kind, **state}
+
+    def to_json(self, path: str | Path | None = None, *, level: float | None = None) -> str:
+        """Serialise :meth:`to_dict` as JSON (and write it to ``path``, atomically, if given)."""
+        text = json.dumps(self.to_dict(level), indent=2, sort_keys=False, allow_nan=False)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            from pbr_eval.io import write_text
+
+            write_text(path, text + "\n")
         return text
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> CounterfactualResults:
+        info = dict(state.get("info") or {})
+        rows = state.get("estimates") or []
+        if isinstance(rows, Mapping):
+            raise OptionError("`estimates` must be the list of to_frame() rows of one result.")
+        saved = state.get("outcome_estimates")
+        names = {f.name for f in fields(OutcomeEstimate)}
+        if saved:
+            estimates = [OutcomeEstimate(**{k: (float("nan") if v is None else v)
+                                            for k, v in e.items() if k in names})
+                         for e in saved]
+        else:
+            se_method = str(info.get("se_method", "as saved (cohort target)"))
+            estimates = [_legacy_estimate(r, se_method) for r in rows]
+        balance = None
+        if state.get("balance"):
+            b = dict(state.get("balance_info") or {})
+            balance = BalanceTable.from_rows(
+                state["balance"], binary=b.get("binary") or (),
+                estimand=str(b.get("estimand", state.get("estimand", "ATT"))),
+                threshold=float(b.get("threshold", 0.1)), counts=b.get("counts"))
+        return cls(method=str(state.get("method", info.get("method", "?"))),
+                   estimand=str(state.get("estimand", "ATT")), estimates=estimates,
+                   weights=None, balance=balance, info=info,
+                   level=float(state.get("level", DEFAULT_LEVEL)))
 
     def _asdicts(self) -> list[dict[str, Any]]:
         return [asdict(e) for e in self.estimates]

@@ -1,0 +1,210 @@
+"""Every results class has the same face (issue 13.1).
+
+Walks every class registered in ``RESULTS_KINDS`` after ``import pbr_eval``:
+a factory per kind builds a real instance from the shipped data, and the
+test fails when a registered kind has no factory. Checked for each: the face
+(``to_frame``, ``summary``, ``__str__``, ``_repr_html_``, ``to_dict`` /
+``to_json``), the round trip ``Results.from_dict(r.to_dict()).to_dict() ==
+r.to_dict()`` (and the rebuilt object's ``to_frame`` / ``summary``), every
+``to_frame`` column declared with a valid kind and a plain-English label, the
+dictionary carrying no unit rows, and ``plot()`` for classes with figures.
+
+A new results kind: add a factory to ``FACTORIES`` below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+import pbr_eval
+from pbr_eval.kinds import COLUMN_KINDS, Schema
+from pbr_eval.results.base import RESULTS_KINDS, HasFigures, Results
+
+
+class _Policy:
+    """A minimal disclosure policy (the reports' DisclosurePolicy has this shape)."""
+
+    threshold = 10
+
+    def count_is_small(self, n: Any) -> bool:
+        try:
+            k = round(float(n))
+        except (TypeError, ValueError):
+            return True
+        return k < self.threshold
+
+    def count(self, n: Any) -> Any:
+        return "[c]" if self.count_is_small(n) else round(float(n))
+
+    def rate(self, rate: Any, n: Any, *, binary: bool = True) -> Any:
+        try:
+            r, size = float(rate), float(n)
+        except (TypeError, ValueError):
+            return "[w]"
+        if self.count_is_small(size) or (binary and (self.count_is_small(r * size)
+                                                     or self.count_is_small((1 - r) * size))):
+            return "[w]"
+        return r
+
+
+# ----------------------------------------------------------------- shared inputs (cached)
+@cache
+def _reoffending() -> tuple[Any, Any]:
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    return sim, pbr_eval.Cohort(sim.data, **sim.cohort_args)
+
+
+@cache
+def _matched() -> Any:
+    return pbr_eval.estimate(_reoffending()[1], method="nearest")
+
+
+# ----------------------------------------------------------------- one factory per kind
+def _counterfactual() -> Any:
+    return _matched()
+
+
+def _balance() -> Any:
+    return _matched().balance
+
+
+FACTORIES: dict[str, Callable[[], Any]] = {
+    "counterfactual": _counterfactual,
+    "balance": _balance,
+}
+
+_UNIT_ID = re.compile(r"P\d{7}")  # the shipped files' person identifiers
+_SNAKE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b")
+_CAMEL = re.compile(r"\b[a-z]+[A-Z][A-Za-z]*\b|\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
+
+
+@cache
+def _instance(kind: str) -> Any:
+    return FACTORIES[kind]()
+
+
+def _frame_columns(frame: pd.DataFrame) -> list[str]:
+    named = [str(n) for n in frame.index.names if n is not None]
+    return named + [str(c) for c in frame.columns]
+
+
+def test_every_registered_kind_has_a_factory() -> None:
+    missing = sorted(set(RESULTS_KINDS) - set(FACTORIES))
+    assert not missing, (f"results kinds without a factory in tests/test_results_contract.py: "
+                         f"{missing}; add one building a real instance")
+    unknown = sorted(set(FACTORIES) - set(RESULTS_KINDS))
+    assert not unknown, f"factories for kinds that are not registered: {unknown}"
+
+
+KINDS = sorted(RESULTS_KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_face(kind: str) -> None:
+    r = _instance(kind)
+    cls = RESULTS_KINDS[kind]
+    assert type(r) is cls and isinstance(r, Results)
+    assert cls.kind == kind
+    frame = r.to_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame.columns) > 0
+    text = r.summary()
+    assert isinstance(text, str) and text.strip()
+    assert str(r) == text
+    page = r._repr_html_()
+    assert "<table" in page and "</table>" in page
+    d = r.to_dict()
+    assert d["kind"] == kind
+    json.dumps(d, allow_nan=False)  # JSON-ready: no NaN, no numpy types
+    assert json.loads(r.to_json()) == d
+    with pytest.raises(AttributeError, match="read-only"):
+        r.some_new_attribute = 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_round_trip(kind: str, tmp_path) -> None:  # noqa: ANN001
+    r = _instance(kind)
+    d = r.to_dict()
+    back = Results.from_dict(d)
+    assert type(back) is type(r)
+    assert back.to_dict() == d
+    assert type(r).from_dict(d).to_dict() == d
+    path = tmp_path / f"{kind}.json"
+    r.to_json(path)
+    assert Results.from_json(path).to_dict() == d
+    assert Results.from_json(r.to_json()).to_dict() == d
+    f = back.to_frame()
+    assert isinstance(f, pd.DataFrame) and len(f.columns) > 0
+    assert back.summary().strip()
+    back.frame_schema().check_frame(_frame_columns(f))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_column_declared_with_a_plain_label(kind: str) -> None:
+    r = _instance(kind)
+    schema = r.frame_schema()
+    assert isinstance(schema, Schema) and len(schema) > 0
+    cols = _frame_columns(r.to_frame())
+    schema.check_frame(cols)  # raises when a column has no declared kind
+    for c in schema:
+        assert c.kind in COLUMN_KINDS
+        assert c.label.strip(), f"{kind}: column {c.name!r} has an empty label"
+        assert not _SNAKE.search(c.label), f"{kind}: label {c.label!r} holds a code identifier"
+        assert not _CAMEL.search(c.label), f"{kind}: label {c.label!r} holds a code identifier"
+        if c.by is not None:
+            assert c.by in schema, f"{kind}: column {c.name!r} reads its type from {c.by!r}"
+        if isinstance(c.denominator, str):
+            assert c.denominator in schema, f"{kind}: {c.name!r} denominator {c.denominator!r}"
+    assert type(r).title.strip() and not _SNAKE.search(type(r).title)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_to_dict_carries_aggregates_only(kind: str) -> None:
+    text = _instance(kind).to_json()
+    assert not _UNIT_ID.search(text), f"{kind}: to_dict() holds a unit identifier"
+    d = json.loads(text)
+
+    def keys(obj: Any) -> set[str]:
+        if isinstance(obj, dict):
+            return set(obj) | set().union(*(keys(v) for v in obj.values()))
+        if isinstance(obj, list):
+            return set().union(*(keys(v) for v in obj)) if obj else set()
+        return set()
+
+    assert not keys(d) & {"weights", "unit_id_values", "rows_used"}
+
+
+FIGURE_KINDS = [k for k in KINDS if issubclass(RESULTS_KINDS[k], HasFigures)]
+
+
+@pytest.mark.parametrize("kind", FIGURE_KINDS)
+def test_plot_draws_every_figure(kind: str) -> None:
+    from pbr_eval.figures import FIGURES
+
+    r = _instance(kind)
+    assert r.figures and all(name in FIGURES for name in r.figures)
+    for name in r.figures:
+        ax = r.plot(name)
+        assert isinstance(ax, Axes) and ax.has_data(), f"{kind}: figure {name!r} is empty"
+        data = r.figure_data(name, policy=_Policy())
+        json.dumps(data, allow_nan=False)  # plain data
+        assert isinstance(r.plot(name, policy=_Policy()), Axes)
+    assert isinstance(r.plot(), Axes)  # the default figure
+
+
+def test_results_from_dict_rejects_unknown_kinds() -> None:
+    from pbr_eval.exceptions import OptionError
+
+    with pytest.raises(OptionError, match="must be one of"):
+        Results.from_dict({"kind": "no such kind"})
+    with pytest.raises(OptionError, match="not BalanceTable"):
+        pbr_eval.BalanceTable.from_dict(_matched().to_dict())
