@@ -106,6 +106,20 @@ def ecdf_stats(
     return float(d.mean()), float(d.max())
 
 
+def _stage_columns(when: str, *, ecdf: bool) -> list[Column]:
+    """The declared columns of one stage (``"before"`` / ``"after"`` adjustment)."""
+    tail = f"{when} adjustment"
+    cols = [Column(f"mean_{group}_{when}", "outcome", f"{who} mean {tail}", by="covariate_type")
+            for group, who in (("treated", "Programme"), ("comparison", "Comparison"))]
+    cols += [Column(f"smd_{when}", "number", f"Standardised mean difference {tail}"),
+             Column(f"var_ratio_{when}", "ratio", f"Variance ratio {tail}")]
+    if ecdf:
+        cols += [Column(f"ecdf_{stat}_{when}", "number",
+                        f"{what} difference in cumulative distribution {tail}")
+                 for stat, what in (("mean", "Mean"), ("max", "Largest"))]
+    return cols
+
+
 class BalanceTable(Results, HasFigures):
     """Balance of each covariate before and after adjustment (MatchIt's conventions).
 
@@ -169,26 +183,8 @@ class BalanceTable(Results, HasFigures):
     figures: ClassVar[tuple[str, ...]] = ("love",)
     schema: ClassVar[Schema] = Schema((
         Column("covariate", "text", "Covariate"),
-        Column("mean_treated_before", "outcome", "Programme mean before adjustment",
-               by="covariate_type"),
-        Column("mean_comparison_before", "outcome", "Comparison mean before adjustment",
-               by="covariate_type"),
-        Column("smd_before", "number", "Standardised mean difference before adjustment"),
-        Column("var_ratio_before", "ratio", "Variance ratio before adjustment"),
-        Column("ecdf_mean_before", "number",
-               "Mean difference in cumulative distribution before adjustment"),
-        Column("ecdf_max_before", "number",
-               "Largest difference in cumulative distribution before adjustment"),
-        Column("mean_treated_after", "outcome", "Programme mean after adjustment",
-               by="covariate_type"),
-        Column("mean_comparison_after", "outcome", "Comparison mean after adjustment",
-               by="covariate_type"),
-        Column("smd_after", "number", "Standardised mean difference after adjustment"),
-        Column("var_ratio_after", "ratio", "Variance ratio after adjustment"),
-        Column("ecdf_mean_after", "number",
-               "Mean difference in cumulative distribution after adjustment"),
-        Column("ecdf_max_after", "number",
-               "Largest difference in cumulative distribution after adjustment"),
+        *_stage_columns("before", ecdf=True),
+        *_stage_columns("after", ecdf=True),
         Column("std_pair_dist_after", "number", "Standardised distance within matched pairs"),
         Column("imbalanced_after", "text", "Above the balance threshold after adjustment"),
         Column("covariate_type", "text", "Covariate type",
