@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -44,6 +43,7 @@ from pbr_eval.cohort import Cohort
 from pbr_eval.exceptions import OptionError, PbrEvalError
 from pbr_eval.options import BETTER, DEFAULT_LEVEL, check_choice, check_int, check_level
 from pbr_eval.results.counterfactual import CounterfactualResults
+from pbr_eval.results.sensitivity import EValues, PlaceboResults, RosenbaumBounds, TippingPoint
 
 __all__ = [
     "mcnemar_bound",
@@ -52,7 +52,9 @@ __all__ = [
     "e_value",
     "RosenbaumBounds",
     "rosenbaum_bounds",
+    "EValues",
     "e_values",
+    "TippingPoint",
     "tipping_point",
     "PlaceboResults",
     "placebo_outcome",
@@ -225,50 +227,6 @@ def e_value(rr: float, lower: float | None = None, upper: float | None = None) -
 
 
 # --------------------------------------------------------------------------- Rosenbaum bounds
-@dataclass(frozen=True)
-class RosenbaumBounds:
-    """Rosenbaum sensitivity bounds for 1:1 matched pairs (read-only).
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per outcome and ``gamma``: the upper bound on the one-sided
-        p-value and whether the conclusion still holds at ``level``.
-    critical : pandas.DataFrame
-        One row per outcome: test used, pairs, the statistic, and
-        ``gamma_critical``, the :math:`\\Gamma` at which the upper bound
-        reaches ``1 - level`` (the conclusion changes there).
-    level : float
-    info : mapping
-    """
-
-    table: pd.DataFrame = field(repr=False)
-    critical: pd.DataFrame = field(repr=False)
-    level: float
-    info: Any = field(repr=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The per-outcome summary (``critical``)."""
-        return self.critical.copy()
-
-    def summary(self) -> str:
-        """Plain-language sentences, one per outcome."""
-        lines = []
-        for _, r in self.critical.iterrows():
-            g = r["gamma_critical"]
-            if g <= 1.0:
-                lines.append(f"{r['outcome']}: not significant at {self.level:.0%} even with no "
-                             "hidden bias.")
-            else:
-                gs = "more than 1,000,000" if math.isinf(g) else f"{g:.2f}"
-                lines.append(
-                    f"{r['outcome']}: the effect stays significant unless an unmeasured factor "
-                    f"makes one member of a matched pair up to {gs} times as likely (in odds) "
-                    "to join the programme as the other."
-                )
-        return "\n".join(lines)
-
-
 def _pairs(results: CounterfactualResults, cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
     sub = results.extras.get("subclass")
     if sub is None:
@@ -415,7 +373,7 @@ def _limits(source: Any, level: float) -> pd.DataFrame:
     )
 
 
-def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> EValues:
     r"""E-values for the ratio of the observed to the non-intervention rate, per outcome.
 
     Parameters
@@ -425,9 +383,10 @@ def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        ``outcome, outcome_type, observed, non_intervention, rr, rr_ci_lower,
-        rr_ci_upper, e_value, e_value_ci, rr_ci_source, note``.
+    EValues
+        Its ``to_frame()``: ``outcome, outcome_type, observed,
+        non_intervention, rr, rr_ci_lower, rr_ci_upper, e_value, e_value_ci,
+        rr_ci_source, note``.
 
     Notes
     -----
@@ -452,7 +411,7 @@ def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     >>> from pbr_eval.estimators.matching import NearestNeighborMatching
     >>> sim = load_reoffending()
     >>> res = NearestNeighborMatching().fit(Cohort(sim.data, **sim.cohort_args))
-    >>> ev = e_values(res)
+    >>> ev = e_values(res).to_frame()
     >>> bool((ev["e_value"] >= 1).all())
     True
     """
@@ -481,13 +440,14 @@ def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
             row.update({"rr": rr, "rr_ci_lower": lo if lo else math.nan,
                         "rr_ci_upper": hi if hi else math.nan, "e_value": ep, "e_value_ci": el})
         out.append(row)
-    return pd.DataFrame(out)
+    return EValues(pd.DataFrame(out), level=level,
+                   info={"method": getattr(results, "method", None)})
 
 
 # --------------------------------------------------------------------------- tipping point
 def tipping_point(
     results: Any, *, better: str = "higher", level: float = DEFAULT_LEVEL
-) -> pd.DataFrame:
+) -> TippingPoint:
     r"""How far the non-intervention rate would have to move for no additional outcomes.
 
     Parameters
@@ -500,8 +460,8 @@ def tipping_point(
 
     Returns
     -------
-    pandas.DataFrame
-        Per outcome: ``observed``, ``non_intervention``, ``additional``
+    TippingPoint
+        Its ``to_frame()``, per outcome: ``observed``, ``non_intervention``, ``additional``
         (additional outcomes per person, in the good direction),
         ``tipping_rate`` (the non-intervention rate at which the programme
         shows none: the observed rate), ``shift_to_null`` (how much higher,
@@ -530,7 +490,7 @@ def tipping_point(
     >>> from pbr_eval.estimators.matching import NearestNeighborMatching
     >>> sim = load_reoffending()
     >>> res = NearestNeighborMatching().fit(Cohort(sim.data, **sim.cohort_args))
-    >>> tp = tipping_point(res, better="lower")
+    >>> tp = tipping_point(res, better="lower").to_frame()
     >>> bool((tp["tipping_rate"] == tp["observed"]).all())
     True
     """
@@ -551,44 +511,18 @@ def tipping_point(
     near = np.where(sign > 0, f["ci_lower"], -f["ci_upper"])
     out["shift_to_insignificant"] = np.maximum(near, 0.0)
     out["direction"] = f"non-intervention rate {'higher' if better == 'higher' else 'lower'}"
-    return out
+    return TippingPoint(out, level=level, info={"better": better,
+                                                "method": getattr(results, "method", None)})
 
 
 # --------------------------------------------------------------------------- placebo checks
-@dataclass(frozen=True)
-class PlaceboResults:
-    """Placebo re-estimates, where the true effect is zero (read-only).
-
-    Attributes
-    ----------
-    kind : str
-        ``"pre-programme outcome"`` or ``"comparison-only split"``.
-    table : pandas.DataFrame
-        One row per placebo estimate: effect, interval, p-value, ``non_null``.
-    flagged : bool
-        True when the placebo check found a non-null result.
-    message : str
-        Plain-language verdict.
-    level : float
-    """
-
-    kind: str
-    table: pd.DataFrame = field(repr=False)
-    flagged: bool
-    message: str
-    level: float
-
-    def to_frame(self) -> pd.DataFrame:
-        """The placebo estimates."""
-        return self.table.copy()
-
-
 def _rows(res: CounterfactualResults, level: float, **extra: Any) -> list[dict[str, Any]]:
     f = res.to_frame(level)
     rows = []
     for _, r in f.iterrows():
         rows.append({
-            **extra, "outcome": r["outcome"], "effect": r["effect"], "ci_lower": r["ci_lower"],
+            **extra, "outcome": r["outcome"], "outcome_type": r["outcome_type"],
+            "effect": r["effect"], "ci_lower": r["ci_lower"],
             "ci_upper": r["ci_upper"], "p_value": r["p_value"],
             "non_null": bool(r["ci_lower"] > 0 or r["ci_upper"] < 0),
         })

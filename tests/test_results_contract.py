@@ -78,9 +78,89 @@ def _balance() -> Any:
     return _matched().balance
 
 
+@cache
+def _bundle() -> dict[str, Any]:
+    from pbr_eval.demo import _commissioner_bundle
+
+    sim, cohort = _reoffending()
+    rec = pbr_eval.price(_matched(), value_per_outcome=5000.0, better="lower",
+                         outcomes=["reoffended"], cost_per_participant=300.0,
+                         cohort_size=cohort.n_treated)
+    return {"price": rec, **_commissioner_bundle(rec, cohort_size=cohort.n_treated)}
+
+
+def _price() -> Any:
+    return _bundle()["price"]
+
+
+def _payment_risk() -> Any:
+    return _bundle()["simulation"]
+
+
+def _cash_flow() -> Any:
+    return _bundle()["cashflow"]
+
+
+def _payment_statement() -> Any:
+    sim, cohort = _reoffending()
+    treated = sim.data[sim.data["treated"] == 1]
+    claims = treated.loc[treated["reoffended"] == 0, ["person_id"]].assign(
+        outcome=_bundle()["tariff"].outcomes[0])
+    return _bundle()["tariff"].payments(claims, people=treated["person_id"].tolist())
+
+
+def _differential_tariff() -> Any:
+    from pbr_eval.pricing import differential_tariff, payment_groups
+
+    sim, _ = _reoffending()
+    d = sim.data
+    # each programme participant's chance of reoffending without it: the comparison pool's
+    # rate in their offence type
+    p0 = d.loc[d["treated"] == 0].groupby("offence_type")["reoffended"].mean()
+    treated = d.loc[d["treated"] == 1]
+    chance = treated["offence_type"].map(p0).reset_index(drop=True)
+    return differential_tariff(chance, payment_groups(chance, n_groups=2), effect=-0.05,
+                               cost_per_participant=300.0, total_payment=60_000.0)
+
+
+def _rosenbaum_bounds() -> Any:
+    from pbr_eval.sensitivity import rosenbaum_bounds
+
+    return rosenbaum_bounds(_matched(), _reoffending()[1])
+
+
+def _e_values() -> Any:
+    from pbr_eval.sensitivity import e_values
+
+    return e_values(_matched())
+
+
+def _tipping_point() -> Any:
+    from pbr_eval.sensitivity import tipping_point
+
+    return tipping_point(_matched(), better="lower")
+
+
+def _placebo() -> Any:
+    from pbr_eval.estimators import NearestNeighborMatching
+    from pbr_eval.sensitivity import placebo_outcome
+
+    return placebo_outcome(NearestNeighborMatching(), _reoffending()[1],
+                           outcome="sentence_months")
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "counterfactual": _counterfactual,
     "balance": _balance,
+    "price": _price,
+    "payment_risk": _payment_risk,
+    "cash_flow": _cash_flow,
+    "payment_statement": _payment_statement,
+    "differential_tariff": _differential_tariff,
+    "rosenbaum_bounds": _rosenbaum_bounds,
+    "e_values": _e_values,
+    "tipping_point": _tipping_point,
+    "placebo": _placebo,
 }
 
 _UNIT_ID = re.compile(r"P\d{7}")  # the shipped files' person identifiers

@@ -168,7 +168,7 @@ def test_rosenbaum_errors(strong):
 # ------------------------------------------------------------------ E-values and tipping points
 def test_e_values_from_results_and_bootstrap(strong):
     c, r = strong
-    ev = e_values(r).set_index("outcome")
+    ev = e_values(r).to_frame().set_index("outcome")
     f = r.to_frame().set_index("outcome")
     rr = f["observed"] / f["non_intervention"]
     np.testing.assert_allclose(ev["rr"], rr)
@@ -177,7 +177,7 @@ def test_e_values_from_results_and_bootstrap(strong):
     np.testing.assert_allclose(ev["e_value"], expect)
     assert (ev["e_value_ci"] <= ev["e_value"]).all()
     boot = bootstrap(r, c, n_boot=50, kind="pair", seed=1)
-    evb = e_values(boot)
+    evb = e_values(boot).to_frame()
     assert evb["rr_ci_source"].iloc[0].startswith("bootstrap")
     with pytest.raises(OptionError, match="`results` must be CounterfactualResults or Bootstrap"):
         e_values("not results")
@@ -185,15 +185,28 @@ def test_e_values_from_results_and_bootstrap(strong):
 
 def test_tipping_point(strong):
     _, r = strong
-    tp = tipping_point(r, better="lower").set_index("outcome")
+    tp = tipping_point(r, better="lower").to_frame().set_index("outcome")
     f = r.to_frame().set_index("outcome")
     np.testing.assert_allclose(tp["shift_to_null"], f["non_intervention"] - f["observed"])
     np.testing.assert_allclose(tp["shift_to_insignificant"], np.maximum(-f["ci_upper"], 0))
     assert (tp["shift_to_null"] > 0).all()
-    hi = tipping_point(r, better="higher")
+    hi = tipping_point(r, better="higher").to_frame()
     assert (hi["shift_to_null"] < 0).all()  # lower reoffending is not "more outcomes"
     with pytest.raises(OptionError, match="`better` must be one of 'higher', 'lower'; got 'up'"):
         tipping_point(r, better="up")
+
+
+def test_frames_returned_before_still_read_with_a_deprecation_warning(strong):
+    _, r = strong
+    ev = e_values(r)
+    with pytest.warns(DeprecationWarning, match=r"e_values\(\) now returns EValues.*to_frame"):
+        col = ev["e_value"]
+    assert col.equals(ev.to_frame()["e_value"])
+    with pytest.warns(DeprecationWarning, match=r"tipping_point\(\) now returns TippingPoint"):
+        tp = tipping_point(r).set_index("outcome")
+    assert list(tp.index) == list(r.outcomes)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        ev.no_such_thing  # noqa: B018
 
 
 # ------------------------------------------------------------------ placebo checks

@@ -10,15 +10,16 @@ impact bond investor funds that working capital.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
 from pbr_eval.exceptions import OptionError
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
     DEFAULT_DISCOUNT_RATE,
     OUTCOME_TYPES,
@@ -30,7 +31,7 @@ from pbr_eval.options import (
     check_rate,
     check_rates,
 )
-from pbr_eval.results._readonly import ReadOnly
+from pbr_eval.results.base import HasFigures, Results, frame_from_records
 
 __all__ = ["CashFlowSchedule", "cash_flow", "npv", "irr"]
 
@@ -94,7 +95,7 @@ def irr(flows: Sequence[float] | np.ndarray) -> float:
     return float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-12)) - 1.0)
 
 
-class CashFlowSchedule(ReadOnly):
+class CashFlowSchedule(Results, HasFigures):
     """A monthly cash-flow schedule (read-only).
 
     Attributes
@@ -107,18 +108,37 @@ class CashFlowSchedule(ReadOnly):
     info : mapping
     """
 
+    kind: ClassVar[str] = "cash_flow"
+    title: ClassVar[str] = "Cash flow"
+    schema: ClassVar[Schema] = Schema((
+        Column("month", "integer", "Month"),
+        Column("referrals", "planned_count", "Referrals"),
+        Column("delivery_cost", "money", "Delivery cost"),
+        Column("attachment_income", "money", "Attachment fee income"),
+        Column("outcome_income", "money", "Outcome payment income"),
+        Column("net", "money", "Net cash flow"),
+        Column("cash_position", "money", "Cash position (cumulative)"),
+    ))
+    figures: ClassVar[tuple[str, ...]] = ("cash",)
     _redo = "run cash_flow() again"
 
     def __init__(self, frame: pd.DataFrame, *, discount_rate: float,
-                 info: dict[str, Any]) -> None:
+                 info: Mapping[str, Any]) -> None:
         self.frame = frame
         self.discount_rate = discount_rate
-        self.info = MappingProxyType(info)
+        self.info = MappingProxyType(dict(info))
         self._freeze()
 
-
     def to_frame(self) -> pd.DataFrame:
+        """One row per month (see :attr:`frame`)."""
         return self.frame.copy()
+
+    def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
+        """Data of the ``"cash"`` figure: the cumulative cash position month by month
+        (planned figures, no counts of people: ``policy`` is not needed)."""
+        check_choice("name", name, self.figures)
+        return {"x": [float(m) for m in self.frame["month"]],
+                "y": [float(v) for v in self.frame["cash_position"]]}
 
     @property
     def peak_working_capital(self) -> float:
@@ -174,26 +194,27 @@ class CashFlowSchedule(ReadOnly):
             lines.append(f"Investor's internal rate of return: not defined ({err})")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def __repr__(self) -> str:
         return (f"<CashFlowSchedule months={len(self.frame)} "
                 f"peak_working_capital={self.peak_working_capital:,.0f}>")
 
-    def _repr_html_(self) -> str:
-        return ("<div><strong>Cash flow</strong>"
-                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
-                + "</div>")
+    def _to_state(self) -> dict[str, Any]:
+        return {"table": self.to_frame().reset_index().to_dict(orient="records"),
+                "info": dict(self.info),
+                "peak_working_capital": self.peak_working_capital,
+                "npv": self.npv, "discount_rate": self.discount_rate}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only)."""
-        from pbr_eval.results.counterfactual import _jsonable
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (the months),
+        ``info``, ``peak_working_capital``, ``npv``, ``discount_rate``."""
+        return super().to_dict()
 
-        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
-                          "info": dict(self.info),
-                          "peak_working_capital": self.peak_working_capital,
-                          "npv": self.npv, "discount_rate": self.discount_rate})
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> CashFlowSchedule:
+        frame = frame_from_records(state.get("table") or []).drop(columns=["index"],
+                                                                   errors="ignore")
+        return cls(frame, discount_rate=float(state.get("discount_rate", DEFAULT_DISCOUNT_RATE)),
+                   info=dict(state.get("info") or {}))
 
 
 def cash_flow(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import OptionError
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
     BETTER,
     EFFECT_SCALES,
@@ -31,20 +32,24 @@ from pbr_eval.pricing.rates import (
 )
 from pbr_eval.pricing.recommend import check_effect
 from pbr_eval.pricing.tariff import Tariff
-from pbr_eval.results._readonly import ReadOnly
+from pbr_eval.results.base import HasFigures, Results, frame_from_records
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["PaymentRisk", "simulate_payments"]
 
 
-class PaymentRisk(ReadOnly):
+_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+class PaymentRisk(Results, HasFigures):
     """The simulated distribution of a tariff's payments and value (read-only).
 
     Attributes
     ----------
-    payments : numpy.ndarray
-        Total payment in each draw.
-    value : numpy.ndarray
+    payments : numpy.ndarray or None
+        Total payment in each draw (``None`` when rebuilt from :meth:`to_dict`,
+        which keeps the quantiles, the probabilities and a histogram).
+    value : numpy.ndarray or None
         Value of the additional outcomes in each draw (``v`` times outcomes
         beyond the drawn non-intervention rate; negative if fewer).
     cost : float or None
@@ -55,21 +60,42 @@ class PaymentRisk(ReadOnly):
         Settings: draws, seed, cohort size, effects, outcome types.
     """
 
+    kind: ClassVar[str] = "payment_risk"
+    title: ClassVar[str] = "Payment risk"
+    schema: ClassVar[Schema] = Schema((
+        Column("quantity", "text", "Quantity",
+               description="payments: total outcome payments; value: value of the additional "
+                           "outcomes; commissioner_net: value less payments; provider_margin: "
+                           "payments less the provider's cost."),
+        Column("mean", "money", "Average"),
+        *(Column(f"p{int(q * 100):02d}", "money", f"{int(q * 100)}th percentile")
+          for q in _QUANTILES),
+    ))
+    figures: ClassVar[tuple[str, ...]] = ("payments",)
     _redo = "simulate again"
 
-    def __init__(self, *, payments: np.ndarray, value: np.ndarray, cost: float | None,
-                 non_intervention: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> None:
+    def __init__(self, *, payments: np.ndarray | None, value: np.ndarray | None,
+                 cost: float | None, non_intervention: Mapping[str, np.ndarray],
+                 info: Mapping[str, Any], saved: Mapping[str, Any] | None = None) -> None:
         self.payments = payments
         self.value = value
         self.cost = cost
         self.non_intervention = MappingProxyType(dict(non_intervention))
         self.info = MappingProxyType(dict(info))
+        self._saved = None if saved is None else MappingProxyType(dict(saved))
         self._freeze()
 
+    def _need_draws(self, what: str) -> None:
+        if self.payments is None:
+            raise OptionError(f"{what} needs the simulated draws, which a saved payment-risk file "
+                              "does not carry; simulate again (the file keeps the quantiles, "
+                              "the probabilities and the budget covering 95% of draws).")
 
     @property
     def prob_commissioner_overpays(self) -> float:
         """P(total payments > value of the additional outcomes)."""
+        if self.payments is None:
+            return float(self._saved["prob_commissioner_overpays"])  # type: ignore[index]
         return float(np.mean(self.payments > self.value))
 
     @property
@@ -77,38 +103,50 @@ class PaymentRisk(ReadOnly):
         """P(total payments < the provider's cost); NaN (with a reason in ``info``) without a cost."""
         if self.cost is None:
             return float("nan")
+        if self.payments is None:
+            v = self._saved.get("prob_provider_loss")  # type: ignore[union-attr]
+            return float("nan") if v is None else float(v)
         return float(np.mean(self.payments < self.cost))
 
     def budget_at(self, percentile: float = 0.95) -> float:
         """The budget that covers the payments with probability ``percentile``."""
         q = check_probability("percentile", percentile)
+        if self.payments is None:
+            if q == 0.95:
+                return float(self._saved["budget_p95"])  # type: ignore[index]
+            self._need_draws(f"The budget at {q:.0%}")
         return float(np.quantile(self.payments, q))
 
     def mc_error(self, p: float) -> float:
         """Monte Carlo standard error of a probability estimated from these draws."""
-        return float(np.sqrt(p * (1 - p) / self.payments.size))
+        n = int(self.info["draws"]) if self.payments is None else self.payments.size
+        return float(np.sqrt(p * (1 - p) / n))
 
     def to_frame(self) -> pd.DataFrame:
         """Quantiles of payments, value and the provider's margin."""
-        qs = [0.05, 0.25, 0.5, 0.75, 0.95]
+        if self.payments is None:
+            return frame_from_records(self._saved["table"],  # type: ignore[index]
+                                      index="quantity")
         rows = {"payments": self.payments, "value": self.value,
                 "commissioner_net": self.value - self.payments}
         if self.cost is not None:
             rows["provider_margin"] = self.payments - self.cost
-        out = pd.DataFrame({k: np.r_[v.mean(), np.quantile(v, qs)] for k, v in rows.items()},
-                           index=["mean", *(f"p{int(q * 100):02d}" for q in qs)]).T
+        out = pd.DataFrame({k: np.r_[v.mean(), np.quantile(v, _QUANTILES)] for k, v in rows.items()},
+                           index=["mean", *(f"p{int(q * 100):02d}" for q in _QUANTILES)]).T
         out.index.name = "quantity"
         return out
 
     def summary(self) -> str:
         """Plain-text summary for a commissioner."""
         i = self.info
+        t = self.to_frame()
+        pay, val = t.loc["payments"], t.loc["value"]
         lines = [
             f"Payment risk: {i['draws']:,} simulated cohorts of {i['cohort_size']:,} "
             f"(seed {i['seed']})", "=" * 72,
-            f"Expected payments {self.payments.mean():,.0f} (90% range "
-            f"{np.quantile(self.payments, 0.05):,.0f} to {np.quantile(self.payments, 0.95):,.0f}).",
-            f"Expected value of additional outcomes {self.value.mean():,.0f}.",
+            f"Expected payments {pay['mean']:,.0f} (90% range "
+            f"{pay['p05']:,.0f} to {pay['p95']:,.0f}).",
+            f"Expected value of additional outcomes {val['mean']:,.0f}.",
             f"Chance the commissioner pays more than the additional outcomes are worth: "
             f"{self.prob_commissioner_overpays:.1%}.",
             f"Budget covering payments in 95% of cases: {self.budget_at(0.95):,.0f}.",
@@ -120,27 +158,51 @@ class PaymentRisk(ReadOnly):
             lines.append("Provider's risk not computed: give `cost_per_participant`.")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def __repr__(self) -> str:
-        return (f"<PaymentRisk draws={self.payments.size} mean_payment={self.payments.mean():,.0f} "
+        mean = self.to_frame().loc["payments", "mean"]
+        return (f"<PaymentRisk draws={self.info.get('draws')} mean_payment={mean:,.0f} "
                 f"p_overpay={self.prob_commissioner_overpays:.3f}>")
 
-    def _repr_html_(self) -> str:
-        return ("<div><strong>Payment risk</strong>"
-                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
-                + "</div>")
+    def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
+        """Data of the ``"payments"`` figure: a 30-band histogram of the simulated totals,
+        the budget covering 95% of draws and the mean value of the additional outcomes.
+        Simulated draws reveal no counts of people (``policy`` is not needed)."""
+        check_choice("name", name, self.figures)
+        if self.payments is None:
+            h = self._saved.get("histogram")  # type: ignore[union-attr]
+            if not h:
+                raise OptionError("This saved payment-risk file has no histogram of the draws; "
+                                  "simulate again to draw the payments figure.")
+            return {**dict(h), "budget": self.budget_at(0.95),
+                    "value": float(self.to_frame().loc["value", "mean"])}
+        arr = np.asarray(self.payments, dtype=float).ravel()
+        arr = arr[np.isfinite(arr)]
+        counts, edges = np.histogram(arr, bins=30)
+        value = float(np.nanmean(np.asarray(self.value, dtype=float)))
+        return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
+                "budget": self.budget_at(0.95), "value": value if np.isfinite(value) else None}
+
+    def _to_state(self) -> dict[str, Any]:
+        hist = self.figure_data("payments")
+        return {"table": self.to_frame().reset_index().to_dict(orient="records"),
+                "info": dict(self.info),
+                "prob_commissioner_overpays": self.prob_commissioner_overpays,
+                "prob_provider_loss": self.prob_provider_loss,
+                "budget_p95": self.budget_at(0.95),
+                "cost": self.cost,
+                "histogram": {"edges": hist["edges"], "counts": hist["counts"]}}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only)."""
-        from pbr_eval.results.counterfactual import _jsonable
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (quantiles),
+        ``info``, ``prob_commissioner_overpays``, ``prob_provider_loss``,
+        ``budget_p95``, ``cost`` and ``histogram`` (of the simulated totals)."""
+        return super().to_dict()
 
-        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
-                          "info": dict(self.info),
-                          "prob_commissioner_overpays": self.prob_commissioner_overpays,
-                          "prob_provider_loss": self.prob_provider_loss,
-                          "budget_p95": self.budget_at(0.95)})
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> PaymentRisk:
+        cost = state.get("cost")
+        return cls(payments=None, value=None, cost=None if cost is None else float(cost),
+                   non_intervention={}, info=dict(state.get("info") or {}), saved=state)
 
 
 def _distribution(o: str, spec: Any, outcome_type: str | None = None) -> RateInput:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import NotViableError, OptionError
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
     EFFECT_SCALES,
     check_choice,
@@ -26,7 +27,7 @@ from pbr_eval.options import (
 )
 from pbr_eval.pricing.mechanisms import PerOutcomeByGroup
 from pbr_eval.pricing.tariff import Tariff
-from pbr_eval.results._readonly import ReadOnly
+from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["DifferentialTariff", "differential_tariff", "payment_groups"]
 
@@ -113,25 +114,28 @@ def payment_groups(
     return pd.Series(labels[idx], index=s.index, name="payment_group")
 
 
-class DifferentialTariff(ReadOnly):
+class DifferentialTariff(Results):
     """Prices by payment group that equalise the provider's expected margin.
 
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per group: ``n``, ``mean_p0``, ``expected_rate``,
+        One row per group (the index): ``n``, ``mean_p0``, ``expected_rate``,
         ``cost_per_participant``, ``flat_price``, ``flat_margin``, ``price``,
         ``margin`` (expected margin per person).
-    groups : pandas.Series
-        Group per person.
+    groups : pandas.Series or None
+        Group per person (``None`` when rebuilt from :meth:`to_dict`, which
+        carries aggregates only).
     margin : float
         The equalised expected margin per person.
     info : mapping
     """
 
+    kind: ClassVar[str] = "differential_tariff"
+    title: ClassVar[str] = "Differential tariff"
     _redo = "call differential_tariff() again"
 
-    def __init__(self, table: pd.DataFrame, groups: pd.Series, margin: float,
+    def __init__(self, table: pd.DataFrame, groups: pd.Series | None, margin: float,
                  outcome: str, info: Mapping[str, Any]) -> None:
         self.table = table
         self.groups = groups
@@ -147,8 +151,23 @@ class DifferentialTariff(ReadOnly):
         return {str(g): float(p) for g, p in self.table["price"].items()}
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-group table."""
+        """The per-group table, indexed by group."""
         return self.table.copy()
+
+    def frame_schema(self) -> Schema:
+        """The declared columns (the group column is named after the grouping)."""
+        return Schema((
+            Column(str(self.table.index.name or "group"), "text", "Payment group"),
+            Column("n", "count", "People"),
+            Column("mean_p0", "probability",
+                   "Average chance of the outcome without the programme"),
+            Column("expected_rate", "probability", "Expected rate with the programme"),
+            Column("cost_per_participant", "money", "Provider's cost per participant"),
+            Column("flat_price", "money", "Flat price per outcome"),
+            Column("flat_margin", "money", "Provider's margin per person at the flat price"),
+            Column("price", "money", "Differential price per outcome"),
+            Column("margin", "money", "Provider's margin per person at the differential price"),
+        ))
 
     def mechanism(self, *, group_column: str = "payment_group") -> PerOutcomeByGroup:
         """The prices as a payment mechanism."""
@@ -173,23 +192,26 @@ class DifferentialTariff(ReadOnly):
                      "incentive to cherry-pick, which the differential prices remove.")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def __repr__(self) -> str:
         return f"<DifferentialTariff groups={len(self.table)} margin={self.margin:,.2f}>"
 
-    def _repr_html_(self) -> str:
-        return ("<div><strong>Differential tariff</strong>"
-                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
-                + "</div>")
+    def _to_state(self) -> dict[str, Any]:
+        return {"table": self.to_frame().reset_index().to_dict(orient="records"),
+                "info": dict(self.info), "margin": self.margin, "outcome": self.outcome,
+                "group_column": str(self.table.index.name or "group")}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only)."""
-        from pbr_eval.results.counterfactual import _jsonable
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (one row per group),
+        ``info``, ``margin``, ``outcome``, ``group_column``."""
+        return super().to_dict()
 
-        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
-                          "info": dict(self.info), "margin": self.margin})
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> DifferentialTariff:
+        rows = state.get("table") or []
+        gcol = state.get("group_column") or (next(iter(rows[0])) if rows else "group")
+        table = frame_from_records(rows, index=gcol)
+        return cls(table, None, float(state.get("margin", float("nan"))),
+                   str(state.get("outcome", "outcome")), dict(state.get("info") or {}))
 
 
 def differential_tariff(

@@ -4,46 +4,63 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import ClaimError, OptionError
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import check_count, check_money
 from pbr_eval.pricing.mechanisms import PaymentMechanism, _rate_of
-from pbr_eval.results._readonly import ReadOnly
+from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["Tariff", "PaymentStatement"]
 
 
-class PaymentStatement(ReadOnly):
+class PaymentStatement(Results):
     """What is owed for a set of claims (read-only).
 
     Attributes
     ----------
-    by_person : pandas.DataFrame
+    by_person : pandas.DataFrame or None
         One row per enrolled person, one column per payment component, and
-        ``total``.
+        ``total``. ``None`` for a statement rebuilt from :meth:`to_dict`
+        (aggregates only).
     info : mapping
         Number of claims, people and outcomes; caps applied.
     """
 
+    kind: ClassVar[str] = "payment_statement"
+    title: ClassVar[str] = "Payment statement"
+    schema: ClassVar[Schema] = Schema((
+        Column("component", "text", "Payment component"),
+        Column("people_paid", "count", "People paid"),
+        Column("amount", "money", "Amount owed"),
+    ))
     _redo = "pay the claims again"
 
-    def __init__(self, by_person: pd.DataFrame, info: Mapping[str, Any]) -> None:
+    def __init__(self, by_person: pd.DataFrame | None, info: Mapping[str, Any], *,
+                 table: pd.DataFrame | None = None) -> None:
         self.by_person = by_person
         self.info = MappingProxyType(dict(info))
+        self._table = table
         self._freeze()
-
 
     @property
     def total(self) -> float:
         """Total owed."""
+        if self.by_person is None:
+            t = self.to_frame()
+            return float(t.loc[t["component"] == "total", "amount"].sum())
         return float(self.by_person["total"].sum())
 
     def to_frame(self) -> pd.DataFrame:
         """Totals by payment component (aggregates only)."""
+        if self.by_person is None:
+            if self._table is None:
+                raise OptionError("A PaymentStatement needs `by_person` or a saved `table`.")
+            return self._table.copy()
         cols = [c for c in self.by_person.columns if c != "total"]
         s = self.by_person[cols].sum()
         paid = (self.by_person[cols] > 0).sum()
@@ -59,28 +76,28 @@ class PaymentStatement(ReadOnly):
         lines = [f"Payment statement: {self.info['n_people']:,} people, "
                  f"{self.info['n_claims']:,} claims", "=" * 60]
         for _, r in self.to_frame().iterrows():
-            lines.append(f"  {r['component']:<32}{r['people_paid']:>8,} {r['amount']:>16,.2f}")
+            lines.append(f"  {r['component']:<32}{int(r['people_paid']):>8,} "
+                         f"{r['amount']:>16,.2f}")
         for note in self.info.get("notes", []):
             lines.append(f"Note: {note}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def __repr__(self) -> str:
         return f"<PaymentStatement total={self.total:,.2f} people={self.info['n_people']}>"
 
-    def _repr_html_(self) -> str:
-        return ("<div><strong>Payment statement</strong>"
-                + self.to_frame().to_html(float_format=lambda v: f"{v:,.4g}", escape=True)
-                + "</div>")
+    def _to_state(self) -> dict[str, Any]:
+        return {"table": self.to_frame().reset_index().to_dict(orient="records"),
+                "info": dict(self.info), "total": self.total}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only)."""
-        from pbr_eval.results.counterfactual import _jsonable
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table``, ``info``, ``total``."""
+        return super().to_dict()
 
-        return _jsonable({"table": self.to_frame().reset_index().to_dict(orient="records"),
-                          "info": dict(self.info), "total": self.total})
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> PaymentStatement:
+        table = frame_from_records(state.get("table") or [], text=("component",))
+        table = table.drop(columns=["index"], errors="ignore")
+        return cls(None, dict(state.get("info") or {}), table=table)
 
 
 class Tariff:

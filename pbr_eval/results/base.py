@@ -40,7 +40,7 @@ from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import Schema, format_value, resolve_kind
 from pbr_eval.results._readonly import ReadOnly
 
-__all__ = ["Results", "HasFigures", "RESULTS_KINDS", "jsonable"]
+__all__ = ["Results", "HasFigures", "RESULTS_KINDS", "jsonable", "frame_from_records"]
 
 #: kind name -> results class; filled when a subclass with a ``kind`` is defined.
 RESULTS_KINDS: dict[str, type[Results]] = {}
@@ -72,6 +72,35 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, pd.Timestamp):
         return obj.isoformat()
     return repr(obj)
+
+
+def frame_from_records(rows: Any, columns: Any = None, *, index: str | None = None,
+                       text: Any = ()) -> pd.DataFrame:
+    """A DataFrame rebuilt from ``to_dict(orient="records")`` rows of a saved results file.
+
+    ``None`` (JSON's null) becomes NaN in number columns; columns named in
+    ``text`` keep their values as they are. ``index``: the column to set as
+    the index.
+
+    Examples
+    --------
+    >>> f = frame_from_records([{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}], text=["b"])
+    >>> f["a"].tolist(), f["b"].tolist()
+    ([1.0, nan], ['x', 'y'])
+    """
+    frame = pd.DataFrame([dict(r) for r in (rows or [])], columns=columns)
+    for c in frame.columns:
+        if c in text or c == index:
+            continue
+        values = frame[c]
+        if values.map(lambda v: v is None or isinstance(v, (int, float, np.number))
+                      and not isinstance(v, bool)).all():
+            frame[c] = pd.to_numeric(values, errors="coerce")
+            if values.map(lambda v: v is None).any() or frame[c].dtype.kind == "f":
+                frame[c] = frame[c].astype(float)
+    if index is not None:
+        frame = frame.set_index(index)
+    return frame
 
 
 class Results(ReadOnly, metaclass=ABCMeta):
