@@ -8,6 +8,7 @@ cohorts, and turn it into outcome prices for Payment by Results.
 True
 """
 
+from pbr_eval import claims  # noqa: F401  (its results kinds register on import pbr_eval)
 from pbr_eval._version import __version__
 from pbr_eval.api import estimate, price, report
 from pbr_eval.areas import AreaRates, AreaTariffs, area_rates, area_tariffs

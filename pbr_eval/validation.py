@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import OptionError, PbrEvalError
 from pbr_eval.inference.intervals import z_value
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
     BOOTSTRAP_CIS,
     BOOTSTRAP_KINDS,
@@ -35,6 +36,7 @@ from pbr_eval.options import (
     check_int,
     check_level,
 )
+from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage"]
 
@@ -117,8 +119,7 @@ def summarise_coverage(reps: pd.DataFrame, level: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@dataclass(frozen=True)
-class CoverageStudy:
+class CoverageStudy(Results):
     """The result of :func:`coverage_study` (read-only).
 
     Attributes
@@ -134,10 +135,50 @@ class CoverageStudy:
         inference settings, failures.
     """
 
-    table: pd.DataFrame = field(repr=False)
-    replicates: pd.DataFrame = field(repr=False)
-    level: float
-    info: Mapping[str, Any] = field(repr=False)
+    kind: ClassVar[str] = "coverage_study"
+    title: ClassVar[str] = "Coverage study on simulated cohorts"
+    schema: ClassVar[Schema] = Schema((
+        Column("outcome", "text", "Outcome"),
+        Column("quantity", "text", "Quantity estimated"),
+        Column("truth_of", "text", "Whose true rate the estimate is scored against"),
+        Column("kept_share", "probability", "Share of each simulated programme cohort kept"),
+        Column("n_reps", "planned_count", "Simulated cohorts estimated"),
+        Column("n_failed", "planned_count", "Simulated cohorts that failed"),
+        Column("bias", "number", "Bias"),
+        Column("bias_mcse", "number", "Monte Carlo error of the bias"),
+        Column("rmse", "number", "Root mean squared error"),
+        Column("rmse_mcse", "number", "Monte Carlo error of the root mean squared error"),
+        Column("coverage", "probability", "Coverage of the interval"),
+        Column("coverage_mcse", "probability", "Monte Carlo error of the coverage"),
+        Column("mean_width", "number", "Average interval width"),
+        Column("width_mcse", "number", "Monte Carlo error of the width"),
+        Column("se_ratio", "ratio", "Standard error implied by the interval over the actual "
+               "spread"),
+    ))
+    _redo = "run coverage_study() again"
+
+    def __init__(self, table: pd.DataFrame, replicates: pd.DataFrame, level: float,
+                 info: Mapping[str, Any]) -> None:
+        self.table = table
+        self.replicates = replicates
+        self.level = float(level)
+        self.info = MappingProxyType(dict(info))
+        self._freeze()
+
+    def __repr__(self) -> str:
+        return f"<CoverageStudy {self.info.get('label')!r} reps={self.info.get('n_reps')}>"
+
+    def _to_state(self) -> dict[str, Any]:
+        return {"table": self.table.to_dict(orient="records"),
+                "replicates": self.replicates.to_dict(orient="records"),
+                "level": self.level, "info": dict(self.info)}
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> CoverageStudy:
+        text = ("outcome", "quantity", "truth_of")
+        return cls(frame_from_records(state.get("table") or [], text=text),
+                   frame_from_records(state.get("replicates") or [], text=text),
+                   float(state.get("level", DEFAULT_LEVEL)), dict(state.get("info") or {}))
 
     def to_frame(self) -> pd.DataFrame:
         """The performance table."""

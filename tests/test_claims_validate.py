@@ -226,12 +226,12 @@ def test_results_surface_smoke(res, tmp_path):
 
     assert res.to_frame().equals(res.counts("rule"))
     assert "By local authority:" in res.summary() and str(res) == res.summary()
-    assert res._repr_html_().startswith("<pre>")
+    assert "<th>Invalid claims</th>" in res._repr_html_()  # the results face: a labelled table
     paths = res.write(tmp_path / "out")
     assert all(p.exists() for p in paths.values())
     est = estimate_invalid_rate(pd.DataFrame({"invalid": [True, False, False]}))
     assert est.to_frame().shape == (1, 12) and est.recovery is None
-    assert "Implied recovery" not in str(est) and est._repr_html_().startswith("<pre>")
+    assert "Implied recovery" not in str(est) and "<table" in est._repr_html_()
 
 
 def test_value_at_stake_under_the_pricing_tariff(sim, res):

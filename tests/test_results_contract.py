@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -149,6 +150,49 @@ def _placebo() -> Any:
                            outcome="sentence_months")
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "claims"
+
+
+@cache
+def _claims_validation() -> Any:
+    from pbr_eval.claims import load_rules, validate_claims
+
+    return validate_claims(pd.read_csv(EXAMPLES / "claims.csv"),
+                           pd.read_csv(EXAMPLES / "records.csv"), load_rules(EXAMPLES / "rules.toml"),
+                           members=pd.read_csv(EXAMPLES / "members.csv"))
+
+
+def _audit_estimate() -> Any:
+    from pbr_eval.claims import draw_audit_sample, estimate_invalid_rate
+
+    checked = _claims_validation().claims
+    sample = draw_audit_sample(checked, n=60, strata="authority", seed=1)
+    reviewed = sample.assign(invalid=sample["status"] != "valid")
+    return estimate_invalid_rate(reviewed, strata="stratum", paid_total=100_000.0)
+
+
+def _rereferral() -> Any:
+    from pbr_eval.claims import rereferral_rates
+    from pbr_eval.datasets import load_families
+
+    d = load_families().data
+    last = d[d["period"] == d["period"].max()]
+    families = pd.DataFrame({
+        "claimed": last["treated"].astype(bool).to_numpy(),
+        "closure_date": "2022-01-01",
+        "rereferral_date": ["2022-06-01" if y else None for y in last["youth_offending"]],
+    })
+    return rereferral_rates(families, within_days=365, as_of="2024-01-01")
+
+
+def _coverage_study() -> Any:
+    from pbr_eval.estimators import NearestNeighborMatching
+    from pbr_eval.validation import coverage_study
+
+    return coverage_study(NearestNeighborMatching(), "reoffending", n_reps=3, n_treated=100,
+                          n_comparison=800, seed=1)
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "counterfactual": _counterfactual,
     "balance": _balance,
@@ -161,9 +205,13 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "e_values": _e_values,
     "tipping_point": _tipping_point,
     "placebo": _placebo,
+    "claims_validation": _claims_validation,
+    "audit_estimate": _audit_estimate,
+    "rereferral": _rereferral,
+    "coverage_study": _coverage_study,
 }
 
-_UNIT_ID = re.compile(r"P\d{7}")  # the shipped files' person identifiers
+_UNIT_ID = re.compile(r"\b[PFC]\d{6,7}\b")  # the shipped files' person, family, claim ids
 _SNAKE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b")
 _CAMEL = re.compile(r"\b[a-z]+[A-Z][A-Za-z]*\b|\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
 

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from pbr_eval.exceptions import DataError, MissingColumnError, OptionError
+from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import (
     ALLOCATIONS,
     DEFAULT_LEVEL,
@@ -38,6 +38,7 @@ from pbr_eval.options import (
     check_positive,
     check_probability,
 )
+from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = [
     "sample_size_for_precision",
@@ -348,8 +349,11 @@ def draw_audit_sample(claims: pd.DataFrame, *, n: int, strata: str | None = None
     return out
 
 
-@dataclass(frozen=True)
-class AuditEstimate:
+_AUDIT_FIELDS = ("rate", "lower", "upper", "n", "n_invalid", "level", "method", "stratified",
+                 "n_effective", "recovery", "recovery_lower", "recovery_upper")
+
+
+class AuditEstimate(Results):
     """The invalid-claim rate estimated from a reviewed sample (read-only).
 
     Attributes
@@ -371,20 +375,40 @@ class AuditEstimate:
     info : mapping
     """
 
-    rate: float
-    lower: float
-    upper: float
-    n: int
-    n_invalid: int
-    level: float
-    method: str
-    stratified: bool
-    n_effective: float
-    recovery: float | None
-    recovery_lower: float | None
-    recovery_upper: float | None
-    by_stratum: pd.DataFrame
-    info: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "audit_estimate"
+    title: ClassVar[str] = "Invalid claims estimated from an audit sample"
+    schema: ClassVar[Schema] = Schema((
+        Column("invalid_rate", "rate", "Estimated share of claims that are invalid",
+               denominator="n"),
+        Column("lower", "rate", "Lower limit", denominator="n"),
+        Column("upper", "rate", "Upper limit", denominator="n"),
+        Column("level", "probability", "Confidence level"),
+        Column("method", "text", "Interval method"),
+        Column("n", "count", "Claims checked"),
+        Column("n_invalid", "count", "Claims found invalid"),
+        Column("n_effective", "number", "Effective sample size"),
+        Column("stratified", "text", "Stratified sample"),
+        Column("recovery", "money", "Amount to recover"),
+        Column("recovery_lower", "money", "Amount to recover, lower limit"),
+        Column("recovery_upper", "money", "Amount to recover, upper limit"),
+    ))
+    _redo = "estimate the invalid rate again"
+
+    def __init__(self, *, rate: float, lower: float, upper: float, n: int, n_invalid: int,
+                 level: float, method: str, stratified: bool, n_effective: float,
+                 recovery: float | None, recovery_lower: float | None,
+                 recovery_upper: float | None, by_stratum: pd.DataFrame,
+                 info: Mapping[str, Any] | None = None) -> None:
+        self.rate, self.lower, self.upper = float(rate), float(lower), float(upper)
+        self.n, self.n_invalid = int(n), int(n_invalid)
+        self.level, self.method, self.stratified = float(level), str(method), bool(stratified)
+        self.n_effective = float(n_effective)
+        self.recovery = None if recovery is None else float(recovery)
+        self.recovery_lower = None if recovery_lower is None else float(recovery_lower)
+        self.recovery_upper = None if recovery_upper is None else float(recovery_upper)
+        self.by_stratum = by_stratum
+        self.info = MappingProxyType(dict(info or {}))
+        self._freeze()
 
     def conf_int(self) -> tuple[float, float]:
         """The interval for the invalid rate."""
@@ -413,11 +437,21 @@ class AuditEstimate:
                          f"{self.recovery_lower:,.0f} and GBP {self.recovery_upper:,.0f}).")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def __repr__(self) -> str:
+        return f"<AuditEstimate rate={self.rate:.3f} n={self.n}>"
 
-    def _repr_html_(self) -> str:
-        return "<pre>" + self.summary() + "</pre>"
+    def _to_state(self) -> dict[str, Any]:
+        return {**{k: getattr(self, k) for k in _AUDIT_FIELDS},
+                "by_stratum": self.by_stratum.reset_index().to_dict(orient="records"),
+                "info": dict(self.info)}
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> AuditEstimate:
+        by = frame_from_records(state.get("by_stratum") or [], index="stratum")
+        vals = {k: state.get(k) for k in _AUDIT_FIELDS}
+        for k in ("rate", "lower", "upper", "n_effective"):
+            vals[k] = float("nan") if vals[k] is None else vals[k]
+        return cls(**vals, by_stratum=by, info=dict(state.get("info") or {}))
 
 
 def estimate_invalid_rate(reviewed: pd.DataFrame, *, invalid: str = "invalid",

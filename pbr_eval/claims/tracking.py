@@ -21,9 +21,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -41,6 +40,7 @@ from pbr_eval.options import (
     check_int,
     check_level,
 )
+from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["needs_progress", "rereferral_rates", "RereferralComparison", "to_cohort",
            "NOT_CAUSAL"]
@@ -164,8 +164,7 @@ def needs_progress(needs: pd.DataFrame, *, family: str = "family_id", need: str 
     return out
 
 
-@dataclass(frozen=True)
-class RereferralComparison:
+class RereferralComparison(Results):
     """Re-referral rates for claimed and non-claimed families (read-only).
 
     Attributes
@@ -182,13 +181,27 @@ class RereferralComparison:
         Settings and rows left out (``dropped``).
     """
 
-    table: pd.DataFrame
-    difference: float
-    lower: float
-    upper: float
-    level: float
-    caveat: str = NOT_CAUSAL
-    info: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "rereferral"
+    title: ClassVar[str] = "Re-referral after closure"
+    schema: ClassVar[Schema] = Schema((
+        Column("group", "text", "Families"),
+        Column("families", "count", "Families followed up"),
+        Column("rereferred", "count", "Families re-referred"),
+        Column("rate", "rate", "Re-referral rate", denominator="families"),
+        Column("lower", "rate", "Lower limit", denominator="families"),
+        Column("upper", "rate", "Upper limit", denominator="families"),
+    ))
+    _redo = "compare the re-referral rates again"
+
+    def __init__(self, table: pd.DataFrame, difference: float, lower: float, upper: float,
+                 level: float, caveat: str = NOT_CAUSAL,
+                 info: Mapping[str, Any] | None = None) -> None:
+        self.table = table
+        self.difference, self.lower, self.upper = float(difference), float(lower), float(upper)
+        self.level = float(level)
+        self.caveat = str(caveat)
+        self.info = MappingProxyType(dict(info or {}))
+        self._freeze()
 
     def to_frame(self, *, min_count: int = DEFAULT_DISCLOSURE_THRESHOLD) -> pd.DataFrame:
         """The table with counts below ``min_count`` suppressed (for reports)."""
@@ -212,8 +225,23 @@ class RereferralComparison:
             lines.append(f"note: {d['n']:,} {d['reason']}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def __repr__(self) -> str:
+        return f"<RereferralComparison difference={self.difference:+.3f}>"
+
+    def _to_state(self) -> dict[str, Any]:
+        return {"table": self.table.reset_index().to_dict(orient="records"),
+                "difference": self.difference, "lower": self.lower, "upper": self.upper,
+                "level": self.level, "caveat": self.caveat, "info": dict(self.info)}
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> RereferralComparison:
+        def num(k: str) -> float:
+            v = state.get(k)
+            return math.nan if v is None else float(v)
+
+        return cls(frame_from_records(state.get("table") or [], index="group"),
+                   num("difference"), num("lower"), num("upper"), num("level"),
+                   str(state.get("caveat", NOT_CAUSAL)), dict(state.get("info") or {}))
 
 
 def _followed_up(families: pd.DataFrame, claimed: str, closure_date: str,

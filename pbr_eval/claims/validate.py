@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -29,11 +28,13 @@ from pbr_eval.exceptions import (
     DataError,
     DuplicateIdError,
     MissingColumnError,
+    OptionError,
     PbrEvalWarning,
     RuleError,
 )
 from pbr_eval.kinds import Column, Schema, format_value
 from pbr_eval.options import CLAIM_STATUSES, DEFAULT_DISCLOSURE_THRESHOLD, check_int
+from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["ClaimsValidation", "validate_claims", "claims_summary", "claim_payments",
            "SUPPRESSED", "SECONDARY", "validate_files", "claims_report_tables",
@@ -108,23 +109,63 @@ def claim_payments(claims: pd.DataFrame, prices: Any) -> np.ndarray:
     return arr
 
 
-@dataclass(frozen=True)
-class ClaimsValidation:
+class ClaimsValidation(Results):
     """The result of a claims validation run (read-only).
 
     Attributes
     ----------
-    claims : pandas.DataFrame
+    claims : pandas.DataFrame or None
         One row per claim: ``claim_id``, ``unit_id``, ``rule``, ``authority``,
         ``date``, ``status`` ("valid" / "invalid" / "unevidenced"),
         ``evidence`` (what decided it) and ``value`` (payment at stake; NaN
-        when no price is known).
+        when no price is known). ``None`` for a result rebuilt from
+        :meth:`to_dict`, which carries the counts and values only: then
+        :meth:`counts` (overall, by rule and by local authority),
+        :meth:`value_at_stake` (overall), :meth:`to_frame` and
+        :meth:`summary` work, and the claim-level methods raise.
     info : mapping
         Settings, counts of rows dropped and why, and the version.
     """
 
-    claims: pd.DataFrame
-    info: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "claims_validation"
+    title: ClassVar[str] = "Claims checked"
+    schema: ClassVar[Schema] = Schema((
+        Column("rule", "text", "Rule"),
+        Column("valid", "count", "Valid claims"),
+        Column("invalid", "count", "Invalid claims"),
+        Column("unevidenced", "count", "Claims without evidence"),
+        Column("total", "count", "All claims"),
+    ))
+    _redo = "validate the claims again"
+
+    def __init__(self, claims: pd.DataFrame | None, info: Mapping[str, Any] | None = None, *,
+                 saved: Mapping[str, Any] | None = None) -> None:
+        if claims is None and saved is None:
+            raise OptionError("`claims` must be the checked claims (a DataFrame); got None.")
+        self.claims = claims
+        self.info = MappingProxyType(dict(info or {}))
+        self._saved = None if saved is None else MappingProxyType(dict(saved))
+        self._freeze()
+
+    def _rows(self, what: str) -> pd.DataFrame:
+        if self.claims is None:
+            raise OptionError(f"{what} needs the claim-level rows, which a saved claims results "
+                              "file does not carry (counts and values only); validate again.")
+        return self.claims
+
+    def _saved_counts(self, by: str | list[str] | None) -> pd.DataFrame:
+        saved = self._saved or {}
+        key = {None: "counts", "rule": "by_rule", "authority": "by_authority"}.get(
+            by if isinstance(by, str) or by is None else None)
+        if key is None or saved.get(key) is None:
+            self._rows(f"Counts by {by!r}")
+        if key == "counts":
+            out = pd.DataFrame([dict(saved["counts"])])
+        else:
+            out = frame_from_records(saved[key], text=(by,)).set_index(by)  # type: ignore[arg-type]
+        out = out.reindex(columns=[*CLAIM_STATUSES, "total"], fill_value=0).astype(int)
+        out.columns.name = "status"
+        return out
 
     def counts(self, by: str | list[str] | None = "rule") -> pd.DataFrame:
         """Number of claims by status (columns) and ``by`` (rows).
@@ -139,6 +180,8 @@ class ClaimsValidation:
         a           1        1            0      2
         b           1        0            0      1
         """
+        if self.claims is None:
+            return self._saved_counts(by)
         df = self.claims
         if by is None:
             tab = df["status"].value_counts().reindex(CLAIM_STATUSES, fill_value=0)
@@ -157,7 +200,10 @@ class ClaimsValidation:
         ``at_risk`` = value of invalid + unevidenced claims: money that would be
         paid without evidence of the outcome.
         """
-        df = self.claims.assign(value=self.claims["value"].fillna(0.0))
+        if self.claims is None and by is None and (self._saved or {}).get("value"):
+            return pd.DataFrame([dict(self._saved["value"])])  # type: ignore[index]
+        df = self._rows("The value at stake by group")
+        df = df.assign(value=self.claims["value"].fillna(0.0))
         keys = [by] if isinstance(by, str) else (by or [])
         grp = df.groupby(keys + ["status"], observed=True)["value"].sum() if keys else \
             df.groupby("status")["value"].sum()
@@ -172,12 +218,22 @@ class ClaimsValidation:
 
     def review(self) -> pd.DataFrame:
         """Claims needing a person: every invalid or unevidenced claim, with its evidence."""
-        df = self.claims
+        df = self._rows("The review list")
         return df.loc[df["status"] != "valid"].sort_values(["status", "rule"], kind="stable")
 
     def to_frame(self) -> pd.DataFrame:
         """Counts by rule and status (the main table)."""
         return self.counts("rule")
+
+    def _has_values(self) -> bool:
+        if self.claims is None:
+            return bool((self._saved or {}).get("has_values", False))
+        return bool(self.claims["value"].notna().any())
+
+    def _has_authority(self) -> bool:
+        if self.claims is None:
+            return (self._saved or {}).get("by_authority") is not None
+        return bool(self.claims["authority"].notna().any())
 
     def summary(self) -> str:
         """Plain-text summary."""
@@ -189,30 +245,38 @@ class ClaimsValidation:
             f"  valid: {int(tot['valid']):,}   invalid: {int(tot['invalid']):,}   "
             f"unevidenced (missing evidence): {int(tot['unevidenced']):,}",
         ]
-        if self.claims["value"].notna().any():
+        if self._has_values():
             lines.append(f"  value of valid claims: GBP {val['valid']:,.0f}; at risk "
                          f"(invalid + unevidenced): GBP {val['at_risk']:,.0f}")
         lines += ["", "By rule:", self.counts("rule").to_string()]
-        if self.claims["authority"].notna().any():
+        if self._has_authority():
             lines += ["", "By local authority:", self.counts("authority").to_string()]
         for d in self.info.get("dropped", []):
             lines.append(f"note: {d['n']:,} {d['reason']} ({d['stage']})")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def __repr__(self) -> str:
+        return f"<ClaimsValidation claims={int(self.counts(None).iloc[0]['total'])}>"
 
-    def _repr_html_(self) -> str:
-        return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Aggregates only (no claim rows): counts and values, JSON-ready."""
+    def _to_state(self) -> dict[str, Any]:
         return {
             "counts": self.counts(None).iloc[0].to_dict(),
             "by_rule": self.counts("rule").reset_index().to_dict(orient="records"),
+            "by_authority": (self.counts("authority").reset_index().to_dict(orient="records")
+                             if self._has_authority() else None),
             "value": self.value_at_stake().iloc[0].to_dict(),
+            "has_values": self._has_values(),
             "info": dict(self.info),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Aggregates only (no claim rows): ``kind``, ``counts``, ``by_rule``,
+        ``by_authority``, ``value``, ``has_values``, ``info``; JSON-ready."""
+        return super().to_dict()
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> ClaimsValidation:
+        return cls(None, dict(state.get("info") or {}), saved=state)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``claims_checked.csv`` (every claim), ``claims_review.csv`` and
@@ -221,6 +285,8 @@ class ClaimsValidation:
         The first two hold claim-level rows for the council's own use; they are
         not for publication (use :func:`claims_summary` for that).
         """
+        self._rows("Writing the claim files")
+        assert self.claims is not None
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         paths = {"checked": d / "claims_checked.csv", "review": d / "claims_review.csv",
