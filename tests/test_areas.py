@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import matplotlib
@@ -199,7 +200,7 @@ def test_area_tariffs_reproduce_formulas(reo_rates):
     # the band: upper non-intervention limit gives the lower price
     assert (f["band_lower"] <= f["price"]).all() and (f["price"] <= f["band_upper"]).all()
     assert "wrong areas" in tar.summary()
-    assert isinstance(tar.plot_misallocation(), Figure)
+    assert isinstance(tar.plot("misallocation").figure, Figure)
     with pytest.raises(AttributeError, match="read-only"):
         tar.national = {}
 
@@ -375,14 +376,18 @@ def test_funnel_flags_real_variation(areas_sim):
 
 
 def test_plots_return_figures(reo_rates, areas_sim):
-    assert isinstance(reo_rates.plot_ranked(), Figure)
-    assert isinstance(reo_rates.plot_funnel(), Figure)
+    assert isinstance(reo_rates.plot("area_ranked").figure, Figure)
+    assert isinstance(reo_rates.plot("funnel").figure, Figure)
     big = area_rates(areas_sim.cohort(), outcome="job_outcome")
-    fig = big.plot_ranked()
-    assert isinstance(fig, Figure) and fig.axes[0].get_ylabel().startswith("100 areas")
+    ax = big.plot("area_ranked")
+    assert ax.get_ylabel().startswith("100 areas")
     wb = area_rates(areas_sim.cohort(), outcome="wellbeing")
-    fig = wb.plot_funnel()
-    assert fig.axes[0].get_xlabel() == "precision (1 / SE^2)"
+    ax = wb.plot("funnel")
+    assert ax.get_xlabel() == "precision (1 / SE^2)"
+    # the old spellings still work, with a warning naming the new one
+    for old, new in (("plot_ranked", "area_ranked"), ("plot_funnel", "funnel")):
+        with pytest.warns(DeprecationWarning, match=rf"use results\.plot\('{new}'\)"):
+            assert isinstance(getattr(big, old)(), Figure)
     t = wb.funnel_table()
     np.testing.assert_allclose(t["precision"], 1 / wb.to_frame()["unpooled_se"] ** 2)
 
@@ -409,6 +414,38 @@ def test_disclosure_table(areas_sim):
     # no hidden count can be worked out from the programme's or the pool's size
     for col in ("n_treated", "n_comparison"):
         assert (body[col] == MARKER).sum() != 1
+
+
+def test_saved_area_results_hold_the_published_tables_only(areas_sim):
+    """to_dict() carries the disclosure-controlled tables; from_dict rebuilds that view."""
+    from pbr_eval.results import Results
+    from pbr_eval.results.base import jsonable
+
+    r = area_rates(areas_sim.cohort(), outcome="job_outcome")
+    d = r.to_dict()
+    assert d["kind"] == "area_rates" and d["areas"] == jsonable(
+        r.disclosure_table().to_dict(orient="records"))
+    assert "Smaller areas" in json.dumps(d) and min(
+        x["n_treated"] for x in d["areas"] if isinstance(x["n_treated"], int)) >= 10
+    back = Results.from_dict(d)
+    assert back.to_dict() == d
+    shown = back.to_frame()
+    assert list(shown.columns) == list(back.frame_schema().names)
+    assert shown["area"].tolist() == r.disclosure_table()["area"].tolist()[:-1]
+    assert "as published" in back.summary() and "Disclosure control" in back.summary()
+    assert back.plot("area_ranked").has_data()
+    with pytest.raises(OptionError, match="saved area results file"):
+        back.funnel_table()
+    with pytest.raises(OptionError, match="saved area results file"):
+        back.to_frame(0.8)
+    t = area_tariffs(r, value_per_outcome=3000.0, effect=0.05)
+    td = t.to_dict()
+    merged = [x for x in td["table"] if str(x["area"]).startswith("Smaller areas")]
+    assert len(merged) == 1 and isinstance(merged[0]["n_treated"], int)
+    tback = Results.from_dict(td)
+    assert tback.to_dict() == td
+    assert tback.total_misallocated == pytest.approx(t.total_misallocated)
+    assert "wrong areas" in tback.summary() and tback.plot("misallocation").has_data()
 
 
 def test_disclosure_merged_row_suppressed_when_tiny():

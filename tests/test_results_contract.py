@@ -150,6 +150,19 @@ def _placebo() -> Any:
                            outcome="sentence_months")
 
 
+@cache
+def _area_rates() -> Any:
+    from pbr_eval.areas import area_rates
+
+    return area_rates(_reoffending()[1], outcome="reoffended")
+
+
+def _area_tariffs() -> Any:
+    from pbr_eval.areas import area_tariffs
+
+    return area_tariffs(_area_rates(), value_per_outcome=5000.0, effect=0.05, better="lower")
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "claims"
 
 
@@ -209,6 +222,8 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "audit_estimate": _audit_estimate,
     "rereferral": _rereferral,
     "coverage_study": _coverage_study,
+    "area_rates": _area_rates,
+    "area_tariffs": _area_tariffs,
 }
 
 _UNIT_ID = re.compile(r"\b[PFC]\d{6,7}\b")  # the shipped files' person, family, claim ids

@@ -221,29 +221,10 @@ _AREA_FMT_BINARY = {"n_treated": "int", "n_comparison": "int", "observed": "pct"
 
 def _merged_tariffs(frame: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, int]:
     """Tariff rows of areas with fewer than ``threshold`` treated merged (or suppressed)."""
-    small = frame["n_treated"].to_numpy(dtype=float) < threshold
-    keep = frame.loc[~small].copy().astype(object)
-    k = int(small.sum())
-    if k:
-        g = frame.loc[small]
-        n1 = float(g["n_treated"].sum())
-        money = ["expected_outcomes", "payment_at_area_price", "payment_at_national_price",
-                 "misallocation"]
-        row: dict[str, Any] = {c: "" for c in frame.columns}
-        row["area"] = f"Smaller areas ({k} merged)"
-        if n1 >= threshold:
-            row["n_treated"] = int(n1)
-            for c in money:
-                if c in g:
-                    row[c] = float(g[c].sum())
-            if "misallocation" in g:
-                row["misallocation_per_person"] = float(g["misallocation"].sum()) / n1
-            if "national_price" in g:
-                row["national_price"] = float(g["national_price"].iloc[0])
-        else:
-            row["n_treated"] = f"<{threshold}"
-        keep = pd.concat([keep, pd.DataFrame([row])], ignore_index=True)
-    return keep, k
+    from pbr_eval.areas.disclosure import tariffs_disclosure_table
+
+    k = int((frame["n_treated"].to_numpy(dtype=float) < threshold).sum())
+    return tariffs_disclosure_table(frame, min_count=threshold), k
 
 
 def areas_section(areas: Any, tariffs: Any, policy: DisclosurePolicy,
