@@ -74,6 +74,22 @@ def jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
+def _import_all_results() -> None:
+    """Import every pbr_eval module, so every results class has registered its kind."""
+    import importlib
+    import pkgutil
+
+    import pbr_eval
+
+    for mod in pkgutil.walk_packages(pbr_eval.__path__, "pbr_eval."):
+        if mod.name.split(".")[-1] in ("__main__",):
+            continue
+        try:
+            importlib.import_module(mod.name)
+        except ImportError:  # an optional dependency that is not installed
+            continue
+
+
 def frame_from_records(rows: Any, columns: Any = None, *, index: str | None = None,
                        text: Any = ()) -> pd.DataFrame:
     """A DataFrame rebuilt from ``to_dict(orient="records")`` rows of a saved results file.
@@ -202,6 +218,8 @@ class Results(ReadOnly, metaclass=ABCMeta):
         if not isinstance(data, Mapping):
             raise OptionError(f"`data` must be a mapping from to_dict(); got {type(data).__name__}.")
         k = data.get("kind")
+        if k is not None and str(k) not in RESULTS_KINDS:
+            _import_all_results()  # a kind defined in a module not imported yet
         target = RESULTS_KINDS.get(str(k)) if k is not None else None
         if target is None:
             if cls is not Results and cls.kind:
