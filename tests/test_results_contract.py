@@ -379,3 +379,35 @@ def test_results_from_dict_rejects_unknown_kinds() -> None:
         Results.from_dict({"kind": "no such kind"})
     with pytest.raises(OptionError, match="not BalanceTable"):
         pbr_eval.BalanceTable.from_dict(_matched().to_dict())
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if RESULTS_KINDS[k]._legacy_keys])
+def test_dictionaries_without_a_kind_still_load(kind: str) -> None:
+    d = _instance(kind).to_dict()
+    d.pop("kind")
+    assert type(Results.from_dict(d)) is RESULTS_KINDS[kind]
+
+
+def test_a_results_file_written_by_version_0_1_still_loads(tmp_path) -> None:  # noqa: ANN001
+    import numpy as np
+
+    path = Path(__file__).resolve().parent / "reference" / "legacy" / "demo_results_0_1.json"
+    old = json.loads(path.read_text(encoding="utf-8"))
+    prices = old.pop("prices")
+    assert "kind" not in old and "kind" not in prices
+    res = Results.from_dict(old)
+    assert isinstance(res, pbr_eval.CounterfactualResults)
+    saved = pd.DataFrame(old["estimates"])
+    frame = res.to_frame()
+    for c in saved.columns:  # the saved rows, reproduced from the rebuilt estimates
+        if saved[c].dtype.kind in "fi":
+            np.testing.assert_allclose(frame[c].to_numpy(dtype=float),
+                                       saved[c].to_numpy(dtype=float), rtol=1e-13, err_msg=c)
+        else:
+            assert frame[c].tolist() == saved[c].tolist(), c
+    rec = Results.from_dict(prices)
+    again = pbr_eval.price(old, value_per_outcome=5000.0, better="lower",
+                           outcomes=["reoffended"])
+    np.testing.assert_allclose(again.to_frame()["ceiling"], rec.to_frame()["ceiling"],
+                               rtol=1e-12)
+    assert pbr_eval.report(old, tmp_path / "pilot.html")[0].exists()

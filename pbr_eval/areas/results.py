@@ -161,6 +161,7 @@ class AreaRates(Results, HasFigures):
     """
 
     kind: ClassVar[str] = "area_rates"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"national_rate", "hyperparameters", "areas"})
     title: ClassVar[str] = "Area non-intervention rates"
     figures: ClassVar[tuple[str, ...]] = ("area_ranked", "funnel")
     _redo = "call area_rates() again"

@@ -128,6 +128,7 @@ class ClaimsValidation(Results):
     """
 
     kind: ClassVar[str] = "claims_validation"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"counts", "by_rule", "value"})
     title: ClassVar[str] = "Claims checked"
     schema: ClassVar[Schema] = Schema((
         Column("rule", "text", "Rule"),

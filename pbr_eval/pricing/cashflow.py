@@ -109,6 +109,7 @@ class CashFlowSchedule(Results, HasFigures):
     """
 
     kind: ClassVar[str] = "cash_flow"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"table", "peak_working_capital", "npv"})
     title: ClassVar[str] = "Cash flow"
     schema: ClassVar[Schema] = Schema((
         Column("month", "integer", "Month"),

@@ -239,6 +239,7 @@ class PriceRecommendation(Results, HasFigures):
     """
 
     kind: ClassVar[str] = "price"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"level", "rule", "prices"})
     title: ClassVar[str] = "Recommended outcome prices"
     schema: ClassVar[Schema] = _price_schema("rate")
     figures: ClassVar[tuple[str, ...]] = ("price_curve",)

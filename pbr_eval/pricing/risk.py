@@ -61,6 +61,7 @@ class PaymentRisk(Results, HasFigures):
     """
 
     kind: ClassVar[str] = "payment_risk"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"table", "prob_commissioner_overpays", "budget_p95"})
     title: ClassVar[str] = "Payment risk"
     schema: ClassVar[Schema] = Schema((
         Column("quantity", "text", "Quantity",

@@ -132,6 +132,7 @@ class DifferentialTariff(Results):
     """
 
     kind: ClassVar[str] = "differential_tariff"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"table", "margin"})
     title: ClassVar[str] = "Differential tariff"
     _redo = "call differential_tariff() again"
 

@@ -128,6 +128,9 @@ def plot_price_sensitivity(
 ) -> Any:
     """Plot the ceiling against the non-intervention rate; returns the Figure.
 
+    Drawn by :mod:`pbr_eval.figures` (figure ``"price_sensitivity"``), the
+    same function the reports use.
+
     Parameters
     ----------
     table : DataFrame
@@ -154,34 +157,16 @@ def plot_price_sensitivity(
     >>> type(fig).__name__
     'Figure'
     """
-    if ax is None:
-        from matplotlib.figure import Figure
+    from pbr_eval.figures import draw
 
-        # A Figure outside pyplot: no global backend change, renders with Agg on savefig.
-        fig = Figure(figsize=(7, 4.2))
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
-    x, y = table["non_intervention"], table["ceiling"]
-    ax.plot(x, y, color="#1f4e79", lw=2, label="most worth paying per outcome")
-    if interval is not None:
-        ax.axvspan(interval[0], interval[1], color="#9dc3e6", alpha=0.35,
-                   label="confidence interval of the rate")
-    if estimate is not None:
-        ax.axvline(estimate, color="#1f4e79", ls="--", lw=1, label="estimated rate")
-    if price is not None:
-        ax.axhline(price, color="#c00000", lw=1.2, label=f"price paid ({price:,.0f})")
-        over = y < price
-        if over.any():
-            ax.fill_between(x, y, price, where=over, color="#c00000", alpha=0.12,
-                            label="paying for deadweight")
-    ax.set_xlabel("non-intervention rate (outcomes per person without the programme)")
-    ax.set_ylabel("price per outcome")
-    ax.set_title(title or "Value-for-money price by non-intervention rate")
-    ax.set_ylim(bottom=min(0.0, float(np.nanmin(y))))
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    return fig
+    data = {"x": [float(v) for v in table["non_intervention"]],
+            "ceiling": [float(v) for v in table["ceiling"]],
+            "price": None if price is None else float(price),
+            "estimate": None if estimate is None else float(estimate),
+            "interval": None if interval is None else [float(interval[0]), float(interval[1])]}
+    ax = draw("price_sensitivity", data, ax=ax,
+              title=title or "Value-for-money price by non-intervention rate")
+    return ax.figure
 
 
 def scenario_table(

@@ -32,6 +32,7 @@ class PaymentStatement(Results):
     """
 
     kind: ClassVar[str] = "payment_statement"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"table", "total"})
     title: ClassVar[str] = "Payment statement"
     schema: ClassVar[Schema] = Schema((
         Column("component", "text", "Payment component"),

@@ -533,7 +533,11 @@ class BalanceTable(Results, HasFigures):
 
         It has no unit-level data: :meth:`to_frame`, :meth:`summary`,
         :meth:`counts` (when ``counts`` is given) and the Love plot work; the
-        eCDF statistics appear only when the rows carry them.
+        eCDF statistics appear only when the rows carry them. Without
+        ``binary`` and without a ``covariate_type`` column (files written
+        before pbr_eval 0.2), a row whose means all lie in [0, 1] is taken as
+        binary (its means as shares of people: the cautious reading for
+        disclosure control).
         """
         obj = cls.__new__(cls)
         frame = pd.DataFrame([dict(r) for r in rows])
@@ -545,8 +549,14 @@ class BalanceTable(Results, HasFigures):
             if col not in ("imbalanced_after", "covariate_type"):
                 frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
         obj.names = [str(n) for n in frame.index]
-        obj.binary = set(binary) if binary else set(
-            frame.index[frame.get("covariate_type", pd.Series(dtype=object)).eq("binary")])
+        if binary:
+            obj.binary = set(binary)
+        elif "covariate_type" in frame.columns:
+            obj.binary = set(frame.index[frame["covariate_type"].eq("binary")])
+        else:  # a file written before pbr_eval 0.2: 0/1 covariates look like shares
+            means = frame.reindex(columns=[c for c in frame.columns if c.startswith("mean_")])
+            looks = means.apply(lambda r: bool(len(r) and r.between(0, 1).all()), axis=1)
+            obj.binary = set(frame.index[looks.to_numpy(dtype=bool)])
         obj.estimand = estimand
         obj.threshold = float(threshold)
         obj._cols = None

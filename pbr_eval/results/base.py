@@ -135,6 +135,10 @@ class Results(ReadOnly, metaclass=ABCMeta):
     kind: ClassVar[str] = ""
     schema: ClassVar[Schema] = Schema()
     title: ClassVar[str] = "pbr_eval results"
+    #: Keys that identify this class's ``to_dict()`` output written before
+    #: dictionaries carried their ``kind`` (pbr_eval 0.1), so ``Results.from_dict``
+    #: still reads those files.
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -221,14 +225,20 @@ class Results(ReadOnly, metaclass=ABCMeta):
         if k is not None and str(k) not in RESULTS_KINDS:
             _import_all_results()  # a kind defined in a module not imported yet
         target = RESULTS_KINDS.get(str(k)) if k is not None else None
-        if target is None:
+        if target is None and k is None:
+            # a dictionary written before results carried their kind (pbr_eval 0.1)
             if cls is not Results and cls.kind:
-                target = cls  # a dictionary written before results carried their kind
+                target = cls
             else:
-                raise OptionError(
-                    f"`data['kind']` must be one of {', '.join(map(repr, sorted(RESULTS_KINDS)))};"
-                    f" got {k!r}. Pass the output of a results object's to_dict()."
-                )
+                keys = set(data)
+                found = [c for c in RESULTS_KINDS.values() if c._legacy_keys
+                         and c._legacy_keys <= keys]
+                target = found[0] if len(found) == 1 else None
+        if target is None:
+            raise OptionError(
+                f"`data['kind']` must be one of {', '.join(map(repr, sorted(RESULTS_KINDS)))};"
+                f" got {k!r}. Pass the output of a results object's to_dict()."
+            )
         if cls is not Results and not issubclass(target, cls):
             raise OptionError(
                 f"This dictionary holds {target.__name__} ('{target.kind}'), not {cls.__name__}."

@@ -257,6 +257,7 @@ class CounterfactualResults(Results, HasFigures):
     """
 
     kind: ClassVar[str] = "counterfactual"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset({"method", "estimand", "estimates"})
     title: ClassVar[str] = "Non-intervention estimate"
     schema: ClassVar[Schema] = FRAME_SCHEMA
     figures: ClassVar[tuple[str, ...]] = ("love", "overlap")
