@@ -258,11 +258,12 @@ class TippingPoint(_FrameResults):
                 return f"{v * 100:.1f} percentage points" if _b else f"{v:.3g}"
 
             shift = r["shift_to_null"]
+            way = "lower" if str(r["direction"]).endswith("lower") else "higher"
             if shift > 0:
                 lines.append(
                     f"{r['outcome']}: the additional outcomes vanish if the true rate without "
-                    f"the programme is {fmt(shift)} further ({r['direction']}) than estimated "
-                    f"({r['relative_shift']:.0%} of it).")
+                    f"the programme is {fmt(shift)} {way} than estimated "
+                    f"({r['relative_shift']:.0%} of the estimate).")
             else:
                 lines.append(f"{r['outcome']}: the estimate shows no additional outcomes.")
         return "\n".join(lines)
