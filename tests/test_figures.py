@@ -7,6 +7,7 @@ import pytest
 from matplotlib.axes import Axes
 
 import pbr_eval
+from pbr_eval.disclosure import DisclosurePolicy
 from pbr_eval.exceptions import OptionError
 from pbr_eval.figures import FIGURE_TITLES, FIGURES, draw, render_png
 from pbr_eval.results.balance import BalanceTable
@@ -16,20 +17,8 @@ from pbr_eval.results.base import RESULTS_KINDS, HasFigures, _import_all_results
 NOT_FROM_RESULTS = {"price_sensitivity": "pbr_eval.pricing.plot_price_sensitivity(table)"}
 
 
-class _Policy:
-    threshold = 10
-
-    def count_is_small(self, n: float) -> bool:
-        return round(float(n)) < self.threshold
-
-    def rate(self, rate: float, n: float, *, binary: bool = True) -> float | str:
-        try:
-            k, size = float(rate) * float(n), float(n)
-        except (TypeError, ValueError):
-            return "[w]"
-        if self.count_is_small(size) or self.count_is_small(k) or self.count_is_small(size - k):
-            return "[w]"
-        return float(rate)
+def _Policy() -> DisclosurePolicy:  # noqa: N802
+    return DisclosurePolicy(threshold=10)
 
 
 def test_every_figure_is_drawn_from_results_or_named_here() -> None:

@@ -28,6 +28,7 @@ import pytest
 from matplotlib.axes import Axes
 
 import pbr_eval
+from pbr_eval.disclosure import DisclosurePolicy
 from pbr_eval.kinds import COLUMN_KINDS, Schema
 from pbr_eval.results.base import RESULTS_KINDS, HasFigures, Results, _import_all_results
 
@@ -35,33 +36,10 @@ KINDS_ON_IMPORT = frozenset(RESULTS_KINDS)  # registered by `import pbr_eval` al
 _import_all_results()  # and every results class defined anywhere in the package
 
 
-class _Policy:
-    """A minimal disclosure policy (the reports' DisclosurePolicy has this shape)."""
-
-    threshold = 10
-
-    def count_is_small(self, n: Any) -> bool:
-        try:
-            k = round(float(n))
-        except (TypeError, ValueError):
-            return True
-        return k < self.threshold
-
-    def count(self, n: Any) -> Any:
-        return "[c]" if self.count_is_small(n) else round(float(n))
-
-    def rate(self, rate: Any, n: Any, *, binary: bool = True) -> Any:
-        try:
-            r, size = float(rate), float(n)
-        except (TypeError, ValueError):
-            return "[w]"
-        if self.count_is_small(size) or (binary and (self.count_is_small(r * size)
-                                                     or self.count_is_small((1 - r) * size))):
-            return "[w]"
-        return r
+def _Policy() -> DisclosurePolicy:  # noqa: N802
+    return DisclosurePolicy(threshold=10)
 
 
-# ----------------------------------------------------------------- shared inputs (cached)
 @cache
 def _reoffending() -> tuple[Any, Any]:
     from pbr_eval.datasets import load_reoffending

@@ -286,11 +286,9 @@ class HasFigures(ABC):
             One of ``figures``.
         policy : disclosure policy, optional
             ``None``: the analyst's view (everything in these results).
-            A disclosure policy (an object with ``threshold``,
-            ``count_is_small(n)`` and ``rate(rate, n, binary=)``, e.g. the
-            reports' ``DisclosurePolicy``): the published view, with values
-            that would reveal a small count left out (``None``), as the
-            reports draw it.
+            A :class:`pbr_eval.disclosure.DisclosurePolicy`: the published
+            view, with values that would reveal a small count left out
+            (``None``), as the reports draw it.
         """
 
     def plot(self, name: str | None = None, *, ax: Any = None, policy: Any = None) -> Any:
