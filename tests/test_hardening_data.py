@@ -259,3 +259,75 @@ def test_validate_on_a_dirty_file_lists_every_problem_in_one_run(tmp_path, capsy
 
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["problems"]) == 3 and len(doc["warnings"]) == 1
+
+
+# ------------------------------------------------------------- constant outcome, rate bounds
+def test_constant_outcome_is_not_statistically_significant():
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    d = sim.data.assign(reoffended=1)
+    c = Cohort(d, **sim.cohort_args)
+    for method in ("nearest", "ipw", "cem", "subclass", "entropy"):
+        res = pbr_eval.estimate(c, method=method)
+        row = res.to_frame().set_index("outcome").loc["reoffended"]
+        for k in ("std_error", "ci_lower", "ci_upper", "p_value", "non_intervention_ci_lower",
+                  "non_intervention_ci_upper"):
+            assert np.isnan(row[k]), (method, k, row[k])
+        reason = ("'reoffended' takes one value in each group compared (1 among the treated, "
+                  "1 in the comparison), so there is no variation to measure uncertainty from")
+        assert f"'reoffended': interval and p-value not computable: {reason}." in res.info["notes"]
+        text = res.summary()
+        assert f"(interval and p-value not computable: {reason})" in text
+        assert "p = " not in text.split("Outcome: reconviction_events")[0]
+        # the other outcome is untouched
+        other = res.to_frame().set_index("outcome").loc["reconviction_events"]
+        assert 0 < other["p_value"] < 1 and other["std_error"] > 0
+    # every treated person 1, every comparison person 0: no variation within the groups
+    d2 = sim.data.assign(reoffended=sim.data["treated"])
+    row = pbr_eval.estimate(Cohort(d2, **sim.cohort_args)).to_frame().iloc[0]
+    assert row["effect"] == pytest.approx(1.0) and np.isnan(row["p_value"])
+    # a real outcome keeps its p-value and interval (demo numbers unchanged)
+    real = pbr_eval.estimate(Cohort(sim.data, **sim.cohort_args)).to_frame()
+    assert real["p_value"].notna().all() and real["ci_lower"].notna().all()
+
+
+def _tiny_matched(n_pairs: int, seed: int = 1) -> tuple[Cohort, pd.Series]:
+    n1, n0 = 30, 60
+    rng = np.random.default_rng(seed)
+    score = np.r_[np.linspace(0.1, 0.3, n1), np.linspace(0.5, 0.9, n0)]
+    score[n1:n1 + n_pairs] = score[:n_pairs] + 1e-6  # only these comparison units are close
+    y = rng.integers(0, 2, n1 + n0)
+    y[:n_pairs], y[n1:n1 + n_pairs] = 1, 0
+    y[0] = 0 if n_pairs > 2 else y[0]
+    d = pd.DataFrame({"t": np.r_[np.ones(n1, int), np.zeros(n0, int)], "x": score, "y": y})
+    return Cohort(d, treatment="t", outcome="y", covariates=["x"]), d["x"]
+
+
+def test_effect_intervals_for_rates_stay_within_plus_minus_100_points():
+    from pbr_eval.estimators.matching import NearestNeighborMatching
+
+    c, score = _tiny_matched(3)
+    res = NearestNeighborMatching(distance=score, caliper=0.001, std_caliper=False,
+                                  replace=True).fit(c)
+    e = res.estimate_for("y")
+    assert e.effect + 1.96 * e.std_error > 1  # the unclipped interval leaves [-1, 1]
+    row = res.to_frame().iloc[0]
+    assert -1.0 <= row["ci_lower"] < row["effect"] < row["ci_upper"] <= 1.0
+    assert row["ci_upper"] == 1.0
+
+
+def test_one_kept_pair_says_why_the_standard_error_is_missing():
+    from pbr_eval.estimators.matching import NearestNeighborMatching
+
+    c, score = _tiny_matched(1)
+    for replace in (True, False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no bare numpy warning
+            res = NearestNeighborMatching(distance=score, caliper=0.001, std_caliper=False,
+                                          replace=replace).fit(c)
+        row = res.to_frame().iloc[0]
+        assert np.isnan(row["std_error"]) and np.isnan(row["p_value"])
+        assert any("fewer than two treated or two comparison units" in n
+                   for n in res.info["notes"])
+        assert "a standard error needs at least two of each" in res.summary()

@@ -170,10 +170,21 @@ def weighted_difference(
     out = []
     n1 = int(t.sum())
     n0 = int((~t).sum())
+    n_sets = None if cl is None else int(np.unique(cl).size)
+    note = ""
+    if n1 < 2 or n0 < 2 or (n_sets is not None and n_sets < 2):
+        # a robust SE from one unit per group (or one matched set) is 0/0: say so instead
+        note = ("fewer than two treated or two comparison units"
+                + (", or a single matched set," if n_sets is not None else "")
+                + " were kept, and a standard error needs at least two of each (widen the "
+                "caliper, use fewer exact columns or a larger comparison pool)")
+        cl, kind = None, "HC0"
     for name in cohort.outcomes:
         y_all = cohort.y(name)
         y = y_all[keep]
         beta, cov = wls_sandwich(X, y, ww, cluster=cl, kind=kind)  # type: ignore[arg-type]
+        if note:
+            cov = np.full_like(cov, np.nan)
         naive = float(y_all[~cohort.t].mean())
         out.append(
             OutcomeEstimate(
@@ -183,11 +194,13 @@ def weighted_difference(
                 n_comparison=n0,
                 observed=float(beta[0] + beta[1]),
                 non_intervention=float(beta[0]),
-                non_intervention_se=float(np.sqrt(cov[0, 0])),
+                # a variance of 0 (no variation) can come out as -1e-33: no sqrt warning
+                non_intervention_se=float(np.sqrt(max(cov[0, 0], 0.0))),
                 effect=float(beta[1]),
-                std_error=float(np.sqrt(cov[1, 1])),
+                std_error=float(np.sqrt(max(cov[1, 1], 0.0))),
                 naive_comparison=naive,
                 se_method=se_method,
+                se_note=note,
             )
         )
     return out

@@ -24,7 +24,7 @@ from pbr_eval.results.balance import BalanceTable
 from pbr_eval.results.base import HasFigures, Results, jsonable
 
 __all__ = ["OutcomeEstimate", "CounterfactualResults", "FRAME_COLUMNS", "cohort_se",
-           "cohort_effect_se"]
+           "cohort_effect_se", "not_computable", "NOISE_SE"]
 
 #: The columns of :meth:`CounterfactualResults.to_frame`, in order (a public contract).
 FRAME_COLUMNS = [
@@ -80,6 +80,9 @@ class OutcomeEstimate:
         Unadjusted mean outcome of the whole comparison pool, for contrast.
     se_method : str
         How the standard errors were computed.
+    se_note : str, default ""
+        Why the estimator could not compute the standard errors (e.g. only
+        one matched pair kept), shown wherever the interval would be.
     cohort_std_error : float, default NaN
         Standard error of the estimate as an estimate of the cohort's *own*
         non-intervention rate, and equally of the cohort's own effect (the
@@ -101,6 +104,63 @@ class OutcomeEstimate:
     naive_comparison: float
     se_method: str
     cohort_std_error: float = math.nan
+    se_note: str = ""
+
+
+#: A standard error at or below this fraction of the outcome's scale is floating-point noise.
+NOISE_SE = 1e-9
+
+
+def not_computable(e: OutcomeEstimate, se: float, *, part: str = "effect") -> str | None:
+    """Why an interval and p-value cannot be computed from ``se``, or None (the no-variation rule).
+
+    An interval needs sampling variation to measure. When the outcome takes
+    one value in each group compared (a constant outcome, or every treated
+    person 1 and every comparison person 0), the standard error is zero up
+    to floating-point noise (about 1e-16 times the outcome's size), and a
+    "p-value" from it (1e-132) is an artefact. The rule: a standard error
+    that is not finite, or at most ``NOISE_SE`` times the outcome's scale
+    (the largest of the observed, non-intervention and pool means), makes
+    the interval and p-value not computable, with this reason; so does the
+    estimator's own (model-based) standard error being that small, which a
+    cohort-target standard error built from it can hide (a rate of
+    1 - 1e-14 adds a spurious 4e-9).
+
+    Parameters
+    ----------
+    e : OutcomeEstimate
+    se : float
+        The standard error the interval would use.
+    part : {"effect", "non_intervention"}
+
+    Examples
+    --------
+    >>> e = OutcomeEstimate("y", "binary", 50, 50, 1.0, 1.0, 1e-17, 0.0, 1e-17, 1.0, "")
+    >>> not_computable(e, 1e-17)
+    "'y' takes one value in each group compared (1 among the treated, 1 in the comparison), so there is no variation to measure uncertainty from"
+    >>> e2 = OutcomeEstimate("y", "binary", 50, 50, 0.3, 0.4, 0.05, -0.1, 0.07, 0.4, "")
+    >>> not_computable(e2, 0.07) is None
+    True
+    """
+    if e.se_note:
+        return e.se_note
+    scale = max(abs(e.observed), abs(e.non_intervention), abs(e.naive_comparison))
+    model_se = e.non_intervention_se if part == "non_intervention" else e.std_error
+    noise = NOISE_SE * scale
+    if math.isfinite(se) and se > noise and not (0 <= model_se <= noise):
+        return None
+    if math.isfinite(se):
+        def shown(v: float) -> str:  # 1e-16 is 0 with rounding noise
+            return f"{round(v, 9) + 0.0:.4g}"
+
+        if part == "non_intervention":
+            return (f"every comparison person contributing to '{e.outcome}' has the same "
+                    f"outcome ({shown(e.non_intervention)}), so there is no variation to measure "
+                    "uncertainty from")
+        return (f"'{e.outcome}' takes one value in each group compared ({shown(e.observed)} "
+                f"among the treated, {shown(e.non_intervention)} in the comparison), so there "
+                "is no variation to measure uncertainty from")
+    return "the standard error could not be computed"
 
 
 def cohort_se(e: OutcomeEstimate) -> float:
@@ -280,7 +340,16 @@ class CounterfactualResults(Results, HasFigures):
         self.estimates = tuple(estimates)
         self.weights = weights
         self.balance = balance
-        self.info = MappingProxyType(dict(info))
+        info = dict(info)
+        notes = list(info.get("notes", []))
+        for e in self.estimates:  # the no-variation rule, said once where every reader looks
+            why = not_computable(e, cohort_effect_se(e)) or not_computable(
+                e, cohort_se(e), part="non_intervention")
+            note = f"'{e.outcome}': interval and p-value not computable: {why}."
+            if why and note not in notes:
+                notes.append(note)
+        info["notes"] = notes
+        self.info = MappingProxyType(info)
         self.level = check_level(level)
         self.extras = MappingProxyType(dict(extras or {}))
         self._freeze()
@@ -331,7 +400,12 @@ class CounterfactualResults(Results, HasFigures):
             noise (see ``docs/validation.md``).
 
             Either way a rate's interval is computed on the logit scale (a
-            count's on the log scale) so it stays inside the outcome's range.
+            count's on the log scale) so it stays inside the outcome's range,
+            and a difference of two rates is kept within [-1, 1]. Where
+            :func:`not_computable` gives a reason (no variation in the outcome,
+            or a standard error the estimator could not compute), the standard
+            error, interval and p-value are NaN and the reason is in
+            ``info["notes"]`` and :meth:`summary`.
 
         Returns
         -------
@@ -361,8 +435,15 @@ class CounterfactualResults(Results, HasFigures):
             ni_se, eff_se = e.non_intervention_se, e.std_error
             if target == "cohort":
                 ni_se, eff_se = cohort_se(e), cohort_effect_se(e)
+            # no variation: no interval, no p-value (the reason is in notes and summary)
+            if not_computable(e, ni_se, part="non_intervention"):
+                ni_se = math.nan
+            if not_computable(e, eff_se):
+                eff_se = math.nan
             ni_lo, ni_hi = rate_interval(e.non_intervention, ni_se, level, e.outcome_type)
             lo, hi = normal_interval(e.effect, eff_se, level)
+            if e.outcome_type == "binary":  # a difference of two rates lies in [-1, 1]
+                lo, hi = max(lo, -1.0), min(hi, 1.0)
             if eff_se > 0 and math.isfinite(eff_se):
                 p = float(2 * stats.norm.sf(abs(e.effect / eff_se)))
             else:
@@ -424,16 +505,24 @@ class CounterfactualResults(Results, HasFigures):
             def fmt(v: float, _s: float = scale, _u: str = unit) -> str:
                 return f"{v * _s:.1f}{_u}" if _u else f"{v:.3f}"
 
+            ni_ci = (f"{pct}% CI {fmt(r['non_intervention_ci_lower'])} to "
+                     f"{fmt(r['non_intervention_ci_upper'])}"
+                     if math.isfinite(r["non_intervention_ci_lower"]) else "CI not computable")
+            eff = f"{r['effect'] * scale:+.{1 if unit else 3}f}{pp}"
+            if math.isfinite(r["p_value"]):
+                eff += (f"  {pct}% CI {r['ci_lower'] * scale:+.{1 if unit else 3}f} to "
+                        f"{r['ci_upper'] * scale:+.{1 if unit else 3}f}{pp}  (SE "
+                        f"{r['std_error'] * scale:.{2 if unit else 4}f}, p = {r['p_value']:.3g})")
+            else:
+                e = self.estimate_for(r["outcome"])
+                why = not_computable(e, cohort_effect_se(e)) or "see the notes"
+                eff += f"  (interval and p-value not computable: {why})"
             lines += [
                 f"Outcome: {r['outcome']} ({r['outcome_type']})",
                 f"  treated (n={r['n_treated']:,}) observed:      {fmt(r['observed'])}",
                 f"  non-intervention (comparison n={r['n_comparison']:,}): "
-                f"{fmt(r['non_intervention'])}  {pct}% CI {fmt(r['non_intervention_ci_lower'])} "
-                f"to {fmt(r['non_intervention_ci_upper'])}",
-                f"  effect:  {r['effect'] * scale:+.{1 if unit else 3}f}{pp}  {pct}% CI "
-                f"{r['ci_lower'] * scale:+.{1 if unit else 3}f} to "
-                f"{r['ci_upper'] * scale:+.{1 if unit else 3}f}{pp}  (SE "
-                f"{r['std_error'] * scale:.{2 if unit else 4}f}, p = {r['p_value']:.3g})",
+                f"{fmt(r['non_intervention'])}  {ni_ci}",
+                f"  effect:  {eff}",
                 f"  unadjusted comparison pool:  {fmt(r['naive_comparison'])}",
                 "",
             ]
