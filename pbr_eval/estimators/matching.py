@@ -45,7 +45,7 @@ from pbr_eval.estimators.base import (
 )
 from pbr_eval.exceptions import EstimationError, IgnoredOptionWarning, OptionError
 from pbr_eval.inference.sandwich import wls_sandwich
-from pbr_eval.models.propensity import PropensityScore, fit_propensity
+from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
 from pbr_eval.options import check_choice, check_int, check_positive
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
@@ -600,6 +600,9 @@ class NearestNeighborMatching(Estimator):
                 "se": se,
             }
         )
+        note = vanishing_note(ps)
+        if note:
+            info["notes"].append(note)
         dropped = list(info["dropped"])
         if n_disc_f or n_disc_p:
             dropped.append(DroppedRows(
@@ -695,8 +698,72 @@ class NearestNeighborMatching(Estimator):
             return None, None
         start = self._replicate_start if isinstance(d, str) else None
         ps = fit_propensity(cohort, None if isinstance(d, str) else d, start=start,
-                            _replicate=self._replicate_fast)
+                            estimand=self.estimand, _replicate=self._replicate_fast)
         return (ps.linear if d == "linear.logit" else ps.ps), ps
+
+
+def variance_neighbours(
+    z: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Each unit's nearest *other* unit of its own group, for the conditional variances.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n, d)
+        The matching variable (a score as one column, or transformed covariates).
+    t : numpy.ndarray of bool
+        Group of each unit.
+
+    Returns
+    -------
+    nearest : numpy.ndarray of int
+        Row of the nearest other unit of the same group. Never the unit itself,
+        also when another unit shares its value exactly (a k-d tree may list the
+        unit itself second then, after its twin at distance 0).
+    tied : dict
+        For the units with several others at exactly the nearest distance
+        (e.g. a neighbour and that neighbour's twin): row -> all of them. Their
+        conditional variance is the sample variance of the unit and those
+        neighbours together, as R's ``Matching`` (``Var.calc``) computes it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([[0.1], [0.3], [0.3], [0.5]])  # units 1 and 2 share a score
+    >>> nearest, tied = variance_neighbours(z, np.zeros(4, bool))
+    >>> nearest[1:3].tolist()  # each other's neighbour, never themselves
+    [2, 1]
+    >>> {k: v.tolist() for k, v in tied.items()}  # units 0 and 3: two at the nearest distance
+    {0: [1, 2], 3: [1, 2]}
+    """
+    from scipy.spatial import cKDTree
+
+    nearest = np.empty(t.size, dtype=np.int64)
+    tied: dict[int, np.ndarray] = {}
+    for g in (True, False):
+        ids = np.flatnonzero(t == g)
+        if ids.size < 2:
+            nearest[ids] = ids
+            continue
+        tree = cKDTree(z[ids])
+        k = min(3, ids.size)
+        dist, nb = tree.query(z[ids], k=k)
+        own = np.arange(ids.size)
+        first = np.where(nb[:, 0] == own, nb[:, 1], nb[:, 0])
+        nearest[ids] = ids[first]
+        if k < 3:
+            continue
+        # the other two listed (self dropped where it is listed): tied if at equal distance
+        d_first = np.where(nb[:, 0] == own, dist[:, 1], dist[:, 0])
+        second = np.where((nb[:, 0] == own) | (nb[:, 1] == own), nb[:, 2], nb[:, 1])
+        d_second = np.where((nb[:, 0] == own) | (nb[:, 1] == own), dist[:, 2], dist[:, 1])
+        for r in np.flatnonzero(d_second == d_first):
+            found = np.asarray(tree.query_ball_point(z[ids[r]], r=d_first[r]), dtype=np.int64)
+            found = found[found != r]
+            if found.size == 0:  # pragma: no cover - rounding in the ball query
+                found = np.array([first[r], second[r]])
+            tied[int(ids[r])] = ids[np.sort(found)]
+    return nearest, tied
 
 
 def abadie_imbens_estimates(
@@ -708,8 +775,11 @@ def abadie_imbens_estimates(
     ``M_i``, the effect is ``tau = mean_i (Y_i - mean_{j in J(i)} Y_j)`` and
     ``K(j) = sum_i 1[j in J(i)] / M_i``. With ``sigma^2(x)`` estimated by
     matching each unit to its nearest same-group unit on the matching
-    variable (``sigma^2_i = (Y_i - Y_l(i))^2 / 2``), eq. (14) of Abadie &
-    Imbens (2006) for the ATT gives
+    variable (``sigma^2_i = (Y_i - Y_l(i))^2 / 2``; ``l(i)`` is never ``i``
+    itself, also when another unit shares its score exactly, and with several
+    neighbours at exactly the nearest distance their sample variance together
+    with ``Y_i``, as R's ``Matching``; see :func:`variance_neighbours`), eq. (14)
+    of Abadie & Imbens (2006) for the ATT gives
 
     ``V = (1/n_1^2) [ sum_i (Y_i - mean_J Y_j - tau)^2
     + sum_j (K(j)^2 - K(j)/M) sigma^2_j ]``.
@@ -717,8 +787,6 @@ def abadie_imbens_estimates(
     The non-intervention mean ``mean_i mean_J Y_j`` gets the variance of its
     own part: ``(1/n_1^2) [sum_i (mean_J Y_j - m0)^2 + sum_j (K^2 - K/M) sigma^2_j]``.
     """
-    from scipy.spatial import cKDTree
-
     has = mm >= 0
     rows_ok = has.any(axis=1)
     idx_f = np.flatnonzero(focal)[rows_ok]
@@ -730,12 +798,7 @@ def abadie_imbens_estimates(
     # conditional variance: nearest same-group neighbour on the matching variable
     z = np.zeros((cohort.n, 1)) if score is None else (
         score.reshape(-1, 1) if score.ndim == 1 else score)
-    sig_nb = np.empty(cohort.n, dtype=np.int64)
-    for g in (True, False):
-        ids = np.flatnonzero(cohort.t == g)
-        tree = cKDTree(z[ids])
-        _, nb = tree.query(z[ids], k=2)
-        sig_nb[ids] = ids[nb[:, 1]]
+    sig_nb, tied = variance_neighbours(z, cohort.t)
     Mbar = float(M.mean())
     out = []
     for name in cohort.outcomes:
@@ -749,6 +812,8 @@ def abadie_imbens_estimates(
         tau_i = sign * (yi - ym)
         tau = float(tau_i.mean())
         sig2 = (y - y[sig_nb]) ** 2 / 2
+        for i, group in tied.items():  # several neighbours at the nearest distance
+            sig2[i] = float(np.var(y[np.r_[i, group]], ddof=1))
         extra = float(np.sum((K**2 - K / Mbar) * sig2))
         v_tau = (np.sum((tau_i - tau) ** 2) + extra) / n1**2
         m0 = float(ym.mean())

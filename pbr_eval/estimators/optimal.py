@@ -37,7 +37,7 @@ from pbr_eval.estimators.matching import (
     matched_estimates,
 )
 from pbr_eval.exceptions import OptionError
-from pbr_eval.models.propensity import fit_propensity
+from pbr_eval.models.propensity import fit_propensity, vanishing_note
 from pbr_eval.options import check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -178,7 +178,8 @@ class OptimalMatching(Estimator):
                  else np.asarray(d, dtype=float))
             metric = "abs"
         else:
-            ps = fit_propensity(cohort, None if isinstance(d, str) else d)
+            ps = fit_propensity(cohort, None if isinstance(d, str) else d,
+                                estimand=self.estimand)
             z = ps.linear if d == "linear.logit" else ps.ps
             metric = "abs"
         idx_f = np.flatnonzero(focal)
@@ -214,6 +215,8 @@ class OptimalMatching(Estimator):
         estimates = matched_estimates(cohort, w, subclass=subclass, se=self.se,
                                       adjust=self.adjust, focal=focal)
         info = base_info(cohort, self)
+        if vanishing_note(ps):
+            info["notes"].append(vanishing_note(ps))
         total = float(np.sum(np.abs(z[idx_f][:, None] - z[np.maximum(mm, 0)]) * has)) if (
             metric == "abs") else float("nan")
         info.update({

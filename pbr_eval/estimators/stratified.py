@@ -41,7 +41,7 @@ from pbr_eval.diagnostics.balance import BalanceTable, balance_design
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.matching import matched_estimates
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.models.propensity import fit_propensity
+from pbr_eval.models.propensity import fit_propensity, vanishing_note
 from pbr_eval.options import check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -201,6 +201,9 @@ class _StrataEstimator(Estimator):
             "n_comparison_unmatched": int((~t & (w == 0)).sum()),
             **extra,
         })
+        if info.get("vanishing_note"):
+            info["notes"].append(info.pop("vanishing_note"))
+        info.pop("vanishing_note", None)
         if info.get("n_scooted"):
             info["notes"].append(
                 f"{info['n_scooted']:,} units were moved to a neighbouring subclass so that every "
@@ -483,7 +486,7 @@ class Subclassification(_StrataEstimator):
         self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
 
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-        ps = fit_propensity(cohort, self.propensity)
+        ps = fit_propensity(cohort, self.propensity, estimand=self.estimand)
         score = ps.ps
         focal = cohort.t if self.estimand == "ATT" else ~cohort.t
         K = self.subclass
@@ -510,7 +513,9 @@ class Subclassification(_StrataEstimator):
             sub = new_sub
         return sub.astype(np.int64), score, {"subclass_cutpoints": q.tolist(),
                                              "propensity_model": ps.model,
-                                             "n_scooted": n_scooted}
+                                             "n_scooted": n_scooted,
+                                             "n_vanishing_scores": ps.n_vanishing,
+                                             "vanishing_note": vanishing_note(ps)}
 
 
 def _scoot(sub: np.ndarray, t: np.ndarray, x: np.ndarray, min_n: int) -> np.ndarray:

@@ -39,7 +39,7 @@ from pbr_eval.models.outcome import (
     fit_outcome,
     mean_derivative,
 )
-from pbr_eval.models.propensity import fit_propensity
+from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
 from pbr_eval.options import check_choice, check_probability
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
@@ -130,6 +130,8 @@ class AttPropensity:
     model : str
     n_clipped : int
     n_trimmed_treated, n_trimmed_comparison : int
+    n_vanishing : int
+        Comparison units with scores below 1e-10 (accepted: no ATT weight).
     """
 
     ps_raw: np.ndarray
@@ -142,6 +144,7 @@ class AttPropensity:
     n_clipped: int
     n_trimmed_treated: int
     n_trimmed_comparison: int
+    n_vanishing: int = 0
 
 
 def att_propensity(
@@ -160,7 +163,7 @@ def att_propensity(
         Separation (scores of exactly 0 or 1; the error names the covariates
         most involved), or trimming that leaves no treated or no comparison unit.
     """
-    fit = fit_propensity(cohort, None if model == "logit" else model)
+    fit = fit_propensity(cohort, None if model == "logit" else model, estimand="ATT")
     ps_raw = fit.ps
     t = cohort.t
     if clip is not None:
@@ -186,7 +189,8 @@ def att_propensity(
     phi = None
     if fit.logit is not None:
         phi = logit_influence(with_intercept(cohort.X) if Z is None else Z, t, ps_raw)
-    return AttPropensity(ps_raw, ps, free, odds, phi, keep, fit.model, n_clipped, n_tt, n_tc)
+    return AttPropensity(ps_raw, ps, free, odds, phi, keep, fit.model, n_clipped, n_tt, n_tc,
+                         fit.n_vanishing)
 
 
 def overlap_warning(cohort: Cohort, prop: AttPropensity, w: np.ndarray, method: str) -> str | None:
@@ -552,6 +556,10 @@ def se_description(se: str, nuisance: Sequence[str], analytic: bool) -> str:
 def clip_trim_info(prop: AttPropensity, info: dict[str, Any], stage: str) -> None:
     """Record clipping and trimming counts in ``info`` (and notes / dropped)."""
     info["n_clipped"] = prop.n_clipped
+    if prop.n_vanishing:
+        info["notes"].append(vanishing_note(PropensityScore(prop.ps_raw, prop.model,
+                                                            n_vanishing=prop.n_vanishing,
+                                                            estimand="ATT")))
     info["n_trimmed_treated"] = prop.n_trimmed_treated
     info["n_trimmed_comparison"] = prop.n_trimmed_comparison
     if prop.n_clipped:

@@ -39,12 +39,16 @@ class LogitFit:
         Newton iterations used.
     loglik : float
         Log-likelihood at the estimate.
+    n_vanishing : int
+        Rows given as ``ignorable`` whose fitted probability is within 1e-10
+        of their own response (accepted, not called separation).
     """
 
     params: np.ndarray
     cov: np.ndarray
     n_iter: int
     loglik: float
+    n_vanishing: int = 0
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """The logit ``b0 + X b`` for new rows.
@@ -84,6 +88,7 @@ def fit_logit(
     start_params: np.ndarray | None = None,
     center: np.ndarray | None = None,
     scale: np.ndarray | None = None,
+    ignorable: np.ndarray | None = None,
     _standardised_start: bool = False,
     _replicate: bool = False,
     _work: dict[str, Any] | None = None,
@@ -112,6 +117,15 @@ def fit_logit(
         previous fit's ``params`` (the bootstrap starts each replicate there).
     center, scale : numpy.ndarray, optional
         Column centres and scales used internally (default: from the data).
+    ignorable : numpy.ndarray of bool, optional
+        Rows whose fitted probability may run to their own response (below
+        1e-10 for a 0, above 1 - 1e-10 for a 1) without the fit being
+        refused as separation. For the ATT these are the comparison units:
+        a comparison unit with a vanishing score is unlike everyone in the
+        programme and its weight ``p / (1 - p)`` vanishes with it, so it
+        cannot distort the estimate (Dehejia & Wahba's NSW-PSID sample has
+        dozens). The fit must still converge; their number is
+        ``LogitFit.n_vanishing``.
     _replicate : bool, default False
         Private (the bootstrap's replicates): the same iterations and
         coefficients, but no covariance (an empty array) and no
@@ -128,8 +142,9 @@ def fit_logit(
     ------
     EstimationError
         On complete or quasi-complete separation (fitted probabilities of
-        exactly 0 or 1), naming the covariates with the largest
-        coefficients, or when the design is singular.
+        exactly 0 or 1, other than ``ignorable`` rows at their own
+        response), naming the covariates with the largest coefficients, or
+        when the design is singular.
 
     Notes
     -----
@@ -192,6 +207,7 @@ def fit_logit(
                 np.ascontiguousarray(X[sub]), np.ascontiguousarray(y[sub]),
                 weights=None if w is None else np.ascontiguousarray(w[sub]), tol=1e-8,
                 max_iter=max_iter, center=mu, scale=sd, _standardised_start=True,
+                ignorable=None if ignorable is None else ignorable[sub],
             )
             beta = warm.params
         except EstimationError:
@@ -265,7 +281,15 @@ def fit_logit(
             break
     prob = expit(eta)
     eps = 1e-10
-    n_extreme = int(((prob < eps) | (prob > 1 - eps)).sum())
+    low, high = prob < eps, prob > 1 - eps
+    extreme = low | high
+    n_vanishing = 0
+    if ignorable is not None:
+        # at their own response: for the ATT, comparison units with vanishing weight
+        harmless = np.asarray(ignorable, bool) & ((low & (y == 0)) | (high & (y == 1)))
+        n_vanishing = int(harmless.sum())
+        extreme &= ~harmless
+    n_extreme = int(extreme.sum())
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
         order = np.argsort(-np.abs(beta[1:]))[:3]
         involved = ", ".join(f"'{names[j]}'" for j in order)
@@ -281,13 +305,15 @@ def fit_logit(
             "programme's, or use exact matching on them."
         )
     if _standardised_start:
-        return LogitFit(params=beta, cov=np.empty((0, 0)), n_iter=it, loglik=ll)
+        return LogitFit(params=beta, cov=np.empty((0, 0)), n_iter=it, loglik=ll,
+                        n_vanishing=n_vanishing)
     # Back to the original scale.
     params = np.empty(p + 1)
     params[1:] = beta[1:] / sd
     params[0] = beta[0] - np.dot(mu, params[1:])
     if _replicate:
-        return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan)
+        return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan,
+                        n_vanishing=n_vanishing)
     if n > _WARM_START_ROWS and last_info is not None:
         # national-scale data: the information from the last Newton iteration (a step of
         # under 1e-6 standard deviations away) serves; it saves a pass over the data
@@ -303,4 +329,4 @@ def fit_logit(
         cov = A @ np.linalg.inv(info_final) @ A.T
     except np.linalg.LinAlgError:
         cov = np.full((p + 1, p + 1), np.nan)
-    return LogitFit(params=params, cov=cov, n_iter=it, loglik=ll)
+    return LogitFit(params=params, cov=cov, n_iter=it, loglik=ll, n_vanishing=n_vanishing)

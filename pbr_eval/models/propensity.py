@@ -12,7 +12,10 @@ from pbr_eval.cohort import Cohort
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.models.logit import LogitFit, fit_logit
 
-__all__ = ["PropensityScore", "fit_propensity"]
+__all__ = ["PropensityScore", "fit_propensity", "vanishing_note"]
+
+#: A score this close to 0 (or 1) "vanishes" (the threshold of the separation rule).
+VANISHING = 1e-10
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,20 @@ class PropensityScore:
         The logistic fit (coefficients and covariance) when ``model="logit"``.
     estimator : object or None
         The fitted scikit-learn estimator (a clone of the one given).
+    n_vanishing : int
+        Units outside the estimand's focal group with a score that vanishes
+        (below 1e-10 for the ATT's comparison units): harmless, accepted,
+        and reported by :func:`vanishing_note`.
+    estimand : str or None
+        The estimand the separation rule was applied for.
     """
 
     ps: np.ndarray
     model: str
     logit: LogitFit | None = None
     estimator: Any = field(default=None, repr=False)
+    n_vanishing: int = 0
+    estimand: str | None = None
 
     @property
     def linear(self) -> np.ndarray:
@@ -42,10 +53,31 @@ class PropensityScore:
         return np.log(self.ps) - np.log1p(-self.ps)
 
 
+def vanishing_note(ps: PropensityScore | None) -> str | None:
+    """The note saying how many non-focal units had vanishing scores, or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vanishing_note(PropensityScore(np.array([0.5]), "logit", n_vanishing=50, estimand="ATT"))
+    '50 comparison units have propensity scores below 1e-10: they are unlike everyone in the programme, so the ATT gives them (almost) no weight; the fit was accepted rather than refused as separation.'
+    """
+    if ps is None or not ps.n_vanishing:
+        return None
+    att = ps.estimand != "ATC"
+    who = "comparison units" if att else "programme participants"
+    score = "below 1e-10" if att else "above 1 - 1e-10"
+    unlike = "everyone in the programme" if att else "everyone in the comparison pool"
+    return (f"{ps.n_vanishing:,} {who} have propensity scores {score}: they are unlike "
+            f"{unlike}, so the {ps.estimand or 'ATT'} gives them (almost) no weight; the fit was "
+            "accepted rather than refused as separation.")
+
+
 def fit_propensity(
     cohort: Cohort,
     model: Any = None,
     *,
+    estimand: str | None = None,
     start: np.ndarray | None = None,
     _replicate: bool = False,
 ) -> PropensityScore:
@@ -58,6 +90,11 @@ def fit_propensity(
         ``None``/``"logit"`` fits a main-effects logistic regression on the
         cohort's design matrix. A scikit-learn classifier (anything with
         ``fit`` and ``predict_proba``) is cloned and fitted on the same matrix.
+    estimand : {"ATT", "ATC"}, optional
+        The separation rule for this estimand: scores of 0 (or 1) are refused
+        except, for the ATT, comparison units with scores below 1e-10 (and,
+        for the ATC, treated units above 1 - 1e-10), which get no weight and
+        are counted in ``n_vanishing``. None: every extreme score is refused.
     start : numpy.ndarray, optional
         Starting coefficients for the logistic fit (original scale, intercept
         first); the optimum does not depend on them.
@@ -77,19 +114,23 @@ def fit_propensity(
     Raises
     ------
     EstimationError
-        On separation, or when a classifier returns scores of exactly 0 or 1.
+        On separation, or when a classifier returns scores of exactly 0 or 1
+        (except the harmless ones ``estimand`` allows).
     OptionError
         When ``model`` is neither ``"logit"`` nor a classifier.
     """
     X, t = cohort.X, cohort.t.astype(float)
+    # the units whose score may vanish harmlessly: the ATT's comparison, the ATC's treated
+    ignorable = None if estimand is None else (~cohort.t if estimand == "ATT" else cohort.t)
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
         source = getattr(cohort, "_source", None) if _replicate else None
         work = getattr(cohort, "_scratch", None) if _replicate else None
         if source is not None:
-            return _fit_logit_distinct(cohort, source, start, work)
+            return _fit_logit_distinct(cohort, source, start, work, estimand)
         fit = fit_logit(X, t, names=cohort.design_columns, start_params=start,
-                        _replicate=_replicate, _work=work)
-        return PropensityScore(ps=fit.predict(X), model="logit", logit=fit)
+                        ignorable=ignorable, _replicate=_replicate, _work=work)
+        return PropensityScore(ps=fit.predict(X), model="logit", logit=fit,
+                               n_vanishing=fit.n_vanishing, estimand=estimand)
     if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
         raise OptionError(
             "`distance`/`propensity` must be 'glm' (logistic regression) or a scikit-learn "
@@ -101,14 +142,21 @@ def fit_propensity(
     est.fit(X, cohort.t.astype(int))
     classes = list(getattr(est, "classes_", [0, 1]))
     ps = np.asarray(est.predict_proba(X))[:, classes.index(1)]
-    bad = int(((ps <= 0) | (ps >= 1)).sum())
+    extreme = (ps <= 0) | (ps >= 1)
+    n_vanishing = 0
+    if ignorable is not None:
+        harmless = ignorable & (((ps <= 0) & ~cohort.t) | ((ps >= 1) & cohort.t))
+        n_vanishing = int(harmless.sum())
+        extreme &= ~harmless
+    bad = int(extreme.sum())
     if bad:
         raise EstimationError(
             f"The classifier {type(model).__name__} gave {bad:,} propensity scores of exactly 0 "
             "or 1, so those people have no comparable counterpart. Use a smoother model "
             "(e.g. calibrated or regularised) or restrict the data to the region of overlap."
         )
-    return PropensityScore(ps=ps, model=type(model).__name__, estimator=est)
+    return PropensityScore(ps=ps, model=type(model).__name__, estimator=est,
+                           n_vanishing=n_vanishing, estimand=estimand)
 
 
 def _fit_logit_distinct(
@@ -116,6 +164,7 @@ def _fit_logit_distinct(
     source: tuple[np.ndarray, np.ndarray, np.ndarray],
     start: np.ndarray | None,
     work: dict[str, Any] | None,
+    estimand: str | None = None,
 ) -> PropensityScore:
     """Replicate fit on the distinct source rows, weighted by how often each was drawn.
 
@@ -136,7 +185,11 @@ def _fit_logit_distinct(
     else:
         Xu = np.take(Xp, sel, axis=0, out=_work_buffer(work, "logit_Xu", sel.size, Xp.shape[1]),
                      mode="clip")
-    fit = fit_logit(Xu, tp[sel].astype(float), weights=counts[sel].astype(float),
-                    names=cohort.design_columns, start_params=start, _replicate=True, _work=work)
+    tu = np.asarray(tp[sel], bool)
+    ignorable = None if estimand is None else (~tu if estimand == "ATT" else tu)
+    fit = fit_logit(Xu, tu.astype(float), weights=counts[sel].astype(float),
+                    names=cohort.design_columns, start_params=start, ignorable=ignorable,
+                    _replicate=True, _work=work)
     rank = np.cumsum(drawn) - 1
-    return PropensityScore(ps=fit.predict(Xu)[rank[rows]], model="logit", logit=fit)
+    return PropensityScore(ps=fit.predict(Xu)[rank[rows]], model="logit", logit=fit,
+                           n_vanishing=fit.n_vanishing, estimand=estimand)

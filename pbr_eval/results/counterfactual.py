@@ -121,10 +121,10 @@ def not_computable(e: OutcomeEstimate, se: float, *, part: str = "effect") -> st
     "p-value" from it (1e-132) is an artefact. The rule: a standard error
     that is not finite, or at most ``NOISE_SE`` times the outcome's scale
     (the largest of the observed, non-intervention and pool means), makes
-    the interval and p-value not computable, with this reason; so does the
-    estimator's own (model-based) standard error being that small, which a
-    cohort-target standard error built from it can hide (a rate of
-    1 - 1e-14 adds a spurious 4e-9).
+    the interval and p-value not computable, with this reason; so does a
+    non-intervention rate within noise of 0 or 1 whose own (model-based)
+    standard error is noise, which the cohort-target standard error built
+    from it can hide (a rate of 1 - 1e-14 adds a spurious 4e-9).
 
     Parameters
     ----------
@@ -145,9 +145,12 @@ def not_computable(e: OutcomeEstimate, se: float, *, part: str = "effect") -> st
     if e.se_note:
         return e.se_note
     scale = max(abs(e.observed), abs(e.non_intervention), abs(e.naive_comparison))
-    model_se = e.non_intervention_se if part == "non_intervention" else e.std_error
     noise = NOISE_SE * scale
-    if math.isfinite(se) and se > noise and not (0 <= model_se <= noise):
+    p0 = e.non_intervention
+    # a rate of 1 - 1e-14 with a noise SE: the cohort-target SE adds a spurious 4e-9
+    at_bound = (part == "non_intervention" and e.outcome_type == "binary"
+                and min(abs(p0), abs(1 - p0)) <= noise and 0 <= e.non_intervention_se <= noise)
+    if math.isfinite(se) and se > noise and not at_bound:
         return None
     if math.isfinite(se):
         def shown(v: float) -> str:  # 1e-16 is 0 with rounding noise
