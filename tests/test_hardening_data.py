@@ -368,3 +368,84 @@ def test_false_refusal_nsw_psid_every_propensity_method_runs_and_says_how_many_v
         if method in ("ipw", "aipw", "ipwra"):
             w = res.weights.to_numpy()
             assert w[vanishing.nonzero()[0]].max() < 1e-6  # no weight, as the rule says
+
+
+# ------------------------------------------------------------- overlap warnings, every family
+def _no_shared_range(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n1, n0 = 40, 200
+    return pd.DataFrame({"t": np.r_[np.ones(n1, int), np.zeros(n0, int)],
+                         "age": np.r_[rng.uniform(40, 60, n1), rng.uniform(18, 30, n0)],
+                         "y": rng.integers(0, 2, n1 + n0)})
+
+
+def test_no_overlap_no_warning_regression_extrapolation_now_warns():
+    c = Cohort(_no_shared_range(), treatment="t", outcome="y", covariates=["age"])
+    with pytest.warns(pbr_eval.exceptions.OverlapWarning,
+                      match=r"No overlap \(regression\): 100% of the programme participants lie "
+                            r"outside the comparison pool's range on 'age' \(pool 18"):
+        res = pbr_eval.estimate(c, method="regression")
+    assert any(n.startswith("No overlap (regression)") for n in res.info["notes"])
+    # shared range: silent
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pbr_eval.exceptions.OverlapWarning)
+        pbr_eval.estimate(Cohort(sim.data, **sim.cohort_args), method="regression")
+
+
+def test_no_overlap_no_warning_nearest_ratio_larger_than_the_pool():
+    rng = np.random.default_rng(0)
+    n1, n0 = 40, 25
+    d = pd.DataFrame({"t": np.r_[np.ones(n1, int), np.zeros(n0, int)],
+                      "age": np.r_[rng.normal(40, 8, n1), rng.normal(30, 8, n0)],
+                      "y": rng.integers(0, 2, n1 + n0)})
+    c = Cohort(d, treatment="t", outcome="y", covariates=["age"])
+    with pytest.warns(pbr_eval.exceptions.OverlapWarning,
+                      match=r"ratio=30 is as large as the comparison pool \(25 units\).*pool's "
+                            r"unadjusted rate.*'age' \(\|SMD\| 1\.1\d\)"):
+        res = pbr_eval.estimate(c, method="nearest", ratio=30, replace=True)
+    e = res.estimate_for("y")
+    assert e.non_intervention == pytest.approx(e.naive_comparison)  # the raw pool rate
+    assert res.balance.max_abs_smd_after > 1.0
+    assert any("Poor overlap (nearest)" in n for n in res.info["notes"])
+    # the demo's matched set is balanced: no warning
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pbr_eval.exceptions.OverlapWarning)
+        for method in ("nearest", "subclass", "cem"):
+            pbr_eval.estimate(Cohort(sim.data, **sim.cohort_args), method=method)
+
+
+@pytest.mark.parametrize(
+    "options, pattern",
+    [
+        pytest.param({"cutpoints": {"offence_type": 3}},
+                     r"`cutpoints` names 'offence_type', a text \(categorical\) covariate",
+                     id="cutpoints-on-text"),
+        pytest.param({"grouping": {"age": [[20, 21]]}},
+                     r"`grouping` names 'age', a numeric covariate", id="grouping-on-number"),
+        pytest.param({"cutpoints": {"age": [100, 200]}},
+                     r"`cutpoints\['age'\]` = \[100, 200\] puts every value of 'age' \(from 18 "
+                     r"to 70\) in one bin, so CEM would ignore 'age'", id="cutpoints-outside"),
+        pytest.param({"grouping": {"offence_type": ["drugs", "motoring"]}},
+                     r"`grouping\['offence_type'\]` must be a list of lists",
+                     id="grouping-flat-list"),
+        pytest.param({"grouping": {"offence_type": [["drugs", "Theft"]]}},
+                     r"names 'Theft', which is not a level of 'offence_type'",
+                     id="grouping-unknown-level"),
+        pytest.param({"cutpoints": {"age": "quartiles"}},
+                     r"`cutpoints\['age'\]` must be a number of bins or a list of numbers",
+                     id="cutpoints-text"),
+    ],
+)
+def test_no_overlap_no_warning_cem_refuses_unusable_cutpoints_and_grouping(options, pattern):
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    c = Cohort(sim.data, **sim.cohort_args)
+    with pytest.raises(pbr_eval.exceptions.OptionError, match=pattern):
+        pbr_eval.estimate(c, method="cem", **options)

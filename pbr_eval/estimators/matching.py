@@ -36,6 +36,7 @@ from pbr_eval.estimators._mahalanobis import (
     transform_covariates,
 )
 from pbr_eval.estimators._nearest import match_nearest, match_weights
+from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import (
     Estimator,
     base_info,
@@ -644,6 +645,14 @@ class NearestNeighborMatching(Estimator):
             )
         balance = None
         if not self._replicate_fast:
+            hint = ""
+            if self.replace and self.ratio >= n_pool:
+                hint = (f"ratio={self.ratio} is as large as the {names[1]} pool ({n_pool:,} "
+                        f"units), so every {names[0]} unit is matched to all of it and the "
+                        "estimate is the pool's unadjusted rate; ")
+            note = balance_warning(cohort, w, self.method, estimand=self.estimand, hint=hint)
+            if note:
+                info["notes"].append(note)
             Xb, bnames, bbin = balance_design(cohort.data, cohort.covariates)
             balance = BalanceTable(
                 Xb, bnames, t, w, bbin, estimand=self.estimand, discarded=discarded,

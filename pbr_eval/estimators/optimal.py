@@ -28,6 +28,7 @@ from pbr_eval.estimators._mahalanobis import (
     transform_covariates,
 )
 from pbr_eval.estimators._nearest import match_weights
+from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.matching import (
     DISTANCES,
@@ -231,6 +232,9 @@ class OptimalMatching(Estimator):
             info["notes"].append(
                 f"{n_un:,} focal units had no pool unit in their exact cell and were left out: the "
                 "estimand becomes the effect on the matched units only.")
+        note = balance_warning(cohort, w, self.method, estimand=self.estimand)
+        if note:
+            info["notes"].append(note)
         Xb, names, binary = balance_design(cohort.data, cohort.covariates)
         balance = BalanceTable(Xb, names, t, w, binary, estimand=self.estimand,
                                distance=z if metric == "abs" else None, subclass=subclass)

@@ -20,6 +20,7 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators._overlap import range_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.weighting import (
     SE_CHOICES,
@@ -285,6 +286,9 @@ class RegressionAdjustment(Estimator):
             "Regression adjustment does not weight units: the balance table shows the "
             "unadjusted groups, and the estimate relies on the outcome model where they differ."
         )
+        note = range_warning(cohort, self.method)
+        if note:
+            info["notes"].append(note)
         balance = BalanceTable(X, cohort.design_columns, t, w, cohort.binary_columns)
         return CounterfactualResults(
             method=self.method, estimand=self.estimand, estimates=estimates,

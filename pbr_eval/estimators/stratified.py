@@ -38,6 +38,7 @@ import pandas as pd
 
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable, balance_design
+from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.matching import matched_estimates
 from pbr_eval.exceptions import EstimationError, OptionError
@@ -119,6 +120,18 @@ def coarsen(x: np.ndarray, cut: int | Sequence[float]) -> np.ndarray:
     else:
         breaks = np.concatenate(([-np.inf], np.sort(np.asarray(cut, float)), [np.inf]))
     return np.searchsorted(breaks, x, side="right").astype(np.int64)
+
+
+def _real_list(v: Any) -> bool:
+    """A non-empty list of finite real numbers (cutpoints)."""
+    if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (Sequence, np.ndarray)):
+        return False
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return bool(arr.ndim == 1 and arr.size > 0 and np.isfinite(arr).all()) and not any(
+        isinstance(x, (bool, np.bool_)) for x in v)
 
 
 def _codes_by_first_treated(keys: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -221,6 +234,9 @@ class _StrataEstimator(Estimator):
                 f"{n_unf:,} {who} units fell in strata with no counterpart and were left out: "
                 f"the estimand becomes the effect on the matched {who} only."
             )
+        note = balance_warning(cohort, w, self.method, estimand=self.estimand)
+        if note:
+            info["notes"].append(note)
         Xb, names, binary = balance_design(cohort.data, cohort.covariates)
         # pair distances for matched strata (exact, cem); MatchIt leaves them out for
         # propensity subclasses, whose "pairs" are every treated-comparison combination
@@ -388,6 +404,23 @@ class CoarsenedExactMatching(_StrataEstimator):
         for k, v in (cutpoints or {}).items():
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 check_int(f"cutpoints['{k}']", v, minimum=1)
+            elif not _real_list(v):
+                raise OptionError(
+                    f"`cutpoints['{k}']` must be a number of bins or a list of numbers (the "
+                    f"interior cutpoints); got {v!r}.")
+        for k, v in (grouping or {}).items():
+            if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) or not all(
+                    isinstance(g, Sequence) and not isinstance(g, (str, bytes)) and len(g) > 0
+                    for g in v):
+                raise OptionError(
+                    f"`grouping['{k}']` must be a list of lists of levels to merge, e.g. "
+                    f"[['theft', 'burglary']]; got {v!r}.")
+            flat = [str(lev) for g in v for lev in g]
+            twice = sorted({lev for lev in flat if flat.count(lev) > 1})
+            if twice:
+                raise OptionError(
+                    f"`grouping['{k}']` puts {', '.join(map(repr, twice))} in more than one "
+                    "group; each level can be merged into one group only.")
         self.cutpoints = None if cutpoints is None else dict(cutpoints)
         self.grouping = None if grouping is None else dict(grouping)
         self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
@@ -405,12 +438,36 @@ class CoarsenedExactMatching(_StrataEstimator):
             numeric = pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(
                 s.dtype, pd.CategoricalDtype) and not pd.api.types.is_bool_dtype(s.dtype)
             if numeric:
+                if c in (self.grouping or {}):
+                    raise OptionError(
+                        f"`grouping` names '{c}', a numeric covariate; `grouping` merges the "
+                        f"levels of a text covariate. Give '{c}' `cutpoints` instead.")
                 cut = (self.cutpoints or {}).get(c, sturges_bins(n))
-                cols.append(coarsen(s.to_numpy(dtype=float), cut))
+                x = s.to_numpy(dtype=float)
+                codes = coarsen(x, cut)
+                if c in (self.cutpoints or {}) and not isinstance(cut, (int, np.integer)) and (
+                        codes.min() == codes.max()):
+                    raise OptionError(
+                        f"`cutpoints['{c}']` = {list(cut)} puts every value of '{c}' (from "
+                        f"{x.min():g} to {x.max():g}) in one bin, so CEM would ignore '{c}'. "
+                        "Give cutpoints inside that range, or drop it from `covariates`.")
+                cols.append(codes)
                 bins_used[c] = cut if isinstance(cut, (int, np.integer)) else list(cut)
             else:
+                if c in (self.cutpoints or {}):
+                    raise OptionError(
+                        f"`cutpoints` names '{c}', a text (categorical) covariate; cutpoints "
+                        f"bin numbers. Merge its levels with `grouping` instead, e.g. "
+                        f"grouping={{'{c}': [[level_a, level_b]]}}.")
                 v = s.astype(str).to_numpy()
+                levels = set(np.unique(v).tolist())
                 for gi, group in enumerate((self.grouping or {}).get(c, [])):
+                    unknown = [g for g in group if str(g) not in levels]
+                    if unknown:
+                        raise OptionError(
+                            f"`grouping['{c}']` names {', '.join(map(repr, unknown))}, which "
+                            f"{'is' if len(unknown) == 1 else 'are'} not a level of '{c}' "
+                            f"(its levels are {', '.join(map(repr, sorted(levels)[:12]))}).")
                     v = np.where(np.isin(v, [str(g) for g in group]), f"__group{gi}", v)
                 cols.append(v)
         keys = _row_keys(cols)
