@@ -296,12 +296,16 @@ def collinear_columns(X: np.ndarray, *, tol: float = 1e-9) -> list[int]:
         return []
 
     def smallest(Z: np.ndarray) -> tuple[float, np.ndarray] | None:
-        Zc = Z - Z.mean(axis=0)
-        sd = np.sqrt((Zc * Zc).mean(axis=0))
+        # centred cross-products a million rows at a time: no full-size copy of Z
+        m = Z.mean(axis=0)
+        G = np.zeros((p, p))
+        for start in range(0, Z.shape[0], 1_000_000):
+            Zc = Z[start:start + 1_000_000] - m
+            G += Zc.T @ Zc
+        sd = np.sqrt(np.diag(G))
         if (sd == 0).any() or not np.isfinite(sd).all():
             return None
-        R = (Zc / sd).T @ (Zc / sd) / Z.shape[0]
-        w, V = np.linalg.eigh(R)
+        w, V = np.linalg.eigh(G / np.outer(sd, sd))
         return float(w[0]), V[:, 0]
 
     step = max(1, n // 200_000)
