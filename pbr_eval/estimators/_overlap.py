@@ -131,7 +131,7 @@ def range_warning(cohort: Cohort, method: str, *, stacklevel: int = 3) -> str | 
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
-    ...     print(range_warning(c, "regression")[:110])
+    ...     print(range_warning(c, "regression").split(" (pool")[0])
     No overlap (regression): 30% of the programme participants lie outside the comparison pool's range on 'age'
     """
     X, t = cohort.X, cohort.t
