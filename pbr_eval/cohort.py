@@ -379,6 +379,12 @@ class Cohort:
         pounds) are typed ``"continuous"`` with a
         :class:`~pbr_eval.exceptions.DataQualityWarning`; force ``"count"``
         here if they count events.
+    first_treated : str, optional
+        For programmes that start at different times (staggered adoption,
+        ``method="staggered_did"``): the column holding the period each unit
+        was first treated, constant within the unit, 0 for units never
+        treated. Requires ``period``; ``treatment`` must be 1 exactly for the
+        units with a first-treatment period.
     period_order : list, optional
         The ``period`` labels in time order, earliest first, e.g.
         ``["pre", "post"]``. Needed when the periods are text (their order
@@ -477,7 +483,16 @@ class Cohort:
         outcome_types: Mapping[str, str] | None = None,
         period_order: Sequence[Any] | None = None,
         max_levels: int = DEFAULT_MAX_LEVELS,
+        first_treated: str | None = None,
     ) -> None:
+        if first_treated is not None and not isinstance(first_treated, str):
+            raise OptionError(f"`first_treated` must be one column name or None; got {first_treated!r}.")
+        if first_treated is not None and period is None:
+            raise OptionError(
+                "`first_treated` needs `period` (and `unit_id`): staggered adoption is panel data, "
+                "one row per unit and period."
+            )
+        self.first_treated = first_treated
         # Cohort.check sets _collecting: problems are then recorded, not raised one by one
         findings = _Findings(collect=getattr(self, "_collecting", False))
         self._build(data, findings, treatment, outcome, covariates, unit_id, cluster, period,
@@ -592,6 +607,8 @@ class Cohort:
         ]
         if self.unit_id is not None:
             self._check_ids(frame, findings)
+        if getattr(self, "first_treated", None) is not None:
+            self._check_first_treated(frame, findings)
         self.period_order: tuple[Any, ...] | None = None
         if self.period is not None:
             self.period_order = self._period_order(frame[self.period], given_order, findings)
@@ -611,7 +628,7 @@ class Cohort:
     # ------------------------------------------------------------------ checks
     def _role_columns(self) -> list[str]:
         cols = [self.treatment, *self.outcomes, *self.covariates]
-        for c in (self.unit_id, self.cluster, self.period):
+        for c in (self.unit_id, self.cluster, self.period, getattr(self, "first_treated", None)):
             if c is not None:
                 cols.append(c)
         seen: list[str] = []
@@ -625,7 +642,9 @@ class Cohort:
         roles += [("outcome", c) for c in self.outcomes]
         roles += [("covariates", c) for c in self.covariates]
         roles += [(r, c) for r, c in (("unit_id", self.unit_id), ("cluster", self.cluster),
-                                       ("period", self.period)) if c is not None]
+                                       ("period", self.period),
+                                       ("first_treated", getattr(self, "first_treated", None)))
+                  if c is not None]
         return roles
 
     def _forget_columns(self, gone: set[str], findings: _Findings) -> None:
@@ -634,8 +653,8 @@ class Cohort:
             findings.stop()
         self.outcomes = [c for c in self.outcomes if c not in gone]
         self.covariates = [c for c in self.covariates if c not in gone]
-        for role in ("unit_id", "cluster", "period"):
-            if getattr(self, role) in gone:
+        for role in ("unit_id", "cluster", "period", "first_treated"):
+            if getattr(self, role, None) in gone:
                 setattr(self, role, None)
         if not self.outcomes:
             findings.stop()
@@ -646,7 +665,8 @@ class Cohort:
             raise CovariateError(
                 f"`covariates` lists {_list_names(sorted(dup_cov))} more than once; list each once."
             )
-        structural = {self.treatment, *(c for c in (self.unit_id, self.period) if c)}
+        structural = {self.treatment, *(c for c in (self.unit_id, self.period,
+                                                     getattr(self, "first_treated", None)) if c)}
         for c in self.covariates + self.outcomes:
             if c in structural:
                 raise OptionError(
@@ -1095,6 +1115,48 @@ class Cohort:
                     "programme participants must be removed from the comparison pool."
                 ))
 
+    def _check_first_treated(self, frame: pd.DataFrame, findings: _Findings) -> None:
+        """The first-treatment period: numeric, constant within a unit, agreeing with ``treatment``."""
+        col, uid = self.first_treated, self.unit_id
+        assert col is not None and uid is not None
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            example = values[~values.astype(str).str.fullmatch(r"-?\d+(\.\d+)?")].head(1).tolist()
+            findings.error(TreatmentError(
+                f"`first_treated` column '{col}' must hold the period each unit was first treated "
+                f"as a number (0 for never treated); found {values.dtype} values"
+                + (f" such as {example[0]!r}" if example else "") + ". Code the periods as "
+                "numbers (e.g. years or 1, 2, 3...)."
+            ))
+            return
+        v = values.to_numpy(dtype=float)
+        ids = frame[uid].to_numpy()
+        agg = pd.Series(v).groupby(ids).agg(["min", "max"])
+        varies = agg.index[(agg["min"] != agg["max"]).to_numpy()]
+        if len(varies):
+            findings.error(TreatmentError(
+                f"`first_treated` column '{col}' changes over periods for "
+                f"{_plural(len(varies), 'unit')} (e.g. {_list_names([str(u) for u in varies[:3]])}); "
+                "it must give each unit's first treatment period on every row."
+            ))
+            return
+        if (v < 0).any():
+            findings.error(TreatmentError(
+                f"`first_treated` column '{col}' has negative values (e.g. {v[v < 0][0]:g}); use "
+                "0 for never-treated units and the first treatment period otherwise."
+            ))
+            return
+        ever = v != 0
+        bad = ever != self.t
+        if bad.any():
+            ex = pd.unique(ids[bad])[:3]
+            findings.error(TreatmentError(
+                f"`treatment` column '{self.treatment}' and `first_treated` column '{col}' "
+                f"disagree for {_plural(int(pd.unique(ids[bad]).size), 'unit')} (e.g. "
+                f"{_list_names([str(u) for u in ex])}): treatment must be 1 exactly for units with "
+                "a first treatment period and 0 for those with 0 (never treated)."
+            ))
+
     def _n_units(self, frame: pd.DataFrame, treated: bool) -> int:
         assert self.unit_id is not None
         mask = self.t if treated else ~self.t
@@ -1174,6 +1236,8 @@ class Cohort:
                if getattr(self, "period_order", None) is not None else {}),
             **({"max_levels": self.max_levels}
                if getattr(self, "max_levels", DEFAULT_MAX_LEVELS) != DEFAULT_MAX_LEVELS else {}),
+            **({"first_treated": self.first_treated}
+               if getattr(self, "first_treated", None) is not None else {}),
         }
 
     def describe(self) -> dict[str, Any]:
@@ -1231,7 +1295,8 @@ class Cohort:
         out = cls.__new__(cls)
         for name in ("min_treated", "treatment", "outcomes", "covariates", "unit_id", "cluster",
                      "period", "missing", "dropped", "outcome_types", "design_columns",
-                     "design_sources", "binary_columns", "period_order", "notes", "max_levels"):
+                     "design_sources", "binary_columns", "period_order", "notes", "max_levels",
+                     "first_treated"):
             object.__setattr__(out, name, getattr(parent, name))
         out.n_input_rows = int(rows.size)
         extra = columns or {}
@@ -1294,6 +1359,7 @@ class Cohort:
         roles = self.roles()
         roles["period"] = None
         roles.pop("period_order", None)
+        roles.pop("first_treated", None)
         out = Cohort(sub, outcome_types=self.outcome_types, **roles)
         object.__setattr__(out, "dropped", self.dropped)
         out.n_input_rows = self.n_input_rows

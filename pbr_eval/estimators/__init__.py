@@ -12,6 +12,7 @@ from pbr_eval.estimators.entropy import EntropyBalancing
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.estimators.optimal import OptimalMatching
 from pbr_eval.estimators.regression import RegressionAdjustment
+from pbr_eval.estimators.staggered import StaggeredDiD
 from pbr_eval.estimators.stratified import (
     CoarsenedExactMatching,
     ExactMatching,
@@ -23,4 +24,4 @@ __all__ = ["ESTIMATORS", "Estimator", "NearestNeighborMatching", "build_estimato
            "InverseProbabilityWeighting", "RegressionAdjustment", "AugmentedIPW",
            "IPWRegressionAdjustment", "ExactMatching", "CoarsenedExactMatching",
            "Subclassification", "OptimalMatching", "EntropyBalancing",
-           "DifferenceInDifferences", "HistoricalBaseline"]
+           "DifferenceInDifferences", "HistoricalBaseline", "StaggeredDiD"]

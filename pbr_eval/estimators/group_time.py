@@ -67,6 +67,7 @@ import numpy as np
 from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
+from pbr_eval.inference.multiplier import cluster_sums
 
 __all__ = [
     "GroupTime",
@@ -116,6 +117,8 @@ class GroupTime:
         The group's mean outcome in period ``t``.
     post : numpy.ndarray of bool
         ``group <= time`` (a post-treatment cell).
+    comparison_mean : numpy.ndarray, shape (K,)
+        The comparison units' mean outcome in period ``t`` (unadjusted).
     notes : tuple of str
     """
 
@@ -131,6 +134,7 @@ class GroupTime:
     unit_group: np.ndarray
     observed: np.ndarray
     post: np.ndarray
+    comparison_mean: np.ndarray
     notes: tuple[str, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -194,9 +198,7 @@ def influence_se(psi: np.ndarray, cluster: np.ndarray | None = None) -> np.ndarr
         psi = psi[:, None]
     if cluster is None:
         return np.sqrt(np.einsum("ij,ij->j", psi, psi)) / n
-    _, codes = np.unique(cluster, return_inverse=True)
-    sums = np.zeros((int(codes.max()) + 1, psi.shape[1]))
-    np.add.at(sums, codes, psi)
+    sums = cluster_sums(psi, cluster)
     return np.sqrt(np.einsum("ij,ij->j", sums, sums)) / n
 
 
@@ -366,7 +368,7 @@ def group_time_att(
     >>> Y = np.array([[0., 1, 5], [0, 1, 2], [1, 2, 3], [1, 2, 3]])
     >>> gt = group_time_att(Y, np.array([3, np.inf, np.inf, np.inf]), np.array([1, 2, 3]))
     >>> gt.att.round(6).tolist()
-    [0.0, 2.0]
+    [0.0, 3.0]
     """
     Y = np.asarray(Y, dtype=float)
     n, T = Y.shape
@@ -411,6 +413,7 @@ def group_time_att(
     n1 = np.zeros(K, dtype=np.int64)
     n0 = np.zeros(K, dtype=np.int64)
     observed = np.full(K, np.nan)
+    comp_mean = np.full(K, np.nan)
     ps_cache: dict[tuple[int, bytes], np.ndarray] = {}
     for k, (g, t, b) in enumerate(cells):
         in_g = gidx == g
@@ -426,6 +429,8 @@ def group_time_att(
             ctrl = never | ((gidx > later + anticipation) & ~in_g)
         n1[k] = int(in_g.sum())
         n0[k] = int(ctrl.sum())
+        if n0[k]:
+            comp_mean[k] = Y[ctrl, t].mean()
         if n0[k] == 0:
             notes.append(
                 f"ATT(g={periods[g]!r}, t={periods[t]!r}) cannot be computed: no comparison "
@@ -455,14 +460,15 @@ def group_time_att(
     return GroupTime(
         periods=periods, group_values=gv, group=grp, time=tim, base=bas, att=att, psi=psi,
         n_treated=n1, n_comparison=n0, unit_group=unit_group, observed=observed,
-        post=np.array([c[0] <= c[1] for c in cells]), notes=tuple(notes),
+        post=np.array([c[0] <= c[1] for c in cells]), comparison_mean=comp_mean,
+        notes=tuple(notes),
         info={"model": model, "comparison": comparison, "anticipation": anticipation,
               "base_period": base_period, "cells_index": cells},
     )
 
 
 # -------------------------------------------------------------- aggregations
-def _weighted_block(gt: GroupTime, keep: np.ndarray, pg: np.ndarray, gpos: np.ndarray,
+def _weighted_block(vals: np.ndarray, keep: np.ndarray, pg: np.ndarray, gpos: np.ndarray,
                     K: int, nG: int) -> tuple[float, np.ndarray, np.ndarray]:
     """pg-weighted mean of the cells in ``keep`` and its (A, B) influence columns (did::aggte)."""
     idx = np.flatnonzero(keep)
@@ -470,24 +476,27 @@ def _weighted_block(gt: GroupTime, keep: np.ndarray, pg: np.ndarray, gpos: np.nd
     s = p.sum()
     a = np.zeros(K)
     a[idx] = p / s
-    est = float(gt.att[idx] @ (p / s))
+    est = float(vals[idx] @ (p / s))
     # weights' influence: sum_k att_k [e_{g_k} / s - p_k / s^2 * sum_{l in keep} e_{g_l}]
     b = np.zeros(nG)
     tot = np.zeros(nG)
     np.add.at(tot, gpos[idx], 1.0)
     for k in idx:
-        b[gpos[k]] += gt.att[k] / s
-        b -= gt.att[k] * pg[k] / s**2 * tot
+        b[gpos[k]] += vals[k] / s
+        b -= vals[k] * pg[k] / s**2 * tot
     return est, a, b
 
 
-def aggregate(gt: GroupTime, kind: str) -> Aggregate:
+def aggregate(gt: GroupTime, kind: str, values: np.ndarray | None = None) -> Aggregate:
     """Aggregate ATT(g, t) as R ``did::aggte`` does (weights by group size, their influence added).
 
     Parameters
     ----------
     gt : GroupTime
     kind : {"simple", "group", "calendar", "dynamic"}
+    values : numpy.ndarray, optional
+        Aggregate these cell values instead of ATT(g, t) with the same weights
+        (e.g. ``gt.observed``; ``B`` then carries their weights' influence).
 
     Returns
     -------
@@ -500,6 +509,7 @@ def aggregate(gt: GroupTime, kind: str) -> Aggregate:
     """
     K = gt.att.size
     nG = gt.group_values.size
+    vals = gt.att if values is None else np.asarray(values, dtype=float)
     gpos = np.searchsorted(gt.group_values, gt.group)
     share = (gt.unit_group[:, None] == gt.group_values[None, :]).mean(axis=0)
     pg = share[gpos]
@@ -510,7 +520,7 @@ def aggregate(gt: GroupTime, kind: str) -> Aggregate:
     B_cols: list[np.ndarray] = []
 
     def need(mask: np.ndarray) -> None:
-        if np.isnan(gt.att[mask]).any():
+        if np.isnan(vals[mask]).any():
             raise EstimationError(
                 f"The {kind} aggregation needs ATT(g, t) cells that could not be computed "
                 "(see the notes)."
@@ -518,7 +528,7 @@ def aggregate(gt: GroupTime, kind: str) -> Aggregate:
 
     if kind == "simple":
         need(post)
-        est, a, b = _weighted_block(gt, post, pg, gpos, K, nG)
+        est, a, b = _weighted_block(vals, post, pg, gpos, K, nG)
         return Aggregate(kind, np.array([]), np.array([]), est, a[:, None], b[:, None])
     if kind == "group":
         for j, g in enumerate(gt.group_values):
@@ -528,7 +538,7 @@ def aggregate(gt: GroupTime, kind: str) -> Aggregate:
             a = np.zeros(K)
             a[idx] = 1.0 / idx.size
             labels.append(g)
-            ests.append(float(gt.att[idx].mean()))
+            ests.append(float(vals[idx].mean()))
             A_cols.append(a)
             B_cols.append(np.zeros(nG))
         est_g = np.array(ests)
@@ -542,7 +552,7 @@ def aggregate(gt: GroupTime, kind: str) -> Aggregate:
         for t in cal:
             keep = (gt.time == t) & post
             need(keep)
-            est, a, b = _weighted_block(gt, keep, pg, gpos, K, nG)
+            est, a, b = _weighted_block(vals, keep, pg, gpos, K, nG)
             labels.append(t)
             ests.append(est)
             A_cols.append(a)
@@ -559,7 +569,7 @@ def aggregate(gt: GroupTime, kind: str) -> Aggregate:
         for ev in np.unique(e):
             keep = e == ev
             need(keep)
-            est, a, b = _weighted_block(gt, keep, pg, gpos, K, nG)
+            est, a, b = _weighted_block(vals, keep, pg, gpos, K, nG)
             labels.append(int(ev))
             ests.append(est)
             A_cols.append(a)

@@ -1,0 +1,294 @@
+"""Results of staggered difference-in-differences: group-time effects, aggregations, cross-checks.
+
+:class:`StaggeredResults` is what ``estimate(cohort, method="staggered_did")``
+puts in ``results.extras["staggered"]`` (the headline effect and the
+non-intervention rate are in the :class:`~pbr_eval.results.CounterfactualResults`
+itself, where pricing reads them). It holds aggregates only: one row per
+outcome, group and period; one per aggregation; one per cross-check; and the
+bootstrap's maximum-t statistics, from which the simultaneous bands are
+recomputed at any level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pbr_eval.exceptions import OptionError
+from pbr_eval.kinds import Column, Schema
+from pbr_eval.options import DEFAULT_LEVEL, check_level
+from pbr_eval.results.base import Results
+
+__all__ = ["StaggeredResults", "GROUP_TIME_SCHEMA", "AGGREGATION_SCHEMA", "CROSS_CHECK_SCHEMA"]
+
+_EST = (
+    Column("estimate", "outcome_difference", "Effect", by="outcome_type"),
+    Column("std_error", "number", "Standard error"),
+    Column("ci_lower", "outcome_difference", "Lower limit", by="outcome_type"),
+    Column("ci_upper", "outcome_difference", "Upper limit", by="outcome_type"),
+    Column("band_lower", "outcome_difference", "Lower limit, all at once", by="outcome_type",
+           description="Simultaneous band: covers every effect in its table together with the "
+                       "stated probability (multiplier bootstrap, sup-t)."),
+    Column("band_upper", "outcome_difference", "Upper limit, all at once", by="outcome_type"),
+    Column("p_value", "p_value", "p-value"),
+)
+
+#: Columns of :meth:`StaggeredResults.to_frame` (one row per outcome, group and period).
+GROUP_TIME_SCHEMA = Schema((
+    Column("outcome", "text", "Outcome"),
+    Column("outcome_type", "text", "Type of outcome"),
+    Column("group", "number", "Start period (group)",
+           description="The period the group's units were first in the programme."),
+    Column("period", "number", "Period"),
+    Column("base_period", "number", "Compared with period"),
+    Column("event_time", "integer", "Periods since start"),
+    Column("post", "text", "After the start"),
+    Column("n_treated", "count", "Units in the group"),
+    Column("n_comparison", "count", "Comparison units"),
+    Column("observed", "outcome", "Observed in the group", denominator="n_treated",
+           by="outcome_type"),
+    Column("non_intervention", "outcome", "Estimated without the programme", by="outcome_type",
+           description="The group's observed outcome minus the estimated effect: what its "
+                       "units would have had without the programme in that period."),
+    *_EST,
+))
+
+#: Columns of :meth:`StaggeredResults.aggregations`.
+AGGREGATION_SCHEMA = Schema((
+    Column("outcome", "text", "Outcome"),
+    Column("outcome_type", "text", "Type of outcome"),
+    Column("aggregation", "text", "Summary",
+           description="overall (every treated unit-period), by group (start period), by "
+                       "period (calendar time) or by periods since start (event study)."),
+    Column("label", "text", "Of"),
+    Column("event_time", "integer", "Periods since start"),
+    *_EST,
+))
+
+#: Columns of :meth:`StaggeredResults.cross_checks`.
+CROSS_CHECK_SCHEMA = Schema((
+    Column("outcome", "text", "Outcome"),
+    Column("outcome_type", "text", "Type of outcome"),
+    Column("estimator", "text", "Estimator"),
+    Column("estimate", "outcome_difference", "Average effect after the start", by="outcome_type"),
+    Column("std_error", "number", "Standard error"),
+    Column("ci_lower", "outcome_difference", "Lower limit", by="outcome_type"),
+    Column("ci_upper", "outcome_difference", "Upper limit", by="outcome_type"),
+    Column("note", "text", "Note"),
+))
+
+_AGG_NAMES = {"simple": "overall", "group": "by group", "calendar": "by period",
+              "dynamic": "by periods since start"}
+_BAND_FAMILY = {"group_time": "group-time effects", "dynamic": "event study",
+                "group": "groups", "calendar": "periods"}
+
+
+def _band(frame: pd.DataFrame, crit: float) -> pd.DataFrame:
+    f = frame.copy()
+    f["band_lower"] = f["estimate"] - crit * f["std_error"]
+    f["band_upper"] = f["estimate"] + crit * f["std_error"]
+    return f
+
+
+class StaggeredResults(Results):
+    """Group-time effects of a staggered roll-out, their summaries and cross-checks.
+
+    Attributes
+    ----------
+    group_time : pandas.DataFrame
+        One row per outcome, group and period (without intervals; see :meth:`to_frame`).
+    aggregation_table : pandas.DataFrame
+        One row per outcome and summary (overall, by group, by period, by periods since start).
+    cross_check_table : pandas.DataFrame
+        Sun & Abraham, Borusyak et al. and two-way fixed effects on the same data.
+    max_t : mapping
+        ``(outcome, family) -> array`` of the bootstrap's maximum |t| over a
+        family of effects (``"group_time"``, ``"dynamic"``, ``"group"``,
+        ``"calendar"``), from which the simultaneous band's critical value is
+        its ``level`` quantile.
+    info : mapping
+        Settings (model, comparison, anticipation, base period, bootstrap
+        draws and weights, seed, clusters), notes and rows left out.
+    level : float
+    """
+
+    kind: ClassVar[str] = "staggered_did"
+    title: ClassVar[str] = "Staggered difference-in-differences: effects by group and period"
+    schema: ClassVar[Schema] = GROUP_TIME_SCHEMA
+    _redo = "estimate again"
+
+    def __init__(
+        self,
+        *,
+        group_time: pd.DataFrame,
+        aggregation_table: pd.DataFrame,
+        cross_check_table: pd.DataFrame,
+        max_t: Mapping[tuple[str, str], np.ndarray],
+        info: Mapping[str, Any],
+        level: float = DEFAULT_LEVEL,
+    ) -> None:
+        self.group_time = group_time.reset_index(drop=True)
+        self.aggregation_table = aggregation_table.reset_index(drop=True)
+        self.cross_check_table = cross_check_table.reset_index(drop=True)
+        self.max_t = MappingProxyType({k: np.asarray(v, dtype=float) for k, v in max_t.items()})
+        self.info = MappingProxyType(dict(info))
+        self.level = check_level(level)
+        self._freeze()
+
+    # ----------------------------------------------------------------- bands
+    def critical_value(self, outcome: str, family: str, level: float | None = None) -> float:
+        """Critical value of the simultaneous band over ``family`` (NaN without a bootstrap).
+
+        ``family``: ``"group_time"``, ``"dynamic"``, ``"group"`` or ``"calendar"``.
+        """
+        level = self.level if level is None else check_level(level)
+        draws = self.max_t.get((outcome, family))
+        if draws is None or draws.size == 0:
+            return float("nan")
+        return float(np.quantile(draws, level, method="inverted_cdf"))
+
+    def _intervals(self, frame: pd.DataFrame, level: float, family_of) -> pd.DataFrame:
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        f = frame.copy()
+        f["ci_lower"] = f["estimate"] - z * f["std_error"]
+        f["ci_upper"] = f["estimate"] + z * f["std_error"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zstat = f["estimate"] / f["std_error"]
+        f["p_value"] = np.where(f["std_error"] > 0, 2 * stats.norm.sf(np.abs(zstat)), np.nan)
+        out = []
+        for key, part in f.groupby([f["outcome"], f.apply(family_of, axis=1)], sort=False):
+            crit = self.critical_value(key[0], key[1], level) if key[1] else float("nan")
+            out.append(_band(part, crit))
+        return pd.concat(out).sort_index() if out else f.assign(band_lower=np.nan,
+                                                                band_upper=np.nan)
+
+    # ------------------------------------------------------------------ face
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """ATT(g, t) with pointwise intervals and the simultaneous band, one row per cell.
+
+        Parameters
+        ----------
+        level : float, optional
+            Default: the level the results were built with.
+        """
+        level = self.level if level is None else check_level(level)
+        f = self._intervals(self.group_time, level, lambda r: "group_time")
+        # the universal base period's reference cells are 0 by construction: no interval
+        ref = f["std_error"] == 0
+        for c in ("ci_lower", "ci_upper", "band_lower", "band_upper", "p_value"):
+            f.loc[ref, c] = np.nan
+        return f[list(GROUP_TIME_SCHEMA.names)]
+
+    def aggregations(self, kind: str | None = None, *, level: float | None = None) -> pd.DataFrame:
+        """Summaries of the group-time effects.
+
+        Parameters
+        ----------
+        kind : {"overall", "by group", "by period", "by periods since start"}, optional
+            Default: all of them.
+        level : float, optional
+        """
+        level = self.level if level is None else check_level(level)
+        fam = {"by group": "group", "by period": "calendar", "by periods since start": "dynamic"}
+        f = self._intervals(self.aggregation_table, level,
+                            lambda r: "" if r["label"] == "overall" else fam.get(r["aggregation"], ""))
+        if kind is not None:
+            allowed = sorted(set(self.aggregation_table["aggregation"]))
+            if kind not in allowed:
+                raise OptionError(f"`kind` must be one of {', '.join(map(repr, allowed))}; "
+                                  f"got {kind!r}.")
+            f = f[f["aggregation"] == kind]
+        return f[list(AGGREGATION_SCHEMA.names)].reset_index(drop=True)
+
+    def event_study(self, outcome: str | None = None, *, level: float | None = None) -> pd.DataFrame:
+        """The event study: effect by periods since the start, with its simultaneous band."""
+        f = self.aggregations("by periods since start", level=level)
+        f = f[f["label"] != "overall"]
+        if outcome is not None:
+            f = f[f["outcome"] == outcome]
+        return f.reset_index(drop=True)
+
+    def cross_checks(self, *, level: float | None = None) -> pd.DataFrame:
+        """The same average effect from Sun & Abraham, Borusyak et al. and two-way fixed effects."""
+        level = self.level if level is None else check_level(level)
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        f = self.cross_check_table.copy()
+        f["ci_lower"] = f["estimate"] - z * f["std_error"]
+        f["ci_upper"] = f["estimate"] + z * f["std_error"]
+        return f[list(CROSS_CHECK_SCHEMA.names)]
+
+    def non_intervention(self, outcome: str | None = None) -> pd.DataFrame:
+        """Observed and non-intervention outcome of each group in each period after its start."""
+        f = self.to_frame()
+        f = f[f["post"] == "yes"]
+        if outcome is not None:
+            f = f[f["outcome"] == outcome]
+        return f[["outcome", "group", "period", "n_treated", "observed", "non_intervention",
+                  "estimate", "ci_lower", "ci_upper"]].reset_index(drop=True)
+
+    def summary(self) -> str:
+        """Plain-text summary: the overall effect per outcome, the event study, the cross-checks."""
+        lines = [self.title,
+                 f"Model: {self.info.get('model_label', self.info.get('model'))}; comparison: "
+                 f"{self.info.get('comparison_label', self.info.get('comparison'))}; "
+                 f"anticipation: {self.info.get('anticipation', 0)} period(s)."]
+        agg = self.aggregations()
+        for out, part in agg.groupby("outcome", sort=False):
+            ov = part[(part["aggregation"] == "overall")]
+            if len(ov):
+                r = ov.iloc[0]
+                lines.append(f"{out}: average effect after the start {r['estimate']:.4g} "
+                             f"({self.level:.0%} CI {r['ci_lower']:.4g} to {r['ci_upper']:.4g}).")
+            ev = part[(part["aggregation"] == "by periods since start") & (part["label"] != "overall")]
+            for _, r in ev.iterrows():
+                band = ("" if not math.isfinite(r["band_lower"]) else
+                        f"; band {r['band_lower']:.4g} to {r['band_upper']:.4g}")
+                lines.append(f"  e={int(r['event_time']):+d}: {r['estimate']:.4g} "
+                             f"(SE {r['std_error']:.3g}{band})")
+        cc = self.cross_checks()
+        for _, r in cc.iterrows():
+            if math.isfinite(r["estimate"]):
+                lines.append(f"  cross-check {r['outcome']} {r['estimator']}: {r['estimate']:.4g} "
+                             f"(SE {r['std_error']:.3g})" + (f" - {r['note']}" if r["note"] else ""))
+            else:
+                lines.append(f"  cross-check {r['outcome']} {r['estimator']}: not available "
+                             f"({r['note']})")
+        for note in self.info.get("notes", []):
+            lines.append(f"Note: {note}")
+        return "\n".join(lines)
+
+    # ---------------------------------------------------------------- export
+    def _to_state(self) -> dict[str, Any]:
+        return {
+            "group_time": self.group_time.to_dict(orient="list"),
+            "aggregation_table": self.aggregation_table.to_dict(orient="list"),
+            "cross_check_table": self.cross_check_table.to_dict(orient="list"),
+            "max_t": [{"outcome": k[0], "family": k[1], "values": v.tolist()}
+                      for k, v in self.max_t.items()],
+            "info": dict(self.info),
+            "level": self.level,
+        }
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> StaggeredResults:
+        def frame(d: Mapping[str, Any]) -> pd.DataFrame:
+            return pd.DataFrame({k: [np.nan if v is None else v for v in vals]
+                                 if k not in ("outcome", "outcome_type", "post", "aggregation",
+                                              "label", "estimator", "note") else vals
+                                 for k, vals in d.items()})
+
+        return cls(
+            group_time=frame(state["group_time"]),
+            aggregation_table=frame(state["aggregation_table"]),
+            cross_check_table=frame(state["cross_check_table"]),
+            max_t={(m["outcome"], m["family"]): np.asarray(m["values"], dtype=float)
+                   for m in state.get("max_t", [])},
+            info=state.get("info", {}),
+            level=state.get("level", DEFAULT_LEVEL),
+        )
