@@ -790,7 +790,9 @@ class Cohort:
                 f"{shown} (type {col.dtype}). Recode it so 1 marks programme participants."
             ))
         n1 = int(t.sum())
-        if n1 == 0 or n1 == len(t):
+        # staggered adoption: units treated later are the comparison for those treated earlier
+        all_staggered = n1 == len(t) and getattr(self, "first_treated", None) is not None
+        if (n1 == 0 or n1 == len(t)) and not all_staggered:
             which = "no treated (1) rows" if n1 == 0 else "no comparison (0) rows"
             after = ""
             if self.dropped:

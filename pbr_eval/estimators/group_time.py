@@ -396,6 +396,27 @@ def group_time_att(
         raise EstimationError(
             "No never-treated units: use comparison='not_yet_treated'."
         )
+    if not never.any():
+        # as R did: the last group to start is only a comparison, and the periods from its
+        # (anticipated) start on, where nobody is untreated, are left out
+        last = int(groups.max())
+        cut = last - anticipation
+        if groups.size < 2 or cut < 2:
+            raise EstimationError(
+                "Every unit starts the programme and the last group starts too early to leave "
+                "anything to compare: there is no untreated comparison in any period after a "
+                "start."
+            )
+        notes.append(
+            f"No unit is never treated: the last group to start (period {periods[last]!r}) serves "
+            f"only as a comparison, and periods from {periods[cut]!r} on are not estimated."
+        )
+        Y = Y[:, :cut]
+        periods = periods[:cut]
+        T = cut
+        gidx = np.where(gidx == last, T, gidx)
+        never = gidx == T
+        groups = groups[groups != last]
     Xc = np.ones((n, 1)) if X is None or np.size(X) == 0 else np.column_stack([np.ones(n), X])
     cells: list[tuple[int, int, int]] = []  # (group idx, time idx, base idx)
     for g in groups:

@@ -476,7 +476,7 @@ class StaggeredDiD(Estimator):
         g = gt.unit_group
         wave = np.where(np.isfinite(g), np.searchsorted(gt.periods, np.where(np.isfinite(g), g, 0)),
                         T)
-        wm = wave_means(Y, wave)
+        wm = wave_means(Y[:, :T], wave)  # the periods the group-time effects used
         rows = []
         runs = (("Sun & Abraham (interaction-weighted)", lambda: sun_abraham(
                     wm, anticipation=self.anticipation)[1], ""),

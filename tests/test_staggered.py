@@ -1,0 +1,326 @@
+"""Staggered difference-in-differences: references, known truth, bootstrap, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pbr_eval
+from pbr_eval.datasets import simulate_staggered
+from pbr_eval.estimators.event_regressions import imputation, sun_abraham, twfe, wave_means
+from pbr_eval.estimators.group_time import aggregate, group_time_att, influence_se
+from pbr_eval.exceptions import EstimationError, OptionError, TreatmentError
+from pbr_eval.inference.multiplier import multiplier_draws, uniform_critical_value
+from pbr_eval.results.base import Results
+from pbr_eval.results.staggered import StaggeredResults
+
+REF = Path(__file__).parent / "reference" / "staggered"
+TOL_ATT = 1e-8  # acceptance: 1e-6; the ports agree with us to about 1e-13
+TOL_SE = 1e-8
+
+
+@pytest.fixture(scope="module")
+def mpdta() -> pd.DataFrame:
+    return pd.read_csv(REF / "mpdta.csv")
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return json.loads((REF / "cs_reference.json").read_text())
+
+
+def _cohort(df: pd.DataFrame) -> pbr_eval.Cohort:
+    return pbr_eval.Cohort(df, treatment="treat", outcome="lemp", covariates=["lpop"],
+                           unit_id="countyreal", period="year", first_treated="first.treat")
+
+
+CASES = [(m, c) for m in ("dr", "ipw", "reg") for c in ("never_treated", "not_yet_treated")]
+
+
+@pytest.mark.parametrize(("model", "comparison"), CASES, ids=[f"{m}-{c}" for m, c in CASES])
+@pytest.mark.parametrize("port", ["moderndid", "csdid"])
+def test_mpdta_group_time_and_aggregations_equal_two_ports(mpdta, reference, model, comparison,
+                                                           port):
+    res = pbr_eval.estimate(_cohort(mpdta), method="staggered_did", model=model,
+                            comparison=comparison, n_boot=0, cross_checks=False)
+    st = res.extras["staggered"]
+    ref = reference["cases"][f"{model}_{comparison}"][port]
+    f = st.to_frame()
+    assert f["group"].tolist() == ref["group"] and f["period"].tolist() == ref["time"]
+    np.testing.assert_allclose(f["estimate"], ref["att"], rtol=0, atol=TOL_ATT)
+    np.testing.assert_allclose(f["std_error"], ref["se"], rtol=0, atol=TOL_SE)
+    names = {"simple": "overall", "group": "by group", "calendar": "by period",
+             "dynamic": "by periods since start"}
+    agg = st.aggregations()
+    for kind, r in ref["agg"].items():
+        part = agg[agg["aggregation"] == names[kind]]
+        overall = part[part["label"] == "overall"].iloc[0]
+        assert overall["estimate"] == pytest.approx(r["overall"], abs=TOL_ATT)
+        assert overall["std_error"] == pytest.approx(r["overall_se"], abs=TOL_SE)
+        if kind != "simple":
+            by = part[part["label"] != "overall"]
+            np.testing.assert_allclose(by["estimate"], r["estimate"], rtol=0, atol=TOL_ATT)
+            np.testing.assert_allclose(by["std_error"], r["se"], rtol=0, atol=TOL_SE)
+
+
+def test_mpdta_headline_is_the_simple_aggregation(mpdta, reference):
+    res = pbr_eval.estimate(_cohort(mpdta), method="staggered_did", n_boot=0, cross_checks=False)
+    e = res.estimates[0]
+    r = reference["cases"]["dr_never_treated"]["moderndid"]["agg"]["simple"]
+    assert e.effect == pytest.approx(r["overall"], abs=TOL_ATT)
+    assert e.std_error == pytest.approx(r["overall_se"], abs=TOL_SE)
+    assert e.non_intervention == pytest.approx(e.observed - e.effect)
+    # observed: the treated counties' mean log employment over their post-treatment years
+    d = mpdta[(mpdta["first.treat"] > 0) & (mpdta["year"] >= mpdta["first.treat"])]
+    assert e.observed == pytest.approx(d["lemp"].mean(), abs=1e-12)
+
+
+@pytest.mark.parametrize("case", ["dr_never_treated_anticipation1", "dr_never_treated_universal"])
+def test_mpdta_anticipation_and_universal_base(mpdta, reference, case):
+    kw = {"anticipation": 1} if "anticipation" in case else {"base_period": "universal"}
+    res = pbr_eval.estimate(_cohort(mpdta), method="staggered_did", n_boot=0, cross_checks=False,
+                            **kw)
+    st = res.extras["staggered"]
+    ref = reference["cases"][case]["moderndid"]  # csdid ignores base_period (see README)
+    f = st.to_frame()
+    np.testing.assert_allclose(f["estimate"], ref["att"], rtol=0, atol=TOL_ATT)
+    keep = f["std_error"] > 0  # the universal base's reference cells: 0 here, NaN there
+    np.testing.assert_allclose(f["std_error"][keep], np.asarray(ref["se"])[keep], atol=TOL_SE)
+    if "anticipation" in case:
+        assert any("first treated in the first period" in d["reason"]
+                   for d in res.info["dropped"])  # the 2004 group is counted, not silently lost
+
+
+def test_diff_diff_agrees_within_its_trimming(mpdta, reference):
+    """diff-diff trims propensity scores at 0.01/0.99 (R did: 0.995 for controls only)."""
+    res = pbr_eval.estimate(_cohort(mpdta), method="staggered_did", n_boot=0, cross_checks=False)
+    ref = reference["cases"]["dr_never_treated"]["diff_diff"]
+    np.testing.assert_allclose(res.extras["staggered"].to_frame()["estimate"], ref["att"],
+                               atol=1e-5)
+    assert res.estimates[0].effect == pytest.approx(ref["overall"], abs=1e-6)
+
+
+# ----------------------------------------------------------------- known truth
+@pytest.fixture(scope="module")
+def big_sim():
+    return simulate_staggered(n_units=20000, seed=11, trend_x=0.0)
+
+
+def _wide(sim):
+    d = sim.data
+    w = d.pivot(index="unit", columns="period", values="y")
+    u = d.groupby("unit").first().reindex(w.index)
+    ft = u["first_treated"].to_numpy(dtype=float)
+    ft[ft == 0] = np.inf
+    return w.to_numpy(), ft, np.asarray(w.columns), u
+
+
+def test_known_truth_cs_sa_bjs_unbiased_twfe_biased(big_sim):
+    Y, ft, periods, _ = _wide(big_sim)
+    truth = float(big_sim.truth.loc["y", "effect"])
+    gt = group_time_att(Y, ft, periods, model="reg")
+    a = aggregate(gt, "simple")
+    se = influence_se(a.psi(gt))[0]
+    assert abs(a.overall - truth) < 4 * se
+    wave = np.where(np.isfinite(ft), np.searchsorted(periods, np.where(np.isfinite(ft), ft, 0)),
+                    periods.size)
+    wm = wave_means(Y, wave)
+    for le in (sun_abraham(wm)[1], imputation(wm)[1]):
+        s = influence_se(le.psi(wm))[0]
+        assert abs(le.estimate[0] - truth) < 4 * s
+    tw = twfe(wm)
+    assert truth - tw.estimate[0] > 20 * influence_se(tw.psi(wm))[0]  # TWFE: far too small
+
+
+def test_known_truth_event_study(big_sim):
+    Y, ft, periods, _ = _wide(big_sim)
+    gt = group_time_att(Y, ft, periods, model="reg", base_period="universal")
+    ev = aggregate(gt, "dynamic")
+    se = influence_se(ev.psi(gt))[:-1]
+    truth = big_sim.event_time.set_index("event_time")["att"].reindex(ev.labels).to_numpy()
+    z = (ev.estimate - truth)[se > 0] / se[se > 0]
+    assert np.abs(z).max() < 4
+
+
+def test_covariates_needed_when_trends_depend_on_them():
+    sim = simulate_staggered(n_units=8000, seed=5, trend_x=0.8, selection=1.5)
+    truth = float(sim.truth.loc["y", "effect"])
+    with_x = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=0, cross_checks=False)
+    without = pbr_eval.estimate(sim.cohort(covariates=[]), method="staggered_did", n_boot=0,
+                                cross_checks=False)
+    e1, e0 = with_x.estimates[0], without.estimates[0]
+    assert abs(e1.effect - truth) < 3.5 * e1.std_error
+    assert abs(e0.effect - truth) > 5 * e0.std_error
+
+
+# ------------------------------------------------------------------- bootstrap
+def test_bootstrap_se_close_to_analytic_and_band_wider(mpdta):
+    c = _cohort(mpdta)
+    an = pbr_eval.estimate(c, method="staggered_did", n_boot=0, cross_checks=False)
+    bs = pbr_eval.estimate(c, method="staggered_did", n_boot=999, seed=7, cross_checks=False)
+    fa, fb = an.extras["staggered"].to_frame(), bs.extras["staggered"].to_frame()
+    np.testing.assert_allclose(fb["std_error"], fa["std_error"], rtol=0.15)
+    assert (fb["band_upper"] - fb["band_lower"] > fb["ci_upper"] - fb["ci_lower"]).all()
+    assert fa["band_lower"].isna().all()  # no bootstrap, no simultaneous band
+    again = pbr_eval.estimate(c, method="staggered_did", n_boot=999, seed=7, cross_checks=False)
+    pd.testing.assert_frame_equal(again.extras["staggered"].to_frame(), fb)
+
+
+def test_gaussian_and_rademacher_weights_agree():
+    psi = np.random.default_rng(3).normal(size=(3000, 4)) * [1, 2, 3, 4]
+    r = multiplier_draws(psi, n_boot=4000, seed=1, weights="rademacher")
+    g = multiplier_draws(psi, n_boot=4000, seed=1, weights="gaussian")
+    exact = np.sqrt((psi**2).sum(0)) / 3000
+    np.testing.assert_allclose(r.se(), exact, rtol=0.06)
+    np.testing.assert_allclose(g.se(), exact, rtol=0.06)
+    assert abs(r.critical_value(0.95) - g.critical_value(0.95)) < 0.12
+
+
+def test_rademacher_draws_do_not_depend_on_tiling(monkeypatch):
+    import pbr_eval.inference.multiplier as mult
+
+    psi = np.random.default_rng(4).normal(size=(20000, 3))
+    a = multiplier_draws(psi, n_boot=50, seed=9, weights="rademacher").draws
+    b = multiplier_draws(psi, n_boot=50, seed=9, weights="rademacher").draws
+    np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(mult, "_TILE", 8192)
+    c = multiplier_draws(psi, n_boot=50, seed=10, weights="rademacher").draws
+    assert not np.allclose(a, c)
+
+
+def test_cluster_bootstrap_uses_cluster_sums():
+    sim = simulate_staggered(n_units=3000, n_areas=40, area_shock_sd=0.6, seed=3)
+    res = pbr_eval.estimate(sim.cohort(), method="staggered_did", seed=2, cross_checks=False)
+    unit = pbr_eval.estimate(sim.cohort(), method="staggered_did", se="unit", seed=2,
+                             cross_checks=False)
+    assert res.info["n_clusters"] == 40 and res.info["se"] == "cluster"
+    assert res.estimates[0].std_error > 1.5 * unit.estimates[0].std_error
+
+
+def test_uniform_critical_value_skips_degenerate_columns():
+    d = np.random.default_rng(0).normal(size=(5000, 2))
+    d[:, 1] = 0.0
+    assert uniform_critical_value(d, np.array([1.0, 0.0]), 0.95) == pytest.approx(1.96, abs=0.08)
+
+
+# ---------------------------------------------------------------- results face
+def test_results_round_trip_and_kinds(mpdta):
+    res = pbr_eval.estimate(_cohort(mpdta), method="staggered_did", seed=1)
+    st = res.extras["staggered"]
+    again = Results.from_dict(st.to_dict())
+    assert isinstance(again, StaggeredResults)
+    assert again.to_dict() == st.to_dict()
+    pd.testing.assert_frame_equal(again.event_study(), st.event_study())
+    st.schema.check_frame(st.to_frame().columns)
+    assert "cross-check" in st.summary() and "e=+3" in st.summary()
+    # a band at another level comes from the same draws
+    wide = st.to_frame(level=0.99)
+    assert (wide["band_upper"] >= st.to_frame()["band_upper"]).all()
+
+
+def test_non_intervention_per_group_and_period(mpdta):
+    res = pbr_eval.estimate(_cohort(mpdta), method="staggered_did", n_boot=0)
+    ni = res.extras["staggered"].non_intervention()
+    assert len(ni) == 7  # post-treatment cells: 2004 x4, 2006 x2, 2007 x1
+    np.testing.assert_allclose(ni["observed"] - ni["non_intervention"], ni["estimate"])
+
+
+def test_price_reads_the_headline(mpdta):
+    sim = simulate_staggered(n_units=800, seed=4)
+    res = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=0)
+    rec = pbr_eval.price(res, value_per_outcome=100.0)
+    assert len(rec.to_frame())
+
+
+# ---------------------------------------------------------------------- errors
+def test_needs_first_treated():
+    sim = simulate_staggered(n_units=300, seed=1)
+    args = {k: v for k, v in sim.cohort_args.items() if k != "first_treated"}
+    c = pbr_eval.Cohort(sim.data, **args)
+    with pytest.raises(OptionError, match="needs panel data with each unit's start period"):
+        pbr_eval.estimate(c, method="staggered_did")
+
+
+def test_first_treated_must_agree_with_treatment():
+    sim = simulate_staggered(n_units=300, seed=1)
+    d = sim.data.copy()
+    d.loc[d["unit"] == d.loc[d["treated"] == 1, "unit"].iloc[0], "treated"] = 0
+    with pytest.raises(TreatmentError, match="disagree for 1 unit"):
+        pbr_eval.Cohort(d, **sim.cohort_args)
+
+
+def test_first_treated_must_be_constant_within_unit():
+    sim = simulate_staggered(n_units=300, seed=1)
+    d = sim.data.copy()
+    d.loc[(d["unit"] == 1) & (d["period"] == 2), "first_treated"] = 7
+    with pytest.raises(TreatmentError, match="changes over periods for 1 unit"):
+        pbr_eval.Cohort(d, **sim.cohort_args)
+
+
+def test_first_treated_needs_period():
+    sim = simulate_staggered(n_units=300, seed=1)
+    with pytest.raises(OptionError, match="`first_treated` needs `period`"):
+        pbr_eval.Cohort(sim.data, treatment="treated", outcome="y", covariates=["x1"],
+                        unit_id="unit", first_treated="first_treated")
+
+
+def test_start_periods_must_be_periods():
+    sim = simulate_staggered(n_units=300, seed=1)
+    d = sim.data.astype({"first_treated": float})
+    d.loc[d["first_treated"] == 5, "first_treated"] = 4.5
+    with pytest.raises(OptionError, match="not periods of 'period'"):
+        pbr_eval.estimate(pbr_eval.Cohort(d, **sim.cohort_args), method="staggered_did")
+
+
+def test_never_treated_needed_for_never_treated_comparison():
+    sim = simulate_staggered(n_units=400, seed=1)
+    d = sim.data[sim.data["first_treated"] > 0]
+    c = pbr_eval.Cohort(d, **{**sim.cohort_args, "min_treated": 10})
+    with pytest.raises(EstimationError, match="No never-treated units"):
+        pbr_eval.estimate(c, method="staggered_did", n_boot=0)
+    res = pbr_eval.estimate(c, method="staggered_did", comparison="not_yet_treated", n_boot=0)
+    assert np.isfinite(res.estimates[0].effect)
+
+
+def test_unbalanced_units_are_counted():
+    sim = simulate_staggered(n_units=400, seed=1)
+    d = sim.data.drop(index=sim.data.index[(sim.data["unit"] <= 3) & (sim.data["period"] == 2)])
+    res = pbr_eval.estimate(pbr_eval.Cohort(d, **sim.cohort_args), method="staggered_did",
+                            n_boot=0, cross_checks=False)
+    rec = [x for x in res.info["dropped"] if "balanced panel" in x["reason"]]
+    assert rec and rec[0]["n"] == 3 * 7
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("model", "ols", "`model` must be one of"),
+    ("comparison", "later", "`comparison` must be one of"),
+    ("n_boot", 1, "`n_boot` must be 0"),
+    ("anticipation", -1, "`anticipation`"),
+    ("multiplier", "mammen", "`multiplier` must be one of"),
+])
+def test_option_errors(option, value, message):
+    sim = simulate_staggered(n_units=300, seed=1)
+    with pytest.raises(OptionError, match=message):
+        pbr_eval.estimate(sim.cohort(), method="staggered_did", **{option: value})
+
+
+def test_se_cluster_needs_cluster():
+    sim = simulate_staggered(n_units=300, seed=1)
+    with pytest.raises(OptionError, match="`se='cluster'` needs a cohort built with `cluster`"):
+        pbr_eval.estimate(sim.cohort(), method="staggered_did", se="cluster")
+
+
+def test_cross_checks_without_never_treated_units():
+    sim = simulate_staggered(n_units=3000, seed=2, never_share=0.3)
+    d = sim.data[sim.data["first_treated"] > 0]
+    c = pbr_eval.Cohort(d, **{**sim.cohort_args, "min_treated": 10})
+    res = pbr_eval.estimate(c, method="staggered_did", comparison="not_yet_treated", n_boot=0)
+    st = res.extras["staggered"]
+    assert any("serves only as a comparison" in n for n in res.info["notes"])
+    cc = st.cross_checks().set_index("estimator")
+    assert np.isfinite(cc["estimate"]).all()
+    assert st.to_frame()["period"].max() < 7  # periods from the last start on are left out
