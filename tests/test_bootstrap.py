@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from pbr_eval import Cohort
-from pbr_eval.datasets import simulate
+from pbr_eval.datasets import simulate, simulate_staggered
 from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.exceptions import EstimationError, EstimationWarning, OptionError
@@ -233,7 +233,8 @@ def test_results_are_read_only(res, cohort):
 
 
 #: The design each method needs (default: the cross-sectional cohort).
-_DESIGN = {"exact": "categorical", "did": "panel", "baseline": "panel"}
+_DESIGN = {"exact": "categorical", "did": "panel", "baseline": "panel",
+           "staggered_did": "staggered"}
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +245,7 @@ def designs(sim, cohort):
         "categorical": Cohort(sim.data, **{**sim.cohort_args,
                                            "covariates": ["sex", "offence_type"]}),
         "panel": Cohort(fam.data, **fam.cohort_args),
+        "staggered": simulate_staggered(n_units=400, seed=11).cohort(),
     }
 
 

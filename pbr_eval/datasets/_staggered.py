@@ -312,3 +312,4 @@ def staggered_truth(sim: StaggeredSimulation, kind: str = "simple") -> pd.Series
     if kind == "dynamic":
         return sim.event_time.set_index("event_time")["att"]
     raise OptionError(f"`kind` must be 'simple' or 'dynamic'; got {kind!r}.")
+

@@ -552,7 +552,7 @@ def aggregate(gt: GroupTime, kind: str, values: np.ndarray | None = None) -> Agg
         est, a, b = _weighted_block(vals, post, pg, gpos, K, nG)
         return Aggregate(kind, np.array([]), np.array([]), est, a[:, None], b[:, None])
     if kind == "group":
-        for j, g in enumerate(gt.group_values):
+        for g in gt.group_values:
             keep = (gt.group == g) & post
             need(keep)
             idx = np.flatnonzero(keep)

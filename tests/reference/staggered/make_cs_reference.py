@@ -10,7 +10,7 @@ Writes, beside this file:
   covariate ``lpop``, from moderndid and csdid (and diff-diff, doubly robust);
 * ``versions.txt``.
 
-Run by ``make_reference.sh`` (which installs the ports in their own environment).
+Run by ``make_cs_reference.sh`` (which installs the ports in their own environment).
 """
 
 from __future__ import annotations
