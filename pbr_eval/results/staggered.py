@@ -209,7 +209,7 @@ class StaggeredResults(Results):
     def event_study(self, outcome: str | None = None, *, level: float | None = None) -> pd.DataFrame:
         """The event study: effect by periods since the start, with its simultaneous band."""
         f = self.aggregations("by periods since start", level=level)
-        f = f[f["label"] != "overall"]
+        f = f[f["label"] != "overall"].astype({"event_time": int})
         if outcome is not None:
             f = f[f["outcome"] == outcome]
         return f.reset_index(drop=True)
