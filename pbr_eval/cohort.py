@@ -320,6 +320,12 @@ def collinear_columns(X: np.ndarray, *, tol: float = 1e-9) -> list[int]:
     return [int(j) for j in np.flatnonzero(np.abs(v) > 1e-6 * np.abs(v).max())]
 
 
+def _varying_within(values: Any, ids: np.ndarray) -> pd.Index:
+    """The ids whose rows do not all hold the same value."""
+    agg = pd.Series(np.asarray(values)).groupby(ids).agg(["min", "max"])
+    return agg.index[(agg["min"] != agg["max"]).to_numpy()]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
@@ -485,14 +491,7 @@ class Cohort:
         max_levels: int = DEFAULT_MAX_LEVELS,
         first_treated: str | None = None,
     ) -> None:
-        if first_treated is not None and not isinstance(first_treated, str):
-            raise OptionError(f"`first_treated` must be one column name or None; got {first_treated!r}.")
-        if first_treated is not None and period is None:
-            raise OptionError(
-                "`first_treated` needs `period` (and `unit_id`): staggered adoption is panel data, "
-                "one row per unit and period."
-            )
-        self.first_treated = first_treated
+        self.first_treated = first_treated  # checked in _build with the other roles
         # Cohort.check sets _collecting: problems are then recorded, not raised one by one
         findings = _Findings(collect=getattr(self, "_collecting", False))
         self._build(data, findings, treatment, outcome, covariates, unit_id, cluster, period,
@@ -568,9 +567,13 @@ class Cohort:
         covs = check_columns("covariates", covariates)
         if not outcomes:
             raise OptionError("`outcome` must name at least one column; got none.")
-        for name, val in (("unit_id", unit_id), ("cluster", cluster), ("period", period)):
+        for name, val in (("unit_id", unit_id), ("cluster", cluster), ("period", period),
+                          ("first_treated", getattr(self, "first_treated", None))):
             if val is not None and not isinstance(val, str):
                 raise OptionError(f"`{name}` must be one column name or None; got {val!r}.")
+        if getattr(self, "first_treated", None) is not None and period is None:
+            raise OptionError("`first_treated` needs `period` (and `unit_id`): staggered "
+                              "adoption is panel data, one row per unit and period.")
         if period is not None and unit_id is None:
             raise OptionError(
                 "`period` needs `unit_id`: panel data has one row per unit and period, "
@@ -1081,8 +1084,7 @@ class Cohort:
                 return
             d_ids = ids[dup]
             d_t = self.t[dup]
-            both = pd.Series(d_t).groupby(d_ids.to_numpy()).agg(["min", "max"])
-            cont = both.index[(both["min"] != both["max"]).to_numpy()]
+            cont = _varying_within(d_t, d_ids.to_numpy())
             if len(cont):
                 findings.error(ContaminationError(
                     f"`unit_id` column '{uid}': {_plural(len(cont), 'unit')} appear in both the "
@@ -1106,9 +1108,7 @@ class Cohort:
                     f"({int(dup.sum()):,} rows, e.g. {ex}); each unit must have one row per period."
                 ))
                 return
-            g = pd.Series(self.t).groupby(ids.to_numpy())
-            agg = g.agg(["min", "max"])
-            cont = agg.index[(agg["min"] != agg["max"]).to_numpy()]
+            cont = _varying_within(self.t, ids.to_numpy())
             if len(cont):
                 findings.error(ContaminationError(
                     f"`unit_id` column '{uid}': {_plural(len(cont), 'unit')} are treated in some "
@@ -1133,8 +1133,7 @@ class Cohort:
             return
         v = values.to_numpy(dtype=float)
         ids = frame[uid].to_numpy()
-        agg = pd.Series(v).groupby(ids).agg(["min", "max"])
-        varies = agg.index[(agg["min"] != agg["max"]).to_numpy()]
+        varies = _varying_within(v, ids)
         if len(varies):
             findings.error(TreatmentError(
                 f"`first_treated` column '{col}' changes over periods for "

@@ -118,10 +118,8 @@ class StaggeredDiD(Estimator):
 
     References
     ----------
-    Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with
-    multiple time periods. Journal of Econometrics 225(2), 200-230.
-    Sant'Anna, P. H. C. & Zhao, J. (2020). Doubly robust difference-in-differences
-    estimators. Journal of Econometrics 219(1), 101-122.
+    Callaway & Sant'Anna (2021); Sant'Anna & Zhao (2020): full references in
+    :mod:`pbr_eval.estimators.group_time`.
 
     Examples
     --------
@@ -262,14 +260,12 @@ class StaggeredDiD(Estimator):
                     "in its first period are used.")
             X = first
         cluster = None
-        se = self.se
-        if se == "auto":
-            se = "cluster" if cohort.cluster is not None else "unit"
+        se = {"auto": "cluster" if cohort.cluster is not None else "unit"}.get(self.se, self.se)
+        if se == "cluster" and cohort.cluster is None:
+            raise OptionError("`se='cluster'` needs a cohort built with `cluster` (e.g. the area "
+                              "the programme rolled out by); this one has none. Use se='unit'.")
         if se == "cluster":
-            if cohort.cluster is None:
-                raise OptionError(
-                    "`se='cluster'` needs a cohort built with `cluster` (e.g. the area the "
-                    "programme rolled out by); this one has none. Use se='unit'.")
+            assert cohort.cluster is not None
             cl = cohort.column(cohort.cluster)[rows_keep]
             codes = pd.factorize(pd.Series(cl))[0]
             per_unit = pd.Series(codes).groupby(r_unit).agg(["min", "max"])
