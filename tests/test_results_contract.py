@@ -195,6 +195,14 @@ def _case_checks() -> Any:
     return reproduce("jdl_city_guilds_2017")
 
 
+def _staggered() -> Any:
+    from pbr_eval.datasets import simulate_staggered
+
+    sim = simulate_staggered(n_units=400, seed=3)
+    return pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99,
+                             seed=1).extras["staggered"]
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "counterfactual": _counterfactual,
     "balance": _balance,
@@ -214,6 +222,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "area_rates": _area_rates,
     "area_tariffs": _area_tariffs,
     "case_checks": _case_checks,
+    "staggered_did": _staggered,
 }
 
 _UNIT_ID = re.compile(r"\b[PFC]\d{6,7}\b")  # the shipped files' person, family, claim ids
