@@ -20,14 +20,51 @@ from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
 __all__ = ["main", "cli"]
 
 
+#: The start of the one line printed for a failure pbr_eval did not foresee (a bug).
+UNEXPECTED = "unexpected internal error"
+
+
+def _one_line(text: str) -> str:
+    from pbr_eval.io import clean_text
+
+    return " ".join(clean_text(text, max_length=2000).split())
+
+
+def _error_line(err: BaseException) -> str:
+    """The one line a CLI user sees for ``err`` (no traceback)."""
+    if isinstance(err, PbrEvalError):
+        return _one_line(str(err))
+    if isinstance(err, MemoryError):
+        return ("Not enough memory to finish. Use a smaller file (fewer rows or columns), "
+                "close other programs, or run on a machine with more memory.")
+    if isinstance(err, UnicodeDecodeError):
+        return _one_line(f"A file is not UTF-8 text ({err.reason} at byte {err.start}). Save it "
+                         "as UTF-8 (e.g. 'CSV UTF-8' in Excel) and try again.")
+    if isinstance(err, OSError):
+        name = f" '{err.filename}'" if getattr(err, "filename", None) else ""
+        return _one_line(f"Could not read or write{name}: {err.strerror or err}. Check the "
+                         "path exists, can be read or written, and the disk is not full.")
+    return _one_line(f"{UNEXPECTED} ({type(err).__name__}: {err}). This is a bug in pbr_eval: "
+                     "please report it with the output of `pbr-eval --debug ...`.")
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PbrEvalError as err:
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
             if ctx.meta.get("pbr_debug"):
                 raise
-            click.echo(f"pbr-eval: error: {err}", err=True)
+            click.echo("pbr-eval: interrupted; outputs from earlier runs were left as they "
+                       "were.", err=True)
+            ctx.exit(130)
+        except Exception as err:  # no traceback reaches a CLI user (--debug shows it)
+            if ctx.meta.get("pbr_debug"):
+                raise
+            click.echo(f"pbr-eval: error: {_error_line(err)}", err=True)
             ctx.exit(2)
 
 
@@ -376,7 +413,9 @@ def simulate_data(scenario: str, n_treated: int, n_comparison: int, seed: int, o
 
     check_choice("scenario", scenario, SCENARIOS)
     sim = _simulate(scenario, n_treated=n_treated, n_comparison=n_comparison, seed=seed)
-    sim.data.to_csv(out, index=False)
+    from pbr_eval.io import write_csv
+
+    write_csv(sim.data, out, index=False)
     truth = {str(k): {str(a): (float(b) if isinstance(b, (int, float)) else str(b))
                       for a, b in row.items()} for k, row in sim.truth.to_dict("index").items()}
     if as_json:
@@ -444,13 +483,19 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
     payload, prices = _load_results_json(results)
     if pricing:
         prices = json.loads(Path(pricing).read_text(encoding="utf-8"))
+    from pbr_eval.io import Staging
+
     written: list[str] = []
     progress, task = _progress(len(outs), "writing reports")
-    with progress:
+    # All reports (and a Markdown report's figure folder) are written out of sight and moved
+    # into place together at the end: a failure leaves every earlier file as it was.
+    with progress, Staging(command="pbr-eval report") as staging:
         for out in outs:
-            files = pbr_eval.report(payload, out, pricing=prices, kind=kind, title=title,
-                                    level=level, threshold=threshold, min_cohort=min_cohort)
-            written += [str(f) for f in files]
+            files = pbr_eval.report(payload, staging.file(out), pricing=prices, kind=kind,
+                                    title=title, level=level, threshold=threshold,
+                                    min_cohort=min_cohort)
+            written += [str(Path(out).parent / staging.destination(f).relative_to(
+                Path(out).absolute().parent)) for f in files]
             progress.advance(task)
     if as_json:
         click.echo(json.dumps({"files": written}, indent=2))
@@ -542,8 +587,27 @@ def price_cmd(results_json: str, value: float, outcomes: tuple[str, ...], better
     click.echo(json.dumps(rec.to_dict(), indent=2) if as_json else rec.summary())
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM: clean up staging folders as for Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pbr-eval`` console script."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    else:
+        previous = None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="pbr-eval", standalone_mode=False)
         if isinstance(code, int):

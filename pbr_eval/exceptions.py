@@ -31,6 +31,7 @@ __all__ = [
     "NotViableError",
     "RuleError",
     "ClaimError",
+    "OutputError",
     "PbrEvalWarning",
     "IgnoredOptionWarning",
     "EstimationWarning",
@@ -124,6 +125,11 @@ class ClaimError(PbrEvalError, ValueError):
 
 class RuleError(OptionError):
     """A claims outcome rule (pbr_eval.claims) is badly declared or unknown."""
+
+
+class OutputError(PbrEvalError, OSError):
+    """An output cannot be written (full disk, no permission) or would replace a folder
+    pbr_eval did not make; nothing at the destination was changed."""
 
 
 class PbrEvalWarning(UserWarning):

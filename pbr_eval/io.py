@@ -1,4 +1,5 @@
-"""One reader for the data pbr_eval accepts: CSV, Parquet, Excel files and SQL databases.
+"""One reader for the data pbr_eval accepts (CSV, Parquet, Excel files, SQL databases) and
+one safe writer for every file pbr_eval writes.
 
 SQL goes through SQLAlchemy: give a database URL instead of a path and a
 ``query`` (a table name or a SELECT statement)::
@@ -13,13 +14,15 @@ than in the URL (messages never print it).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from pbr_eval.exceptions import DataError, OptionError
+from pbr_eval.exceptions import DataError, OptionError, OutputError
 
 __all__ = ["read_data", "READERS", "is_database_url", "write_bytes", "write_text"]
 
@@ -178,12 +181,163 @@ def read_data(
         raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
 
 
-# ----------------------------------------------------------------- writing
+# ================================================================= writing
+# Every file pbr_eval writes goes through this section: complete or not at all (temporary
+# file, then rename), text cleaned of control and bidirectional-override characters, cells
+# neutralised so that a spreadsheet never runs them, lengths bounded. Multi-file outputs are
+# built in a staging folder and moved into place only when complete (:class:`Staging`).
+
+#: Longest text written into one cell, label or value (an Excel cell holds 32,767 characters).
+MAX_CELL_CHARS = 32_767
+
+#: Unicode bidirectional controls: they make text display in a different order from the one
+#: it is stored in ("Trojan Source", CVE-2021-42574), so a label could show one thing and be
+#: another. Arabic letter mark, left-to-right / right-to-left marks, embeddings, overrides
+#: and isolates.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+# C0 controls except tab, newline and carriage return; DEL and the C1 controls; the bidi
+# controls; U+FFFE/U+FFFF (not characters: XML, hence .xlsx, refuses them).
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + BIDI_CONTROLS + "\ufffe\uffff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates cannot be encoded as UTF-8
+
+#: Leading characters that make a spreadsheet cell a formula, or can once a program strips
+#: them (tab, carriage return), including the full-width forms some spreadsheet programs
+#: convert (OWASP "CSV injection").
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r",
+                                     "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+#: The file that marks a folder as pbr_eval's complete output (see :class:`Staging`).
+MARKER = ".pbr_eval.json"
+
+__all__ += ["BIDI_CONTROLS", "FORMULA_PREFIXES", "MARKER", "MAX_CELL_CHARS", "Staging",
+            "check_replaceable", "read_marker", "verify_folder",
+            "clean_text", "neutralise_formula", "safe_cell", "save_workbook", "staged_folder",
+            "write_csv", "write_figure", "write_json"]
+
+
+def clean_text(value: Any, *, max_length: int | None = MAX_CELL_CHARS) -> str:
+    """Text safe to show anywhere: controls and bidi overrides removed, length bounded.
+
+    Every renderer (HTML, Markdown, workbook, CSV) passes text that may come from
+    the user's data or files (labels, column names, file names) through this.
+    Tab, newline and carriage return are kept; other control characters (which
+    crash the workbook writer and can hide text in a terminal), the Unicode
+    bidirectional controls (:data:`BIDI_CONTROLS`) and the non-characters
+    U+FFFE/U+FFFF are removed; a lone surrogate becomes U+FFFD. Text longer
+    than ``max_length`` is cut and ends in an ellipsis.
+
+    Parameters
+    ----------
+    value : any
+        Converted with ``str()``.
+    max_length : int or None, default MAX_CELL_CHARS
+        Longest text returned (``None``: no limit).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> clean_text("re\\x00offended\\u202e")
+    'reoffended'
+    >>> clean_text("a" * 10, max_length=5)
+    'aaaa…'
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = _UNSAFE_CHARS.sub("", text)
+    if _SURROGATES.search(text):
+        text = _SURROGATES.sub("\ufffd", text)
+    if max_length is not None and len(text) > max_length:
+        text = text[: max(max_length - 1, 0)] + "…"
+    return text
+
+
+def neutralise_formula(value: Any) -> Any:
+    """Make a text cell inert in a spreadsheet: prefix an apostrophe if it could run.
+
+    Non-text values (numbers, dates, None) are returned unchanged; text that
+    starts with one of :data:`FORMULA_PREFIXES` gets a leading apostrophe, so
+    Excel and LibreOffice show it as text (OWASP "CSV injection").
+
+    Examples
+    --------
+    >>> neutralise_formula('=HYPERLINK("http://x","y")')
+    '\\'=HYPERLINK("http://x","y")'
+    >>> neutralise_formula(-0.5)
+    -0.5
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_cell(value: Any, *, max_length: int | None = MAX_CELL_CHARS) -> Any:
+    """A spreadsheet or CSV cell: text cleaned (:func:`clean_text`) then neutralised
+    (:func:`neutralise_formula`); numbers, dates, booleans and missing values unchanged.
+
+    Examples
+    --------
+    >>> safe_cell("\\u202e=1+1")
+    "'=1+1"
+    >>> safe_cell(3)
+    3
+    """
+    if isinstance(value, str):
+        return neutralise_formula(clean_text(value, max_length=max_length))
+    return value
+
+
+def _output_error(path: Path, err: OSError) -> OutputError:
+    import errno
+
+    reason = err.strerror or str(err)
+    if err.errno == errno.ENOSPC or err.errno == getattr(errno, "EDQUOT", -1):
+        fix = "The disk is full: free some space or write to another folder (--out)."
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "pbr_eval may not write there: choose another folder (--out)."
+    elif err.errno == errno.EISDIR:
+        fix = "A folder has that name: choose another file name."
+    elif err.errno == errno.ENAMETOOLONG:
+        fix = "Choose a shorter name."
+    else:
+        fix = "Check that the folder exists and can be written, or choose another (--out)."
+    out = OutputError(f"Could not write '{path}': {reason}. {fix} Nothing was changed there.")
+    out.errno = err.errno
+    return out
+
+
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    global _UMASK
+    if _UMASK is None:
+        import os
+
+        try:
+            with open("/proc/self/status", encoding="ascii") as fh:
+                line = next(ln for ln in fh if ln.startswith("Umask:"))
+            _UMASK = int(line.split()[1], 8)
+        except (OSError, StopIteration, ValueError):
+            _UMASK = os.umask(0o022)
+            os.umask(_UMASK)
+    return _UMASK
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` completely or not at all (temporary file, then rename).
 
-    The folder is created if needed. A failure (or Ctrl-C) part-way leaves any
-    earlier file at ``path`` untouched and no partial file behind.
+    The folder is created if needed. A failure (full disk, no permission, Ctrl-C)
+    part-way leaves any earlier file at ``path`` untouched and no partial file
+    behind.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (the message says why and how to fix it).
 
     Examples
     --------
@@ -197,23 +351,525 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     import tempfile
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp: str | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".part",
+                                   dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):  # mkstemp makes 0600; give the usual permissions
+                os.fchmod(fh.fileno(), 0o666 & ~_umask())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    except BaseException as err:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(err, OSError) and not isinstance(err, OutputError):
+            raise _output_error(target, err) from err
         raise
     return target
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`write_bytes`."""
-    return write_bytes(path, text.encode("utf-8"))
+    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`write_bytes`.
+
+    A lone surrogate (which UTF-8 cannot hold) is written as U+FFFD rather than
+    failing half-way through a run.
+    """
+    return write_bytes(path, text.encode("utf-8", errors="replace"))
+
+
+def write_json(path: str | Path, obj: Any, *, indent: int | None = 2, sort_keys: bool = False,
+               default: Any = None) -> Path:
+    """Write ``obj`` as JSON (with a final newline) atomically.
+
+    Non-ASCII and control characters are written as ``\\u`` escapes, so the
+    file shows no bidi reordering in any viewer.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_json(os.path.join(d, "r.json"), {"a": 1}).read_text()
+    '{\\n  "a": 1\\n}\\n'
+    """
+    return write_text(path, json.dumps(obj, indent=indent, sort_keys=sort_keys,
+                                       default=default) + "\n")
+
+
+def _safe_label(c: Any) -> str:
+    if isinstance(c, tuple):
+        c = " ".join(str(x) for x in c if str(x))
+    return safe_cell(str(c))
+
+
+def write_csv(frame: Any, path: str | Path, *, index: bool | None = None) -> Path:
+    """Write a DataFrame as CSV atomically, every text cell and header made safe.
+
+    Text cells and column names are cleaned and neutralised (:func:`safe_cell`);
+    numbers are written as numbers with full (round-trip) precision, so a
+    second run gives identical bytes; missing values are empty cells.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or Path
+    index : bool, optional
+        Write the index as the first column(s). Default: only when it is named.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_csv(pd.DataFrame({"label": ["=1+1", "ok"], "x": [0.5, None]}),
+    ...                   os.path.join(d, "t.csv"))
+    ...     print(p.read_text())
+    label,x
+    '=1+1,0.5
+    ok,
+    <BLANKLINE>
+    """
+    f = frame
+    if index is None:
+        index = any(n is not None for n in f.index.names)
+    if index:
+        f = f.reset_index()
+    cols: dict[int, Any] = {}
+    for j in range(f.shape[1]):
+        s = f.iloc[:, j]
+        if s.dtype == object or isinstance(s.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+            s = s.astype(object).map(safe_cell)
+        cols[j] = s.reset_index(drop=True)
+    out = pd.DataFrame(cols)
+    out.columns = [_safe_label(c) for c in f.columns]
+    return write_text(path, out.to_csv(index=False, lineterminator="\n"))
+
+
+def write_figure(path: str | Path, fig: Any, **savefig_kw: Any) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix, default PNG).
+
+    ``metadata={"Software": None}`` is the default, so the same figure gives the
+    same bytes on every run.
+    """
+    import io
+
+    buf = io.BytesIO()
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    savefig_kw.setdefault("metadata", {"Software": None} if fmt == "png" else None)
+    if savefig_kw["metadata"] is None:
+        savefig_kw.pop("metadata")
+    fig.savefig(buf, format=fmt, **savefig_kw)
+    return write_bytes(path, buf.getvalue())
+
+
+def save_workbook(workbook: Any, path: str | Path) -> Path:
+    """Save an openpyxl workbook atomically (built in memory, then written and renamed).
+
+    A failure while saving leaves any earlier workbook at ``path`` intact.
+    """
+    import io
+
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return write_bytes(path, buf.getvalue())
+
+
+# ------------------------------------------------------------ staged outputs
+_STAGE_RE = re.compile(r"^\..*\.pbr-(?:partial|old)-(\d+)-[A-Za-z0-9_]+$")
+_FIGURE_RE = re.compile(r"^\d{2}_[A-Za-z0-9._-]+\.png$")
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours (or not allowed to ask): keep its folder
+        return True
+    return True
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _sweep_stale(parent: Path) -> None:
+    """Remove staging folders left by pbr_eval processes that were killed (SIGKILL, power cut)."""
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for e in entries:
+        m = _STAGE_RE.match(e.name)
+        if m and e.is_dir() and not e.is_symlink() and not _pid_alive(int(m.group(1))):
+            _remove_tree(e)
+
+
+def _make_stage(parent: Path, label: str) -> Path:
+    import os
+    import tempfile
+
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(parent)
+        stage = Path(tempfile.mkdtemp(prefix=f".{label[:60]}.pbr-partial-{os.getpid()}-",
+                                      dir=parent))
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; the output folder is normal
+        return stage
+    except OSError as err:
+        raise _output_error(parent, err) from err
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _tree_files(folder: Path) -> list[str]:
+    import os
+
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for f in sorted(files):
+            out.append(Path(root, f).relative_to(folder).as_posix())
+    return out
+
+
+def read_marker(folder: str | Path) -> dict[str, Any] | None:
+    """The completion record of a folder pbr_eval wrote (``None`` if it has none).
+
+    The record (``.pbr_eval.json``) holds ``complete: true``, the command, the
+    pbr_eval version, the time and the SHA-256 of every file in the folder, so
+    :func:`verify_folder` can tell a complete output from a mixed or edited one.
+    """
+    p = Path(folder) / MARKER
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("made_by") == "pbr_eval" else None
+
+
+def verify_folder(folder: str | Path) -> list[str]:
+    """Problems with a pbr_eval output folder: no completion record, a file missing,
+    changed or added since pbr_eval wrote it. An empty list means complete and untouched.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with staged_folder(os.path.join(d, "out")) as work:
+    ...     _ = write_text(work / "a.txt", "x")
+    >>> verify_folder(os.path.join(d, "out"))
+    []
+    >>> _ = write_text(os.path.join(d, "out", "b.txt"), "y")
+    >>> verify_folder(os.path.join(d, "out"))
+    ["'b.txt' was not written by pbr_eval"]
+    """
+    folder = Path(folder)
+    marker = read_marker(folder)
+    if marker is None or not marker.get("complete"):
+        return [f"'{folder}' has no pbr_eval completion record ({MARKER})"]
+    listed: dict[str, str] = marker.get("files", {})
+    problems = []
+    present = set(_tree_files(folder)) - {MARKER}
+    for name, digest in sorted(listed.items()):
+        if name not in present:
+            problems.append(f"'{name}' is missing")
+        elif _sha256(folder / name) != digest:
+            problems.append(f"'{name}' was changed after pbr_eval wrote it")
+    problems += [f"'{n}' was not written by pbr_eval" for n in sorted(present - set(listed))]
+    return problems
+
+
+def _write_marker(folder: Path, command: str) -> None:
+    import datetime as _dt
+
+    from pbr_eval._version import __version__
+
+    files = {n: _sha256(folder / n) for n in _tree_files(folder) if n != MARKER}
+    write_json(folder / MARKER, {
+        "made_by": "pbr_eval", "version": __version__, "command": command, "complete": True,
+        "completed": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "files": files,
+    }, sort_keys=True)
+
+
+def check_replaceable(target: str | Path, names: Sequence[str] = ()) -> None:
+    """Refuse to replace ``target`` unless it is absent, empty or pbr_eval's own output.
+
+    pbr_eval replaces an output folder whole (so no file from an earlier run
+    lingers); it therefore refuses a folder holding anything it did not write.
+    A folder is pbr_eval's when its completion record lists every file in it; a
+    folder from before completion records counts when every entry is one of
+    ``names`` (what the new output will hold), or, for a ``*_figures`` folder,
+    a PNG file.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, up to three foreign entries, and what to do.
+    """
+    import os
+
+    target = Path(target)
+    if not os.path.lexists(target):
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise OutputError(
+            f"Output folder '{target}' exists and is not a folder (a file or a link). Choose "
+            "another folder name, or remove it."
+        )
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        cwd = None
+    if cwd is not None and (cwd == target.resolve() or target.resolve() in cwd.parents):
+        raise OutputError(
+            f"Output folder '{target}' is the current folder (or holds it); pbr_eval replaces its "
+            "output folder whole. Give a sub-folder, e.g. --out reports/run1."
+        )
+    entries = sorted(os.listdir(target))
+    if not entries:
+        return
+    marker = read_marker(target)
+    if marker is not None:
+        listed = set(marker.get("files", {}))
+        foreign = [n for n in _tree_files(target) if n != MARKER and n not in listed]
+    else:
+        wanted = set(names) | {MARKER}
+        pngs = target.name.endswith("_figures") and all(
+            _FIGURE_RE.match(e) or e.endswith(".png") for e in entries)
+        foreign = [] if pngs else [e for e in entries if e not in wanted]
+    if foreign:
+        shown = ", ".join(repr(f) for f in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise OutputError(
+            f"Output folder '{target}' holds files pbr_eval did not write ({shown}). pbr_eval "
+            "replaces its output folder whole, so it will not write there: choose a new or empty "
+            "folder (--out), or move those files away."
+        )
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    import ctypes
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def _swap_in(new: Path, dest: Path) -> None:
+    """Put folder ``new`` at ``dest``, replacing what is there, with no mixed state visible."""
+    import os
+    import secrets
+
+    if not os.path.lexists(dest):
+        os.rename(new, dest)
+        return
+    if not any(dest.iterdir()):
+        try:
+            dest.rmdir()
+            os.rename(new, dest)
+            return
+        except OSError:  # e.g. a mount point: move the entries in instead
+            for e in new.iterdir():
+                os.rename(e, dest / e.name)
+            new.rmdir()
+            return
+    if _exchange(new, dest):
+        _remove_tree(new)  # now holds the old output
+        return
+    old = dest.parent / f".{dest.name[:60]}.pbr-old-{os.getpid()}-{secrets.token_hex(4)}"
+    os.rename(dest, old)
+    os.rename(new, dest)
+    _remove_tree(old)
+
+
+class _SignalsDeferred:
+    """Hold Ctrl-C / SIGTERM while outputs are moved into place (delivered afterwards)."""
+
+    def __enter__(self) -> _SignalsDeferred:
+        import signal
+
+        self._old = None
+        if hasattr(signal, "pthread_sigmask"):
+            self._old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
+
+
+class Staging:
+    """Build outputs out of sight and put them in place only when all are complete.
+
+    ``folder(target)`` gives a staging folder that replaces ``target`` whole at
+    the end (an analysis run, the demo); ``file(target)`` gives a staging path
+    for one file whose neighbours written with it (a Markdown report's
+    ``<name>_figures/`` folder) come too. Leaving the ``with`` block normally
+    writes a completion record (``.pbr_eval.json``: ``complete: true``, the
+    SHA-256 of every file) into each staged folder and moves everything into
+    place; an error or Ctrl-C inside the block removes the staging folders and
+    leaves every earlier output as it was. The moves themselves run with
+    Ctrl-C held back, so no destination ever mixes files from two runs, and a
+    replaced folder keeps no file of the old one (no stale figures).
+
+    Parameters
+    ----------
+    command : str
+        Recorded in the completion record (e.g. ``"pbr-eval run"``).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with Staging(command="example") as st:
+    ...     work = st.folder(os.path.join(d, "out"))
+    ...     _ = write_text(work / "a.txt", "complete")
+    >>> sorted(os.listdir(os.path.join(d, "out")))
+    ['.pbr_eval.json', 'a.txt']
+    """
+
+    def __init__(self, *, command: str = "pbr_eval") -> None:
+        self.command = command
+        self._folders: list[tuple[Path, Path]] = []
+        self._files: dict[Path, Path] = {}
+        self._done = False
+
+    def folder(self, target: str | Path, *, expected: Sequence[str] = ()) -> Path:
+        """A staging folder that will replace ``target`` whole.
+
+        ``target`` is checked at once (:func:`check_replaceable`, with
+        ``expected`` the names the output will hold), so a refusal comes
+        before any work.
+        """
+        dest = Path(target).absolute()
+        check_replaceable(dest, expected)
+        stage = _make_stage(dest.parent, dest.name)
+        self._folders.append((stage, dest))
+        return stage
+
+    def file(self, target: str | Path) -> Path:
+        """A staging path for the file ``target`` (same name, in a hidden folder beside it)."""
+        dest = Path(target).absolute()
+        if dest.is_dir():
+            raise OutputError(f"'{dest}' is a folder; give a file name such as '{dest}/report.html'.")
+        parent = dest.parent
+        if parent not in self._files:
+            self._files[parent] = _make_stage(parent, "files")
+        return self._files[parent] / dest.name
+
+    def destination(self, staged: str | Path) -> Path:
+        """Where a path inside a staging folder will be once committed."""
+        p = Path(staged).absolute()
+        for stage, dest in self._folders:
+            if p == stage or stage in p.parents:
+                return dest / p.relative_to(stage)
+        for parent, stage in self._files.items():
+            if p == stage or stage in p.parents:
+                return parent / p.relative_to(stage)
+        return p
+
+    def commit(self) -> None:
+        """Write the completion records and move everything into place."""
+        import os
+
+        try:
+            moves: list[tuple[str, Path, Path]] = []
+            for stage, dest in self._folders:
+                _write_marker(stage, self.command)
+                check_replaceable(dest, [e.name for e in stage.iterdir()])
+                moves.append(("dir", stage, dest))
+            for parent, stage in self._files.items():
+                for entry in sorted(stage.iterdir()):
+                    dest = parent / entry.name
+                    if entry.is_dir():
+                        _write_marker(entry, self.command)
+                        check_replaceable(dest, [e.name for e in entry.iterdir()])
+                        moves.append(("dir", entry, dest))
+                    elif dest.is_dir():
+                        raise OutputError(f"'{dest}' is a folder; pbr_eval will not replace it "
+                                          "with a file. Choose another file name.")
+                    else:
+                        moves.append(("file", entry, dest))
+            with _SignalsDeferred():
+                for kind, src, dest in moves:
+                    try:
+                        if kind == "file":
+                            os.replace(src, dest)
+                        else:
+                            _swap_in(src, dest)
+                    except OutputError:
+                        raise
+                    except OSError as err:
+                        raise _output_error(dest, err) from err
+        finally:
+            self.abort()
+        self._done = True
+
+    def abort(self) -> None:
+        """Remove every staging folder (earlier outputs are untouched)."""
+        for stage, _ in self._folders:
+            _remove_tree(stage)
+        for stage in self._files.values():
+            _remove_tree(stage)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        self.commit()
+
+
+class staged_folder:
+    """``with staged_folder(target) as work:`` write into ``work``; ``target`` is replaced
+    whole, with a completion record, only if the block finishes (see :class:`Staging`)."""
+
+    def __init__(self, target: str | Path, *, command: str = "pbr_eval",
+                 expected: Sequence[str] = ()) -> None:
+        self._staging = Staging(command=command)
+        self._target, self._expected = target, expected
+
+    def __enter__(self) -> Path:
+        return self._staging.folder(self._target, expected=self._expected)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._staging.__exit__(exc_type, exc, tb)

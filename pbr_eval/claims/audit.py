@@ -594,7 +594,7 @@ def sample_file(claims: str | Path, *, out: str | Path, n: int | None = None,
     OptionError
         Not exactly one of ``n``, ``margin``, ``tolerance``.
     """
-    from pbr_eval.io import read_data
+    from pbr_eval.io import read_data, write_csv
 
     given = [k for k, v in (("n", n), ("margin", margin), ("tolerance", tolerance))
              if v is not None]
@@ -615,6 +615,5 @@ def sample_file(claims: str | Path, *, out: str | Path, n: int | None = None,
                                       population=max(len(df), 1))
     sample = draw_audit_sample(df, n=n, strata=strata, allocation=allocation, seed=seed)
     sample = sample.assign(invalid="")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    sample.to_csv(out, index=False)
+    write_csv(sample, out, index=False)  # atomic; text cells cleaned and neutralised
     return int(n), sample

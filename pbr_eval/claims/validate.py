@@ -283,19 +283,26 @@ class ClaimsValidation(Results):
         """Write ``claims_checked.csv`` (every claim), ``claims_review.csv`` and
         ``claims_counts.csv``; return their paths.
 
+        All three are written or none (:class:`pbr_eval.io.Staging`); text cells
+        are cleaned and neutralised (:func:`pbr_eval.io.write_csv`), so a label
+        such as ``=HYPERLINK(...)`` is shown as text, never run.
+
         The first two hold claim-level rows for the council's own use; they are
         not for publication (use :func:`claims_summary` for that).
         """
         self._rows("Writing the claim files")
         assert self.claims is not None
+        from pbr_eval.io import Staging, write_csv
+
         d = Path(out_dir)
-        d.mkdir(parents=True, exist_ok=True)
         paths = {"checked": d / "claims_checked.csv", "review": d / "claims_review.csv",
                  "counts": d / "claims_counts.csv"}
-        self.claims.to_csv(paths["checked"], index=False)
-        self.review().to_csv(paths["review"], index=False)
-        self.counts(["authority", "rule"] if self.claims["authority"].notna().any()
-                    else "rule").to_csv(paths["counts"])
+        counts = self.counts(["authority", "rule"] if self.claims["authority"].notna().any()
+                             else "rule")
+        with Staging(command="claims validate") as st:  # all three files or none
+            write_csv(self.claims, st.file(paths["checked"]), index=False)
+            write_csv(self.review(), st.file(paths["review"]), index=False)
+            write_csv(counts, st.file(paths["counts"]), index=True)
         return paths
 
 

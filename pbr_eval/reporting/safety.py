@@ -2,16 +2,22 @@
 
 Every text that reaches a report may come from the data (column names,
 category labels, outcome names, file names), so every renderer passes it
-through these helpers:
+through these helpers, which first clean it with :func:`pbr_eval.io.clean_text`
+(control characters and Unicode bidi overrides removed, length bounded):
 
 * :func:`escape_html` for HTML (and for Markdown, which renders inline HTML);
-* :func:`neutralise_formula` for spreadsheet and CSV cells: a text cell that
-  begins with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return, which
-  some spreadsheet programs strip before reading a formula) is prefixed with
-  an apostrophe so it is shown as text and never runs (OWASP "CSV
-  injection");
+* :func:`escape_markdown` for Markdown text and table cells;
+* :func:`neutralise_formula` (= :func:`pbr_eval.io.safe_cell`) for spreadsheet
+  and CSV cells: a text cell that begins with ``=``, ``+``, ``-``, ``@`` (or a
+  tab / carriage return, which some spreadsheet programs strip before reading
+  a formula, or a full-width form of those) is prefixed with an apostrophe so
+  it is shown as text and never runs (OWASP "CSV injection");
 * :func:`confine` for output paths: a name given in an analysis file or on
   the command line cannot leave the chosen output folder.
+
+Files themselves are written by :mod:`pbr_eval.io` (``write_text``,
+``write_bytes``, ``write_csv``, ``save_workbook``, ``write_figure``): complete
+or not at all.
 
 References
 ----------
@@ -21,26 +27,27 @@ https://owasp.org/www-community/attacks/CSV_Injection
 
 from __future__ import annotations
 
-import csv
 import html
 import re
 from pathlib import Path
 from typing import Any
 
 from pbr_eval.exceptions import OptionError
+from pbr_eval.io import FORMULA_PREFIXES, MAX_CELL_CHARS, clean_text, safe_cell
+from pbr_eval.io import write_csv as _write_csv
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "MAX_CELL_CHARS",
+    "clean_text",
     "escape_html",
     "escape_markdown",
     "neutralise_formula",
+    "safe_cell",
     "confine",
     "safe_filename",
     "write_csv",
 ]
-
-#: Leading characters that make a spreadsheet cell a formula (or can, once stripped).
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_html(value: Any) -> str:
@@ -50,8 +57,10 @@ def escape_html(value: Any) -> str:
     --------
     >>> escape_html("<script>alert('x')</script>")
     '&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;'
+    >>> escape_html("abc\u202edef\x07")
+    'abcdef'
     """
-    return html.escape(str(value), quote=True)
+    return html.escape(clean_text(value), quote=True)
 
 
 def escape_markdown(value: Any) -> str:
@@ -65,15 +74,17 @@ def escape_markdown(value: Any) -> str:
     >>> escape_markdown("a|b <i>")
     'a\\\\|b &lt;i&gt;'
     """
-    text = html.escape(str(value), quote=False).replace("\n", " ").replace("\r", " ")
+    text = html.escape(clean_text(value), quote=False).replace("\n", " ").replace("\r", " ")
     return re.sub(r"([\\|`*_\[\]])", r"\\\1", text)
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Make a text cell safe for a spreadsheet or CSV file.
+    """Make a value safe for a spreadsheet or CSV cell (:func:`pbr_eval.io.safe_cell`).
 
-    Non-text values (numbers, dates, None) are returned unchanged; text that
-    starts with a formula character gets a leading apostrophe.
+    Non-text values (numbers, dates, None) are returned unchanged; text is
+    cleaned (:func:`pbr_eval.io.clean_text`: controls that crash the workbook
+    writer and bidi overrides removed, at most 32,767 characters) and, if it
+    starts with a formula character, gets a leading apostrophe.
 
     Examples
     --------
@@ -82,9 +93,7 @@ def neutralise_formula(value: Any) -> Any:
     >>> neutralise_formula(-0.5)
     -0.5
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return safe_cell(value)
 
 
 def safe_filename(name: Any, *, default: str = "output") -> str:
@@ -142,40 +151,9 @@ def confine(folder: str | Path, name: str | Path, *, option: str = "path") -> Pa
     return target
 
 
-def _csv_cell(v: Any) -> Any:
-    if isinstance(v, str):
-        return neutralise_formula(v)
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, float) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") == "f"):
-        f = float(v)
-        return "" if f != f else repr(f)  # shortest round-trip text of a Python float
-    return v
-
-
 def write_csv(frame: Any, path: str | Path) -> Path:
-    """Write an aggregate DataFrame as CSV with every text cell neutralised.
+    """Write an aggregate DataFrame as CSV with every text cell made safe, atomically.
 
-    Column names and text values that begin with a formula character get a
-    leading apostrophe (:func:`neutralise_formula`); numbers are written as
-    numbers (with ``repr`` precision, so a second run gives identical bytes).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-    path : str or Path
-
-    Returns
-    -------
-    Path
+    Delegates to :func:`pbr_eval.io.write_csv` (kept here for the renderers' imports).
     """
-    path = Path(path)
-    f = frame.reset_index() if frame.index.name is not None else frame
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow([neutralise_formula(str(c)) for c in f.columns])
-        for row in f.itertuples(index=False, name=None):
-            w.writerow([_csv_cell(v) for v in row])
-    return path
+    return _write_csv(frame, path)
