@@ -58,7 +58,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import inspect
-import json
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -117,19 +116,27 @@ _TYPE_NAMES = {str: "text", int: "an integer", float: "a number", list: "a list"
 
 
 # ----------------------------------------------------------- locating keys
-def _line_of(text: str, table: str, key: str | None) -> int | None:
-    """The line (1-based) where ``key`` is set in ``[table]`` (or the table header)."""
+def _line_of(text: str, table: str, key: str | None, index: int = 0) -> int | None:
+    """The line (1-based) where ``key`` is set in ``[table]`` (or the table header).
+
+    ``index`` picks the n-th ``[[table]]`` of an array of tables (``[[estimate]]``);
+    a sub-table such as ``estimate.options`` is looked for inside that n-th block.
+    """
     current = ""
     header_line = None
+    top = table.split(".", 1)[0]
+    seen = -1  # which [[top]] block we are in
     for i, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?$", line)
         if m:
             current = m.group(1).replace(" ", "")
-            if current == table and header_line is None:
+            if current == top and line.startswith("[["):
+                seen += 1
+            if current == table and header_line is None and seen in (index, -1):
                 header_line = i
             continue
-        if key is None:
+        if key is None or (seen != -1 and seen != index and current.split(".")[0] == top):
             continue
         if current == table and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
             return i
@@ -141,14 +148,46 @@ def _line_of(text: str, table: str, key: str | None) -> int | None:
             rf"^{re.escape(table.rsplit('.', 1)[1])}\s*=.*\b{re.escape(key)}\s*=", line
         ):
             return i  # inline table: options = { caliper = 0.2 }
+    if header_line is None and "." in table:
+        return _line_of(text, table.rsplit(".", 1)[0], table.rsplit(".", 1)[1], index)
     return header_line
 
 
-def _fail(path: Path, text: str, table: str, key: str | None, message: str) -> AnalysisFileError:
-    line = _line_of(text, table, key)
+def _fail(path: Path, text: str, table: str, key: str | None, message: str,
+          index: int = 0) -> AnalysisFileError:
+    line = _line_of(text, table, key, index)
     where = f"{path.name}, line {line}" if line else path.name
     full = f"{table}.{key}" if table and key else (key or f"[{table}]")
     return AnalysisFileError(f"{where}: `{full}` {message}")
+
+
+def _after_name(err: BaseException) -> str:
+    """An option error's message without its leading "`name` " (the caller names the key)."""
+    text = str(err)
+    m = re.match(r"^`[^`]*`\s+", text)
+    return text[m.end():] if m else text
+
+
+def _checked(path: Path, text: str, table: str, key: str, check: Callable[[Any], Any],
+             value: Any, index: int = 0) -> None:
+    """Run ``check(value)``; turn its OptionError into one naming the file, line and key."""
+    from pbr_eval.exceptions import OptionError
+
+    try:
+        check(value)
+    except OptionError as err:
+        raise _fail(path, text, table, key, _after_name(err), index) from err
+
+
+def _check_table_at(path: Path, text: str, values: Mapping[str, Any], key: str,
+                    index: int) -> None:
+    """The error of :func:`_check_table` for ``key`` of the ``index``-th ``[[estimate]]``."""
+    schema = SCHEMA["estimate"]
+    if key not in schema:
+        raise _fail(path, text, "estimate", key, f"is not a known key; allowed here: "
+                    f"{', '.join(sorted(schema))}. Check the spelling.", index)
+    want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in schema[key][0])
+    raise _fail(path, text, "estimate", key, f"must be {want}; got {values[key]!r}.", index)
 
 
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
@@ -175,6 +214,183 @@ def _check_table(path: Path, text: str, table: str, values: Mapping[str, Any],
         if required and key not in values:
             raise _fail(path, text, table, None,
                         f"needs the key `{key}` (see examples/ for complete files).")
+
+
+# ------------------------------------------------------------ value ranges
+def _ranges() -> dict[tuple[str, str], Callable[[Any], Any]]:
+    """(table, key) -> a check of the key's value, with the shared option validators."""
+    from pbr_eval.options import (
+        BETTER,
+        MISSING,
+        PRICE_RULES,
+        check_choice,
+        check_int,
+        check_level,
+        check_positive,
+    )
+
+    def level(v: Any) -> Any:
+        return check_level(v)
+
+    def positive(v: Any) -> Any:
+        return check_positive("value", v)
+
+    def non_negative(v: Any) -> Any:
+        return check_positive("value", v, allow_zero=True)
+
+    def at_least(m: int) -> Callable[[Any], Any]:
+        return lambda v: check_int("value", v, minimum=m)
+
+    def choice(allowed: tuple[str, ...]) -> Callable[[Any], Any]:
+        return lambda v: check_choice("value", v, allowed)
+
+    return {
+        ("", "level"): level, ("", "seed"): at_least(0),
+        ("roles", "missing"): choice(MISSING), ("roles", "min_treated"): at_least(1),
+        ("pricing", "value_per_outcome"): positive, ("pricing", "expected_rate"): non_negative,
+        ("pricing", "better"): choice(BETTER), ("pricing", "level"): level,
+        ("pricing", "rule"): choice(PRICE_RULES),
+        ("pricing", "cost_per_participant"): non_negative,
+        ("pricing", "attachment_fee"): non_negative, ("pricing", "cohort_size"): at_least(1),
+        ("pricing", "budget"): positive,
+        ("contract", "attachment_fee"): non_negative,
+        ("contract", "cost_per_participant"): non_negative,
+        ("contract", "referrals_per_month"): at_least(1),
+        ("contract", "months_of_referrals"): at_least(1),
+        ("contract", "outcome_lag"): at_least(0), ("contract", "payment_lag"): at_least(0),
+        ("contract", "draws"): at_least(1),
+        ("report", "threshold"): at_least(1), ("report", "min_cohort"): at_least(1),
+        ("report", "level"): level,
+        ("sensitivity", "better"): choice(BETTER),
+    }
+
+
+#: Pricing keys that may be one value or a table of values per outcome.
+_PER_OUTCOME = ("value_per_outcome", "expected_rate", "better", "cost_per_participant",
+                "attachment_fee")
+
+
+def _names_list(path: Path, text: str, table: str, key: str, value: Any,
+                *, allow_empty: bool = False) -> list[str]:
+    names = [value] if isinstance(value, str) else list(value)
+    if not names and not allow_empty:
+        raise _fail(path, text, table, key, "must name at least one column; got an empty list.")
+    bad = [v for v in names if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise _fail(path, text, table, key,
+                    f"must list column names (text); got {bad[0]!r}. Quote each name.")
+    dup = sorted({v for v in names if names.count(v) > 1})
+    if dup:
+        raise _fail(path, text, table, key,
+                    f"lists {', '.join(map(repr, dup))} more than once; name each column once.")
+    return names
+
+
+def _check_values(path: Path, text: str, raw: Mapping[str, Any]) -> None:
+    """Ranges, vocabularies and cross-references that need no data (issue 14: ``run --check``
+    rejects what the run would)."""
+    from pbr_eval.options import OUTCOME_TYPES
+
+    ranges = _ranges()
+    for table in ("", "roles", "pricing", "contract", "report", "sensitivity"):
+        values = raw if table == "" else raw.get(table)
+        if not isinstance(values, Mapping):
+            continue
+        for key, value in values.items():
+            check = ranges.get((table, key))
+            if check is None:
+                continue
+            if table == "pricing" and key in _PER_OUTCOME and isinstance(value, Mapping):
+                for outcome, v in value.items():
+                    _checked(path, text, f"pricing.{key}", outcome, check, v)
+            else:
+                _checked(path, text, table, key, check, value)
+    if not raw["data"]["source"].strip():
+        raise _fail(path, text, "data", "source", "must name the data file (relative to this "
+                    "file) or a database URL; got ''.")
+    roles = raw["roles"]
+    outcomes = _names_list(path, text, "roles", "outcome", roles["outcome"])
+    covariates = _names_list(path, text, "roles", "covariates", roles["covariates"])
+    treatment = roles["treatment"]
+    if not treatment.strip():
+        raise _fail(path, text, "roles", "treatment", "must name a column; got ''.")
+    for key, names in (("outcome", outcomes), ("covariates", covariates)):
+        if treatment in names:
+            raise _fail(path, text, "roles", key,
+                        f"includes the treatment column '{treatment}'; remove it from `{key}`.")
+    both = [c for c in outcomes if c in covariates]
+    if both:
+        raise _fail(path, text, "roles", "covariates",
+                    f"includes the outcome {', '.join(map(repr, both))}: an outcome cannot "
+                    "explain selection into the programme. Remove it from `covariates`.")
+    if "period" in roles and "unit_id" not in roles:
+        raise _fail(path, text, "roles", "period",
+                    "needs `unit_id`: panel data has one row per unit and period, so name the "
+                    "column identifying each unit.")
+    if "at_period" in roles and "period" not in roles:
+        raise _fail(path, text, "roles", "at_period",
+                    "needs `period` (the column holding the periods); add it to [roles].")
+    for outcome, kind in dict(roles.get("outcome_types", {})).items():
+        if outcome not in outcomes:
+            raise _fail(path, text, "roles.outcome_types", outcome,
+                        f"names '{outcome}', which is not an outcome; the outcomes are "
+                        f"{', '.join(map(repr, outcomes))}.")
+        if kind not in OUTCOME_TYPES:
+            raise _fail(path, text, "roles.outcome_types", outcome,
+                        f"must be one of {', '.join(map(repr, OUTCOME_TYPES))}; got {kind!r}.")
+    pricing = raw.get("pricing")
+    if isinstance(pricing, Mapping):
+        priced = _names_list(path, text, "pricing", "outcomes", pricing.get("outcomes", outcomes))
+        unknown = [o for o in priced if o not in outcomes]
+        if unknown:
+            raise _fail(path, text, "pricing", "outcomes",
+                        f"names {', '.join(map(repr, unknown))}, not among `roles.outcome` "
+                        f"({', '.join(map(repr, outcomes))}).")
+        for key in _PER_OUTCOME:
+            table = pricing.get(key)
+            if isinstance(table, Mapping):
+                if not table:
+                    raise _fail(path, text, "pricing", key, "is an empty table; give a value "
+                                "per priced outcome, e.g. { reoffended = 5000 }.")
+                for outcome in table:
+                    if outcome not in outcomes:
+                        raise _fail(path, text, f"pricing.{key}", outcome,
+                                    f"names '{outcome}', which is not an outcome; the outcomes "
+                                    f"are {', '.join(map(repr, outcomes))}.")
+        if isinstance(pricing.get("value_per_outcome"), Mapping):
+            missing = [o for o in priced if o not in pricing["value_per_outcome"]]
+            if missing:
+                raise _fail(path, text, "pricing", "value_per_outcome",
+                            f"gives no value for {', '.join(map(repr, missing))}; give one per "
+                            "priced outcome, or list only the outcomes to price in "
+                            "`pricing.outcomes`.")
+    outputs = raw.get("report", {}).get("outputs", [])
+    if isinstance(outputs, list):
+        low = [str(o).lower() for o in outputs]
+        dup = sorted({o for o in outputs if low.count(str(o).lower()) > 1})
+        if dup:
+            raise _fail(path, text, "report", "outputs",
+                        f"lists {', '.join(map(repr, dup))} more than once; each report once.")
+
+
+def _check_estimators(path: Path, text: str, estimates: list[dict[str, Any]]) -> None:
+    """Build each estimator from its options (unknown options and bad values are found now)."""
+    from pbr_eval.estimators.base import build_estimator
+
+    for k, est in enumerate(estimates):
+        opts = est["options"]
+        try:
+            build_estimator(est["method"], dict(opts))
+        except (PbrEvalError, TypeError, ValueError) as err:
+            msg = str(err)
+            m = re.match(r"^`([A-Za-z_]\w*)", msg)
+            first = msg.split(";", 1)[0]  # "does not take option(s) 'x'; its options are ..."
+            named = [o for o in opts if re.search(rf"'{re.escape(o)}'", first)]
+            key = m.group(1) if m and m.group(1) in opts else (named[0] if named else None)
+            if key is not None:
+                raise _fail(path, text, "estimate.options", key,
+                            _after_name(err) if m else msg, k) from err
+            raise _fail(path, text, "estimate", "options", msg, k) from err
 
 
 # ----------------------------------------------------------------- spec
@@ -228,7 +444,13 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     p = Path(path)
     if not p.is_file():
         raise AnalysisFileError(f"Analysis file '{p}' does not exist.")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise AnalysisFileError(f"{p.name}: not UTF-8 text (byte {err.start}); save the analysis "
+                                "file as UTF-8.") from err
+    except OSError as err:
+        raise AnalysisFileError(f"Analysis file '{p}' cannot be read: {err.strerror}.") from err
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -243,18 +465,25 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
 
     names: list[str] = []
     resolved_est = []
-    for est in estimates:
+    for k, est in enumerate(estimates):
         if not isinstance(est, dict):
-            raise _fail(p, text, "estimate", None, "must be a table with `method`.")
-        _check_table(p, text, "estimate", est)
+            raise _fail(p, text, "estimate", None, "must be a table with `method`.", k)
+        try:
+            _check_table(p, text, "estimate", est)
+        except AnalysisFileError:
+            bad = next((key for key in est if key not in SCHEMA["estimate"] or not _type_ok(
+                est[key], SCHEMA["estimate"][key][0])), None)
+            if bad is None:
+                raise
+            _check_table_at(p, text, est, bad, k)
         if est["method"] not in ESTIMATORS:
             raise _fail(p, text, "estimate", "method",
                         f"must be one of {', '.join(map(repr, sorted(ESTIMATORS)))}; got "
-                        f"{est['method']!r}.")
+                        f"{est['method']!r}.", k)
         name = est.get("name", est["method"])
         if name in names:
             raise _fail(p, text, "estimate", "name",
-                        f"must be unique; '{name}' appears twice (give each a `name`).")
+                        f"must be unique; '{name}' appears twice (give each a `name`).", k)
         names.append(name)
         resolved_est.append({"name": name, "method": est["method"],
                              "options": dict(est.get("options", {}))})
@@ -270,6 +499,8 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     if "contract" in raw and "pricing" not in raw:
         raise _fail(p, text, "contract", None,
                     "needs a [pricing] table: the contract is priced from its recommendation.")
+    _check_values(p, text, raw)
+    _check_estimators(p, text, resolved_est)
     report = dict(raw.get("report", {}))
     outputs = report.get("outputs", _DEFAULT_OUTPUTS)
     from pbr_eval.reporting import RENDERERS
@@ -283,6 +514,19 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
             confine(p.parent, name, option="report.outputs")
         except PbrEvalError as err:
             raise _fail(p, text, "report", "outputs", str(err).split("` ", 1)[1]) from err
+    out_folder = raw.get("output", {}).get("folder", f"{p.stem}-output")
+    try:  # the output folder stays inside the analysis file's folder
+        out_path = confine(p.parent, out_folder, option="output.folder")
+    except PbrEvalError as err:
+        raise _fail(p, text, "output", "folder",
+                    f"must be a folder inside the analysis file's folder ('{p.parent.resolve()}'); "
+                    f"got {out_folder!r}. Give a relative name without '..' (e.g. "
+                    f"'{p.stem}-output'), or choose any folder with `pbr-eval run --out`.") from err
+    if out_path == p.parent.resolve():
+        raise _fail(p, text, "output", "folder",
+                    f"must be a sub-folder, not the analysis file's own folder; got "
+                    f"{out_folder!r}. pbr_eval replaces its output folder whole (e.g. "
+                    f"'{p.stem}-output').")
     source = raw["data"]["source"]
     from pbr_eval.io import is_database_url
 
@@ -294,18 +538,209 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         "title": raw.get("title"),
         "seed": raw.get("seed", 0),
         "level": float(raw.get("level", 0.95)),
-        "data": {"source": source_resolved, "query": raw["data"].get("query")},
+        "data": {"source": source_resolved, "query": raw["data"].get("query"),
+                 "source_given": source},
         "roles": roles,
         "estimate": resolved_est,
         "pricing": dict(raw["pricing"]) if "pricing" in raw else None,
         "report": {"outputs": list(outputs), "threshold": int(report.get("threshold", DEFAULT_DISCLOSURE_THRESHOLD)),
                    "min_cohort": int(report.get("min_cohort", DEFAULT_MIN_TREATED)),
                    "title": report.get("title"), "level": report.get("level")},
-        "output": {"folder": raw.get("output", {}).get("folder", f"{p.stem}-output")},
+        "output": {"folder": out_folder, "path": str(out_path)},
         "contract": dict(raw["contract"]) if "contract" in raw else None,
         "sensitivity": dict(raw["sensitivity"]) if "sensitivity" in raw else None,
     }
     return AnalysisSpec(path=p.resolve(), text=text, resolved=resolved)
+
+
+# ------------------------------------------------------- checks on the data
+#: Exceptions from building the cohort -> the [roles] key at fault.
+_ROLE_OF_ERROR = {"TreatmentError": "treatment", "MissingValueError": "missing",
+                  "OutcomeTypeError": "outcome", "CovariateError": "covariates",
+                  "ContaminationError": "unit_id", "DuplicateIdError": "unit_id",
+                  "SmallCohortError": "min_treated", "InfiniteValueError": "covariates"}
+
+#: Estimator options whose values name covariates (a list, or a table keyed by column).
+_COLUMN_OPTIONS = ("exact", "mahvars", "caliper", "cutpoints", "grouping")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    frame: Any
+    data_hash: str
+    hash_of: str
+    cohort: Any
+
+
+def _roles_key_for(err: BaseException, roles: Mapping[str, Any]) -> str | None:
+    msg = str(err)
+    m = re.match(r"^`([A-Za-z_]\w*)`", msg)
+    if m and m.group(1) in SCHEMA["roles"]:
+        return m.group(1)
+    key = _ROLE_OF_ERROR.get(type(err).__name__)
+    if key == "covariates" or key is None:  # name the role holding the column the message names
+        for role in ("outcome", "covariates", "treatment", "unit_id", "cluster", "period"):
+            cols = roles.get(role)
+            cols = [cols] if isinstance(cols, str) else list(cols or [])
+            if any(f"'{c}'" in msg for c in cols):
+                return role
+    return key
+
+
+def _prepare(spec: AnalysisSpec) -> _Prepared:
+    """Read the data and build the cohort as the run does, turning every failure into an
+    error naming the file, line and key; then the checks that need the data (columns named
+    by estimator options, expected rates within the outcome's range)."""
+    import pbr_eval
+    from pbr_eval.exceptions import OptionError
+    from pbr_eval.io import data_columns, is_database_url, missing_columns_message, read_data
+
+    p, text, r = spec.path, spec.text, spec.resolved
+    roles = r["roles"]
+    source, query = r["data"]["source"], r["data"]["query"]
+    role_cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in roles.items()
+                 if k in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period")}
+    cols = list(dict.fromkeys(c for v in role_cols.values() for c in v))
+    try:
+        have = data_columns(source)
+    except PbrEvalError as err:
+        msg = str(err)
+        key = "query" if msg.startswith("`query`") else "source"
+        raise _fail(p, text, "data", key, _after_name(err) if msg.startswith("`") else msg) from err
+    if have is not None:
+        absent = [c for c in cols if c not in have]
+        if absent:
+            role = next(k for k, v in role_cols.items() if absent[0] in v)
+            raise _fail(p, text, "roles", role, _after_name(missing_columns_message(
+                absent, have, f"'{Path(source).name}'", roles=role_cols)))
+    try:
+        frame = read_data(source, columns=cols, query=query)
+    except PbrEvalError as err:
+        missing = re.findall(r"'([^']+)'", str(err))
+        role = next((k for k, v in role_cols.items() for c in missing if c in v), None)
+        if role is not None and "column" in str(err):
+            raise _fail(p, text, "roles", role, str(err)) from err
+        msg = str(err)
+        key = "query" if msg.startswith("`query`") or (query and "query" in msg) else "source"
+        raise _fail(p, text, "data", key, _after_name(err) if msg.startswith("`") else msg) from err
+    if is_database_url(source):
+        data_hash = hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
+        hash_of = "the query result as CSV"
+    else:
+        data_hash = _sha256_file(Path(source))
+        hash_of = "the data file"
+
+    cohort_args = {k: v for k, v in roles.items() if v is not None and k != "at_period"}
+    try:
+        cohort = pbr_eval.Cohort(frame, **cohort_args)
+    except PbrEvalError as err:
+        key = _roles_key_for(err, roles)
+        raise _fail(p, text, "roles", key, _after_name(err)
+                    if key and str(err).startswith(f"`{key}`") else str(err)) from err
+    if roles.get("at_period") is not None:
+        try:
+            cohort = cohort.at_period(roles["at_period"])
+        except PbrEvalError as err:
+            raise _fail(p, text, "roles", "at_period", str(err)) from err
+
+    for k, est in enumerate(r["estimate"]):
+        for opt in _COLUMN_OPTIONS:
+            value = est["options"].get(opt)
+            if value is None or isinstance(value, (int, float)):
+                continue
+            named = ([value] if isinstance(value, str) else list(value))
+            named = [c for c in named if c != "distance"]
+            absent = [c for c in named if c not in cohort.covariates]
+            if absent:
+                near = [n for c in absent for n in _closest(c, cohort.covariates)]
+                raise _fail(p, text, "estimate.options", opt,
+                            f"names {', '.join(map(repr, absent))}, not among the covariates "
+                            f"({', '.join(map(repr, cohort.covariates))})"
+                            + (f"; did you mean {' or '.join(map(repr, near))}?" if near else
+                               ". Add it to `roles.covariates`."), k)
+            if opt == "caliper":
+                text_cols = [c for c in named if not _numeric(cohort.data[c])]
+                if text_cols:
+                    raise _fail(p, text, "estimate.options", opt,
+                                f"on {', '.join(map(repr, text_cols))}: a per-covariate caliper "
+                                "needs a numeric covariate, and it holds text. Match within its "
+                                "categories with `exact` instead.", k)
+
+    pricing = r["pricing"]
+    if pricing is not None and "expected_rate" in pricing:
+        from pbr_eval.options import check_positive, check_probability
+
+        rates = pricing["expected_rate"]
+        priced = pricing.get("outcomes", roles["outcome"])
+        for outcome in priced:
+            value = rates.get(outcome) if isinstance(rates, Mapping) else rates
+            if value is None:
+                continue
+            table, key = (("pricing.expected_rate", outcome) if isinstance(rates, Mapping)
+                          else ("pricing", "expected_rate"))
+            if cohort.outcome_types[outcome] == "binary":
+                def check(v: Any) -> Any:
+                    return check_probability("value", v, open_interval=False)
+                hint = (f" '{outcome}' is a yes/no outcome, so its rate is a share (0.8 for 80%).")
+            else:
+                def check(v: Any) -> Any:
+                    return check_positive("value", v, allow_zero=True)
+                hint = ""
+            try:
+                check(value)
+            except OptionError as err:
+                raise _fail(p, text, table, key, _after_name(err) + hint) from err
+    return _Prepared(frame=frame, data_hash=data_hash, hash_of=hash_of, cohort=cohort)
+
+
+def _closest(name: str, names: list[str]) -> list[str]:
+    from pbr_eval.io import closest_names
+
+    return closest_names(name, names)
+
+
+def _numeric(s: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(
+        s.dtype, pd.CategoricalDtype)) or pd.api.types.is_bool_dtype(s.dtype)
+
+
+def check_analysis(path: str | Path) -> AnalysisSpec:
+    """Check an analysis file as ``pbr-eval run`` would, without estimating or writing.
+
+    Everything :func:`load_analysis` checks (syntax, keys, types, ranges, vocabularies,
+    each estimator's options), then what needs the data: the data can be read, every
+    column a role or an estimator option names exists (with the closest names when it
+    does not), the cohort builds (treatment 0/1, identifiers, missing values, cohort
+    size, ``at_period``), a per-covariate caliper names a numeric covariate, and an
+    expected rate lies in its outcome's range (0 to 1 for a yes/no outcome). Every
+    error names the file, the line and the key. What ``pbr-eval run --check`` does.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    AnalysisSpec
+
+    Raises
+    ------
+    AnalysisFileError
+        Naming the file, the line and the key.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import pbr_eval
+    >>> ex = Path(pbr_eval.__file__).parents[1] / "examples" / "reoffending.toml"
+    >>> check_analysis(ex).resolved["roles"]["treatment"] if ex.is_file() else "treated"
+    'treated'
+    """
+    spec = load_analysis(path)
+    _prepare(spec)
+    return spec
 
 
 # ------------------------------------------------------------------- run
@@ -408,38 +843,54 @@ def run_analysis(
     full precision (``repr``), and nothing else in the outputs depends on the
     clock except the "generated" timestamp.
     """
-    import pbr_eval
-    from pbr_eval.io import is_database_url, read_data
-    from pbr_eval.reporting import write_report
-    from pbr_eval.reporting.safety import confine, write_csv
+    from pbr_eval.io import Staging
 
     step = progress or (lambda _msg: None)
     step("validating the analysis file")
     spec = load_analysis(path)
     r = spec.resolved
-    folder = Path(out) if out is not None else spec.path.parent / r["output"]["folder"]
-    folder = folder.resolve()
+    if out is not None:
+        folder = Path(out).absolute()
+    else:
+        folder = Path(r["output"]["path"])  # confined to the file's folder by load_analysis
+    with Staging(command="pbr-eval run") as staging:
+        # Checked before any work: the folder must be new, empty or an earlier pbr_eval output.
+        work = staging.folder(folder, expected=_expected_outputs(r))
+        run = _run_into(spec, work, generated=generated, step=step)
+    step("done")
+    files = [staging.destination(f) for f in run.files]
+    return AnalysisRun(folder=folder, files=files, results=run.results, prices=run.prices,
+                       provenance=run.provenance)
+
+
+def _expected_outputs(r: Mapping[str, Any]) -> list[str]:
+    """The names a run of the resolved file ``r`` writes into its folder."""
+    from pbr_eval.reporting.safety import safe_filename
+
+    names = ["estimates.csv", "balance.csv", "prices.csv", "results.json", "analysis.toml",
+             "provenance.json"]
+    for name in r["report"]["outputs"]:
+        names.append(Path(name).parts[0])
+        if Path(name).suffix.lower() == ".md":
+            names.append(safe_filename(Path(name).stem) + "_figures")
+    return names
+
+
+def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
+              step: Callable[[str], None]) -> AnalysisRun:
+    """Do the run, writing every output into ``folder`` (a staging folder)."""
+    import pbr_eval
+    from pbr_eval.io import is_database_url, write_json, write_text
+    from pbr_eval.reporting import write_report
+    from pbr_eval.reporting.safety import confine, write_csv
+
+    r = spec.resolved
     generated = generated or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
-    step("reading the data")
-    roles = r["roles"]
-    cols = [roles["treatment"], *roles["outcome"], *roles["covariates"],
-            *(roles[k] for k in ("unit_id", "cluster", "period") if roles.get(k))]
-    cols = list(dict.fromkeys(cols))
+    step("reading the data and building the cohort")
+    prepared = _prepare(spec)  # the same checks as --check, errors naming file/line/key
+    cohort, data_hash, hash_of = prepared.cohort, prepared.data_hash, prepared.hash_of
     source = r["data"]["source"]
-    frame = read_data(source, columns=cols, query=r["data"]["query"])
-    if is_database_url(source):
-        data_hash = hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
-        hash_of = "the query result as CSV"
-    else:
-        data_hash = _sha256_file(Path(source))
-        hash_of = "the data file"
-
-    step("building the cohort")
-    cohort_args = {k: v for k, v in roles.items() if v is not None and k != "at_period"}
-    cohort = pbr_eval.Cohort(frame, **cohort_args)
-    if roles.get("at_period") is not None:
-        cohort = cohort.at_period(roles["at_period"])
 
     results: dict[str, Any] = {}
     resolved_options: dict[str, dict[str, Any]] = {}
@@ -448,7 +899,13 @@ def run_analysis(
         opts = dict(est["options"])
         if "seed" not in opts and _takes_seed(est["method"]):
             opts["seed"] = r["seed"]
-        results[est["name"]] = pbr_eval.estimate(cohort, method=est["method"], **opts)
+        try:
+            results[est["name"]] = pbr_eval.estimate(cohort, method=est["method"], **opts)
+        except PbrEvalError as err:  # say which [[estimate]] failed, and where it is declared
+            line = _line_of(spec.text, "estimate", "method", r["estimate"].index(est))
+            where = f"{spec.path.name}, line {line}" if line else spec.path.name
+            raise type(err)(f"{where}: [[estimate]] '{est['name']}' ({est['method']}): "
+                            f"{err}") from err
         resolved_options[est["name"]] = {"method": est["method"], **opts}
     primary_name = r["estimate"][0]["name"]
     primary = results[primary_name]
@@ -473,7 +930,6 @@ def run_analysis(
                                               better=sens_opts.get("better", "higher"))
 
     step("writing tables")
-    folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     import pandas as pd
 
@@ -491,9 +947,7 @@ def run_analysis(
     payload = {name: res.to_dict(r["level"]) for name, res in results.items()}
     if prices is not None:
         payload["prices"] = prices.to_dict()
-    res_path = confine(folder, "results.json")
-    res_path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    files.append(res_path)
+    files.append(write_json(confine(folder, "results.json"), payload, sort_keys=True))
 
     provenance = {
         "analysis_file": spec.path.name,
@@ -505,7 +959,8 @@ def run_analysis(
         "seed": r["seed"],
         "resolved": {**r, "estimate": [{"name": n, **o} for n, o in resolved_options.items()],
                      "data": {"source": source if is_database_url(source) else Path(source).name,
-                              "query": r["data"]["query"]}},
+                              "query": r["data"]["query"]},
+                     "output": {"folder": r["output"]["folder"]}},
         "versions": _dependency_versions(),
         "generated": generated,
     }
@@ -517,21 +972,22 @@ def run_analysis(
         kind = "tariff" if ("tariff" in Path(name).stem.lower() or
                             Path(name).suffix.lower() == ".xlsx") else "pilot"
         files += write_report(
-            primary, target, pricing=bundle, sensitivity=sensitivity, kind=kind, title=rep["title"] or r["title"],
-            level=rep["level"] or r["level"], threshold=rep["threshold"],
-            min_cohort=rep["min_cohort"], generated=generated,
+            primary, target, pricing=bundle, sensitivity=sensitivity, kind=kind,
+            title=rep["title"] or r["title"], level=rep["level"] or r["level"],
+            threshold=rep["threshold"], min_cohort=rep["min_cohort"], generated=generated,
             provenance={"analysis_file": spec.path.name,
                         "analysis_sha256": provenance["analysis_sha256"],
                         "data_sha256": data_hash},
         )
-    copy = confine(folder, "analysis.toml")
-    copy.write_text(spec.text, encoding="utf-8")
-    files.append(copy)
-    prov_path = confine(folder, "provenance.json")
-    prov_path.write_text(json.dumps(provenance, indent=2, sort_keys=True, default=str) + "\n",
-                         encoding="utf-8")
-    files.append(prov_path)
-    step("done")
+    files.append(write_text(confine(folder, "analysis.toml"), spec.text))
+    # The completion marker: written last, inside the staging folder, so a provenance.json
+    # saying "complete" only ever appears with every file it lists (the folder is moved into
+    # place whole; .pbr_eval.json beside it holds each file's SHA-256).
+    provenance["output"] = {"complete": True,
+                            "files": sorted(p.relative_to(folder).as_posix()
+                                            for p in [*files, folder / "provenance.json"])}
+    files.append(write_json(confine(folder, "provenance.json"), provenance, sort_keys=True,
+                            default=str))
     return AnalysisRun(folder=folder, files=files, results=results, prices=prices,
                        provenance=provenance)
 

@@ -20,7 +20,9 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
         Folder for ``results.json``, ``summary.md``, the evaluator's pilot report
         (``pilot.html``, ``pilot.md`` with its figures), the commissioner's
         tariff report (``tariff.html``) and workbook (``workbook.xlsx``);
-        created if needed.
+        created if needed. It is replaced whole, only once every file is
+        written (a completion record ``.pbr_eval.json`` lists them); a folder
+        holding files pbr_eval did not write is refused.
     value_per_outcome : float
         Illustrative value of one person not reoffending (GBP).
 
@@ -29,6 +31,25 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
     str
         The table printed by ``pbr-eval demo``.
     """
+    from pbr_eval.io import Staging
+
+    # Every file is written into a staging folder, moved into place only when all are
+    # complete: a failure or Ctrl-C leaves the previous outputs as they were. A folder
+    # holding files pbr_eval did not write is refused before any work.
+    with Staging(command="pbr-eval demo") as staging:
+        work = staging.folder(out_dir, expected=DEMO_FILES)
+        lines, written = _demo(work, value_per_outcome=value_per_outcome)
+    final = [Path(out_dir) / p.relative_to(work) for p in written]
+    lines += ["", "Wrote " + ", ".join(str(p) for p in final if p.suffix != ".png") + "."]
+    return "\n".join(lines)
+
+
+#: What ``pbr-eval demo`` writes into its folder.
+DEMO_FILES = ("results.json", "summary.md", "pilot.html", "pilot.md", "pilot_figures",
+              "tariff.html", "workbook.xlsx")
+
+
+def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path]]:
     sim = load_reoffending()
     cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
     res = pbr_eval.estimate(cohort, method="nearest")
@@ -81,13 +102,8 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
         )
     if cohort.dropped:
         lines.append(f"Rows left out: {cohort.n_dropped:,}.")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     payload = res.to_dict()
     payload["prices"] = rec.to_dict()
-    import json
-
-    (out_dir / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     md = [
         "# pbr_eval demo: reoffending programme",
         "",
@@ -102,20 +118,19 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
         "```",
         "",
     ]
-    (out_dir / "summary.md").write_text("\n".join(md), encoding="utf-8")
+    from pbr_eval.io import write_json, write_text
     from pbr_eval.reporting import write_report
 
-    written = [out_dir / "results.json", out_dir / "summary.md"]
     title = "Prison leavers programme (shipped simulated data)"
     bundle = _commissioner_bundle(rec, cohort_size=cohort.n_treated)
     sensitivity = _sensitivity(res, cohort)
+    written = [write_json(work / "results.json", payload),
+               write_text(work / "summary.md", "\n".join(md))]
     for name, kind in (("pilot.html", "pilot"), ("pilot.md", "pilot"),
                        ("tariff.html", "tariff"), ("workbook.xlsx", "tariff")):
-        written += write_report(res, out_dir / name, pricing=bundle if kind == "tariff" else rec,
+        written += write_report(res, work / name, pricing=bundle if kind == "tariff" else rec,
                                 sensitivity=sensitivity, kind=kind, title=title)
-    lines += ["", "Wrote " + ", ".join(str(p) for p in written if p.suffix != ".png") + "."]
-    return "\n".join(lines)
-
+    return lines, written
 
 
 #: Illustrative contract inputs of the demo's tariff (not from any real scheme).
