@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pbr_eval.exceptions import DataError, OptionError, OutputError
+from pbr_eval.exceptions import DataError, MissingColumnError, OptionError, OutputError
 
-__all__ = ["read_data", "READERS", "is_database_url", "write_bytes", "write_text"]
+__all__ = ["read_data", "READERS", "is_database_url", "write_bytes", "write_text",
+           "closest_names", "data_columns", "missing_columns_message", "sniff_csv"]
 
-READERS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xls": "Excel"}
+READERS = {".csv": "CSV", ".tsv": "CSV", ".parquet": "Parquet", ".pq": "Parquet",
+           ".xlsx": "Excel", ".xls": "Excel", ".dta": "Stata", ".sav": "SPSS", ".zsav": "SPSS"}
 
 
 def is_database_url(source: str | Path) -> bool:
@@ -98,26 +100,198 @@ def _read_sql(url: str, query: str | None, cols: list[str] | None) -> pd.DataFra
     return frame
 
 
+def closest_names(name: str, names: Sequence[Any], n: int = 3) -> list[str]:
+    """The columns most like ``name`` (a misspelling, other case or spacing), best first.
+
+    Examples
+    --------
+    >>> closest_names("agee", ["person_id", "age", "sex"])
+    ['age']
+    >>> closest_names("Sex ", ["person_id", "age", "sex"])
+    ['sex']
+    """
+    import difflib
+
+    pool = [str(x) for x in names]
+    folded = {" ".join(x.split()).casefold(): x for x in pool}
+    key = " ".join(str(name).split()).casefold()
+    exact = [folded[key]] if key in folded else []
+    near = difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)
+    return list(dict.fromkeys(exact + [folded[k] for k in near]))[:n]
+
+
+def missing_columns_message(absent: Sequence[str], available: Sequence[Any], where: str,
+                            roles: Mapping[str, Sequence[str]] | None = None) -> str:
+    """One message for columns that are not in the data: which option named each, the
+    closest names the data do have, and (some of) the columns it has.
+
+    Examples
+    --------
+    >>> missing_columns_message(["agee"], ["person_id", "age"], "'d.csv'",
+    ...                         roles={"covariates": ["age", "agee"]})
+    "`covariates` names 'agee', which is not in 'd.csv' (did you mean 'age'?). The data have 'person_id', 'age'."
+    """
+    parts = []
+    for col in absent:
+        owner = next((r for r, cols in (roles or {}).items() if col in cols), None)
+        near = closest_names(col, available)
+        hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+        parts.append((f"`{owner}` names {col!r}" if owner else f"Column {col!r}")
+                     + f", which is not in {where}{hint}")
+    shown = ", ".join(repr(str(c)) for c in list(available)[:30])
+    more = f" and {len(available) - 30} more" if len(available) > 30 else ""
+    return "; ".join(parts) + f". The data have {shown}{more}."
+
+
+#: Separators tried when sniffing a CSV file (comma, semicolon, tab, pipe).
+CSV_SEPARATORS = (",", ";", "\t", "|")
+
+
+def sniff_csv(path: str | Path, *, sample_bytes: int = 65536) -> dict[str, str]:
+    """The separator (and decimal mark) of a CSV file, from its first lines.
+
+    Spreadsheets in much of Europe save "CSV" with semicolons and decimal
+    commas (``1,5``); this returns ``{"sep": ";", "decimal": ","}`` for those,
+    ``{"sep": ",", "decimal": "."}`` for ordinary files.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.csv")
+    >>> _ = open(p, "w").write("id;age;score\\n1;30;1,5\\n2;41;2,25\\n")
+    >>> sniff_csv(p)
+    {'sep': ';', 'decimal': ','}
+    """
+    import csv as _csv
+
+    with open(path, "rb") as fh:
+        head = fh.read(sample_bytes)
+    text = head.decode("utf-8", errors="replace")
+    if len(head) == sample_bytes and "\n" in text:
+        text = text[: text.rfind("\n")]  # whole lines only
+    lines = [ln for ln in text.splitlines() if ln.strip()][:200]
+    sep = ","
+    if lines:
+        try:
+            sep = _csv.Sniffer().sniff("\n".join(lines), delimiters="".join(CSV_SEPARATORS)).delimiter
+        except _csv.Error:
+            counts = {d: lines[0].count(d) for d in CSV_SEPARATORS}
+            best = max(counts, key=lambda d: counts[d])
+            sep = best if counts[best] else ","
+        if sep not in CSV_SEPARATORS:
+            sep = ","
+        if lines[0].count(sep) == 0 and lines[0].count(",") > 0:
+            sep = ","
+    decimal = "."
+    if sep == ";":
+        body = [f.strip().strip('"') for ln in lines[1:] for f in ln.split(";")]
+        comma = sum(bool(re.fullmatch(r"-?\d+,\d+", f)) for f in body)
+        dot = sum(bool(re.fullmatch(r"-?\d+\.\d+", f)) for f in body)
+        decimal = "," if comma > 0 and dot == 0 else "."
+    return {"sep": sep, "decimal": decimal}
+
+
+def _csv_options(path: Path, sep: str | None) -> dict[str, str]:
+    if sep is not None:
+        return {"sep": sep, "decimal": "," if sep == ";" and
+                sniff_csv(path)["decimal"] == "," else "."}
+    return sniff_csv(path)
+
+
+def data_columns(path: str | Path, *, sheet: str | int | None = None,
+                 sep: str | None = None) -> list[str] | None:
+    """The column names of a data file, read without loading its rows (``None`` for a
+    database URL, whose columns the query decides)."""
+    if is_database_url(path):
+        return None
+    p = Path(path)
+    suffix = p.suffix.lower()
+    _check_file(p, suffix, sheet)
+    try:
+        if READERS[suffix] == "CSV":
+            return [str(c) for c in pd.read_csv(p, nrows=0, **_csv_options(p, sep)).columns]
+        if READERS[suffix] == "Parquet":
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(p).names if not str(c).startswith(
+                "__index_level_")]
+        if READERS[suffix] == "Excel":
+            return [str(c) for c in pd.read_excel(p, nrows=0, sheet_name=_sheet(sheet)).columns]
+        if READERS[suffix] == "Stata":
+            with pd.read_stata(p, iterator=True) as reader:
+                return [str(c) for c in reader.variable_labels()]
+        import pyreadstat
+
+        _, meta = pyreadstat.read_sav(str(p), metadataonly=True)
+        return [str(c) for c in meta.column_names]
+    except ImportError as err:
+        raise _reader_missing(p, suffix, err) from err
+    except Exception as err:  # corrupt or unreadable file: say which
+        raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
+
+
+def _sheet(sheet: str | int | None) -> str | int:
+    return 0 if sheet is None else sheet
+
+
+def _reader_missing(p: Path, suffix: str, err: ImportError) -> DataError:
+    extra = {"Parquet": "pip install 'pbr_eval[parquet]' (pyarrow)",
+             "SPSS": "pip install 'pbr_eval[spss]' (pyreadstat)",
+             "Excel": "pip install openpyxl"}.get(READERS[suffix], f"the package named: {err}")
+    return DataError(f"Reading {READERS[suffix]} files ('{p.name}') needs an extra package "
+                     f"({err.name or err}). Install it with {extra}.")
+
+
+def _check_file(p: Path, suffix: str, sheet: str | int | None) -> None:
+    if suffix not in READERS:
+        kinds: dict[str, list[str]] = {}
+        for suf, kind in READERS.items():
+            kinds.setdefault(kind, []).append(suf)
+        listed = ", ".join(f"{k} ({', '.join(v)})" for k, v in kinds.items())
+        raise OptionError(
+            f"`data` must be a {listed} file; got '{p.name}'. Save "
+            "the data in one of those formats, or give a database URL (e.g. "
+            "sqlite:///file.db) with `query=`."
+        )
+    if not p.is_file():
+        if p.is_dir():
+            raise DataError(f"Data file '{p}' is a folder; give the file inside it.")
+        raise DataError(f"Data file '{p}' does not exist.")
+    if sheet is not None and READERS[suffix] != "Excel":
+        raise OptionError(f"`sheet` is only for Excel files (.xlsx, .xls); got '{p.name}'. "
+                          "Drop `sheet`.")
+
+
 def read_data(
     path: str | Path,
     *,
     columns: Sequence[str] | None = None,
     query: str | None = None,
+    sheet: str | int | None = None,
+    sep: str | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel file, or a SQL query, into a DataFrame.
+    """Read a CSV, Parquet, Excel, Stata or SPSS file, or a SQL query, into a DataFrame.
 
     Parameters
     ----------
     path : str or Path
-        A file (.csv, .parquet/.pq, .xlsx/.xls) or a database URL
-        understood by SQLAlchemy (``sqlite:///file.db``,
+        A file (.csv/.tsv, .parquet/.pq, .xlsx/.xls, .dta, .sav/.zsav) or a
+        database URL understood by SQLAlchemy (``sqlite:///file.db``,
         ``postgresql+psycopg://user@host/db``).
     columns : list of str, optional
-        Read only these columns (Parquet reads only them from disk; a table
-        named in ``query`` is read with only them in the SELECT).
+        Read only these columns (a file's other columns are never loaded; a
+        table named in ``query`` is read with only them in the SELECT). A name
+        the data do not have raises :class:`MissingColumnError` with the
+        closest names it does have.
     query : str, optional
         For a database URL: a table name (optionally ``schema.table``) or a
         SELECT statement.
+    sheet : str or int, optional
+        For an Excel file: the sheet (name or 0-based position; default the first).
+    sep : str, optional
+        For a CSV file: the separator. By default it is sniffed from the first
+        lines (comma, semicolon, tab or pipe), and a semicolon file with
+        decimal commas (``1,5``) is read with ``decimal=","``.
 
     Returns
     -------
@@ -127,9 +301,17 @@ def read_data(
     ------
     DataError
         When the file is missing or unreadable, or the query fails.
+    MissingColumnError
+        When ``columns`` names a column the data do not have.
     OptionError
         When the file type is not supported, or a database URL comes without
-        a query.
+        a query, or ``sheet`` is given for a file that is not Excel.
+
+    Notes
+    -----
+    Stata files are read with :func:`pandas.read_stata` (value labels become
+    categories) and SPSS files with :func:`pandas.read_spss`, which needs the
+    optional ``pyreadstat`` package (``pip install 'pbr_eval[spss]'``).
 
     Examples
     --------
@@ -153,32 +335,59 @@ def read_data(
         )
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix not in READERS:
-        raise OptionError(
-            f"`data` must be a .csv, .parquet or .xlsx file; got '{p.name}'. Save the data in "
-            "one of those formats, or give a database URL (e.g. sqlite:///file.db) with "
-            "`query=`."
-        )
-    if not p.is_file():
-        raise DataError(f"Data file '{p}' does not exist.")
-    cols = list(columns) if columns is not None else None
+    _check_file(p, suffix, sheet)
+    cols = list(dict.fromkeys(columns)) if columns is not None else None
+    if cols is not None:
+        have = data_columns(p, sheet=sheet, sep=sep)
+        absent = [c for c in cols if c not in (have or [])]
+        if have is not None and absent:
+            raise MissingColumnError(missing_columns_message(absent, have, f"'{p.name}'"))
+    kind = READERS[suffix]
     try:
-        if suffix == ".csv":
-            return pd.read_csv(p, usecols=cols)
-        if suffix in (".parquet", ".pq"):
+        if kind == "CSV":
+            return pd.read_csv(p, usecols=cols, **_csv_options(p, sep))
+        if kind == "Parquet":
             return pd.read_parquet(p, columns=cols)
-        return pd.read_excel(p, usecols=cols)
+        if kind == "Excel":
+            return pd.read_excel(p, usecols=cols, sheet_name=_sheet(sheet))
+        if kind == "Stata":
+            return _read_stata(p, cols)
+        return pd.read_spss(p, usecols=cols, convert_categoricals=True)
     except ImportError as err:
-        raise DataError(
-            f"Reading {READERS[suffix]} files needs an extra package: {err}. "
-            "Install it with pip install 'pbr_eval[parquet]' (pyarrow) or openpyxl."
-        ) from err
+        raise _reader_missing(p, suffix, err) from err
     except ValueError as err:
-        if cols and "not in" in str(err) or "Usecols" in str(err) or "do not match" in str(err):
-            raise DataError(f"Data file '{p.name}': {err}") from err
-        raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
+        if kind == "Excel" and "Worksheet" in str(err):
+            names = pd.ExcelFile(p).sheet_names
+            raise OptionError(f"`sheet` {sheet!r} is not in '{p.name}'; its sheets are "
+                              f"{', '.join(map(repr, names))}.") from err
+        raise DataError(f"Could not read '{p.name}' as {kind}: {err}") from err
+    except IndexError as err:  # a sheet number past the last sheet
+        names = pd.ExcelFile(p).sheet_names
+        raise OptionError(f"`sheet` {sheet!r} is not in '{p.name}'; its sheets are "
+                          f"{', '.join(map(repr, names))} (numbered from 0).") from err
+    except UnicodeDecodeError as err:
+        raise DataError(f"'{p.name}' is not UTF-8 text (byte {err.start}); save it as UTF-8 "
+                        "(in Excel: 'CSV UTF-8').") from err
+    except MemoryError as err:
+        raise DataError(f"'{p.name}' does not fit in memory. Read fewer columns, or use a "
+                        "machine with more memory.") from err
     except Exception as err:  # parser errors, corrupt files
-        raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
+        raise DataError(f"Could not read '{p.name}' as {kind}: {err}") from err
+
+
+def _read_stata(p: Path, cols: list[str] | None) -> pd.DataFrame:
+    import warnings
+
+    try:
+        return pd.read_stata(p, columns=cols, convert_categoricals=True)
+    except ValueError as err:
+        if "labels" not in str(err).lower():
+            raise
+        from pbr_eval.exceptions import PbrEvalWarning
+
+        warnings.warn(f"'{p.name}': Stata value labels are not unique ({err}); the columns are "
+                      "read as their numeric codes.", PbrEvalWarning, stacklevel=3)
+        return pd.read_stata(p, columns=cols, convert_categoricals=False)
 
 
 # ================================================================= writing

@@ -31,7 +31,7 @@ def test_round_trip_each_format(tmp_path, suffix, capsys):
 def test_missing_file_and_bad_suffix(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         read_data(tmp_path / "nope.csv")
-    with pytest.raises(OptionError, match="must be a .csv, .parquet or .xlsx file; got 'x.json'"):
+    with pytest.raises(OptionError, match=r"must be a CSV \(.csv, .tsv\), Parquet \(.parquet, .pq\), Excel \(.xlsx, .xls\), Stata \(.dta\), SPSS \(.sav, .zsav\) file; got 'x.json'"):
         read_data(tmp_path / "x.json")
 
 
