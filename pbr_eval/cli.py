@@ -507,7 +507,8 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
 @click.argument("analysis", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Output folder (default: the file's [output] folder).")
-@click.option("--check", is_flag=True, help="Only validate the analysis file.")
+@click.option("--check", is_flag=True,
+              help="Check everything the run would (file, data, cohort, options) and stop.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the estimates, files and provenance as JSON.")
 def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
@@ -523,9 +524,9 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
       pbr-eval run examples/reoffending.toml
       pbr-eval run examples/families.toml --out reports/families --json
     """
-    from pbr_eval.analysis import load_analysis, run_analysis
+    from pbr_eval.analysis import check_analysis, load_analysis, run_analysis
 
-    spec = load_analysis(analysis)
+    spec = check_analysis(analysis) if check else load_analysis(analysis)
     if check:
         click.echo(json.dumps(spec.resolved, indent=2) if as_json
                    else f"OK: {analysis} is a valid analysis file.")
