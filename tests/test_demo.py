@@ -60,4 +60,4 @@ def test_estimate_unsupported_file(tmp_path, capsys):
     bad.write_text("x")
     assert main(["estimate", str(bad), "--treatment", "t", "--outcome", "y",
                  "--covariates", "a"]) == 2
-    assert "`data` must be a .csv, .parquet or .xlsx file" in capsys.readouterr().err
+    assert "`data` must be a CSV (.csv, .tsv), Parquet (.parquet, .pq), Excel" in capsys.readouterr().err
