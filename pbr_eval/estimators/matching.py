@@ -495,6 +495,13 @@ class NearestNeighborMatching(Estimator):
                            ("caliper", list(cov_cal) or None)):
             if cols:
                 _need_covariates(cohort, name, cols)
+        text_cal = [c for c in cov_cal if c not in cohort.design_columns]  # text: dummies only
+        if text_cal:
+            raise OptionError(
+                f"`caliper` on {', '.join(map(repr, text_cal))}: a per-covariate caliper needs a "
+                f"numeric covariate, and {'it holds' if len(text_cal) == 1 else 'they hold'} "
+                f"categories. Match within its categories with exact={text_cal!r} instead."
+            )
         score, ps = self._score(cohort)
         discarded = (
             discard_units(ps.ps if ps is not None else score, t, self.discard)
