@@ -41,9 +41,14 @@ def _error_line(err: BaseException) -> str:
         return _one_line(f"A file is not UTF-8 text ({err.reason} at byte {err.start}). Save it "
                          "as UTF-8 (e.g. 'CSV UTF-8' in Excel) and try again.")
     if isinstance(err, OSError):
+        import errno
+
         name = f" '{err.filename}'" if getattr(err, "filename", None) else ""
-        return _one_line(f"Could not read or write{name}: {err.strerror or err}. Check the "
-                         "path exists, can be read or written, and the disk is not full.")
+        if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            fix = "The disk is full: free some space or write to another folder (--out)."
+        else:
+            fix = "Check the path exists and can be read or written."
+        return _one_line(f"Could not read or write{name}: {err.strerror or err}. {fix}")
     return _one_line(f"{UNEXPECTED} ({type(err).__name__}: {err}). This is a bug in pbr_eval: "
                      "please report it with the output of `pbr-eval --debug ...`.")
 
@@ -85,15 +90,169 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.meta["pbr_debug"] = debug
 
 
-def _parse_option(text: str) -> tuple[str, Any]:
+def _parse_option(text: str, flag: str = "--option") -> tuple[str, Any]:
+    """``KEY=VALUE``: the value read as JSON (numbers, true/false, lists, tables), else as
+    text; ``a,b,c`` (not JSON) is a list of names, e.g. ``-o exact=sex,offence_type``."""
     if "=" not in text:
-        raise OptionError(f"`--option` must look like KEY=VALUE (e.g. caliper=0.2); got '{text}'.")
+        raise OptionError(f"`{flag}` must look like KEY=VALUE (e.g. caliper=0.2); got '{text}'.")
     key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise OptionError(f"`{flag}` must look like KEY=VALUE (e.g. caliper=0.2); got '{text}'.")
     try:
         value: Any = json.loads(raw)
     except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
+        value = [v.strip() for v in raw.split(",")] if "," in raw else raw
+    return key, value
+
+
+def _options(pairs: tuple[str, ...], flag: str = "--option") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for text in pairs:
+        key, value = _parse_option(text, flag)
+        if key in out:
+            raise OptionError(f"`{flag}` sets '{key}' twice; give each option once.")
+        out[key] = value
+    return out
+
+
+def _names(text: str, flag: str) -> list[str]:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise OptionError(f"`{flag}` must list at least one column (comma-separated); got "
+                          f"{text!r}.")
+    return names
+
+
+def _data_options(f: Any) -> Any:
+    """The options that say how to read DATA and which role each column plays (the names of
+    :class:`pbr_eval.Cohort` and :func:`pbr_eval.io.read_data`)."""
+    for opt in reversed([
+        click.option("--treatment", required=True,
+                     help="0/1 column marking programme participants."),
+        click.option("--outcome", "outcomes", required=True, multiple=True,
+                     help="Outcome column (repeat for several)."),
+        click.option("--covariates", required=True, help="Comma-separated covariate columns."),
+        click.option("--unit-id", default=None, help="Unit identifier column."),
+        click.option("--cluster", default=None, help="Cluster column (e.g. local authority)."),
+        click.option("--period", default=None,
+                     help="Period column of panel data (difference-in-differences)."),
+        click.option("--period-order", default=None,
+                     help="Comma-separated periods in time order, for text periods "
+                          "(e.g. pre,post)."),
+        click.option("--at-period", default=None,
+                     help="Analyse only this period of panel data (e.g. 1)."),
+        click.option("--outcome-type", "outcome_types", multiple=True,
+                     help="NAME=TYPE (binary, count or continuous) to force an outcome's type."),
+        click.option("--missing", default="error", show_default=True,
+                     type=click.Choice(["error", "drop"]), help="What to do with missing values."),
+        click.option("--min-treated", default=30, show_default=True, type=int,
+                     help="Smallest acceptable treated cohort."),
+        click.option("--query", default=None,
+                     help="Table name or SELECT statement when DATA is a database URL."),
+        click.option("--sheet", default=None,
+                     help="Excel sheet to read (name, or number from 0; default the first)."),
+        click.option("--sep", default=None,
+                     help="CSV separator (default: sniffed; ';' files with decimal commas work)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _roles(treatment: str, outcomes: tuple[str, ...], covariates: str, unit_id: str | None,
+           cluster: str | None, period: str | None, period_order: str | None,
+           outcome_types: tuple[str, ...], missing: str, min_treated: int) -> dict[str, Any]:
+    """The Cohort keyword arguments from the command-line options (API names)."""
+    roles: dict[str, Any] = {"treatment": treatment, "outcome": list(outcomes),
+                             "covariates": _names(covariates, "--covariates"),
+                             "unit_id": unit_id, "cluster": cluster, "period": period,
+                             "missing": missing, "min_treated": min_treated}
+    if period_order is not None:
+        roles["period_order"] = _names(period_order, "--period-order")
+    if outcome_types:
+        roles["outcome_types"] = {k: v for k, v in (_parse_option(t, "--outcome-type")
+                                                    for t in outcome_types)}
+    return {k: v for k, v in roles.items() if v is not None}
+
+
+def _role_columns(roles: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period"):
+        v = roles.get(key)
+        if v is not None:
+            out[key] = [v] if isinstance(v, str) else list(v)
+    return out
+
+
+def _sheet_arg(sheet: str | None) -> str | int | None:
+    return int(sheet) if sheet is not None and sheet.isdigit() else sheet
+
+
+def _at_period(value: str | None, frame: Any, period: str | None) -> Any:
+    """``--at-period`` text as the period column holds it (1 for a numeric column)."""
+    if value is None or period is None or period not in frame.columns:
+        return value
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(frame[period].dtype):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    return value
+
+
+def _read_for_roles(data: str, roles: dict[str, Any], *, query: str | None, sheet: str | None,
+                    sep: str | None) -> Any:
+    """Read only the columns the roles name; a misspelt column is named with the option that
+    gave it and the closest names the data have, before any row is read."""
+    from pbr_eval.exceptions import MissingColumnError
+    from pbr_eval.io import data_columns, missing_columns_message, read_data
+
+    by_role = {f"--{k.replace('_', '-')}": v for k, v in _role_columns(roles).items()}
+    cols = list(dict.fromkeys(c for v in by_role.values() for c in v))
+    if query is None:
+        have = data_columns(data, sheet=_sheet_arg(sheet), sep=sep)
+        absent = [c for c in cols if c not in (have or [])]
+        if have is not None and absent:
+            raise MissingColumnError(missing_columns_message(
+                absent, have, f"'{Path(data).name}'", roles=by_role))
+    return read_data(data, columns=cols, query=query, sheet=_sheet_arg(sheet), sep=sep)
+
+
+def _cohort(data: str, roles: dict[str, Any], *, at_period: str | None, query: str | None,
+            sheet: str | None, sep: str | None) -> Any:
+    import pbr_eval
+
+    frame = _read_for_roles(data, roles, query=query, sheet=sheet, sep=sep)
+    cohort = pbr_eval.Cohort(frame, **roles)
+    if at_period is not None:
+        if roles.get("period") is None:
+            raise OptionError("`--at-period` needs `--period` (the column holding the periods).")
+        cohort = cohort.at_period(_at_period(at_period, frame, roles.get("period")))
+    return cohort
+
+
+def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | None) -> Any:
+    """``pbr_eval.estimate`` with ``-o`` options and ``--seed`` (given to estimators that
+    take a seed; a note says when the method does not use one)."""
+    import inspect
+
+    import pbr_eval
+    from pbr_eval.estimators import ESTIMATORS
+    from pbr_eval.options import check_choice
+
+    check_choice("method", method, sorted(ESTIMATORS))
+    opts = _options(options)
+    if seed is not None:
+        takes_seed = "seed" in inspect.signature(ESTIMATORS[method]).parameters
+        if takes_seed and "seed" not in opts:
+            opts["seed"] = seed
+        elif not takes_seed:
+            click.echo(f"note: method '{method}' has no random step; --seed is not used.",
+                       err=True)
+    return pbr_eval.estimate(cohort, method=method, **opts)
 
 
 @cli.command()
@@ -122,54 +281,103 @@ def demo(out_dir: str, value: float) -> None:
 
 
 @cli.command()
-@click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--treatment", required=True, help="0/1 column marking programme participants.")
-@click.option("--outcome", "outcomes", required=True, multiple=True,
-              help="Outcome column (repeat for several).")
-@click.option("--covariates", required=True, help="Comma-separated covariate columns.")
-@click.option("--unit-id", default=None, help="Unit identifier column.")
-@click.option("--cluster", default=None, help="Cluster column (e.g. local authority).")
-@click.option("--method", default="nearest", show_default=True, help="Estimator name.")
-@click.option("--missing", default="error", show_default=True,
-              type=click.Choice(["error", "drop"]), help="What to do with missing values.")
-@click.option("--min-treated", default=30, show_default=True, type=int,
-              help="Smallest acceptable treated cohort.")
+@click.argument("data")
+@_data_options
+@click.option("--method", default="nearest", show_default=True,
+              help="Estimator name (see docs/matching.md, docs/weighting.md, docs/did.md).")
 @click.option("--option", "-o", "options", multiple=True,
-              help="Estimator option KEY=VALUE (repeatable), e.g. -o caliper=0.2.")
+              help="Estimator option KEY=VALUE (repeatable), e.g. -o caliper=0.2 "
+                   "-o exact=sex,offence_type -o 'caliper={\"age\": 0.5}'.")
+@click.option("--seed", default=None, type=int,
+              help="Random seed for methods with a random step (record it).")
 @click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--balance", "show_balance", is_flag=True,
+              help="Also print the covariate balance table (before and after).")
 @click.option("--save", "save", default=None, type=click.Path(dir_okay=False),
               help="Also write the full results (JSON) to this file, for `pbr-eval price`.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (estimates and info).")
 def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
-             unit_id: str | None, cluster: str | None, method: str, missing: str,
-             min_treated: int, options: tuple[str, ...], level: float, save: str | None,
-             as_json: bool) -> None:
-    """Estimate the non-intervention rate from a CSV, Parquet or Excel file.
+             unit_id: str | None, cluster: str | None, period: str | None,
+             period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
+             missing: str, min_treated: int, query: str | None, sheet: str | None,
+             sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
+             level: float, show_balance: bool, save: str | None, as_json: bool) -> None:
+    """Estimate the non-intervention rate from a data file (CSV, Parquet, Excel, Stata,
+    SPSS) or a database query.
 
     \b
-    Example:
+    Examples:
       pbr-eval estimate data/reoffending.csv --treatment treated \\
           --outcome reoffended --outcome reconviction_events \\
           --covariates age,sex,prior_offences,offence_type,sentence_months \\
-          --unit-id person_id --method nearest --json
+          --unit-id person_id --method nearest -o caliper=0.2 --seed 1 --json
+      pbr-eval estimate data/families.csv --treatment treated --outcome adult_employed \\
+          --covariates n_children,lone_parent --unit-id family_id --period period \\
+          --method did
     """
-    import pbr_eval
-    from pbr_eval.io import read_data
-
-    covs = [c.strip() for c in covariates.split(",") if c.strip()]
-    cols = [treatment, *outcomes, *covs, *(c for c in (unit_id, cluster) if c)]
-    frame = read_data(data, columns=list(dict.fromkeys(cols)))
-    cohort = pbr_eval.Cohort(frame, treatment=treatment, outcome=list(outcomes), covariates=covs,
-                             unit_id=unit_id, cluster=cluster, missing=missing,
-                             min_treated=min_treated)
-    opts = dict(_parse_option(o) for o in options)
-    res = pbr_eval.estimate(cohort, method=method, **opts)
+    roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
+                   outcome_types, missing, min_treated)
+    cohort = _cohort(data, roles, at_period=at_period, query=query, sheet=sheet, sep=sep)
+    res = _estimate(cohort, method, options, seed)
     if save:
         res.to_json(save, level=level)
     if as_json:
         click.echo(res.to_json(level=level))
     else:
         click.echo(res.summary(level))
+        if show_balance:
+            click.echo("")
+            click.echo(_balance_text(res))
+
+
+#: The balance columns the text view shows (``--json`` gives every column).
+_BALANCE_VIEW = ("smd_before", "smd_after", "var_ratio_before", "var_ratio_after",
+                 "ecdf_max_before", "ecdf_max_after", "imbalanced_after")
+
+
+def _balance_text(res: Any) -> str:
+    if res.balance is None:
+        return f"Method '{res.method}' reports no balance table."
+    frame = res.balance.to_frame()
+    shown = frame[[c for c in _BALANCE_VIEW if c in frame.columns]]
+    return ("Covariate balance (standardised mean difference, variance ratio, largest eCDF "
+            "gap; before and after adjustment; |SMD| > 0.1 is flagged):\n"
+            + shown.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
+
+
+@cli.command()
+@click.argument("data")
+@_data_options
+@click.option("--method", default="nearest", show_default=True, help="Estimator name.")
+@click.option("--option", "-o", "options", multiple=True,
+              help="Estimator option KEY=VALUE (repeatable), e.g. -o caliper=0.2.")
+@click.option("--seed", default=None, type=int,
+              help="Random seed for methods with a random step (record it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the balance table as JSON.")
+def balance(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
+            unit_id: str | None, cluster: str | None, period: str | None,
+            period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
+            missing: str, min_treated: int, query: str | None, sheet: str | None,
+            sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
+            as_json: bool) -> None:
+    """Show covariate balance (standardised mean differences, variance ratios) before and
+    after matching or weighting: the check to make before trusting an estimate.
+
+    \b
+    Example:
+      pbr-eval balance data/reoffending.csv --treatment treated --outcome reoffended \\
+          --covariates age,sex,prior_offences,offence_type,sentence_months -o caliper=0.2
+    """
+    roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
+                   outcome_types, missing, min_treated)
+    cohort = _cohort(data, roles, at_period=at_period, query=query, sheet=sheet, sep=sep)
+    res = _estimate(cohort, method, options, seed)
+    if as_json:
+        rows = [] if res.balance is None else res.balance.to_frame().reset_index().to_dict(
+            orient="records")
+        click.echo(json.dumps({"method": res.method, "balance": rows}, indent=2, default=str))
+    else:
+        click.echo(_balance_text(res))
 
 
 @cli.group()
@@ -270,39 +478,26 @@ def _progress(total: int, label: str) -> Any:
     return progress, progress.add_task(label, total=total)
 
 
-def _roles_options(f: Any) -> Any:
-    for opt in reversed([
-        click.option("--treatment", required=True, help="0/1 column marking programme participants."),
-        click.option("--outcome", "outcomes", required=True, multiple=True,
-                     help="Outcome column (repeat for several)."),
-        click.option("--covariates", required=True, help="Comma-separated covariate columns."),
-        click.option("--unit-id", default=None, help="Unit identifier column."),
-        click.option("--cluster", default=None, help="Cluster column (e.g. local authority)."),
-        click.option("--period", default=None, help="Period column of panel data."),
-        click.option("--missing", default="error", show_default=True,
-                     type=click.Choice(["error", "drop"]), help="What to do with missing values."),
-        click.option("--min-treated", default=30, show_default=True, type=int,
-                     help="Smallest acceptable treated cohort."),
-        click.option("--query", default=None,
-                     help="Table name or SELECT statement when DATA is a database URL."),
-    ]):
-        f = opt(f)
-    return f
-
-
 @cli.command()
 @click.argument("data")
-@_roles_options
+@_data_options
+@click.option("--max-memory", default=None,
+              help="Refuse (before reading) when checking would need more memory than this, "
+                   "e.g. 4GB (default: the memory the machine has free).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
-             unit_id: str | None, cluster: str | None, period: str | None, missing: str,
-             min_treated: int, query: str | None, as_json: bool) -> int:
+             unit_id: str | None, cluster: str | None, period: str | None,
+             period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
+             missing: str, min_treated: int, query: str | None, sheet: str | None,
+             sep: str | None, max_memory: str | None, as_json: bool) -> int:
     """Check a data file (or database query) against the roles; print the problems found.
 
     Every problem is listed in one run (each on its own line, ``problem:``),
     then data-quality warnings that do not stop an analysis (``warning:``).
     Exit status 0 when the data can be used as they are, 1 when problems were
-    found, 2 when the file cannot be read.
+    found, 2 when the file cannot be read (or would not fit in memory: the
+    need is estimated from the file's size and first rows before reading it).
+    Only the columns the roles name are read.
     DATA may also be an analysis file (.toml): it is validated, and so is
     the data it names.
 
@@ -313,13 +508,10 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
       pbr-eval validate examples/reoffending.toml --treatment x --outcome x --covariates x
     """
     import pbr_eval
-    from pbr_eval.io import read_data
+    from pbr_eval.io import check_memory, data_columns, missing_columns_message, read_data
 
-    covs = [c.strip() for c in covariates.split(",") if c.strip()]
-    roles: dict[str, Any] = {"treatment": treatment, "outcome": list(outcomes),
-                             "covariates": covs, "unit_id": unit_id, "cluster": cluster,
-                             "period": period, "missing": missing, "min_treated": min_treated}
-    at_period = None
+    roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
+                   outcome_types, missing, min_treated)
     if data.lower().endswith(".toml"):
         from pbr_eval.analysis import load_analysis
 
@@ -328,14 +520,26 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
         at_period = roles.pop("at_period", None)
         data, query = spec.resolved["data"]["source"], spec.resolved["data"]["query"]
     problems: list[str] = []
-    frame = read_data(data, query=query)
-    wanted = [roles["treatment"], *roles["outcome"], *roles["covariates"],
-              *(roles.get(k) for k in ("unit_id", "cluster", "period") if roles.get(k))]
-    absent = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
-    if absent:
-        problems.append(f"Columns not in the data: {', '.join(map(repr, absent))}; the data "
-                        f"have {', '.join(map(repr, list(frame.columns)[:30]))}.")
-    summary: dict[str, Any] = {"rows": int(len(frame)), "columns": int(frame.shape[1])}
+    by_role = {f"--{k.replace('_', '-')}": v for k, v in _role_columns(roles).items()}
+    wanted = list(dict.fromkeys(c for v in by_role.values() for c in v))
+    have = None if query is not None else data_columns(data, sheet=_sheet_arg(sheet), sep=sep)
+    if have is not None:
+        absent = [c for c in wanted if c not in have]
+        if absent:
+            problems.append(missing_columns_message(absent, have, f"'{Path(data).name}'",
+                                                    roles=by_role))
+        present = [c for c in wanted if c in have]
+        check_memory(data, present, limit=max_memory, sep=sep, sheet=_sheet_arg(sheet))
+        frame = read_data(data, columns=present, sheet=_sheet_arg(sheet), sep=sep)
+    else:
+        frame = read_data(data, query=query)
+        absent = [c for c in wanted if c not in frame.columns]
+        if absent:
+            problems.append(missing_columns_message(absent, list(frame.columns), "the query",
+                                                    roles=by_role))
+    summary: dict[str, Any] = {"rows": int(len(frame)),
+                               "columns": len(have) if have is not None else int(frame.shape[1])}
+    at_period = _at_period(at_period, frame, roles.get("period"))
     flags: list[str] = []
     args = {k: v for k, v in roles.items() if v is not None}
     if absent:  # reported above; check the rest of the roles all the same
@@ -363,10 +567,10 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
         click.echo(json.dumps({"ok": ok, "problems": problems, "warnings": flags,
                                "summary": summary}, indent=2))
     else:
-        for p in problems:
-            click.echo(f"problem: {p}")
+        for p in problems:  # text from the file is cleaned: no control or escape codes
+            click.echo(f"problem: {_one_line(p)}")
         for w in flags:
-            click.echo(f"warning: {w}")
+            click.echo(f"warning: {_one_line(w)}")
         if ok:
             click.echo(f"OK: {summary['rows']:,} rows; {summary.get('n_treated', 0):,} treated, "
                        f"{summary.get('n_comparison', 0):,} comparison; "
@@ -426,25 +630,97 @@ def simulate_data(scenario: str, n_treated: int, n_comparison: int, seed: int, o
         click.echo(sim.truth.to_string())
 
 
-def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
+#: Fields of a saved estimate row that must be numbers (or null) when present.
+_NUMERIC_FIELDS = ("n_treated", "n_comparison", "observed", "non_intervention",
+                   "non_intervention_se", "non_intervention_ci_lower",
+                   "non_intervention_ci_upper", "effect", "std_error", "ci_lower", "ci_upper",
+                   "p_value", "naive_comparison", "n_dropped")
+
+
+def _read_json(path: str, what: str) -> Any:
     try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as err:
-        raise OptionError(f"`results` file '{path}' does not exist.") from err
+        raise OptionError(f"`{what}` file '{path}' does not exist.") from err
+    except IsADirectoryError as err:
+        raise OptionError(f"`{what}` file '{path}' is a folder; give the JSON file.") from err
+    except UnicodeDecodeError as err:
+        raise OptionError(f"`{what}` file '{path}' is not UTF-8 text (byte {err.start}); give "
+                          "the JSON file pbr_eval wrote.") from err
     except json.JSONDecodeError as err:
-        raise OptionError(f"`results` file '{path}' is not JSON: {err}.") from err
+        raise OptionError(f"`{what}` file '{path}' is not valid JSON ({err.msg}, line "
+                          f"{err.lineno}); "
+                          "give the file `pbr-eval estimate --save` or `pbr-eval run` wrote."
+                          ) from err
+
+
+def _bad(path: str, where: str, expected: str, got: Any) -> OptionError:
+    shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+    return OptionError(f"`results` file '{path}': {where} must be {expected}; got {shown[:80]}. "
+                       "It was edited by hand or is not from pbr_eval: save it again with "
+                       "`pbr-eval estimate --save` (or use a `pbr-eval run` folder's "
+                       "results.json).")
+
+
+def _check_results_payload(path: str, payload: Any) -> None:
+    """The shape of a saved results file, checked before any report or price uses it."""
+    import math
+
+    from pbr_eval.options import OUTCOME_TYPES
+
+    est = payload.get("estimates")
+    if not isinstance(est, list) or not est:
+        raise _bad(path, "`estimates`", "a non-empty list of estimate rows", est)
+    for i, row in enumerate(est):
+        if not isinstance(row, dict):
+            raise _bad(path, f"`estimates[{i}]`", "an object (one row per outcome)", row)
+        name = row.get("outcome")
+        if not isinstance(name, str) or not name.strip():
+            raise _bad(path, f"`estimates[{i}].outcome`", "the outcome's name", name)
+        if "outcome_type" in row and row["outcome_type"] not in OUTCOME_TYPES:
+            raise _bad(path, f"`estimates[{i}].outcome_type`",
+                       f"one of {', '.join(map(repr, OUTCOME_TYPES))}", row["outcome_type"])
+        for key in _NUMERIC_FIELDS:
+            v = row.get(key)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _bad(path, f"`estimates[{i}].{key}`", "a number or null", v)
+            if isinstance(v, float) and math.isinf(v):
+                raise _bad(path, f"`estimates[{i}].{key}`", "a finite number or null", v)
+    for key, kind, expected in (("info", dict, "an object"), ("balance", list, "a list"),
+                                ("method", str, "text"), ("prices", dict, "an object")):
+        if key in payload and payload[key] is not None and not isinstance(payload[key], kind):
+            raise _bad(path, f"`{key}`", expected, payload[key])
+    if isinstance(payload.get("balance"), list):
+        for i, row in enumerate(payload["balance"]):
+            if not isinstance(row, dict):
+                raise _bad(path, f"`balance[{i}]`", "an object (one row per covariate)", row)
+    level = payload.get("level")
+    if level is not None and (isinstance(level, bool) or not isinstance(level, (int, float))
+                              or not 0 < level < 1):
+        raise _bad(path, "`level`", "a number strictly between 0 and 1", level)
+
+
+def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
+    payload = _read_json(path, "results")
+    if not isinstance(payload, dict):
+        raise _bad(path, "the file", "a JSON object with `estimates`", payload)
     prices = None
-    if isinstance(payload, dict) and "estimates" not in payload:
+    if "estimates" not in payload:
         prices = payload.get("prices")
         inner = [v for v in payload.values() if isinstance(v, dict) and "estimates" in v]
         if not inner:
             raise OptionError(
-                f"`results` file '{path}' holds no estimates; save them with "
+                f"`results` file '{path}' holds no 'estimates' list; save them with "
                 "`pbr-eval estimate ... --save results.json` or use an analysis run's results.json."
             )
         payload = inner[0]
-    elif isinstance(payload, dict):
+    else:
         prices = payload.get("prices")
+    _check_results_payload(path, payload)
+    if prices is not None and not isinstance(prices, dict):
+        raise _bad(path, "`prices`", "an object", prices)
     return payload, prices
 
 
@@ -482,7 +758,10 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
 
     payload, prices = _load_results_json(results)
     if pricing:
-        prices = json.loads(Path(pricing).read_text(encoding="utf-8"))
+        prices = _read_json(pricing, "pricing")
+        if not isinstance(prices, dict):
+            raise OptionError(f"`pricing` file '{pricing}' must hold a JSON object (from "
+                              "`pbr-eval price --json`); got a {type(prices).__name__}.")
     from pbr_eval.io import Staging
 
     written: list[str] = []
@@ -576,11 +855,7 @@ def price_cmd(results_json: str, value: float, outcomes: tuple[str, ...], better
     """
     from pbr_eval.pricing import price as _price
 
-    try:
-        payload = json.loads(Path(results_json).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise OptionError(f"`RESULTS_JSON` must be a JSON file from `pbr-eval estimate --save`; "
-                          f"{results_json} is not valid JSON ({err.msg}, line {err.lineno}).") from err
+    payload, _ = _load_results_json(results_json)
     rec = _price(payload, value_per_outcome=value, outcomes=list(outcomes) or None,
                  better=better, expected_rate=expected_rate, cost_per_participant=cost,
                  attachment_fee=attachment_fee, cohort_size=cohort_size, budget=budget,
@@ -615,8 +890,13 @@ def _main(argv: list[str] | None) -> int:
             return code
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
+    except click.UsageError as e:  # one line, as every error (the help says the rest)
+        cmd = e.ctx.command_path if e.ctx is not None else "pbr-eval"
+        click.echo(f"pbr-eval: error: {_one_line(e.format_message())} (see `{cmd} --help`)",
+                   err=True)
+        return 2
     except click.ClickException as e:
-        e.show()
+        click.echo(f"pbr-eval: error: {_one_line(e.format_message())}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -22,7 +22,13 @@ from typing import Any
 
 import pandas as pd
 
-from pbr_eval.exceptions import DataError, MissingColumnError, OptionError, OutputError
+from pbr_eval.exceptions import (
+    DataError,
+    MissingColumnError,
+    OptionError,
+    OutputError,
+    PbrEvalError,
+)
 
 __all__ = ["read_data", "READERS", "is_database_url", "write_bytes", "write_text",
            "closest_names", "data_columns", "missing_columns_message", "sniff_csv"]
@@ -216,7 +222,10 @@ def data_columns(path: str | Path, *, sheet: str | int | None = None,
             return [str(c) for c in pq.read_schema(p).names if not str(c).startswith(
                 "__index_level_")]
         if READERS[suffix] == "Excel":
-            return [str(c) for c in pd.read_excel(p, nrows=0, sheet_name=_sheet(sheet)).columns]
+            try:
+                return [str(c) for c in pd.read_excel(p, nrows=0, sheet_name=_sheet(sheet)).columns]
+            except (ValueError, IndexError) as err:
+                raise _sheet_error(p, sheet, err) from err
         if READERS[suffix] == "Stata":
             with pd.read_stata(p, iterator=True) as reader:
                 return [str(c) for c in reader.variable_labels()]
@@ -226,12 +235,25 @@ def data_columns(path: str | Path, *, sheet: str | int | None = None,
         return [str(c) for c in meta.column_names]
     except ImportError as err:
         raise _reader_missing(p, suffix, err) from err
+    except PbrEvalError:
+        raise
     except Exception as err:  # corrupt or unreadable file: say which
         raise DataError(f"Could not read '{p.name}' as {READERS[suffix]}: {err}") from err
 
 
 def _sheet(sheet: str | int | None) -> str | int:
     return 0 if sheet is None else sheet
+
+
+def _sheet_error(p: Path, sheet: str | int | None, err: Exception) -> PbrEvalError:
+    if not ("Worksheet" in str(err) or isinstance(err, IndexError)):
+        return DataError(f"Could not read '{p.name}' as Excel: {err}")
+    try:
+        names = pd.ExcelFile(p).sheet_names
+    except Exception:  # pragma: no cover - the file opened a moment ago
+        names = []
+    return OptionError(f"`sheet` {sheet!r} is not in '{p.name}'; its sheets are "
+                       f"{', '.join(map(repr, names))} (by name, or numbered from 0).")
 
 
 def _reader_missing(p: Path, suffix: str, err: ImportError) -> DataError:
@@ -355,16 +377,10 @@ def read_data(
         return pd.read_spss(p, usecols=cols, convert_categoricals=True)
     except ImportError as err:
         raise _reader_missing(p, suffix, err) from err
-    except ValueError as err:
-        if kind == "Excel" and "Worksheet" in str(err):
-            names = pd.ExcelFile(p).sheet_names
-            raise OptionError(f"`sheet` {sheet!r} is not in '{p.name}'; its sheets are "
-                              f"{', '.join(map(repr, names))}.") from err
+    except (ValueError, IndexError) as err:
+        if kind == "Excel":
+            raise _sheet_error(p, sheet, err) from err
         raise DataError(f"Could not read '{p.name}' as {kind}: {err}") from err
-    except IndexError as err:  # a sheet number past the last sheet
-        names = pd.ExcelFile(p).sheet_names
-        raise OptionError(f"`sheet` {sheet!r} is not in '{p.name}'; its sheets are "
-                          f"{', '.join(map(repr, names))} (numbered from 0).") from err
     except UnicodeDecodeError as err:
         raise DataError(f"'{p.name}' is not UTF-8 text (byte {err.start}); save it as UTF-8 "
                         "(in Excel: 'CSV UTF-8').") from err
@@ -388,6 +404,139 @@ def _read_stata(p: Path, cols: list[str] | None) -> pd.DataFrame:
         warnings.warn(f"'{p.name}': Stata value labels are not unique ({err}); the columns are "
                       "read as their numeric codes.", PbrEvalWarning, stacklevel=3)
         return pd.read_stata(p, columns=cols, convert_categoricals=False)
+
+
+# ------------------------------------------------------------------ memory
+#: Peak memory of checking a cohort (``pbr-eval validate``: the frame read, then
+#: ``Cohort.check``'s copy of it and its design matrix) as a multiple of the size of the
+#: frame read. Measured on the shipped reoffending data replicated to 5 million rows
+#: (frame 529 MB, peak 2,246 MB: 4.2x); see benchmarks/bench_validate_memory.py.
+CHECK_MEMORY_FACTOR = 4.5
+
+__all__ += ["CHECK_MEMORY_FACTOR", "available_memory", "check_memory", "estimate_memory",
+            "parse_size"]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system could give this process now (``None`` if unknown)."""
+    import os
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def parse_size(text: str | int | float, *, option: str = "max_memory") -> int:
+    """Bytes from a size such as ``"4GB"``, ``"500 MB"``, ``"2G"`` or a number of bytes.
+
+    Examples
+    --------
+    >>> parse_size("4GB"), parse_size("1.5 g"), parse_size(1000)
+    (4000000000, 1500000000, 1000)
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)\s*", str(text), re.I)
+        if not m:
+            raise OptionError(f"`{option}` must be a size such as 4GB or 500MB; got {text!r}.")
+        value, unit = float(m.group(1)), m.group(2).lower()
+    scale = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+             "t": 1e12, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+             "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}[unit]
+    if value <= 0:
+        raise OptionError(f"`{option}` must be a positive size such as 4GB; got {text!r}.")
+    return int(value * scale)
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,.0f} bytes"
+
+
+def estimate_memory(path: str | Path, columns: Sequence[str], *, sep: str | None = None,
+                    sample_rows: int = 20_000) -> tuple[int, int] | None:
+    """(bytes a check of ``columns`` would need, rows) for a CSV or Parquet file, estimated
+    from its size and its first rows without reading the rest; ``None`` for other sources.
+    """
+    if is_database_url(path):
+        return None
+    p = Path(path)
+    kind = READERS.get(p.suffix.lower())
+    if kind == "CSV":
+        opts = _csv_options(p, sep)
+        sample = pd.read_csv(p, nrows=sample_rows, usecols=list(columns) or None, **opts)
+        if len(sample) == 0:
+            return 0, 0
+        with open(p, "rb") as fh:
+            fh.readline()  # header
+            start = fh.tell()
+            for _ in range(len(sample)):
+                if not fh.readline():
+                    break
+            line_bytes = (fh.tell() - start) / len(sample)
+        rows = int((p.stat().st_size - start) / max(line_bytes, 1.0))
+    elif kind == "Parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(p)
+        rows = int(pf.metadata.num_rows)
+        if rows == 0 or pf.num_row_groups == 0:
+            return 0, 0
+        sample = pf.read_row_group(0, columns=list(columns) or None).to_pandas()
+        if len(sample) == 0:
+            return 0, rows
+    else:
+        return None
+    per_row = float(sample.memory_usage(deep=True, index=False).sum()) / len(sample)
+    return int(rows * per_row * CHECK_MEMORY_FACTOR), rows
+
+
+def check_memory(path: str | Path, columns: Sequence[str], *,
+                 limit: str | int | None = None, sep: str | None = None,
+                 sheet: Any = None) -> None:
+    """Refuse, before reading, a check that would not fit in memory.
+
+    The need is estimated with :func:`estimate_memory`; the budget is ``limit``
+    (e.g. ``"4GB"``) or, by default, 90% of the memory the system has free.
+
+    Raises
+    ------
+    DataError
+        Saying how much would be needed, how much there is, and what to do.
+    """
+    budget = parse_size(limit) if limit is not None else available_memory()
+    if budget is None:
+        return
+    if limit is None:
+        budget = int(budget * 0.9)
+    try:
+        est = estimate_memory(path, columns, sep=sep)
+    except (OSError, ValueError, ImportError):  # the reader will say what is wrong
+        return
+    if est is None or est[0] <= budget:
+        return
+    need, rows = est
+    name = Path(path).name
+    raise DataError(
+        f"Checking '{name}' ({_size(Path(path).stat().st_size)} on disk, about {rows:,} rows, "
+        f"{len(columns)} columns) would need about {_size(need)} of memory; "
+        + (f"the limit (--max-memory) is {_size(budget)}" if limit is not None else
+           f"this machine has about {_size(budget)} free")
+        + ". Nothing was read. Check a sample first (e.g. the first million rows: "
+        f"head -n 1000001 {name} > sample.csv), name fewer columns, or use a machine with more "
+        "memory."
+    )
 
 
 # ================================================================= writing

@@ -53,7 +53,8 @@ def test_validate_prints_each_problem_and_exits_1(csv_path, tmp_path, capsys):
     assert main(["validate", str(csv_path), "--treatment", "treated", "--outcome", "reoffended",
                  "--covariates", "age,agee,sexx"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("problem: Columns not in the data: 'agee', 'sexx'")
+    assert out.startswith("problem: `--covariates` names 'agee', which is not in")
+    assert "(did you mean 'age'?)" in out and "names 'sexx'" in out
     broken = tmp_path / "broken.csv"
     df = load_reoffending().data.copy()
     df.loc[df.index[:5], "age"] = None
