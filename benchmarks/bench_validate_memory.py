@@ -1,0 +1,97 @@
+"""Peak memory of `pbr-eval validate` on large CSV files (issue 14), run on demand.
+
+    python benchmarks/bench_validate_memory.py [--big-mb 2000] [--mid-mb 220]
+
+Builds CSV files from the shipped reoffending data (rows repeated with new identifiers),
+then measures, each in a fresh process, the peak resident memory (RSS) of:
+
+* the reference: pandas reading the whole file (``pd.read_csv``), in the same run;
+* ``pbr-eval validate`` on the mid-sized file (it reads only the role columns, then runs
+  every cohort check on all rows);
+* ``pbr-eval validate`` on the big (2 GB) file: before reading, validate estimates the memory
+  its check needs from the file's size and first rows and refuses, with the figures, when
+  that is more than the machine has free (or than ``--max-memory``).
+
+Prints each figure as a multiple of the file's size and of the reference. The output of
+the last run is committed in ``benchmarks/output/bench_validate_memory.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLES = ["--treatment", "treated", "--outcome", "reoffended", "--outcome",
+         "reconviction_events", "--covariates",
+         "age,sex,prior_offences,offence_type,sentence_months", "--unit-id", "person_id",
+         "--cluster", "local_authority"]
+
+# Runs COMMAND and prints the peak RSS of its process tree's largest child (kB), then its
+# exit code, so each measurement starts from a fresh process.
+PEAK = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode, "
+        "round(time.perf_counter() - t, 1)); print(p.stderr.strip()[:400])")
+
+
+def make_csv(path: Path, target_mb: float) -> int:
+    base = pd.read_csv(ROOT / "data" / "reoffending.csv")
+    rows = 0
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(",".join(base.columns) + "\n")
+        k = 0
+        while fh.tell() < target_mb * 1e6:
+            chunk = base.assign(person_id=base["person_id"].str.replace("P", f"Q{k:05d}"))
+            fh.write(chunk.to_csv(index=False, header=False))
+            rows += len(chunk)
+            k += 1
+    return rows
+
+
+def peak(cmd: list[str]) -> tuple[float, int, float, str]:
+    out = subprocess.run([sys.executable, "-c", PEAK, *cmd], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    kb, code, secs = out[0].split()
+    return int(kb) * 1024, int(code), float(secs), "\n".join(out[1:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--big-mb", type=float, default=2000)
+    ap.add_argument("--mid-mb", type=float, default=220)
+    args = ap.parse_args()
+    pbr = [sys.executable, "-m", "pbr_eval.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        mid, big = Path(tmp) / "mid.csv", Path(tmp) / "big.csv"
+        mid_rows, big_rows = make_csv(mid, args.mid_mb), make_csv(big, args.big_mb)
+        mid_mb, big_mb = mid.stat().st_size / 1e6, big.stat().st_size / 1e6
+        print(f"files: mid {mid_mb:,.0f} MB ({mid_rows:,} rows), big {big_mb:,.0f} MB "
+              f"({big_rows:,} rows); load average {os.getloadavg()[0]:.1f}")
+        ref, _, ref_s, _ = peak([sys.executable, "-c",
+                                 f"import pandas as pd; pd.read_csv({str(mid)!r})"])
+        print(f"reference: pd.read_csv(mid) peak {ref / 1e6:,.0f} MB = "
+              f"{ref / 1e6 / mid_mb:.2f}x the file ({ref_s:.0f} s)")
+        rss, code, secs, err = peak([*pbr, "validate", str(mid), *ROLES])
+        print(f"validate mid: exit {code}, peak {rss / 1e6:,.0f} MB = "
+              f"{rss / 1e6 / mid_mb:.2f}x the file = {rss / ref:.2f}x the reference "
+              f"({secs:.0f} s)")
+        for extra in ([], ["--max-memory", f"{2 * big_mb / 1e3:.1f}GB"]):
+            t0 = time.perf_counter()
+            rss, code, secs, err = peak([*pbr, "validate", str(big), *ROLES, *extra])
+            label = " ".join(extra) or "(budget: free memory)"
+            print(f"validate big {label}: exit {code}, peak {rss / 1e6:,.0f} MB = "
+                  f"{rss / 1e6 / big_mb:.2f}x the file ({secs:.1f} s)")
+            if err:
+                print(f"  {err}")
+
+
+if __name__ == "__main__":
+    main()
