@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -84,7 +83,6 @@ def main() -> None:
               f"{rss / 1e6 / mid_mb:.2f}x the file = {rss / ref:.2f}x the reference "
               f"({secs:.0f} s)")
         for extra in ([], ["--max-memory", f"{2 * big_mb / 1e3:.1f}GB"]):
-            t0 = time.perf_counter()
             rss, code, secs, err = peak([*pbr, "validate", str(big), *ROLES, *extra])
             label = " ".join(extra) or "(budget: free memory)"
             print(f"validate big {label}: exit {code}, peak {rss / 1e6:,.0f} MB = "

@@ -218,7 +218,12 @@ def _check_table(path: Path, text: str, table: str, values: Mapping[str, Any],
 
 # ------------------------------------------------------------ value ranges
 def _ranges() -> dict[tuple[str, str], Callable[[Any], Any]]:
-    """(table, key) -> a check of the key's value, with the shared option validators."""
+    """(table, key) -> a check of the key's value, with the shared option validators.
+
+    The rates, counts and money of ``[pricing]`` and ``[contract]`` are checked by
+    :func:`pbr_eval.pricing.inputs.option_problems` (the one range-checking path of the
+    pricing engines); here are the other tables and the pricing vocabularies.
+    """
     from pbr_eval.options import (
         BETTER,
         MISSING,
@@ -226,17 +231,10 @@ def _ranges() -> dict[tuple[str, str], Callable[[Any], Any]]:
         check_choice,
         check_int,
         check_level,
-        check_positive,
     )
 
     def level(v: Any) -> Any:
         return check_level(v)
-
-    def positive(v: Any) -> Any:
-        return check_positive("value", v)
-
-    def non_negative(v: Any) -> Any:
-        return check_positive("value", v, allow_zero=True)
 
     def at_least(m: int) -> Callable[[Any], Any]:
         return lambda v: check_int("value", v, minimum=m)
@@ -247,18 +245,7 @@ def _ranges() -> dict[tuple[str, str], Callable[[Any], Any]]:
     return {
         ("", "level"): level, ("", "seed"): at_least(0),
         ("roles", "missing"): choice(MISSING), ("roles", "min_treated"): at_least(1),
-        ("pricing", "value_per_outcome"): positive, ("pricing", "expected_rate"): non_negative,
-        ("pricing", "better"): choice(BETTER), ("pricing", "level"): level,
-        ("pricing", "rule"): choice(PRICE_RULES),
-        ("pricing", "cost_per_participant"): non_negative,
-        ("pricing", "attachment_fee"): non_negative, ("pricing", "cohort_size"): at_least(1),
-        ("pricing", "budget"): positive,
-        ("contract", "attachment_fee"): non_negative,
-        ("contract", "cost_per_participant"): non_negative,
-        ("contract", "referrals_per_month"): at_least(1),
-        ("contract", "months_of_referrals"): at_least(1),
-        ("contract", "outcome_lag"): at_least(0), ("contract", "payment_lag"): at_least(0),
-        ("contract", "draws"): at_least(1),
+        ("pricing", "better"): choice(BETTER), ("pricing", "rule"): choice(PRICE_RULES),
         ("report", "threshold"): at_least(1), ("report", "min_cohort"): at_least(1),
         ("report", "level"): level,
         ("sensitivity", "better"): choice(BETTER),
@@ -592,7 +579,6 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
     error naming the file, line and key; then the checks that need the data (columns named
     by estimator options, expected rates within the outcome's range)."""
     import pbr_eval
-    from pbr_eval.exceptions import OptionError
     from pbr_eval.io import data_columns, is_database_url, missing_columns_message, read_data
 
     p, text, r = spec.path, spec.text, spec.resolved
@@ -667,29 +653,13 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
                                 "categories with `exact` instead.", k)
 
     pricing = r["pricing"]
-    if pricing is not None and "expected_rate" in pricing:
-        from pbr_eval.options import check_positive, check_probability
+    if pricing is not None:  # rates checked again now that each outcome's type is known
+        from pbr_eval.pricing.inputs import PRICING_OPTION_KINDS, option_problems
 
-        rates = pricing["expected_rate"]
-        priced = pricing.get("outcomes", roles["outcome"])
-        for outcome in priced:
-            value = rates.get(outcome) if isinstance(rates, Mapping) else rates
-            if value is None:
-                continue
-            table, key = (("pricing.expected_rate", outcome) if isinstance(rates, Mapping)
-                          else ("pricing", "expected_rate"))
-            if cohort.outcome_types[outcome] == "binary":
-                def check(v: Any) -> Any:
-                    return check_probability("value", v, open_interval=False)
-                hint = (f" '{outcome}' is a yes/no outcome, so its rate is a share (0.8 for 80%).")
-            else:
-                def check(v: Any) -> Any:
-                    return check_positive("value", v, allow_zero=True)
-                hint = ""
-            try:
-                check(value)
-            except OptionError as err:
-                raise _fail(p, text, table, key, _after_name(err) + hint) from err
+        types = {o: cohort.outcome_types[o] for o in pricing.get("outcomes", roles["outcome"])
+                 if o in cohort.outcome_types}
+        for key, message in option_problems(pricing, PRICING_OPTION_KINDS, outcome_types=types):
+            raise _fail(p, text, "pricing", key, message)
     return _Prepared(frame=frame, data_hash=data_hash, hash_of=hash_of, cohort=cohort)
 
 

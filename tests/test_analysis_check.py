@@ -194,7 +194,7 @@ CORPUS: list[tuple[str, str, str]] = [
      "pricing.value_per_outcome"),
     ("value-table-negative", _sub("value_per_outcome = 5000",
                                   "value_per_outcome = { reoffended = -1 }"),
-     "pricing.value_per_outcome.reoffended"),
+     "pricing.value_per_outcome"),
     ("value-table-not-outcome", _sub("value_per_outcome = 5000",
                                      "value_per_outcome = { reoffended = 5000, age = 3 }"),
      "pricing.value_per_outcome.age"),
@@ -205,6 +205,10 @@ CORPUS: list[tuple[str, str, str]] = [
      "pricing.expected_rate"),
     ("expected-rate-1.2-binary", _add("value_per_outcome = 5000", "expected_rate = 1.2"),
      "pricing.expected_rate"),
+    # better = "higher": the type of 'reoffended' (yes/no) is known only from the data
+    ("expected-rate-1.2-known-from-data", _sub('better = "lower"\noutcomes',
+                                               'better = "higher"\nexpected_rate = 1.2\n'
+                                               'outcomes'), "pricing.expected_rate"),
     ("expected-rate-negative", _add("value_per_outcome = 5000", "expected_rate = -0.1"),
      "pricing.expected_rate"),
     ("better-unknown", _sub('better = "lower"\noutcomes', 'better = "less"\noutcomes'),
@@ -221,7 +225,7 @@ CORPUS: list[tuple[str, str, str]] = [
     ("budget-negative", _add("value_per_outcome = 5000", "budget = -10"), "pricing.budget"),
     ("pricing-without-value", _sub("value_per_outcome = 5000\n", ""), "[pricing]"),
     # [contract]
-    ("referrals-0", _sub("referrals_per_month = 50", "referrals_per_month = 0"),
+    ("referrals-negative", _sub("referrals_per_month = 50", "referrals_per_month = -5"),
      "contract.referrals_per_month"),
     ("months-negative", _sub("months_of_referrals = 12", "months_of_referrals = -1"),
      "contract.months_of_referrals"),
@@ -298,8 +302,8 @@ def test_the_line_points_at_the_key(tmp_path):
 def test_run_fails_as_check_does_before_writing(tmp_path):
     p = _materialise(tmp_path, _add("value_per_outcome = 5000", "expected_rate = 80"))
     with pytest.raises(AnalysisFileError, match=r"line \d+: `pricing.expected_rate` must be a "
-                                                r"number between 0 and 1; got 80\. 'reoffended' "
-                                                r"is a yes/no outcome"):
+                                                r"share above 0 and at most 1 for a yes/no "
+                                                r"outcome; got 80"):
         run_analysis(p)
     assert not (tmp_path / "out").exists()
     assert not [e for e in tmp_path.iterdir() if e.name.startswith(".")]  # no staging left

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 import pbr_eval
 from pbr_eval.cli import main
