@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pbr_eval.io import available_memory, estimate_memory
+
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ["--treatment", "treated", "--outcome", "reoffended", "--outcome",
          "reconviction_events", "--covariates",
@@ -78,18 +80,31 @@ def main() -> None:
                                  f"import pandas as pd; pd.read_csv({str(mid)!r})"])
         print(f"reference: pd.read_csv(mid) peak {ref / 1e6:,.0f} MB = "
               f"{ref / 1e6 / mid_mb:.2f}x the file ({ref_s:.0f} s)")
+        cols = ["treated", "reoffended", "reconviction_events", "age", "sex", "prior_offences",
+                "offence_type", "sentence_months", "person_id", "local_authority"]
+        est_mid = estimate_memory(mid, cols)[0]
         rss, code, secs, err = peak([*pbr, "validate", str(mid), *ROLES])
         print(f"validate mid: exit {code}, peak {rss / 1e6:,.0f} MB = "
               f"{rss / 1e6 / mid_mb:.2f}x the file = {rss / ref:.2f}x the reference "
-              f"({secs:.0f} s)")
-        for extra in ([], ["--max-memory", f"{2 * big_mb / 1e3:.1f}GB"]):
+              f"({secs:.0f} s); estimated beforehand {est_mid / 1e6:,.0f} MB "
+              f"({est_mid / rss:.2f}x the peak)")
+        est_big = estimate_memory(big, cols)[0]
+        free = available_memory() or 0
+        print(f"validate big: estimated need {est_big / 1e9:,.1f} GB = "
+              f"{est_big / 1e6 / big_mb:.1f}x the file; free memory {free / 1e9:,.1f} GB")
+        runs = [["--max-memory", f"{2 * big_mb / 1e3:.1f}GB"]]
+        if est_big > 0.9 * free:
+            runs.append([])  # refuses too; a run that would fit is not made on a shared machine
+        else:
+            print("  (not run with the default budget: it would fit, and use about "
+                  f"{est_big / 1e9:,.0f} GB of a shared machine)")
+        for extra in runs:
             rss, code, secs, err = peak([*pbr, "validate", str(big), *ROLES, *extra])
             label = " ".join(extra) or "(budget: free memory)"
             print(f"validate big {label}: exit {code}, peak {rss / 1e6:,.0f} MB = "
                   f"{rss / 1e6 / big_mb:.2f}x the file ({secs:.1f} s)")
             if err:
                 print(f"  {err}")
-
 
 if __name__ == "__main__":
     main()

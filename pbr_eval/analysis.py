@@ -690,10 +690,12 @@ def check_analysis(path: str | Path) -> AnalysisSpec:
     Parameters
     ----------
     path : str or Path
+        The analysis (TOML) file; its data file is read (only the role columns).
 
     Returns
     -------
     AnalysisSpec
+        As from :func:`load_analysis`, once the data have passed too.
 
     Raises
     ------
@@ -744,11 +746,9 @@ class AnalysisRun:
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from pbr_eval.io import sha256_file
+
+    return sha256_file(path)
 
 
 def _dependency_versions() -> dict[str, str]:

@@ -569,7 +569,7 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r",
 MARKER = ".pbr_eval.json"
 
 __all__ += ["BIDI_CONTROLS", "FORMULA_PREFIXES", "MARKER", "MAX_CELL_CHARS", "Staging",
-            "check_replaceable", "read_marker", "verify_folder",
+            "check_replaceable", "read_marker", "sha256_file", "verify_folder",
             "clean_text", "neutralise_formula", "safe_cell", "save_workbook", "staged_folder",
             "write_csv", "write_figure", "write_json"]
 
@@ -893,11 +893,12 @@ def _make_stage(parent: Path, label: str) -> Path:
         raise _output_error(parent, err) from err
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks (provenance, completion records)."""
     import hashlib
 
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -955,7 +956,7 @@ def verify_folder(folder: str | Path) -> list[str]:
     for name, digest in sorted(listed.items()):
         if name not in present:
             problems.append(f"'{name}' is missing")
-        elif _sha256(folder / name) != digest:
+        elif sha256_file(folder / name) != digest:
             problems.append(f"'{name}' was changed after pbr_eval wrote it")
     problems += [f"'{n}' was not written by pbr_eval" for n in sorted(present - set(listed))]
     return problems
@@ -966,7 +967,7 @@ def _write_marker(folder: Path, command: str) -> None:
 
     from pbr_eval._version import __version__
 
-    files = {n: _sha256(folder / n) for n in _tree_files(folder) if n != MARKER}
+    files = {n: sha256_file(folder / n) for n in _tree_files(folder) if n != MARKER}
     write_json(folder / MARKER, {
         "made_by": "pbr_eval", "version": __version__, "command": command, "complete": True,
         "completed": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -88,10 +88,10 @@ def neutralise_formula(value: Any) -> Any:
 
     Examples
     --------
-    >>> neutralise_formula('=HYPERLINK("http://x","y")')
-    '\\'=HYPERLINK("http://x","y")'
-    >>> neutralise_formula(-0.5)
-    -0.5
+    >>> neutralise_formula('@SUM(A1:A9)\\x07')
+    "'@SUM(A1:A9)"
+    >>> neutralise_formula(3)
+    3
     """
     return safe_cell(value)
 
