@@ -277,7 +277,8 @@ def _results(*, method: str, outcome: str, outcome_type: str, observed: float, n
              source: str | None) -> CounterfactualResults:
     est = OutcomeEstimate(
         outcome=outcome, outcome_type=outcome_type, n_treated=n1,
-        n_comparison=float("nan") if n0 is None else n0, observed=observed,
+        n_comparison=float("nan") if n0 is None else n0,  # type: ignore[arg-type]  # NaN: unknown
+        observed=observed,
         non_intervention=ni, non_intervention_se=ni_se, effect=observed - ni,
         std_error=effect_se, naive_comparison=ni, se_method=se_method,
         cohort_std_error=effect_se,

@@ -474,6 +474,11 @@ class Cohort:
     {'reoffended': 'binary'}
     """
 
+    # set only while Cohort.check collects findings, and by Cohort.take on replicates
+    _collecting: bool
+    _scratch: Any
+    _source: tuple[Any, Any, Any] | None
+
     def __init__(
         self,
         data: pd.DataFrame,
@@ -952,7 +957,7 @@ class Cohort:
             return
         lo, hi = X.min(axis=0), X.max(axis=0)
         flat = np.flatnonzero(lo == hi)
-        for j in flat:
+        for j in flat.tolist():
             name = self.design_columns[j]
             src = self.design_sources[name]
             findings.error(CovariateError(
@@ -1233,7 +1238,7 @@ class Cohort:
             "period": self.period,
             "missing": self.missing,
             "min_treated": self.min_treated,
-            **({"period_order": list(self.period_order)}
+            **({"period_order": list(self.period_order or ())}
                if getattr(self, "period_order", None) is not None else {}),
             **({"max_levels": self.max_levels}
                if getattr(self, "max_levels", DEFAULT_MAX_LEVELS) != DEFAULT_MAX_LEVELS else {}),

@@ -160,11 +160,20 @@ class TableData:
 class TableLike(Protocol):
     """What :meth:`DisclosurePolicy.protect` reads from a table (e.g. a report ``Table``)."""
 
-    name: str
-    schema: Schema
-    rows: Sequence[Mapping[str, Any]]
-    totals: Sequence[tuple[str, Sequence[str]]]
-    sums: Sequence[tuple[str, Cell | None]]
+    @property
+    def name(self) -> str: ...  # noqa: D102 (read-only attributes of the protocol)
+
+    @property
+    def schema(self) -> Schema: ...  # noqa: D102
+
+    @property
+    def rows(self) -> Sequence[Mapping[str, Any]]: ...  # noqa: D102
+
+    @property
+    def totals(self) -> Sequence[tuple[str, Sequence[str]]]: ...  # noqa: D102
+
+    @property
+    def sums(self) -> Sequence[tuple[str, Cell | None]]: ...  # noqa: D102
 
 
 @dataclass

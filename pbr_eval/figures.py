@@ -364,7 +364,8 @@ def draw(name: str, data: Mapping[str, Any], ax: Axes | None = None, *,
     if title:
         ax.set_title(title)
     if own:
-        ax.figure.tight_layout()
+        own_fig: Any = ax.figure  # a Figure (new_axes makes one), typed Figure | SubFigure
+        own_fig.tight_layout()
     return ax
 
 
@@ -389,7 +390,7 @@ def render_png(name: str, data: Mapping[str, Any], *, title: str = "") -> bytes:
         return _CACHE[key]
     ax = new_axes(name, data)
     FIGURES[name](ax, data)
-    fig = ax.figure
+    fig: Any = ax.figure
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -30,8 +30,9 @@ and Biomedical Sciences. Cambridge University Press. Chapter 21 (pseudo-outcomes
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -312,6 +313,7 @@ def rosenbaum_bounds(
         raise OptionError(f"`gammas` must be numbers >= 1; got {list(gammas)!r}.")
     it, ic = _pairs(results, cohort)
     crit_rows, rows = [], []
+    pfun: Callable[[float], float]
     for e in results.estimates:
         y = cohort.y(e.outcome)
         direction = "lower" if e.effect < 0 else "higher"
@@ -320,14 +322,10 @@ def rosenbaum_bounds(
             t = int((diff > 0).sum())
             d = int((diff != 0).sum())
 
-            def pfun(g: float, _t: int = t, _d: int = d) -> float:
-                return mcnemar_bound(_t, _d, g)
-
+            pfun = functools.partial(mcnemar_bound, t, d)
             test, stat, n_disc = "McNemar (exact binomial)", float(t), d
         else:
-            def pfun(g: float, _diff: np.ndarray = diff) -> float:
-                return wilcoxon_bound(_diff, g)
-
+            pfun = functools.partial(wilcoxon_bound, diff)
             nz = diff[diff != 0]
             q = stats.rankdata(np.abs(nz))
             test, stat, n_disc = "Wilcoxon signed-rank (normal approx.)", float(q[nz > 0].sum()), \
@@ -433,9 +431,9 @@ def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> EValues:
             row["note"] = "no E-value: the observed or non-intervention rate is 0"
         else:
             rr = float(r["observed"] / r["non_intervention"])
-            lo, hi = float(r["rr_ci_lower"]), float(r["rr_ci_upper"])
-            lo = lo if math.isfinite(lo) and lo > 0 else None
-            hi = hi if math.isfinite(hi) and hi > 0 else None
+            lo_raw, hi_raw = float(r["rr_ci_lower"]), float(r["rr_ci_upper"])
+            lo = lo_raw if math.isfinite(lo_raw) and lo_raw > 0 else None
+            hi = hi_raw if math.isfinite(hi_raw) and hi_raw > 0 else None
             ep, el = e_value(rr, lo, hi)
             row.update({"rr": rr, "rr_ci_lower": lo if lo else math.nan,
                         "rr_ci_upper": hi if hi else math.nan, "e_value": ep, "e_value_ci": el})

@@ -441,7 +441,8 @@ def coverage_study(
     args = (estimator, scenario, sim_args)
     tail = (level, inference, boot, period, dict(cohort_options or {}), truth)
     if n_jobs == 1:
-        out = [_one_rep(*args, s, *tail, i) for i, s in enumerate(seeds)]
+        one: Any = _one_rep  # called with the positional arguments above
+        out = [one(*args, s, *tail, i) for i, s in enumerate(seeds)]
     else:
         import joblib
 

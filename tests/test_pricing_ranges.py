@@ -267,7 +267,8 @@ def _only_pbr_eval_errors(call):
         return None
 
 
-@hypothesis.settings(max_examples=400, deadline=None, derandomize=True)
+@hypothesis.settings(max_examples=400, deadline=None, derandomize=True,
+                     suppress_health_check=[hypothesis.HealthCheck.too_slow])  # shared machine
 @hypothesis.given(data=st.data())
 def test_fuzz_price_entry_point(data):
     x = _inputs(data, ["n", "se", "value", "rate", "effect", "cost", "fee", "size", "budget"])
@@ -295,7 +296,8 @@ def test_fuzz_price_entry_point(data):
     assert 0 <= f["prob_overpay"] <= 1
 
 
-@hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True,
+                     suppress_health_check=[hypothesis.HealthCheck.too_slow])  # shared machine
 @hypothesis.given(data=st.data())
 def test_fuzz_engines(data):
     x = _inputs(data, ["n", "se", "effect", "value", "cost", "size", "rate", "fee", "refs", "p0"])

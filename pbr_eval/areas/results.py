@@ -400,7 +400,7 @@ class AreaRates(Results, HasFigures):
         def fmt(x: float) -> str:
             return f"{x:.1%}" if binary else f"{x:.3g}"
 
-        h = self.hyperparameters
+        h: Mapping[str, Any] = self.hyperparameters
         lines = [
             f"pbr_eval: area non-intervention rates for '{self.outcome}' ({self.method})",
             "=" * 72,
@@ -440,7 +440,7 @@ class AreaRates(Results, HasFigures):
             v = _number(x)
             return "-" if v is None else (f"{v:.1%}" if binary else f"{v:.3g}")
 
-        h = self.hyperparameters
+        h: Mapping[str, Any] = self.hyperparameters
         lines = [
             f"pbr_eval: area non-intervention rates for '{self.outcome}' ({self.method}), "
             "as published (small areas merged)", "=" * 72,
@@ -497,9 +497,10 @@ class AreaRates(Results, HasFigures):
         obj._min_count = int(state.get("min_count", DISCLOSURE_MIN_COUNT))
         body = table[table["area"].astype(str) != "Note"]
         obj.areas = [str(a) for a in body["area"]]
-        obj._n1 = obj._n0 = obj._observed = None
-        obj._direct = None
-        obj._fit = None
+        # read from a published table: no unit-level arrays or fitted model
+        obj._n1 = obj._n0 = obj._observed = None  # type: ignore[assignment]
+        obj._direct = None  # type: ignore[assignment]
+        obj._fit = None  # type: ignore[assignment]
         hp = dict(state.get("hyperparameters") or {})
         hp["gamma"] = dict(hp.get("gamma") or {})
         obj.hyperparameters = MappingProxyType(hp)

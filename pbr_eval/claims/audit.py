@@ -448,7 +448,7 @@ class AuditEstimate(Results):
     @classmethod
     def _from_state(cls, state: Mapping[str, Any]) -> AuditEstimate:
         by = frame_from_records(state.get("by_stratum") or [], index="stratum")
-        vals = {k: state.get(k) for k in _AUDIT_FIELDS}
+        vals: dict[str, Any] = {k: state.get(k) for k in _AUDIT_FIELDS}
         for k in ("rate", "lower", "upper", "n_effective"):
             vals[k] = float("nan") if vals[k] is None else vals[k]
         return cls(**vals, by_stratum=by, info=dict(state.get("info") or {}))

@@ -145,7 +145,8 @@ class ClaimsValidation(Results):
             raise OptionError("`claims` must be the checked claims (a DataFrame); got None.")
         self.claims = claims
         self.info = MappingProxyType(dict(info or {}))
-        self._saved = None if saved is None else MappingProxyType(dict(saved))
+        # counts and values read from a saved results file (empty when fitted from claims)
+        self._saved: Mapping[str, Any] = MappingProxyType(dict(saved or {}))
         self._freeze()
 
     def _rows(self, what: str) -> pd.DataFrame:
@@ -155,7 +156,7 @@ class ClaimsValidation(Results):
         return self.claims
 
     def _saved_counts(self, by: str | list[str] | None) -> pd.DataFrame:
-        saved = self._saved or {}
+        saved = self._saved
         key = {None: "counts", "rule": "by_rule", "authority": "by_authority"}.get(
             by if isinstance(by, str) or by is None else None)
         if key is None or saved.get(key) is None:
@@ -163,7 +164,7 @@ class ClaimsValidation(Results):
         if key == "counts":
             out = pd.DataFrame([dict(saved["counts"])])
         else:
-            out = frame_from_records(saved[key], text=(by,)).set_index(by)  # type: ignore[arg-type]
+            out = frame_from_records(saved[str(key)], text=(str(by),)).set_index(str(by))
         out = out.reindex(columns=[*CLAIM_STATUSES, "total"], fill_value=0).astype(int)
         out.columns.name = "status"
         return out
@@ -201,10 +202,10 @@ class ClaimsValidation(Results):
         ``at_risk`` = value of invalid + unevidenced claims: money that would be
         paid without evidence of the outcome.
         """
-        if self.claims is None and by is None and (self._saved or {}).get("value"):
-            return pd.DataFrame([dict(self._saved["value"])])  # type: ignore[index]
+        if self.claims is None and by is None and self._saved.get("value"):
+            return pd.DataFrame([dict(self._saved["value"])])
         df = self._rows("The value at stake by group")
-        df = df.assign(value=self.claims["value"].fillna(0.0))
+        df = df.assign(value=df["value"].fillna(0.0))
         keys = [by] if isinstance(by, str) else (by or [])
         grp = df.groupby(keys + ["status"], observed=True)["value"].sum() if keys else \
             df.groupby("status")["value"].sum()
@@ -228,12 +229,12 @@ class ClaimsValidation(Results):
 
     def _has_values(self) -> bool:
         if self.claims is None:
-            return bool((self._saved or {}).get("has_values", False))
+            return bool(self._saved.get("has_values", False))
         return bool(self.claims["value"].notna().any())
 
     def _has_authority(self) -> bool:
         if self.claims is None:
-            return (self._saved or {}).get("by_authority") is not None
+            return self._saved.get("by_authority") is not None
         return bool(self.claims["authority"].notna().any())
 
     def summary(self) -> str:
@@ -635,7 +636,7 @@ def claims_report_tables(result: ClaimsValidation, *,
     0        258      28          14   300        86.0
     """
     pol = _policy(min_count, policy)
-    has_auth = result.claims["authority"].notna().any()
+    has_auth = result._rows("The disclosure tables")["authority"].notna().any()
     counts = {"overall": result.counts(None), "by_rule": result.counts("rule")}
     if has_auth:
         counts["by_authority"] = result.counts("authority")
@@ -728,10 +729,11 @@ def tariff_value_at_stake(result: ClaimsValidation, tariff: Any, *,
                         f"{type(tariff).__name__}.")
     opts = {"person_column": "unit_id", "outcome_column": "rule", "value_column": None}
     opts.update(payments_options)
-    claims = result.claims[["unit_id", "rule"]].reset_index(drop=True)
+    rows = result._rows("Paid versus valid")
+    claims = rows[["unit_id", "rule"]].reset_index(drop=True)
     if people is None:
         people = list(pd.unique(claims["unit_id"]))
-    valid = (result.claims["status"] == "valid").to_numpy()
+    valid = (rows["status"] == "valid").to_numpy()
     claimed = _total(pay(claims, people=people, **opts))
     valid_only = _total(pay(claims.loc[valid].reset_index(drop=True), people=people, **opts))
     return pd.DataFrame([{"claimed": claimed, "valid_only": valid_only,

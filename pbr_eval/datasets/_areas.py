@@ -241,7 +241,7 @@ def generate(
         }
         for k in range(n_areas)
     }
-    extra = dict(info)
+    extra: dict[str, Any] = dict(info)
     extra["area_truth"] = area_truth_rec
     return data, truth, extra
 

@@ -211,6 +211,6 @@ def generate(
         },
         t,
     )
-    extra = dict(info)
+    extra: dict[str, Any] = dict(info)
     extra["area_effects"] = {str(area_names[k]): float(u_area[k]) for k in range(p["n_areas"])}
     return data, truth, extra

@@ -561,6 +561,7 @@ class AttachmentAndResults(PaymentMechanism):
                  year_column: str = "year", label: str = "") -> None:
         self.total = check_money("total", total, positive=True)
         self.outcome = outcome
+        self.attachment_share: float | dict[Any, float]
         if isinstance(attachment_share, Mapping):
             if not attachment_share:
                 raise OptionError("`attachment_share` must give at least one year's share.")

@@ -99,11 +99,16 @@ class RateDistribution:
             return np.exp(z)
         return z
 
+    def _draws(self) -> np.ndarray:
+        if self.draws is None:  # scale "draws" is set only with draws
+            raise OptionError("This rate distribution has no draws; give `draws`.")
+        return self.draws
+
     def quantile(self, q: float | np.ndarray) -> Any:
         """The ``q`` quantile of the rate."""
         q = np.asarray(q, dtype=float)
         if self.scale == "draws":
-            out = np.quantile(self.draws, q)
+            out = np.quantile(self._draws(), q)
         elif self.se == 0:
             out = np.full(q.shape, self.estimate)
         else:
@@ -115,7 +120,7 @@ class RateDistribution:
         """``P(rate > x)``."""
         x = np.asarray(x, dtype=float)
         if self.scale == "draws":
-            d = np.sort(self.draws)
+            d = np.sort(self._draws())
             out = 1.0 - np.searchsorted(d, x, side="right") / d.size
         elif self.se == 0:
             out = (self.estimate > x).astype(float)
@@ -129,7 +134,7 @@ class RateDistribution:
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` draws of the rate (resampled from ``draws`` if given)."""
         if self.scale == "draws":
-            return rng.choice(self.draws, size=size, replace=True)
+            return rng.choice(self._draws(), size=size, replace=True)
         z = rng.standard_normal(size)
         if self.se == 0:
             return np.full(size, self.estimate)

@@ -116,7 +116,7 @@ class PaymentRisk(Results, HasFigures):
             if q == 0.95:
                 return float(self._saved["budget_p95"])  # type: ignore[index]
             self._need_draws(f"The budget at {q:.0%}")
-        return float(np.quantile(self.payments, q))
+        return float(np.quantile(np.asarray(self.payments), q))
 
     def mc_error(self, p: float) -> float:
         """Monte Carlo standard error of a probability estimated from these draws."""

@@ -103,11 +103,11 @@ def payment_groups(
         if edges.size < 3:
             raise OptionError(f"`p0` has too few distinct values for {k} groups.")
     else:
-        edges = np.asarray(sorted(bands), dtype=float)
+        edges = np.asarray(sorted(bands or ()), dtype=float)
         if edges.size < 2 or edges[0] > s.min() or edges[-1] < s.max():
             raise OptionError(
                 f"`bands` must cover every probability ({s.min():.3g} to {s.max():.3g}) with at "
-                f"least two cut points; got {list(bands)}."
+                f"least two cut points; got {list(bands or ())}."
             )
     idx = np.clip(np.searchsorted(edges, s.to_numpy(), side="right") - 1, 0, edges.size - 2)
     labels = np.array([f"{edges[i]:.2f}-{edges[i + 1]:.2f}" for i in range(edges.size - 1)])

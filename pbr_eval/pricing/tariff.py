@@ -331,7 +331,8 @@ class Tariff:
         700000.0
         """
         n = check_count("cohort_size", cohort_size, minimum=1)
-        kw = {"attributes": attributes, "comparison": comparison, "outcome_types": outcome_types,
+        kw: dict[str, Any] = {"attributes": attributes, "comparison": comparison,
+                              "outcome_types": outcome_types,
               "draws": draws, "seed": seed}
         if self.per_person_cap is None and self.programme_cap is None:
             return float(sum(m.expected_payment(rates, cohort_size=n, **kw)

@@ -559,12 +559,13 @@ class BalanceTable(Results, HasFigures):
             obj.binary = set(frame.index[looks.to_numpy(dtype=bool)])
         obj.estimand = estimand
         obj.threshold = float(threshold)
-        obj._cols = None
-        obj._t = None
-        obj._w = None
+        # read from a file: no unit-level data (the arrays' types say what a fitted table holds)
+        obj._cols = None  # type: ignore[assignment]
+        obj._t = None  # type: ignore[assignment]
+        obj._w = None  # type: ignore[assignment]
         obj._subclass = None
         obj._match_matrix = None
-        obj._discarded = None
+        obj._discarded = None  # type: ignore[assignment]
         core_cols = ["mean_treated_before", "mean_comparison_before", "smd_before",
                      "var_ratio_before", "mean_treated_after", "mean_comparison_after",
                      "smd_after", "var_ratio_after", "std_pair_dist_after"]

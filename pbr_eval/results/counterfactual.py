@@ -279,7 +279,7 @@ def _legacy_estimate(row: Mapping[str, Any], se_method: str) -> OutcomeEstimate:
 
     ni, ni_se, eff_se = num("non_intervention"), num("non_intervention_se"), num("std_error")
     n1 = int(row.get("n_treated") or 0)
-    base = dict(outcome=str(row["outcome"]), outcome_type=str(row["outcome_type"]),
+    base: dict[str, Any] = dict(outcome=str(row["outcome"]), outcome_type=str(row["outcome_type"]),
                 n_treated=n1, n_comparison=int(row.get("n_comparison") or 0),
                 observed=num("observed"), non_intervention=ni, effect=num("effect"),
                 naive_comparison=num("naive_comparison"), se_method=se_method)
@@ -721,9 +721,9 @@ class CounterfactualResults(Results, HasFigures):
         saved = state.get("outcome_estimates")
         names = {f.name for f in fields(OutcomeEstimate)}
         if saved:
-            estimates = [OutcomeEstimate(**{k: (float("nan") if v is None else v)
-                                            for k, v in e.items() if k in names})
-                         for e in saved]
+            kept: list[dict[str, Any]] = [{str(k): (float("nan") if v is None else v)
+                                           for k, v in e.items() if k in names} for e in saved]
+            estimates = [OutcomeEstimate(**e) for e in kept]
         else:
             se_method = str(info.get("se_method", "as saved (cohort target)"))
             estimates = [_legacy_estimate(r, se_method) for r in rows]
