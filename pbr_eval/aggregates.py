@@ -258,7 +258,7 @@ def poisson_rate_comparison(
 
 
 def relative_change(treated: float, comparison: float) -> float:
-    """The relative fall ``(comparison - treated) / comparison`` (Peterborough's measure).
+    """Return the relative fall ``(comparison - treated) / comparison`` (Peterborough's measure).
 
     Examples
     --------
@@ -306,7 +306,7 @@ def from_rates(
     treated: float, n_treated: int, comparison: float, n_comparison: int | None = None, *,
     outcome: str = "outcome", level: float = 0.95, source: str | None = None,
 ) -> CounterfactualResults:
-    """A non-intervention estimate from two published rates and their group sizes.
+    """Return a non-intervention estimate from two published rates and their group sizes.
 
     The comparison group's rate is the non-intervention rate; its standard
     error for pricing is the two-sample one of :func:`two_proportion_test`
@@ -357,7 +357,7 @@ def from_frequencies(
     per: float = 100.0, dispersion: float = 1.0, outcome: str = "events", level: float = 0.95,
     source: str | None = None,
 ) -> CounterfactualResults:
-    """A non-intervention estimate from two published event frequencies.
+    """Return a non-intervention estimate from two published event frequencies.
 
     Parameters
     ----------
@@ -408,7 +408,7 @@ def from_interval(
     level: float = 0.95, outcome: str = "outcome", outcome_type: str = "binary",
     source: str | None = None,
 ) -> CounterfactualResults:
-    """A non-intervention estimate from two rates and a published interval.
+    """Return a non-intervention estimate from two rates and a published interval.
 
     Parameters
     ----------
@@ -463,7 +463,7 @@ def from_significance(
     level: float = 0.95, outcome: str = "outcome", outcome_type: str = "binary",
     source: str | None = None,
 ) -> CounterfactualResults:
-    """A cautious estimate when only a "statistically significant" call is published.
+    """Return a cautious estimate when only a "statistically significant" call is published.
 
     A two-sided test significant at ``1 - level`` means ``|d| / se >= z``, so
     ``se <= |d| / z``: this uses the largest standard error consistent with
@@ -721,6 +721,7 @@ class CaseChecks(Results):
         return all(r.agrees for r in self.counted)
 
     def to_frame(self) -> pd.DataFrame:
+        """Return one row per published statistic or decision, published against rebuilt."""
         rows = [{"case": r.case, "check": r.check, "statement": r.statement,
                  "published": _show(r.published), "rebuilt": _show(r.rebuilt),
                  "spread": _show(r.spread), "agrees": _show(r.agrees) if r.counted else "",
@@ -728,6 +729,7 @@ class CaseChecks(Results):
         return pd.DataFrame(rows, columns=list(self.schema.names))
 
     def summary(self) -> str:
+        """Return a plain-text account of what was rebuilt and what was not."""
         n, ok = len(self.counted), sum(r.agrees for r in self.counted)
         cases = sorted({r.case for r in self.results})
         lines = [f"{ok} of {n} published statistics and decisions rebuilt from the published "
@@ -815,7 +817,7 @@ def _fig(case: Case, spec: Any) -> float:
 
 
 def recommend_case(case: Case | str, *, level: float = 0.95) -> dict[str, Any]:
-    """What pbr_eval would have recommended for a published case.
+    """Return what pbr_eval would have recommended for a published case.
 
     Prices are per pound of an additional outcome's value (``value_per_outcome=1``):
     the cases rarely publish that value, and a share of it carries over to
@@ -937,7 +939,7 @@ def _prob_no_additional(rec: pd.Series) -> float:
 
 
 def case_recommendations(*, level: float = 0.95) -> pd.DataFrame:
-    """What pbr_eval would have recommended for every shipped case.
+    """Return what pbr_eval would have recommended for every shipped case.
 
     Returns
     -------

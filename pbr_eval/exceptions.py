@@ -51,8 +51,7 @@ class OptionError(PbrEvalError, ValueError):
 
 
 class AnalysisFileError(OptionError):
-    """An analysis (TOML) file is malformed or has an invalid key; the message names the
-    file, the line and the key."""
+    """An analysis (TOML) file is malformed or has an invalid key; the message names the file, the line and the key."""
 
 
 class DataError(PbrEvalError, ValueError):
@@ -103,8 +102,7 @@ class SmallCohortError(DataError):
 
 
 class PeriodOrderError(DataError):
-    """The time order of the ``period`` labels is unknown (text labels such as
-    "pre"/"post") or contradicts ``period_order``."""
+    """The time order of the ``period`` labels is unknown (text labels such as "pre"/"post") or contradicts ``period_order``."""
 
 
 class EstimationError(PbrEvalError, RuntimeError):
@@ -128,8 +126,7 @@ class RuleError(OptionError):
 
 
 class OutputError(PbrEvalError, OSError):
-    """An output cannot be written (full disk, no permission) or would replace a folder
-    pbr_eval did not make; nothing at the destination was changed."""
+    """An output cannot be written (full disk, no permission) or would replace a folder pbr_eval did not make; nothing at the destination was changed."""
 
 
 class PbrEvalWarning(UserWarning):
@@ -157,5 +154,4 @@ class PreTrendWarning(EstimationWarning):
 
 
 class DataQualityWarning(PbrEvalWarning):
-    """The data can be used, but something in it looks wrong (e.g. an outcome recorded in
-    whole units typed as a measurement); the message says how to override the choice."""
+    """The data can be used, but something in it looks wrong (e.g. an outcome recorded in whole units typed as a measurement); the message says how to override the choice."""

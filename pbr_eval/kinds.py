@@ -181,7 +181,7 @@ class Schema:
         return tuple(c.name for c in self.columns)
 
     def column(self, name: str) -> Column:
-        """The :class:`Column` called ``name``."""
+        """Return the :class:`Column` called ``name``."""
         for c in self.columns:
             if c.name == name:
                 return c
@@ -191,15 +191,15 @@ class Schema:
         )
 
     def kind(self, name: str) -> str:
-        """The declared kind of column ``name``."""
+        """Return the declared kind of column ``name``."""
         return self.column(name).kind
 
     def label(self, name: str) -> str:
-        """The plain-English label of column ``name``."""
+        """Return the plain-English label of column ``name``."""
         return self.column(name).label
 
     def select(self, names: Iterable[str]) -> Schema:
-        """A schema of the named columns, in the order given."""
+        """Return a schema of the named columns, in the order given."""
         return Schema(tuple(self.column(n) for n in names))
 
     def check_frame(self, columns: Iterable[Any]) -> None:
@@ -213,7 +213,7 @@ class Schema:
 
 
 def resolve_kind(column: Column, row: Mapping[str, Any] | None = None) -> str:
-    """The concrete kind of ``column`` in ``row`` (``outcome*`` kinds depend on the row)."""
+    """Return the concrete kind of ``column`` in ``row`` (``outcome*`` kinds depend on the row)."""
     if column.kind not in ("outcome", "outcome_difference"):
         return column.kind
     otype = None if row is None or column.by is None else row.get(column.by)
@@ -279,7 +279,7 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
 
 
 def excel_format(kind: str, *, currency: str = DEFAULT_CURRENCY) -> str:
-    """The spreadsheet number format of a kind (Excel / LibreOffice syntax).
+    """Return the spreadsheet number format of a kind (Excel / LibreOffice syntax).
 
     Examples
     --------

@@ -1,5 +1,6 @@
-r"""How far could hidden bias move the answer? Rosenbaum bounds, E-values,
-tipping points and placebo checks.
+r"""Sensitivity to hidden bias: how far it could move the answer.
+
+Rosenbaum bounds, E-values, tipping points and placebo checks.
 
 A matched or weighted comparison removes differences in what was measured.
 A commissioner paying on the result also needs to know how large an
@@ -148,7 +149,7 @@ def wilcoxon_bound(diffs: np.ndarray, gamma: float) -> float:
 
 
 def critical_gamma(pvalue: Any, level: float = DEFAULT_LEVEL) -> float:
-    r"""The :math:`\Gamma` at which an upper-bound p-value reaches ``1 - level``.
+    r"""Return the :math:`\Gamma` at which an upper-bound p-value reaches ``1 - level``.
 
     Parameters
     ----------
@@ -178,7 +179,7 @@ def critical_gamma(pvalue: Any, level: float = DEFAULT_LEVEL) -> float:
 
 
 def e_value(rr: float, lower: float | None = None, upper: float | None = None) -> tuple[float, float]:
-    r"""E-value of a risk ratio and of the confidence limit nearer 1 (VanderWeele & Ding 2017).
+    r"""Return E-value of a risk ratio and of the confidence limit nearer 1 (VanderWeele & Ding 2017).
 
     Parameters
     ----------
@@ -372,7 +373,7 @@ def _limits(source: Any, level: float) -> pd.DataFrame:
 
 
 def e_values(results: Any, *, level: float = DEFAULT_LEVEL) -> EValues:
-    r"""E-values for the ratio of the observed to the non-intervention rate, per outcome.
+    r"""Return E-values for the ratio of the observed to the non-intervention rate, per outcome.
 
     Parameters
     ----------

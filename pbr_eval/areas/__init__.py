@@ -1,5 +1,4 @@
-r"""Local non-intervention rates: one per area, unpooled and partially pooled,
-and area tariffs that are fair to each area.
+r"""Local non-intervention rates: one per area, unpooled and partially pooled, and area tariffs that are fair to each area.
 
 A programme run across many local authorities needs each area's
 non-intervention rate (the outcome rate its treated cohort would have had

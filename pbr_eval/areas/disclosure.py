@@ -52,18 +52,18 @@ _AREA_MEANS_SCHEMA = Schema(tuple(
 
 
 def published_schema(outcome_type: str) -> Schema:
-    """Declared columns of the published area table (rates for a yes/no outcome, else means)."""
+    """Return declared columns of the published area table (rates for a yes/no outcome, else means)."""
     return AREA_DISCLOSURE_SCHEMA if outcome_type == "binary" else _AREA_MEANS_SCHEMA
 
 
 def merged_label(k: int) -> str:
-    """The label of the row holding ``k`` merged small areas."""
+    """Return the label of the row holding ``k`` merged small areas."""
     return f"Smaller areas ({k} merged)"
 
 
 def rates_disclosure_table(frame: pd.DataFrame, *, outcome_type: str, policy: DisclosurePolicy,
                            level: float) -> pd.DataFrame:
-    """The area rates table for publication (see :meth:`AreaRates.disclosure_table`).
+    """Return the area rates table for publication (see :meth:`AreaRates.disclosure_table`).
 
     Parameters
     ----------
@@ -143,7 +143,7 @@ _ADDITIVE = ("expected_outcomes", "payment_at_area_price", "payment_at_national_
 
 
 def tariffs_disclosure_table(frame: pd.DataFrame, *, min_count: int) -> pd.DataFrame:
-    """The area tariff table for publication (see :meth:`AreaTariffs.disclosure_table`).
+    """Return the area tariff table for publication (see :meth:`AreaTariffs.disclosure_table`).
 
     Areas with fewer than ``min_count`` people in the programme are merged
     into one row whose additive columns (expected outcomes, payments,

@@ -61,7 +61,7 @@ def funnel_limits(
 
 
 def _cell(v: Any) -> float | None:
-    """A finite float, else None (withheld, missing or text)."""
+    """Return a finite float, else None (withheld, missing or text)."""
     if isinstance(v, (bool, np.bool_, str)) or v is None:
         return None
     try:
@@ -74,7 +74,7 @@ def _cell(v: Any) -> float | None:
 def ranked_figure_data(table: pd.DataFrame, *, national: float, outcome: str, binary: bool,
                        estimate: str = "non_intervention", lower: str = "ci_lower",
                        upper: str = "ci_upper", unpooled: str | None = None) -> dict[str, Any]:
-    """Data of the ``"area_ranked"`` figure: areas with an estimate, ranked by it.
+    """Return data of the ``"area_ranked"`` figure: areas with an estimate, ranked by it.
 
     ``table`` holds one row per area (or merged row) with ``area`` and the
     columns named by ``estimate``, ``lower``, ``upper`` (and ``unpooled``).
@@ -97,8 +97,7 @@ def ranked_figure_data(table: pd.DataFrame, *, national: float, outcome: str, bi
 
 def funnel_figure_data(funnel: pd.DataFrame, *, national: float, binary: bool,
                        points: int = 100) -> dict[str, Any]:
-    """Data of the ``"funnel"`` figure from a funnel table (see ``AreaRates.funnel_table``):
-    each area's own rate against its precision, with 95% and 99.8% limits."""
+    """Return data of the ``"funnel"`` figure from a funnel table (see ``AreaRates.funnel_table``): each area's own rate against its precision, with 95% and 99.8% limits."""
     if not len(funnel):
         raise OptionError("No area has its own (unpooled) estimate to place on a funnel plot.")
     prec = funnel["precision"].to_numpy(dtype=float)
@@ -114,8 +113,7 @@ def funnel_figure_data(funnel: pd.DataFrame, *, national: float, binary: bool,
 
 
 def misallocation_figure_data(table: pd.DataFrame) -> dict[str, Any]:
-    """Data of the ``"misallocation"`` figure: money over- or under-paid per area
-    (or merged row), ranked; rows without a number are left out."""
+    """Return data of the ``"misallocation"`` figure: money over- or under-paid per area (or merged row), ranked; rows without a number are left out."""
     values = [_cell(v) for v in table["misallocation"]]
     bars = table.assign(_m=values)[[v is not None for v in values]]
     bars = bars.sort_values("_m", kind="stable")
@@ -125,7 +123,7 @@ def misallocation_figure_data(table: pd.DataFrame) -> dict[str, Any]:
 
 
 def deprecated_plot(results: Any, name: str, old: str, **data_options: Any) -> Any:
-    """The figure ``name`` of ``results`` as a matplotlib Figure, for a deprecated ``plot_*``."""
+    """Return the figure ``name`` of ``results`` as a matplotlib Figure, for a deprecated ``plot_*``."""
     from pbr_eval.figures import draw
 
     warnings.warn(f"{type(results).__name__}.{old}() is deprecated; use "

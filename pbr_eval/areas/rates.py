@@ -428,7 +428,7 @@ _SMOOTHING_ROUNDS = 2
 
 
 def _smooth_variances(d: _Direct, delta: np.ndarray) -> _Direct:
-    """Sampling variances re-evaluated at the pooled offsets (smoothed variances).
+    """Return sampling variances re-evaluated at the pooled offsets (smoothed variances).
 
     The inverse information ``1 / sum p_i (1 - p_i)`` depends on the rate; taken
     at the area's own estimate it is correlated with the estimate's error, taken

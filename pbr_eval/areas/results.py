@@ -82,7 +82,7 @@ TARIFF_COLUMNS = [
 
 
 def _area_schema(outcome_type: str, *, published: bool = False) -> Schema:
-    """Declared columns of :meth:`AreaRates.to_frame` (``published``: of the saved table)."""
+    """Return declared columns of :meth:`AreaRates.to_frame` (``published``: of the saved table)."""
     rate = "rate" if outcome_type == "binary" else "mean"
     if published:
         return published_schema(outcome_type)
@@ -106,7 +106,7 @@ def _area_schema(outcome_type: str, *, published: bool = False) -> Schema:
 
 
 def _tariff_schema(outcome_type: str) -> Schema:
-    """Declared columns of :meth:`AreaTariffs.to_frame`."""
+    """Return declared columns of :meth:`AreaTariffs.to_frame`."""
     rate = "rate" if outcome_type == "binary" else "mean"
     return Schema((
         Column("area", "text", "Area"),
@@ -209,7 +209,7 @@ class AreaRates(Results, HasFigures):
                               "area_rates() again.")
 
     def frame_schema(self) -> Schema:
-        """The declared columns (rates are shares for a yes/no outcome, else means)."""
+        """Return the declared columns (rates are shares for a yes/no outcome, else means)."""
         return _area_schema(self.outcome_type, published=self._published is not None)
 
 
@@ -299,22 +299,22 @@ class AreaRates(Results, HasFigures):
         return f[[f"{estimate}_ci_lower", f"{estimate}_ci_upper"]]
 
     def funnel_table(self) -> pd.DataFrame:
-        """Unpooled area rates against the national rate, with funnel flags.
+        r"""Unpooled area rates against the national rate, with funnel flags.
 
         Returns
         -------
         pandas.DataFrame
             One row per area with a direct estimate: ``area``,
             ``n_treated``, ``n_comparison``, ``unpooled``, ``precision``
-            (effective cohort size :math:`\\theta_0(1-\\theta_0)/\\mathrm{SE}^2`
-            for a rate, :math:`1/\\mathrm{SE}^2` for a mean), ``z``
-            (:math:`(\\hat\\theta_a - \\theta_0)/\\mathrm{SE}_a`) and ``flag``:
+            (effective cohort size :math:`\theta_0(1-\theta_0)/\mathrm{SE}^2`
+            for a rate, :math:`1/\mathrm{SE}^2` for a mean), ``z``
+            (:math:`(\hat\theta_a - \theta_0)/\mathrm{SE}_a`) and ``flag``:
             ``"above 99.8%"``, ``"above 95%"``, ``"within"``, ``"below 95%"``
             or ``"below 99.8%"`` limits.
 
         Notes
         -----
-        The target :math:`\\theta_0` is :attr:`national_rate`; its own
+        The target :math:`\theta_0` is :attr:`national_rate`; its own
         uncertainty is ignored, as usual for funnel plots (Spiegelhalter
         2005). Many areas outside the limits signal real between-area
         variation (over-dispersion): one national rate does not fit.
@@ -342,7 +342,7 @@ class AreaRates(Results, HasFigures):
         self, *, min_count: int = DISCLOSURE_MIN_COUNT, level: float | None = None,
         policy: DisclosurePolicy | None = None,
     ) -> pd.DataFrame:
-        """The area table for publication, with small numbers suppressed.
+        """Return the area table for publication, with small numbers suppressed.
 
         Areas whose treated cohort is smaller than ``min_count`` are merged
         into one row, ``"Smaller areas (k merged)"``, whose rate is the
@@ -389,7 +389,7 @@ class AreaRates(Results, HasFigures):
 
     # ------------------------------------------------------------- display
     def summary(self, level: float | None = None) -> str:
-        """A plain-text summary for a commissioner."""
+        """Return a plain-text summary for a commissioner."""
         level = self.level if level is None else check_level(level)
         if self._published is not None:
             return self._published_summary()
@@ -512,7 +512,7 @@ class AreaRates(Results, HasFigures):
 
     # ------------------------------------------------------------- figures
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the ``"area_ranked"`` or ``"funnel"`` figure.
+        """Return data of the ``"area_ranked"`` or ``"funnel"`` figure.
 
         Without ``policy`` (the analyst's view): every area, pooled rates
         with their intervals and the unpooled rates. With a disclosure
@@ -546,11 +546,11 @@ class AreaRates(Results, HasFigures):
         return funnel_figure_data(ft, national=self.national_rate, binary=binary)
 
     def plot_ranked(self, *, ax: Any = None, level: float | None = None) -> Any:
-        """Deprecated: use ``plot("area_ranked")`` (returns the Axes). Returns the Figure."""
+        """Draw the ``"area_ranked"`` figure and return its Figure (deprecated: use ``plot("area_ranked")``, which returns the Axes)."""
         return deprecated_plot(self, "area_ranked", "plot_ranked", ax=ax, level=level)
 
     def plot_funnel(self, *, ax: Any = None) -> Any:
-        """Deprecated: use ``plot("funnel")`` (returns the Axes). Returns the Figure."""
+        """Draw the ``"funnel"`` figure and return its Figure (deprecated: use ``plot("funnel")``, which returns the Axes)."""
         return deprecated_plot(self, "funnel", "plot_funnel", ax=ax)
 
 
@@ -592,13 +592,11 @@ class AreaTariffs(Results, HasFigures):
         self._freeze()
 
     def frame_schema(self) -> Schema:
-        """The declared columns (rates are shares for a yes/no outcome, else means)."""
+        """Return the declared columns (rates are shares for a yes/no outcome, else means)."""
         return _tariff_schema(str(self.info.get("outcome_type", "binary")))
 
     def disclosure_table(self, *, min_count: int = DISCLOSURE_MIN_COUNT) -> pd.DataFrame:
-        """The tariff table for publication: areas with fewer than ``min_count`` people in
-        the programme merged into one row
-        (:func:`pbr_eval.areas.disclosure.tariffs_disclosure_table`)."""
+        """Return the tariff table for publication: areas with fewer than ``min_count`` people in the programme merged into one row (:func:`pbr_eval.areas.disclosure.tariffs_disclosure_table`)."""
         min_count = check_int("min_count", min_count, minimum=1)
         if self._published:
             if min_count != self._min_count:
@@ -658,8 +656,7 @@ class AreaTariffs(Results, HasFigures):
                 "total_misallocated": self.total_misallocated, "min_count": self._min_count}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary: the published tariff table (``table``, small areas merged),
-        ``national``, ``info``, ``total_misallocated`` and ``min_count``."""
+        """JSON-ready dictionary: the published tariff table (``table``, small areas merged), ``national``, ``info``, ``total_misallocated`` and ``min_count``."""
         return super().to_dict()
 
     @classmethod
@@ -677,9 +674,11 @@ class AreaTariffs(Results, HasFigures):
                    min_count=int(state.get("min_count", DISCLOSURE_MIN_COUNT)))
 
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the ``"misallocation"`` figure: money each area gains (+) or loses (-)
-        under one national price, ranked. With a disclosure ``policy``: drawn from
-        :meth:`disclosure_table` at ``policy.threshold`` (small areas merged)."""
+        """Return data of the ``"misallocation"`` figure: money each area gains (+) or loses (-) under one national price, ranked.
+
+        With a disclosure ``policy``: drawn from :meth:`disclosure_table` at
+        ``policy.threshold`` (small areas merged).
+        """
         return self._figure_data(check_choice("name", name, self.figures), policy=policy)
 
     def _figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
@@ -689,5 +688,5 @@ class AreaTariffs(Results, HasFigures):
         return misallocation_figure_data(self.disclosure_table(min_count=thr))
 
     def plot_misallocation(self, *, ax: Any = None) -> Any:
-        """Deprecated: use ``plot("misallocation")`` (returns the Axes). Returns the Figure."""
+        """Draw the ``"misallocation"`` figure and return its Figure (deprecated: use ``plot("misallocation")``, which returns the Axes)."""
         return deprecated_plot(self, "misallocation", "plot_misallocation", ax=ax)

@@ -1,6 +1,4 @@
-r"""Area tariffs: a price and a minimum performance level per area, and the money a
-single national price would pay to the wrong areas (:func:`area_tariffs`,
-:func:`misallocation`)."""
+r"""Area tariffs: a price and a minimum performance level per area, and the money a single national price would pay to the wrong areas (:func:`area_tariffs`, :func:`misallocation`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Checking Payment-by-Results claims: outcome rules, validation runs, audit
-samples and baseline-to-closure tracking.
+"""Checking Payment-by-Results claims: outcome rules, validation runs, audit samples and baseline-to-closure tracking.
 
 See ``docs/claims.md`` for a worked example.
 """

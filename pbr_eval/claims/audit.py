@@ -54,7 +54,7 @@ __all__ = [
 def sample_size_for_precision(*, margin: float, expected_rate: float = 0.5,
                               level: float = DEFAULT_LEVEL,
                               population: int | None = None) -> int:
-    """Claims to check to estimate the invalid rate to within +/- ``margin``.
+    r"""Claims to check to estimate the invalid rate to within +/- ``margin``.
 
     Parameters
     ----------
@@ -75,7 +75,7 @@ def sample_size_for_precision(*, margin: float, expected_rate: float = 0.5,
     Notes
     -----
     Cochran's formula with the normal approximation:
-    :math:`n_0 = z^2 p (1 - p) / e^2` with :math:`z = \\Phi^{-1}((1+level)/2)`;
+    :math:`n_0 = z^2 p (1 - p) / e^2` with :math:`z = \Phi^{-1}((1+level)/2)`;
     with a population of :math:`N` claims,
     :math:`n = n_0 / (1 + (n_0 - 1)/N)`; rounded up. The normal approximation
     is poor for rates near 0 or 1 and small samples; check the achieved
@@ -106,7 +106,7 @@ def sample_size_for_precision(*, margin: float, expected_rate: float = 0.5,
 
 def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
                               acceptance: int = 0, population: int | None = None) -> int:
-    """Claims to check to show the invalid rate is below ``tolerance``.
+    r"""Claims to check to show the invalid rate is below ``tolerance``.
 
     The smallest :math:`n` such that, were the invalid rate as high as
     ``tolerance``, the chance of finding at most ``acceptance`` invalid
@@ -125,7 +125,7 @@ def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
     population : int, optional
         Number of claims. Uses the exact hypergeometric model for sampling
         without replacement: the population is taken to hold
-        :math:`K = \\lceil p_T N \\rceil` invalid claims.
+        :math:`K = \lceil p_T N \rceil` invalid claims.
 
     Returns
     -------
@@ -133,12 +133,12 @@ def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
 
     Notes
     -----
-    :math:`n = \\min\\{n : P(X \\le c \\mid n, p_T) \\le 1 - level\\}`,
-    :math:`X \\sim Bin(n, p_T)`. For :math:`c = 0` this is
-    :math:`\\lceil \\log(1 - level) / \\log(1 - p_T) \\rceil` (59 for 5% at
+    :math:`n = \min\{n : P(X \le c \mid n, p_T) \le 1 - level\}`,
+    :math:`X \sim Bin(n, p_T)`. For :math:`c = 0` this is
+    :math:`\lceil \log(1 - level) / \log(1 - p_T) \rceil` (59 for 5% at
     95%). The binomial ignores the finite population, so it is slightly
     conservative; with ``population`` the hypergeometric
-    :math:`P(X \\le c \\mid N, K, n)` is used instead (fewer claims needed).
+    :math:`P(X \le c \mid N, K, n)` is used instead (fewer claims needed).
 
     Examples
     --------
@@ -183,7 +183,7 @@ def sample_size_for_tolerance(tolerance: float, *, level: float = DEFAULT_LEVEL,
 
 def proportion_ci(x: float, n: float, *, level: float = DEFAULT_LEVEL,
                   method: str = "clopper-pearson") -> tuple[float, float]:
-    """Confidence interval for a proportion ``x / n``.
+    r"""Confidence interval for a proportion ``x / n``.
 
     Parameters
     ----------
@@ -202,7 +202,7 @@ def proportion_ci(x: float, n: float, *, level: float = DEFAULT_LEVEL,
     Clopper-Pearson (exact): lower :math:`= B^{-1}(a/2; x, n - x + 1)`,
     upper :math:`= B^{-1}(1 - a/2; x + 1, n - x)` with :math:`a = 1 - level`
     (0 and 1 at the edges). Wilson (score):
-    :math:`(\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2})
+    :math:`(\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2})
     / (1 + z^2/n)`. Both agree with
     ``scipy.stats.binomtest(x, n).proportion_ci(method="exact"/"wilson")``.
 
@@ -411,7 +411,7 @@ class AuditEstimate(Results):
         self._freeze()
 
     def conf_int(self) -> tuple[float, float]:
-        """The interval for the invalid rate."""
+        """Return the interval for the invalid rate."""
         return self.lower, self.upper
 
     def to_frame(self) -> pd.DataFrame:
@@ -458,7 +458,7 @@ def estimate_invalid_rate(reviewed: pd.DataFrame, *, invalid: str = "invalid",
                           strata: str | None = None, stratum_size: str = "stratum_size",
                           level: float = DEFAULT_LEVEL, method: str = "clopper-pearson",
                           paid_total: float | None = None) -> AuditEstimate:
-    """Estimate the invalid-claim rate from a reviewed audit sample.
+    r"""Estimate the invalid-claim rate from a reviewed audit sample.
 
     Parameters
     ----------
@@ -486,13 +486,13 @@ def estimate_invalid_rate(reviewed: pd.DataFrame, *, invalid: str = "invalid",
 
     Notes
     -----
-    Unstratified: :math:`\\hat p = x/n` with the chosen exact/score interval.
-    Stratified: :math:`\\hat p = \\sum_h W_h \\hat p_h`, :math:`W_h = N_h/N`,
-    :math:`\\widehat{V} = \\sum_h W_h^2 (1 - n_h/N_h) \\hat p_h(1-\\hat p_h)/(n_h-1)`
+    Unstratified: :math:`\hat p = x/n` with the chosen exact/score interval.
+    Stratified: :math:`\hat p = \sum_h W_h \hat p_h`, :math:`W_h = N_h/N`,
+    :math:`\widehat{V} = \sum_h W_h^2 (1 - n_h/N_h) \hat p_h(1-\hat p_h)/(n_h-1)`
     (strata with one claim checked add no variance: a limitation). The
     interval applies the chosen method to the effective sample size
-    :math:`n^* = \\hat p(1-\\hat p)/\\widehat V` and count :math:`n^*\\hat p`
-    (Korn and Graubard 1998); when :math:`\\widehat V = 0` (no invalid claims,
+    :math:`n^* = \hat p(1-\hat p)/\widehat V` and count :math:`n^*\hat p`
+    (Korn and Graubard 1998); when :math:`\widehat V = 0` (no invalid claims,
     or all invalid) :math:`n^* = n`. The implied recovery assumes invalid
     claims are worth the population average.
 

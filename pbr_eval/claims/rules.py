@@ -203,7 +203,7 @@ class Threshold:
 @rule_type("change")
 @dataclass(frozen=True)
 class ChangeFromBaseline:
-    """The sum of a measure over an outcome window against a baseline window.
+    r"""The sum of a measure over an outcome window against a baseline window.
 
     The outcome window is (claim date - ``window_days``, claim date]; the
     baseline window is the ``baseline_days`` before it. Each window needs at
@@ -228,9 +228,9 @@ class ChangeFromBaseline:
     Notes
     -----
     With baseline sum :math:`b` and outcome sum :math:`o`, a relative
-    decrease is met when :math:`(b - o) / b \\ge` ``amount`` (with a
+    decrease is met when :math:`(b - o) / b \ge` ``amount`` (with a
     relative tolerance of 1e-9, so a fall from 5 to 2 meets 60%), an
-    absolute decrease when :math:`b - o \\ge` ``amount``. A relative change
+    absolute decrease when :math:`b - o \ge` ``amount``. A relative change
     from a baseline of zero is undefined and the claim is *invalid* (there
     was nothing to reduce); the evidence says so.
 
@@ -270,8 +270,7 @@ class ChangeFromBaseline:
 
     @property
     def outcome_days(self) -> int:
-        """Days of evidence a claim under this rule covers (the outcome window, not the
-        baseline before it)."""
+        """Days of evidence a claim under this rule covers (the outcome window, not the baseline before it)."""
         return int(self.window_days)
 
 
@@ -514,11 +513,11 @@ class RuleSet(Mapping[str, Any]):
         return int(r.outcome_days)
 
     def prices(self) -> dict[str, float]:
-        """The ``price`` of every rule that declares one."""
+        """Return the ``price`` of every rule that declares one."""
         return {n: float(r.price) for n, r in self._rules.items() if r.price is not None}
 
     def to_dict(self) -> dict[str, Any]:
-        """The TOML/dict form (``{"rules": [...]}``), the inverse of :func:`rules_from_dict`."""
+        """Return the TOML/dict form (``{"rules": [...]}``), the inverse of :func:`rules_from_dict`."""
         out = []
         for r in self._rules.values():
             d: dict[str, Any] = {"type": r.kind}

@@ -75,7 +75,7 @@ _WEEKS = 7 * np.arange(13)
 
 
 def troubled_families_rules(price: float = 800.0) -> RuleSet:
-    """The rules used by :func:`simulate_claims` (Troubled Families phase 1).
+    """Return the rules used by :func:`simulate_claims` (Troubled Families phase 1).
 
     Examples
     --------

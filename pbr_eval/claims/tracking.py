@@ -204,7 +204,7 @@ class RereferralComparison(Results):
         self._freeze()
 
     def to_frame(self, *, min_count: int = DEFAULT_DISCLOSURE_THRESHOLD) -> pd.DataFrame:
-        """The table with counts below ``min_count`` suppressed (for reports)."""
+        """Return the table with counts below ``min_count`` suppressed (for reports)."""
         schema = Schema((Column("families", "count", "families"),
                          Column("rereferred", "count", "re-referred"),
                          *(Column(c, "rate", c, denominator="families",
@@ -281,7 +281,7 @@ def rereferral_rates(families: pd.DataFrame, *, claimed: str = "claimed",
                      rereferral_date: str = "rereferral_date", within_days: int = 365,
                      as_of: Any = None, level: float = DEFAULT_LEVEL,
                      method: str = "wilson") -> RereferralComparison:
-    """Re-referral within ``within_days`` of closure, claimed vs not claimed.
+    r"""Re-referral within ``within_days`` of closure, claimed vs not claimed.
 
     Parameters
     ----------
@@ -309,8 +309,8 @@ def rereferral_rates(families: pd.DataFrame, *, claimed: str = "claimed",
     Notes
     -----
     The difference's interval is Newcombe's method 10 (hybrid score):
-    :math:`d - \\sqrt{(p_1 - l_1)^2 + (u_2 - p_2)^2}` to
-    :math:`d + \\sqrt{(u_1 - p_1)^2 + (p_2 - l_2)^2}` from the Wilson limits
+    :math:`d - \sqrt{(p_1 - l_1)^2 + (u_2 - p_2)^2}` to
+    :math:`d + \sqrt{(u_1 - p_1)^2 + (p_2 - l_2)^2}` from the Wilson limits
     of each group. The comparison is descriptive, **not causal**
     (:data:`NOT_CAUSAL`); see :func:`to_cohort`.
 

@@ -170,7 +170,7 @@ class ClaimsValidation(Results):
         return out
 
     def counts(self, by: str | list[str] | None = "rule") -> pd.DataFrame:
-        """Number of claims by status (columns) and ``by`` (rows).
+        """Return number of claims by status (columns) and ``by`` (rows).
 
         Examples
         --------
@@ -224,7 +224,7 @@ class ClaimsValidation(Results):
         return df.loc[df["status"] != "valid"].sort_values(["status", "rule"], kind="stable")
 
     def to_frame(self) -> pd.DataFrame:
-        """Counts by rule and status (the main table)."""
+        """Return counts by rule and status (the main table)."""
         return self.counts("rule")
 
     def _has_values(self) -> bool:
@@ -272,8 +272,7 @@ class ClaimsValidation(Results):
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Aggregates only (no claim rows): ``kind``, ``counts``, ``by_rule``,
-        ``by_authority``, ``value``, ``has_values``, ``info``; JSON-ready."""
+        """Return aggregates only (no claim rows): ``kind``, ``counts``, ``by_rule``, ``by_authority``, ``value``, ``has_values``, ``info``; JSON-ready."""
         return super().to_dict()
 
     @classmethod
@@ -281,8 +280,7 @@ class ClaimsValidation(Results):
         return cls(None, dict(state.get("info") or {}), saved=state)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``claims_checked.csv`` (every claim), ``claims_review.csv`` and
-        ``claims_counts.csv``; return their paths.
+        """Write ``claims_checked.csv`` (every claim), ``claims_review.csv`` and ``claims_counts.csv``; return their paths.
 
         All three are written or none (:class:`pbr_eval.io.Staging`); text cells
         are cleaned and neutralised (:func:`pbr_eval.io.write_csv`), so a label
@@ -309,8 +307,7 @@ class ClaimsValidation(Results):
 
 def _check_identifiers(units: np.ndarray, store: RecordStore,
                        members: pd.DataFrame | None) -> None:
-    """Warn when no claim's unit is found anywhere: usually mismatched identifier types
-    (e.g. 123 in one file and "123" in another), which would make every claim unevidenced."""
+    """Warn when no claim's unit is found anywhere: usually mismatched identifier types (e.g. 123 in one file and "123" in another), which would make every claim unevidenced."""
     if len(units) == 0:
         return
     if (store.unit_codes(units) >= 0).any():

@@ -181,7 +181,7 @@ def categorical(rng: np.random.Generator, n: int, shares: Mapping[str, float]) -
 
 
 def make_ids(prefix: str, n: int, width: int) -> pd.Series:
-    """Identifiers ``prefix`` + zero-padded 1..n, e.g. 'P0000001'."""
+    """Return identifiers ``prefix`` + zero-padded 1..n, e.g. 'P0000001'."""
     width = max(width, len(str(n)))
     return prefix + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(width)
 

@@ -229,7 +229,7 @@ def simulate(
 
 
 def _sample_intercept(p: Mapping[str, Any], n_treated: int, n_comparison: int) -> float:
-    """Selection intercept in the kept sample: choice-based sampling shifts it.
+    """Return selection intercept in the kept sample: choice-based sampling shifts it.
 
     ``alpha* = alpha + log(n_t / n_c) - log(pi / (1 - pi))`` with ``pi`` the
     population treated share (estimated from the population drawn).

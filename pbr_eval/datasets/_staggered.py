@@ -299,7 +299,7 @@ def simulate_staggered(
 
 
 def staggered_truth(sim: StaggeredSimulation, kind: str = "simple") -> pd.Series:
-    """True aggregated effects of a simulation (population weights).
+    """Return True aggregated effects of a simulation (population weights).
 
     Parameters
     ----------

@@ -107,7 +107,7 @@ def ecdf_stats(
 
 
 def _stage_columns(when: str, *, ecdf: bool) -> list[Column]:
-    """The declared columns of one stage (``"before"`` / ``"after"`` adjustment)."""
+    """Return the declared columns of one stage (``"before"`` / ``"after"`` adjustment)."""
     tail = f"{when} adjustment"
     cols = [Column(f"mean_{group}_{when}", "outcome", f"{who} mean {tail}", by="covariate_type")
             for group, who in (("treated", "Programme"), ("comparison", "Comparison"))]
@@ -261,9 +261,7 @@ class BalanceTable(Results, HasFigures):
         return out
 
     def _side_unweighted(self) -> dict[str, np.ndarray]:
-        """Group means and sample variances in one pass per column: sums and
-        sums of squares of the column shifted by its first value (which keeps
-        the one-pass formula accurate)."""
+        """Group means and sample variances in one pass per column: sums and sums of squares of the column shifted by its first value (which keeps the one-pass formula accurate)."""
         t = self._t
         tf = t.astype(float)
         n1 = float(tf.sum())
@@ -400,7 +398,7 @@ class BalanceTable(Results, HasFigures):
         return self._cols is not None or "_ecdf" in self.__dict__
 
     def to_frame(self, *, ecdf: bool = True) -> pd.DataFrame:
-        """The balance table as a DataFrame indexed by covariate.
+        """Return the balance table as a DataFrame indexed by covariate.
 
         Parameters
         ----------
@@ -430,7 +428,7 @@ class BalanceTable(Results, HasFigures):
         return core
 
     def frame_schema(self) -> Schema:
-        """The declared columns, with each mean's denominator (the group's size)."""
+        """Return the declared columns, with each mean's denominator (the group's size)."""
         c = self.counts()
         n = {("treated", "before"): c.loc["all", "treated"],
              ("comparison", "before"): c.loc["all", "comparison"],
@@ -446,10 +444,7 @@ class BalanceTable(Results, HasFigures):
         return Schema(tuple(cols))
 
     def counts(self) -> pd.DataFrame:
-        """Sample sizes as MatchIt's ``summary()$nn``: rows ``all``, ``all_ess``,
-        ``matched`` (weight > 0), ``matched_ess`` (Kish's ``(sum w)^2 / sum w^2``),
-        ``unmatched`` (weight 0, not discarded), ``discarded``; columns
-        ``comparison`` and ``treated``."""
+        """Sample sizes as MatchIt's ``summary()$nn``: rows ``all``, ``all_ess``, ``matched`` (weight > 0), ``matched_ess`` (Kish's ``(sum w)^2 / sum w^2``), ``unmatched`` (weight 0, not discarded), ``discarded``; columns ``comparison`` and ``treated``."""
         if self._counts is not None:
             return self._counts.copy()
         out = {}
@@ -529,7 +524,7 @@ class BalanceTable(Results, HasFigures):
     def from_rows(cls, rows: Sequence[Mapping[str, Any]], *, binary: Sequence[str] = (),
                   estimand: str = "ATT", threshold: float = smd_threshold_default,
                   counts: Mapping[str, Mapping[str, float]] | None = None) -> BalanceTable:
-        """A table of aggregates only, from :meth:`to_frame` rows (e.g. a saved results file).
+        """Return a table of aggregates only, from :meth:`to_frame` rows (e.g. a saved results file).
 
         It has no unit-level data: :meth:`to_frame`, :meth:`summary`,
         :meth:`counts` (when ``counts`` is given) and the Love plot work; the
@@ -593,7 +588,7 @@ class BalanceTable(Results, HasFigures):
         return self.counts()
 
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the Love plot (``"love"``): SMD before and after per covariate.
+        """Return data of the Love plot (``"love"``): SMD before and after per covariate.
 
         With a disclosure ``policy``, the SMDs of a binary covariate are left
         out (``None``) when either group's share would reveal a small count,

@@ -1,6 +1,6 @@
-"""Results of the hidden-bias checks in :mod:`pbr_eval.sensitivity`.
+r"""Results of the hidden-bias checks in :mod:`pbr_eval.sensitivity`.
 
-* :class:`RosenbaumBounds` - how much hidden bias (:math:`\\Gamma`) matched
+* :class:`RosenbaumBounds` - how much hidden bias (:math:`\Gamma`) matched
   pairs withstand;
 * :class:`EValues` - E-values of the ratio of the observed to the
   non-intervention rate;
@@ -44,7 +44,7 @@ def _text_to_inf(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 class RosenbaumBounds(Results):
-    """Rosenbaum sensitivity bounds for 1:1 matched pairs (read-only).
+    r"""Rosenbaum sensitivity bounds for 1:1 matched pairs (read-only).
 
     Attributes
     ----------
@@ -53,7 +53,7 @@ class RosenbaumBounds(Results):
         p-value and whether the conclusion still holds at ``level``.
     critical : pandas.DataFrame
         One row per outcome: test used, pairs, the statistic, and
-        ``gamma_critical``, the :math:`\\Gamma` at which the upper bound
+        ``gamma_critical``, the :math:`\Gamma` at which the upper bound
         reaches ``1 - level`` (the conclusion changes there).
     level : float
     info : mapping
@@ -84,7 +84,7 @@ class RosenbaumBounds(Results):
         self._freeze()
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-outcome summary (``critical``)."""
+        """Return the per-outcome summary (``critical``)."""
         return self.critical.copy()
 
     def summary(self) -> str:
@@ -141,7 +141,7 @@ class _FrameResults(Results):
         self._freeze()
 
     def to_frame(self) -> pd.DataFrame:
-        """The table, one row per outcome."""
+        """Return the table, one row per outcome."""
         return self.frame.copy()
 
     def _as_frame(self, what: str) -> pd.DataFrame:
@@ -302,11 +302,11 @@ class PlaceboResults(Results):
         self._freeze()
 
     def to_frame(self) -> pd.DataFrame:
-        """The placebo estimates."""
+        """Return the placebo estimates."""
         return self.table.copy()
 
     def frame_schema(self) -> Schema:
-        """Declared columns (a placebo label, or the split number)."""
+        """Return declared columns (a placebo label, or the split number)."""
         first = ([Column("placebo", "text", "Placebo")] if "placebo" in self.table.columns
                  else [Column("split", "integer", "Random split")])
         return Schema((
@@ -319,7 +319,7 @@ class PlaceboResults(Results):
         ))
 
     def summary(self) -> str:
-        """The verdict."""
+        """Return the verdict."""
         return self.message
 
     def __repr__(self) -> str:

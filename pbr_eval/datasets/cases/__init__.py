@@ -124,7 +124,7 @@ class Case:
     lesson: str = ""
 
     def figure(self, name: str) -> Figure:
-        """The figure called ``name``."""
+        """Return the figure called ``name``."""
         try:
             return self.figures[name]
         except KeyError:
@@ -133,7 +133,7 @@ class Case:
             ) from None
 
     def source(self, sid: str) -> Source:
-        """The source with id ``sid``."""
+        """Return the source with id ``sid``."""
         for s in self.sources:
             if s.id == sid:
                 return s
@@ -141,14 +141,14 @@ class Case:
                           f"got {sid!r}.")
 
     def figures_frame(self) -> pd.DataFrame:
-        """The published figures with their precision and source."""
+        """Return the published figures with their precision and source."""
         rows = [{"figure": f.name, "value": f.value, "precision": f.precision, "kind": f.kind,
                  "as_published": f.as_published, "source": self.source(f.source).publisher,
                  "date": self.source(f.source).date} for f in self.figures.values()]
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """The case as a JSON-ready dictionary (the file it was loaded from)."""
+        """Return the case as a JSON-ready dictionary (the file it was loaded from)."""
         return {
             "name": self.name, "title": self.title, "scheme": self.scheme,
             "commissioner": self.commissioner, "period": self.period,
@@ -226,7 +226,7 @@ def _data_files() -> dict[str, Any]:
 
 
 def list_case_names() -> list[str]:
-    """The names of the shipped cases, sorted.
+    """Return the names of the shipped cases, sorted.
 
     >>> "peterborough_final" in list_case_names()
     True
@@ -272,7 +272,7 @@ def load_case(name: str) -> Case:
 
 
 def list_cases() -> pd.DataFrame:
-    """A table of the shipped cases: scheme, period, what was decided, sources.
+    """Return a table of the shipped cases: scheme, period, what was decided, sources.
 
     Returns
     -------

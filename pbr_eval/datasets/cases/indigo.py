@@ -60,7 +60,7 @@ def _v(value: Any) -> dict[str, Any]:
 
 
 def to_indigo(case: Case) -> dict[str, Any]:
-    """A published case as an INDIGO project (data standard 4.1.0).
+    """Return a published case as an INDIGO project (data standard 4.1.0).
 
     Parameters
     ----------
