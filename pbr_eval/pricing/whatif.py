@@ -172,8 +172,9 @@ class Evidence:
         """The evidence held by a :class:`~pbr_eval.pricing.RateDistribution`."""
         draws = None if distribution.draws is None else tuple(
             float(x) for x in np.asarray(distribution.draws, dtype=float).ravel())
+        lo, hi = distribution.bounds
         return cls(outcome, float(distribution.estimate), float(distribution.se),
-                   distribution.scale, draws, outcome_type, tuple(distribution.bounds))
+                   distribution.scale, draws, outcome_type, (float(lo), float(hi)))
 
     @property
     def distribution(self) -> RateDistribution:
