@@ -89,7 +89,9 @@ NI_TARGETS: tuple[str, ...] = get_args(NiTarget)
 DEFAULT_N_BOOT = 999
 
 # Claims checking (pbr_eval.claims)
-ClaimStatus = Literal["valid", "invalid", "unevidenced"]
+#: A claim's status; "duplicate": the same unit's outcome under the same rule was already
+#: claimed inside the rule's outcome window (flagged for review, never paid again).
+ClaimStatus = Literal["valid", "invalid", "unevidenced", "duplicate"]
 RuleOp = Literal[">=", ">", "<=", "<", "==", "!="]
 RuleAggregate = Literal["each", "sum", "mean", "min", "max", "last"]
 ChangeKind = Literal["relative", "absolute"]

@@ -131,9 +131,9 @@ def test_claims_summary_suppresses_small_counts():
         + ["valid"] * 20 + ["invalid"] * 5 + ["valid"] * 4,
         "value": 0.0, "rule": "x"})
     out = claims_summary(ClaimsValidation(df), by="authority")
-    assert out.loc["A"].tolist()[:4] == [30, SUPPRESSED, SUPPRESSED, 40]
+    assert out.loc["A"].tolist()[:5] == [30, SUPPRESSED, SUPPRESSED, 0, 40]
     # B: one small cell (5) would be recoverable from the total: valid is suppressed too
-    assert out.loc["B"].tolist()[:4] == [SECONDARY, SUPPRESSED, 0, 25]
+    assert out.loc["B"].tolist()[:5] == [SECONDARY, SUPPRESSED, 0, 0, 25]
     assert out.loc["B", "share_valid"] == SUPPRESSED  # one marker for every hidden cell
     assert out.loc["C", "total"] == SUPPRESSED
     # nothing between 1 and 9 is left anywhere
@@ -166,10 +166,11 @@ def test_cli_validate_and_sample(tmp_path, capsys):
             "--members", str(EXAMPLES / "members.csv"), "--out", str(tmp_path)]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "claims checked: 60" in text and "claims_review.csv" in text
+    assert "claims checked: 63" in text and "claims_review.csv" in text
+    assert "duplicate (already claimed, not paid again): 3" in text
     checked = pd.read_csv(tmp_path / "claims_checked.csv")
     review = pd.read_csv(tmp_path / "claims_review.csv")
-    assert len(checked) == 60 and set(review["status"]) <= {"invalid", "unevidenced"}
+    assert len(checked) == 63 and set(review["status"]) == {"invalid", "unevidenced", "duplicate"}
     assert main(args[:-2] + ["--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     truth = pd.read_csv(EXAMPLES / "truth.csv")["status"].value_counts()

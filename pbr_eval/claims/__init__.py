@@ -13,6 +13,7 @@ from pbr_eval.claims.audit import (
     sample_size_for_precision,
     sample_size_for_tolerance,
 )
+from pbr_eval.claims.duplicates import find_duplicates
 from pbr_eval.claims.evaluation import evaluate_rule
 from pbr_eval.claims.records import RecordStore
 from pbr_eval.claims.rules import (
@@ -52,6 +53,7 @@ __all__ = [
     "claims_summary",
     "draw_audit_sample",
     "estimate_invalid_rate",
+    "find_duplicates",
     "needs_progress",
     "proportion_ci",
     "rereferral_rates",

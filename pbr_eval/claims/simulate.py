@@ -128,7 +128,8 @@ def _pick(rng: np.random.Generator, cases: list[str], n: int) -> np.ndarray:
 
 def simulate_claims(n_claims: int = 1000, *, invalid_share: float = 0.10,
                     unevidenced_share: float = 0.05, seed: int | None = 0,
-                    start: str = "2014-07-01", days: int = 270) -> ClaimsSimulation:
+                    start: str = "2014-07-01", days: int = 270,
+                    duplicate_share: float = 0.0) -> ClaimsSimulation:
     """Simulate claims, evidence records and the truth.
 
     Parameters
@@ -142,6 +143,11 @@ def simulate_claims(n_claims: int = 1000, *, invalid_share: float = 0.10,
     start : str, default "2014-07-01"
         Earliest claim date; claim dates are spread over ``days`` days.
     days : int, default 270
+    duplicate_share : float, default 0
+        Share of ``n_claims`` repeated under a new claim identifier (``D...``),
+        half on the same date and half a day later (cases ``same_date`` and
+        ``one_day_later``): true status ``duplicate``. Drawn after everything
+        else, so the other claims do not change with it.
 
     Returns
     -------
@@ -303,4 +309,16 @@ def simulate_claims(n_claims: int = 1000, *, invalid_share: float = 0.10,
                            "unit_id": fam, "rule": rule,
                            "date": end.astype("datetime64[D]"), "authority": auth})
     truth = pd.DataFrame({"claim_id": claims["claim_id"], "status": status, "case": case})
+    n_dup = int(round(n * check_probability("duplicate_share", duplicate_share,
+                                            open_interval=False)))
+    if n_dup:
+        src = np.sort(rng.choice(n, size=n_dup, replace=False))
+        later = np.arange(n_dup) % 2 == 1
+        dups = claims.iloc[src].assign(
+            claim_id=np.array([f"D{i:06d}" for i in range(n_dup)], dtype=object),
+            date=(end[src] + later).astype("datetime64[D]"))
+        claims = pd.concat([claims, dups], ignore_index=True)
+        truth = pd.concat([truth, pd.DataFrame({
+            "claim_id": dups["claim_id"].to_numpy(), "status": "duplicate",
+            "case": np.where(later, "one_day_later", "same_date")})], ignore_index=True)
     return ClaimsSimulation(claims, rec, members, truth, troubled_families_rules())

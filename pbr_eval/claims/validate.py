@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval._version import __version__
+from pbr_eval.claims.duplicates import duplicate_windows, find_duplicates
 from pbr_eval.claims.evaluation import STATUS_NAMES, _evaluate
 from pbr_eval.claims.records import RecordStore, _to_days
 from pbr_eval.claims.rules import Rule, RuleSet
@@ -116,11 +117,12 @@ class ClaimsValidation(Results):
     ----------
     claims : pandas.DataFrame or None
         One row per claim: ``claim_id``, ``unit_id``, ``rule``, ``authority``,
-        ``date``, ``status`` ("valid" / "invalid" / "unevidenced"),
-        ``evidence`` (what decided it) and ``value`` (payment at stake; NaN
-        when no price is known). ``None`` for a result rebuilt from
-        :meth:`to_dict`, which carries the counts and values only: then
-        :meth:`counts` (overall, by rule and by local authority),
+        ``date``, ``status`` ("valid" / "invalid" / "unevidenced" /
+        "duplicate"), ``evidence`` (what decided it), ``value`` (payment at
+        stake; NaN when no price is known) and ``duplicate_of`` (for a
+        duplicate, the claim it repeats; else missing). ``None`` for a result
+        rebuilt from :meth:`to_dict`, which carries the counts and values
+        only: then :meth:`counts` (overall, by rule and by local authority),
         :meth:`value_at_stake` (overall), :meth:`to_frame` and
         :meth:`summary` work, and the claim-level methods raise.
     info : mapping
@@ -135,6 +137,7 @@ class ClaimsValidation(Results):
         Column("valid", "count", "Valid claims"),
         Column("invalid", "count", "Invalid claims"),
         Column("unevidenced", "count", "Claims without evidence"),
+        Column("duplicate", "count", "Duplicate claims (not paid again)"),
         Column("total", "count", "All claims"),
     ))
     _redo = "validate the claims again"
@@ -177,10 +180,10 @@ class ClaimsValidation(Results):
         >>> res = ClaimsValidation(pd.DataFrame({"rule": ["a", "a", "b"],
         ...     "status": ["valid", "invalid", "valid"], "value": [1.0, 1.0, 2.0]}))
         >>> res.counts("rule")
-        status  valid  invalid  unevidenced  total
+        status  valid  invalid  unevidenced  duplicate  total
         rule
-        a           1        1            0      2
-        b           1        0            0      1
+        a           1        1            0          0      2
+        b           1        0            0          0      1
         """
         if self.claims is None:
             return self._saved_counts(by)
@@ -199,8 +202,9 @@ class ClaimsValidation(Results):
     def value_at_stake(self, by: str | list[str] | None = None) -> pd.DataFrame:
         """Payments by status: what valid claims earn and what the rest would cost.
 
-        ``at_risk`` = value of invalid + unevidenced claims: money that would be
-        paid without evidence of the outcome.
+        ``at_risk`` = value of invalid + unevidenced + duplicate claims: money
+        that would be paid without evidence of the outcome, or paid a second
+        time for an outcome already claimed.
         """
         if self.claims is None and by is None and self._saved.get("value"):
             return pd.DataFrame([dict(self._saved["value"])])
@@ -211,7 +215,7 @@ class ClaimsValidation(Results):
             df.groupby("status")["value"].sum()
         tab = grp.unstack("status") if keys else grp.to_frame().T
         tab = tab.reindex(columns=list(CLAIM_STATUSES), fill_value=0.0).fillna(0.0)
-        tab["at_risk"] = tab["invalid"] + tab["unevidenced"]
+        tab["at_risk"] = tab[list(_AT_RISK)].sum(axis=1)
         tab["total"] = tab[list(CLAIM_STATUSES)].sum(axis=1)
         if not keys:
             tab = tab.reset_index(drop=True)
@@ -219,7 +223,8 @@ class ClaimsValidation(Results):
         return tab
 
     def review(self) -> pd.DataFrame:
-        """Claims needing a person: every invalid or unevidenced claim, with its evidence."""
+        """Claims needing a person: every invalid, unevidenced or duplicate claim, with its
+        evidence (a duplicate names the claim it repeats in ``duplicate_of``)."""
         df = self._rows("The review list")
         return df.loc[df["status"] != "valid"].sort_values(["status", "rule"], kind="stable")
 
@@ -246,10 +251,11 @@ class ClaimsValidation(Results):
             f"  claims checked: {int(tot['total']):,}",
             f"  valid: {int(tot['valid']):,}   invalid: {int(tot['invalid']):,}   "
             f"unevidenced (missing evidence): {int(tot['unevidenced']):,}",
+            f"  duplicate (already claimed, not paid again): {int(tot['duplicate']):,}",
         ]
         if self._has_values():
             lines.append(f"  value of valid claims: GBP {val['valid']:,.0f}; at risk "
-                         f"(invalid + unevidenced): GBP {val['at_risk']:,.0f}")
+                         f"(invalid + unevidenced + duplicate): GBP {val['at_risk']:,.0f}")
         lines += ["", "By rule:", self.counts("rule").to_string()]
         if self._has_authority():
             lines += ["", "By local authority:", self.counts("authority").to_string()]
@@ -328,7 +334,9 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
                     rules: RuleSet, *, members: pd.DataFrame | None = None,
                     prices: Any = None, claim_id: str = "claim_id", unit_id: str = "unit_id",
                     rule: str = "rule", date: str = "date", authority: str | None = "authority",
-                    records_columns: Mapping[str, str] | None = None) -> ClaimsValidation:
+                    records_columns: Mapping[str, str] | None = None,
+                    duplicate_window_days: int | Mapping[str, int] | None = None
+                    ) -> ClaimsValidation:
     """Check every claim against its outcome rule.
 
     Parameters
@@ -352,6 +360,11 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
     records_columns : mapping, optional
         Column names in ``records``: keys ``unit_id``, ``measure``, ``date``,
         ``value``.
+    duplicate_window_days : int or dict, optional
+        Two claims for the same unit and rule dated closer than this claim
+        the same outcome (default: the rule's outcome window,
+        :meth:`RuleSet.outcome_days`); ``0`` turns the check off. An int
+        applies to every rule, a dict to the rules it names.
 
     Returns
     -------
@@ -372,6 +385,15 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
     -----
     Claims with no unit or no date cannot be checked and are marked
     *unevidenced* (never valid or invalid), and counted in ``info``.
+
+    **Duplicates.** A claim for the same unit and rule as an earlier claim,
+    dated inside that claim's outcome window (same date, a day later, under a
+    new claim identifier...), claims the same outcome again: its status is
+    *duplicate*, ``duplicate_of`` names the first claim, its evidence says
+    what the records alone would have said, and it is never counted as
+    valid, so it is never paid a second time (see
+    :func:`pbr_eval.claims.find_duplicates`). A repeated claim *identifier*
+    is an error.
     Rules are evaluated one at a time over all of their claims at once
     (see :mod:`pbr_eval.claims.rules`), so the cost grows with the number
     of records in the claims' windows, not with claims x records.
@@ -439,6 +461,23 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
         evidence[sel] = out.evidence
     evidence[no_date] = "claim has no date: cannot be checked; missing evidence"
     evidence[no_unit] = "claim has no unit identifier: cannot be checked; missing evidence"
+    windows = duplicate_windows(rules, names, duplicate_window_days)[codes]
+    first = find_duplicates(units, codes, end, windows, checkable)
+    dup = first >= 0
+    status_text = np.asarray(STATUS_NAMES, dtype=object)[status]
+    duplicate_of = np.full(len(claims), None, dtype=object)
+    if dup.any():
+        ids_arr = ids.to_numpy(dtype=object)
+        duplicate_of[dup] = ids_arr[first[dup]]
+        gap = end[dup] - end[first[dup]]
+        when = np.where(gap == 0, "on the same date", gap.astype(str).astype(object)
+                        + " day(s) later")
+        evidence[dup] = ("duplicate of claim " + pd.Series(ids_arr[first[dup]]).astype(str)
+                         + " (same unit and rule, " + when
+                         + ", inside its " + pd.Series(windows[dup]).astype(str)
+                         + "-day outcome window): not paid again; the records alone say "
+                         + status_text[dup] + " [" + evidence[dup] + "]").to_numpy(dtype=object)
+        status_text[dup] = "duplicate"
     has_auth = authority is not None and authority in claims.columns
     frame = pd.DataFrame({
         "claim_id": ids.to_numpy(),
@@ -446,11 +485,11 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
         "rule": rule_names.to_numpy(),
         "authority": claims[authority].to_numpy() if has_auth else np.full(len(claims), None),
         "date": pd.to_datetime(claims[date], errors="coerce").to_numpy(),
-        "status": pd.Categorical(np.asarray(STATUS_NAMES, dtype=object)[status],
-                                 categories=list(CLAIM_STATUSES)),
+        "status": pd.Categorical(status_text, categories=list(CLAIM_STATUSES)),
         "evidence": evidence,
     }, index=claims.index)
     frame["value"] = claim_payments(frame, prices if prices is not None else rules.prices())
+    frame["duplicate_of"] = duplicate_of
     dropped = list(store.dropped)
     if no_date.any() or no_unit.any():
         dropped.append({"n": int((no_date | no_unit).sum()),
@@ -462,6 +501,9 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
                     "authority": authority if has_auth else None},
         "prices": "tariff" if prices is not None and not isinstance(prices, Mapping)
         else "per-rule", "version": __version__,
+        "duplicates": int(dup.sum()),
+        "duplicate_window_days": ("per rule (its outcome window)" if duplicate_window_days
+                                  is None else duplicate_window_days),
     })
     return ClaimsValidation(frame, info)
 
@@ -489,6 +531,8 @@ CLAIMS_VALUE_SCHEMA = Schema((
     *(Column(s, "money", s) for s in (*CLAIM_STATUSES, "at_risk", "total")),
 ))
 _ROW_TOTAL = (("total", tuple(CLAIM_STATUSES)),)
+#: The statuses whose money is at risk (paid without evidence, or paid a second time).
+_AT_RISK = ("invalid", "unevidenced", "duplicate")
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -549,10 +593,10 @@ def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "ru
     ...     "status": ["valid"] * 30 + ["invalid"] * 4 + ["unevidenced"] * 6 + ["valid"] * 3,
     ...     "value": 0.0}))
     >>> claims_summary(res)
-    status valid invalid unevidenced total share_valid
+    status valid invalid unevidenced duplicate total share_valid
     rule
-    a         30     [c]         [c]    40        75.0
-    b        [c]       0           0   [c]         [c]
+    a         30     [c]         [c]         0    40        75.0
+    b        [c]       0           0         0   [c]         [c]
     """
     pol = _policy(min_count, policy)
     counts = result.counts(by)
@@ -629,8 +673,8 @@ def claims_report_tables(result: ClaimsValidation, *,
     >>> sorted(tabs)
     ['by_authority', 'by_rule', 'notes', 'overall', 'value']
     >>> tabs["overall"]
-    status valid invalid unevidenced total share_valid
-    0        258      28          14   300        86.0
+    status valid invalid unevidenced duplicate total  share_valid
+    0        258      28          14         0   300         86.0
     """
     pol = _policy(min_count, policy)
     has_auth = result._rows("The disclosure tables")["authority"].notna().any()
@@ -643,12 +687,13 @@ def claims_report_tables(result: ClaimsValidation, *,
                         tuple((c, Cell("overall", 0, c)) for c in (*CLAIM_STATUSES, "total")))
               for name, f in counts.items()]
     tables.append(TableData("value", CLAIMS_VALUE_SCHEMA, _rows(value),
-                            totals=(*_ROW_TOTAL, ("at_risk", ("invalid", "unevidenced")))))
-    # money = claims x price: each amount reveals its count (at risk: invalid + unevidenced)
+                            totals=(*_ROW_TOTAL, ("at_risk", _AT_RISK))))
+    # money = claims x price: each amount reveals its count (at risk: invalid + unevidenced
+    # + duplicate)
     links = [Link(Cell("by_rule", i, c), Cell("value", i, c))
              for i in range(len(value)) for c in (*CLAIM_STATUSES, "total")]
     links += [Link(Cell("by_rule", i, c), Cell("value", i, "at_risk"))
-              for i in range(len(value)) for c in ("invalid", "unevidenced")]
+              for i in range(len(value)) for c in _AT_RISK]
     prot = pol.protect(tables, links=links)
     out: dict[str, Any] = {name: _with_share(_frame(prot.rows[name], f), f)
                            for name, f in counts.items()}
@@ -656,7 +701,8 @@ def claims_report_tables(result: ClaimsValidation, *,
     out["value"] = _frame(prot.rows["value"], value)
     notes = [
         "valid: the records show the outcome; invalid: the records show it was not met; "
-        "unevidenced: the records needed to decide are missing.",
+        "unevidenced: the records needed to decide are missing; duplicate: the same unit's "
+        "outcome was already claimed inside the rule's outcome window (not paid again).",
         f"Counts from 1 to {pol.threshold - 1} are shown as '{MARKER}', and so is any further "
         "count or amount that would let them be worked out from a total.",
     ]

@@ -98,8 +98,8 @@ def _table(frame: pd.DataFrame, *, name: str, title: str, labels: Mapping[str, s
 # ------------------------------------------------------------------ claims
 _CLAIM_LABELS = {"rule": "outcome rule", "authority": "local authority", "at_risk": "at risk",
                  "share_valid": "share valid"}
-_CLAIM_COUNT_FMT = {"valid": "int", "invalid": "int", "unevidenced": "int", "total": "int",
-                    "share_valid": "pct"}
+_CLAIM_COUNT_FMT = {"valid": "int", "invalid": "int", "unevidenced": "int", "duplicate": "int",
+                    "total": "int", "share_valid": "pct"}
 
 
 def _claims_counts(frame: pd.DataFrame, key: str | None, threshold: int) -> pd.DataFrame:
@@ -195,7 +195,8 @@ def claims_section(claims: Any, policy: DisclosurePolicy) -> dict[str, Any]:
     paras.append("Each claim was checked against its outcome rule using the records "
                  "(attendance, offending, employment). valid: the records show the outcome; "
                  "invalid: the records show it was not met; unevidenced: the records needed to "
-                 "decide are missing (never counted as valid or invalid).")
+                 "decide are missing (never counted as valid or invalid); duplicate: the same "
+                 "outcome was already claimed for that unit (never paid twice).")
     paras.append(f"Disclosure control: counts from 1 to {policy.threshold - 1}, further cells "
                  "that would let them be worked out from a total, and shares or amounts that "
                  f"would reveal a hidden count are shown as '{WITHHELD}'. A zero count of claims "
