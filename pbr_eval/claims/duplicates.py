@@ -29,7 +29,7 @@ __all__ = ["find_duplicates", "duplicate_windows"]
 
 def duplicate_windows(rules: RuleSet, names: Any,
                       window_days: int | Mapping[str, int] | None = None) -> np.ndarray:
-    """The duplicate window (days) of each claim's rule.
+    """Return the duplicate window (days) of each claim's rule.
 
     Parameters
     ----------

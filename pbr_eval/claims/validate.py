@@ -223,8 +223,11 @@ class ClaimsValidation(Results):
         return tab
 
     def review(self) -> pd.DataFrame:
-        """Claims needing a person: every invalid, unevidenced or duplicate claim, with its
-        evidence (a duplicate names the claim it repeats in ``duplicate_of``)."""
+        """Return the claims needing a person.
+
+        Every invalid, unevidenced or duplicate claim, with its evidence (a duplicate names
+        the claim it repeats in ``duplicate_of``).
+        """
         df = self._rows("The review list")
         return df.loc[df["status"] != "valid"].sort_values(["status", "rule"], kind="stable")
 
