@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_eval.exceptions import AnalysisFileError, PbrEvalError
+from pbr_eval.kinds import DEFAULT_CURRENCY
 from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
 
 if sys.version_info >= (3, 11):
@@ -100,7 +101,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                 "budget": ((float, int), False), "rule": ((str,), False)},
     "report": {"outputs": ((list,), False), "threshold": ((int,), False),
                "min_cohort": ((int,), False), "title": ((str,), False),
-               "level": ((float,), False)},
+               "level": ((float,), False), "currency": ((str,), False)},
     "output": {"folder": ((str,), False)},
     "contract": {"attachment_fee": ((float, int), False),
                  "cost_per_participant": ((float, int), True),
@@ -532,7 +533,8 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         "pricing": dict(raw["pricing"]) if "pricing" in raw else None,
         "report": {"outputs": list(outputs), "threshold": int(report.get("threshold", DEFAULT_DISCLOSURE_THRESHOLD)),
                    "min_cohort": int(report.get("min_cohort", DEFAULT_MIN_TREATED)),
-                   "title": report.get("title"), "level": report.get("level")},
+                   "title": report.get("title"), "level": report.get("level"),
+                   "currency": report.get("currency", DEFAULT_CURRENCY)},
         "output": {"folder": out_folder, "path": str(out_path)},
         "contract": dict(raw["contract"]) if "contract" in raw else None,
         "sensitivity": dict(raw["sensitivity"]) if "sensitivity" in raw else None,
@@ -945,6 +947,7 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
             primary, target, pricing=bundle, sensitivity=sensitivity, kind=kind,
             title=rep["title"] or r["title"], level=rep["level"] or r["level"],
             threshold=rep["threshold"], min_cohort=rep["min_cohort"], generated=generated,
+            currency=rep["currency"],
             provenance={"analysis_file": spec.path.name,
                         "analysis_sha256": provenance["analysis_sha256"],
                         "data_sha256": data_hash},

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.estimators.base import build_estimator
 from pbr_eval.exceptions import OptionError
-from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
+from pbr_eval.kinds import DEFAULT_CURRENCY
+from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_LEVEL, DEFAULT_MIN_TREATED
 from pbr_eval.pricing.recommend import price
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -55,25 +57,25 @@ def report(
     results: Any,
     path: str | Path,
     *,
-    pricing: Any = None,
-    sensitivity: Any = None,
     kind: str = "pilot",
     title: str | None = None,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
     threshold: int = DEFAULT_DISCLOSURE_THRESHOLD,
     min_cohort: int = DEFAULT_MIN_TREATED,
     generated: str | None = None,
-    claims: Any = None,
-    areas: Any = None,
-    area_tariffs: Any = None,
+    currency: str = DEFAULT_CURRENCY,
+    provenance: Mapping[str, Any] | None = None,
+    **parts: Any,
 ) -> list[Path]:
     """Write a report for any results object; the format follows the file suffix.
 
-    ``.html`` gives one self-contained page (plots embedded, prints on A4),
-    ``.md`` Markdown (plots as PNG files in ``<name>_figures/`` beside it),
-    ``.xlsx`` the commissioner's workbook (README, prices and bands, tariff,
-    payment simulation, cash flow, sensitivity, estimates and balance sheets).
-    Reports carry aggregates only, with disclosure control applied.
+    ``.html`` gives one self-contained page (figures embedded, prints on A4),
+    ``.md`` Markdown (figures as PNG files in ``<name>_figures/`` beside it),
+    ``.xlsx`` the commissioner's workbook (a README sheet, then one sheet per
+    section that has one). What a report shows is the registered sections of
+    its kind (:data:`pbr_eval.reporting.SECTIONS`); every value is formatted
+    by its declared kind and every number a reader sees, in tables and in
+    sentences, passes one disclosure control (:mod:`pbr_eval.disclosure`).
 
     Parameters
     ----------
@@ -81,29 +83,34 @@ def report(
         From :func:`estimate` (or its ``to_dict()``, e.g. a saved JSON file).
     path : str or Path
         The file to write (its folder is created if needed).
-    pricing : PriceRecommendation or mapping, optional
-        A price recommendation, or a bundle with any of ``recommendation``,
-        ``tariff``, ``simulation``, ``cashflow``, ``sensitivity``.
-    sensitivity : object, optional
-        Sensitivity-to-hidden-bias results (anything with ``to_frame()``).
     kind : {"pilot", "tariff"}, default "pilot"
         The evaluator's pilot report or the commissioner's tariff report.
     title : str, optional
     level : float, default 0.95
-    threshold : int, default 10
-        Counts below this are suppressed and rates that would reveal them withheld.
-    min_cohort : int, default 30
+    threshold : int, default :data:`pbr_eval.options.DEFAULT_DISCLOSURE_THRESHOLD`
+        Counts of fewer people are hidden, with everything that would reveal them.
+    min_cohort : int, default :data:`pbr_eval.options.DEFAULT_MIN_TREATED`
         Outcomes estimated on fewer programme participants are not published.
     generated : str, optional
         The timestamp printed in the report (default: now).
-    claims : ClaimsValidation, optional
-        From :func:`pbr_eval.claims.validate_claims`: adds the "Claims checked"
-        section (and the workbook's Claims sheet), disclosure-controlled.
-    areas : AreaRates, optional
-        From :func:`pbr_eval.areas.area_rates`: adds the "Local areas" section
-        (and the Areas sheet); areas with fewer than ``threshold`` people merged.
-    area_tariffs : AreaTariffs, optional
-        From :func:`pbr_eval.areas.area_tariffs`: area prices and misallocation.
+    currency : str, default "£"
+        The symbol money is shown with.
+    provenance : mapping, optional
+        Extra provenance lines (e.g. an analysis file's checksum).
+    **parts
+        The inputs the registered sections need (:func:`pbr_eval.reporting.report_parts`):
+
+        * ``pricing`` - a :class:`PriceRecommendation` (or a bundle with any of
+          ``recommendation``, ``tariff``, ``simulation``, ``cashflow``,
+          ``sensitivity``, split into the parts below);
+        * ``tariff`` - a :class:`pbr_eval.pricing.Tariff`;
+        * ``simulation`` - a :class:`PaymentRisk` from :func:`simulate_payments`;
+        * ``cashflow`` - a cash-flow schedule from :func:`cash_flow`;
+        * ``price_sensitivity`` - the table of :func:`pbr_eval.pricing.price_sensitivity`;
+        * ``sensitivity`` - hidden-bias checks (:mod:`pbr_eval.sensitivity`): one
+          result or a mapping title -> result;
+        * ``claims`` - a :class:`~pbr_eval.claims.ClaimsValidation`;
+        * ``areas`` - an :class:`AreaRates`; ``area_tariffs`` - an :class:`AreaTariffs`.
 
     Returns
     -------
@@ -113,7 +120,8 @@ def report(
     Raises
     ------
     OptionError
-        For an unsupported suffix or invalid option.
+        For an unsupported suffix, an invalid option, or a keyword that is not
+        an option or a part (the message lists them).
 
     Examples
     --------
@@ -128,7 +136,6 @@ def report(
     """
     from pbr_eval.reporting import write_report
 
-    return write_report(results, path, pricing=pricing, sensitivity=sensitivity, kind=kind,
-                        title=title, level=level, threshold=threshold, min_cohort=min_cohort,
-                        generated=generated, claims=claims, areas=areas,
-                        area_tariffs=area_tariffs)
+    return write_report(results, path, kind=kind, title=title, level=level, threshold=threshold,
+                        min_cohort=min_cohort, generated=generated, currency=currency,
+                        provenance=provenance, **parts)

@@ -22,7 +22,10 @@ the rules official statistics use, with **one marker**, :data:`MARKER`
   visible cells (its unit vector lies in the row space of the system
   restricted to the hidden cells). While one is, a further cell of one of
   its relations is hidden (the smallest visible part, preferring non-zero
-  parts to totals), with the counts it is derived from;
+  parts to totals), with the counts it is derived from. And where the hidden
+  counts of a relation whose total is shown add up to a small count
+  themselves (three people hidden next to a hidden zero), one more goes, so
+  a reader cannot tell that every hidden cell is small;
 * the **minimum cohort**: an outcome estimated on fewer than ``min_cohort``
   programme participants is not published at all (report sections apply it
   with :meth:`DisclosurePolicy.publishable_cohort`).
@@ -350,6 +353,7 @@ class DisclosurePolicy:
         rels: list[Relation] = list(relations)
         all_links: list[Link] = list(links)
         primary: set[Cell] = set()
+        counts: set[Cell] = set()
         for t in tables:
             rows = [dict(r) for r in t.rows]
             out[t.name] = rows
@@ -358,6 +362,8 @@ class DisclosurePolicy:
                     cell = Cell(t.name, i, col.name)
                     raw[cell] = row.get(col.name)
                     kind = resolve_kind(col, row)
+                    if kind == "count":
+                        counts.add(cell)
                     if is_hidden(row.get(col.name)):
                         primary.add(cell)
                         continue
@@ -402,9 +408,9 @@ class DisclosurePolicy:
         propagate()
         for _ in range(10 * len(raw) + 10):
             det = sorted(recoverable(rels, hidden, raw) - unprotectable)
-            if not det:
+            x = det[0] if det else self._small_group(rels, hidden, raw, counts, unprotectable)
+            if x is None:
                 break
-            x = det[0]
             cand = _candidate(x, rels, hidden, raw)
             if cand is None:
                 unprotectable.add(x)
@@ -415,6 +421,27 @@ class DisclosurePolicy:
             out[c.table][c.row][c.column] = MARKER
         return Protection(rows=out, primary=primary, secondary=hidden - primary,
                           unprotectable=unprotectable)
+
+    def _small_group(self, rels: Sequence[Relation], hidden: set[Cell], raw: Mapping[Cell, Any],
+                     counts: set[Cell], unprotectable: set[Cell]) -> Cell | None:
+        """A hidden cell of a relation of counts whose hidden cells add up to a small count.
+
+        A reader can work out the *sum* of a relation's hidden cells; when that sum is
+        itself small (three people hidden next to a zero), the hidden cells are known to be
+        small: one more cell must go. Returns a hidden cell of such a relation, or None.
+        """
+        for r in rels:
+            cells = ((r.total,) if r.total is not None else ()) + r.parts
+            if not all(c in counts for c in cells):
+                continue
+            gone = [c for c in r.parts if c in hidden]
+            if not gone or (r.total is not None and r.total in hidden):
+                continue
+            total = sum((_number(raw[c]) or 0.0) for c in gone)
+            x = min(gone)
+            if self.count_is_small(total) and x not in unprotectable:
+                return x
+        return None
 
     def _primary_hidden(self, col: Column, kind: str, row: Mapping[str, Any]) -> bool:
         v = row.get(col.name)

@@ -12,13 +12,12 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import pbr_eval
+from pbr_eval.analysis import commissioner_bundle
 from pbr_eval.datasets import load_reoffending
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,17 +61,10 @@ def reports(tmp_path_factory):
     sim = load_reoffending()
     res = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="nearest")
     rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"])
-    rng = np.random.default_rng(0)
-    bundle = SimpleNamespace(
-        recommendation=rec,
-        simulation=SimpleNamespace(total_payments=rng.normal(4e5, 4e4, 1000), budget=4.8e5,
-                                   value_created=rng.normal(3.8e5, 6e4, 1000),
-                                   to_frame=lambda: pd.DataFrame({"quantity": ["mean"],
-                                                                  "value": [4e5]})),
-        cashflow=pd.DataFrame({"month": np.arange(1, 37),
-                               "cash_position": np.r_[-np.arange(1, 19) * 2e4,
-                                                      -3.6e5 + np.arange(1, 19) * 3e4]}),
-    )
+    # the pricing engine's own parts (tables with declared column kinds)
+    bundle = commissioner_bundle(rec, cohort_size=600, cost_per_participant=300.0,
+                                 referrals_per_month=50, months_of_referrals=12,
+                                 attachment_fee=100.0, draws=1000, seed=0)
     pilot = pbr_eval.report(res, tmp / "pilot.html")[0]
     tariff = pbr_eval.report(res, tmp / "tariff.html", pricing=bundle, kind="tariff")[0]
     return tmp, {"pilot": (pilot, 2), "tariff": (tariff, 4)}  # tariff: price, payments, cash, love

@@ -37,12 +37,21 @@ def test_unknown_figure_is_a_clear_error() -> None:
         render_png("pie", {})
 
 
-def test_reports_shim_draws_the_same_png() -> None:
-    from pbr_eval.reporting.figures import render_png as shim
+def test_reports_draw_through_the_same_function(tmp_path) -> None:
+    """A report embeds exactly the PNG pbr_eval.figures draws from the figure's data."""
+    import base64
+    import re
 
-    data = {"x": [0.0, 1.0, 2.0], "y": [-100.0, -250.0, 40.0]}
-    assert shim({"kind": "cash", "title": "Cash", "data": data}) == render_png(
-        "cash", data, title="Cash")
+    from pbr_eval.datasets import load_reoffending
+    from pbr_eval.reporting import build, render_html
+
+    sim = load_reoffending()
+    res = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args))
+    rep = build(res, generated="x")
+    fig = rep.section("balance").figures[0]
+    html = render_html(rep)
+    m = re.search(r'data-plot="love"><img src="data:image/png;base64,([^"]+)"', html)
+    assert m and base64.b64decode(m.group(1)) == render_png(fig.name, fig.data, title=fig.title)
 
 
 def test_draw_on_a_given_axes() -> None:

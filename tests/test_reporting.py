@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,10 +11,15 @@ import pytest
 from openpyxl import load_workbook
 
 import pbr_eval
+from pbr_eval.analysis import commissioner_bundle
 from pbr_eval.datasets import load_reoffending
 from pbr_eval.exceptions import OptionError
-from pbr_eval.reporting import build_context, write_report
-from pbr_eval.reporting.excel import SHEETS
+from pbr_eval.reporting import build, sheets_for, write_report
+from pbr_eval.reporting.text import paragraph_text
+
+
+def text(p):
+    return paragraph_text(p, "£")
 
 
 @pytest.fixture(scope="module")
@@ -34,28 +38,28 @@ def rec(res):
 
 
 def test_headline_is_justice_data_lab_style_and_matches_results(res):
-    ctx = build_context(res, generated="2026-01-01")
+    rep = build(res, generated="2026-01-01")
     f = res.to_frame().set_index("outcome").loc["reoffended"]
-    expected = (
-        f"{f['observed']:.0%} of the {int(f['n_treated']):,} people in the programme had the "
-        f"outcome 'reoffended', against {f['non_intervention']:.0%} (95% CI "
-        f"{f['non_intervention_ci_lower']:.0%}-{f['non_intervention_ci_upper']:.0%}) of a "
+    expected = (  # rates formatted by their kind (one decimal), as in every table
+        f"{f['observed']:.1%} of the {int(f['n_treated']):,} people in the programme had the "
+        f"outcome 'reoffended', against {f['non_intervention']:.1%} (95% CI "
+        f"{f['non_intervention_ci_lower']:.1%} to {f['non_intervention_ci_upper']:.1%}) of a "
         "matched comparison group."
     )
-    assert ctx["headline"][0].startswith(expected)
+    assert text(rep.section("headline").paragraphs[0]).startswith(expected)
     # the estimates table carries the unrounded numbers of to_frame()
-    row = ctx["sections"][1]["tables"][0]["rows"][0]
+    row = rep.section("estimates").tables[0].rows[0]
     assert row["non_intervention"] == pytest.approx(f["non_intervention"])
     assert row["ci_upper"] == pytest.approx(f["ci_upper"])
 
 
 def test_level_changes_the_interval(res):
-    c90 = build_context(res, level=0.90, generated="x")
-    c95 = build_context(res, level=0.95, generated="x")
-    r90 = c90["sections"][1]["tables"][0]["rows"][0]
-    r95 = c95["sections"][1]["tables"][0]["rows"][0]
+    c90 = build(res, level=0.90, generated="x")
+    c95 = build(res, level=0.95, generated="x")
+    r90 = c90.section("estimates").tables[0].rows[0]
+    r95 = c95.section("estimates").tables[0].rows[0]
     assert r90["non_intervention_ci_upper"] < r95["non_intervention_ci_upper"]
-    assert "90% CI" in c90["headline"][0]
+    assert "90% CI" in text(c90.section("headline").paragraphs[0])
 
 
 def test_html_is_self_contained_and_has_every_section(res, rec, tmp_path):
@@ -85,11 +89,11 @@ def test_markdown_writes_figures_beside_it(res, tmp_path):
 def test_workbook_sheets_numbers_formats_and_frozen_headers(res, rec, tmp_path):
     (path,) = pbr_eval.report(res, tmp_path / "tariff.xlsx", pricing=rec, kind="tariff")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["README", *SHEETS.values()]
+    assert wb.sheetnames == ["README", *sheets_for("tariff")]  # sheets from the registry
     ws = wb["Prices"]
     assert ws.freeze_panes == "B2"
     header = [c.value for c in ws[1]]
-    col = header.index("recommended (GBP)") + 1  # units in the header
+    col = header.index("Recommended price (£)") + 1  # plain label, unit in the header
     cell = ws.cell(row=2, column=col)
     assert isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
     assert cell.value == pytest.approx(rec.to_frame()["recommended"].iloc[0])
@@ -110,6 +114,10 @@ def test_unknown_suffix_and_kind_are_errors(res, tmp_path):
         pbr_eval.report(res, tmp_path / "x.html", kind="board")
     with pytest.raises(OptionError, match=r"`results` must be a results object"):
         pbr_eval.report(42, tmp_path / "x.html")
+    # a keyword that is neither an option nor a part a section needs: the error lists them
+    with pytest.raises(OptionError, match=r"`pricng` is not a part of a report; the parts are "
+                                          r"'area_tariffs', 'areas', 'cashflow', 'claims'"):
+        pbr_eval.report(res, tmp_path / "x.html", pricng=object())
 
 
 def test_saved_results_json_reports_without_unit_level_parts(res, tmp_path):
@@ -126,51 +134,54 @@ def test_historical_baseline_is_flagged_loudly(res, tmp_path):
     saved["method"] = "baseline"
     saved["info"] = {**saved["info"], "method": "baseline",
                      "caveat": "Historical baseline: not a counterfactual comparison."}
-    ctx = build_context(saved, generated="x")
-    assert ctx["warnings"][0].startswith("WARNING: the non-intervention rate comes from a "
-                                         "HISTORICAL BASELINE")
-    assert "the historical baseline (NOT a comparison group)" in ctx["headline"][0]
+    rep = build(saved, generated="x")
+    warnings = [text(p) for p in rep.section("warnings").paragraphs]
+    assert warnings[0].startswith("WARNING: the non-intervention rate comes from a "
+                                  "HISTORICAL BASELINE")
+    assert "Historical baseline: not a counterfactual comparison." in warnings
+    assert "the historical baseline (NOT a comparison group)" in text(
+        rep.section("headline").paragraphs[0])
     (path,) = pbr_eval.report(saved, tmp_path / "b.html")
     assert 'class="warning" role="alert"' in path.read_text(encoding="utf-8")
 
 
-def test_pricing_engine_parts_are_consumed_by_duck_typing(res, rec, tmp_path):
-    rng = np.random.default_rng(1)
-
-    class Simulation:
-        total_payments = rng.normal(500_000, 50_000, 2000)
-        value_created = rng.normal(450_000, 80_000, 2000)
-        budget = 600_000.0
-
-        def to_frame(self):
-            return pd.DataFrame({"quantity": ["mean total payment", "P(pay > value)"],
-                                 "value": [500_000.0, 0.31]})
-
-        def summary(self):
-            return "Simulated 2,000 cohorts."
-
-    bundle = SimpleNamespace(
-        recommendation=rec,
-        tariff=pd.DataFrame({"mechanism": ["attachment", "results"], "payment": [1000.0, 800.0]}),
-        simulation=Simulation(),
-        cashflow=pd.DataFrame({"month": np.arange(1, 25),
-                               "cash_position": -np.minimum(np.arange(1, 25), 12) * 1e4}),
-        sensitivity=pd.DataFrame({"non_intervention": [0.6, 0.7, 0.8],
-                                  "recommended": [900.0, 350.0, 0.0]}),
-    )
+def test_pricing_engine_parts_fill_the_tariff_report(res, rec, tmp_path):
+    bundle = commissioner_bundle(rec, cohort_size=600, cost_per_participant=300.0,
+                                 referrals_per_month=50, months_of_referrals=12,
+                                 attachment_fee=100.0, draws=500, seed=1)
     (html_path,) = pbr_eval.report(res, tmp_path / "t.html", pricing=bundle, kind="tariff")
-    text = html_path.read_text(encoding="utf-8")
+    text_ = html_path.read_text(encoding="utf-8")
     for kind in ("price_curve", "payments", "cash"):
-        assert f'data-plot="{kind}"' in text
-    assert "Simulated 2,000 cohorts." in text
-    assert "Not available" not in text.split("The evidence behind")[0]
+        assert f'data-plot="{kind}"' in text_
+    assert "500 simulated cohorts of 600 people (seed 1)" in text_
+    assert "Not available" not in text_.split("The evidence behind")[0]
+    # the parts can be given by name too, with the same result
+    (again,) = pbr_eval.report(res, tmp_path / "t2.html", kind="tariff", pricing=rec,
+                               tariff=bundle["tariff"], simulation=bundle["simulation"],
+                               cashflow=bundle["cashflow"],
+                               price_sensitivity=bundle["sensitivity"])
+    assert again.read_text(encoding="utf-8").split("Generated")[1].split("</p>")[1] == \
+        text_.split("Generated")[1].split("</p>")[1]
     (xlsx,) = pbr_eval.report(res, tmp_path / "t.xlsx", pricing=bundle, kind="tariff")
     wb = load_workbook(xlsx)
     cf = wb["Cash flow"]
-    assert [c.value for c in cf[1]] == ["month", "cash position (GBP)"]
-    assert cf.cell(row=13, column=2).value == pytest.approx(-120000.0)
-    assert "£" in cf.cell(row=13, column=2).number_format
-    assert wb["Tariff"].cell(row=3, column=2).value == pytest.approx(800.0)
+    header = [c.value for c in cf[1]]
+    assert header[0] == "Month" and "Cash position (£)" in header
+    frame = bundle["cashflow"].to_frame()
+    col = header.index("Cash position (£)") + 1
+    assert cf.cell(row=13, column=col).value == pytest.approx(frame["cash_position"].iloc[11])
+    assert "£" in cf.cell(row=13, column=col).number_format
+    tariff = wb["Tariff"]
+    amounts = [r[3].value for r in tariff.iter_rows(min_row=2)]
+    assert amounts == [pytest.approx(100.0), pytest.approx(rec.to_frame()["recommended"][0])]
+
+
+def test_undeclared_tables_are_left_out(res, rec):
+    """A DataFrame whose columns declare no kinds could hold counts of people: not shown."""
+    frame = pd.DataFrame({"month": np.arange(1, 4), "people": [3, 4, 5]})
+    rep = build(res, pricing=rec, cashflow=frame, kind="tariff", generated="x")
+    sec = rep.section("cashflow")
+    assert not sec.available and "no table with declared column kinds" in sec.reason
 
 
 def test_front_door_is_exported():
@@ -188,7 +199,7 @@ def test_report_does_not_mutate_or_need_the_data(res, sim, tmp_path):
                          ids=["none", "empty", "number", "object", "empty-frame", "list", "str",
                               "no-rows"])
 def test_odd_pricing_inputs_degrade_to_not_available(res, pricing):
-    ctx = build_context(res.to_dict(), pricing=pricing, kind="tariff", generated="x")
-    missing = {s["id"]: s["reason"] for s in ctx["sections"] if not s["available"]}
+    rep = build(res.to_dict(), pricing=pricing, kind="tariff", generated="x")
+    missing = {s.id: s.reason for s in rep.sections if not s.available}
     assert {"prices", "tariff", "simulation", "cashflow", "price_sensitivity"} <= set(missing)
     assert all(isinstance(r, str) and r for r in missing.values())

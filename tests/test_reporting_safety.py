@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 import pbr_eval
 from pbr_eval.datasets import simulate
 from pbr_eval.exceptions import OptionError
-from pbr_eval.reporting import DisclosurePolicy, build_context
+from pbr_eval.reporting import DisclosurePolicy, build
 from pbr_eval.reporting.disclosure import SUPPRESSED, WITHHELD
 from pbr_eval.reporting.safety import confine, escape_html, neutralise_formula, safe_filename
 
@@ -98,11 +98,11 @@ def test_hostile_inputs_are_neutralised_everywhere(hostile, tmp_path):
 
 def test_small_category_is_withheld_in_balance(hostile):
     _, res = hostile
-    ctx = build_context(res, generated="x")
-    bal = next(s for s in ctx["sections"] if s["id"] == "balance")["tables"][0]
-    row = next(r for r in bal["rows"] if "script" in r["covariate"])
+    rep = build(res, generated="x")
+    bal = rep.section("balance").tables[0]
+    row = next(r for r in bal.rows if "script" in r["covariate"])
     assert row["mean_treated_before"] == WITHHELD and row["smd_before"] == WITHHELD
-    love = next(s for s in ctx["sections"] if s["id"] == "balance")["plots"][0]["data"]
+    love = rep.section("balance").figures[0].data
     i = love["covariates"].index(row["covariate"])
     assert love["before"][i] is None
 
@@ -133,14 +133,14 @@ def test_outputs_hold_no_unit_identifiers_and_no_small_counts(hostile, tmp_path)
             for c in row:
                 if c.number_format == "#,##0" and isinstance(c.value, (int, float)):
                     assert c.value >= 10, (ws.title, c.coordinate, c.value)
-    # and no table in the context shows a count below it
-    ctx = build_context(res, generated="x")
-    for s in ctx["sections"]:
-        for t in s["tables"]:
-            for col in t["columns"]:
-                if col["fmt"] == "int":
-                    for r in t["rows"]:
-                        v = r.get(col["key"])
+    # and no table of the built report shows a count below it
+    rep = build(res, generated="x")
+    for s in rep.sections:
+        for t in s.tables:
+            for col in t.schema:
+                if col.kind == "count":
+                    for r in t.rows:
+                        v = r.get(col.name)
                         assert not isinstance(v, (int, float)) or v >= 10
 
 
@@ -149,7 +149,7 @@ def test_minimum_cohort_guard_withholds_everything(hostile, tmp_path):
     html_file, = pbr_eval.report(res, tmp_path / "g.html", min_cohort=1000)
     html = html_file.read_text(encoding="utf-8")
     assert "are not published for this cohort" in html
-    assert "fewer than 1000 people in the programme contributed" in html
+    assert "fewer than 1,000 people in the programme contributed" in html  # integer by kind
     est = re.search(r'<table data-name="estimates">.*?</table>', html, re.S).group(0)
     assert "%</td>" not in est and "pp</td>" not in est  # no rate at all in the table
 

@@ -75,12 +75,12 @@ def _protect(frame: pd.DataFrame, schema: Schema, min_count: int, *,
              totals: Sequence[tuple[str, Sequence[str]]] = ()) -> pd.DataFrame:
     """``frame`` with its cells protected by :mod:`pbr_eval.disclosure` (zero counts shown)."""
     policy = DisclosurePolicy(threshold=min_count, suppress_zeros=False)
-    rows = [{c.name: frame.iat[i, frame.columns.get_loc(c.name)] for c in schema}
-            for i in range(len(frame))]
+    rows = [dict(zip(schema.names, vals, strict=True))
+            for vals in frame[list(schema.names)].itertuples(index=False, name=None)]
     out = frame.astype(object).copy()
-    for i, r in enumerate(policy.protect_rows(schema, rows, totals=totals)):
-        for c in schema:
-            out.iat[i, out.columns.get_loc(c.name)] = r[c.name]
+    protected = policy.protect_rows(schema, rows, totals=totals)
+    for c in schema:
+        out[c.name] = [r[c.name] for r in protected]
     return out
 
 

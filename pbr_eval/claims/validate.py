@@ -544,9 +544,8 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _frame(rows: list[dict[str, Any]], like: pd.DataFrame) -> pd.DataFrame:
     out = like.astype(object).copy()
-    for i, r in enumerate(rows):
-        for c in like.columns:
-            out.iat[i, out.columns.get_loc(c)] = r[c]
+    for c in like.columns:
+        out[c] = [r[c] for r in rows]
     return out
 
 

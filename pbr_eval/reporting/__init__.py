@@ -1,33 +1,54 @@
-"""Reports: build a plain context from results, render it as HTML, Markdown or Excel.
+"""Reports: typed sections from a registry, rendered as HTML, Markdown or Excel.
 
-No estimation happens here: :func:`build_context` reads results and pricing
-objects (aggregates only, disclosure control applied) and the renderers
-format the context.
+No estimation happens here. :func:`~pbr_eval.reporting.build.build_report`
+runs the sections registered with :func:`~pbr_eval.reporting.model.section`
+for the report kind and applies disclosure control to all of them at once;
+the writers in :data:`RENDERERS` (chosen by the file's suffix) format the
+result by column kind. See docs/ARCHITECTURE.md for adding a section.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pbr_eval.disclosure import SUPPRESSED, WITHHELD, DisclosurePolicy
+from pbr_eval.disclosure import MARKER, SUPPRESSED, WITHHELD, DisclosurePolicy
 from pbr_eval.exceptions import OptionError
-from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_LEVEL, DEFAULT_MIN_TREATED
-from pbr_eval.reporting.context import REPORT_KINDS, build_context
+from pbr_eval.reporting.build import OPTIONS, build, build_report, report_inputs
 from pbr_eval.reporting.excel import write_workbook
-from pbr_eval.reporting.figures import render_png
+from pbr_eval.figures import render_png
 from pbr_eval.reporting.html import render_html
 from pbr_eval.reporting.markdown import render_markdown
+from pbr_eval.reporting.model import (
+    REPORT_KINDS,
+    SECTIONS,
+    Figure,
+    Report,
+    report_parts,
+    section,
+    sections_for,
+    sheets_for,
+)
 from pbr_eval.reporting.safety import confine, safe_filename
 
 __all__ = [
     "REPORT_KINDS",
     "RENDERERS",
+    "SECTIONS",
+    "OPTIONS",
     "DisclosurePolicy",
+    "MARKER",
     "SUPPRESSED",
     "WITHHELD",
-    "build_context",
+    "Report",
+    "build",
+    "build_report",
+    "report_inputs",
+    "report_parts",
+    "section",
+    "sections_for",
+    "sheets_for",
     "render_html",
     "render_markdown",
     "write_workbook",
@@ -35,33 +56,35 @@ __all__ = [
 ]
 
 
-def _write_html(ctx: dict[str, Any], path: Path) -> list[Path]:
-    path.write_text(render_html(ctx), encoding="utf-8")
-    return [path]
+def _write_html(report: Report, path: Path) -> list[Path]:
+    from pbr_eval.io import write_text
+
+    return [write_text(path, render_html(report))]
 
 
-def _write_markdown(ctx: dict[str, Any], path: Path) -> list[Path]:
+def _write_markdown(report: Report, path: Path) -> list[Path]:
+    from pbr_eval.io import write_bytes, write_text
+
     written: list[Path] = []
     fig_dir_name = safe_filename(path.stem) + "_figures"
 
-    def link(plot: dict[str, Any], k: int) -> str:
-        rel = f"{fig_dir_name}/{k:02d}_{safe_filename(plot['kind'])}.png"
+    def link(fig: Figure, k: int) -> str:
+        rel = f"{fig_dir_name}/{k:02d}_{safe_filename(fig.name)}.png"
         target = confine(path.parent, rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(render_png(plot))
-        written.append(target)
+        written.append(write_bytes(target, render_png(fig.name, fig.data, title=fig.title)))
         return rel
 
-    path.write_text(render_markdown(ctx, link), encoding="utf-8")
-    return [path, *written]
+    text = render_markdown(report, link)
+    return [write_text(path, text), *written]
 
 
-def _write_excel(ctx: dict[str, Any], path: Path) -> list[Path]:
-    return [write_workbook(ctx, path)]
+def _write_excel(report: Report, path: Path) -> list[Path]:
+    return [write_workbook(report, path)]
 
 
-#: File suffix -> writer(context, path) returning the files written.
-RENDERERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
+#: File suffix -> writer(report, path) returning the files written.
+RENDERERS: dict[str, Callable[[Report, Path], list[Path]]] = {
     ".html": _write_html,
     ".htm": _write_html,
     ".md": _write_markdown,
@@ -69,26 +92,11 @@ RENDERERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
 }
 
 
-def write_report(
-    results: Any,
-    path: str | Path,
-    *,
-    pricing: Any = None,
-    sensitivity: Any = None,
-    kind: str = "pilot",
-    title: str | None = None,
-    level: float = DEFAULT_LEVEL,
-    threshold: int = DEFAULT_DISCLOSURE_THRESHOLD,
-    min_cohort: int = DEFAULT_MIN_TREATED,
-    generated: str | None = None,
-    provenance: Mapping[str, Any] | None = None,
-    claims: Any = None,
-    areas: Any = None,
-    area_tariffs: Any = None,
-) -> list[Path]:
+def write_report(results: Any, path: str | Path, **options: Any) -> list[Path]:
     """Write one report; the format follows the suffix of ``path``.
 
-    See :func:`pbr_eval.report` (the public front door) for the parameters.
+    See :func:`pbr_eval.report` (the public front door) for the options and
+    parts.
 
     Returns
     -------
@@ -103,10 +111,6 @@ def write_report(
             f"`path` must end in one of {', '.join(map(repr, RENDERERS))}; got '{p.name}'. "
             "Choose .html for the report, .md for Markdown or .xlsx for the workbook."
         )
-    policy = DisclosurePolicy(threshold=threshold, min_cohort=min_cohort)
-    ctx = build_context(results, pricing=pricing, sensitivity=sensitivity, kind=kind,
-                        title=title, level=level, policy=policy, provenance=provenance,
-                        generated=generated, claims=claims, areas=areas,
-                        area_tariffs=area_tariffs)
+    report = build(results, **options)
     p.parent.mkdir(parents=True, exist_ok=True)
-    return RENDERERS[suffix](ctx, p)
+    return RENDERERS[suffix](report, p)

@@ -1,4 +1,4 @@
-"""Render a report context as one self-contained HTML file.
+"""Render a built report as one self-contained HTML file.
 
 Inline CSS, figures embedded as base64 PNG, no scripts and no external
 resources, so the file can be e-mailed, archived and printed (A4, tables and
@@ -9,11 +9,19 @@ through :func:`~pbr_eval.reporting.safety.escape_html`.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
-from pbr_eval.reporting.figures import render_png
-from pbr_eval.reporting.formatting import cell_format, format_value
+from pbr_eval.figures import render_png
+from pbr_eval.reporting.model import Figure, Paragraph, Report, Table
 from pbr_eval.reporting.safety import escape_html as esc
+from pbr_eval.reporting.text import (
+    cell_text,
+    is_text_column,
+    paragraph_text,
+    provenance_items,
+    shown_columns,
+)
 
 __all__ = ["render_html", "CSS"]
 
@@ -32,6 +40,7 @@ h2 { font-size: 1.25rem; border-bottom: 2px solid var(--rule); padding-bottom: .
 .warning { background: #fdecea; border: 3px solid var(--warn); color: var(--warn);
            padding: .8rem 1rem; font-weight: 700; margin: 1rem 0; }
 .na { color: var(--muted); font-style: italic; }
+.note { color: var(--muted); font-size: .9rem; }
 table { border-collapse: collapse; width: 100%; margin: .8rem 0; font-size: .88rem; }
 th, td { border-bottom: 1px solid var(--rule); padding: .3rem .45rem; text-align: right; }
 th { background: #f3f3f3; vertical-align: bottom; }
@@ -55,79 +64,76 @@ dl.prov dt { font-weight: 600; } dl.prov dd { margin: 0; word-break: break-all; 
 """
 
 
-def _table(t: dict[str, Any]) -> str:
-    cols = t["columns"]
-    if t.get("display"):  # a curated subset for reading; the workbook has every column
-        cols = [c for c in cols if c["key"] in t["display"]]
+def _table(t: Table, currency: str) -> str:
+    cols = shown_columns(t)
     head = "".join(
-        f'<th class="{"text" if c["fmt"] == "text" else "num"}" scope="col">{esc(c["label"])}</th>'
-        for c in cols
-    )
+        f'<th class="{"text" if is_text_column(c) else "num"}" scope="col">{esc(c.label)}</th>'
+        for c in cols)
     body = []
-    for row in t["rows"]:
-        cells = []
-        for c in cols:
-            fmt = cell_format(row, c)
-            cls = "text" if fmt == "text" else "num"
-            cells.append(f'<td class="{cls}">{esc(format_value(row.get(c["key"]), fmt))}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="scroll"><table data-name="{esc(t["name"])}">'
-            f'<caption>{esc(t["title"])}</caption>'
+    for row in t.rows:
+        cells = "".join(f'<td class="{"text" if is_text_column(c) else "num"}">'
+                        f"{esc(cell_text(row, c, currency))}</td>" for c in cols)
+        body.append(f"<tr>{cells}</tr>")
+    return (f'<div class="scroll"><table data-name="{esc(t.name)}">'
+            f"<caption>{esc(t.title)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def _figure(p: dict[str, Any]) -> str:
-    data = base64.b64encode(render_png(p)).decode("ascii")
-    return (f'<figure data-plot="{esc(p["kind"])}"><img src="data:image/png;base64,{data}" '
-            f'alt="{esc(p.get("alt", p.get("title", "")))}">'
-            f"<figcaption>{esc(p.get('alt', ''))}</figcaption></figure>")
+def _figure(f: Figure) -> str:
+    data = base64.b64encode(render_png(f.name, f.data, title=f.title)).decode("ascii")
+    return (f'<figure data-plot="{esc(f.name)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{esc(f.alt or f.title)}"><figcaption>{esc(f.alt)}</figcaption></figure>')
 
 
-def _provenance(prov: dict[str, Any]) -> str:
-    items = []
-    for k, v in prov.items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{a} {b}" for a, b in v.items())
-        items.append(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>")
-    return f'<dl class="prov">{"".join(items)}</dl>'
+def _provenance(prov: Mapping[str, Any]) -> str:
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in provenance_items(prov))
+    return f'<dl class="prov">{items}</dl>'
 
 
-def render_html(ctx: dict[str, Any]) -> str:
-    """Render a context (from :func:`~pbr_eval.reporting.context.build_context`) as HTML.
+def render_html(report: Report) -> str:
+    """Render a built report (:func:`~pbr_eval.reporting.build.build_report`) as HTML.
 
     Returns
     -------
     str
         A complete, self-contained HTML document.
     """
+    cur = report.currency
+
+    def para(p: str | Paragraph) -> str:
+        return esc(paragraph_text(p, cur))
+
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(ctx['title'])}</title><style>{CSS}</style></head><body>",
-        f"<header><h1>{esc(ctx['title'])}</h1>",
-        f'<p class="subtitle">{esc(ctx["subtitle"])}</p>',
-        f'<p class="meta">Generated {esc(ctx["generated"])} by pbr_eval '
-        f'{esc(ctx["provenance"].get("pbr_eval") or "")}.</p></header>',
+        f"<title>{esc(report.title)}</title><style>{CSS}</style></head><body>",
+        f"<header><h1>{esc(report.title)}</h1>",
+        f'<p class="subtitle">{para(report.subtitle)}</p>',
+        f'<p class="meta">Generated {esc(report.generated)} by pbr_eval '
+        f'{esc(report.provenance.get("pbr_eval") or "")}.</p></header>',
     ]
-    for w in ctx["warnings"]:
-        parts.append(f'<div class="warning" role="alert">{esc(w)}</div>')
-    if ctx["headline"]:
-        parts.append('<section class="headline" id="headline">'
-                     + "".join(f"<p>{esc(h)}</p>" for h in ctx["headline"]) + "</section>")
-    for s in ctx["sections"]:
-        if s.get("optional") and not s["available"]:
+    for s in report.sections:
+        if s.id in report.optional and not s.available:
             continue
-        parts.append(f'<section id="{esc(s["id"])}"><h2>{esc(s["title"])}</h2>')
-        if not s["available"]:
-            parts.append(f'<p class="na">Not available: {esc(s["reason"])}.</p></section>')
+        if s.role == "warning":
+            parts += [f'<div class="warning" role="alert">{para(p)}</div>' for p in s.paragraphs]
             continue
-        parts += [f"<p>{esc(p)}</p>" for p in s["paragraphs"]]
-        parts += [_table(t) for t in s["tables"]]
-        parts += [_figure(p) for p in s["plots"]]
+        if s.role == "headline":
+            parts.append(f'<section class="headline" id="{esc(s.id)}">'
+                         + "".join(f"<p>{para(p)}</p>" for p in s.paragraphs) + "</section>")
+            continue
+        parts.append(f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>')
+        if not s.available:
+            parts.append(f'<p class="na">Not available: {esc(s.reason)}.</p></section>')
+            continue
+        parts += [f"<p>{para(p)}</p>" for p in s.paragraphs]
+        parts += [_table(t, cur) for t in s.tables]
+        parts += [_figure(f) for f in s.figures]
+        parts += [f'<p class="note">{para(p)}</p>' for p in s.notes]
         parts.append("</section>")
     parts.append('<section id="provenance"><h2>Provenance</h2>'
-                 f'<p>{esc(ctx["disclosure"]["text"])}</p>{_provenance(ctx["provenance"])}'
+                 f"<p>{para(report.disclosure)}</p>{_provenance(report.provenance)}"
                  "</section>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -1,4 +1,4 @@
-"""Render a report context as Markdown (tables as pipe tables, figures as PNG files).
+"""Render a built report as Markdown (tables as pipe tables, figures as PNG files).
 
 Every text from the data is escaped with
 :func:`~pbr_eval.reporting.safety.escape_markdown` (Markdown renders inline
@@ -8,65 +8,74 @@ HTML, so HTML is escaped too).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from pbr_eval.reporting.formatting import cell_format, format_value
+from pbr_eval.reporting.model import Figure, Paragraph, Report, Table
 from pbr_eval.reporting.safety import escape_markdown as esc
+from pbr_eval.reporting.text import (
+    cell_text,
+    is_text_column,
+    paragraph_text,
+    provenance_items,
+    shown_columns,
+)
 
 __all__ = ["render_markdown"]
 
 
-def _table(t: dict[str, Any]) -> list[str]:
-    cols = t["columns"]
-    if t.get("display"):  # a curated subset for reading; the workbook has every column
-        cols = [c for c in cols if c["key"] in t["display"]]
-    lines = [f"**{esc(t['title'])}**", "",
-             "| " + " | ".join(esc(c["label"]) for c in cols) + " |",
-             "|" + "|".join(":---" if c["fmt"] == "text" else "---:" for c in cols) + "|"]
-    for row in t["rows"]:
-        lines.append("| " + " | ".join(esc(format_value(row.get(c["key"]), cell_format(row, c)))
-                                       for c in cols) + " |")
+def _table(t: Table, currency: str) -> list[str]:
+    cols = shown_columns(t)
+    lines = [f"**{esc(t.title)}**", "",
+             "| " + " | ".join(esc(c.label) for c in cols) + " |",
+             "|" + "|".join(":---" if is_text_column(c) else "---:" for c in cols) + "|"]
+    for row in t.rows:
+        lines.append("| " + " | ".join(esc(cell_text(row, c, currency)) for c in cols) + " |")
     return lines + [""]
 
 
-def render_markdown(ctx: dict[str, Any],
-                    figure_link: Callable[[dict[str, Any], int], str | None] | None = None) -> str:
-    """Render a context as Markdown.
+def render_markdown(report: Report,
+                    figure_link: Callable[[Figure, int], str | None] | None = None) -> str:
+    """Render a built report as Markdown.
 
     Parameters
     ----------
-    ctx : dict
-        From :func:`~pbr_eval.reporting.context.build_context`.
+    report : Report
+        From :func:`~pbr_eval.reporting.build.build_report`.
     figure_link : callable, optional
-        Called with each plot and its number; returns the relative path of the
+        Called with each figure and its number; returns the relative path of the
         saved PNG (or None to leave the figure out).
     """
-    out = [f"# {esc(ctx['title'])}", "", f"_{esc(ctx['subtitle'])}_", "",
-           f"Generated {esc(ctx['generated'])}.", ""]
-    for w in ctx["warnings"]:
-        out += [f"> **{esc(w)}**", ""]
-    if ctx["headline"]:
-        out += ["## Headline", ""] + [f"> {esc(h)}\n>" for h in ctx["headline"]] + [""]
+    cur = report.currency
+
+    def para(p: str | Paragraph) -> str:
+        return esc(paragraph_text(p, cur))
+
+    out = [f"# {esc(report.title)}", "", f"_{para(report.subtitle)}_", "",
+           f"Generated {esc(report.generated)}.", ""]
     k = 0
-    for s in ctx["sections"]:
-        if s.get("optional") and not s["available"]:
+    for s in report.sections:
+        if s.id in report.optional and not s.available:
             continue
-        out += [f"## {esc(s['title'])}", ""]
-        if not s["available"]:
-            out += [f"_Not available: {esc(s['reason'])}._", ""]
+        if s.role == "warning":
+            out += [line for p in s.paragraphs for line in (f"> **{para(p)}**", "")]
             continue
-        for p in s["paragraphs"]:
-            out += [esc(p), ""]
-        for t in s["tables"]:
-            out += _table(t)
-        for p in s["plots"]:
+        if s.role == "headline":
+            out += ["## Headline", ""] + [f"> {para(p)}\n>" for p in s.paragraphs] + [""]
+            continue
+        out += [f"## {esc(s.title)}", ""]
+        if not s.available:
+            out += [f"_Not available: {esc(s.reason)}._", ""]
+            continue
+        for p in s.paragraphs:
+            out += [para(p), ""]
+        for t in s.tables:
+            out += _table(t, cur)
+        for f in s.figures:
             k += 1
-            link = figure_link(p, k) if figure_link else None
+            link = figure_link(f, k) if figure_link else None
             if link:
-                out += [f"![{esc(p.get('alt', p.get('title', '')))}]({link})", ""]
-    out += ["## Provenance", "", esc(ctx["disclosure"]["text"]), ""]
-    for key, v in ctx["provenance"].items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{a} {b}" for a, b in v.items())
-        out.append(f"- **{esc(key)}**: {esc(v)}")
+                out += [f"![{esc(f.alt or f.title)}]({link})", ""]
+        for p in s.notes:
+            out += [f"_{para(p)}_", ""]
+    out += ["## Provenance", "", para(report.disclosure), ""]
+    out += [f"- **{esc(key)}**: {esc(v)}" for key, v in provenance_items(report.provenance)]
     return "\n".join(out) + "\n"

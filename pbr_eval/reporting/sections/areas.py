@@ -1,0 +1,249 @@
+"""The "Local areas" section: area rates (small areas merged), funnel and tariffs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval.disclosure import MARKER, is_hidden
+from pbr_eval.exceptions import OptionError
+from pbr_eval.kinds import Column, Schema, finite_number
+from pbr_eval.reporting import model as rm
+from pbr_eval.reporting.model import Paragraph, ReportInputs, Section, Table, Value, section
+from pbr_eval.reporting.sections._common import frame_rows, not_available, pct
+
+__all__ = ["areas_section", "AREAS_TITLE"]
+
+AREAS_TITLE = "Local areas"
+
+_MERGED_MONEY = ("payment_at_area_price", "payment_at_national_price", "misallocation")
+
+
+def _rates_schema(binary: bool, p: int) -> Schema:
+    kind = "rate" if binary else "mean"
+    return Schema((
+        Column("area", "text", "Area"),
+        Column("n_treated", "count", "People in programme"),
+        Column("n_comparison", "count", "Comparison people"),
+        Column("observed", kind, "Observed", denominator="n_treated"),
+        Column("non_intervention", kind, "Non-intervention (pooled)"),
+        Column("ci_lower", kind, f"{p}% CI lower"),
+        Column("ci_upper", kind, f"{p}% CI upper"),
+        Column("shrinkage", "number", "Shrinkage"),
+        Column("disclosure", "text", "Disclosure control"),
+    ))
+
+
+def _tariff_schema(binary: bool) -> Schema:
+    kind = "rate" if binary else "mean"
+    money = ("n_treated",)  # area totals are the area's people times a rate times a price
+    return Schema((
+        Column("area", "text", "Area"),
+        Column("n_treated", "count", "People in programme"),
+        Column("non_intervention", kind, "Non-intervention"),
+        Column("non_intervention_ci_lower", kind, "Non-intervention: lower limit"),
+        Column("non_intervention_ci_upper", kind, "Non-intervention: upper limit"),
+        Column("expected_rate", kind, "Expected rate"),
+        Column("minimum_performance_level", kind, "Minimum performance level"),
+        Column("price", "money", "Area price"),
+        Column("band_lower", "money", "Band: lower"),
+        Column("band_upper", "money", "Band: upper"),
+        Column("national_price", "money", "National price"),
+        Column("payment_at_area_price", "money", "Payment at the area price",
+               derived_from=money),
+        Column("payment_at_national_price", "money", "Payment at the national price",
+               derived_from=money),
+        Column("misallocation", "money", "Misallocated by one national price",
+               derived_from=money),
+        Column("misallocation_per_person", "money", "Misallocated per person"),
+    ))
+
+
+def _merged_tariffs(frame: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, int]:
+    """Tariff rows of areas with fewer than ``threshold`` treated merged into one row."""
+    small = frame["n_treated"].to_numpy(dtype=float) < threshold
+    keep = frame.loc[~small].copy().astype(object)
+    k = int(small.sum())
+    if k:
+        g = frame.loc[small]
+        n1 = float(g["n_treated"].sum())
+        row: dict[str, Any] = {c: None for c in frame.columns}
+        row["area"] = f"Smaller areas ({k} merged)"
+        row["n_treated"] = int(n1)
+        if n1 >= threshold:
+            for c in _MERGED_MONEY:
+                if c in g:
+                    row[c] = float(g[c].sum())
+            if "misallocation" in g:
+                row["misallocation_per_person"] = float(g["misallocation"].sum()) / n1
+            if "national_price" in g:
+                row["national_price"] = float(g["national_price"].iloc[0])
+        keep = pd.concat([keep, pd.DataFrame([row])], ignore_index=True)
+    return keep, k
+
+
+def _rates_part(areas: Any, inputs: ReportInputs) -> tuple[list[Any], list[Table],
+                                                          list[rm.Figure]]:
+    policy, thr = inputs.policy, inputs.policy.threshold
+    binary = areas.outcome_type == "binary"
+    dt = areas.disclosure_table(policy=policy, level=inputs.level)
+    is_note = dt["area"].astype(str).eq("Note") & dt["n_treated"].astype(str).eq("")
+    dt = dt.loc[~is_note].reset_index(drop=True)
+    dt["area"] = dt["area"].astype(str)
+    schema = _rates_schema(binary, int(round(inputs.level * 100)))
+    rows = frame_rows(dt, schema.names)
+    # the area counts add up to the programme's and the pool's published sizes
+    table = Table("areas", "Area non-intervention rates", schema, rows,
+                  sums=(("n_treated", None), ("n_comparison", None)))
+    nat = float(areas.national_rate)
+    paras: list[Any] = [Paragraph(
+        "Each area's non-intervention rate for '{outcome}' is estimated from its own comparison "
+        "data and partially pooled: small areas borrow strength from the others (shrinkage is "
+        "the share borrowed). The national rate is {nat}. Intervals are {pct}% confidence "
+        "intervals.", outcome=Value(str(areas.outcome), "text"),
+        nat=Value(nat, "rate" if binary else "mean"), pct=pct(inputs.level)),
+        Paragraph("Areas with fewer than {thr} people in the programme are merged into one "
+                  "row; counts that are small, or that would let a small one be worked out "
+                  "from the totals, are shown as {marker}, with the observed rates they would "
+                  "reveal.", thr=Value(thr, "integer"), marker=Value(MARKER, "text"))]
+    figures: list[rm.Figure] = []
+    shown = [r for r in rows if finite_number(r.get("non_intervention")) is not None]
+    shown.sort(key=lambda r: r["non_intervention"])
+    if shown:
+        figures.append(rm.Figure(
+            "area_ranked", "Area non-intervention rates, ranked",
+            "Pooled non-intervention rate of each area with its interval, ranked; the dashed "
+            "line is the national rate. Small areas are merged.",
+            {"labels": [r["area"] for r in shown],
+             "estimate": [r["non_intervention"] for r in shown],
+             "lower": [finite_number(r.get("ci_lower")) for r in shown],
+             "upper": [finite_number(r.get("ci_upper")) for r in shown],
+             "national": nat, "binary": binary, "outcome": str(areas.outcome)}))
+    # the funnel plots areas whose counts the table shows (hidden counts stay hidden)
+    where = {r["area"]: i for i, r in enumerate(rows)}
+    visible = {a for a, i in where.items()
+               if not is_hidden(rows[i].get("n_treated"))
+               and not is_hidden(rows[i].get("n_comparison"))}
+    ft = areas.funnel_table()
+    ok = ((ft["n_treated"] >= thr) & (ft["n_comparison"] >= thr)
+          & ft["area"].astype(str).isin(visible))
+    left_out = int((~ok).sum())
+    ft = ft.loc[ok]
+    if len(ft):
+        from pbr_eval.areas import funnel_limits
+
+        prec = ft["precision"].to_numpy(dtype=float)
+        grid = np.geomspace(max(prec.min() * 0.8, 1e-9), prec.max() * 1.2, 60)
+        limits = {}
+        for lev in (0.95, 0.998):
+            lo, hi = funnel_limits(nat, grid, level=lev, binary=binary)
+            limits[f"{lev:.1%}"] = [[float(x) for x in lo], [float(x) for x in hi]]
+        flags = [str(f) for f in ft["flag"]]
+        figures.append(rm.Figure(
+            "funnel", "Funnel plot of area non-intervention rates",
+            "Each area's own (unpooled) rate against its effective cohort size, with 95% and "
+            "99.8% control limits around the national rate.",
+            {"x": [float(x) for x in prec], "y": [float(y) for y in ft["unpooled"]],
+             "labels": [str(a) for a in ft["area"]], "flags": flags,
+             "grid": [float(g) for g in grid], "limits": limits, "national": nat,
+             "binary": binary},
+            points=tuple(rm.Cell("areas", where[str(a)], c) for a in ft["area"]
+                         for c in ("n_treated",)),
+            series=("x", "y", "labels", "flags")))
+        n_out = sum("99.8" in f for f in flags)
+        paras.append(Paragraph(
+            "Funnel plot: {k} of {n} areas lie outside the outer control limits ({outer}); many "
+            "areas outside the limits mean one national rate does not fit.",
+            k=Value(n_out, "integer"), n=Value(len(ft), "integer"),
+            outer=Value(0.998, "probability")))
+    if left_out:
+        paras.append(Paragraph(
+            "{k} areas with fewer than {thr} people in the programme or in the comparison pool, "
+            "or whose count is hidden, are left out of the funnel plot (disclosure control).",
+            k=Value(left_out, "integer"), thr=Value(thr, "integer")))
+    return paras, [table], figures
+
+
+def _tariffs_part(tariffs: Any, inputs: ReportInputs, rates: Table | None
+                  ) -> tuple[list[Any], list[Table], list[rm.Figure], list[rm.Relation]]:
+    thr = inputs.policy.threshold
+    binary = getattr(getattr(tariffs, "rates", None), "outcome_type", "binary") == "binary"
+    # expected_outcomes (a model projection of a count per area) is left out
+    tf = tariffs.to_frame().drop(columns=["expected_outcomes"], errors="ignore")
+    merged, k = _merged_tariffs(tf, thr)
+    merged["area"] = merged["area"].astype(str)
+    schema = _tariff_schema(binary)
+    schema = schema.select([c for c in schema.names if c in merged.columns])
+    rows = frame_rows(merged, schema.names)
+    display = tuple(c for c in ("area", "n_treated", "non_intervention",
+                                "minimum_performance_level", "price", "national_price",
+                                "misallocation", "misallocation_per_person") if c in schema)
+    table = Table("area_tariffs", "Area tariffs", schema, rows, display=display,
+                  sums=(("n_treated", None),))
+    # each area's count is the same in both tables: hidden in one, hidden in the other
+    relations = []
+    if rates is not None:
+        where = {r["area"]: i for i, r in enumerate(rates.rows)}
+        relations = [rm.Relation(rm.Cell("areas", where[r["area"]], "n_treated"),
+                              (rm.Cell("area_tariffs", i, "n_treated"),))
+                     for i, r in enumerate(rows) if r["area"] in where]
+    nat = dict(getattr(tariffs, "national", {}) or {})
+    total = finite_number(getattr(tariffs, "total_misallocated", None))
+    paras: list[Any] = []
+    if total is not None:
+        paras.append(Paragraph(
+            "One national price ({price} per outcome) would pay {total} to the wrong areas: "
+            "over-paying where outcomes would have happened anyway and under-paying where they "
+            "are harder to achieve.", price=Value(nat.get("price"), "money"),
+            total=Value(total, "money")))
+    if k:
+        paras.append(Paragraph("{k} areas with fewer than {thr} people in the programme are "
+                               "merged into one row (disclosure control).",
+                               k=Value(k, "integer"), thr=Value(thr, "integer")))
+    bars = [r for r in rows if finite_number(r.get("misallocation")) is not None]
+    figures = []
+    if bars:
+        bars.sort(key=lambda r: r["misallocation"])
+        figures.append(rm.Figure(
+            "misallocation", "Money misallocated by a single national price",
+            "Over-payment (+) or under-payment (-) of each area under one national price. Small "
+            "areas are merged; areas whose count is hidden are left out.",
+            {"labels": [r["area"] for r in bars], "values": [r["misallocation"] for r in bars]},
+            points=tuple(rm.Cell("area_tariffs", rows.index(r), "misallocation") for r in bars),
+            series=("labels", "values")))
+    return paras, [table], figures, relations
+
+
+@section("areas", title=AREAS_TITLE, order={"pilot": 85, "tariff": 95},
+         needs=("areas", "area_tariffs"), sheet="Areas", optional=True)
+def areas_section(inputs: ReportInputs) -> Section:
+    """Area non-intervention rates (small areas merged), funnel plot and area tariffs."""
+    areas, tariffs = inputs.get("areas"), inputs.get("area_tariffs")
+    if areas is None and tariffs is None:
+        return not_available("areas", AREAS_TITLE, "no area rates were given (areas=...)")
+    if areas is not None and not hasattr(areas, "disclosure_table"):
+        raise OptionError("`areas` must be an AreaRates from pbr_eval.areas.area_rates(); got "
+                          f"{type(areas).__name__}.")
+    if tariffs is not None and not (hasattr(tariffs, "to_frame")
+                                    and hasattr(tariffs, "national")):
+        raise OptionError("`area_tariffs` must be an AreaTariffs from "
+                          f"pbr_eval.areas.area_tariffs(); got {type(tariffs).__name__}.")
+    paras: list[Any] = []
+    tables: list[Table] = []
+    figures: list[rm.Figure] = []
+    relations: list[rm.Relation] = []
+    if areas is not None:
+        p, t, f = _rates_part(areas, inputs)
+        paras += p
+        tables += t
+        figures += f
+    if tariffs is not None:
+        p, t, f, r = _tariffs_part(tariffs, inputs, tables[0] if tables else None)
+        paras += p
+        tables += t
+        figures += f
+        relations += r
+    return Section("areas", AREAS_TITLE, paragraphs=tuple(paras), tables=tuple(tables),
+                   figures=tuple(figures), relations=tuple(relations))
