@@ -437,7 +437,10 @@ class DisclosurePolicy:
             gone = [c for c in r.parts if c in hidden]
             if not gone or (r.total is not None and r.total in hidden):
                 continue
-            total = sum((_number(raw[c]) or 0.0) for c in gone)
+            known = [_number(raw[c]) for c in gone]
+            if any(v is None for v in known):  # hidden before (by an engine): value unknown here
+                continue
+            total = sum(v for v in known if v is not None)
             x = min(gone)
             if self.count_is_small(total) and x not in unprotectable:
                 return x

@@ -221,6 +221,21 @@ def test_no_hidden_count_in_words(built, written, full):
     for text in (html, written["pilot.md"].read_text()):
         assert not re.search(r"\b3 programme participants?\b", text)
         assert "(3)" not in text
+    # every rendered string of every format: a number of people, claims or rows in words is
+    # never a small one
+    wb = load_workbook(written["tariff.xlsx"])
+    strings = [html, written["pilot.md"].read_text(),
+               htmllib.unescape(re.sub(r"<[^>]+>", " ", written["tariff.html"].read_text()))]
+    strings += [str(c.value) for ws in wb.worksheets for r in ws.iter_rows() for c in r
+                if isinstance(c.value, str)]
+    people = re.compile(r"(?<![\w.])(\d[\d,]*) (?:people|persons?|claims?|rows?|families|"
+                        r"participants?|programme participants?|comparison units?)\b")
+    found = 0
+    for text in strings:
+        for m in people.finditer(text):
+            found += 1
+            assert not policy.count_is_small(int(m.group(1).replace(",", ""))), m.group(0)
+    assert found > 10
 
 
 def _expect(kind: str, text: str) -> bool:
