@@ -290,10 +290,10 @@ def test_every_value_is_shown_by_its_kind(built, written):
     ev = next(t for t in rep.tables() if t.title == "E-values")
     count_row = next(i for i, r in enumerate(ev.rows) if r["outcome_type"] == "count")
     cells = html_tables[ev.name][count_row]
-    labels = [c.label for c in ev.schema if c.name in ev.display]
-    assert cells[labels.index("E-value")] == f"{ev.rows[count_row]['e_value']:.2f}"
+    names = [c.name for c in ev.schema if c.name in ev.display]
+    assert cells[names.index("e_value")] == f"{ev.rows[count_row]['e_value']:.2f}"
     assert "£" not in "".join(cells)
-    assert not cells[labels.index("Non-intervention")].endswith("%")
+    assert not cells[names.index("non_intervention")].endswith("%")
 
 
 def test_workbook_number_formats_follow_kinds(built, written):

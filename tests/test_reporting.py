@@ -93,7 +93,8 @@ def test_workbook_sheets_numbers_formats_and_frozen_headers(res, rec, tmp_path):
     ws = wb["Prices"]
     assert ws.freeze_panes == "B2"
     header = [c.value for c in ws[1]]
-    col = header.index("Recommended price (£)") + 1  # plain label, unit in the header
+    label = rec.frame_schema().label("recommended") + " (£)"  # plain label, unit in the header
+    col = header.index(label) + 1
     cell = ws.cell(row=2, column=col)
     assert isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
     assert cell.value == pytest.approx(rec.to_frame()["recommended"].iloc[0])
@@ -166,9 +167,10 @@ def test_pricing_engine_parts_fill_the_tariff_report(res, rec, tmp_path):
     wb = load_workbook(xlsx)
     cf = wb["Cash flow"]
     header = [c.value for c in cf[1]]
-    assert header[0] == "Month" and "Cash position (£)" in header
+    label = bundle["cashflow"].frame_schema().label("cash_position") + " (£)"
+    assert header[0] == "Month" and label in header
     frame = bundle["cashflow"].to_frame()
-    col = header.index("Cash position (£)") + 1
+    col = header.index(label) + 1
     assert cf.cell(row=13, column=col).value == pytest.approx(frame["cash_position"].iloc[11])
     assert "£" in cf.cell(row=13, column=col).number_format
     tariff = wb["Tariff"]

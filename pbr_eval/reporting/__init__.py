@@ -15,9 +15,9 @@ from typing import Any
 
 from pbr_eval.disclosure import MARKER, SUPPRESSED, WITHHELD, DisclosurePolicy
 from pbr_eval.exceptions import OptionError
+from pbr_eval.figures import render_png
 from pbr_eval.reporting.build import OPTIONS, build, build_report, report_inputs
 from pbr_eval.reporting.excel import write_workbook
-from pbr_eval.figures import render_png
 from pbr_eval.reporting.html import render_html
 from pbr_eval.reporting.markdown import render_markdown
 from pbr_eval.reporting.model import (

@@ -25,8 +25,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pbr_eval.disclosure import MARKER, is_hidden
-from pbr_eval.kinds import Column, excel_format, finite_number, resolve_kind
 from pbr_eval.figures import render_png
+from pbr_eval.kinds import Column, excel_format, finite_number, resolve_kind
 from pbr_eval.reporting.model import Report, Section, Table
 from pbr_eval.reporting.safety import neutralise_formula
 from pbr_eval.reporting.text import paragraph_text, provenance_items

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.disclosure import MARKER
-from pbr_eval.exceptions import OptionError
+from pbr_eval.exceptions import OptionError, PbrEvalError
 from pbr_eval.kinds import Column, Schema, finite_number
-from pbr_eval.reporting.model import Cell, Paragraph, ReportInputs, Section, Table, Value
+from pbr_eval.reporting.model import Cell, Figure, Paragraph, ReportInputs, Section, Table, Value
 
 __all__ = [
     "not_available",
+    "figure",
+    "results_object",
     "with_text",
     "schema_table",
     "results_dict",
@@ -115,6 +117,35 @@ def results_dict(inputs: ReportInputs) -> dict[str, Any]:
         "`results` must be a results object from pbr_eval.estimate() (or its to_dict() / saved "
         f"JSON); got {type(results).__name__}."
     )
+
+
+def results_object(obj: Any) -> Any:
+    """``obj`` as a results object: itself, or rebuilt from its ``to_dict()`` (a saved file);
+    None when it is neither."""
+    if callable(getattr(obj, "figure_data", None)) or callable(getattr(obj, "frame_schema", None)):
+        return obj
+    if isinstance(obj, Mapping):
+        from pbr_eval.results.base import Results
+
+        try:
+            return Results.from_dict(obj)
+        except PbrEvalError:
+            return None
+    return None
+
+
+def figure(obj: Any, name: str, inputs: ReportInputs, title: str, alt: str) -> Figure | None:
+    """Figure ``name`` of a results object, from its own published data
+    (``figure_data(name, policy=...)``, drawn by :mod:`pbr_eval.figures`), or None when
+    these results cannot draw it."""
+    obj = results_object(obj)
+    if obj is None or name not in getattr(obj, "figures", ()):
+        return None
+    try:
+        data = obj.figure_data(name, policy=inputs.policy)
+    except PbrEvalError:
+        return None
+    return Figure(name, title, alt, data)
 
 
 def estimate_rows(inputs: ReportInputs) -> list[dict[str, Any]]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from pbr_eval.disclosure import MARKER, is_hidden
+from pbr_eval.disclosure import MARKER
 from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import Column, Schema, finite_number
 from pbr_eval.reporting import model as rm
 from pbr_eval.reporting.model import Paragraph, ReportInputs, Section, Table, Value, section
-from pbr_eval.reporting.sections._common import frame_rows, not_available, pct
+from pbr_eval.reporting.sections._common import figure, frame_rows, not_available, pct
 
 __all__ = ["areas_section", "AREAS_TITLE"]
 
@@ -61,27 +58,20 @@ def _tariff_schema(binary: bool) -> Schema:
     ))
 
 
-def _merged_tariffs(frame: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, int]:
-    """Tariff rows of areas with fewer than ``threshold`` treated merged into one row."""
-    small = frame["n_treated"].to_numpy(dtype=float) < threshold
-    keep = frame.loc[~small].copy().astype(object)
-    k = int(small.sum())
-    if k:
-        g = frame.loc[small]
-        n1 = float(g["n_treated"].sum())
-        row: dict[str, Any] = {c: None for c in frame.columns}
-        row["area"] = f"Smaller areas ({k} merged)"
-        row["n_treated"] = int(n1)
-        if n1 >= threshold:
-            for c in _MERGED_MONEY:
-                if c in g:
-                    row[c] = float(g[c].sum())
-            if "misallocation" in g:
-                row["misallocation_per_person"] = float(g["misallocation"].sum()) / n1
-            if "national_price" in g:
-                row["national_price"] = float(g["national_price"].iloc[0])
-        keep = pd.concat([keep, pd.DataFrame([row])], ignore_index=True)
-    return keep, k
+def _labelled(obj: Any, name: str, inputs: ReportInputs, where: dict[str, int], table: str,
+              column: str, title: str, alt: str) -> rm.Figure | None:
+    """Figure ``name`` of an area result, its points tied (by area) to ``table``'s ``column``."""
+    fig = figure(obj, name, inputs, title, alt)
+    if fig is None:
+        return None
+    data = dict(fig.data)
+    series = [k for k, v in data.items() if isinstance(v, list) and k not in ("grid",)
+              and len(v) == len(data["labels"])]
+    keep = [k for k, lab in enumerate(data["labels"]) if str(lab) in where]
+    for k in series:
+        data[k] = [data[k][i] for i in keep]
+    points = tuple(rm.Cell(table, where[str(lab)], column) for lab in data["labels"])
+    return rm.Figure(name, title, alt, data, points=points, series=tuple(series))
 
 
 def _rates_part(areas: Any, inputs: ReportInputs) -> tuple[list[Any], list[Table],
@@ -108,55 +98,27 @@ def _rates_part(areas: Any, inputs: ReportInputs) -> tuple[list[Any], list[Table
                   "row; counts that are small, or that would let a small one be worked out "
                   "from the totals, are shown as {marker}, with the observed rates they would "
                   "reveal.", thr=Value(thr, "integer"), marker=Value(MARKER, "text"))]
-    figures: list[rm.Figure] = []
-    shown = [r for r in rows if finite_number(r.get("non_intervention")) is not None]
-    shown.sort(key=lambda r: r["non_intervention"])
-    if shown:
-        figures.append(rm.Figure(
-            "area_ranked", "Area non-intervention rates, ranked",
-            "Pooled non-intervention rate of each area with its interval, ranked; the dashed "
-            "line is the national rate. Small areas are merged.",
-            {"labels": [r["area"] for r in shown],
-             "estimate": [r["non_intervention"] for r in shown],
-             "lower": [finite_number(r.get("ci_lower")) for r in shown],
-             "upper": [finite_number(r.get("ci_upper")) for r in shown],
-             "national": nat, "binary": binary, "outcome": str(areas.outcome)}))
-    # the funnel plots areas whose counts the table shows (hidden counts stay hidden)
+    # the figures are the results' own published data (drawn by pbr_eval.figures); a point
+    # whose area the table does not show, or whose count it hides, is left out
     where = {r["area"]: i for i, r in enumerate(rows)}
-    visible = {a for a, i in where.items()
-               if not is_hidden(rows[i].get("n_treated"))
-               and not is_hidden(rows[i].get("n_comparison"))}
-    ft = areas.funnel_table()
-    ok = ((ft["n_treated"] >= thr) & (ft["n_comparison"] >= thr)
-          & ft["area"].astype(str).isin(visible))
-    left_out = int((~ok).sum())
-    ft = ft.loc[ok]
-    if len(ft):
-        from pbr_eval.areas import funnel_limits
-
-        prec = ft["precision"].to_numpy(dtype=float)
-        grid = np.geomspace(max(prec.min() * 0.8, 1e-9), prec.max() * 1.2, 60)
-        limits = {}
-        for lev in (0.95, 0.998):
-            lo, hi = funnel_limits(nat, grid, level=lev, binary=binary)
-            limits[f"{lev:.1%}"] = [[float(x) for x in lo], [float(x) for x in hi]]
-        flags = [str(f) for f in ft["flag"]]
-        figures.append(rm.Figure(
-            "funnel", "Funnel plot of area non-intervention rates",
-            "Each area's own (unpooled) rate against its effective cohort size, with 95% and "
-            "99.8% control limits around the national rate.",
-            {"x": [float(x) for x in prec], "y": [float(y) for y in ft["unpooled"]],
-             "labels": [str(a) for a in ft["area"]], "flags": flags,
-             "grid": [float(g) for g in grid], "limits": limits, "national": nat,
-             "binary": binary},
-            points=tuple(rm.Cell("areas", where[str(a)], c) for a in ft["area"]
-                         for c in ("n_treated",)),
-            series=("x", "y", "labels", "flags")))
-        n_out = sum("99.8" in f for f in flags)
+    figures = [f for f in (
+        _labelled(areas, "area_ranked", inputs, where, "areas", "non_intervention",
+                  "Area non-intervention rates, ranked",
+                  "Pooled non-intervention rate of each area with its interval, ranked; the "
+                  "dashed line is the national rate. Small areas are merged."),
+        _labelled(areas, "funnel", inputs, where, "areas", "n_treated",
+                  "Funnel plot of area non-intervention rates",
+                  "Each area's own (unpooled) rate against its effective cohort size, with "
+                  "control limits around the national rate.")) if f is not None]
+    funnel = next((f for f in figures if f.name == "funnel"), None)
+    shown_in_funnel = len(funnel.data["labels"]) if funnel else 0
+    left_out = len(areas.to_frame()) - shown_in_funnel
+    if funnel is not None:
+        n_out = sum("99.8" in str(f) for f in funnel.data.get("flags", []))
         paras.append(Paragraph(
             "Funnel plot: {k} of {n} areas lie outside the outer control limits ({outer}); many "
             "areas outside the limits mean one national rate does not fit.",
-            k=Value(n_out, "integer"), n=Value(len(ft), "integer"),
+            k=Value(n_out, "integer"), n=Value(shown_in_funnel, "integer"),
             outer=Value(0.998, "probability")))
     if left_out:
         paras.append(Paragraph(
@@ -170,13 +132,17 @@ def _tariffs_part(tariffs: Any, inputs: ReportInputs, rates: Table | None
                   ) -> tuple[list[Any], list[Table], list[rm.Figure], list[rm.Relation]]:
     thr = inputs.policy.threshold
     binary = getattr(getattr(tariffs, "rates", None), "outcome_type", "binary") == "binary"
-    # expected_outcomes (a model projection of a count per area) is left out
-    tf = tariffs.to_frame().drop(columns=["expected_outcomes"], errors="ignore")
-    merged, k = _merged_tariffs(tf, thr)
+    # the engine's published table (small areas merged); expected_outcomes (a model
+    # projection of a count per area) is left out
+    merged = tariffs.disclosure_table(min_count=thr).drop(columns=["expected_outcomes"],
+                                                          errors="ignore")
     merged["area"] = merged["area"].astype(str)
+    k = int((tariffs.to_frame()["n_treated"].to_numpy(dtype=float) < thr).sum())
     schema = _tariff_schema(binary)
     schema = schema.select([c for c in schema.names if c in merged.columns])
-    rows = frame_rows(merged, schema.names)
+    # the merged row has no area-specific rates or prices: not computable, not blank text
+    rows = tuple({k: (None if v == "" and schema.kind(k) != "text" else v) for k, v in r.items()}
+                 for r in frame_rows(merged, schema.names))
     display = tuple(c for c in ("area", "n_treated", "non_intervention",
                                 "minimum_performance_level", "price", "national_price",
                                 "misallocation", "misallocation_per_person") if c in schema)
@@ -202,17 +168,12 @@ def _tariffs_part(tariffs: Any, inputs: ReportInputs, rates: Table | None
         paras.append(Paragraph("{k} areas with fewer than {thr} people in the programme are "
                                "merged into one row (disclosure control).",
                                k=Value(k, "integer"), thr=Value(thr, "integer")))
-    bars = [r for r in rows if finite_number(r.get("misallocation")) is not None]
-    figures = []
-    if bars:
-        bars.sort(key=lambda r: r["misallocation"])
-        figures.append(rm.Figure(
-            "misallocation", "Money misallocated by a single national price",
-            "Over-payment (+) or under-payment (-) of each area under one national price. Small "
-            "areas are merged; areas whose count is hidden are left out.",
-            {"labels": [r["area"] for r in bars], "values": [r["misallocation"] for r in bars]},
-            points=tuple(rm.Cell("area_tariffs", rows.index(r), "misallocation") for r in bars),
-            series=("labels", "values")))
+    where = {r["area"]: i for i, r in enumerate(rows)}
+    fig = _labelled(tariffs, "misallocation", inputs, where, "area_tariffs", "misallocation",
+                    "Money misallocated by a single national price",
+                    "Over-payment (+) or under-payment (-) of each area under one national "
+                    "price. Small areas are merged; areas whose count is hidden are left out.")
+    figures = [fig] if fig is not None else []
     return paras, [table], figures, relations
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pbr_eval.disclosure import MARKER, is_hidden
@@ -15,6 +14,7 @@ from pbr_eval.reporting.model import Paragraph, ReportInputs, Section, Table, Va
 from pbr_eval.reporting.sections._bridge import schema_of
 from pbr_eval.reporting.sections._common import (
     estimate_value,
+    figure,
     frame_rows,
     free_text,
     method_caveat,
@@ -202,7 +202,7 @@ def balance_section(inputs: ReportInputs) -> Section:
         row["_type"] = "binary" if is_bin else "continuous"
         out.append(row)
     table = Table("balance", "Covariate balance", schema, tuple(out))
-    # the Love plot shows what the table shows: SMDs of rows whose means are published
+    # rows whose means are withheld (their SMDs go with them, in the table and the Love plot)
     hidden_rows = set()
     for i, row in enumerate(out):
         for when in ("before", "after"):
@@ -210,17 +210,12 @@ def balance_section(inputs: ReportInputs) -> Section:
                 kind = "rate" if row["_type"] == "binary" else "mean"
                 if is_hidden(policy.value(row[f"mean_{g}_{when}"], kind, denominator=n[key]
                                           if n[key] is not None else MARKER)):
-                    hidden_rows.add((i, when))
-    thr = finite_number(getattr(bal_obj, "threshold", 0.1)) or 0.1
-    love = rm.Figure("love", "Love plot: standardised mean differences",
+                    hidden_rows.add(i)
+    love = figure(inputs.results, "love", inputs, "Love plot: standardised mean differences",
                   "Absolute standardised mean difference of each covariate before and after "
-                  "adjustment; points left of the dashed line are balanced.",
-                  {"covariates": [r["covariate"] for r in out],
-                   "before": [None if (i, "before") in hidden_rows else r["smd_before"]
-                              for i, r in enumerate(out)],
-                   "after": [None if (i, "after") in hidden_rows else r["smd_after"]
-                             for i, r in enumerate(out)],
-                   "threshold": thr})
+                  "adjustment; points left of the dashed line are balanced.")
+    thr = finite_number(getattr(bal_obj, "threshold", None)) or finite_number(
+        (love.data if love else {}).get("threshold")) or 0.1
     imb = list(getattr(bal_obj, "imbalanced", []) or [])
     paras: list[str | Paragraph] = [Paragraph(
         "A standardised mean difference (SMD) below {thr} in absolute value is usually taken "
@@ -231,65 +226,29 @@ def balance_section(inputs: ReportInputs) -> Section:
                  Paragraph("After adjustment every covariate is within {thr}.",
                            thr=Value(thr, "number")))
     notes: list[str | Paragraph] = []
-    k = len({i for i, _ in hidden_rows})
+    k = len(hidden_rows)
     if k:
         notes.append(Paragraph("Balance figures for {k} categories are withheld because they "
                                "would reveal counts below {thr}.", k=Value(k, "integer"),
                                thr=Value(policy.threshold, "integer")))
-    return Section("balance", title, paragraphs=tuple(paras), tables=(table,), figures=(love,),
-                   notes=tuple(notes))
+    return Section("balance", title, paragraphs=tuple(paras), tables=(table,),
+                   figures=(love,) if love else (), notes=tuple(notes))
 
 
 # ------------------------------------------------------------------- overlap
-def _overlap(inputs: ReportInputs, bins: int = 20) -> tuple[rm.Figure | None, str, int]:
-    extras = getattr(inputs.results, "extras", None)
-    if not extras:
-        return None, ("the propensity scores are not in these results (a saved results file "
-                      "carries aggregates only, or the method does not use a propensity "
-                      "score)"), 0
-    ps = extras.get("distance")
-    t_index = extras.get("treated_index")
-    estimand = getattr(inputs.results, "estimand", None)
-    focal = extras.get("focal_index")
-    if t_index is None and focal is not None and isinstance(ps, pd.Series):
-        if estimand == "ATT":
-            t_index = focal
-        elif estimand == "ATC":
-            t_index = ps.index.difference(focal)
-    if not isinstance(ps, pd.Series) or t_index is None:
-        return None, "this method does not record propensity scores", 0
-    v = ps.to_numpy(dtype=float)
-    is_t = ps.index.isin(t_index)
-    ok = np.isfinite(v)
-    if not ok.any() or not is_t[ok].any() or is_t[ok].all():
-        return None, "the propensity scores of one of the groups are missing", 0
-    lo, hi = float(np.min(v[ok])), float(np.max(v[ok]))
-    edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.linspace(lo - 0.5, lo + 0.5,
-                                                                       bins + 1)
-    label = "propensity score" if 0 <= lo and hi <= 1 else "propensity score (linear)"
-    n_hidden = 0
-    data: dict[str, Any] = {"edges": [float(e) for e in edges], "label": label}
-    for name, mask in (("treated", ok & is_t), ("comparison", ok & ~is_t)):
-        counts, _ = np.histogram(v[mask], bins=edges)
-        small = np.array([inputs.policy.count_is_small(c) for c in counts]) & (counts > 0)
-        n_hidden += int(small.sum())
-        kept = np.where(small, 0, counts)
-        total = counts.sum()
-        data[name] = [float(x) for x in (kept / total if total else kept)]
-    fig = rm.Figure("overlap", "Overlap of propensity scores",
-                 "Share of programme and comparison people in each propensity-score band; "
-                 "bands holding fewer than the disclosure threshold are left blank.", data)
-    return fig, "", n_hidden
-
-
 @section("overlap", title="Overlap: are there comparable people?", order=40,
          reports=("pilot",))
 def overlap_section(inputs: ReportInputs) -> Section:
     """The propensity-score overlap plot (small bands left blank)."""
     title = "Overlap: are there comparable people?"
-    fig, reason, n_hidden = _overlap(inputs)
+    fig = figure(inputs.results, "overlap", inputs, "Overlap of propensity scores",
+                 "Share of programme and comparison people in each propensity-score band; "
+                 "bands holding fewer than the disclosure threshold are left blank.")
     if fig is None:
-        return not_available("overlap", title, reason)
+        return not_available("overlap", title, "the propensity scores are not in these results "
+                             "(a saved results file carries aggregates only, or the method does "
+                             "not use a propensity score)")
+    n_hidden = int(fig.data.get("suppressed_bins") or 0)
     paras: list[str | Paragraph] = [
         "Each person's propensity score is their estimated chance of joining the programme "
         "given their characteristics. The comparison is only trustworthy where both groups "
@@ -363,13 +322,18 @@ def sensitivity_section(inputs: ReportInputs) -> Section:
         rows = frame_rows(frame, schema.names)
         tables.append(Table(name, label, schema, rows,
                             display=tuple(c for c in schema.names if c != "outcome_type")))
-        # rates repeated from the estimates table are hidden wherever it hides them
+        # the rates of an outcome (kind "outcome") repeat the estimates: hidden wherever the
+        # estimates hide them, and every other figure of the row is computed from them
+        rates = [c.name for c in schema if c.kind == "outcome"]
+        others = [c.name for c in schema if c.kind not in ("text", "outcome", "count")]
         for i, r in enumerate(rows):
             j = est.get(str(r.get("outcome")))
             if j is None:
                 continue
-            links += [rm.Link(rm.Cell("estimates", j, c), rm.Cell(name, i, c)) for c in _REPEATED
-                      if c in schema]
+            links += [rm.Link(rm.Cell("estimates", j, src), rm.Cell(name, i, c))
+                      for c in rates for src in _REPEATED]
+            links += [rm.Link(rm.Cell(name, i, src), rm.Cell(name, i, c))
+                      for c in others for src in rates]
         paras += _rosenbaum_sentences(obj, est)
     if not tables:
         return not_available("sensitivity", title,

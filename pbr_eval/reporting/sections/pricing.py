@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import PbrEvalError
-from pbr_eval.kinds import Column, Schema, finite_number
+from pbr_eval.kinds import Column, Schema, finite_number, resolve_kind
 from pbr_eval.reporting import model as rm
 from pbr_eval.reporting.model import Paragraph, ReportInputs, Section, Table, Value, section
-from pbr_eval.reporting.sections._bridge import PRICES, schema_of
+from pbr_eval.reporting.sections._bridge import schema_of
 from pbr_eval.reporting.sections._common import (
+    figure,
     frame_rows,
     free_text,
     not_available,
     outcome_index,
     pct,
+    results_object,
     with_text,
 )
 
@@ -47,10 +49,6 @@ def _absent(inputs: ReportInputs, part: str) -> str:
 
 # -------------------------------------------------------------------- prices
 def _price_frame(rec: Any) -> pd.DataFrame | None:
-    if isinstance(rec, Mapping) and isinstance(rec.get("prices"), list):
-        return pd.DataFrame(rec["prices"]) if rec["prices"] else None
-    if isinstance(rec, pd.DataFrame):
-        return rec
     to_frame = getattr(rec, "to_frame", None)
     if callable(to_frame):
         try:
@@ -62,31 +60,30 @@ def _price_frame(rec: Any) -> pd.DataFrame | None:
 
 
 def _price_table(inputs: ReportInputs) -> tuple[Table | None, tuple[rm.Link, ...], Any]:
-    rec = inputs.get("pricing")
+    rec = results_object(inputs.get("pricing"))
     frame = _price_frame(rec)
     if frame is None or not len(frame):
-        return None, (), rec
-    schema = schema_of(rec, frame) if not isinstance(rec, Mapping) else schema_of(None, frame)
-    if schema is None and set(frame.columns) <= set(PRICES.names):
-        schema = PRICES.select([str(c) for c in frame.columns])
+        return None, (), inputs.get("pricing")
+    schema = schema_of(rec, frame)
     if schema is None:
         return None, (), rec
     rows = frame_rows(frame, schema.names)
     display = tuple(c for c in PRICE_DISPLAY if c in schema)
     table = Table("prices", "Prices", schema, rows,
                   display=display if len(display) >= 4 else None)
-    # the prices repeat the estimates' rates (or their complements): hidden where they are
+    # the prices' rates repeat the estimates (or their complements): hidden where they are;
+    # and every price, share and risk of a row is computed from the row's rates
     est = outcome_index(inputs)
+    rates = [c.name for c in schema if resolve_kind(c, {}) in ("rate", "mean")]
+    derived = [c.name for c in schema if c.kind in ("money", "probability", "number")]
     links = []
     for i, r in enumerate(rows):
+        links += [rm.Link(rm.Cell("prices", i, src), rm.Cell("prices", i, c))
+                  for c in derived for src in rates]
         j = est.get(str(r.get("outcome")))
-        if j is None:
-            continue
-        for src in ("observed", "non_intervention", "non_intervention_ci_lower",
-                    "non_intervention_ci_upper"):
-            for dst in ("expected_rate", "non_intervention"):
-                if dst in schema:
-                    links.append(rm.Link(rm.Cell("estimates", j, src), rm.Cell("prices", i, dst)))
+        if j is not None:
+            links += [rm.Link(rm.Cell("estimates", j, src), rm.Cell("prices", i, dst))
+                      for src in ("observed", "non_intervention") for dst in rates]
     return table, tuple(links), rec
 
 
@@ -116,35 +113,6 @@ def price_sentences(inputs: ReportInputs) -> list[Paragraph]:
     return out
 
 
-def _price_curve(table: Table) -> rm.Figure | None:
-    lines = []
-    for r in table.rows[:6]:
-        v, rate, n = (finite_number(r.get(c)) for c in ("value_per_outcome", "expected_rate",
-                                                          "non_intervention"))
-        if v is None or rate is None or n is None or rate <= 0:
-            continue
-        floor = finite_number(r.get("floor"))
-        tip = rate * (1 - floor / v) if floor is not None else rate
-        grid = np.linspace(0.0, min(1.0, max(rate, n) * 1.25), 60)
-        band = [finite_number(r.get("non_intervention_ci_lower")),
-                finite_number(r.get("non_intervention_ci_upper"))]
-        lines.append({
-            "label": str(r.get("paid_outcome", r.get("outcome", ""))),
-            "x": [float(x) for x in grid],
-            "price": [float(max(v * (1 - x / rate), 0.0)) for x in grid],
-            "estimate": n, "price_at_estimate": float(max(v * (1 - n / rate), 0.0)),
-            "recommended": finite_number(r.get("recommended")),
-            "band": [b if b is not None else float("nan") for b in band],
-            "tipping_point": float(tip), "floor": floor,
-        })
-    if not lines:
-        return None
-    return rm.Figure("price_curve", "Price against the non-intervention rate",
-                  "Most worth paying per outcome as the non-intervention rate rises, with the "
-                  "estimate, its confidence band and the tipping point where the price reaches "
-                  "zero (or the provider's floor).", {"lines": lines})
-
-
 @section("prices", title="Recommended prices and bands", order=_order(0), needs=("pricing",),
          sheet="Prices", optional=("pilot",))
 def prices_section(inputs: ReportInputs) -> Section:
@@ -168,7 +136,15 @@ def prices_section(inputs: ReportInputs) -> Section:
         paras.append(free_text(f"Pricing rule: {info['rule']}.", kind="integer"))
     # the pricing engine's notes speak of prices and rates, not of people: numbers as written
     notes = tuple(free_text(f"Note: {n}", kind="integer") for n in info.get("notes", []) or [])
-    curve = _price_curve(table)
+    curve = figure(rec, "price_curve", inputs, "Price against the non-intervention rate",
+                   "Most worth paying per outcome as the non-intervention rate rises, with the "
+                   "estimate, its confidence band and the tipping point where the price reaches "
+                   "zero (or the provider's floor).")
+    if curve is not None:  # one line per priced outcome: drawn only where its rates are shown
+        curve = rm.Figure(curve.name, curve.title, curve.alt, curve.data,
+                          points=tuple(rm.Cell("prices", i, "non_intervention")
+                                       for i in range(len(curve.data.get("lines", [])))),
+                          series=("lines",))
     return Section("prices", title, paragraphs=tuple(paras), tables=(table,),
                    figures=(curve,) if curve else (), notes=notes, links=links)
 
@@ -304,40 +280,11 @@ def simulation_section(inputs: ReportInputs) -> Section:
                      "cohorts and includes chance variation in who achieves the outcome; the "
                      "recommended price's chance of paying for deadweight is about the "
                      "non-intervention rate alone, so the two differ.")
-    figs = []
-    fig = _payments_figure(sim)
-    if fig is not None:
-        figs.append(fig)
+    fig = figure(sim, "payments", inputs, "Distribution of total payments",
+                 "Histogram of simulated total outcome payments with the budget and the mean "
+                 "value of the additional outcomes marked.")
     return Section("simulation", title, paragraphs=tuple(paras), tables=(table,),
-                   figures=tuple(figs))
-
-
-def _payments_figure(sim: Any) -> rm.Figure | None:
-    draws = getattr(sim, "payments", None)
-    if not isinstance(draws, np.ndarray):
-        draws = getattr(sim, "total_payments", None)
-    try:
-        arr = np.asarray(draws, dtype=float).ravel()
-    except (TypeError, ValueError):
-        return None
-    arr = arr[np.isfinite(arr)]
-    if arr.size < 2:
-        return None
-    counts, edges = np.histogram(arr, bins=30)
-    value = getattr(sim, "value", None)
-    if not isinstance(value, np.ndarray):
-        value = getattr(sim, "value_created", None)
-    v = finite_number(np.nanmean(np.asarray(value, dtype=float))) if value is not None else None
-    budget = finite_number(getattr(sim, "budget", None))
-    if budget is None and callable(getattr(sim, "budget_at", None)):
-        budget = finite_number(sim.budget_at(0.95))
-    if budget is None:
-        budget = float(np.quantile(arr, 0.95))
-    return rm.Figure("payments", "Distribution of total payments",
-                  "Histogram of simulated total outcome payments with the budget and the mean "
-                  "value of the additional outcomes marked.",
-                  {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
-                   "budget": budget, "value": v})
+                   figures=(fig,) if fig else ())
 
 
 # ----------------------------------------------------------------- cash flow
@@ -382,17 +329,9 @@ def cashflow_section(inputs: ReportInputs) -> Section:
         paras.append(Paragraph("Investor's internal rate of return: {irr} a year.",
                                irr=Value(irr, "probability")) if irr is not None else
                      "Investor's internal rate of return: not defined for these cash flows.")
-    fig = None
-    rows = table.rows
-    if rows and "cash_position" in table.schema:
-        xs = [finite_number(r.get("month", k)) for k, r in enumerate(rows)]
-        ys = [finite_number(r.get("cash_position")) for r in rows]
-        fig = rm.Figure("cash", "Monthly cash position of the provider",
-                     "Provider's cumulative cash position month by month; the lowest point is "
-                     "the working capital needed.",
-                     {"x": [float("nan") if x is None else x for x in xs],
-                      "y": [float("nan") if y is None else y for y in ys],
-                      "label": "cash position"})
+    fig = figure(cf, "cash", inputs, "Monthly cash position of the provider",
+                 "Provider's cumulative cash position month by month; the lowest point is the "
+                 "working capital needed.")
     return Section("cashflow", title, paragraphs=tuple(paras), tables=(table,),
                    figures=(fig,) if fig else ())
 
