@@ -168,7 +168,8 @@ def test_written_files_disclose_nothing_small(inputs: dict, written: dict[str, P
         header = [str(c.value) for c in ws[1]]
         for j, h in enumerate(header):
             if h.split(" (")[0].lower() in {"valid", "invalid", "unevidenced", "claims",
-                                            "people in programme", "comparison people"}:
+                                            "people in the programme",
+                                            "people in the comparison pool"}:
                 for row in ws.iter_rows(min_row=2, min_col=j + 1, max_col=j + 1):
                     v = row[0].value
                     if isinstance(v, (int, float)) and not (name == "Claims value at stake"):
@@ -202,10 +203,10 @@ def test_workbook_sheets_numbers_and_frozen_headers(written: dict[str, Path]) ->
         assert wb[name].freeze_panes in ("A2", "B2")
     ws = wb["Areas"]
     header = [c.value for c in ws[1]]
-    col = header.index("People in programme") + 1
+    col = header.index("People in the programme") + 1
     vals = [ws.cell(row=r, column=col).value for r in range(2, ws.max_row + 1)]
     assert all(isinstance(v, int) for v in vals) and sum(vals) == 600
-    rate_col = header.index("Non-intervention (pooled) (%)") + 1
+    rate_col = header.index("Non-intervention rate (%)") + 1
     cell = ws.cell(row=2, column=rate_col)
     assert isinstance(cell.value, float) and 0 < cell.value < 1 and cell.number_format == "0.0%"
     ws = wb["Claims"]

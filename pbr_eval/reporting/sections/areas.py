@@ -6,9 +6,10 @@ from typing import Any
 
 from pbr_eval.disclosure import MARKER
 from pbr_eval.exceptions import OptionError
-from pbr_eval.kinds import Column, Schema, finite_number
+from pbr_eval.kinds import finite_number
 from pbr_eval.reporting import model as rm
 from pbr_eval.reporting.model import Paragraph, ReportInputs, Section, Table, Value, section
+from pbr_eval.reporting.sections._bridge import schema_of
 from pbr_eval.reporting.sections._common import figure, frame_rows, not_available, pct
 
 __all__ = ["areas_section", "AREAS_TITLE"]
@@ -16,46 +17,6 @@ __all__ = ["areas_section", "AREAS_TITLE"]
 AREAS_TITLE = "Local areas"
 
 _MERGED_MONEY = ("payment_at_area_price", "payment_at_national_price", "misallocation")
-
-
-def _rates_schema(binary: bool, p: int) -> Schema:
-    kind = "rate" if binary else "mean"
-    return Schema((
-        Column("area", "text", "Area"),
-        Column("n_treated", "count", "People in programme"),
-        Column("n_comparison", "count", "Comparison people"),
-        Column("observed", kind, "Observed", denominator="n_treated"),
-        Column("non_intervention", kind, "Non-intervention (pooled)"),
-        Column("ci_lower", kind, f"{p}% CI lower"),
-        Column("ci_upper", kind, f"{p}% CI upper"),
-        Column("shrinkage", "number", "Shrinkage"),
-        Column("disclosure", "text", "Disclosure control"),
-    ))
-
-
-def _tariff_schema(binary: bool) -> Schema:
-    kind = "rate" if binary else "mean"
-    money = ("n_treated",)  # area totals are the area's people times a rate times a price
-    return Schema((
-        Column("area", "text", "Area"),
-        Column("n_treated", "count", "People in programme"),
-        Column("non_intervention", kind, "Non-intervention"),
-        Column("non_intervention_ci_lower", kind, "Non-intervention: lower limit"),
-        Column("non_intervention_ci_upper", kind, "Non-intervention: upper limit"),
-        Column("expected_rate", kind, "Expected rate"),
-        Column("minimum_performance_level", kind, "Minimum performance level"),
-        Column("price", "money", "Area price"),
-        Column("band_lower", "money", "Band: lower"),
-        Column("band_upper", "money", "Band: upper"),
-        Column("national_price", "money", "National price"),
-        Column("payment_at_area_price", "money", "Payment at the area price",
-               derived_from=money),
-        Column("payment_at_national_price", "money", "Payment at the national price",
-               derived_from=money),
-        Column("misallocation", "money", "Misallocated by one national price",
-               derived_from=money),
-        Column("misallocation_per_person", "money", "Misallocated per person"),
-    ))
 
 
 def _labelled(obj: Any, name: str, inputs: ReportInputs, where: dict[str, int], table: str,
@@ -82,7 +43,9 @@ def _rates_part(areas: Any, inputs: ReportInputs) -> tuple[list[Any], list[Table
     is_note = dt["area"].astype(str).eq("Note") & dt["n_treated"].astype(str).eq("")
     dt = dt.loc[~is_note].reset_index(drop=True)
     dt["area"] = dt["area"].astype(str)
-    schema = _rates_schema(binary, int(round(inputs.level * 100)))
+    from pbr_eval.areas.disclosure import published_schema
+
+    schema = published_schema(areas.outcome_type)
     rows = frame_rows(dt, schema.names)
     # the area counts add up to the programme's and the pool's published sizes
     table = Table("areas", "Area non-intervention rates", schema, rows,
@@ -129,17 +92,19 @@ def _rates_part(areas: Any, inputs: ReportInputs) -> tuple[list[Any], list[Table
 
 
 def _tariffs_part(tariffs: Any, inputs: ReportInputs, rates: Table | None
-                  ) -> tuple[list[Any], list[Table], list[rm.Figure], list[rm.Relation]]:
+                  ) -> tuple[list[Any], list[Table], list[rm.Figure], list[rm.Relation],
+                             list[rm.Link]]:
     thr = inputs.policy.threshold
-    binary = getattr(getattr(tariffs, "rates", None), "outcome_type", "binary") == "binary"
     # the engine's published table (small areas merged); expected_outcomes (a model
     # projection of a count per area) is left out
     merged = tariffs.disclosure_table(min_count=thr).drop(columns=["expected_outcomes"],
                                                           errors="ignore")
     merged["area"] = merged["area"].astype(str)
     k = int((tariffs.to_frame()["n_treated"].to_numpy(dtype=float) < thr).sum())
-    schema = _tariff_schema(binary)
-    schema = schema.select([c for c in schema.names if c in merged.columns])
+    schema = schema_of(tariffs, merged)
+    if schema is None:
+        raise OptionError("`area_tariffs` declares no kinds for its columns; pass the "
+                          "AreaTariffs from pbr_eval.areas.area_tariffs().")
     # the merged row has no area-specific rates or prices: not computable, not blank text
     rows = tuple({k: (None if v == "" and schema.kind(k) != "text" else v) for k, v in r.items()}
                  for r in frame_rows(merged, schema.names))
@@ -148,6 +113,10 @@ def _tariffs_part(tariffs: Any, inputs: ReportInputs, rates: Table | None
                                 "misallocation", "misallocation_per_person") if c in schema)
     table = Table("area_tariffs", "Area tariffs", schema, rows, display=display,
                   sums=(("n_treated", None),))
+    # an area's money (payments, misallocation: its people x a rate x a price) reveals its
+    # count: every amount of a row is hidden with the row's count
+    links = [rm.Link(rm.Cell("area_tariffs", i, "n_treated"), rm.Cell("area_tariffs", i, c.name))
+             for i in range(len(rows)) for c in schema if c.kind == "money"]
     # each area's count is the same in both tables: hidden in one, hidden in the other
     relations = []
     if rates is not None:
@@ -174,7 +143,7 @@ def _tariffs_part(tariffs: Any, inputs: ReportInputs, rates: Table | None
                     "Over-payment (+) or under-payment (-) of each area under one national "
                     "price. Small areas are merged; areas whose count is hidden are left out.")
     figures = [fig] if fig is not None else []
-    return paras, [table], figures, relations
+    return paras, [table], figures, relations, links
 
 
 @section("areas", title=AREAS_TITLE, order={"pilot": 85, "tariff": 95},
@@ -195,16 +164,18 @@ def areas_section(inputs: ReportInputs) -> Section:
     tables: list[Table] = []
     figures: list[rm.Figure] = []
     relations: list[rm.Relation] = []
+    links: list[rm.Link] = []
     if areas is not None:
         p, t, f = _rates_part(areas, inputs)
         paras += p
         tables += t
         figures += f
     if tariffs is not None:
-        p, t, f, r = _tariffs_part(tariffs, inputs, tables[0] if tables else None)
+        p, t, f, r, lk = _tariffs_part(tariffs, inputs, tables[0] if tables else None)
         paras += p
         tables += t
         figures += f
         relations += r
+        links += lk
     return Section("areas", AREAS_TITLE, paragraphs=tuple(paras), tables=tuple(tables),
-                   figures=tuple(figures), relations=tuple(relations))
+                   figures=tuple(figures), relations=tuple(relations), links=tuple(links))

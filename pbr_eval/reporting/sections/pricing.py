@@ -226,6 +226,25 @@ def _part(inputs: ReportInputs, part: str, title: str, what: str, *,
     return obj, table, None
 
 
+#: section id -> (figure name, title, alternative text) of its part's figure
+_FIGURES = {
+    "simulation": ("payments", "Distribution of total payments",
+                   "Histogram of simulated total outcome payments with the budget and the mean "
+                   "value of the additional outcomes marked."),
+    "cashflow": ("cash", "Monthly cash position of the provider",
+                 "Provider's cumulative cash position month by month; the lowest point is the "
+                 "working capital needed."),
+}
+
+
+def _with_figure(id: str, title: str, paras: list[str | Paragraph], table: Table, obj: Any,
+                 inputs: ReportInputs) -> Section:
+    """The section with its part's figure (drawn from the part's own figure data)."""
+    fig = figure(obj, *_FIGURES[id][:1], inputs, *_FIGURES[id][1:])
+    return Section(id, title, paragraphs=tuple(paras), tables=(table,),
+                   figures=(fig,) if fig else ())
+
+
 def _table_of(obj: Any, name: str, title: str) -> Table | None:
     frame = obj if isinstance(obj, pd.DataFrame) else None
     if frame is None and callable(getattr(obj, "to_frame", None)):
@@ -280,11 +299,7 @@ def simulation_section(inputs: ReportInputs) -> Section:
                      "cohorts and includes chance variation in who achieves the outcome; the "
                      "recommended price's chance of paying for deadweight is about the "
                      "non-intervention rate alone, so the two differ.")
-    fig = figure(sim, "payments", inputs, "Distribution of total payments",
-                 "Histogram of simulated total outcome payments with the budget and the mean "
-                 "value of the additional outcomes marked.")
-    return Section("simulation", title, paragraphs=tuple(paras), tables=(table,),
-                   figures=(fig,) if fig else ())
+    return _with_figure("simulation", title, paras, table, sim, inputs)
 
 
 # ----------------------------------------------------------------- cash flow
@@ -329,11 +344,7 @@ def cashflow_section(inputs: ReportInputs) -> Section:
         paras.append(Paragraph("Investor's internal rate of return: {irr} a year.",
                                irr=Value(irr, "probability")) if irr is not None else
                      "Investor's internal rate of return: not defined for these cash flows.")
-    fig = figure(cf, "cash", inputs, "Monthly cash position of the provider",
-                 "Provider's cumulative cash position month by month; the lowest point is the "
-                 "working capital needed.")
-    return Section("cashflow", title, paragraphs=tuple(paras), tables=(table,),
-                   figures=(fig,) if fig else ())
+    return _with_figure("cashflow", title, paras, table, cf, inputs)
 
 
 # -------------------------------------------------------- price sensitivity
