@@ -110,7 +110,10 @@ def report(
         * ``sensitivity`` - hidden-bias checks (:mod:`pbr_eval.sensitivity`): one
           result or a mapping title -> result;
         * ``claims`` - a :class:`~pbr_eval.claims.ClaimsValidation`;
-        * ``areas`` - an :class:`AreaRates`; ``area_tariffs`` - an :class:`AreaTariffs`.
+        * ``areas`` - an :class:`AreaRates`; ``area_tariffs`` - an :class:`AreaTariffs`;
+        * ``staggered`` - the :class:`~pbr_eval.results.staggered.StaggeredResults` of
+          ``method="staggered_did"`` (taken from ``results.extras`` when not given; give
+          it, or its ``to_dict()``, with a saved results file).
 
     Returns
     -------

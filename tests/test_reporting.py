@@ -205,3 +205,40 @@ def test_odd_pricing_inputs_degrade_to_not_available(res, pricing):
     missing = {s.id: s.reason for s in rep.sections if not s.available}
     assert {"prices", "tariff", "simulation", "cashflow", "price_sensitivity"} <= set(missing)
     assert all(isinstance(r, str) and r for r in missing.values())
+
+
+def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp_path):
+    """A staggered_did estimate's report has its effects by summary (overall, by start period,
+    by period, event study) and cross-checks, the overall effect in words repeating its cell;
+    a saved results file says the section is not available unless the part is given."""
+    from pbr_eval.datasets import simulate_staggered
+
+    sim = simulate_staggered(n_units=400, seed=3)
+    r = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99, seed=1)
+    st = r.extras["staggered"]
+    s = build(r, generated="x").section("staggered")
+    assert s.available
+    effects, checks = s.tables
+    agg = st.aggregations()
+    assert [row["aggregation"] for row in effects.rows] == agg["aggregation"].tolist()
+    np.testing.assert_allclose([row["estimate"] for row in effects.rows], agg["estimate"],
+                               rtol=0, atol=0)
+    assert len(checks.rows) == len(st.cross_checks())
+    overall = agg[agg["aggregation"] == "overall"].iloc[0]
+    sentence = text(s.paragraphs[1])
+    assert f"changed 'y' by +{overall['estimate']:.3f}" in sentence
+    assert f"(95% CI +{overall['ci_lower']:.3f} to +{overall['ci_upper']:.3f})" in sentence
+    # the event study's pre-periods are there, with the simultaneous band
+    pre = [row for row in effects.rows if row["aggregation"] == "by periods since start"
+           and (row["event_time"] or 0) < 0]
+    assert pre and all(row["band_lower"] is not None for row in pre)
+    wb = load_workbook(pbr_eval.report(r, tmp_path / "w.xlsx", generated="x")[0])
+    assert wb.sheetnames[wb.sheetnames.index("Staggered roll-out") + 1] == "Roll-out cross-checks"
+    saved = json.loads(r.to_json())
+    gone = build(saved, generated="x").section("staggered")
+    assert not gone.available and "pass staggered=" in gone.reason
+    back = build(saved, generated="x", staggered=st.to_dict()).section("staggered")
+    assert back.available and back.tables[0].rows == effects.rows
+    # other methods leave the section out of the page
+    assert 'id="staggered"' not in pbr_eval.report(res, tmp_path / "p.html",
+                                                   generated="x")[0].read_text()

@@ -4,6 +4,6 @@ A new section is one function decorated with :func:`pbr_eval.reporting.model.sec
 in one of these modules (or a new module imported below); see docs/ARCHITECTURE.md.
 """
 
-from pbr_eval.reporting.sections import areas, claims, evidence, pricing
+from pbr_eval.reporting.sections import areas, claims, evidence, pricing, staggered
 
-__all__ = ["areas", "claims", "evidence", "pricing"]
+__all__ = ["areas", "claims", "evidence", "pricing", "staggered"]

@@ -1,0 +1,84 @@
+"""The "Staggered roll-out" section: effects by start period and by time since the start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pbr_eval.reporting.model import (
+    Cell,
+    Paragraph,
+    ReportInputs,
+    Section,
+    Table,
+    Value,
+    section,
+)
+from pbr_eval.reporting.sections._common import (
+    frame_rows,
+    free_text,
+    not_available,
+    pct,
+    results_object,
+)
+from pbr_eval.results.staggered import AGGREGATION_SCHEMA, CROSS_CHECK_SCHEMA
+
+__all__ = ["staggered_section", "STAGGERED_TITLE"]
+
+STAGGERED_TITLE = "Staggered roll-out: effects by start period and time since the start"
+
+
+def _staggered(inputs: ReportInputs) -> Any:
+    """The :class:`~pbr_eval.results.staggered.StaggeredResults` of the report, or None."""
+    obj = inputs.get("staggered")
+    if obj is None:
+        obj = (getattr(inputs.results, "extras", None) or {}).get("staggered")
+    obj = results_object(obj)
+    return obj if getattr(obj, "kind", None) == "staggered_did" else None
+
+
+def _difference(row: Any, table: str, i: int, column: str) -> Value:
+    kind = "rate_difference" if row.get("outcome_type") == "binary" else "mean_difference"
+    return Value(row.get(column), kind, cell=Cell(table, i, column))
+
+
+@section("staggered", title=STAGGERED_TITLE, order=25, reports=("pilot",),
+         needs=("staggered",), sheet="Staggered roll-out", optional=True)
+def staggered_section(inputs: ReportInputs) -> Section:
+    """Callaway-Sant'Anna summaries (overall, by start period, by period, event study) and the
+    cross-checks of ``method="staggered_did"``, each with its pointwise interval and band."""
+    st = _staggered(inputs)
+    if st is None:
+        return not_available("staggered", STAGGERED_TITLE,
+                             "these results are not from a staggered roll-out (method "
+                             "'staggered_did'); a saved results file does not carry its "
+                             "effects by group and period: pass staggered= with them")
+    agg = Table("staggered_effects", "Effects by summary", AGGREGATION_SCHEMA,
+                frame_rows(st.aggregations(level=inputs.level), AGGREGATION_SCHEMA.names),
+                display=tuple(c for c in AGGREGATION_SCHEMA.names
+                              if c not in ("outcome_type", "std_error", "event_time")))
+    cc = Table("staggered_cross_checks", "Roll-out cross-checks", CROSS_CHECK_SCHEMA,
+               frame_rows(st.cross_checks(level=inputs.level), CROSS_CHECK_SCHEMA.names),
+               display=tuple(c for c in CROSS_CHECK_SCHEMA.names
+                             if c not in ("outcome_type", "std_error")))
+    paras: list[str | Paragraph] = [
+        "The programme started at different times for different groups. Each group is compared "
+        "with units not yet in the programme (or never in it) over the same periods, and the "
+        "group-by-period effects are summarised below."]
+    for i, row in enumerate(agg.rows):
+        if row.get("aggregation") != "overall":
+            continue
+        paras.append(Paragraph(
+            "Averaged over every programme unit and period after its start, the programme "
+            "changed '{outcome}' by {est} ({pct}% CI {lo} to {hi}).",
+            outcome=Value(str(row.get("outcome")), "text"), pct=pct(inputs.level),
+            est=_difference(row, agg.name, i, "estimate"),
+            lo=_difference(row, agg.name, i, "ci_lower"),
+            hi=_difference(row, agg.name, i, "ci_upper")))
+    paras.append(
+        "Rows by periods since the start with a negative number of periods are checks of the "
+        "parallel-trends assumption: their effects should be close to zero. The limits 'all "
+        "at once' cover every effect of one summary together (a simultaneous band); the "
+        "cross-checks estimate the same average effect in other ways.")
+    notes = tuple(free_text(str(n)) for n in st.info.get("notes") or ())
+    return Section("staggered", STAGGERED_TITLE, paragraphs=tuple(paras), tables=(agg, cc),
+                   notes=notes)
