@@ -220,9 +220,14 @@ def test_no_hidden_count_in_words(built, written, full):
         f"{MARKER} people were referred."
     # the rows-left-out sentence and table: 3 programme rows are hidden everywhere
     html = htmllib.unescape(re.sub(r"<[^>]+>", " ", written["pilot.html"].read_text()))
-    assert "Rows left out (cohort): 43, missing values in age (43)." in html
+    assert (f"Rows left out (cohort): 43 ({MARKER} programme participants, {MARKER} of the "
+            f"programme cohort; {MARKER} comparison units), missing values in age (43).") in html
     table = built["pilot"].section("methods").tables[0]
     assert table.rows[0]["n_treated"] == MARKER and table.rows[0]["n"] == 43
+    # 40 comparison rows would give the 3 back (43 - 40): hidden too, in the headline as well
+    assert table.rows[0]["n_comparison"] == MARKER
+    assert (f"Rows left out before estimating: {MARKER} programme participants ({MARKER} of the "
+            f"programme cohort) and {MARKER} comparison units, 43 rows in all") in html
     for text in (html, written["pilot.md"].read_text()):
         assert not re.search(r"\b3 programme participants?\b", text)
         assert "(3)" not in text
@@ -409,8 +414,13 @@ def test_no_hidden_cell_is_recoverable_by_subtraction(built, full):
         rels.append((("areas", where[r["area"]], "n_treated"), [("area_tariffs", i,
                                                                   "n_treated")]))
     # rows left out: by group
+    left = tables["rows_left_out"]
     rels.append((("rows_left_out", 0, "n"), [("rows_left_out", 0, c) for c in
-                                             ("n_treated", "n_comparison", "no_treatment")]))
+                                             ("n_treated", "n_comparison", "no_treatment")
+                                             if c in left.schema]))
+    reasons = tables["rows_left_out_reasons"]
+    rels.append((("rows_left_out", 0, "n"), [("rows_left_out_reasons", i, "n")
+                                             for i in range(len(reasons.rows))]))
     unknown = hidden | {k for k, v in values.items() if finite_number(v) is None}
     got = rank_recoverable(rels, unknown) & hidden
     assert got == set(), sorted(got)[:10]
@@ -451,3 +461,63 @@ def test_plain_frames_without_kinds_are_not_guessed(full):
     frame = pd.DataFrame({"quantity": ["x"], "value": [1.5]})
     rep = build(full["res"], simulation=frame, kind="tariff", generated="x")
     assert not rep.section("simulation").available
+
+
+def test_rows_left_out_by_group_and_reason_protected_together():
+    """Rows left out are counted by group (programme, comparison) and by reason, stage by
+    stage with a row of totals, in the methods table and the headline; a small reason count
+    is hidden with whatever would give it back (the stage's total minus the other reasons,
+    a total row minus the other stages), checked by solving the relations a reader can use."""
+    sim = load_reoffending()
+    data = sim.data.copy()
+    treated = data["treated"].to_numpy() == 1
+    t, c = np.flatnonzero(treated)[:36], np.flatnonzero(~treated)[:400]
+    data.loc[data.index[np.r_[t, c[3:]]], "age"] = np.nan
+    data.loc[data.index[c[:3]], "sex"] = np.nan
+    res = pbr_eval.estimate(pbr_eval.Cohort(data, missing="drop", **sim.cohort_args))
+    f = res.to_frame().iloc[0]
+    assert (f["n_dropped"], f["n_dropped_treated"], f["n_dropped_comparison"]) == (436, 36, 400)
+    one = build(res, threshold=THR, generated="x")
+    head = [paragraph_text(p, "£") for p in one.section("headline").paragraphs]
+    assert ("Rows left out before estimating: 36 programme participants (6.0% of the programme "
+            "cohort) and 400 comparison units, 436 rows in all (see Methods and limitations)."
+            ) in head
+    methods = [paragraph_text(p, "£") for p in one.section("methods").paragraphs]
+    # sex's 3 rows are hidden, and so is age's 433 (436 - 433 would give the 3 back)
+    assert ("Rows left out (cohort): 436 (36 programme participants, 6.0% of the programme "
+            f"cohort; 400 comparison units), missing values in age ({MARKER}), missing values "
+            f"in sex ({MARKER}).") in methods
+    # a second stage (as a trimming estimator records it), read from a saved results file
+    saved = res.to_dict()
+    saved["info"]["dropped"] = [*saved["info"]["dropped"], {
+        "n": 25, "reason": "weights trimmed (25)", "stage": "ipw", "n_treated": 4,
+        "n_comparison": 21, "share_treated": 4 / 564}]
+    rep = build(saved, threshold=THR, generated="x")
+    tables = {tb.name: tb for tb in rep.tables()}
+    by_group, by_reason = tables["rows_left_out"], tables["rows_left_out_reasons"]
+    assert [r["stage"] for r in by_group.rows] == ["cohort", "ipw", "all stages"]
+    assert by_group.rows[2]["n"] == 461
+    assert [r["reason"] for r in by_reason.rows] == ["missing values in age",
+                                                     "missing values in sex", "weights trimmed"]
+    cols = ("n", "n_treated", "n_comparison")
+    rels: list = [((by_group.name, 2, col), [(by_group.name, i, col) for i in (0, 1)])
+                  for col in cols]
+    rels += [((by_group.name, i, "n"), [(by_group.name, i, "n_treated"),
+                                        (by_group.name, i, "n_comparison")]) for i in range(3)]
+    rels += [((by_group.name, 0, "n"), [(by_reason.name, 0, "n"), (by_reason.name, 1, "n")]),
+             ((by_group.name, 1, "n"), [(by_reason.name, 2, "n")])]
+    hidden = {(name, i, col) for name, tb in ((by_group.name, by_group),
+                                              (by_reason.name, by_reason))
+              for i, r in enumerate(tb.rows) for col in cols if r.get(col) == MARKER}
+    assert (by_group.name, 1, "n_treated") in hidden and (by_reason.name, 1, "n") in hidden
+    assert rank_recoverable(rels, hidden) & hidden == set()
+    # the headline repeats the row of totals exactly as the table shows it
+    total = by_group.rows[2]
+    words = [paragraph_text(p, "£") for p in rep.section("headline").paragraphs][-1]
+    shown = [cell_text(total, by_group.schema.column(col), "£")
+             for col in ("n_treated", "share_treated", "n_comparison", "n")]
+    assert words == (f"Rows left out before estimating: {shown[0]} programme participants "
+                     f"({shown[1]} of the programme cohort) and {shown[2]} comparison units, "
+                     f"{shown[3]} rows in all (see Methods and limitations).")
+    # the 4 programme rows of the second stage: 40 - 36 would give them back, so one goes
+    assert MARKER in (by_group.rows[0]["n_treated"], total["n_treated"])

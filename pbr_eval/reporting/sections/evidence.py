@@ -26,9 +26,8 @@ from pbr_eval.reporting.sections._common import (
     plain,
     published_estimates,
     results_dict,
-    schema_table,
-    with_text,
 )
+from pbr_eval.reporting.sections._dropped import left_out_sentence, rows_left_out
 
 __all__ = ["PLAIN_NI", "PLAIN_CI", "outcome_sentences"]
 
@@ -112,12 +111,15 @@ def outcome_sentences(inputs: ReportInputs) -> list[str | Paragraph]:
 def headline_section(inputs: ReportInputs) -> Section:
     """The headline: the outcome sentences (the tariff report leads with the prices)."""
     paras = outcome_sentences(inputs)
+    left = left_out_sentence((results_dict(inputs).get("info") or {}).get("dropped") or [])
+    if left is not None:
+        paras.append(left)
     if inputs.kind == "tariff":
         from pbr_eval.reporting.sections.pricing import price_sentences
 
         prices = price_sentences(inputs)
         if prices:
-            paras = [*prices, *paras[:1]]
+            paras = [*prices, *paras[:1], *([left] if left is not None else [])]
     return Section("headline", "Headline", paragraphs=tuple(paras), role="headline")
 
 
@@ -354,38 +356,6 @@ def _to_frame(obj: Any) -> pd.DataFrame | None:
 
 
 # ------------------------------------------------------------------- methods
-_DROPPED = schema_table("""
-    stage         | text        | Where
-    n             | count       | Rows left out
-    n_treated     | count       | Programme participants
-    n_comparison  | count       | Comparison units
-    no_treatment  | count       | With no treatment value
-    share_treated | probability | Share of the programme cohort | from=n_treated
-""")
-
-
-def _dropped(records: list[Mapping[str, Any]]) -> tuple[Table | None, list[Paragraph]]:
-    """Rows left out, as data: a table of counts (by group) and one sentence per record whose
-    numbers repeat the table's cells or go through the policy (counts inside the reason)."""
-    rows, paras = [], []
-    by_group = any(d.get("n_treated") is not None for d in records)
-    for i, d in enumerate(records):
-        n, n1, n0 = (finite_number(d.get(k)) for k in ("n", "n_treated", "n_comparison"))
-        rows.append({"stage": str(d.get("stage", "")), "n": d.get("n"),
-                     "n_treated": d.get("n_treated"), "n_comparison": d.get("n_comparison"),
-                     "no_treatment": (n - n1 - (n0 or 0.0)) if n is not None and n1 is not None
-                     else None, "share_treated": d.get("share_treated")})
-        paras.append(with_text(
-            "Rows left out ({stage}): {n}, {text}.", str(d.get("reason", "")),
-            n=Value(d.get("n"), "count", cell=rm.Cell("rows_left_out", i, "n")),
-            stage=Value(str(d.get("stage", "")), "text")))
-    schema = _DROPPED if by_group else _DROPPED.select(["stage", "n"])
-    table = Table("rows_left_out", "Rows left out", schema, tuple(rows),
-                  totals=(("n", ("n_treated", "n_comparison", "no_treatment")),)
-                  if by_group else ())
-    return table, paras
-
-
 @section("methods", title="Methods and limitations", order=100)
 def methods_section(inputs: ReportInputs) -> Section:
     """Method, covariates, standard errors, options, rows left out, notes, limitations."""
@@ -408,9 +378,9 @@ def methods_section(inputs: ReportInputs) -> Section:
     if opts:
         paras.append(Paragraph("Options: {opts}.", opts=Value(
             ", ".join(f"{k}={v}" for k, v in opts.items()), "text")))
-    dropped = [d for d in info.get("dropped") or [] if isinstance(d, Mapping)]
-    table, sentences = _dropped(dropped) if dropped else (None, [])
-    paras += sentences
+    left = rows_left_out(info.get("dropped") or [])
+    if left is not None:
+        paras += left.sentences
     for note in info.get("notes") or []:
         p = free_text(f"Note: {note}")
         paras.append(p)
@@ -420,7 +390,8 @@ def methods_section(inputs: ReportInputs) -> Section:
                  "strong such a difference would need to be.")
     paras.append(free_text(inputs.policy.describe(), kind="integer"))
     return Section("methods", "Methods and limitations", paragraphs=tuple(paras),
-                   tables=(table,) if table is not None else ())
+                   tables=left.tables if left is not None else (),
+                   relations=left.relations if left is not None else ())
 
 
 __all__ += ["warnings_section", "headline_section", "explain_section", "estimates_section",
