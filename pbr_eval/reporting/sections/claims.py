@@ -18,21 +18,25 @@ from pbr_eval.reporting.sections._common import frame_rows, not_available, with_
 __all__ = ["claims_section", "CLAIMS_TITLE"]
 
 CLAIMS_TITLE = "Claims checked"
-_STATUS_WORDS = {"valid": "Valid", "invalid": "Invalid", "unevidenced": "Unevidenced"}
+_STATUS_WORDS = {"valid": "Valid", "invalid": "Invalid", "unevidenced": "Unevidenced",
+                 "duplicate": "Duplicate"}
+#: The statuses whose money is at risk (every status but valid).
+_AT_RISK = tuple(s for s in CLAIM_STATUSES if s != "valid")
 
 
 def _count_schema(key: str | None, label: str) -> Schema:
     cols = [Column(key, "text", label)] if key else []
     return Schema((*cols,
-                   *(Column(s, "count", _STATUS_WORDS[s]) for s in CLAIM_STATUSES),
+                   *(Column(s, "count", _STATUS_WORDS.get(s, s.capitalize())) for s in CLAIM_STATUSES),
                    Column("total", "count", "Claims"),
                    Column("share_valid", "rate", "Share valid", denominator="total",
                           derived_from=("valid",))))
 
 
 _VALUE = Schema((Column("rule", "text", "Outcome rule"),
-                 *(Column(s, "money", _STATUS_WORDS[s]) for s in CLAIM_STATUSES),
-                 Column("at_risk", "money", "At risk (invalid and unevidenced)"),
+                 *(Column(s, "money", _STATUS_WORDS.get(s, s.capitalize())) for s in CLAIM_STATUSES),
+                 Column("at_risk", "money", "At risk (" + ", ".join(_AT_RISK[:-1])
+                        + " and " + _AT_RISK[-1] + ")"),
                  Column("total", "money", "Total")))
 _ROW = (("total", tuple(CLAIM_STATUSES)),)
 
@@ -96,7 +100,7 @@ def claims_section(inputs: ReportInputs) -> Section:
         v["rule"] = v["rule"].astype(str)
         rows = frame_rows(v, _VALUE.names)
         tables.append(Table("claims_value", "Claims value at stake", _VALUE, rows,
-                            totals=(*_ROW, ("at_risk", ("invalid", "unevidenced")))))
+                            totals=(*_ROW, ("at_risk", _AT_RISK))))
         by_rule = {r["rule"]: i for i, r in enumerate(tables[1].rows)}
         for i, r in enumerate(rows):
             j = by_rule.get(r["rule"])
@@ -105,7 +109,7 @@ def claims_section(inputs: ReportInputs) -> Section:
             links += [rm.Link(rm.Cell("claims_by_rule", j, c), rm.Cell("claims_value", i, c))
                       for c in (*CLAIM_STATUSES, "total")]
             links += [rm.Link(rm.Cell("claims_by_rule", j, c), rm.Cell("claims_value", i, "at_risk"))
-                      for c in ("invalid", "unevidenced")]
+                      for c in _AT_RISK]
     row = overall.rows[0] if overall.rows else {}
     paras: list[str | Paragraph] = []
     if row and not is_hidden(row.get("total")):
@@ -119,7 +123,9 @@ def claims_section(inputs: ReportInputs) -> Section:
     paras.append("Each claim was checked against its outcome rule using the records "
                  "(attendance, offending, employment). Valid: the records show the outcome; "
                  "invalid: the records show it was not met; unevidenced: the records needed to "
-                 "decide are missing (never counted as valid or invalid).")
+                 "decide are missing (never counted as valid or invalid)"
+                 + ("; duplicate: the same outcome was already claimed for that unit (never "
+                    "paid twice)." if "duplicate" in CLAIM_STATUSES else "."))
     notes: list[str | Paragraph] = []
     info: Mapping[str, Any] = getattr(claims, "info", {}) or {}
     for d in info.get("dropped", []) or []:
