@@ -21,9 +21,9 @@ import os
 import time
 
 from pbr_eval import Cohort
+from pbr_eval.bootstrap import bootstrap
 from pbr_eval.datasets import simulate
 from pbr_eval.estimators.matching import NearestNeighborMatching
-from pbr_eval.inference.bootstrap import bootstrap
 
 
 def main() -> None:

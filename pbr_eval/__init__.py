@@ -10,7 +10,7 @@ True
 
 from pbr_eval import claims  # noqa: F401  (its results kinds register on import pbr_eval)
 from pbr_eval._version import __version__
-from pbr_eval.api import estimate, price, report
+from pbr_eval.api import bootstrap, estimate, price, report
 from pbr_eval.areas import AreaRates, AreaTariffs, area_rates, area_tariffs
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
@@ -30,7 +30,6 @@ from pbr_eval.estimators import (
     Subclassification,
 )
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
-from pbr_eval.inference.bootstrap import BootstrapResults, bootstrap
 from pbr_eval.pricing import (
     DifferentialTariff,
     PaymentRisk,
@@ -40,6 +39,7 @@ from pbr_eval.pricing import (
     simulate_payments,
 )
 from pbr_eval.pricing.recommend import PriceRecommendation
+from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.validation import CoverageStudy, coverage_study
 

@@ -1,4 +1,5 @@
-"""Front doors: :func:`estimate`, :func:`price` and :func:`report`, thin over the classes."""
+"""Front doors: :func:`estimate`, :func:`bootstrap`, :func:`price` and :func:`report`,
+thin over the classes."""
 
 from __future__ import annotations
 
@@ -6,18 +7,43 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pbr_eval.bootstrap import bootstrap
 from pbr_eval.cohort import Cohort
-from pbr_eval.estimators.base import build_estimator
+from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import DEFAULT_CURRENCY
-from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_LEVEL, DEFAULT_MIN_TREATED
+from pbr_eval.options import (
+    BOOTSTRAP_CIS,
+    BOOTSTRAP_KINDS,
+    DEFAULT_DISCLOSURE_THRESHOLD,
+    DEFAULT_LEVEL,
+    DEFAULT_MIN_TREATED,
+    DEFAULT_N_BOOT,
+    INFERENCES,
+    BootstrapCI,
+    BootstrapKind,
+    Inference,
+    check_choice,
+)
 from pbr_eval.pricing.recommend import price
+from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = ["estimate", "price", "report"]
+__all__ = ["estimate", "bootstrap", "price", "report"]
 
 
-def estimate(cohort: Cohort, *, method: str = "nearest", **options: Any) -> CounterfactualResults:
+def estimate(
+    cohort: Cohort,
+    *,
+    method: str = "nearest",
+    inference: Inference = "analytic",
+    n_boot: int | None = None,
+    seed: int | None = None,
+    n_jobs: int | None = None,
+    boot_kind: BootstrapKind | None = None,
+    boot_ci: BootstrapCI | None = None,
+    **options: Any,
+) -> CounterfactualResults | BootstrapResults:
     """Estimate the non-intervention rate of a cohort.
 
     Parameters
@@ -26,14 +52,46 @@ def estimate(cohort: Cohort, *, method: str = "nearest", **options: Any) -> Coun
         The validated cohort.
     method : str, default "nearest"
         The estimator, by name; see :data:`pbr_eval.estimators.ESTIMATORS`.
+    inference : {"analytic", "bootstrap"}, default "analytic"
+        ``"analytic"``: the estimator's own standard errors and intervals.
+        ``"bootstrap"``: refit the estimator on resampled cohorts
+        (:func:`pbr_eval.bootstrap`) and read the intervals from the
+        replicates.
+    n_boot : int, optional
+        With ``inference="bootstrap"``: replicates (default 999,
+        :data:`pbr_eval.options.DEFAULT_N_BOOT`).
+    seed : int, optional
+        The seed of every random step: the estimator's (e.g. ``order="random"``
+        matching; a method without a ``seed`` option raises with
+        ``inference="analytic"``) and, with ``inference="bootstrap"``, the
+        bootstrap's.
+    n_jobs : int, optional
+        With ``inference="bootstrap"``: parallel workers (default 1); the
+        replicates do not depend on it.
+    boot_kind : {"unit", "stratified", "cluster", "pair", "comparison"}, optional
+        With ``inference="bootstrap"``: the resampling scheme (default
+        ``"unit"``; see :func:`pbr_eval.bootstrap` for the others, e.g.
+        ``backend=``).
+    boot_ci : {"normal", "percentile", "bca"}, optional
+        With ``inference="bootstrap"``: the default interval (``"normal"``).
     **options
         The estimator's options (e.g. ``caliper=0.2``, ``ratio=2``). An option
         the method does not take raises :class:`~pbr_eval.exceptions.OptionError`.
 
     Returns
     -------
-    CounterfactualResults
-        With ``to_frame()``, ``weights``, ``balance``, ``info``, ``summary()``.
+    CounterfactualResults or BootstrapResults
+        ``CounterfactualResults`` (``to_frame()``, ``weights``, ``balance``,
+        ``info``, ``summary()``) with ``inference="analytic"``;
+        :class:`~pbr_eval.results.bootstrap.BootstrapResults` with
+        ``inference="bootstrap"``.
+
+    Raises
+    ------
+    OptionError
+        ``cohort`` is not a Cohort; an unknown method or option; a bootstrap
+        option (``n_boot``, ``n_jobs``, ``boot_kind``, ``boot_ci``) with
+        ``inference="analytic"``.
 
     Examples
     --------
@@ -44,13 +102,39 @@ def estimate(cohort: Cohort, *, method: str = "nearest", **options: Any) -> Coun
     >>> res = pbr_eval.estimate(cohort, method="nearest")
     >>> list(res.to_frame()["outcome"])
     ['reoffended', 'reconviction_events']
+    >>> boot = pbr_eval.estimate(cohort, inference="bootstrap", n_boot=50, seed=7)
+    >>> boot.n_boot, boot.resampling
+    (50, 'unit')
     """
     if not isinstance(cohort, Cohort):
         raise OptionError(
             f"`cohort` must be a pbr_eval.Cohort; got {type(cohort).__name__}. Build one with "
             "pbr_eval.Cohort(data, treatment=..., outcome=..., covariates=...)."
         )
-    return build_estimator(method, options).fit(cohort)
+    inference = check_choice("inference", inference, INFERENCES)
+    boot = {"n_boot": n_boot, "n_jobs": n_jobs, "kind": boot_kind, "ci": boot_ci}
+    if inference == "analytic":
+        given = [k if k in ("n_boot", "n_jobs") else f"boot_{k}"
+                 for k, v in boot.items() if v is not None]
+        if given:
+            raise OptionError(
+                f"`{given[0]}` is used only with inference='bootstrap'; got inference='analytic'. "
+                "Pass inference='bootstrap' or drop it."
+            )
+    if seed is not None and (inference == "analytic" or (
+            method in ESTIMATORS and "seed" in ESTIMATORS[method].option_names())):
+        options = {**options, "seed": seed}  # analytic: a method without `seed` raises
+    estimator = build_estimator(method, options)
+    if inference == "analytic":
+        return estimator.fit(cohort)
+    return bootstrap(
+        estimator, cohort, seed=seed,
+        n_boot=DEFAULT_N_BOOT if n_boot is None else n_boot,
+        n_jobs=1 if n_jobs is None else n_jobs,
+        kind=check_choice("boot_kind", "unit" if boot_kind is None else boot_kind,
+                          BOOTSTRAP_KINDS),
+        ci=check_choice("boot_ci", "normal" if boot_ci is None else boot_ci, BOOTSTRAP_CIS),
+    )
 
 
 def report(

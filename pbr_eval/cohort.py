@@ -45,6 +45,7 @@ from pbr_eval.options import (
     check_columns,
     check_int,
 )
+from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["Cohort", "CohortCheck", "DroppedRows", "collinear_columns", "describe_dropped"]
 
@@ -1260,45 +1261,72 @@ class Cohort:
             **self.roles(),
         }
 
-    @classmethod
-    def _from_validated(
-        cls,
-        parent: Cohort,
+    def take(
+        self,
         rows: np.ndarray,
         *,
         columns: Mapping[str, np.ndarray] | None = None,
         keep: Sequence[str] | None = None,
-        scratch: dict[str, Any] | None = None,
+        buffers: WorkBuffers | None = None,
     ) -> Cohort:
-        """A cohort of ``parent``'s rows ``rows`` (repeats allowed), without re-checking.
+        """A cohort of this cohort's rows ``rows`` (repeats allowed), without re-checking.
 
-        Private fast path for resampling (the bootstrap): the rows were
-        validated when ``parent`` was built, so no check is repeated. The
-        result has a fresh ``RangeIndex``; ``columns`` replaces role columns
-        (e.g. re-labelled ``unit_id`` / ``cluster`` so repeated draws are
-        distinct units). Design checks (constant covariates) are *not* run:
-        an estimator meeting a degenerate replicate raises as usual. The
-        fingerprint is the SHA-256 of the parent's fingerprint and ``rows``
-        (and of ``columns``), whatever ``keep`` is.
+        The fast path for resampling (:mod:`pbr_eval.bootstrap`): the rows
+        were validated when this cohort was built, so no check is repeated.
+        Design checks (constant covariates) are *not* run either: an
+        estimator meeting a degenerate resample raises as usual.
 
-        ``keep``: copy only these data columns (plus ``columns``) into the
-        new cohort's ``data``; the design matrix ``X``, ``t`` and the roles
-        are complete regardless. For an estimator that reads nothing else
-        (the bootstrap asks it which columns it reads), this skips copying
-        e.g. text covariates already encoded in ``X``. The result is then
-        not a full cohort: ``data`` lacks the other role columns.
+        Parameters
+        ----------
+        rows : numpy.ndarray
+            Row numbers (0 to ``n - 1``), in the order wanted.
+        columns : mapping of str to numpy.ndarray, optional
+            Replacement values for role columns, e.g. re-labelled ``unit_id``
+            or ``cluster`` so that a unit drawn twice counts as two units.
+        keep : sequence of str, optional
+            Copy only these data columns (plus ``columns``) into the new
+            cohort's ``data``; the design matrix ``X``, ``t`` and the roles
+            are complete regardless. For an estimator that reads nothing else
+            (``Estimator.replicate_columns``) this skips copying e.g. text
+            covariates already encoded in ``X``; the result then lacks the
+            other columns in ``data``.
+        buffers : WorkBuffers, optional
+            Write ``X`` into ``buffers.array("X", ...)`` instead of fresh
+            memory. The cohort is then valid only until the next one built
+            with the same buffers.
 
-        ``scratch``: a dict of work buffers reused from one replicate to the
-        next (the bootstrap passes one per batch of replicates): ``X`` is
-        written into ``scratch["X"]`` instead of fresh memory, and the cohort
-        carries ``scratch`` on to the propensity fit's work buffer, and its
-        source (``parent.X``, ``parent.t``, ``rows``) so that a replicate
-        propensity fit can use the distinct rows with multiplicity weights. A
-        cohort built this way is only valid until the next one built with the
-        same ``scratch``.
+        Returns
+        -------
+        Cohort
+            With a fresh ``RangeIndex``. Its fingerprint is the SHA-256 of
+            this cohort's fingerprint, ``rows`` and ``columns``, whatever
+            ``keep`` is.
+
+        Raises
+        ------
+        OptionError
+            If ``rows`` are not integer row numbers of this cohort.
+
+        Examples
+        --------
+        >>> from pbr_eval.datasets import load_reoffending
+        >>> sim = load_reoffending()
+        >>> cohort = Cohort(sim.data, **sim.cohort_args)
+        >>> half = cohort.take(np.arange(0, cohort.n, 2))
+        >>> half.n == (cohort.n + 1) // 2, half.fingerprint != cohort.fingerprint
+        (True, True)
         """
-        rows = np.asarray(rows, dtype=np.intp)
-        out = cls.__new__(cls)
+        parent = self
+        given = np.asarray(rows)
+        if given.ndim != 1 or given.dtype.kind not in "iu" or (
+                given.size and (int(given.min()) < 0 or int(given.max()) >= self.n)):
+            raise OptionError(
+                f"`rows` must be a 1-D array of integer row numbers from 0 to {self.n - 1}; got "
+                f"shape {given.shape}, type {given.dtype}"
+                + (f", range {given.min()} to {given.max()}" if given.size else "") + "."
+            )
+        rows = given.astype(np.intp, copy=False)
+        out = type(self).__new__(type(self))
         for name in ("min_treated", "treatment", "outcomes", "covariates", "unit_id", "cluster",
                      "period", "missing", "dropped", "outcome_types", "design_columns",
                      "design_sources", "binary_columns", "period_order", "notes", "max_levels",
@@ -1322,16 +1350,13 @@ class Cohort:
         out.data = data
         out.t = parent.t[rows]
         # np.take, not X[rows]: the same rows, ten times faster for a 2-D array
-        if scratch is None:
+        if buffers is None:
             out.X = np.take(parent.X, rows, axis=0)
         else:
             # Fresh pages are slow to fault in on some VMs: reuse one buffer.
             # (mode="clip" is unbuffered; the rows are valid, so nothing is clipped)
-            buf = _work_buffer(scratch, "X", rows.size, parent.X.shape[1])
+            buf = buffers.array("X", rows.size, parent.X.shape[1])
             out.X = np.take(parent.X, rows, axis=0, out=buf, mode="clip")
-        out._scratch = scratch
-        # for the replicate propensity fit on distinct source rows (see fit_propensity)
-        out._source = None if scratch is None else (parent.X, parent.t, rows)
         h = hashlib.sha256(parent.fingerprint.encode())
         h.update(rows.tobytes())
         for name, values in sorted((columns or {}).items()):
@@ -1377,15 +1402,6 @@ class Cohort:
             f"Cohort(n_treated={self.n_treated}, n_comparison={self.n_comparison}, "
             f"outcomes={self.outcomes}, covariates={len(self.covariates)}{extra})"
         )
-
-
-def _work_buffer(scratch: dict[str, Any], name: str, n: int, p: int) -> np.ndarray:
-    """An ``(n, p)`` float view of the reusable buffer ``scratch[name]`` (grown as needed)."""
-    buf = scratch.get(name)
-    if buf is None or buf.shape[0] < n or buf.shape[1] != p:
-        buf = np.empty((max(n, int(1.1 * (0 if buf is None else buf.shape[0]))), p))
-        scratch[name] = buf
-    return buf[:n]
 
 
 def _frame_sha256(frame: pd.DataFrame) -> str:

@@ -31,6 +31,8 @@ __all__ = [
     "BOOTSTRAP_KINDS",
     "BOOTSTRAP_CIS",
     "DEFAULT_N_BOOT",
+    "Inference",
+    "INFERENCES",
     "NiTarget",
     "NI_TARGETS",
     "DEFAULT_LEVEL",
@@ -76,7 +78,7 @@ OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
 BETTER: tuple[str, ...] = get_args(Better)
 AREA_ESTIMATES: tuple[str, ...] = get_args(AreaEstimate)
 
-#: Bootstrap resampling schemes and interval methods (pbr_eval.inference.bootstrap).
+#: Bootstrap resampling schemes and interval methods (pbr_eval.bootstrap).
 BootstrapKind = Literal["unit", "cluster", "pair", "stratified", "comparison"]
 BootstrapCI = Literal["percentile", "bca", "normal"]
 BOOTSTRAP_KINDS: tuple[str, ...] = get_args(BootstrapKind)
@@ -87,6 +89,9 @@ NiTarget = Literal["cohort", "expected"]
 NI_TARGETS: tuple[str, ...] = get_args(NiTarget)
 #: Default number of bootstrap replicates for reported intervals.
 DEFAULT_N_BOOT = 999
+#: Where intervals come from: the estimator's own standard errors or the bootstrap.
+Inference = Literal["analytic", "bootstrap"]
+INFERENCES: tuple[str, ...] = get_args(Inference)
 
 # Claims checking (pbr_eval.claims)
 #: A claim's status; "duplicate": the same unit's outcome under the same rule was already

@@ -349,7 +349,8 @@ def rosenbaum_bounds(
 # --------------------------------------------------------------------------- E-values
 def _limits(source: Any, level: float) -> pd.DataFrame:
     """Observed, non-intervention and a CI for the ratio observed / non-intervention."""
-    from pbr_eval.inference.bootstrap import BootstrapResults, percentile_interval
+    from pbr_eval.inference.intervals import percentile_interval
+    from pbr_eval.results.bootstrap import BootstrapResults
 
     if isinstance(source, BootstrapResults):
         f = source.to_frame(level, ci="percentile")

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from pbr_eval.bootstrap import bootstrap
 from pbr_eval.exceptions import OptionError, PbrEvalError
 from pbr_eval.inference.intervals import z_value
 from pbr_eval.kinds import Column, Schema
@@ -31,6 +32,7 @@ from pbr_eval.options import (
     BOOTSTRAP_CIS,
     BOOTSTRAP_KINDS,
     DEFAULT_LEVEL,
+    INFERENCES,
     NI_TARGETS,
     check_choice,
     check_int,
@@ -40,7 +42,6 @@ from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage"]
 
-INFERENCES = ("analytic", "bootstrap")
 #: Whose non-intervention rate is the truth: the treated units the estimator kept
 #: (weight > 0; the whole cohort when it keeps all) or always the whole cohort.
 TRUTHS = ("kept", "cohort")
@@ -275,7 +276,6 @@ def _one_rep(
             if truth_kind == "kept":
                 truth, n_kept = _kept_truth(sim, scenario, sim_args, seed, cohort, res)
             if inference == "bootstrap":
-                from pbr_eval.inference.bootstrap import bootstrap
 
                 opts = {k: v for k, v in boot.items() if k != "target"}
                 b = bootstrap(estimator, cohort, seed=seed, progress=False, **opts)
@@ -351,7 +351,7 @@ def coverage_study(
     level : float, default 0.95
     inference : {"analytic", "bootstrap"}, default "analytic"
         Whose intervals to check: the estimator's own, or
-        :func:`pbr_eval.inference.bootstrap.bootstrap`'s.
+        :func:`pbr_eval.bootstrap`'s.
     n_boot, boot_kind, boot_ci
         Bootstrap settings when ``inference="bootstrap"``.
     boot_target : {"cohort", "expected"}, default "cohort"

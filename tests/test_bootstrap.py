@@ -9,18 +9,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import pbr_eval
 from pbr_eval import Cohort
+from pbr_eval.bootstrap import _make_plan, bootstrap
 from pbr_eval.datasets import simulate, simulate_staggered
 from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.exceptions import EstimationError, EstimationWarning, OptionError
-from pbr_eval.inference.bootstrap import (
-    BootstrapResults,
-    _make_plan,
-    bca_interval,
-    bootstrap,
-    percentile_interval,
-)
+from pbr_eval.inference.intervals import bca_interval, percentile_interval
+from pbr_eval.results import CounterfactualResults
+from pbr_eval.results.base import Results
+from pbr_eval.results.bootstrap import BootstrapResults
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +69,7 @@ def test_cluster_plan_draws_whole_clusters_and_relabels(cohort):
     la = cohort.column("local_authority")
     assert plan.n_groups == pd.unique(la).size
     groups = plan.draw(np.random.default_rng(0))
-    rep = plan.cohort(cohort, groups)
+    rep = plan.replicate(cohort, groups)[0]
     sizes = pd.Series(la).value_counts()
     # every row of each drawn cluster comes along; a cluster drawn twice becomes two clusters
     orig = pd.Series(cohort.data["local_authority"].to_numpy()[plan.rows_of(groups)[0]])
@@ -85,10 +84,10 @@ def test_cluster_plan_draws_whole_clusters_and_relabels(cohort):
 def test_stratified_plan_keeps_group_sizes(cohort):
     plan = _make_plan(cohort, "stratified", None)
     for seed in range(3):
-        rep = plan.cohort(cohort, plan.draw(np.random.default_rng(seed)))
+        rep = plan.replicate(cohort, plan.draw(np.random.default_rng(seed)))[0]
         assert (rep.n_treated, rep.n_comparison) == (cohort.n_treated, cohort.n_comparison)
     plan2 = _make_plan(cohort, "stratified", "sex")
-    rep = plan2.cohort(cohort, plan2.draw(np.random.default_rng(0)))
+    rep = plan2.replicate(cohort, plan2.draw(np.random.default_rng(0)))[0]
     sex = pd.crosstab(cohort.t, cohort.column("sex"))
     assert pd.crosstab(rep.t, rep.column("sex")).equals(sex)
 
@@ -97,7 +96,7 @@ def test_panel_unit_plan_keeps_all_periods_of_a_unit():
     fam = simulate("families", n_treated=60, n_comparison=300, seed=2)
     c = Cohort(fam.data, **fam.cohort_args)
     plan = _make_plan(c, "unit", None)
-    rep = plan.cohort(c, plan.draw(np.random.default_rng(4)))
+    rep = plan.replicate(c, plan.draw(np.random.default_rng(4)))[0]
     per_unit = pd.Series(rep.column(c.period)).groupby(rep.column(c.unit_id)).nunique()
     assert (per_unit == 2).all()
     assert rep.n == c.n
@@ -106,7 +105,7 @@ def test_panel_unit_plan_keeps_all_periods_of_a_unit():
 def test_replicate_cohort_is_a_valid_cohort(cohort):
     # The fast path must give the same cohort as full validation of the same rows.
     plan = _make_plan(cohort, "unit", None)
-    rep = plan.cohort(cohort, plan.draw(np.random.default_rng(9)))
+    rep = plan.replicate(cohort, plan.draw(np.random.default_rng(9)))[0]
     full = Cohort(rep.data, **{**cohort.roles(), "min_treated": 1})
     np.testing.assert_array_equal(full.X, rep.X)
     np.testing.assert_array_equal(full.t, rep.t)
@@ -129,10 +128,10 @@ def test_seeded_results_identical_across_n_jobs_and_backends(res, cohort):
     assert not np.array_equal(runs[0].replicates, different.replicates)
 
 
-def test_results_method_and_estimator_source_agree(res, cohort):
-    a = res.bootstrap(cohort, n_boot=8, kind="cluster", seed=1)
+def test_results_and_estimator_sources_agree(res, cohort):
+    a = pbr_eval.bootstrap(res, cohort, n_boot=8, kind="cluster", seed=1)
     b = bootstrap(NearestNeighborMatching(), cohort, n_boot=8, kind="cluster", seed=1)
-    assert isinstance(a, BootstrapResults)
+    assert isinstance(a, BootstrapResults) and isinstance(a, Results)
     np.testing.assert_array_equal(a.replicates, b.replicates)
     assert a.info["method"] == "nearest" and a.info["seed"] == 1
     f = a.to_frame()
@@ -142,8 +141,37 @@ def test_results_method_and_estimator_source_agree(res, cohort):
     assert a.replicate_frame().shape == (8, 6)
     assert "bootstrap" in a.summary() and "cluster" in repr(a)
     assert "<table" in a._repr_html_()
-    assert a.to_dict()["kind"] == "cluster"
+    assert a.to_dict()["kind"] == "bootstrap" and a.to_dict()["resampling"] == "cluster"
     assert a.conf_int().shape == (2, 4)
+
+
+def test_results_never_refit_and_front_doors_agree(res, cohort):
+    # Issue 13.5: the old results.bootstrap(...) is gone; pbr_eval.bootstrap and
+    # estimate(..., inference="bootstrap") are the ways in, with the same numbers.
+    assert not hasattr(CounterfactualResults, "bootstrap")
+    assert pbr_eval.bootstrap is pbr_eval.api.bootstrap is bootstrap
+    a = pbr_eval.estimate(cohort, inference="bootstrap", n_boot=6, seed=3, boot_kind="cluster")
+    b = bootstrap(res, cohort, n_boot=6, kind="cluster", seed=3)
+    np.testing.assert_array_equal(a.replicates, b.replicates)
+    with pytest.raises(OptionError, match="`n_boot` is used only with inference='bootstrap'"):
+        pbr_eval.estimate(cohort, n_boot=10)
+    with pytest.raises(OptionError, match="`inference` must be one of 'analytic', 'bootstrap'"):
+        pbr_eval.estimate(cohort, inference="jackknife")
+    with pytest.raises(OptionError, match="`boot_kind` must be one of"):
+        pbr_eval.estimate(cohort, inference="bootstrap", boot_kind="block")
+
+
+def test_bootstrap_results_round_trip(cohort):
+    for kw in ({"kind": "cluster", "ci": "bca"}, {"kind": "comparison"}):
+        boot = bootstrap(NearestNeighborMatching(), cohort, n_boot=10, seed=2, **kw)
+        d = boot.to_dict()
+        assert "jackknife" not in d  # leave-one-out estimates could reveal one unit
+        again = Results.from_json(boot.to_json())
+        assert isinstance(again, BootstrapResults)
+        assert again.to_dict() == d
+        for ci in ("normal", "percentile", boot.ci):
+            pd.testing.assert_frame_equal(again.to_frame(0.9, ci), boot.to_frame(0.9, ci))
+        assert set(boot.to_frame().columns) == set(boot.schema.names)
 
 
 def test_cohort_target_is_observed_minus_effect_interval(res, cohort):
@@ -156,7 +184,7 @@ def test_cohort_target_is_observed_minus_effect_interval(res, cohort):
         assert np.allclose(c["non_intervention_ci_upper"], c["observed"] - c["ci_lower"])
         assert np.allclose(c["non_intervention_se"], c["std_error"])
         lo, hi = (percentile_interval(boot.replicates, 0.95) if ci == "percentile" else
-                  bca_interval(boot._point(), boot.replicates, boot.jackknife, 0.95))
+                  bca_interval(boot.point(), boot.replicates, boot.jackknife, 0.95))
         assert np.allclose(x["non_intervention_ci_lower"], lo[:, 1])
         assert np.allclose(x["non_intervention_ci_upper"], hi[:, 1])
         assert (c["ci_lower"] == x["ci_lower"]).all()
@@ -169,7 +197,7 @@ def test_replicates_refit_the_whole_estimator(res, cohort):
     boot = bootstrap(res, cohort, n_boot=3, kind="unit", seed=5)
     child = np.random.SeedSequence(5).spawn(3)[2]
     plan = _make_plan(cohort, "unit", None)
-    rep = plan.cohort(cohort, plan.draw(np.random.default_rng(child)))
+    rep = plan.replicate(cohort, plan.draw(np.random.default_rng(child)))[0]
     refit = NearestNeighborMatching().fit(Cohort(rep.data, **{**cohort.roles(), "min_treated": 1}))
     e = refit.estimate_for("reoffended")
     np.testing.assert_allclose(boot.replicates[2, 0], [e.observed, e.non_intervention, e.effect],
@@ -227,7 +255,7 @@ def test_progress_bar_runs_on_a_terminal(res, cohort, monkeypatch):
 def test_results_are_read_only(res, cohort):
     boot = bootstrap(res, cohort, n_boot=4, kind="pair", seed=1)
     with pytest.raises(AttributeError, match="read-only"):
-        boot.kind = "unit"
+        boot.resampling = "unit"
     with pytest.raises(ValueError):
         boot.replicates[0, 0, 0] = 1.0
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from pbr_eval import Cohort
+from pbr_eval.bootstrap import _make_plan, bootstrap
 from pbr_eval.datasets import simulate
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference._cohort_boot import cohort_noise_sd, within_x_variance
-from pbr_eval.inference.bootstrap import _make_plan, bootstrap, normal_bootstrap_interval
-from pbr_eval.inference.intervals import z_value
+from pbr_eval.inference.intervals import normal_bootstrap_interval, z_value
 
 
 @pytest.fixture(scope="module")

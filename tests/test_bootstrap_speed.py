@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 
 from pbr_eval import Cohort
+from pbr_eval.bootstrap import _make_plan, bootstrap
 from pbr_eval.datasets import simulate
 from pbr_eval.estimators._nearest import stable_argsort
 from pbr_eval.estimators.matching import NearestNeighborMatching
-from pbr_eval.inference.bootstrap import _make_plan, _replicate_estimator, bootstrap
+from pbr_eval.exceptions import OptionError
 from pbr_eval.models.logit import fit_logit
+from pbr_eval.replicate import ReplicateHints, WorkBuffers
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_replicates_equal_from_scratch_fits(cohort, opts):
     plan = _make_plan(cohort, "cluster", None)
     children = np.random.SeedSequence(8).spawn(4)
     for b in (0, 3):
-        rep = plan.cohort(cohort, plan.draw(np.random.default_rng(children[b])))
+        rep, _ = plan.replicate(cohort, plan.draw(np.random.default_rng(children[b])))
         refit = NearestNeighborMatching(**opts).fit(
             Cohort(rep.data, **{**cohort.roles(), "min_treated": 1}))
         want = [[e.observed, e.non_intervention, e.effect] for e in refit.estimates]
@@ -51,15 +53,16 @@ def test_replicates_equal_from_scratch_fits(cohort, opts):
 
 
 def test_slim_replicate_cohort_keeps_design_and_fingerprint(cohort):
-    est = _replicate_estimator(NearestNeighborMatching(exact=["sex"]),
-                               NearestNeighborMatching().fit(cohort))
-    keep = est._replicate_columns(cohort)
+    keep = NearestNeighborMatching(exact=["sex"]).replicate_columns(cohort)
     assert keep == ["reoffended", "reconviction_events", "sex"]
-    assert NearestNeighborMatching()._replicate_columns(cohort) is None  # full fits: all columns
+    # estimators without a fast path read every column
+    from pbr_eval.estimators.weighting import InverseProbabilityWeighting
+    assert InverseProbabilityWeighting().replicate_columns(cohort) is None
     plan = _make_plan(cohort, "cluster", None)
     groups = plan.draw(np.random.default_rng(3))
-    full = plan.cohort(cohort, groups)
-    slim = plan.cohort(cohort, groups, keep=keep)
+    full, rows = plan.replicate(cohort, groups)
+    slim, rows2 = plan.replicate(cohort, groups, keep=keep)
+    np.testing.assert_array_equal(rows, rows2)
     assert set(slim.data.columns) == {*keep, cohort.unit_id, cohort.cluster}
     np.testing.assert_array_equal(slim.X, full.X)
     np.testing.assert_array_equal(slim.t, full.t)
@@ -86,24 +89,58 @@ def test_replicate_logit_has_the_same_coefficients_without_covariance():
     full = fit_logit(X, y)
     start = full.params + 0.05
     a = fit_logit(X, y, start_params=start)
-    b = fit_logit(X, y, start_params=start, _replicate=True)
+    b = fit_logit(X, y, start_params=start, covariance=False)
     np.testing.assert_array_equal(a.params, b.params)
     assert b.cov.size == 0 and np.isnan(b.loglik)
 
 
 def test_replicate_propensity_on_distinct_rows_equals_fit_on_all_rows(cohort):
-    # A replicate cohort built with scratch buffers fits the logit on its distinct
-    # source rows with multiplicity weights: same maximum, scores per replicate row.
+    # With ReplicateHints the logit is fitted on the replicate's distinct parent
+    # rows with multiplicity weights: same maximum, scores per replicate row.
     from pbr_eval.models.propensity import fit_propensity
 
     start = NearestNeighborMatching().fit(cohort).extras["propensity"].logit.params
     plan = _make_plan(cohort, "cluster", None)
-    scratch: dict = {}
+    buffers = WorkBuffers()
     for seed in range(3):
-        rep = plan.cohort(cohort, plan.draw(np.random.default_rng(seed)), scratch=scratch)
-        assert rep._source is not None
-        fast = fit_propensity(rep, start=start, _replicate=True)
+        rep, rows = plan.replicate(cohort, plan.draw(np.random.default_rng(seed)),
+                                   buffers=buffers)
+        hints = ReplicateHints(rows=rows, parent_X=cohort.X, parent_t=cohort.t, start=start,
+                               buffers=buffers)
+        fast = fit_propensity(rep, start=start, replicate=hints)
+        assert fast.logit.cov.size == 0 and np.isnan(fast.logit.loglik)
         full = fit_propensity(Cohort(rep.data, **{**cohort.roles(), "min_treated": 1}))
         assert fast.ps.shape == full.ps.shape
         np.testing.assert_allclose(fast.logit.params, full.logit.params, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(fast.ps, full.ps, rtol=1e-10)
+
+
+def test_take_is_the_replicate_cohort_and_checks_its_rows(cohort):
+    rows = np.array([5, 5, 0, cohort.n - 1])
+    rep = cohort.take(rows)
+    np.testing.assert_array_equal(rep.X, cohort.X[rows])
+    np.testing.assert_array_equal(rep.y("reoffended"), cohort.y("reoffended")[rows])
+    assert rep.n == 4 and list(rep.index) == [0, 1, 2, 3]
+    buffers = WorkBuffers()
+    into = cohort.take(rows, buffers=buffers)
+    np.testing.assert_array_equal(into.X, rep.X)
+    assert np.shares_memory(into.X, buffers.array("X", 4, cohort.X.shape[1]))
+    assert into.fingerprint == rep.fingerprint
+    for bad in (np.array([0, cohort.n]), np.array([-1]), np.array([0.0, 1.0])):
+        with pytest.raises(OptionError, match="`rows` must be a 1-D array of integer row numbers"):
+            cohort.take(bad)
+
+
+def test_fit_replicate_equals_fit(cohort):
+    # The typed fast path returns the same estimates as a full fit on the same cohort.
+    est = NearestNeighborMatching()
+    start = est.fit(cohort).extras["propensity"].logit.params
+    plan = _make_plan(cohort, "unit", None)
+    rep, rows = plan.replicate(cohort, plan.draw(np.random.default_rng(4)))
+    fast = est.fit_replicate(rep, ReplicateHints(rows=rows, parent_X=cohort.X,
+                                                 parent_t=cohort.t, start=start))
+    full = est.fit(rep)
+    assert fast.balance is None and full.balance is not None
+    for a, b in zip(fast.estimates, full.estimates, strict=True):
+        np.testing.assert_allclose([a.observed, a.non_intervention, a.effect],
+                                   [b.observed, b.non_intervention, b.effect], rtol=1e-12)

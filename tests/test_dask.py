@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pbr_eval import Cohort
+from pbr_eval.bootstrap import bootstrap
 from pbr_eval.datasets import simulate
 from pbr_eval.estimators.matching import NearestNeighborMatching
-from pbr_eval.inference.bootstrap import bootstrap
 
 # dask[distributed] is in the `test` extra, so CI always runs this test.
 distributed = pytest.importorskip("distributed")

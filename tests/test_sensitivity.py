@@ -24,10 +24,10 @@ import pytest
 from scipy import stats
 
 from pbr_eval import Cohort
+from pbr_eval.bootstrap import bootstrap
 from pbr_eval.datasets import simulate
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.bootstrap import bootstrap
 from pbr_eval.sensitivity import (
     critical_gamma,
     e_value,

@@ -17,6 +17,7 @@ from pbr_eval.cohort import Cohort
 from pbr_eval.exceptions import IgnoredOptionWarning, OptionError
 from pbr_eval.inference.sandwich import wls_sandwich
 from pbr_eval.options import check_choice
+from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import OutcomeEstimate
 
 __all__ = ["Estimator", "ESTIMATORS", "register", "weighted_difference", "base_info"]
@@ -82,6 +83,26 @@ class Estimator(ABC):
     @abstractmethod
     def fit(self, cohort: Cohort) -> Any:
         """Estimate on ``cohort`` and return a new results object."""
+
+    # ----------------------------------------------- the replicate fast path
+    def replicate_columns(self, cohort: Cohort) -> list[str] | None:
+        """Data columns :meth:`fit_replicate` reads beyond ``X``, ``t`` and the roles.
+
+        The bootstrap copies only these into each replicate cohort
+        (``Cohort.take(rows, keep=...)``). ``None`` (the default): all columns.
+        """
+        return None
+
+    def fit_replicate(self, cohort: Cohort, hints: ReplicateHints) -> Any:
+        """Fit one bootstrap replicate; the same estimates as :meth:`fit`.
+
+        The default is :meth:`fit`. An estimator that can use ``hints``
+        (:class:`~pbr_eval.replicate.ReplicateHints`: a warm start, the
+        distinct parent rows, work buffers) overrides it, and may leave out
+        what a replicate does not need (the balance table, covariances); the
+        estimates it returns must equal :meth:`fit`'s on the same cohort.
+        """
+        return self.fit(cohort)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

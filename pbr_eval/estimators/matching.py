@@ -48,6 +48,7 @@ from pbr_eval.exceptions import EstimationError, IgnoredOptionWarning, OptionErr
 from pbr_eval.inference.sandwich import wls_sandwich
 from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
 from pbr_eval.options import check_choice, check_int, check_positive
+from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = ["NearestNeighborMatching", "matched_estimates", "discard_units", "exact_cells"]
@@ -321,12 +322,6 @@ class NearestNeighborMatching(Estimator):
     1  reconviction_events        ...           ...
     """
 
-    # Private hooks set by the bootstrap on its own copy of the estimator: replicates
-    # skip the balance table and start the propensity fit from the full sample's
-    # coefficients (same optimum, fewer Newton passes). Not options: never in get_params.
-    _replicate_fast: bool = False
-    _replicate_start: np.ndarray | None = None
-
     def __init__(
         self,
         *,
@@ -434,13 +429,12 @@ class NearestNeighborMatching(Estimator):
                 stacklevel=3,
             )
 
-    def _replicate_columns(self, cohort: Cohort) -> list[str] | None:
-        """Data columns a replicate fit reads (the bootstrap copies only these).
-
-        ``None`` (all columns) unless the replicate fast path is on: the full
-        fit also reads every covariate for the balance table.
-        """
-        if not self._replicate_fast:
+    def replicate_columns(self, cohort: Cohort) -> list[str] | None:
+        """Data columns :meth:`fit_replicate` reads: outcomes and the columns
+        matched on directly (a full fit also reads every covariate for the
+        balance table, which replicates skip); ``None`` (all) when a subclass
+        overrides :meth:`fit` (see :meth:`fit_replicate`)."""
+        if not self._fast_replicates:
             return None
         cols = list(cohort.outcomes)
         if self._covariate_distance:
@@ -452,6 +446,21 @@ class NearestNeighborMatching(Estimator):
         return list(dict.fromkeys(cols))
 
     # ------------------------------------------------------------------- fit
+    def fit_replicate(self, cohort: Cohort, hints: ReplicateHints) -> CounterfactualResults:
+        """A bootstrap replicate: :meth:`fit` without the balance table, with the
+        propensity model warm-started at ``hints.start`` and fitted on the
+        distinct parent rows (same estimates; see :class:`ReplicateHints`).
+
+        A subclass that overrides :meth:`fit` but not this method gets full
+        refits (its ``fit``), so its change is honoured in every replicate."""
+        if not self._fast_replicates:
+            return self.fit(cohort)
+        return self._fit(cohort, hints)
+
+    @property
+    def _fast_replicates(self) -> bool:
+        return type(self).fit is NearestNeighborMatching.fit
+
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Match and estimate.
 
@@ -474,6 +483,9 @@ class NearestNeighborMatching(Estimator):
         EstimationError
             The propensity model fails, or no focal unit can be matched.
         """
+        return self._fit(cohort, None)
+
+    def _fit(self, cohort: Cohort, hints: ReplicateHints | None) -> CounterfactualResults:
         if cohort.is_panel:
             raise OptionError(
                 "Matching needs one row per unit; this cohort has a `period`. Use "
@@ -502,7 +514,7 @@ class NearestNeighborMatching(Estimator):
                 f"numeric covariate, and {'it holds' if len(text_cal) == 1 else 'they hold'} "
                 f"categories. Match within its categories with exact={text_cal!r} instead."
             )
-        score, ps = self._score(cohort)
+        score, ps = self._score(cohort, hints)
         discarded = (
             discard_units(ps.ps if ps is not None else score, t, self.discard)
             if score is not None else np.zeros(t.size, bool)
@@ -651,7 +663,7 @@ class NearestNeighborMatching(Estimator):
                 "to it); the non-intervention figure is then the comparison group's own mean."
             )
         balance = None
-        if not self._replicate_fast:
+        if hints is None:
             hint = ""
             if self.replace and self.ratio >= n_pool:
                 hint = (f"ratio={self.ratio} is as large as the {names[1]} pool ({n_pool:,} "
@@ -692,7 +704,9 @@ class NearestNeighborMatching(Estimator):
             return "user score"
         return type(self.distance).__name__
 
-    def _score(self, cohort: Cohort) -> tuple[np.ndarray | None, PropensityScore | None]:
+    def _score(
+        self, cohort: Cohort, hints: ReplicateHints | None = None
+    ) -> tuple[np.ndarray | None, PropensityScore | None]:
         d = self.distance
         if isinstance(d, pd.Series):
             missing = cohort.index.difference(d.index)
@@ -712,9 +726,9 @@ class NearestNeighborMatching(Estimator):
             return arr, None
         if isinstance(d, str) and d in DISTANCE_TRANSFORMS:
             return None, None
-        start = self._replicate_start if isinstance(d, str) else None
+        start = hints.start if hints is not None and isinstance(d, str) else None
         ps = fit_propensity(cohort, None if isinstance(d, str) else d, start=start,
-                            estimand=self.estimand, _replicate=self._replicate_fast)
+                            estimand=self.estimand, replicate=hints)
         return (ps.linear if d == "linear.logit" else ps.ps), ps
 
 

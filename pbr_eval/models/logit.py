@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
-from pbr_eval.cohort import _work_buffer
 from pbr_eval.exceptions import EstimationError
+from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
 
@@ -89,9 +88,9 @@ def fit_logit(
     center: np.ndarray | None = None,
     scale: np.ndarray | None = None,
     ignorable: np.ndarray | None = None,
+    covariance: bool = True,
+    buffers: WorkBuffers | None = None,
     _standardised_start: bool = False,
-    _replicate: bool = False,
-    _work: dict[str, Any] | None = None,
 ) -> LogitFit:
     """Fit a logistic regression by Newton-Raphson.
 
@@ -126,13 +125,13 @@ def fit_logit(
         cannot distort the estimate (Dehejia & Wahba's NSW-PSID sample has
         dozens). The fit must still converge; their number is
         ``LogitFit.n_vanishing``.
-    _replicate : bool, default False
-        Private (the bootstrap's replicates): the same iterations and
+    covariance : bool, default True
+        ``False`` (the bootstrap's replicates): the same iterations and
         coefficients, but no covariance (an empty array) and no
         log-likelihood (NaN) at the end, which saves two passes over the data.
-    _work : dict, optional
-        Private: reusable work buffers (the bootstrap's, one per batch of
-        replicates); the ``(n, p)`` work array is taken from it.
+    buffers : WorkBuffers, optional
+        Reusable work arrays (the bootstrap's, one set per batch of
+        replicates); the ``(n, p)`` work array is taken from them.
 
     Returns
     -------
@@ -223,7 +222,7 @@ def fit_logit(
     last_info: np.ndarray | None = None
     it = 0
     # one work buffer: fresh large allocations are slow on some VMs
-    Xs = np.empty_like(X) if _work is None else _work_buffer(_work, "logit_Xs", n, p)
+    Xs = np.empty_like(X) if buffers is None else buffers.array("logit_Xs", n, p)
     H = np.empty((p + 1, p + 1))
     g = np.empty(p + 1)
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
@@ -257,7 +256,7 @@ def fit_logit(
         if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
             eta = eta_of(beta)
-            ll = np.nan if _replicate else _loglik(eta, y, w)
+            ll = _loglik(eta, y, w) if covariance else np.nan
             converged = True
             last_info = info
             break
@@ -311,7 +310,7 @@ def fit_logit(
     params = np.empty(p + 1)
     params[1:] = beta[1:] / sd
     params[0] = beta[0] - np.dot(mu, params[1:])
-    if _replicate:
+    if not covariance:
         return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan,
                         n_vanishing=n_vanishing)
     if n > _WARM_START_ROWS and last_info is not None:

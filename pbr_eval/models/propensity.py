@@ -11,6 +11,7 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.models.logit import LogitFit, fit_logit
+from pbr_eval.replicate import ReplicateHints
 
 __all__ = ["PropensityScore", "fit_propensity", "vanishing_note"]
 
@@ -79,7 +80,7 @@ def fit_propensity(
     *,
     estimand: str | None = None,
     start: np.ndarray | None = None,
-    _replicate: bool = False,
+    replicate: ReplicateHints | None = None,
 ) -> PropensityScore:
     """Fit the propensity model on a cohort.
 
@@ -98,14 +99,15 @@ def fit_propensity(
     start : numpy.ndarray, optional
         Starting coefficients for the logistic fit (original scale, intercept
         first); the optimum does not depend on them.
-    _replicate : bool, default False
-        Private (bootstrap replicates): the logistic fit skips its covariance
-        and final log-likelihood (``logit.cov`` empty, ``logit.loglik`` NaN).
-        A replicate cohort that records its source rows (built by the
-        bootstrap) is fitted on its *distinct* source rows with their
-        multiplicities as case weights: the same likelihood, hence the same
-        maximum, over about two thirds of the rows (a cluster bootstrap
-        draws roughly 63% of clusters); only floating-point rounding differs.
+    replicate : ReplicateHints, optional
+        For a bootstrap replicate (``cohort`` built by ``parent.take(rows)``):
+        the logistic fit runs on the *distinct* parent rows with their
+        multiplicities as case weights (the same likelihood, hence the same
+        maximum, over about two thirds of the rows: a cluster bootstrap draws
+        roughly 63% of clusters; only floating-point rounding differs), in
+        the hints' work buffers, and skips its covariance and final
+        log-likelihood (``logit.cov`` empty, ``logit.loglik`` NaN).
+        ``start`` is not taken from the hints: pass it.
 
     Returns
     -------
@@ -123,12 +125,10 @@ def fit_propensity(
     # the units whose score may vanish harmlessly: the ATT's comparison, the ATC's treated
     ignorable = None if estimand is None else (~cohort.t if estimand == "ATT" else cohort.t)
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
-        source = getattr(cohort, "_source", None) if _replicate else None
-        work = getattr(cohort, "_scratch", None) if _replicate else None
-        if source is not None:
-            return _fit_logit_distinct(cohort, source, start, work, estimand)
+        if replicate is not None:
+            return _fit_logit_distinct(cohort, replicate, start, estimand)
         fit = fit_logit(X, t, names=cohort.design_columns, start_params=start,
-                        ignorable=ignorable, _replicate=_replicate, _work=work)
+                        ignorable=ignorable)
         return PropensityScore(ps=fit.predict(X), model="logit", logit=fit,
                                n_vanishing=fit.n_vanishing, estimand=estimand)
     if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
@@ -160,36 +160,29 @@ def fit_propensity(
 
 
 def _fit_logit_distinct(
-    cohort: Cohort,
-    source: tuple[np.ndarray, np.ndarray, np.ndarray],
-    start: np.ndarray | None,
-    work: dict[str, Any] | None,
-    estimand: str | None = None,
+    cohort: Cohort, hints: ReplicateHints, start: np.ndarray | None, estimand: str | None = None
 ) -> PropensityScore:
-    """Replicate fit on the distinct source rows, weighted by how often each was drawn.
+    """Replicate fit on the distinct parent rows, weighted by how often each was drawn.
 
-    ``source`` is ``(X, t, rows)`` of the parent cohort and the replicate's
-    parent row numbers. The log-likelihood of the replicate equals the
+    The log-likelihood of the replicate equals the
     multiplicity-weighted log-likelihood of its distinct rows, so the
     estimate is the same; each replicate row's score is its source row's
     (computed row by row, so bit-identical to scoring the replicate's rows).
     """
-    from pbr_eval.cohort import _work_buffer
-
-    Xp, tp, rows = source
+    Xp, tp, rows, work = hints.parent_X, hints.parent_t, hints.rows, hints.buffers
     counts = np.bincount(rows, minlength=Xp.shape[0])
     drawn = counts > 0
     sel = np.flatnonzero(drawn)
     if work is None:
         Xu = np.take(Xp, sel, axis=0)
     else:
-        Xu = np.take(Xp, sel, axis=0, out=_work_buffer(work, "logit_Xu", sel.size, Xp.shape[1]),
+        Xu = np.take(Xp, sel, axis=0, out=work.array("logit_Xu", sel.size, Xp.shape[1]),
                      mode="clip")
     tu = np.asarray(tp[sel], bool)
     ignorable = None if estimand is None else (~tu if estimand == "ATT" else tu)
     fit = fit_logit(Xu, tu.astype(float), weights=counts[sel].astype(float),
                     names=cohort.design_columns, start_params=start, ignorable=ignorable,
-                    _replicate=True, _work=work)
+                    covariance=False, buffers=work)
     rank = np.cumsum(drawn) - 1
     return PropensityScore(ps=fit.predict(Xu)[rank[rows]], model="logit", logit=fit,
                            n_vanishing=fit.n_vanishing, estimand=estimand)

@@ -558,24 +558,6 @@ class CounterfactualResults(Results, HasFigures):
         return body.replace(f"<strong>{html.escape(self.title)}</strong>",
                             f"<strong>{html.escape(head)}</strong>", 1)
 
-    # ------------------------------------------------------------ inference
-    def bootstrap(self, cohort: Any, **options: Any) -> Any:
-        """Bootstrap intervals for these results (``inference="bootstrap"``).
-
-        Rebuilds the estimator from ``info['method']`` and ``info['options']``
-        and re-fits it on resampled copies of ``cohort``, the cohort these
-        results were estimated on; see
-        :func:`pbr_eval.inference.bootstrap.bootstrap` for the options
-        (``n_boot``, ``kind``, ``ci``, ``level``, ``seed``, ``n_jobs``, ...).
-
-        Returns
-        -------
-        BootstrapResults
-        """
-        from pbr_eval.inference.bootstrap import bootstrap
-
-        return bootstrap(self, cohort, **options)
-
     # ------------------------------------------------------------- figures
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
         """Data of the ``"love"`` (balance) or ``"overlap"`` (propensity score) figure.

@@ -1,10 +1,17 @@
-r"""Bootstrap intervals for any estimator: resample, re-estimate, read the spread.
+r"""The resampling engine: resample a cohort, refit the estimator, keep the replicates.
 
 :func:`bootstrap` re-fits an estimator on resampled copies of a cohort (the
 propensity model, the matching or weighting, everything) and returns a
-read-only :class:`BootstrapResults` holding every replicate and percentile or
-BCa intervals for the observed rate, the non-intervention rate and the effect
-of each outcome. Replicates run through :mod:`joblib` (``n_jobs``, any joblib
+read-only :class:`~pbr_eval.results.bootstrap.BootstrapResults` holding every
+replicate, from which it reads normal, percentile or BCa intervals
+(:mod:`pbr_eval.inference.intervals`) for the observed rate, the
+non-intervention rate and the effect of each outcome. It is the only module
+that refits: results never do. It sits above :mod:`pbr_eval.estimators` and
+reaches a replicate's fast path through a typed protocol: the replicate cohort
+is ``cohort.take(rows, ...)`` and the estimator's
+``fit_replicate(cohort, hints)`` gets a frozen
+:class:`~pbr_eval.replicate.ReplicateHints` (a warm start, the distinct parent
+rows, work buffers; :mod:`pbr_eval.replicate`). Replicates run through :mod:`joblib` (``n_jobs``, any joblib
 backend, including Dask's); replicate ``b`` draws from its own stream,
 ``numpy.random.SeedSequence(seed).spawn(n_boot)[b]``, so a seed gives the same
 numbers whatever ``n_jobs`` or backend.
@@ -27,200 +34,35 @@ Statistics in Medicine 33(24), 4306-4319.
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pbr_eval.cohort import Cohort
+from pbr_eval.estimators.base import Estimator, build_estimator
 from pbr_eval.exceptions import EstimationWarning, OptionError, PbrEvalError
 from pbr_eval.options import (
     BOOTSTRAP_CIS,
     BOOTSTRAP_KINDS,
     DEFAULT_LEVEL,
     DEFAULT_N_BOOT,
-    NI_TARGETS,
+    BootstrapCI,
+    BootstrapKind,
     check_choice,
     check_int,
     check_level,
 )
-from pbr_eval.results._readonly import ReadOnly
-from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
+from pbr_eval.replicate import ReplicateHints, WorkBuffers
+from pbr_eval.results.bootstrap import QUANTITIES, BootstrapResults
+from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = [
-    "BootstrapResults",
-    "bootstrap",
-    "percentile_interval",
-    "bca_interval",
-    "normal_bootstrap_interval",
-    "QUANTITIES",
-]
-
-#: The quantities bootstrapped for each outcome, in the order of the replicate array.
-QUANTITIES: tuple[str, ...] = ("observed", "non_intervention", "effect")
-
-
-# --------------------------------------------------------------------------- pure maths
-def percentile_interval(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    r"""Percentile interval: the :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2`
-    quantiles of the replicates along axis 0 (NaN replicates ignored).
-
-    Parameters
-    ----------
-    replicates : numpy.ndarray
-        Shape ``(n_boot, ...)``.
-    level : float
-
-    Returns
-    -------
-    (lower, upper) : tuple of numpy.ndarray
-        Each of shape ``replicates.shape[1:]``.
-
-    Notes
-    -----
-    Quantiles use linear interpolation between order statistics (numpy's
-    default, Hyndman and Fan type 7), as :func:`scipy.stats.bootstrap`.
-
-    Examples
-    --------
-    >>> lo, hi = percentile_interval(np.arange(101.0), 0.9)
-    >>> float(lo), float(hi)
-    (5.0, 95.0)
-    """
-    a = (1 - level) / 2
-    q = np.nanquantile(np.asarray(replicates, dtype=float), [a, 1 - a], axis=0)
-    return q[0], q[1]
-
-
-def normal_bootstrap_interval(
-    estimate: np.ndarray | float, replicates: np.ndarray, level: float
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Normal interval centred on the estimate: :math:`\hat\theta \pm z\, s^*`.
-
-    Parameters
-    ----------
-    estimate : float or numpy.ndarray
-        The estimate on the full data, shape ``replicates.shape[1:]``.
-    replicates : numpy.ndarray
-        Shape ``(n_boot, ...)``; NaN replicates ignored.
-    level : float
-
-    Returns
-    -------
-    (lower, upper) : tuple of numpy.ndarray
-
-    Notes
-    -----
-    :math:`s^*` is the standard deviation of the replicates (Efron and
-    Tibshirani 1993, section 13.2, the "standard" interval). Unlike the
-    percentile interval it uses the replicates for the spread only, not the
-    location. That matters for matching with re-estimation: re-matching a
-    resampled cohort picks different comparison units, so the replicates
-    centre on a smoothed ("bagged") value that lies between the estimate and
-    the truth rather than on the estimate, and the percentile interval
-    over-covers the estimate's error (``docs/validation.md``).
-
-    Examples
-    --------
-    >>> lo, hi = normal_bootstrap_interval(1.0, np.array([0.0, 2.0]), 0.95)
-    >>> round(float(lo), 3), round(float(hi), 3)
-    (-1.772, 3.772)
-    """
-    from pbr_eval.inference.intervals import z_value
-
-    theta = np.asarray(estimate, dtype=float)
-    sd = np.nanstd(np.asarray(replicates, dtype=float), axis=0, ddof=1)
-    z = z_value(level)
-    return theta - z * sd, theta + z * sd
-
-
-def bca_interval(
-    estimate: np.ndarray | float,
-    replicates: np.ndarray,
-    jackknife: np.ndarray,
-    level: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Bias-corrected and accelerated (BCa) interval (Efron 1987).
-
-    Parameters
-    ----------
-    estimate : float or numpy.ndarray
-        The estimate on the full data, shape ``replicates.shape[1:]``.
-    replicates : numpy.ndarray
-        Bootstrap replicates, shape ``(n_boot, ...)``; NaN rows are ignored.
-    jackknife : numpy.ndarray
-        Leave-one-out (or leave-one-group-out) estimates, shape ``(n_jack, ...)``.
-    level : float
-
-    Returns
-    -------
-    (lower, upper) : tuple of numpy.ndarray
-
-    Notes
-    -----
-    With :math:`\hat\theta` the estimate, :math:`\hat\theta^*_b` the
-    replicates and :math:`\hat\theta_{(i)}` the jackknife values,
-
-    .. math::
-
-        z_0 = \Phi^{-1}\Big(\frac{\#\{\hat\theta^*_b < \hat\theta\}
-              + \#\{\hat\theta^*_b \le \hat\theta\}}{2B}\Big), \qquad
-        a = \frac{\sum_i (\bar\theta_{(\cdot)} - \hat\theta_{(i)})^3}
-                 {6\,[\sum_i (\bar\theta_{(\cdot)} - \hat\theta_{(i)})^2]^{3/2}},
-
-    and the interval runs between the replicate quantiles at
-    :math:`\Phi\big(z_0 + (z_0 + z_\alpha)/(1 - a(z_0 + z_\alpha))\big)` for
-    :math:`z_\alpha = \Phi^{-1}((1 \mp \text{level})/2)`. This is the
-    computation of :func:`scipy.stats.bootstrap` with ``method="BCa"``
-    (tests check the two agree to machine precision).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.exponential(size=40)
-    >>> reps = np.array([rng.choice(x, x.size).mean() for _ in range(2000)])
-    >>> jack = np.array([np.delete(x, i).mean() for i in range(x.size)])
-    >>> lo, hi = bca_interval(x.mean(), reps, jack, 0.95)
-    >>> bool(lo < x.mean() < hi)
-    True
-    """
-    reps = np.asarray(replicates, dtype=float)
-    theta = np.asarray(estimate, dtype=float)
-    jack = np.asarray(jackknife, dtype=float)
-    ok = ~np.isnan(reps)
-    b = ok.sum(axis=0)
-    below = ((reps < theta) & ok).sum(axis=0)
-    at_or_below = ((reps <= theta) & ok).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = stats.norm.ppf((below + at_or_below) / (2.0 * b))
-        u = np.nanmean(jack, axis=0) - jack
-        num = np.nansum(u**3, axis=0)
-        den = 6.0 * np.nansum(u**2, axis=0) ** 1.5
-        acc = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-        alphas = []
-        for za in (stats.norm.ppf((1 - level) / 2), stats.norm.ppf((1 + level) / 2)):
-            alphas.append(stats.norm.cdf(z0 + (z0 + za) / (1 - acc * (z0 + za))))
-    lo = np.full(theta.shape, np.nan)
-    hi = np.full(theta.shape, np.nan)
-    flat_r = reps.reshape(reps.shape[0], -1)
-    a1, a2 = (np.broadcast_to(a, theta.shape).ravel() for a in alphas)
-    lo_f, hi_f = lo.reshape(-1), hi.reshape(-1)
-    for j in range(flat_r.shape[1]):
-        col = flat_r[:, j]
-        col = col[~np.isnan(col)]
-        if col.size == 0 or not (np.isfinite(a1[j]) and np.isfinite(a2[j])):
-            continue
-        lo_f[j] = np.percentile(col, 100 * a1[j])
-        hi_f[j] = np.percentile(col, 100 * a2[j])
-    return lo_f.reshape(theta.shape), hi_f.reshape(theta.shape)
+__all__ = ["bootstrap"]
 
 
 # --------------------------------------------------------------------------- resampling plan
@@ -256,18 +98,18 @@ class _Plan:
             parts.insert(0, self.fixed)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def cohort(
+    def replicate(
         self,
         parent: Cohort,
         groups: np.ndarray,
         *,
         keep: Sequence[str] | None = None,
-        scratch: dict[str, Any] | None = None,
-    ) -> Cohort:
-        """The replicate cohort of ``groups``; ``keep``: copy only these data columns
-        (those the estimator reads, see ``_replicate_columns``), default all;
-        ``scratch``: work buffers reused across replicates (the cohort is then
-        valid only until the next one built with it)."""
+        buffers: WorkBuffers | None = None,
+    ) -> tuple[Cohort, np.ndarray]:
+        """The replicate cohort of ``groups`` and its parent rows; ``keep``: copy only
+        these data columns (``Estimator.replicate_columns``), default all; ``buffers``:
+        work arrays reused across replicates (the cohort is then valid only until
+        the next one built with them)."""
         rows, pos = self.rows_of(groups)
         cols: dict[str, np.ndarray] = {}
         if parent.unit_id is not None:
@@ -278,7 +120,7 @@ class _Plan:
                 cols[parent.unit_id] = pos.astype(np.int64) * n_codes + self.unit_codes[rows]
         if self.relabel_cluster and parent.cluster is not None:
             cols[parent.cluster] = pos.astype(np.int64)
-        return Cohort._from_validated(parent, rows, columns=cols, keep=keep, scratch=scratch)
+        return parent.take(rows, columns=cols, keep=keep, buffers=buffers), rows
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
@@ -287,7 +129,8 @@ def _codes(values: np.ndarray) -> np.ndarray:
 
 def _make_plan(cohort: Cohort, kind: str, strata: str | None) -> _Plan:
     n = cohort.n
-    unit_codes = _codes(cohort.column(cohort.unit_id)) if cohort.is_panel else None
+    unit_codes = (_codes(cohort.column(cohort.unit_id))
+                  if cohort.is_panel and cohort.unit_id is not None else None)
     if kind == "cluster":
         if cohort.cluster is None:
             raise OptionError(
@@ -361,22 +204,23 @@ def _values(res: CounterfactualResults, outcomes: Sequence[str]) -> np.ndarray:
 
 
 def _fit_values(
-    estimator: Any, cohort: Cohort, outcomes: Sequence[str]
+    estimator: Estimator, cohort: Cohort, hints: ReplicateHints, outcomes: Sequence[str]
 ) -> tuple[np.ndarray | None, str | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _values(estimator.fit(cohort), outcomes), None
+            return _values(estimator.fit_replicate(cohort, hints), outcomes), None
     except (PbrEvalError, np.linalg.LinAlgError) as err:
         return None, f"{type(err).__name__}: {err}"
 
 
 def _run_chunk(
-    estimator: Any,
+    estimator: Estimator,
     cohort: Cohort,
     plan: _Plan,
     tasks: Sequence[tuple[str, Any]],
     outcomes: Sequence[str],
+    start: np.ndarray | None,
 ) -> list[tuple[np.ndarray | None, str | None]]:
     """Fit a batch of replicates; each task is ("boot", SeedSequence) or ("jack", groups)."""
     from threadpoolctl import threadpool_limits
@@ -384,11 +228,10 @@ def _run_chunk(
     out = []
     # Estimators that say which data columns they read (nearest-neighbour matching)
     # get replicate cohorts carrying only those; X, t and the roles are always there.
-    cols = getattr(estimator, "_replicate_columns", None)
-    keep = cols(cohort) if callable(cols) else None
+    keep = estimator.replicate_columns(cohort)
     # Work buffers shared by this batch's replicates, one after the other (each
     # replicate cohort is dropped before the next is built): no fresh pages.
-    scratch: dict[str, Any] = {}
+    buffers = WorkBuffers()
     # One BLAS thread per replicate: faster when replicates run side by side, and
     # the same floating-point summation order in every process, so results do
     # not depend on n_jobs or the backend.
@@ -399,8 +242,11 @@ def _run_chunk(
             else:
                 assert plan.jack_block is not None
                 groups = np.flatnonzero(plan.jack_block != arg)
-            rep = plan.cohort(cohort, groups, keep=keep, scratch=scratch)
-            out.append(_fit_values(estimator, rep, outcomes))
+            rep, rows = plan.replicate(cohort, groups, keep=keep, buffers=buffers)
+            hints = ReplicateHints(rows=rows, parent_X=cohort.X, parent_t=cohort.t, start=start,
+                                   buffers=buffers)
+            out.append(_fit_values(estimator, rep, hints, outcomes))
+            del hints
             del rep
     return out
 
@@ -411,11 +257,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def _execute(
-    estimator: Any,
+    estimator: Estimator,
     cohort: Cohort,
     plan: _Plan,
     tasks: list[tuple[str, Any]],
     outcomes: Sequence[str],
+    start: np.ndarray | None,
     *,
     n_jobs: int,
     backend: str | None,
@@ -436,7 +283,7 @@ def _execute(
     try:
         if workers == 1 and backend is None:
             for ch in chunks:
-                results.extend(_run_chunk(estimator, cohort, plan, ch, outcomes))
+                results.extend(_run_chunk(estimator, cohort, plan, ch, outcomes, start))
                 if bar:
                     bar.advance(len(ch))
         else:
@@ -445,7 +292,7 @@ def _execute(
             with joblib.parallel_config(backend=backend) if backend else _null():
                 par = joblib.Parallel(n_jobs=n_jobs, return_as="generator")
                 gen = par(
-                    joblib.delayed(_run_chunk)(estimator, cohort, plan, ch, outcomes)
+                    joblib.delayed(_run_chunk)(estimator, cohort, plan, ch, outcomes, start)
                     for ch in chunks
                 )
                 for ch, res in zip(chunks, gen, strict=True):
@@ -525,276 +372,18 @@ def _pair_estimates(
     return np.column_stack([obs, ni, obs - ni])
 
 
-# --------------------------------------------------------------------------- results
-class BootstrapResults(ReadOnly):
-    """Bootstrap replicates and intervals (read-only).
-
-    Returned by :func:`bootstrap` and :meth:`CounterfactualResults.bootstrap`.
-
-    Attributes
-    ----------
-    method : str
-        The estimator's method name.
-    kind : str
-        Resampling scheme: ``"unit"``, ``"stratified"``, ``"cluster"`` or ``"pair"``.
-    ci : str
-        Default interval: ``"percentile"`` or ``"bca"``.
-    level : float
-        Default confidence level.
-    estimates : tuple of OutcomeEstimate
-        The estimates on the full data.
-    replicates : numpy.ndarray
-        Shape ``(n_boot, n_outcomes, 3)``: observed, non-intervention and
-        effect (see :data:`QUANTITIES`) per replicate; NaN where a replicate
-        failed. Read-only.
-    jackknife : numpy.ndarray or None
-        Leave-one-(group-)out estimates used by BCa, same layout; ``None``
-        when ``ci="percentile"`` was asked for.
-    cohort_noise : numpy.ndarray or None
-        Shape ``(n_boot, n_outcomes)``: for ``kind="comparison"`` and
-        ``"pair"``, a draw of the cohort's own outcome noise per replicate
-        (see :mod:`pbr_eval.inference._cohort_boot`), added to the
-        non-intervention replicates for ``target="cohort"``; ``None`` for the
-        other kinds, whose replicates resample the treated units too.
-    n_boot, n_failed : int
-        Replicates asked for, and those whose fit failed (left out of the intervals).
-    info : mapping
-        Method and options, resampling details, seed entropy, notes and up to
-        five failure messages.
-    """
-
-    _redo = "run the bootstrap again"
-
-    def __init__(
-        self,
-        *,
-        method: str,
-        kind: str,
-        ci: str,
-        level: float,
-        estimates: Sequence[OutcomeEstimate],
-        replicates: np.ndarray,
-        jackknife: np.ndarray | None,
-        info: Mapping[str, Any],
-        cohort_noise: np.ndarray | None = None,
-    ) -> None:
-        self.method = method
-        self.kind = kind
-        self.ci = ci
-        self.level = level
-        self.estimates = tuple(estimates)
-        reps = np.array(replicates, dtype=float)
-        reps.setflags(write=False)
-        self.replicates = reps
-        if jackknife is not None:
-            jackknife = np.array(jackknife, dtype=float)
-            jackknife.setflags(write=False)
-        self.jackknife = jackknife
-        if cohort_noise is not None:
-            cohort_noise = np.array(cohort_noise, dtype=float)
-            cohort_noise.setflags(write=False)
-        self.cohort_noise = cohort_noise
-        self.n_boot = int(reps.shape[0])
-        self.n_failed = int(np.isnan(reps).any(axis=(1, 2)).sum())
-        self.info = MappingProxyType(dict(info))
-        self._freeze()
-
-
-    @property
-    def outcomes(self) -> list[str]:
-        """Outcome names, in order."""
-        return [e.outcome for e in self.estimates]
-
-    def replicate_frame(self) -> pd.DataFrame:
-        """The replicates as a DataFrame: one row per replicate, columns (outcome, quantity)."""
-        cols = pd.MultiIndex.from_product([self.outcomes, QUANTITIES], names=["outcome", "quantity"])
-        return pd.DataFrame(self.replicates.reshape(self.n_boot, -1), columns=cols)
-
-    def _point(self) -> np.ndarray:
-        return np.array([[e.observed, e.non_intervention, e.effect] for e in self.estimates])
-
-    def _cohort_replicates(self) -> np.ndarray:
-        """Replicates of the cohort's own rate: non-intervention plus the cohort noise,
-        effect = observed (known) minus that."""
-        assert self.cohort_noise is not None
-        obs = self._point()[:, 0]
-        r = np.array(self.replicates, dtype=float)
-        r[:, :, 1] = r[:, :, 1] + self.cohort_noise
-        r[:, :, 0] = obs
-        r[:, :, 2] = obs - r[:, :, 1]
-        return r
-
-    def _interval(
-        self, level: float, ci: str, replicates: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        reps = self.replicates if replicates is None else replicates
-        if ci == "percentile":
-            return percentile_interval(reps, level)
-        if ci == "normal":
-            return normal_bootstrap_interval(self._point(), reps, level)
-        if self.jackknife is None:
-            raise OptionError(
-                "`ci='bca'` needs the jackknife values, which were not computed "
-                f"(this bootstrap was run with ci={self.ci!r}). Run it again with ci='bca'."
-            )
-        return bca_interval(self._point(), reps, self.jackknife, level)
-
-    def to_frame(
-        self, level: float | None = None, ci: str | None = None, *, target: str = "cohort"
-    ) -> pd.DataFrame:
-        r"""One row per outcome: estimates, bootstrap standard errors and intervals.
-
-        Parameters
-        ----------
-        level : float, optional
-            Confidence level (default: the results' ``level``).
-        ci : {"percentile", "bca", "normal"}, optional
-            Interval method (default: the one the bootstrap was run with).
-        target : {"cohort", "expected"}, default "cohort"
-            Which non-intervention rate the interval is for. ``"cohort"``: the
-            rate *this* cohort would have had, :math:`\frac1{n_1}\sum_{T=1}
-            Y(0)`, whose interval is the observed rate minus the effect
-            interval (the observed rate is known, so all the uncertainty is
-            the effect's). For ``kind="comparison"`` and ``"pair"`` the
-            non-intervention replicates get the cohort's own outcome noise
-            added (:attr:`cohort_noise`) and the effect interval is the
-            observed rate minus the non-intervention interval: both are for
-            this cohort. ``"expected"``: the expected rate of people like the
-            cohort, from the spread of the replicates alone; narrower, and it
-            under-covers the cohort's own rate (see ``docs/validation.md``).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``outcome, outcome_type, n_treated, n_comparison, observed,
-            non_intervention, non_intervention_se, non_intervention_ci_lower,
-            non_intervention_ci_upper, effect, std_error, ci_lower, ci_upper,
-            ci_method, level, n_boot, n_failed``. Standard errors are the
-            standard deviations of the replicates.
-        """
-        level = self.level if level is None else check_level(level)
-        ci = self.ci if ci is None else check_choice("ci", ci, BOOTSTRAP_CIS)
-        target = check_choice("target", target, NI_TARGETS)
-        if target == "cohort" and self.cohort_noise is not None:
-            reps = self._cohort_replicates()
-            lo, hi = self._interval(level, ci, reps)
-            sd = np.nanstd(reps, axis=0, ddof=1)
-        else:
-            lo, hi = self._interval(level, ci)
-            sd = np.nanstd(self.replicates, axis=0, ddof=1)
-        if target == "cohort" and self.cohort_noise is None:
-            obs = self._point()[:, 0]
-            lo, hi, sd = lo.copy(), hi.copy(), sd.copy()
-            lo[:, 1], hi[:, 1] = obs - hi[:, 2], obs - lo[:, 2]
-            sd[:, 1] = sd[:, 2]
-        rows = []
-        for i, e in enumerate(self.estimates):
-            rows.append(
-                {
-                    "outcome": e.outcome,
-                    "outcome_type": e.outcome_type,
-                    "n_treated": e.n_treated,
-                    "n_comparison": e.n_comparison,
-                    "observed": e.observed,
-                    "non_intervention": e.non_intervention,
-                    "non_intervention_se": float(sd[i, 1]),
-                    "non_intervention_ci_lower": float(lo[i, 1]),
-                    "non_intervention_ci_upper": float(hi[i, 1]),
-                    "effect": e.effect,
-                    "std_error": float(sd[i, 2]),
-                    "ci_lower": float(lo[i, 2]),
-                    "ci_upper": float(hi[i, 2]),
-                    "ci_method": f"bootstrap {ci} ({self.kind}); non-intervention: {target}",
-                    "level": level,
-                    "n_boot": self.n_boot,
-                    "n_failed": self.n_failed,
-                }
-            )
-        return pd.DataFrame(rows)
-
-    def conf_int(
-        self, level: float | None = None, ci: str | None = None, *, target: str = "cohort"
-    ) -> pd.DataFrame:
-        """Intervals for the non-intervention rate and the effect, by outcome."""
-        f = self.to_frame(level, ci, target=target).set_index("outcome")
-        return f[["non_intervention_ci_lower", "non_intervention_ci_upper", "ci_lower", "ci_upper"]]
-
-    def summary(self, level: float | None = None, ci: str | None = None) -> str:
-        """A plain-text summary."""
-        f = self.to_frame(level, ci)
-        pct = int(round(float(f["level"].iloc[0]) * 100))
-        lines = [
-            f"pbr_eval bootstrap: {self.method}, {self.kind} resampling, "
-            f"{self.n_boot:,} replicates ({self.n_failed:,} failed), {f['ci_method'].iloc[0]}",
-            "=" * 72,
-        ]
-        for _, r in f.iterrows():
-            scale, unit = (100.0, "%") if r["outcome_type"] == "binary" else (1.0, "")
-            dp = 1 if unit else 3
-            lines += [
-                f"Outcome: {r['outcome']} ({r['outcome_type']})",
-                f"  non-intervention {r['non_intervention'] * scale:.{dp}f}{unit}  {pct}% CI "
-                f"{r['non_intervention_ci_lower'] * scale:.{dp}f}{unit} to "
-                f"{r['non_intervention_ci_upper'] * scale:.{dp}f}{unit}",
-                f"  effect {r['effect'] * scale:+.{dp}f}  {pct}% CI {r['ci_lower'] * scale:+.{dp}f}"
-                f" to {r['ci_upper'] * scale:+.{dp}f}  (bootstrap SE {r['std_error'] * scale:.{dp + 1}f})",
-            ]
-        for note in self.info.get("notes", []):
-            lines.append(f"Note: {note}")
-        lines.append(f"Seed entropy {self.info.get('seed')}.")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        return (
-            f"<BootstrapResults method={self.method!r} kind={self.kind!r} n_boot={self.n_boot} "
-            f"n_failed={self.n_failed} outcomes={self.outcomes}>"
-        )
-
-    def _repr_html_(self) -> str:
-        import html
-
-        table = self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-        head = html.escape(f"{self.method}, {self.kind} bootstrap, {self.n_boot} replicates")
-        return f"<div><strong>pbr_eval bootstrap: {head}</strong>{table}</div>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Aggregates only (no replicate-level data): the table and ``info``."""
-        return {
-            "method": self.method,
-            "kind": self.kind,
-            "ci": self.ci,
-            "level": self.level,
-            "estimates": self.to_frame().to_dict(orient="records"),
-            "info": dict(self.info),
-        }
-
-
 # --------------------------------------------------------------------------- front door
-def _replicate_estimator(estimator: Any, point: CounterfactualResults) -> Any:
-    """A copy of ``estimator`` for replicates, with its fast-path hooks switched on.
-
-    Estimators that offer them (nearest-neighbour matching) skip the balance
-    table in replicates and start the propensity fit from the full sample's
-    coefficients; the replicate's estimate is the same (the logistic optimum
-    does not depend on the start). The caller's estimator is not changed.
-    """
-    if not hasattr(estimator, "_replicate_fast"):
-        return estimator
-    rep = copy.copy(estimator)
-    rep._replicate_fast = True
-    ps = point.extras.get("propensity")
-    logit = getattr(ps, "logit", None)
-    if logit is not None:
-        rep._replicate_start = np.asarray(logit.params, dtype=float)
-    return rep
+def _warm_start(point: CounterfactualResults) -> np.ndarray | None:
+    """The full sample's logistic propensity coefficients, if it fitted one: the
+    replicates' warm start (:attr:`ReplicateHints.start`; the optimum does not
+    depend on it)."""
+    logit = getattr(point.extras.get("propensity"), "logit", None)
+    return None if logit is None else np.asarray(logit.params, dtype=float)
 
 
-def _rebuild(results: CounterfactualResults, cohort: Cohort) -> tuple[Any, CounterfactualResults]:
-    from pbr_eval.estimators.base import build_estimator
-
+def _rebuild(
+    results: CounterfactualResults, cohort: Cohort
+) -> tuple[Estimator, CounterfactualResults]:
     fp = results.info.get("fingerprint")
     if fp is not None and fp != cohort.fingerprint:
         raise OptionError(
@@ -826,8 +415,8 @@ def bootstrap(
     cohort: Cohort,
     *,
     n_boot: int = DEFAULT_N_BOOT,
-    kind: str = "unit",
-    ci: str = "normal",
+    kind: BootstrapKind = "unit",
+    ci: BootstrapCI = "normal",
     level: float = DEFAULT_LEVEL,
     seed: int | None = None,
     strata: str | None = None,
@@ -943,14 +532,12 @@ def bootstrap(
 
     Examples
     --------
-    >>> from pbr_eval import Cohort
+    >>> import pbr_eval
     >>> from pbr_eval.datasets import load_reoffending
-    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
-    >>> from pbr_eval.inference.bootstrap import bootstrap
     >>> sim = load_reoffending()
-    >>> cohort = Cohort(sim.data, **sim.cohort_args)
-    >>> res = NearestNeighborMatching().fit(cohort)
-    >>> boot = bootstrap(res, cohort, n_boot=20, kind="cluster", seed=1)
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> res = pbr_eval.estimate(cohort, method="nearest")
+    >>> boot = pbr_eval.bootstrap(res, cohort, n_boot=20, kind="cluster", seed=1)
     >>> boot.replicates.shape
     (20, 2, 3)
     >>> list(boot.to_frame().columns[:6])
@@ -977,7 +564,7 @@ def bootstrap(
         raise OptionError(f"`backend` must be a joblib backend name or None; got {backend!r}.")
     if isinstance(source, CounterfactualResults):
         estimator, point = _rebuild(source, cohort)
-    elif hasattr(source, "fit") and hasattr(source, "method"):
+    elif isinstance(source, Estimator):
         estimator, point = source, source.fit(cohort)
     else:
         raise OptionError(
@@ -1057,7 +644,7 @@ def bootstrap(
             plan = replace(plan, jack_block=block)
             tasks += [("jack", k) for k in range(int(block.max()) + 1)]
         out = _execute(
-            _replicate_estimator(estimator, point), cohort, plan, tasks, outcomes,
+            estimator, cohort, plan, tasks, outcomes, _warm_start(point),
             n_jobs=int(n_jobs), backend=backend,
             progress=show, label=f"bootstrap ({kind})",
         )
@@ -1100,7 +687,7 @@ def bootstrap(
         )
     return BootstrapResults(
         method=point.method,
-        kind=kind,
+        resampling=kind,
         ci=ci,
         level=level,
         estimates=point.estimates,
