@@ -11,17 +11,16 @@ reaches a replicate's fast path through a typed protocol: the replicate cohort
 is ``cohort.take(rows, ...)`` and the estimator's
 ``fit_replicate(cohort, hints)`` gets a frozen
 :class:`~pbr_eval.replicate.ReplicateHints` (a warm start, the distinct parent
-rows, work buffers; :mod:`pbr_eval.replicate`). Replicates run through :mod:`joblib` (``n_jobs``, any joblib
-backend, including Dask's); replicate ``b`` draws from its own stream,
+rows, work buffers; :mod:`pbr_eval.replicate`). Replicates run through
+:mod:`joblib` (``n_jobs``, any joblib backend, including Dask's); replicate
+``b`` draws from its own stream,
 ``numpy.random.SeedSequence(seed).spawn(n_boot)[b]``, so a seed gives the same
 numbers whatever ``n_jobs`` or backend.
 
 References
 ----------
-Efron, B. (1987). Better bootstrap confidence intervals. Journal of the
-American Statistical Association 82(397), 171-185.
-Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
-Chapman & Hall. Chapters 13-14 (percentile and BCa intervals).
+Efron (1987) and Efron & Tibshirani (1993) for the intervals: see
+:mod:`pbr_eval.inference.intervals`.
 Davison, A. C. & Hinkley, D. V. (1997). Bootstrap Methods and their
 Application. Cambridge University Press. Section 3.8 (clustered data).
 Abadie, A. & Spiess, J. (2022). Robust post-matching inference. Journal of
@@ -533,11 +532,11 @@ def bootstrap(
     Examples
     --------
     >>> import pbr_eval
-    >>> from pbr_eval.datasets import load_reoffending
-    >>> sim = load_reoffending()
+    >>> from pbr_eval.datasets import simulate
+    >>> sim = simulate("reoffending", n_treated=300, n_comparison=3000, seed=5)
     >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    >>> res = pbr_eval.estimate(cohort, method="nearest")
-    >>> boot = pbr_eval.bootstrap(res, cohort, n_boot=20, kind="cluster", seed=1)
+    >>> boot = pbr_eval.bootstrap(pbr_eval.NearestNeighborMatching(), cohort, n_boot=20,
+    ...                           kind="cluster", seed=1)
     >>> boot.replicates.shape
     (20, 2, 3)
     >>> list(boot.to_frame().columns[:6])

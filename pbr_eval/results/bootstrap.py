@@ -106,12 +106,12 @@ class BootstrapResults(Results):
 
     Examples
     --------
-    >>> import pbr_eval
-    >>> from pbr_eval.datasets import load_reoffending
-    >>> sim = load_reoffending()
-    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    >>> boot = pbr_eval.estimate(cohort, inference="bootstrap", n_boot=20, seed=1)
-    >>> again = pbr_eval.BootstrapResults.from_dict(boot.to_dict())
+    >>> from pbr_eval import BootstrapResults, Cohort, bootstrap, estimators
+    >>> from pbr_eval.datasets import load_families
+    >>> fam = load_families()
+    >>> boot = bootstrap(estimators.DifferenceInDifferences(), Cohort(fam.data, **fam.cohort_args),
+    ...                  n_boot=20, kind="cluster", seed=1)
+    >>> again = BootstrapResults.from_dict(boot.to_dict())
     >>> again.to_frame().equals(boot.to_frame())
     True
     """
@@ -238,30 +238,21 @@ class BootstrapResults(Results):
             lo, hi, sd = lo.copy(), hi.copy(), sd.copy()
             lo[:, 1], hi[:, 1] = obs - hi[:, 2], obs - lo[:, 2]
             sd[:, 1] = sd[:, 2]
-        rows = []
-        for i, e in enumerate(self.estimates):
-            rows.append(
-                {
-                    "outcome": e.outcome,
-                    "outcome_type": e.outcome_type,
-                    "n_treated": e.n_treated,
-                    "n_comparison": e.n_comparison,
-                    "observed": e.observed,
-                    "non_intervention": e.non_intervention,
-                    "non_intervention_se": float(sd[i, 1]),
-                    "non_intervention_ci_lower": float(lo[i, 1]),
-                    "non_intervention_ci_upper": float(hi[i, 1]),
-                    "effect": e.effect,
-                    "std_error": float(sd[i, 2]),
-                    "ci_lower": float(lo[i, 2]),
-                    "ci_upper": float(hi[i, 2]),
-                    "ci_method": f"bootstrap {ci} ({self.resampling}); non-intervention: {target}",
-                    "level": level,
-                    "n_boot": self.n_boot,
-                    "n_failed": self.n_failed,
-                }
-            )
-        return pd.DataFrame(rows, columns=list(self.schema.names))
+        pt = self.point().reshape(-1, len(QUANTITIES))
+        by_column = {
+            "outcome": self.outcomes,
+            "outcome_type": [e.outcome_type for e in self.estimates],
+            "n_treated": [e.n_treated for e in self.estimates],
+            "n_comparison": [e.n_comparison for e in self.estimates],
+            "observed": pt[:, 0], "non_intervention": pt[:, 1],
+            "non_intervention_se": sd[:, 1],
+            "non_intervention_ci_lower": lo[:, 1], "non_intervention_ci_upper": hi[:, 1],
+            "effect": pt[:, 2], "std_error": sd[:, 2], "ci_lower": lo[:, 2], "ci_upper": hi[:, 2],
+            "ci_method": f"bootstrap {ci} ({self.resampling}); non-intervention: {target}",
+            "level": level, "n_boot": self.n_boot, "n_failed": self.n_failed,
+        }
+        return pd.DataFrame(by_column, index=pd.RangeIndex(len(self.estimates)),
+                            columns=list(self.schema.names))
 
     def conf_int(
         self, level: float | None = None, ci: str | None = None, *, target: str = "cohort"
