@@ -10,7 +10,8 @@ checks). Messages follow one template::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
 
 from pbr_eval.exceptions import OptionError
@@ -121,6 +122,51 @@ OutcomeModel = Literal["auto", "linear", "logistic", "poisson"]
 OUTCOME_MODELS: tuple[str, ...] = get_args(OutcomeModel)
 InfluenceSE = Literal["robust", "cluster"]
 INFLUENCE_SE: tuple[str, ...] = get_args(InfluenceSE)
+
+# Standard errors: one vocabulary for every estimator's ``se=``. Each estimator
+# annotates ``se`` with the Literal below that lists what it accepts and declares
+# the same names in ``Estimator.se_kinds`` (tests/test_estimator_contract.py).
+#: Every ``se=`` name, with what it is (:data:`SE_DESCRIPTIONS`).
+SeKind = Literal["auto", "matched_set", "cluster", "unit", "robust", "HC3", "HC1", "HC0",
+                 "abadie_imbens"]
+SE_KINDS: tuple[str, ...] = get_args(SeKind)
+#: What each ``se=`` name means, in plain words (read by the docs' estimator tables).
+SE_DESCRIPTIONS: dict[str, str] = {
+    "auto": "the method's recommended choice",
+    "matched_set": "cluster-robust by matched set or subclass (HC1 with G/(G-1), as "
+                   "sandwich::vcovCL)",
+    "cluster": "cluster-robust by the cohort's `cluster` column (e.g. local authority)",
+    "unit": "clustered by unit (each person's own periods)",
+    "robust": "robust influence-function (HC0, as statsmodels TreatmentEffect / Stata teffects)",
+    "HC3": "heteroskedasticity-robust HC3 (as sandwich::vcovHC)",
+    "HC1": "heteroskedasticity-robust HC1",
+    "HC0": "heteroskedasticity-robust HC0",
+    "abadie_imbens": "Abadie-Imbens (2006) matching variance (with replacement)",
+}
+#: ``se=`` of nearest-neighbour matching.
+MatchingSE = Literal["auto", "matched_set", "HC3", "HC1", "HC0", "abadie_imbens"]
+#: ``se=`` of optimal, exact, coarsened exact matching and subclassification.
+StrataSE = Literal["matched_set", "HC3", "HC1", "HC0"]
+#: ``se=`` of the weighting, regression, doubly robust and entropy estimators.
+WeightingSE = Literal["auto", "robust", "cluster"]
+#: ``se=`` of difference-in-differences.
+DidSE = Literal["auto", "unit", "cluster"]
+MATCHING_SE: tuple[str, ...] = get_args(MatchingSE)
+STRATA_SE: tuple[str, ...] = get_args(StrataSE)
+WEIGHTING_SE: tuple[str, ...] = get_args(WeightingSE)
+DID_SE: tuple[str, ...] = get_args(DidSE)
+#: Old ``se=`` spellings of the matching family, accepted with a DeprecationWarning
+#: until the next release: ``"cluster"`` meant the matched set there, and now names
+#: the cohort's cluster column everywhere.
+MATCHING_SE_RENAMED: dict[str, str] = {"cluster": "matched_set"}
+__all__ += ["SeKind", "SE_KINDS", "SE_DESCRIPTIONS", "MatchingSE", "StrataSE", "WeightingSE",
+            "DidSE", "MATCHING_SE", "STRATA_SE", "WEIGHTING_SE", "DID_SE", "MATCHING_SE_RENAMED",
+            "warn_renamed", "renamed_keyword"]
+
+#: The propensity model: logistic regression, or any scikit-learn classifier
+#: passed as an object (``propensity=`` of every estimator that fits one).
+PropensityModel = Literal["logit"]
+PROPENSITY_MODELS: tuple[str, ...] = get_args(PropensityModel)
 EntropyMoments = Literal["mean", "variance"]
 ENTROPY_MOMENTS: tuple[str, ...] = get_args(EntropyMoments)
 DidModel = Literal["2x2", "twfe"]
@@ -145,8 +191,14 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+def check_choice(
+    name: str, value: Any, allowed: Iterable[Any], *, renamed: Mapping[Any, Any] | None = None
+) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise :class:`OptionError`.
+
+    ``renamed`` maps old spellings to their new names: an old spelling is
+    accepted for one release with a :class:`DeprecationWarning` naming the
+    new one, and the new one is returned.
 
     Examples
     --------
@@ -156,12 +208,73 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     Traceback (most recent call last):
     ...
     pbr_eval.exceptions.OptionError: `missing` must be one of 'error', 'drop'; got 'skip'.
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     check_choice("se", "cluster", MATCHING_SE, renamed=MATCHING_SE_RENAMED)
+    'matched_set'
     """
     allowed = tuple(allowed)
+    if renamed and value not in allowed and isinstance(value, str) and value in renamed:
+        new = renamed[value]
+        warn_renamed(f"{name}={_fmt(value)}", f"{name}={_fmt(new)}")
+        return new
     if value not in allowed:
         listed = ", ".join(_fmt(a) for a in allowed)
         raise OptionError(f"`{name}` must be one of {listed}; got {_fmt(value)}.")
     return value
+
+
+def warn_renamed(old: str, new: str, *, stacklevel: int = 4) -> None:
+    """Warn that ``old`` (an option or value spelling) is deprecated in favour of ``new``.
+
+    Old spellings keep working for one release (version 0.2) with this
+    :class:`DeprecationWarning`, whose message names the new spelling.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_renamed("se='cluster'", "se='matched_set'")
+    >>> str(w[0].message)
+    "`se='cluster'` is deprecated: use `se='matched_set'` (the old spelling will be removed after version 0.2)."
+    """
+    warnings.warn(
+        f"`{old}` is deprecated: use `{new}` (the old spelling will be removed after version 0.2).",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def renamed_keyword(
+    kwargs: dict[str, Any], old: str, new: str, value: Any, default: Any, *, where: str = ""
+) -> Any:
+    """Take a deprecated keyword ``old`` out of ``kwargs`` as the value of ``new``.
+
+    For a function whose option was renamed: it keeps ``**kwargs`` (or an
+    explicit ``old=None`` parameter) for one release. Returns the value to use
+    for ``new``: ``value`` if the caller passed ``new``, else the old
+    keyword's value (with a :class:`DeprecationWarning` naming ``new``), else
+    ``value``. Passing both raises :class:`OptionError`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     renamed_keyword({"value": 500.0}, "value", "value_per_outcome", None, None)
+    500.0
+    """
+    if old not in kwargs:
+        return value
+    old_value = kwargs.pop(old)
+    if value is not default:
+        raise OptionError(
+            f"`{old}` is the old name of `{new}`{where}; pass only `{new}` (got both)."
+        )
+    warn_renamed(old, new, stacklevel=4)
+    return old_value
 
 
 def _is_real(value: Any) -> bool:

@@ -168,7 +168,7 @@ def test_balance_flags_and_counts(cohort) -> None:  # noqa: ANN001
         ({"discard": "all"}, r"`discard` must be one of 'none'"),
         ({"distance": "mahalanobis", "caliper": 0.2}, r"`caliper` on the score needs a propensity"),
         ({"distance": "mahalanobis", "discard": "both"}, r"`discard`='both' needs a propensity"),
-        ({"se": "cluster", "replace": True}, r"needs matching without replacement"),
+        ({"se": "matched_set", "replace": True}, r"needs matching without replacement"),
         ({"se": "abadie_imbens"}, r"is for matching with replacement"),
         ({"ratio": 0}, r"`ratio` must be an integer >= 1"),
     ],

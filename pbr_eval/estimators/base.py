@@ -162,7 +162,7 @@ def weighted_difference(
     ``y ~ 1 + t`` over units with positive weight, so the intercept is the
     weighted comparison mean (the non-intervention estimate) and the
     coefficient the difference; standard errors are the regression's robust
-    sandwich (cluster-robust by ``subclass`` when ``se="cluster"``, else
+    sandwich (cluster-robust by ``subclass`` when ``se="matched_set"``, else
     HC3), as MatchIt's documentation recommends after matching.
 
     Parameters
@@ -172,16 +172,16 @@ def weighted_difference(
         Weights aligned with the cohort's rows; 0 leaves a unit out.
     subclass : numpy.ndarray, optional
         Matched-pair or subclass label per row (-1 for none).
-    se : {"cluster", "HC3", "HC1", "HC0"}
+    se : {"matched_set", "HC3", "HC1", "HC0"}
     """
     keep = w > 0
     t = cohort.t[keep]
     ww = w[keep]
     X = np.column_stack([np.ones(t.size), t.astype(float)])
     cl = None
-    if se == "cluster":
+    if se == "matched_set":
         if subclass is None:
-            raise OptionError("`se='cluster'` needs matched pairs or subclasses.")
+            raise OptionError("`se='matched_set'` needs matched pairs or subclasses.")
         cl = subclass[keep]
         kind = "HC1"
         se_method = "cluster-robust by matched set (HC1 with G/(G-1) correction, as sandwich::vcovCL)"

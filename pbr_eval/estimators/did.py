@@ -28,13 +28,10 @@ from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import ESTIMATORS, Estimator, base_info, register, weights_series
 from pbr_eval.exceptions import EstimationError, OptionError, PreTrendWarning
-from pbr_eval.options import DID_ADJUST, DID_MODELS, check_choice
+from pbr_eval.options import DID_ADJUST, DID_MODELS, DID_SE, DidSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = ["DifferenceInDifferences", "panel_ols"]
-
-DID_SE = ("auto", "unit", "cluster")
-
 
 def panel_ols(
     y: np.ndarray,
@@ -201,7 +198,7 @@ class DifferenceInDifferences(Estimator):
         model: str = "2x2",
         adjust: str = "none",
         post: Any = None,
-        se: str = "auto",
+        se: DidSE = "auto",
     ) -> None:
         self.model = check_choice("model", model, DID_MODELS)
         self.adjust = check_choice("adjust", adjust, DID_ADJUST)

@@ -28,7 +28,6 @@ from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.regression import regression_att, regression_y_weights
 from pbr_eval.estimators.weighting import (
-    SE_CHOICES,
     CohortNoise,
     att_weighting_setup,
     check_bounds,
@@ -44,7 +43,7 @@ from pbr_eval.models.outcome import (
     mean_derivative,
     resolve_outcome_model,
 )
-from pbr_eval.options import check_choice
+from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["AugmentedIPW", "IPWRegressionAdjustment", "aipw_att"]
@@ -150,14 +149,14 @@ class _DoublyRobust(Estimator):
         clip: float | tuple[float, float] | None = None,
         trim: float | tuple[float, float] | None = None,
         estimand: str = "ATT",
-        se: str = "auto",
+        se: WeightingSE = "auto",
     ) -> None:
         self.propensity = check_propensity_model(propensity)
         self.outcome_model = check_outcome_model(outcome_model)
         self.clip = check_bounds("clip", clip)
         self.trim = check_bounds("trim", trim)
         self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, SE_CHOICES)
+        self.se = check_choice("se", se, WEIGHTING_SE)
 
     @abstractmethod
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray

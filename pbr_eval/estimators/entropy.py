@@ -22,14 +22,13 @@ from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.weighting import (
-    SE_CHOICES,
     outcome_estimate,
     reject_panel,
     resolve_se,
     working_outcome_model,
 )
 from pbr_eval.exceptions import InfeasibleBalanceError
-from pbr_eval.options import ENTROPY_MOMENTS, check_choice
+from pbr_eval.options import ENTROPY_MOMENTS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["EntropyBalancing", "entropy_weights", "balance_constraints"]
@@ -250,10 +249,10 @@ class EntropyBalancing(Estimator):
     True
     """
 
-    def __init__(self, *, moments: str = "mean", estimand: str = "ATT", se: str = "auto") -> None:
+    def __init__(self, *, moments: str = "mean", estimand: str = "ATT", se: WeightingSE = "auto") -> None:
         self.moments = check_choice("moments", moments, ENTROPY_MOMENTS)
         self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, SE_CHOICES)
+        self.se = check_choice("se", se, WEIGHTING_SE)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Solve for the weights and estimate.

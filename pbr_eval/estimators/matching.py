@@ -47,7 +47,14 @@ from pbr_eval.estimators.base import (
 from pbr_eval.exceptions import EstimationError, IgnoredOptionWarning, OptionError
 from pbr_eval.inference.sandwich import wls_sandwich
 from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
-from pbr_eval.options import check_choice, check_int, check_positive
+from pbr_eval.options import (
+    MATCHING_SE,
+    MATCHING_SE_RENAMED,
+    MatchingSE,
+    check_choice,
+    check_int,
+    check_positive,
+)
 from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
@@ -61,7 +68,6 @@ Discard = Literal["none", "treated", "control", "both"]
 DISTANCES = ("glm", "linear.logit", *DISTANCE_TRANSFORMS)
 ORDERS = ("largest", "smallest", "closest", "random", "data")
 DISCARDS = ("none", "treated", "control", "both")
-SE_TYPES = ("auto", "cluster", "HC3", "HC1", "HC0", "abadie_imbens")
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -175,9 +181,9 @@ def matched_estimates(
     keep = w > 0
     cl = None
     kind = se
-    if se == "cluster":
+    if se == "matched_set":
         if subclass is None:
-            raise OptionError("`se='cluster'` needs matched pairs or subclasses.")
+            raise OptionError("`se='matched_set'` needs matched pairs or subclasses.")
         cl = subclass[keep]
         kind = "HC1"
         se_method = ("regression-adjusted; cluster-robust by matched set (HC1 with G/(G-1) "
@@ -258,9 +264,11 @@ class NearestNeighborMatching(Estimator):
         Drop units outside the region of common support of the propensity
         score before matching (reported as discarded).
     estimand : {"ATT", "ATC"}, default "ATT"
-    se : {"auto", "cluster", "HC3", "HC1", "HC0", "abadie_imbens"}, default "auto"
-        ``"auto"``: cluster-robust by matched set without replacement, HC3
-        with replacement (MatchIt's recommendation). ``"abadie_imbens"``:
+    se : {"auto", "matched_set", "HC3", "HC1", "HC0", "abadie_imbens"}, default "auto"
+        ``"auto"``: cluster-robust by matched set (``"matched_set"``) without
+        replacement, HC3 with replacement (MatchIt's recommendation). The old
+        spelling ``"cluster"`` for the matched set still works, with a
+        DeprecationWarning, until after version 0.2. ``"abadie_imbens"``:
         the Abadie-Imbens (2006) matching variance, for ``replace=True``.
     adjust : bool, default False
         Regression adjustment on the covariates in the matched sample.
@@ -335,7 +343,7 @@ class NearestNeighborMatching(Estimator):
         mahvars: Sequence[str] | None = None,
         discard: str = "none",
         estimand: str = "ATT",
-        se: str = "auto",
+        se: MatchingSE = "auto",
         adjust: bool = False,
         seed: int | None = None,
     ) -> None:
@@ -370,7 +378,7 @@ class NearestNeighborMatching(Estimator):
         self.mahvars = _check_cols("mahvars", mahvars)
         self.discard = check_choice("discard", discard, DISCARDS)
         self.estimand = check_choice("estimand", estimand, ("ATT", "ATC"))
-        self.se = check_choice("se", se, SE_TYPES)
+        self.se = check_choice("se", se, MATCHING_SE, renamed=MATCHING_SE_RENAMED)
         self.adjust = _check_bool("adjust", adjust)
         if seed is not None and not isinstance(seed, (int, np.integer)):
             raise OptionError(f"`seed` must be an integer or None; got {seed!r}.")
@@ -396,13 +404,13 @@ class NearestNeighborMatching(Estimator):
         if self.se == "abadie_imbens" and not self.replace:
             raise OptionError(
                 "`se='abadie_imbens'` is for matching with replacement; set replace=True, or use "
-                "se='cluster' (the default without replacement)."
+                "se='matched_set' (the default without replacement)."
             )
         if self.se == "abadie_imbens" and self.adjust:
             raise OptionError("`se='abadie_imbens'` cannot be combined with adjust=True.")
-        if self.se == "cluster" and self.replace:
+        if self.se == "matched_set" and self.replace:
             raise OptionError(
-                "`se='cluster'` (by matched pair) needs matching without replacement; with "
+                "`se='matched_set'` (by matched pair) needs matching without replacement; with "
                 "replace=True use se='HC3' (the default) or se='abadie_imbens'."
             )
         if self._covariate_distance:
@@ -590,7 +598,7 @@ class NearestNeighborMatching(Estimator):
             subclass[mm[has]] = sub_of_focal[rows[has]]
         se = self.se
         if se == "auto":
-            se = "HC3" if self.replace else "cluster"
+            se = "HC3" if self.replace else "matched_set"
         if se == "abadie_imbens":
             estimates = abadie_imbens_estimates(cohort, mm, focal, score if mah is None else mah)
         else:

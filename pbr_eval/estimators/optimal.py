@@ -39,7 +39,7 @@ from pbr_eval.estimators.matching import (
 )
 from pbr_eval.exceptions import OptionError
 from pbr_eval.models.propensity import fit_propensity, vanishing_note
-from pbr_eval.options import check_choice, check_int
+from pbr_eval.options import MATCHING_SE_RENAMED, STRATA_SE, StrataSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["OptimalMatching", "optimal_match", "MAX_CELLS"]
@@ -104,7 +104,9 @@ class OptimalMatching(Estimator):
     exact : list of str, optional
         Solve separately within each exact cell.
     estimand : {"ATT", "ATC"}, default "ATT"
-    se : {"cluster", "HC3", "HC1", "HC0"}, default "cluster"
+    se : {"matched_set", "HC3", "HC1", "HC0"}, default "matched_set"
+        ``"matched_set"``: cluster-robust by matched set (old spelling
+        ``"cluster"``: deprecated, works until after version 0.2).
         Cluster-robust by matched set, as MatchIt recommends without replacement.
     adjust : bool, default False
 
@@ -141,7 +143,7 @@ class OptimalMatching(Estimator):
         ratio: int = 1,
         exact: Sequence[str] | None = None,
         estimand: str = "ATT",
-        se: str = "cluster",
+        se: StrataSE = "matched_set",
         adjust: bool = False,
     ) -> None:
         if isinstance(distance, str):
@@ -150,7 +152,7 @@ class OptimalMatching(Estimator):
         self.ratio = check_int("ratio", ratio, minimum=1)
         self.exact = _check_cols("exact", exact)
         self.estimand = check_choice("estimand", estimand, ("ATT", "ATC"))
-        self.se = check_choice("se", se, ("cluster", "HC3", "HC1", "HC0"))
+        self.se = check_choice("se", se, STRATA_SE, renamed=MATCHING_SE_RENAMED)
         if not isinstance(adjust, (bool, np.bool_)):
             raise OptionError(f"`adjust` must be True or False; got {adjust!r}.")
         self.adjust = bool(adjust)

@@ -23,7 +23,6 @@ from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators._overlap import range_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.weighting import (
-    SE_CHOICES,
     CohortNoise,
     outcome_estimate,
     reject_panel,
@@ -39,7 +38,7 @@ from pbr_eval.models.outcome import (
     mean_derivative,
     resolve_outcome_model,
 )
-from pbr_eval.options import check_choice
+from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["RegressionAdjustment", "regression_att"]
@@ -242,11 +241,11 @@ class RegressionAdjustment(Estimator):
         *,
         outcome_model: Any = "auto",
         estimand: str = "ATT",
-        se: str = "auto",
+        se: WeightingSE = "auto",
     ) -> None:
         self.outcome_model = check_outcome_model(outcome_model)
         self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, SE_CHOICES)
+        self.se = check_choice("se", se, WEIGHTING_SE)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Fit the outcome models and estimate.

@@ -43,7 +43,7 @@ from pbr_eval.estimators.base import Estimator, base_info, register, weights_ser
 from pbr_eval.estimators.matching import matched_estimates
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.models.propensity import fit_propensity, vanishing_note
-from pbr_eval.options import check_choice, check_int
+from pbr_eval.options import MATCHING_SE_RENAMED, STRATA_SE, StrataSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = [
@@ -54,9 +54,6 @@ __all__ = [
     "sturges_bins",
     "coarsen",
 ]
-
-SE_STRATA = ("HC3", "HC1", "HC0", "cluster")
-
 
 def subclass_weights(subclass: np.ndarray, t: np.ndarray, estimand: str = "ATT") -> np.ndarray:
     """MatchIt's stratum weights, normalised to mean 1 among nonzero weights per group.
@@ -301,9 +298,9 @@ def strata_cohort_se(y: np.ndarray, t: np.ndarray, stratum: np.ndarray) -> float
     return math.sqrt(total) / float(n1[used].sum())
 
 
-def _check_common(estimand: str, se: str, adjust: Any) -> tuple[str, str, bool]:
+def _check_common(estimand: str, se: StrataSE, adjust: Any) -> tuple[str, str, bool]:
     estimand = check_choice("estimand", estimand, ("ATT", "ATC"))
-    se = check_choice("se", se, SE_STRATA)
+    se = check_choice("se", se, STRATA_SE, renamed=MATCHING_SE_RENAMED)
     if not isinstance(adjust, (bool, np.bool_)):
         raise OptionError(f"`adjust` must be True or False; got {adjust!r}.")
     return estimand, se, bool(adjust)
@@ -316,8 +313,9 @@ class ExactMatching(_StrataEstimator):
     Parameters
     ----------
     estimand : {"ATT", "ATC"}, default "ATT"
-    se : {"HC3", "HC1", "HC0", "cluster"}, default "HC3"
-        ``"cluster"`` clusters by stratum.
+    se : {"HC3", "HC1", "HC0", "matched_set"}, default "HC3"
+        ``"matched_set"`` clusters by stratum (old spelling ``"cluster"``:
+        deprecated, works until after version 0.2).
     adjust : bool, default False
         Regression adjustment in the matched sample.
 
@@ -342,7 +340,7 @@ class ExactMatching(_StrataEstimator):
     True
     """
 
-    def __init__(self, *, estimand: str = "ATT", se: str = "HC3", adjust: bool = False) -> None:
+    def __init__(self, *, estimand: str = "ATT", se: StrataSE = "HC3", adjust: bool = False) -> None:
         self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
 
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
@@ -364,7 +362,7 @@ class CoarsenedExactMatching(_StrataEstimator):
         Per categorical covariate: a list of lists of levels to merge, e.g.
         ``{"offence_type": [["theft", "burglary"]]}``.
     estimand : {"ATT", "ATC"}, default "ATT"
-    se : {"HC3", "HC1", "HC0", "cluster"}, default "HC3"
+    se : {"HC3", "HC1", "HC0", "matched_set"}, default "HC3"
     adjust : bool, default False
 
     Notes
@@ -394,7 +392,7 @@ class CoarsenedExactMatching(_StrataEstimator):
         cutpoints: Mapping[str, int | Sequence[float]] | None = None,
         grouping: Mapping[str, Sequence[Sequence[Any]]] | None = None,
         estimand: str = "ATT",
-        se: str = "HC3",
+        se: StrataSE = "HC3",
         adjust: bool = False,
     ) -> None:
         if cutpoints is not None and not isinstance(cutpoints, Mapping):
@@ -485,7 +483,7 @@ class Subclassification(_StrataEstimator):
     propensity : None or scikit-learn classifier
         Propensity model (default: logistic regression).
     estimand : {"ATT", "ATC"}, default "ATT"
-    se : {"HC3", "HC1", "HC0", "cluster"}, default "HC3"
+    se : {"HC3", "HC1", "HC0", "matched_set"}, default "HC3"
     adjust : bool, default False
     min_n : int, default 1
         Minimum number of units of each group in every subclass (MatchIt's
@@ -533,7 +531,7 @@ class Subclassification(_StrataEstimator):
         subclass: int = 6,
         propensity: Any = None,
         estimand: str = "ATT",
-        se: str = "HC3",
+        se: StrataSE = "HC3",
         adjust: bool = False,
         min_n: int = 1,
     ) -> None:

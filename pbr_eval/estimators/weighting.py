@@ -40,12 +40,11 @@ from pbr_eval.models.outcome import (
     mean_derivative,
 )
 from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
-from pbr_eval.options import check_choice, check_probability
+from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice, check_probability
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = ["InverseProbabilityWeighting", "ipw_att", "AttPropensity", "att_propensity"]
 
-SE_CHOICES = ("auto", "robust", "cluster")
 
 
 # --------------------------------------------------------------- options
@@ -689,13 +688,13 @@ class InverseProbabilityWeighting(Estimator):
         clip: float | tuple[float, float] | None = None,
         trim: float | tuple[float, float] | None = None,
         estimand: str = "ATT",
-        se: str = "auto",
+        se: WeightingSE = "auto",
     ) -> None:
         self.propensity = check_propensity_model(propensity)
         self.clip = check_bounds("clip", clip)
         self.trim = check_bounds("trim", trim)
         self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, SE_CHOICES)
+        self.se = check_choice("se", se, WEIGHTING_SE)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Weight and estimate.
