@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pbr_eval import (
-    Cohort,
     CoarsenedExactMatching,
+    Cohort,
     ExactMatching,
     NearestNeighborMatching,
     OptimalMatching,
