@@ -155,8 +155,8 @@ class _DoublyRobust(Estimator):
         self.outcome_model = check_outcome_model(outcome_model)
         self.clip = check_bounds("clip", clip)
         self.trim = check_bounds("trim", trim)
-        self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, WEIGHTING_SE)
+        self.estimand = check_choice("estimand", estimand, self.estimands)
+        self.se = check_choice("se", se, self.se_kinds)
 
     @abstractmethod
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
@@ -179,25 +179,25 @@ class _DoublyRobust(Estimator):
             Separation in either model (names the covariates), or trimming
             that leaves a group empty.
         """
-        se, cl, t, Z, prop, keep, n1, w, info = att_weighting_setup(self, cohort)
-        n0 = int(((~t) & keep & (w > 0)).sum())
+        s = att_weighting_setup(self, cohort)
+        t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
         estimates = []
         for name in cohort.outcomes:
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop, Z)
+            mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop, s.Z)
             c = ~t & keep
             v = conditional_variance(fit, m, y[c], m[c], otype)
             noise = CohortNoise(t & keep, c, y, m, v, y_weights, mean_derivative(fit, m, otype))
             estimates.append(outcome_estimate(
-                name, otype, mu0, mu1, phi0, phi1, cluster=cl, n_treated=n1, n_comparison=n0,
-                naive=float(y[~t].mean()),
-                se_method=se_description(se, ["propensity score", "outcome model"],
+                name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster, n_treated=s.n_treated,
+                n_comparison=s.n_comparison, naive=float(y[~t].mean()),
+                se_method=se_description(s.se, ["propensity score", "outcome model"],
                                          fit.analytic and prop.phi is not None),
                 noise=noise))
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)
-        info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": se,
+        info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": s.se,
                      "effective_sample_size": balance.effective_sample_size()})
         return CounterfactualResults(
             method=self.method, estimand=self.estimand, estimates=estimates,
@@ -208,7 +208,7 @@ class _DoublyRobust(Estimator):
 
 @register("aipw")
 class AugmentedIPW(_DoublyRobust):
-    """Augmented inverse-probability weighting (doubly robust) for the ATT.
+    """Augmented inverse-probability weighting: regression plus an odds-weighted mean residual; right when either model is.
 
     The regression-adjustment estimate plus the odds-weighted mean
     residual of the comparison group (see :func:`aipw_att`).
@@ -245,6 +245,12 @@ class AugmentedIPW(_DoublyRobust):
     True
     """
 
+    family = "doubly_robust"
+    phrase = "a weighted and regression-adjusted comparison group"
+    estimands = ('ATT',)
+    se_kinds = WEIGHTING_SE
+    validation_designs = ('reoffending',)
+
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
                         np.ndarray]:
@@ -254,7 +260,7 @@ class AugmentedIPW(_DoublyRobust):
 
 @register("ipwra")
 class IPWRegressionAdjustment(_DoublyRobust):
-    """Inverse-probability-weighted regression adjustment (doubly robust) for the ATT.
+    """IPW regression adjustment: an outcome model fitted with odds weights, averaged over the treated; right when either model is.
 
     The outcome model is fitted on the comparison group with ATT weights
     ``ps / (1 - ps)`` and its predictions averaged over the treated.
@@ -290,6 +296,12 @@ class IPWRegressionAdjustment(_DoublyRobust):
     >>> res.method
     'ipwra'
     """
+
+    family = "doubly_robust"
+    phrase = "a weighted and regression-adjusted comparison group"
+    estimands = ('ATT',)
+    se_kinds = WEIGHTING_SE
+    validation_designs = ('reoffending',)
 
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,

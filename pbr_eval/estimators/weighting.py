@@ -43,7 +43,8 @@ from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishin
 from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice, check_probability
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
-__all__ = ["InverseProbabilityWeighting", "ipw_att", "AttPropensity", "att_propensity"]
+__all__ = ["InverseProbabilityWeighting", "ipw_att", "AttPropensity", "att_propensity",
+           "AttWeighting", "att_weighting_setup"]
 
 
 
@@ -591,21 +592,62 @@ def reject_panel(cohort: Cohort, method: str) -> None:
 
 
 # ------------------------------------------------------------- estimator
-def att_weighting_setup(
-    estimator: Any, cohort: Cohort
-) -> tuple[str, np.ndarray | None, np.ndarray, np.ndarray, AttPropensity, np.ndarray, int,
-           np.ndarray, dict[str, Any]]:
+@dataclass(frozen=True)
+class AttWeighting:
     """What the ATT weighting estimators (ipw, aipw, ipwra) share before the outcomes.
 
-    Checks the cohort, resolves the standard-error type, fits the propensity
-    score (with any clipping or trimming), and builds the normalised ATT odds
-    weights (treated 1; comparison ps/(1-ps), rescaled to sum to the number of
-    kept treated) and the ``info`` with overlap and clipping notes.
+    Built by :func:`att_weighting_setup`.
 
-    Returns
-    -------
-    tuple
-        ``(se, cluster, t, Z, prop, keep, n1, w, info)``.
+    Attributes
+    ----------
+    se : str
+        The resolved standard-error kind (``"robust"`` or ``"cluster"``).
+    cluster : numpy.ndarray or None
+        The cohort's cluster label per row when ``se == "cluster"``.
+    t : numpy.ndarray of bool
+        Treatment indicator.
+    Z : numpy.ndarray
+        The propensity design with an intercept.
+    prop : AttPropensity
+        The fitted, clipped or trimmed propensity score and its influence.
+    w : numpy.ndarray
+        Normalised ATT weights: treated 1, comparison ``ps / (1 - ps)`` rescaled
+        to sum to :attr:`n_treated`; 0 for trimmed units.
+    info : dict
+        The results' ``info`` so far (overlap and clipping notes); the
+        estimator adds its own entries.
+    """
+
+    se: str
+    cluster: np.ndarray | None
+    t: np.ndarray
+    Z: np.ndarray
+    prop: AttPropensity
+    w: np.ndarray
+    info: dict[str, Any]
+
+    @property
+    def keep(self) -> np.ndarray:
+        """Rows kept after trimming."""
+        return self.prop.keep
+
+    @property
+    def n_treated(self) -> int:
+        """Treated units kept."""
+        return int((self.t & self.keep).sum())
+
+    @property
+    def n_comparison(self) -> int:
+        """Comparison units kept with positive weight."""
+        return int(((~self.t) & self.keep & (self.w > 0)).sum())
+
+
+def att_weighting_setup(estimator: Any, cohort: Cohort) -> AttWeighting:
+    """Check the cohort, resolve ``se``, fit the propensity score and build the ATT weights.
+
+    The propensity score is fitted with any clipping or trimming; the
+    weights are the normalised ATT odds weights; ``info`` carries the overlap
+    and clipping notes (see :class:`AttWeighting`).
     """
     reject_panel(cohort, estimator.method)
     se, cl = resolve_se(estimator.se, cohort)
@@ -622,12 +664,12 @@ def att_weighting_setup(
     if note:
         info["notes"].append(note)
     clip_trim_info(prop, info, estimator.method)
-    return se, cl, t, Z, prop, keep, n1, w, info
+    return AttWeighting(se=se, cluster=cl, t=t, Z=Z, prop=prop, w=w, info=info)
 
 
 @register("ipw")
 class InverseProbabilityWeighting(Estimator):
-    """Inverse-probability weighting: comparison units weighted by the odds ``ps / (1 - ps)``.
+    """Inverse-probability weighting: comparison units weighted by the odds ``ps / (1 - ps)``; right when the propensity model is.
 
     The non-intervention rate is the weighted mean outcome of the
     comparison group with ATT weights ``ps / (1 - ps)`` (normalised: the
@@ -681,6 +723,12 @@ class InverseProbabilityWeighting(Estimator):
     0.3
     """
 
+    family = "weighting"
+    phrase = "a weighted comparison group"
+    estimands = ('ATT',)
+    se_kinds = WEIGHTING_SE
+    validation_designs = ('reoffending',)
+
     def __init__(
         self,
         *,
@@ -693,8 +741,8 @@ class InverseProbabilityWeighting(Estimator):
         self.propensity = check_propensity_model(propensity)
         self.clip = check_bounds("clip", clip)
         self.trim = check_bounds("trim", trim)
-        self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, WEIGHTING_SE)
+        self.estimand = check_choice("estimand", estimand, self.estimands)
+        self.se = check_choice("se", se, self.se_kinds)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Weight and estimate.
@@ -707,14 +755,13 @@ class InverseProbabilityWeighting(Estimator):
             Separation in the propensity model (names the covariates), or
             trimming that leaves a group empty.
         """
-        se, cl, t, Z, prop, keep, n1, w, info = att_weighting_setup(self, cohort)
-        analytic = prop.phi is not None
-        se_method = se_description(se, ["propensity score"], analytic)
+        s = att_weighting_setup(self, cohort)
+        t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
+        se_method = se_description(s.se, ["propensity score"], prop.phi is not None)
         estimates = []
-        n0 = int(((~t) & keep & (w > 0)).sum())
         for name in cohort.outcomes:
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep, Z=Z,
+            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep, Z=s.Z,
                                            phi_gamma=prop.phi, free=prop.free)
             otype = cohort.outcome_types[name]
             c = ~t & keep
@@ -722,13 +769,13 @@ class InverseProbabilityWeighting(Estimator):
                                           c * prop.odds / (c * prop.odds).sum(),
                                           cohort.design_columns)
             estimates.append(outcome_estimate(
-                name, otype, mu0, mu1, phi0, phi1, cluster=cl,
-                n_treated=n1, n_comparison=n0, naive=float(y[~t].mean()), se_method=se_method,
-                noise=noise))
+                name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster,
+                n_treated=s.n_treated, n_comparison=s.n_comparison, naive=float(y[~t].mean()),
+                se_method=se_method, noise=noise))
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns,
                                estimand="ATT")
         ess = balance.effective_sample_size()
-        info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": se,
+        info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": s.se,
                      "effective_sample_size": ess})
         return CounterfactualResults(
             method=self.method, estimand=self.estimand, estimates=estimates,
