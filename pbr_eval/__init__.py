@@ -27,6 +27,7 @@ from pbr_eval.estimators import (
     NearestNeighborMatching,
     OptimalMatching,
     RegressionAdjustment,
+    StaggeredDiD,
     Subclassification,
 )
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
@@ -63,6 +64,7 @@ __all__ = [
     "EntropyBalancing",
     "DifferenceInDifferences",
     "HistoricalBaseline",
+    "StaggeredDiD",
     "CounterfactualResults",
     "BalanceTable",
     "PriceRecommendation",

@@ -163,6 +163,22 @@ __all__ += ["SeKind", "SE_KINDS", "SE_DESCRIPTIONS", "MatchingSE", "StrataSE", "
             "DidSE", "MATCHING_SE", "STRATA_SE", "WEIGHTING_SE", "DID_SE", "MATCHING_SE_RENAMED",
             "warn_renamed", "renamed_keyword"]
 
+#: Estimator families (``Estimator.family``), in the order the docs list them, with
+#: what each does to build the comparison (read by the docs' estimator tables).
+EstimatorFamily = Literal["matching", "stratification", "weighting", "regression",
+                          "doubly_robust", "panel", "baseline"]
+ESTIMATOR_FAMILIES: tuple[str, ...] = get_args(EstimatorFamily)
+FAMILY_DESCRIPTIONS: dict[str, str] = {
+    "matching": "pairs each participant with similar comparison people",
+    "stratification": "groups people into strata of similar covariates and compares within them",
+    "weighting": "weights the comparison group until it looks like the participants",
+    "regression": "predicts each participant's outcome from a model of the comparison group",
+    "doubly_robust": "weights and models at once: right if either part is right",
+    "panel": "compares changes over time between participants and the comparison group",
+    "baseline": "the participants' own earlier rate (not a comparison group)",
+}
+__all__ += ["EstimatorFamily", "ESTIMATOR_FAMILIES", "FAMILY_DESCRIPTIONS"]
+
 #: The propensity model: logistic regression, or any scikit-learn classifier
 #: passed as an object (``propensity=`` of every estimator that fits one).
 PropensityModel = Literal["logit"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -25,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.bootstrap import bootstrap
+from pbr_eval.cohort import Cohort
+from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.exceptions import OptionError, PbrEvalError
 from pbr_eval.inference.intervals import z_value
 from pbr_eval.kinds import Column, Schema
@@ -40,7 +43,110 @@ from pbr_eval.options import (
 )
 from pbr_eval.results.base import Results, frame_from_records
 
-__all__ = ["CoverageStudy", "coverage_study", "summarise_coverage"]
+__all__ = ["CoverageStudy", "coverage_study", "summarise_coverage", "Design", "DESIGNS",
+           "designs_for"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """A simulation design of the coverage study: a scenario with known truth and settings.
+
+    Every registered estimator names the designs that check it
+    (``Estimator.validation_designs``); ``benchmarks/make_validation.py`` runs
+    each estimator on each of its designs, and
+    ``tests/test_estimator_contract.py`` fails when an estimator names none,
+    names one not listed here, or has no row in ``docs/validation.csv``.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`DESIGNS`.
+    scenario : str
+        A scenario of :func:`pbr_eval.datasets.simulate`, or ``"staggered"``
+        (:func:`pbr_eval.datasets.simulate_staggered`, whose known-truth coverage
+        study is the test named by ``own_study``).
+    label : str
+        How the docs' tables name the design (plain words).
+    description : str
+        What the design is and why it is a valid design for its estimators.
+    scenario_params, cohort_options : mapping, optional
+        Passed to :func:`coverage_study`.
+    own_study : str, optional
+        For a design :func:`coverage_study` does not simulate: the test (pytest
+        node id) that runs its known-truth coverage study instead.
+    """
+
+    name: str
+    scenario: str
+    label: str
+    description: str
+    scenario_params: Mapping[str, Any] | None = None
+    cohort_options: Mapping[str, Any] | None = None
+    own_study: str | None = None
+
+    def example_cohort(self, *, seed: int = 11) -> Cohort:
+        """A small cohort of this design (150 treated, 1,500 comparison; 400 units of a
+        staggered roll-out), e.g. to try every estimator that names the design.
+
+        Examples
+        --------
+        >>> DESIGNS["families"].example_cohort(seed=1).is_panel
+        True
+        """
+        from pbr_eval.datasets import simulate, simulate_staggered
+
+        if self.scenario == "staggered":
+            return simulate_staggered(n_units=400, seed=seed).cohort()
+        sim = simulate(self.scenario, n_treated=150, n_comparison=1500, seed=seed,
+                       **dict(self.scenario_params or {}))
+        return Cohort(sim.data, **{**sim.cohort_args, **dict(self.cohort_options or {})})
+
+    def study_options(self) -> dict[str, Any]:
+        """The keywords of :func:`coverage_study` this design sets (besides the scenario)."""
+        return {"scenario_params": None if self.scenario_params is None
+                else dict(self.scenario_params),
+                "cohort_options": None if self.cohort_options is None
+                else dict(self.cohort_options)}
+
+
+_FAMILY_OUTCOMES = ("attendance_rate", "youth_offending", "adult_employed")
+
+#: The designs of the coverage study, by name.
+DESIGNS: dict[str, Design] = {d.name: d for d in (
+    Design("reoffending", "reoffending", "reoffending",
+           "Cross-section of prison leavers: selection on age, sex, prior offences, offence "
+           "type and sentence length, all observed; a binary and a count outcome."),
+    Design("reoffending_categorical", "reoffending", "reoffending, categorical selection",
+           "As 'reoffending' with selection on the categorical covariates only (sex, offence "
+           "type), the design exact matching needs.",
+           scenario_params={"selection": {"age": 0.0, "prior_offences": 0.0,
+                                          "sentence_months": 0.0}},
+           cohort_options={"covariates": ["sex", "offence_type"]}),
+    Design("families", "families", "families",
+           "Panel of families before and after a programme, with common trends; the "
+           "difference-in-differences assumption holds, a before/after baseline is biased "
+           "by the trend."),
+    Design("families_no_trend", "families", "no common trend",
+           "As 'families' without a common trend: a before/after baseline is then a valid "
+           "design.",
+           scenario_params={"outcome": {o: {"trend": 0.0} for o in _FAMILY_OUTCOMES}}),
+    Design("staggered", "staggered", "staggered roll-out",
+           "Panel of units joining the programme in waves (simulate_staggered): selection on "
+           "an observed covariate that also shifts the trend, known group-time effects.",
+           own_study="tests/test_staggered.py::test_reduced_coverage_staggered"),
+)}
+
+
+def designs_for(method: str) -> list[Design]:
+    """The designs that check estimator ``method``, its main design first.
+
+    Examples
+    --------
+    >>> [d.name for d in designs_for("exact")]
+    ['reoffending_categorical']
+    """
+    check_choice("method", method, sorted(ESTIMATORS))
+    return [DESIGNS[name] for name in ESTIMATORS[method].validation_designs]
 
 #: Whose non-intervention rate is the truth: the treated units the estimator kept
 #: (weight > 0; the whole cohort when it keeps all) or always the whole cohort.
@@ -256,7 +362,6 @@ def _one_rep(
 
     from threadpoolctl import threadpool_limits
 
-    from pbr_eval.cohort import Cohort
     from pbr_eval.datasets import simulate
 
     sim = simulate(scenario, seed=seed, **sim_args)
@@ -415,7 +520,6 @@ def coverage_study(
     5  reconviction_events  non_intervention_cohort       3
     """
     from pbr_eval.datasets import SCENARIOS
-    from pbr_eval.estimators.base import build_estimator
 
     if isinstance(estimator, str):
         estimator = build_estimator(estimator, {})

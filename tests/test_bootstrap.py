@@ -12,7 +12,7 @@ from scipy import stats
 import pbr_eval
 from pbr_eval import Cohort
 from pbr_eval.bootstrap import _make_plan, bootstrap
-from pbr_eval.datasets import simulate, simulate_staggered
+from pbr_eval.datasets import simulate
 from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.exceptions import EstimationError, EstimationWarning, OptionError
@@ -20,6 +20,7 @@ from pbr_eval.inference.intervals import bca_interval, percentile_interval
 from pbr_eval.results import CounterfactualResults
 from pbr_eval.results.base import Results
 from pbr_eval.results.bootstrap import BootstrapResults
+from pbr_eval.validation import designs_for
 
 
 @pytest.fixture(scope="module")
@@ -260,28 +261,15 @@ def test_results_are_read_only(res, cohort):
         boot.replicates[0, 0, 0] = 1.0
 
 
-#: The design each method needs (default: the cross-sectional cohort).
-_DESIGN = {"exact": "categorical", "did": "panel", "baseline": "panel",
-           "staggered_did": "staggered"}
-
-
-@pytest.fixture(scope="module")
-def designs(sim, cohort):
-    fam = simulate("families", n_treated=150, n_comparison=1500, seed=11)
-    return {
-        "cross": cohort,
-        "categorical": Cohort(sim.data, **{**sim.cohort_args,
-                                           "covariates": ["sex", "offence_type"]}),
-        "panel": Cohort(fam.data, **fam.cohort_args),
-        "staggered": simulate_staggered(n_units=400, seed=11).cohort(),
-    }
+def _design_cohort(method: str) -> Cohort:
+    """A small cohort from the estimator's main validation design (its declaration)."""
+    return designs_for(method)[0].example_cohort(seed=11)
 
 
 @pytest.mark.parametrize("method", sorted(ESTIMATORS))
-def test_every_registered_estimator_bootstraps(method, designs):
-    # Every estimator in the registry must bootstrap; a new method that needs a
-    # different design fails here until it is added to _DESIGN.
-    c = designs[_DESIGN.get(method, "cross")]
+def test_every_registered_estimator_bootstraps(method):
+    # Every estimator in the registry must bootstrap, on the design it declares.
+    c = _design_cohort(method)
     r = build_estimator(method, {}).fit(c)
     boot = bootstrap(r, c, n_boot=4, kind="stratified", seed=1)
     assert boot.n_failed == 0

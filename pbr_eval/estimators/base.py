@@ -16,7 +16,7 @@ from pbr_eval._provenance import __version__, versions
 from pbr_eval.cohort import Cohort
 from pbr_eval.exceptions import IgnoredOptionWarning, OptionError
 from pbr_eval.inference.sandwich import wls_sandwich
-from pbr_eval.options import check_choice
+from pbr_eval.options import ESTIMANDS, ESTIMATOR_FAMILIES, SE_KINDS, check_choice
 from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import OutcomeEstimate
 
@@ -27,14 +27,36 @@ ESTIMATORS: dict[str, type[Estimator]] = {}
 
 
 def register(name: str) -> Callable[[type[Estimator]], type[Estimator]]:
-    """Class decorator adding an estimator to :data:`ESTIMATORS` under ``name``."""
+    """Class decorator adding an estimator to :data:`ESTIMATORS` under ``name``.
+
+    The class must describe itself (see :class:`Estimator`); a missing or
+    unknown declaration raises :class:`TypeError` when the module is imported,
+    so a new estimator cannot be registered half-described.
+    """
 
     def deco(cls: type[Estimator]) -> type[Estimator]:
+        _check_declarations(name, cls)
         cls.method = name
         ESTIMATORS[name] = cls
         return cls
 
     return deco
+
+
+def _check_declarations(name: str, cls: type[Estimator]) -> None:
+    problems = []
+    if cls.family not in ESTIMATOR_FAMILIES:
+        problems.append(f"family {cls.family!r} is not one of {ESTIMATOR_FAMILIES}")
+    if not cls.phrase:
+        problems.append("phrase is empty")
+    if not cls.estimands or not set(cls.estimands) <= set(ESTIMANDS):
+        problems.append(f"estimands {cls.estimands!r} must be a non-empty subset of {ESTIMANDS}")
+    if not set(cls.se_kinds) <= set(SE_KINDS):
+        problems.append(f"se_kinds {cls.se_kinds!r} must be names from {SE_KINDS}")
+    if not cls.validation_designs:
+        problems.append("validation_designs is empty (name a design of pbr_eval.validation.DESIGNS)")
+    if problems:
+        raise TypeError(f"Estimator {cls.__name__} (method {name!r}): " + "; ".join(problems) + ".")
 
 
 class Estimator(ABC):
@@ -55,7 +77,12 @@ class Estimator(ABC):
     * ``se_kinds``: the values its ``se=`` option accepts (names from
       :mod:`pbr_eval.options`).
     * ``validation_designs``: the coverage-study designs that check it (names
-      in :mod:`pbr_eval.validation`).
+      in :data:`pbr_eval.validation.DESIGNS`; the first is its main row in
+      ``docs/validation.md``).
+
+    The option vocabularies are read from these declarations too: an
+    estimator validates ``estimand=`` against ``estimands`` and ``se=``
+    against ``se_kinds``, so each list is written once.
     """
 
     method: ClassVar[str] = ""

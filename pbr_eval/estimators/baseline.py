@@ -30,7 +30,15 @@ from pbr_eval.models.outcome import fit_outcome
 from pbr_eval.options import BASELINE_TRENDS, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
-__all__ = ["HistoricalBaseline", "project_baseline", "CAVEAT"]
+__all__ = ["HistoricalBaseline", "project_baseline", "CAVEAT", "REPORT_WARNING"]
+
+#: The warning every report of a baseline prints (the estimator's declared ``caveat``).
+REPORT_WARNING = (
+    "WARNING: the non-intervention rate comes from a HISTORICAL BASELINE, not from a "
+    "comparison group followed at the same time. Anything else that changed over time "
+    "(policy, policing, the economy, how outcomes are recorded) is mixed into the estimate, "
+    "so it is not a counterfactual comparison. Treat the figures as indicative only."
+)
 
 #: The caveat every baseline result carries (``info["caveat"]`` and the first note).
 CAVEAT = (
@@ -206,6 +214,12 @@ class HistoricalBaseline(Estimator):
     >>> round(res.estimate_for("youth_offending").non_intervention, 5)
     0.20125
     """
+
+    family = "baseline"
+    phrase = "the historical baseline (NOT a comparison group)"
+    caveat = REPORT_WARNING
+    estimands = ('ATT',)
+    validation_designs = ('families', 'families_no_trend')
 
     def __init__(self, *, trend: str = "none", programme_period: Any = None) -> None:
         self.trend = check_choice("trend", trend, BASELINE_TRENDS)

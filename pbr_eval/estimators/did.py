@@ -192,6 +192,12 @@ class DifferenceInDifferences(Estimator):
     ['attendance_rate', 'youth_offending', 'adult_employed']
     """
 
+    family = "panel"
+    phrase = "a comparison group (difference in differences)"
+    estimands = ('ATT',)
+    se_kinds = DID_SE
+    validation_designs = ('families',)
+
     def __init__(
         self,
         *,
@@ -203,7 +209,7 @@ class DifferenceInDifferences(Estimator):
         self.model = check_choice("model", model, DID_MODELS)
         self.adjust = check_choice("adjust", adjust, DID_ADJUST)
         self.post = post
-        self.se = check_choice("se", se, DID_SE)
+        self.se = check_choice("se", se, self.se_kinds)
 
     # ------------------------------------------------------------ helpers
     def _periods(self, cohort: Cohort) -> tuple[list[Any], list[Any], list[Any]]:

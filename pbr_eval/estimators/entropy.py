@@ -209,7 +209,7 @@ def entropy_att(
 
 @register("entropy")
 class EntropyBalancing(Estimator):
-    """Entropy balancing: comparison weights matching the treated's covariate moments exactly.
+    """Entropy balancing: comparison weights matching the treated's covariate moments exactly; right when the outcome is linear in them or selection is logistic.
 
     Parameters
     ----------
@@ -249,10 +249,16 @@ class EntropyBalancing(Estimator):
     True
     """
 
+    family = "weighting"
+    phrase = "a weighted comparison group"
+    estimands = ('ATT',)
+    se_kinds = WEIGHTING_SE
+    validation_designs = ('reoffending',)
+
     def __init__(self, *, moments: str = "mean", estimand: str = "ATT", se: WeightingSE = "auto") -> None:
         self.moments = check_choice("moments", moments, ENTROPY_MOMENTS)
-        self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, WEIGHTING_SE)
+        self.estimand = check_choice("estimand", estimand, self.estimands)
+        self.se = check_choice("se", se, self.se_kinds)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Solve for the weights and estimate.

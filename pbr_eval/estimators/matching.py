@@ -330,6 +330,12 @@ class NearestNeighborMatching(Estimator):
     1  reconviction_events        ...           ...
     """
 
+    family = "matching"
+    phrase = "a matched comparison group"
+    estimands = ('ATT', 'ATC')
+    se_kinds = MATCHING_SE
+    validation_designs = ('reoffending',)
+
     def __init__(
         self,
         *,
@@ -377,8 +383,8 @@ class NearestNeighborMatching(Estimator):
         self.exact = _check_cols("exact", exact)
         self.mahvars = _check_cols("mahvars", mahvars)
         self.discard = check_choice("discard", discard, DISCARDS)
-        self.estimand = check_choice("estimand", estimand, ("ATT", "ATC"))
-        self.se = check_choice("se", se, MATCHING_SE, renamed=MATCHING_SE_RENAMED)
+        self.estimand = check_choice("estimand", estimand, self.estimands)
+        self.se = check_choice("se", se, self.se_kinds, renamed=MATCHING_SE_RENAMED)
         self.adjust = _check_bool("adjust", adjust)
         if seed is not None and not isinstance(seed, (int, np.integer)):
             raise OptionError(f"`seed` must be an integer or None; got {seed!r}.")

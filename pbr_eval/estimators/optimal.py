@@ -92,9 +92,11 @@ def optimal_match(cost_focal: np.ndarray, cost_pool: np.ndarray, *, ratio: int =
 
 @register("optimal")
 class OptimalMatching(Estimator):
-    """Optimal pair (k:1) matching without replacement: the set of pairs that
-    minimises the total distance (Rosenbaum 1989), solved exactly as a linear
-    assignment problem with :func:`scipy.optimize.linear_sum_assignment`.
+    """Optimal pair (k:1) matching without replacement: the pairs with the smallest total distance.
+
+    The set of pairs that minimises the total distance (Rosenbaum 1989),
+    solved exactly as a linear assignment problem with
+    :func:`scipy.optimize.linear_sum_assignment`.
 
     Parameters
     ----------
@@ -136,6 +138,12 @@ class OptimalMatching(Estimator):
     True
     """
 
+    family = "matching"
+    phrase = "a matched comparison group"
+    estimands = ('ATT', 'ATC')
+    se_kinds = STRATA_SE
+    validation_designs = ('reoffending',)
+
     def __init__(
         self,
         *,
@@ -151,8 +159,8 @@ class OptimalMatching(Estimator):
         self.distance = distance
         self.ratio = check_int("ratio", ratio, minimum=1)
         self.exact = _check_cols("exact", exact)
-        self.estimand = check_choice("estimand", estimand, ("ATT", "ATC"))
-        self.se = check_choice("se", se, STRATA_SE, renamed=MATCHING_SE_RENAMED)
+        self.estimand = check_choice("estimand", estimand, self.estimands)
+        self.se = check_choice("se", se, self.se_kinds, renamed=MATCHING_SE_RENAMED)
         if not isinstance(adjust, (bool, np.bool_)):
             raise OptionError(f"`adjust` must be True or False; got {adjust!r}.")
         self.adjust = bool(adjust)

@@ -199,7 +199,7 @@ def regression_y_weights(
 
 @register("regression")
 class RegressionAdjustment(Estimator):
-    """Regression adjustment: predict each treated person's outcome from the comparison group.
+    """Regression adjustment: predict each treated person's outcome from the comparison group; right when the outcome model is.
 
     Parameters
     ----------
@@ -236,6 +236,12 @@ class RegressionAdjustment(Estimator):
     ['reoffended', 'reconviction_events']
     """
 
+    family = "regression"
+    phrase = "a comparison group (regression-adjusted)"
+    estimands = ('ATT',)
+    se_kinds = WEIGHTING_SE
+    validation_designs = ('reoffending',)
+
     def __init__(
         self,
         *,
@@ -244,8 +250,8 @@ class RegressionAdjustment(Estimator):
         se: WeightingSE = "auto",
     ) -> None:
         self.outcome_model = check_outcome_model(outcome_model)
-        self.estimand = check_choice("estimand", estimand, ("ATT",))
-        self.se = check_choice("se", se, WEIGHTING_SE)
+        self.estimand = check_choice("estimand", estimand, self.estimands)
+        self.se = check_choice("se", se, self.se_kinds)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Fit the outcome models and estimate.

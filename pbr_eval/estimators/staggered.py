@@ -37,13 +37,14 @@ from pbr_eval.inference.multiplier import (
     iqr_se,
     multiplier_draws,
 )
-from pbr_eval.options import check_choice, check_int
+from pbr_eval.options import DID_SE, DidSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 from pbr_eval.results.staggered import StaggeredResults
 
 __all__ = ["StaggeredDiD"]
 
-STAGGERED_SE = ("auto", "unit", "cluster")
+#: ``se=`` of staggered difference-in-differences: the vocabulary of the DiD family.
+STAGGERED_SE = DID_SE
 _MODEL_LABEL = {"dr": "doubly robust (outcome regression and inverse probability weighting)",
                 "ipw": "inverse probability weighting", "reg": "outcome regression"}
 _COMPARISON_LABEL = {"never_treated": "units never in the programme",
@@ -151,7 +152,7 @@ class StaggeredDiD(Estimator):
         aggregation: str = "simple",
         n_boot: int = 999,
         multiplier: str = "auto",
-        se: str = "auto",
+        se: DidSE = "auto",
         cross_checks: bool = True,
         seed: int | None = None,
     ) -> None:

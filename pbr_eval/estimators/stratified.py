@@ -298,9 +298,11 @@ def strata_cohort_se(y: np.ndarray, t: np.ndarray, stratum: np.ndarray) -> float
     return math.sqrt(total) / float(n1[used].sum())
 
 
-def _check_common(estimand: str, se: StrataSE, adjust: Any) -> tuple[str, str, bool]:
-    estimand = check_choice("estimand", estimand, ("ATT", "ATC"))
-    se = check_choice("se", se, STRATA_SE, renamed=MATCHING_SE_RENAMED)
+def _check_common(
+    cls: type[Estimator], estimand: str, se: StrataSE, adjust: Any
+) -> tuple[str, str, bool]:
+    estimand = check_choice("estimand", estimand, cls.estimands)
+    se = check_choice("se", se, cls.se_kinds, renamed=MATCHING_SE_RENAMED)
     if not isinstance(adjust, (bool, np.bool_)):
         raise OptionError(f"`adjust` must be True or False; got {adjust!r}.")
     return estimand, se, bool(adjust)
@@ -340,8 +342,14 @@ class ExactMatching(_StrataEstimator):
     True
     """
 
+    family = "stratification"
+    phrase = "a matched comparison group"
+    estimands = ('ATT', 'ATC')
+    se_kinds = STRATA_SE
+    validation_designs = ('reoffending_categorical',)
+
     def __init__(self, *, estimand: str = "ATT", se: StrataSE = "HC3", adjust: bool = False) -> None:
-        self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
+        self.estimand, self.se, self.adjust = _check_common(type(self), estimand, se, adjust)
 
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         keys = _row_keys([cohort.data[c].to_numpy() for c in cohort.covariates])
@@ -386,6 +394,12 @@ class CoarsenedExactMatching(_StrataEstimator):
     True
     """
 
+    family = "stratification"
+    phrase = "a matched comparison group"
+    estimands = ('ATT', 'ATC')
+    se_kinds = STRATA_SE
+    validation_designs = ('reoffending',)
+
     def __init__(
         self,
         *,
@@ -421,7 +435,7 @@ class CoarsenedExactMatching(_StrataEstimator):
                     "group; each level can be merged into one group only.")
         self.cutpoints = None if cutpoints is None else dict(cutpoints)
         self.grouping = None if grouping is None else dict(grouping)
-        self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
+        self.estimand, self.se, self.adjust = _check_common(type(self), estimand, se, adjust)
 
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         for name, m in (("cutpoints", self.cutpoints), ("grouping", self.grouping)):
@@ -525,6 +539,12 @@ class Subclassification(_StrataEstimator):
     6
     """
 
+    family = "stratification"
+    phrase = "a matched comparison group"
+    estimands = ('ATT', 'ATC')
+    se_kinds = STRATA_SE
+    validation_designs = ('reoffending',)
+
     def __init__(
         self,
         *,
@@ -538,7 +558,7 @@ class Subclassification(_StrataEstimator):
         self.subclass = check_int("subclass", subclass, minimum=1)
         self.min_n = check_int("min_n", min_n, minimum=0)
         self.propensity = propensity
-        self.estimand, self.se, self.adjust = _check_common(estimand, se, adjust)
+        self.estimand, self.se, self.adjust = _check_common(type(self), estimand, se, adjust)
 
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         ps = fit_propensity(cohort, self.propensity, estimand=self.estimand)
