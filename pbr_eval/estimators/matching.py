@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -213,6 +214,35 @@ def matched_estimates(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class _MatchProblem:
+    """What nearest-neighbour matching matches on (step 2 of its fit)."""
+
+    focal: np.ndarray  # units that choose (treated for the ATT)
+    score: np.ndarray | None  # propensity (or user) score, None for covariate distances
+    ps: PropensityScore | None
+    discarded: np.ndarray  # outside common support
+    mah: np.ndarray | None  # transformed covariates for a covariate distance
+    caliper: float | None  # on the score, in its units
+    cal_x: np.ndarray | None  # covariates with their own calipers
+    cal_w: np.ndarray | None  # those calipers in data units
+    cells: np.ndarray | None  # exact-matching cell of each unit
+    match_disc: np.ndarray  # discarded, or in a cell without both groups
+    order_name: str
+    order: np.ndarray | None  # positions among the focal units, in choosing order
+
+
+@dataclass(frozen=True)
+class _Matched:
+    """The matching's outcome (step 3 of the fit)."""
+
+    mm: np.ndarray  # matched pool rows per focal unit, -1 for none
+    fw: np.ndarray  # focal weights (1 matched, 0 not)
+    w: np.ndarray  # every unit's weight
+    subclass: np.ndarray | None  # matched set of each unit (-1 none); None with replacement
+    idx_f: np.ndarray  # row of each focal unit
 
 
 @register("nearest")
@@ -500,34 +530,101 @@ class NearestNeighborMatching(Estimator):
         return self._fit(cohort, None)
 
     def _fit(self, cohort: Cohort, hints: ReplicateHints | None) -> CounterfactualResults:
+        """The fit in named steps: check, set up the matching problem, match, estimate,
+        describe (info, balance) and build the results."""
+        focal = self._check_cohort(cohort)
+        problem = self._problem(cohort, focal, hints)
+        matched = self._match(cohort, problem)
+        se = self.se if self.se != "auto" else ("HC3" if self.replace else "matched_set")
+        if se == "abadie_imbens":
+            estimates = abadie_imbens_estimates(
+                cohort, matched.mm, focal, problem.score if problem.mah is None else problem.mah)
+        else:
+            estimates = matched_estimates(cohort, matched.w, subclass=matched.subclass, se=se,
+                                          adjust=self.adjust, focal=focal)
+        info = self._info(cohort, problem, matched, se)
+        balance = None
+        if hints is None:  # replicates skip the balance table and its warning
+            note = self._balance_warning(cohort, matched)
+            if note:
+                info["notes"].append(note)
+            Xb, bnames, bbin = balance_design(cohort.data, cohort.covariates)
+            balance = BalanceTable(
+                Xb, bnames, cohort.t, matched.w, bbin, estimand=self.estimand,
+                discarded=problem.discarded,
+                distance=problem.score if not self._covariate_distance else None,
+                subclass=matched.subclass,
+                match_matrix=None if matched.subclass is not None else (matched.idx_f, matched.mm),
+            )
+        return CounterfactualResults(
+            method=self.method,
+            estimand=self.estimand,
+            estimates=estimates,
+            weights=weights_series(cohort, matched.w),
+            balance=balance,
+            info=info,
+            extras=self._extras(cohort, problem, matched),
+        )
+
+    def _balance_warning(self, cohort: Cohort, m: _Matched) -> str | None:
+        """|SMD| above 0.25 after matching (shared with stratification, ``_overlap``)."""
+        names, n_pool = self._names(), int((~self._focal(cohort)).sum())
+        hint = ""
+        if self.replace and self.ratio >= n_pool:
+            hint = (f"ratio={self.ratio} is as large as the {names[1]} pool ({n_pool:,} "
+                    f"units), so every {names[0]} unit is matched to all of it and the "
+                    "estimate is the pool's unadjusted rate; ")
+        return balance_warning(cohort, m.w, self.method, estimand=self.estimand, hint=hint)
+
+    def _focal(self, cohort: Cohort) -> np.ndarray:
+        return cohort.t if self.estimand == "ATT" else ~cohort.t
+
+    def _names(self) -> tuple[str, str]:
+        """What the focal and the pool units are called in messages."""
+        return ("treated", "comparison") if self.estimand == "ATT" else ("comparison", "treated")
+
+    def _check_cohort(self, cohort: Cohort) -> np.ndarray:
+        """Step 1: a cross-section with enough pool units and the named covariates; returns
+        the focal units (treated for the ATT)."""
         if cohort.is_panel:
             raise OptionError(
                 "Matching needs one row per unit; this cohort has a `period`. Use "
                 "cohort.at_period(<post period>) first, or method='did'."
             )
-        t = cohort.t
-        focal = t if self.estimand == "ATT" else ~t
+        focal = self._focal(cohort)
         n_focal, n_pool = int(focal.sum()), int((~focal).sum())
-        names = ("treated", "comparison") if self.estimand == "ATT" else ("comparison", "treated")
+        names = self._names()
         if not self.replace and self.ratio * n_focal > n_pool:
             raise OptionError(
                 f"`ratio`={self.ratio} without replacement needs at least "
                 f"{self.ratio * n_focal:,} {names[1]} units for {n_focal:,} {names[0]} units; "
                 f"there are {n_pool:,}. Lower `ratio` or set replace=True."
             )
-        cov_cal = {k: v for k, v in (self.caliper or {}).items() if k != "distance"} if isinstance(
-            self.caliper, dict) else {}
         for name, cols in (("exact", self.exact), ("mahvars", self.mahvars),
-                           ("caliper", list(cov_cal) or None)):
+                           ("caliper", list(self._covariate_calipers()) or None)):
             if cols:
                 _need_covariates(cohort, name, cols)
-        text_cal = [c for c in cov_cal if c not in cohort.design_columns]  # text: dummies only
+        # text covariates enter the design as dummies only
+        text_cal = [c for c in self._covariate_calipers() if c not in cohort.design_columns]
         if text_cal:
             raise OptionError(
                 f"`caliper` on {', '.join(map(repr, text_cal))}: a per-covariate caliper needs a "
                 f"numeric covariate, and {'it holds' if len(text_cal) == 1 else 'they hold'} "
                 f"categories. Match within its categories with exact={text_cal!r} instead."
             )
+        return focal
+
+    def _covariate_calipers(self) -> dict[str, float]:
+        if not isinstance(self.caliper, dict):
+            return {}
+        return {k: v for k, v in self.caliper.items() if k != "distance"}
+
+    def _problem(
+        self, cohort: Cohort, focal: np.ndarray, hints: ReplicateHints | None
+    ) -> _MatchProblem:
+        """Step 2: the score, common support, covariate distance, calipers in data units,
+        exact cells and the order in which focal units choose."""
+        t = cohort.t
         score, ps = self._score(cohort, hints)
         discarded = (
             discard_units(ps.ps if ps is not None else score, t, self.discard)
@@ -544,6 +641,7 @@ class NearestNeighborMatching(Estimator):
         caliper = self._score_caliper()
         if caliper is not None and score is not None and self.std_caliper:
             caliper = caliper * float(np.std(score[retained], ddof=1))
+        cov_cal = self._covariate_calipers()
         cal_x = cal_w = None
         if cov_cal:
             cal_x = np.column_stack([cohort.data[c].to_numpy(dtype=float) for c in cov_cal])
@@ -571,27 +669,35 @@ class NearestNeighborMatching(Estimator):
             order = np.random.default_rng(self.seed).permutation(ok)
         elif order_name == "data":
             order = np.flatnonzero(~discarded[idx_f])
+        return _MatchProblem(
+            focal=focal, score=score, ps=ps, discarded=discarded, mah=mah, caliper=caliper,
+            cal_x=cal_x, cal_w=cal_w, cells=cells, match_disc=match_disc,
+            order_name=order_name, order=order)
+
+    def _match(self, cohort: Cohort, p: _MatchProblem) -> _Matched:
+        """Step 3: match (MatchIt's walk), then the weights and matched sets."""
         mm = match_nearest(
-            focal,
-            order=order,
-            score=score,
-            mah=mah,
+            p.focal,
+            order=p.order,
+            score=p.score,
+            mah=p.mah,
             ratio=self.ratio,
             replace=self.replace,
-            caliper=caliper,
-            cal_x=cal_x,
-            cal_w=cal_w,
-            cells=cells,
-            discarded=match_disc,
-            closest=order_name == "closest",
+            caliper=p.caliper,
+            cal_x=p.cal_x,
+            cal_w=p.cal_w,
+            cells=p.cells,
+            discarded=p.match_disc,
+            closest=p.order_name == "closest",
         )
         fw, pw = match_weights(mm, cohort.n)
-        n_matched = int(fw.sum())
-        if n_matched == 0:
+        if int(fw.sum()) == 0:
+            names = self._names()
             raise EstimationError(
                 f"No {names[0]} unit found a {names[1]} unit within the calipers/exact cells. "
                 "Widen `caliper`, drop it, or use fewer `exact` columns."
             )
+        idx_f = np.flatnonzero(p.focal)
         w = pw
         w[idx_f] = fw
         subclass = None
@@ -602,28 +708,25 @@ class NearestNeighborMatching(Estimator):
             has = mm >= 0
             rows = np.broadcast_to(np.arange(mm.shape[0])[:, None], mm.shape)
             subclass[mm[has]] = sub_of_focal[rows[has]]
-        se = self.se
-        if se == "auto":
-            se = "HC3" if self.replace else "matched_set"
-        if se == "abadie_imbens":
-            estimates = abadie_imbens_estimates(cohort, mm, focal, score if mah is None else mah)
-        else:
-            estimates = matched_estimates(
-                cohort, w, subclass=subclass, se=se, adjust=self.adjust, focal=focal)
+        return _Matched(mm=mm, fw=fw, w=w, subclass=subclass, idx_f=idx_f)
+
+    def _info(self, cohort: Cohort, p: _MatchProblem, m: _Matched, se: str) -> dict[str, Any]:
+        """Step 4: ``info``, with every unit left out counted (dropped rows) and explained."""
+        t, discarded, w, names = cohort.t, p.discarded, m.w, self._names()
         info = base_info(cohort, self, seed=self.seed)
-        n_unmatched = int((fw == 0).sum() - discarded[idx_f].sum())
-        n_disc_f = int(discarded[idx_f].sum())
-        n_disc_p = int(discarded[~focal].sum())
+        n_unmatched = int((m.fw == 0).sum() - discarded[m.idx_f].sum())
+        n_disc_f = int(discarded[m.idx_f].sum())
+        n_disc_p = int(discarded[~p.focal].sum())
         info.update(
             {
                 "estimand": self.estimand,
-                "propensity_model": None if ps is None else ps.model,
+                "propensity_model": None if p.ps is None else p.ps.model,
                 "distance": self._distance_label(),
-                "order": "data" if self.replace else order_name,
-                "caliper_score_units": caliper,
-                "caliper_covariate_units": None if cal_w is None else dict(
-                    zip(cov_cal, cal_w.tolist(), strict=True)),
-                "n_focal_matched": n_matched,
+                "order": "data" if self.replace else p.order_name,
+                "caliper_score_units": p.caliper,
+                "caliper_covariate_units": None if p.cal_w is None else dict(
+                    zip(self._covariate_calipers(), p.cal_w.tolist(), strict=True)),
+                "n_focal_matched": int(m.fw.sum()),
                 "n_focal_unmatched": n_unmatched,
                 "n_treated_matched": int((w[t] > 0).sum()),
                 "n_comparison_matched": int((w[~t] > 0).sum()),
@@ -634,7 +737,7 @@ class NearestNeighborMatching(Estimator):
                 "se": se,
             }
         )
-        note = vanishing_note(ps)
+        note = vanishing_note(p.ps)
         if note:
             info["notes"].append(note)
         dropped = list(info["dropped"])
@@ -660,8 +763,9 @@ class NearestNeighborMatching(Estimator):
                 share_treated=(n_unmatched / max(int(t.sum()), 1) if names[0] == "treated"
                                else 0.0)).to_dict())
             info["notes"].append(
-                f"{n_unmatched:,} of {n_focal:,} {names[0]} units had no {names[1]} unit within "
-                "the caliper or exact cell and were left out: the estimate is for the matched "
+                f"{n_unmatched:,} of {int(p.focal.sum()):,} {names[0]} units had no {names[1]} "
+                "unit within the caliper or exact cell and were left out: the estimate is for the "
+                "matched "
                 f"{names[0]} only (the estimand becomes the effect on the matched {names[0]}), "
                 f"not the whole {'cohort' if names[0] == 'treated' else 'pool'}."
             )
@@ -676,40 +780,20 @@ class NearestNeighborMatching(Estimator):
                 "Estimand ATC: the effect is for the comparison group (treated units are matched "
                 "to it); the non-intervention figure is then the comparison group's own mean."
             )
-        balance = None
-        if hints is None:
-            hint = ""
-            if self.replace and self.ratio >= n_pool:
-                hint = (f"ratio={self.ratio} is as large as the {names[1]} pool ({n_pool:,} "
-                        f"units), so every {names[0]} unit is matched to all of it and the "
-                        "estimate is the pool's unadjusted rate; ")
-            note = balance_warning(cohort, w, self.method, estimand=self.estimand, hint=hint)
-            if note:
-                info["notes"].append(note)
-            Xb, bnames, bbin = balance_design(cohort.data, cohort.covariates)
-            balance = BalanceTable(
-                Xb, bnames, t, w, bbin, estimand=self.estimand, discarded=discarded,
-                distance=score if not self._covariate_distance else None,
-                subclass=subclass, match_matrix=None if subclass is not None else (idx_f, mm),
-            )
-        return CounterfactualResults(
-            method=self.method,
-            estimand=self.estimand,
-            estimates=estimates,
-            weights=weights_series(cohort, w),
-            balance=balance,
-            info=info,
-            extras={
-                "distance": None if score is None else pd.Series(
-                    score, index=cohort.index, name="distance"),
-                "subclass": None if subclass is None else pd.Series(
-                    subclass, index=cohort.index, name="subclass"),
-                "match_matrix": mm,
-                "focal_index": cohort.index[idx_f],
-                "discarded": pd.Series(discarded, index=cohort.index, name="discarded"),
-                "propensity": ps,
-            },
-        )
+        return info
+
+    def _extras(self, cohort: Cohort, p: _MatchProblem, m: _Matched) -> dict[str, Any]:
+        """Step 5: the results' method-specific extras (score, matched sets, discards)."""
+        return {
+            "distance": None if p.score is None else pd.Series(
+                p.score, index=cohort.index, name="distance"),
+            "subclass": None if m.subclass is None else pd.Series(
+                m.subclass, index=cohort.index, name="subclass"),
+            "match_matrix": m.mm,
+            "focal_index": cohort.index[m.idx_f],
+            "discarded": pd.Series(p.discarded, index=cohort.index, name="discarded"),
+            "propensity": p.ps,
+        }
 
     def _distance_label(self) -> str:
         if isinstance(self.distance, str):
