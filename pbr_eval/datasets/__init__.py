@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pbr_eval.datasets._areas import area_truth, simulate_areas
+from pbr_eval.datasets._areas import area_truth
 from pbr_eval.datasets._load import load_families, load_reoffending
-from pbr_eval.datasets._simulate import SCENARIOS, Simulation, simulate
+from pbr_eval.datasets._simulate import SCENARIOS, Simulation, simulate, simulate_areas
 from pbr_eval.datasets._staggered import (
     StaggeredSimulation,
     simulate_staggered,

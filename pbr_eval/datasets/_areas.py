@@ -22,13 +22,12 @@ from pbr_eval.datasets._common import (
     Arrays,
     area_labels,
     categorical,
-    check_count,
     draw_choice_sample,
     make_ids,
     truth_table,
 )
 
-__all__ = ["simulate_areas", "area_truth", "AREA_TRUTH_COLUMNS"]
+__all__ = ["area_truth", "AREA_TRUTH_COLUMNS"]
 
 QUALIFICATIONS = ("degree", "gcse", "none")
 OUTCOMES = ("job_outcome", "wellbeing")
@@ -244,62 +243,6 @@ def generate(
     extra: dict[str, Any] = dict(info)
     extra["area_truth"] = area_truth_rec
     return data, truth, extra
-
-
-def simulate_areas(
-    *,
-    n_areas: int = 100,
-    n_treated: int = 5_000,
-    n_comparison: int = 50_000,
-    seed: int,
-    effect: float | dict[str, float] | None = None,
-    **params: Any,
-) -> Any:
-    """Simulate an employment programme across many areas with known area rates.
-
-    A shortcut for ``simulate("areas", ...)``: see
-    :func:`pbr_eval.datasets.simulate` for the model and ``docs/areas.md``
-    for the coefficients. Use :func:`area_truth` for each area's true
-    non-intervention rate.
-
-    Parameters
-    ----------
-    n_areas : int, default 100
-        Number of local authorities. Area ``k`` gets a share of people
-        proportional to ``k ** -area_concentration`` (default 1), so sizes
-        are very unequal: with 100 areas the largest holds about 100 times
-        as many people as the smallest.
-    n_treated, n_comparison : int
-        Programme participants and comparison people, over all areas.
-    seed : int
-        Seed for :func:`numpy.random.default_rng`.
-    effect : float or dict, optional
-        Relative change in the job-outcome probability (default +20%) and
-        additive change in wellbeing (default +0.3).
-    **params
-        Any other scenario parameter, e.g. ``outcome={"job_outcome":
-        {"area_sd": 0.4}}``.
-
-    Returns
-    -------
-    Simulation
-        With ``params["area_truth"]``; see :func:`area_truth`.
-
-    Examples
-    --------
-    >>> from pbr_eval.datasets import simulate_areas, area_truth
-    >>> sim = simulate_areas(n_areas=60, seed=1)
-    >>> sim.data["local_authority"].nunique()
-    60
-    >>> truth = area_truth(sim)
-    >>> int(truth["n_treated"].max()) > 20 * int(truth["n_treated"].min())
-    True
-    """
-    from pbr_eval.datasets._simulate import simulate
-
-    n_areas = check_count("n_areas", n_areas)
-    return simulate("areas", n_treated=n_treated, n_comparison=n_comparison, seed=seed,
-                    effect=effect, n_areas=n_areas, **params)
 
 
 def area_truth(sim: Any) -> pd.DataFrame:

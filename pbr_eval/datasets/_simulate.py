@@ -14,7 +14,7 @@ from pbr_eval.datasets import _areas, _families, _reoffending
 from pbr_eval.datasets._common import check_count, check_seed, merge_params, resolve_effect
 from pbr_eval.exceptions import OptionError
 
-__all__ = ["SCENARIOS", "Simulation", "simulate"]
+__all__ = ["SCENARIOS", "Simulation", "simulate", "simulate_areas"]
 
 _REGISTRY: dict[str, ModuleType] = {
     "areas": _areas,
@@ -237,3 +237,57 @@ def _sample_intercept(p: Mapping[str, Any], n_treated: int, n_comparison: int) -
     pi = p["population_treated_share"]
     alpha = p["selection"]["intercept"]
     return float(alpha + np.log(n_treated / n_comparison) - np.log(pi / (1.0 - pi)))
+
+
+def simulate_areas(
+    *,
+    n_areas: int = 100,
+    n_treated: int = 5_000,
+    n_comparison: int = 50_000,
+    seed: int,
+    effect: float | dict[str, float] | None = None,
+    **params: Any,
+) -> Any:
+    """Simulate an employment programme across many areas with known area rates.
+
+    A shortcut for ``simulate("areas", ...)``: see
+    :func:`pbr_eval.datasets.simulate` for the model and ``docs/areas.md``
+    for the coefficients. Use :func:`area_truth` for each area's true
+    non-intervention rate.
+
+    Parameters
+    ----------
+    n_areas : int, default 100
+        Number of local authorities. Area ``k`` gets a share of people
+        proportional to ``k ** -area_concentration`` (default 1), so sizes
+        are very unequal: with 100 areas the largest holds about 100 times
+        as many people as the smallest.
+    n_treated, n_comparison : int
+        Programme participants and comparison people, over all areas.
+    seed : int
+        Seed for :func:`numpy.random.default_rng`.
+    effect : float or dict, optional
+        Relative change in the job-outcome probability (default +20%) and
+        additive change in wellbeing (default +0.3).
+    **params
+        Any other scenario parameter, e.g. ``outcome={"job_outcome":
+        {"area_sd": 0.4}}``.
+
+    Returns
+    -------
+    Simulation
+        With ``params["area_truth"]``; see :func:`area_truth`.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import simulate_areas, area_truth
+    >>> sim = simulate_areas(n_areas=60, seed=1)
+    >>> sim.data["local_authority"].nunique()
+    60
+    >>> truth = area_truth(sim)
+    >>> int(truth["n_treated"].max()) > 20 * int(truth["n_treated"].min())
+    True
+    """
+    n_areas = check_count("n_areas", n_areas)
+    return simulate("areas", n_treated=n_treated, n_comparison=n_comparison, seed=seed,
+                    effect=effect, n_areas=n_areas, **params)
