@@ -30,13 +30,8 @@ from pbr_eval.estimators._mahalanobis import (
 from pbr_eval.estimators._nearest import match_weights
 from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
-from pbr_eval.estimators.matching import (
-    DISTANCES,
-    _check_cols,
-    _need_covariates,
-    exact_cells,
-    matched_estimates,
-)
+from pbr_eval.estimators.matched_sample import matched_estimates
+from pbr_eval.estimators.matching import DISTANCES, _check_cols, _need_covariates, exact_cells
 from pbr_eval.exceptions import OptionError
 from pbr_eval.models.propensity import fit_propensity, vanishing_note
 from pbr_eval.options import MATCHING_SE_RENAMED, STRATA_SE, StrataSE, check_choice, check_int

@@ -40,7 +40,7 @@ from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable, balance_design
 from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
-from pbr_eval.estimators.matching import matched_estimates
+from pbr_eval.estimators.matched_sample import matched_estimates
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.models.propensity import fit_propensity, vanishing_note
 from pbr_eval.options import MATCHING_SE_RENAMED, STRATA_SE, StrataSE, check_choice, check_int
