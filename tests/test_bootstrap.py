@@ -317,10 +317,10 @@ def test_errors(res, cohort, sim):
 def test_unreproducible_options_raise(cohort):
     from sklearn.linear_model import LogisticRegression
 
-    r = NearestNeighborMatching(distance=LogisticRegression(C=0.01)).fit(cohort)
+    r = NearestNeighborMatching(propensity=LogisticRegression(C=0.01)).fit(cohort)
     with pytest.raises(OptionError, match="Pass the estimator itself"):
         bootstrap(r, cohort, n_boot=2)
     # ...and the estimator itself works
-    boot = bootstrap(NearestNeighborMatching(distance=LogisticRegression(C=0.01)), cohort,
+    boot = bootstrap(NearestNeighborMatching(propensity=LogisticRegression(C=0.01)), cohort,
                      n_boot=2, seed=0)
     assert boot.n_failed == 0

@@ -115,8 +115,9 @@ def test_user_score_and_classifier(cohort) -> None:  # noqa: ANN001
     score = base.extras["distance"]
     again = NearestNeighborMatching(distance=score).fit(cohort)
     pd.testing.assert_series_equal(base.weights, again.weights)
-    clf = NearestNeighborMatching(distance=LogisticRegression(max_iter=1000)).fit(cohort)
+    clf = NearestNeighborMatching(propensity=LogisticRegression(max_iter=1000)).fit(cohort)
     assert clf.info["propensity_model"] == "LogisticRegression"
+    assert clf.info["distance"] == "glm"
 
 
 def test_unmatched_reported_and_estimand_stated(cohort) -> None:  # noqa: ANN001

@@ -83,3 +83,28 @@ def test_renamed_keyword_helper():
         renamed_keyword({"value": 5.0}, "value", "value_per_outcome", 3.0, None)
     with pytest.warns(DeprecationWarning, match="removed after version 0.2"):
         warn_renamed("a", "b")
+
+
+def test_propensity_names_the_model_everywhere(cohort):
+    # every estimator that fits a propensity model takes it as `propensity=`
+    from sklearn.linear_model import LogisticRegression
+
+    from pbr_eval import ESTIMATORS
+
+    takers = sorted(m for m, c in ESTIMATORS.items() if "propensity" in c.option_names())
+    assert takers == ["aipw", "ipw", "ipwra", "nearest", "optimal", "subclass"]
+    clf = LogisticRegression(C=0.5, max_iter=500)
+    new = NearestNeighborMatching(propensity=clf)
+    with pytest.warns(DeprecationWarning, match=r"`distance=<classifier>` is deprecated: use "
+                                                r"`propensity=<classifier>, distance='glm'`"):
+        old = NearestNeighborMatching(distance=clf)
+    assert (old.distance, old.propensity) == ("glm", clf)
+    a, b = old.fit(cohort), new.fit(cohort)
+    assert a.to_frame().equals(b.to_frame())
+    with pytest.raises(OptionError, match="pass the model once, as `propensity`"):
+        NearestNeighborMatching(distance=clf, propensity=clf)
+    with pytest.warns(DeprecationWarning, match=r"`propensity=None` is deprecated: use "
+                                                r"`propensity='logit'`"):
+        assert Subclassification(propensity=None).propensity == "logit"
+    with pytest.raises(OptionError, match="`propensity` must be 'logit'"):
+        Subclassification(propensity="probit")

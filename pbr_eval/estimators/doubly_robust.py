@@ -31,7 +31,6 @@ from pbr_eval.estimators.weighting import (
     CohortNoise,
     att_weighting_setup,
     check_bounds,
-    check_propensity_model,
     outcome_estimate,
     se_description,
 )
@@ -43,6 +42,7 @@ from pbr_eval.models.outcome import (
     mean_derivative,
     resolve_outcome_model,
 )
+from pbr_eval.models.propensity import check_propensity_model
 from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 

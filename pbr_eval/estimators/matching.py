@@ -46,7 +46,13 @@ from pbr_eval.estimators.base import (
 )
 from pbr_eval.estimators.matched_sample import abadie_imbens_estimates, matched_estimates
 from pbr_eval.exceptions import EstimationError, IgnoredOptionWarning, OptionError
-from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
+from pbr_eval.models.propensity import (
+    PropensityScore,
+    check_propensity_model,
+    fit_propensity,
+    is_classifier,
+    vanishing_note,
+)
 from pbr_eval.options import (
     MATCHING_SE,
     MATCHING_SE_RENAMED,
@@ -54,12 +60,13 @@ from pbr_eval.options import (
     check_choice,
     check_int,
     check_positive,
+    warn_renamed,
 )
 from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["NearestNeighborMatching", "matched_estimates", "abadie_imbens_estimates",
-           "discard_units", "exact_cells"]
+           "discard_units", "exact_cells", "check_distance"]
 
 Distance = Literal[
     "glm", "linear.logit", "mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean"
@@ -97,6 +104,39 @@ def _need_covariates(cohort: Cohort, name: str, cols: Sequence[str]) -> None:
             f"({', '.join(map(repr, cohort.covariates))}). Add them to `covariates` when "
             "building the Cohort."
         )
+
+
+def check_distance(distance: Any, propensity: Any) -> tuple[Any, Any]:
+    """Validate ``distance=`` (the metric, MatchIt's names, or a score) and ``propensity=``.
+
+    A classifier passed as ``distance`` (the version 0.1 spelling) becomes
+    ``propensity`` with ``distance="glm"`` and a DeprecationWarning.
+    """
+    if is_classifier(distance):
+        if propensity != "logit":
+            raise OptionError(
+                "`distance` is a classifier and `propensity` is set too; pass the model once, "
+                "as `propensity`, with distance='glm'."
+            )
+        warn_renamed("distance=<classifier>", "propensity=<classifier>, distance='glm'")
+        return "glm", distance
+    propensity = check_propensity_model(propensity)
+    if isinstance(distance, str):
+        check_choice("distance", distance, DISTANCES)
+    elif isinstance(distance, (pd.Series, np.ndarray, list)):
+        arr = np.asarray(distance.to_numpy() if isinstance(distance, pd.Series) else distance)
+        if arr.ndim != 1 or arr.dtype.kind not in "fiu" or not np.all(np.isfinite(arr)):
+            raise OptionError(
+                "`distance` given as a score must be one finite number per cohort row; "
+                f"got an array of shape {arr.shape} and type {arr.dtype}."
+            )
+    else:
+        raise OptionError(
+            "`distance` must be one of " + ", ".join(repr(d) for d in DISTANCES)
+            + f" or a score (Series/array); got {distance!r}. A scikit-learn classifier goes "
+            "in `propensity`."
+        )
+    return distance, propensity
 
 
 def discard_units(score: np.ndarray, t: np.ndarray, how: str) -> np.ndarray:
@@ -172,15 +212,20 @@ class NearestNeighborMatching(Estimator):
 
     Parameters
     ----------
-    distance : str, array-like or scikit-learn classifier, default "glm"
-        ``"glm"``: logistic propensity score on the probability scale
+    distance : str or array-like, default "glm"
+        The distance metric, in MatchIt's vocabulary. ``"glm"``: the
+        propensity score (from ``propensity``) on the probability scale
         (MatchIt's default); ``"linear.logit"``: its logit;
         ``"mahalanobis"``, ``"robust_mahalanobis"``, ``"euclidean"``,
-        ``"scaled_euclidean"``: a covariate distance on all covariates;
-        a scikit-learn classifier (cloned, then fitted on the design
-        matrix; its ``predict_proba`` is the score); or a user-supplied
-        score: a pandas Series indexed like the cohort's data, or an array
-        with one value per cohort row.
+        ``"scaled_euclidean"``: a covariate distance on all covariates; or a
+        user-supplied score: a pandas Series indexed like the cohort's data,
+        or an array with one value per cohort row. (A scikit-learn classifier
+        passed here, the version 0.1 spelling, still works with a
+        DeprecationWarning: pass it as ``propensity``.)
+    propensity : "logit" or scikit-learn classifier, default "logit"
+        The propensity model behind ``distance="glm"`` / ``"linear.logit"``:
+        main-effects logistic regression, or a classifier (cloned, then
+        fitted on the design matrix; its ``predict_proba`` is the score).
     ratio : int, default 1
         Comparison units per focal unit (k:1). Without replacement every focal
         unit gets its first match before any gets a second.
@@ -285,6 +330,7 @@ class NearestNeighborMatching(Estimator):
         self,
         *,
         distance: Any = "glm",
+        propensity: Any = "logit",
         ratio: int = 1,
         replace: bool = False,
         caliper: float | Mapping[str, float] | None = None,
@@ -298,22 +344,7 @@ class NearestNeighborMatching(Estimator):
         adjust: bool = False,
         seed: int | None = None,
     ) -> None:
-        if isinstance(distance, str):
-            check_choice("distance", distance, DISTANCES)
-        elif isinstance(distance, (pd.Series, np.ndarray, list)):
-            arr = np.asarray(distance.to_numpy() if isinstance(distance, pd.Series) else distance)
-            if arr.ndim != 1 or arr.dtype.kind not in "fiu" or not np.all(np.isfinite(arr)):
-                raise OptionError(
-                    "`distance` given as a score must be one finite number per cohort row; "
-                    f"got an array of shape {arr.shape} and type {arr.dtype}."
-                )
-        elif not (hasattr(distance, "fit") and hasattr(distance, "predict_proba")):
-            raise OptionError(
-                "`distance` must be one of "
-                + ", ".join(repr(d) for d in DISTANCES)
-                + f", a score (Series/array) or a scikit-learn classifier; got {distance!r}."
-            )
-        self.distance = distance
+        self.distance, self.propensity = check_distance(distance, propensity)
         self.ratio = check_int("ratio", ratio, minimum=1)
         self.replace = _check_bool("replace", replace)
         if caliper is None or isinstance(caliper, Mapping):
@@ -711,11 +742,7 @@ class NearestNeighborMatching(Estimator):
         }
 
     def _distance_label(self) -> str:
-        if isinstance(self.distance, str):
-            return self.distance
-        if isinstance(self.distance, (pd.Series, np.ndarray, list)):
-            return "user score"
-        return type(self.distance).__name__
+        return self.distance if isinstance(self.distance, str) else "user score"
 
     def _score(
         self, cohort: Cohort, hints: ReplicateHints | None = None
@@ -739,7 +766,7 @@ class NearestNeighborMatching(Estimator):
             return arr, None
         if isinstance(d, str) and d in DISTANCE_TRANSFORMS:
             return None, None
-        start = hints.start if hints is not None and isinstance(d, str) else None
-        ps = fit_propensity(cohort, None if isinstance(d, str) else d, start=start,
-                            estimand=self.estimand, replicate=hints)
+        start = hints.start if hints is not None and isinstance(self.propensity, str) else None
+        ps = fit_propensity(cohort, self.propensity, start=start, estimand=self.estimand,
+                            replicate=hints)
         return (ps.linear if d == "linear.logit" else ps.ps), ps

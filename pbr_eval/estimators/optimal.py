@@ -31,7 +31,12 @@ from pbr_eval.estimators._nearest import match_weights
 from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.matched_sample import matched_estimates
-from pbr_eval.estimators.matching import DISTANCES, _check_cols, _need_covariates, exact_cells
+from pbr_eval.estimators.matching import (
+    _check_cols,
+    _need_covariates,
+    check_distance,
+    exact_cells,
+)
 from pbr_eval.exceptions import OptionError
 from pbr_eval.models.propensity import fit_propensity, vanishing_note
 from pbr_eval.options import MATCHING_SE_RENAMED, STRATA_SE, StrataSE, check_choice, check_int
@@ -97,6 +102,8 @@ class OptimalMatching(Estimator):
     ----------
     distance : {"glm", "linear.logit", "mahalanobis", ...} or score, default "glm"
         As :class:`~pbr_eval.estimators.matching.NearestNeighborMatching`.
+    propensity : "logit" or scikit-learn classifier, default "logit"
+        The propensity model behind ``distance="glm"`` / ``"linear.logit"``.
     ratio : int, default 1
     exact : list of str, optional
         Solve separately within each exact cell.
@@ -143,15 +150,14 @@ class OptimalMatching(Estimator):
         self,
         *,
         distance: Any = "glm",
+        propensity: Any = "logit",
         ratio: int = 1,
         exact: Sequence[str] | None = None,
         estimand: str = "ATT",
         se: StrataSE = "matched_set",
         adjust: bool = False,
     ) -> None:
-        if isinstance(distance, str):
-            check_choice("distance", distance, DISTANCES)
-        self.distance = distance
+        self.distance, self.propensity = check_distance(distance, propensity)
         self.ratio = check_int("ratio", ratio, minimum=1)
         self.exact = _check_cols("exact", exact)
         self.estimand = check_choice("estimand", estimand, self.estimands)
@@ -184,8 +190,7 @@ class OptimalMatching(Estimator):
                  else np.asarray(d, dtype=float))
             metric = "abs"
         else:
-            ps = fit_propensity(cohort, None if isinstance(d, str) else d,
-                                estimand=self.estimand)
+            ps = fit_propensity(cohort, self.propensity, estimand=self.estimand)
             z = ps.linear if d == "linear.logit" else ps.ps
             metric = "abs"
         idx_f = np.flatnonzero(focal)

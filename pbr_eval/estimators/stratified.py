@@ -42,7 +42,7 @@ from pbr_eval.estimators._overlap import balance_warning
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.matched_sample import matched_estimates
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.models.propensity import fit_propensity, vanishing_note
+from pbr_eval.models.propensity import check_propensity_model, fit_propensity, vanishing_note
 from pbr_eval.options import MATCHING_SE_RENAMED, STRATA_SE, StrataSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -494,8 +494,10 @@ class Subclassification(_StrataEstimator):
     ----------
     subclass : int, default 6
         Number of subclasses, cut at quantiles of the focal group's score.
-    propensity : None or scikit-learn classifier
-        Propensity model (default: logistic regression).
+    propensity : "logit" or scikit-learn classifier, default "logit"
+        Propensity model: logistic regression, or a classifier (cloned and
+        fitted). ``None`` (the old spelling of the default) still works, with
+        a DeprecationWarning, until after version 0.2.
     estimand : {"ATT", "ATC"}, default "ATT"
     se : {"HC3", "HC1", "HC0", "matched_set"}, default "HC3"
     adjust : bool, default False
@@ -549,7 +551,7 @@ class Subclassification(_StrataEstimator):
         self,
         *,
         subclass: int = 6,
-        propensity: Any = None,
+        propensity: Any = "logit",
         estimand: str = "ATT",
         se: StrataSE = "HC3",
         adjust: bool = False,
@@ -557,7 +559,7 @@ class Subclassification(_StrataEstimator):
     ) -> None:
         self.subclass = check_int("subclass", subclass, minimum=1)
         self.min_n = check_int("min_n", min_n, minimum=0)
-        self.propensity = propensity
+        self.propensity = check_propensity_model(propensity)
         self.estimand, self.se, self.adjust = _check_common(type(self), estimand, se, adjust)
 
     def _strata(self, cohort: Cohort) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:

@@ -39,7 +39,12 @@ from pbr_eval.models.outcome import (
     fit_outcome,
     mean_derivative,
 )
-from pbr_eval.models.propensity import PropensityScore, fit_propensity, vanishing_note
+from pbr_eval.models.propensity import (
+    PropensityScore,
+    check_propensity_model,
+    fit_propensity,
+    vanishing_note,
+)
 from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice, check_probability
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
@@ -78,18 +83,6 @@ def check_bounds(name: str, value: Any) -> tuple[float, float] | None:
         if 0 <= lo < hi <= 1:
             return (lo, hi)
     raise OptionError(msg)
-
-
-def check_propensity_model(model: Any) -> Any:
-    """``"logit"`` or a scikit-learn classifier with ``predict_proba``."""
-    if model is None or model == "logit":
-        return "logit"
-    if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
-        raise OptionError(
-            "`propensity` must be 'logit' (logistic regression) or a scikit-learn classifier "
-            f"with fit() and predict_proba(); got {model!r}."
-        )
-    return model
 
 
 def resolve_se(se: str, cohort: Cohort) -> tuple[str, np.ndarray | None]:

@@ -11,9 +11,13 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.models.logit import LogitFit, fit_logit
+from pbr_eval.options import PROPENSITY_MODELS, warn_renamed
 from pbr_eval.replicate import ReplicateHints
 
-__all__ = ["PropensityScore", "fit_propensity", "vanishing_note"]
+__all__ = [
+    "PropensityScore", "fit_propensity", "vanishing_note", "check_propensity_model",
+    "is_classifier",
+]
 
 #: A score this close to 0 (or 1) "vanishes" (the threshold of the separation rule).
 VANISHING = 1e-10
@@ -72,6 +76,39 @@ def vanishing_note(ps: PropensityScore | None) -> str | None:
     return (f"{ps.n_vanishing:,} {who} have propensity scores {score}: they are unlike "
             f"{unlike}, so the {ps.estimand or 'ATT'} gives them (almost) no weight; the fit was "
             "accepted rather than refused as separation.")
+
+
+def is_classifier(model: Any) -> bool:
+    """Whether ``model`` looks like a scikit-learn classifier (``fit`` and ``predict_proba``)."""
+    return not isinstance(model, str) and hasattr(model, "fit") and hasattr(model, "predict_proba")
+
+
+def check_propensity_model(model: Any) -> Any:
+    """Validate ``propensity=``: ``"logit"`` or a scikit-learn classifier.
+
+    ``None`` (an old spelling of the default) is accepted for one release
+    with a :class:`DeprecationWarning`; it means ``"logit"``.
+
+    Examples
+    --------
+    >>> check_propensity_model("logit")
+    'logit'
+    >>> check_propensity_model("probit")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `propensity` must be 'logit' (logistic regression) or a scikit-learn classifier with fit() and predict_proba(); got 'probit'.
+    """
+    if model is None:
+        warn_renamed("propensity=None", "propensity='logit'")
+        return "logit"
+    if isinstance(model, str) and model in PROPENSITY_MODELS:
+        return model
+    if not is_classifier(model):
+        raise OptionError(
+            "`propensity` must be 'logit' (logistic regression) or a scikit-learn classifier "
+            f"with fit() and predict_proba(); got {model!r}."
+        )
+    return model
 
 
 def fit_propensity(
