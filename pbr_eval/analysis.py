@@ -1023,8 +1023,8 @@ def commissioner_bundle(
                              cost_per_participant=float(cost_per_participant), draws=int(draws),
                              seed=int(seed))
     cf = cash_flow(referrals=int(referrals_per_month), months_of_referrals=int(months_of_referrals),
-                   cost_per_participant=float(cost_per_participant), outcome_payment=price,
-                   outcome_rate=rate, attachment_fee=float(attachment_fee),
+                   cost_per_participant=float(cost_per_participant), price=price,
+                   expected_rate=rate, attachment_fee=float(attachment_fee),
                    outcome_lag=int(outcome_lag), payment_lag=int(payment_lag))
     sens = price_sensitivity(value_per_outcome=value,
                              non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),

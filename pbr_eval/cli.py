@@ -53,6 +53,35 @@ def _error_line(err: BaseException) -> str:
                      "please report it with the output of `pbr-eval --debug ...`.")
 
 
+def _old_flag(old: str, new: str, dest: str, **kwargs: Any) -> Any:
+    """A hidden option ``old`` kept for one release: it fills ``dest`` and warns on stderr.
+
+    Flags take the API's names; version 0.1's spellings still work until
+    after version 0.2 (the command reads ``<dest>_old`` through :func:`_pick`).
+    """
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            click.echo(f"pbr-eval: warning: {old} is deprecated: use {new} (the old spelling "
+                       "will be removed after version 0.2).", err=True)
+        return value
+
+    return click.option(old, f"{dest}_old", hidden=True, default=None, callback=callback,
+                        expose_value=True, **kwargs)
+
+
+def _pick(new: Any, old: Any, new_flag: str, old_flag: str, *, default: Any = None,
+          required: bool = False) -> Any:
+    """The value of a renamed flag: the new spelling, else the old one, else the default."""
+    if new is not None and old is not None:
+        raise OptionError(f"{old_flag} is the old name of {new_flag}; pass only {new_flag}.")
+    value = new if new is not None else old
+    if value is None:
+        if required:
+            raise click.UsageError(f"Missing option '{new_flag}'.")
+        return default
+    return value
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -258,9 +287,10 @@ def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | No
 @cli.command()
 @click.option("--out", "out_dir", default="reports/demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the demo's outputs.")
-@click.option("--value", "value", default=5000.0, show_default=True,
-              help="Illustrative value (GBP) of one person not reoffending.")
-def demo(out_dir: str, value: float) -> None:
+@click.option("--value-per-outcome", "value", default=None, type=float,
+              help="Illustrative value (GBP) of one person not reoffending.  [default: 5000]")
+@_old_flag("--value", "--value-per-outcome", "value", type=float)
+def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
     """Run the whole job on the shipped reoffending data.
 
     Builds a cohort from the shipped (simulated) prison-leavers file,
@@ -276,6 +306,7 @@ def demo(out_dir: str, value: float) -> None:
     """
     from pbr_eval.demo import run_demo
 
+    value = _pick(value, value_old, "--value-per-outcome", "--value", default=5000.0)
     text = run_demo(Path(out_dir), value_per_outcome=value)
     click.echo(text)
 
@@ -827,15 +858,19 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
 
 @cli.command("price")
 @click.argument("results_json", type=click.Path(exists=True, dir_okay=False))
-@click.option("--value", "value", required=True, type=float,
-              help="Value (e.g. GBP) of one additional outcome, from a unit-cost source.")
+@click.option("--value-per-outcome", "value", default=None, type=float,
+              help="Value (e.g. GBP) of one additional outcome, from a unit-cost source "
+                   "(required).")
+@_old_flag("--value", "--value-per-outcome", "value", type=float)
 @click.option("--outcome", "outcomes", multiple=True, help="Outcome to price (repeatable).")
 @click.option("--better", default="higher", show_default=True,
               type=click.Choice(["higher", "lower"]),
               help="'lower' prices the complement of a binary outcome (e.g. NOT reoffending).")
 @click.option("--expected-rate", default=None, type=float,
               help="Rate expected with the programme (default: the observed rate).")
-@click.option("--cost", "cost", default=None, type=float, help="Provider cost per participant.")
+@click.option("--cost-per-participant", "cost", default=None, type=float,
+              help="Provider cost per participant.")
+@_old_flag("--cost", "--cost-per-participant", "cost", type=float)
 @click.option("--attachment-fee", default=0.0, show_default=True, type=float)
 @click.option("--cohort-size", default=None, type=int, help="Participants, for totals.")
 @click.option("--budget", default=None, type=float, help="Budget for the cohort.")
@@ -843,18 +878,21 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
               type=click.Choice(["upper", "one-sided", "central"]), help="Pricing rule.")
 @click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (prices, bands, risks).")
-def price_cmd(results_json: str, value: float, outcomes: tuple[str, ...], better: str,
-              expected_rate: float | None, cost: float | None, attachment_fee: float,
+def price_cmd(results_json: str, value: float | None, value_old: float | None,
+              outcomes: tuple[str, ...], better: str, expected_rate: float | None,
+              cost: float | None, cost_old: float | None, attachment_fee: float,
               cohort_size: int | None, budget: float | None, rule: str, level: float,
               as_json: bool) -> None:
     """Recommend outcome prices from a results file saved by `pbr-eval estimate --save`.
 
     \b
     Example:
-      pbr-eval price results.json --value 5000 --better lower --outcome reoffended --json
+      pbr-eval price results.json --value-per-outcome 5000 --better lower --outcome reoffended --json
     """
     from pbr_eval.pricing import price as _price
 
+    value = _pick(value, value_old, "--value-per-outcome", "--value", required=True)
+    cost = _pick(cost, cost_old, "--cost-per-participant", "--cost")
     payload, _ = _load_results_json(results_json)
     rec = _price(payload, value_per_outcome=value, outcomes=list(outcomes) or None,
                  better=better, expected_rate=expected_rate, cost_per_participant=cost,

@@ -108,3 +108,53 @@ def test_propensity_names_the_model_everywhere(cohort):
         assert Subclassification(propensity=None).propensity == "logit"
     with pytest.raises(OptionError, match="`propensity` must be 'logit'"):
         Subclassification(propensity="probit")
+
+
+def test_cash_flow_takes_the_pricing_names():
+    from pbr_eval.pricing import cash_flow
+
+    new = cash_flow(referrals=[10, 10], cost_per_participant=1000, price=3000,
+                    expected_rate=0.5, outcome_lag=2, payment_lag=1)
+    with pytest.warns(DeprecationWarning, match=r"`outcome_payment` is deprecated: use `price`"):
+        old = cash_flow(referrals=[10, 10], cost_per_participant=1000, outcome_payment=3000,
+                        expected_rate=0.5, outcome_lag=2, payment_lag=1)
+    assert old.frame.equals(new.frame)
+    assert new.info["price"] == 3000 and new.info["expected_rate"] == 0.5
+    with pytest.warns(DeprecationWarning, match=r"`outcome_rate` is deprecated: use `expected_rate`"):
+        cash_flow(referrals=[10], cost_per_participant=1, price=1, outcome_rate=0.5)
+    with pytest.raises(OptionError, match=r"`outcome_payment` is the old name of `price`"):
+        cash_flow(referrals=[10], cost_per_participant=1, price=1, outcome_payment=1,
+                  expected_rate=0.5)
+    with pytest.raises(OptionError, match=r"cash_flow\(\) got unknown option\(s\) 'rate'"):
+        cash_flow(referrals=[10], cost_per_participant=1, price=1, rate=0.5)
+    with pytest.raises(OptionError, match=r"cash_flow\(\) needs `expected_rate`"):
+        cash_flow(referrals=[10], cost_per_participant=1, price=1)
+
+
+def test_cli_flags_take_the_api_names(tmp_path, capsys):
+    import json
+
+    from pbr_eval import estimate, price
+    from pbr_eval.cli import main
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    res = estimate(Cohort(sim.data, **sim.cohort_args))
+    path = tmp_path / "results.json"
+    res.to_json(str(path))
+    args = ["price", str(path), "--better", "lower", "--outcome", "reoffended", "--json"]
+    assert main([*args, "--value-per-outcome", "5000", "--cost-per-participant", "100"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert main([*args, "--value", "5000", "--cost", "100"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == new
+    assert "--value is deprecated: use --value-per-outcome" in captured.err
+    assert "--cost is deprecated: use --cost-per-participant" in captured.err
+    api = price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"],
+                cost_per_participant=100)
+    assert new["prices"][0]["recommended"] == pytest.approx(
+        float(api.to_frame()["recommended"].iloc[0]), rel=1e-12)
+    assert main([*args, "--value", "5000", "--value-per-outcome", "5000"]) == 2
+    assert "--value is the old name of --value-per-outcome" in capsys.readouterr().err
+    assert main(args) == 2
+    assert "Missing option '--value-per-outcome'" in capsys.readouterr().err

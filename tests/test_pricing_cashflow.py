@@ -30,8 +30,8 @@ def test_peak_working_capital_matches_hand_calculation():
     # month 7 and stays there until month 15; six outcome payments of 16,000 (months 15-20)
     # leave it at -12,000.
     cf = cash_flow(referrals=20, months_of_referrals=6, cost_per_participant=1200,
-                   delivery_months=3, attachment_fee=300, outcome_payment=2000,
-                   outcome_rate=0.4, outcome_lag=12, payment_lag=3, attachment_lag=1)
+                   delivery_months=3, attachment_fee=300, price=2000,
+                   expected_rate=0.4, outcome_lag=12, payment_lag=3, attachment_lag=1)
     f = cf.to_frame()
     assert f["delivery_cost"].tolist()[:8] == [8000, 16000, 24000, 24000, 24000, 24000,
                                                16000, 8000]
@@ -45,16 +45,16 @@ def test_peak_working_capital_matches_hand_calculation():
     # Attachment fee paid with the 3-month payment lag instead (months 3-8): cash by month
     # -8k, -24k, -48k, -66k, -84k, -102k, -112k, -114k (month 7), then -108k from month 8.
     late = cash_flow(referrals=20, months_of_referrals=6, cost_per_participant=1200,
-                     delivery_months=3, attachment_fee=300, outcome_payment=2000,
-                     outcome_rate=0.4, outcome_lag=12, payment_lag=3)
+                     delivery_months=3, attachment_fee=300, price=2000,
+                     expected_rate=0.4, outcome_lag=12, payment_lag=3)
     assert late.to_frame()["cash_position"].tolist()[:9] == [
         -8000, -24000, -48000, -66000, -84000, -102000, -112000, -114000, -108000]
     assert late.peak_working_capital == pytest.approx(114_000) and late.peak_month == 7
 
 
 def test_npv_and_investor_irr_by_hand():
-    cf = cash_flow(referrals=[100], cost_per_participant=1000, outcome_payment=5000,
-                   outcome_rate=0.25, outcome_lag=9, payment_lag=3)
+    cf = cash_flow(referrals=[100], cost_per_participant=1000, price=5000,
+                   expected_rate=0.25, outcome_lag=9, payment_lag=3)
     # -100,000 in month 0, +125,000 in month 12: IRR 25% a year; NPV at 3.5%
     assert cf.investor_irr() == pytest.approx(0.25, abs=1e-9)
     assert cf.npv == pytest.approx(-100_000 + 125_000 / 1.035)
@@ -63,9 +63,9 @@ def test_npv_and_investor_irr_by_hand():
     with pytest.raises(OptionError, match="needs money both paid in and paid out"):
         irr([1.0, 2.0])
     with pytest.raises(OptionError, match="`referrals` must be a non-empty list"):
-        cash_flow(referrals=[-1], cost_per_participant=1, outcome_payment=1, outcome_rate=0.1)
+        cash_flow(referrals=[-1], cost_per_participant=1, price=1, expected_rate=0.1)
     with pytest.raises(OptionError, match="`months_of_referrals` must be an integer >= 1"):
-        cash_flow(referrals=5, cost_per_participant=1, outcome_payment=1, outcome_rate=0.1)
+        cash_flow(referrals=5, cost_per_participant=1, price=1, expected_rate=0.1)
 
 
 def test_sensitivity_table_tipping_point_and_plot():

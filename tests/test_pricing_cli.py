@@ -22,8 +22,8 @@ def results_file(tmp_path_factory):
 
 def test_price_command_json_matches_api(results_file, capsys):
     path, res = results_file
-    code = main(["price", str(path), "--value", "5000", "--better", "lower", "--outcome",
-                 "reoffended", "--cost", "100", "--cohort-size", "600", "--json"])
+    code = main(["price", str(path), "--value-per-outcome", "5000", "--better", "lower", "--outcome",
+                 "reoffended", "--cost-per-participant", "100", "--cohort-size", "600", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     row = out["prices"][0]
@@ -36,14 +36,14 @@ def test_price_command_json_matches_api(results_file, capsys):
 
 def test_price_command_text_and_errors(results_file, tmp_path, capsys):
     path, _ = results_file
-    assert main(["price", str(path), "--value", "5000", "--better", "lower", "--outcome",
+    assert main(["price", str(path), "--value-per-outcome", "5000", "--better", "lower", "--outcome",
                  "reoffended", "--rule", "central"]) == 0
     assert "recommended price per outcome" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    assert main(["price", str(bad), "--value", "10"]) == 2
+    assert main(["price", str(bad), "--value-per-outcome", "10"]) == 2
     assert "is not valid JSON" in capsys.readouterr().err
     other = tmp_path / "other.json"
     other.write_text('{"a": 1}', encoding="utf-8")
-    assert main(["price", str(other), "--value", "10"]) == 2
+    assert main(["price", str(other), "--value-per-outcome", "10"]) == 2
     assert "'estimates' list" in capsys.readouterr().err

@@ -133,16 +133,16 @@ def test_engines_refuse_percentages_and_impossible_rates():
     with pytest.raises(OptionError, match=r"`non_intervention\['job'\]` must be .*got -0\.05"):
         simulate_payments(t, non_intervention={"job": (-0.05, 0.01)}, effect={"job": 0.05},
                           **base)
-    with pytest.raises(OptionError, match=r"`outcome_rate` must be a share .*got 25, which looks "
+    with pytest.raises(OptionError, match=r"`expected_rate` must be a share .*got 25, which looks "
                        r"like a percentage: give 0\.25"):
-        cash_flow(referrals=[10], cost_per_participant=100, outcome_payment=500, outcome_rate=25)
+        cash_flow(referrals=[10], cost_per_participant=100, price=500, expected_rate=25)
     # a count outcome says so, and may exceed 1
-    cf = cash_flow(referrals=[10], cost_per_participant=100, outcome_payment=50, outcome_rate=2.5,
+    cf = cash_flow(referrals=[10], cost_per_participant=100, price=50, expected_rate=2.5,
                    outcome_type="count", outcome_lag=1, payment_lag=0)
     assert cf.frame["outcome_income"].sum() == pytest.approx(10 * 2.5 * 50)
     with pytest.raises(OptionError, match=r"`discount_rate` must be a number between 0 and 1; "
                        r"got 3\.5, which looks like a percentage: give 0\.035"):
-        cash_flow(referrals=[10], cost_per_participant=1, outcome_payment=1, outcome_rate=0.1,
+        cash_flow(referrals=[10], cost_per_participant=1, price=1, expected_rate=0.1,
                   discount_rate=3.5)
     with pytest.raises(OptionError, match=r"`effect` = 0\.1 \(additive\) gives 1 of 3 people an "
                        r"expected probability outside \[0, 1\] \(e\.g\. 1\.05\)"):
@@ -193,7 +193,7 @@ def test_cli_price_refuses_percentage(tmp_path, capsys, reoffending):
     _, res = reoffending
     path = tmp_path / "results.json"
     res.to_json(str(path))
-    code = main(["price", str(path), "--value", "5000", "--better", "lower", "--outcome",
+    code = main(["price", str(path), "--value-per-outcome", "5000", "--better", "lower", "--outcome",
                  "reoffended", "--expected-rate", "80"])
     err = capsys.readouterr().err
     assert code == 2
@@ -315,11 +315,11 @@ def test_fuzz_engines(data):
     refs = x["refs"] if not isinstance(x["refs"], int) else min(abs(x["refs"]), 1000)
     cf = _only_pbr_eval_errors(lambda: cash_flow(
         referrals=refs, months_of_referrals=3, cost_per_participant=x["cost"],
-        outcome_payment=x["value"], outcome_rate=x["rate"], attachment_fee=x["fee"],
+        price=x["value"], expected_rate=x["rate"], attachment_fee=x["fee"],
         outcome_lag=2, payment_lag=1))
     if cf is not None:
         assert np.isfinite(cf.frame.to_numpy(dtype=float)).all()
-        assert 0 <= cf.info["outcome_rate"] <= 1
+        assert 0 <= cf.info["expected_rate"] <= 1
     p0 = x["p0"]
     groups = ["a", "b", "c"][: len(p0)] if isinstance(p0, list) else ["a"]
     dt = _only_pbr_eval_errors(lambda: differential_tariff(

@@ -31,8 +31,8 @@ def _objects():
     risk = simulate_payments(t, non_intervention={"job": (0.05, 0.01)}, effect={"job": 0.05},
                              value_per_outcome={"job": 300.0}, cohort_size=50, draws=200,
                              cost_per_participant=15)
-    cf = cash_flow(referrals=[10, 10], cost_per_participant=100, outcome_payment=500,
-                   outcome_rate=0.4, outcome_lag=3, payment_lag=1)
+    cf = cash_flow(referrals=[10, 10], cost_per_participant=100, price=500,
+                   expected_rate=0.4, outcome_lag=3, payment_lag=1)
     dt = differential_tariff([0.2, 0.6], ["a", "b"], effect=0.1, cost_per_participant=10,
                              flat_price=100)
     return [rec, st, risk, cf, dt]
@@ -54,7 +54,7 @@ def test_irr_against_polynomial_roots():
     # Independent implementation: the monthly IRR is 1/z - 1 for the real positive root z of
     # sum_t x_t z^t = 0 (numpy.roots), annualised.
     cf = cash_flow(referrals=[30, 20, 10], cost_per_participant=900, attachment_fee=100,
-                   outcome_payment=4000, outcome_rate=0.35, outcome_lag=6, payment_lag=2)
+                   price=4000, expected_rate=0.35, outcome_lag=6, payment_lag=2)
     x = cf.frame["net"].to_numpy()
     roots = np.roots(x[::-1])
     z = [r.real for r in roots if abs(r.imag) < 1e-9 and r.real > 0]

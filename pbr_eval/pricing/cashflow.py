@@ -30,6 +30,7 @@ from pbr_eval.options import (
     check_probability,
     check_rate,
     check_rates,
+    renamed_keyword,
 )
 from pbr_eval.results.base import HasFigures, Results, frame_from_records
 
@@ -222,8 +223,8 @@ def cash_flow(
     *,
     referrals: int | Sequence[float],
     cost_per_participant: float,
-    outcome_payment: float,
-    outcome_rate: float,
+    price: float | None = None,
+    expected_rate: float | None = None,
     months_of_referrals: int | None = None,
     delivery_months: int = 1,
     attachment_fee: float = 0.0,
@@ -233,6 +234,7 @@ def cash_flow(
     upfront_cost: float = 0.0,
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
     outcome_type: str = "binary",
+    **renamed: Any,
 ) -> CashFlowSchedule:
     """Build a monthly cash-flow schedule for a payment-by-results contract.
 
@@ -244,11 +246,14 @@ def cash_flow(
     cost_per_participant : float
         Delivery cost per person, spread evenly over ``delivery_months``
         from the month of referral.
-    outcome_payment : float
-        Price per outcome.
-    outcome_rate : float
-        Expected outcomes per person: a share for a yes/no outcome (e.g. 0.25
-        for 25%), events per person with ``outcome_type="count"``.
+    price : float
+        Price per outcome (the name :func:`pbr_eval.price` and the tariffs use;
+        ``outcome_payment``, the version 0.1 name, still works with a
+        DeprecationWarning).
+    expected_rate : float
+        Expected outcomes per person with the programme: a share for a yes/no
+        outcome (e.g. 0.25 for 25%), events per person with
+        ``outcome_type="count"`` (``outcome_rate`` in version 0.1).
     months_of_referrals : int, optional
         With a single number of ``referrals``.
     delivery_months : int, default 1
@@ -267,7 +272,7 @@ def cash_flow(
         Annual rate for the net present value (HM Treasury Green Book), a
         share below 1 (0.035 for 3.5%).
     outcome_type : {"binary", "count"}, default "binary"
-        Whether ``outcome_rate`` is a share of people (at most 1) or events
+        Whether ``expected_rate`` is a share of people (at most 1) or events
         per person.
 
     Returns
@@ -286,13 +291,23 @@ def cash_flow(
 
     Examples
     --------
-    >>> cf = cash_flow(referrals=[10, 10], cost_per_participant=1000, outcome_payment=3000,
-    ...                outcome_rate=0.5, outcome_lag=2, payment_lag=1)
+    >>> cf = cash_flow(referrals=[10, 10], cost_per_participant=1000, price=3000,
+    ...                expected_rate=0.5, outcome_lag=2, payment_lag=1)
     >>> cf.frame["cash_position"].tolist()
     [-10000.0, -20000.0, -20000.0, -5000.0, 10000.0]
     >>> cf.peak_working_capital
     20000.0
     """
+    price = renamed_keyword(renamed, "outcome_payment", "price", price, None)
+    expected_rate = renamed_keyword(renamed, "outcome_rate", "expected_rate", expected_rate, None)
+    if renamed:
+        raise OptionError(
+            f"cash_flow() got unknown option(s) {', '.join(map(repr, renamed))}; see "
+            "help(pbr_eval.cash_flow) for its options."
+        )
+    for name, value in (("price", price), ("expected_rate", expected_rate)):
+        if value is None:
+            raise OptionError(f"cash_flow() needs `{name}`.")
     if isinstance(referrals, (int, np.integer)) and not isinstance(referrals, bool):
         k = check_int("months_of_referrals", months_of_referrals if months_of_referrals
                       is not None else 0)
@@ -309,8 +324,8 @@ def cash_flow(
             ) from err
     otype = check_choice("outcome_type", outcome_type, OUTCOME_TYPES[:2])
     c = check_money("cost_per_participant", cost_per_participant)
-    p = check_money("outcome_payment", outcome_payment)
-    r = check_rate("outcome_rate", outcome_rate, outcome_type=otype)
+    p = check_money("price", price)
+    r = check_rate("expected_rate", expected_rate, outcome_type=otype)
     a = check_money("attachment_fee", attachment_fee)
     dm = check_int("delivery_months", delivery_months)
     lo = check_int("outcome_lag", outcome_lag, minimum=0)
@@ -334,7 +349,7 @@ def cash_flow(
     frame = pd.DataFrame({"month": months, "referrals": refs, "delivery_cost": cost,
                           "attachment_income": att, "outcome_income": out, "net": net,
                           "cash_position": np.cumsum(net)})
-    info = {"cost_per_participant": c, "outcome_payment": p, "outcome_rate": r,
+    info = {"cost_per_participant": c, "price": p, "expected_rate": r,
             "attachment_fee": a, "delivery_months": dm, "outcome_lag": lo, "payment_lag": lp,
             "attachment_lag": la,
             "upfront_cost": up, "outcome_type": otype}
