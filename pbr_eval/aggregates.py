@@ -51,7 +51,7 @@ from pbr_eval.datasets.cases import Case, list_case_names, load_case
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.intervals import z_value
 from pbr_eval.kinds import Column, Schema
-from pbr_eval.options import check_choice, check_int, check_level, check_positive
+from pbr_eval.options import DEFAULT_LEVEL, check_choice, check_int, check_level, check_positive
 from pbr_eval.pricing.deadweight import trigger_probability
 from pbr_eval.pricing.rates import RateDistribution
 from pbr_eval.pricing.recommend import price
@@ -134,7 +134,7 @@ def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
 
 def two_proportion_test(
     treated: float, n_treated: int, comparison: float, n_comparison: int | None = None, *,
-    level: float = 0.95, method: str = "wald",
+    level: float = DEFAULT_LEVEL, method: str = "wald",
 ) -> TwoSampleStatistic:
     """Compare two published proportions.
 
@@ -200,7 +200,7 @@ def two_proportion_test(
 
 def poisson_rate_comparison(
     treated: float, n_treated: int, comparison: float, n_comparison: int | None = None, *,
-    dispersion: float = 1.0, level: float = 0.95, scale: str = "ratio",
+    dispersion: float = 1.0, level: float = DEFAULT_LEVEL, scale: str = "ratio",
 ) -> TwoSampleStatistic:
     """Compare two published event rates (events per person).
 
@@ -304,7 +304,7 @@ def _results(*, method: str, outcome: str, outcome_type: str, observed: float, n
 
 def from_rates(
     treated: float, n_treated: int, comparison: float, n_comparison: int | None = None, *,
-    outcome: str = "outcome", level: float = 0.95, source: str | None = None,
+    outcome: str = "outcome", level: float = DEFAULT_LEVEL, source: str | None = None,
 ) -> CounterfactualResults:
     """Return a non-intervention estimate from two published rates and their group sizes.
 
@@ -354,7 +354,7 @@ def from_rates(
 
 def from_frequencies(
     treated: float, n_treated: int, comparison: float, n_comparison: int | None = None, *,
-    per: float = 100.0, dispersion: float = 1.0, outcome: str = "events", level: float = 0.95,
+    per: float = 100.0, dispersion: float = 1.0, outcome: str = "events", level: float = DEFAULT_LEVEL,
     source: str | None = None,
 ) -> CounterfactualResults:
     """Return a non-intervention estimate from two published event frequencies.
@@ -405,7 +405,7 @@ def from_frequencies(
 
 def from_interval(
     treated: float, comparison: float, *, ci: tuple[float, float], n_treated: int,
-    level: float = 0.95, outcome: str = "outcome", outcome_type: str = "binary",
+    level: float = DEFAULT_LEVEL, outcome: str = "outcome", outcome_type: str = "binary",
     source: str | None = None,
 ) -> CounterfactualResults:
     """Return a non-intervention estimate from two rates and a published interval.
@@ -460,7 +460,7 @@ def from_interval(
 
 def from_significance(
     treated: float, comparison: float, *, n_treated: int, significant: bool,
-    level: float = 0.95, outcome: str = "outcome", outcome_type: str = "binary",
+    level: float = DEFAULT_LEVEL, outcome: str = "outcome", outcome_type: str = "binary",
     source: str | None = None,
 ) -> CounterfactualResults:
     """Return a cautious estimate when only a "statistically significant" call is published.
@@ -816,7 +816,7 @@ def _fig(case: Case, spec: Any) -> float:
     return float(case.figure(spec).value) if isinstance(spec, str) else float(spec)
 
 
-def recommend_case(case: Case | str, *, level: float = 0.95) -> dict[str, Any]:
+def recommend_case(case: Case | str, *, level: float = DEFAULT_LEVEL) -> dict[str, Any]:
     """Return what pbr_eval would have recommended for a published case.
 
     Prices are per pound of an additional outcome's value (``value_per_outcome=1``):
@@ -938,7 +938,7 @@ def _prob_no_additional(rec: pd.Series) -> float:
     return float(RateDistribution(n, se, scale).sf(r))
 
 
-def case_recommendations(*, level: float = 0.95) -> pd.DataFrame:
+def case_recommendations(*, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     """Return what pbr_eval would have recommended for every shipped case.
 
     Returns

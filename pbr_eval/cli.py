@@ -15,7 +15,7 @@ import click
 
 from pbr_eval._version import __version__
 from pbr_eval.exceptions import OptionError, PbrEvalError
-from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
+from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_LEVEL, DEFAULT_MIN_TREATED
 
 __all__ = ["main", "cli"]
 
@@ -175,7 +175,7 @@ def _data_options(f: Any) -> Any:
                      help="NAME=TYPE (binary, count or continuous) to force an outcome's type."),
         click.option("--missing", default="error", show_default=True,
                      type=click.Choice(["error", "drop"]), help="What to do with missing values."),
-        click.option("--min-treated", default=30, show_default=True, type=int,
+        click.option("--min-treated", default=DEFAULT_MIN_TREATED, show_default=True, type=int,
                      help="Smallest acceptable treated cohort."),
         click.option("--query", default=None,
                      help="Table name or SELECT statement when DATA is a database URL."),
@@ -321,7 +321,7 @@ def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
                    "-o exact=sex,offence_type -o 'caliper={\"age\": 0.5}'.")
 @click.option("--seed", default=None, type=int,
               help="Random seed for methods with a random step (record it).")
-@click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--level", default=DEFAULT_LEVEL, show_default=True, type=float, help="Confidence level.")
 @click.option("--balance", "show_balance", is_flag=True,
               help="Also print the covariate balance table (before and after).")
 @click.option("--save", "save", default=None, type=click.Path(dir_okay=False),
@@ -468,7 +468,7 @@ def claims_validate(rules: str, records: str, claims_path: str, members: str | N
               help="Guess at the invalid rate, used with --margin.")
 @click.option("--tolerance", type=float, default=None,
               help="Or: size to show the invalid rate is below this (exact binomial).")
-@click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--level", type=float, default=DEFAULT_LEVEL, show_default=True)
 @click.option("--strata", default=None, help="Column to stratify by (e.g. authority, rule).")
 @click.option("--allocation", default="proportional", show_default=True,
               type=click.Choice(["proportional", "equal"]))
@@ -765,7 +765,7 @@ def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
               type=click.Choice(["pilot", "tariff"]),
               help="Evaluator's pilot report or commissioner's tariff report.")
 @click.option("--title", default=None, help="Report title.")
-@click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--level", default=DEFAULT_LEVEL, show_default=True, type=float, help="Confidence level.")
 @click.option("--threshold", default=DEFAULT_DISCLOSURE_THRESHOLD, show_default=True, type=int,
               help="Counts below this are suppressed.")
 @click.option("--min-cohort", default=DEFAULT_MIN_TREATED, show_default=True, type=int,
@@ -876,7 +876,7 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
 @click.option("--budget", default=None, type=float, help="Budget for the cohort.")
 @click.option("--rule", default="upper", show_default=True,
               type=click.Choice(["upper", "one-sided", "central"]), help="Pricing rule.")
-@click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--level", default=DEFAULT_LEVEL, show_default=True, type=float, help="Confidence level.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (prices, bands, risks).")
 def price_cmd(results_json: str, value: float | None, value_old: float | None,
               outcomes: tuple[str, ...], better: str, expected_rate: float | None,

@@ -37,6 +37,7 @@ __all__ = [
     "NiTarget",
     "NI_TARGETS",
     "DEFAULT_LEVEL",
+    "SMD_THRESHOLD",
     "DEFAULT_MIN_TREATED",
     "DEFAULT_MAX_LEVELS",
     "DEFAULT_DISCLOSURE_THRESHOLD",
@@ -194,6 +195,9 @@ BASELINE_TRENDS: tuple[str, ...] = get_args(BaselineTrend)
 
 #: Default confidence level of every interval.
 DEFAULT_LEVEL = 0.95
+#: |standardised mean difference| above which a covariate is flagged as imbalanced
+#: (Austin 2011; balance tables, Love plots and reports).
+SMD_THRESHOLD = 0.1
 #: Default minimum number of treated units (the Justice Data Lab asks for 60).
 DEFAULT_MIN_TREATED = 30
 #: Most distinct levels a text covariate may have (``Cohort(max_levels=)``).

@@ -158,3 +158,26 @@ def test_cli_flags_take_the_api_names(tmp_path, capsys):
     assert "--value is the old name of --value-per-outcome" in capsys.readouterr().err
     assert main(args) == 2
     assert "Missing option '--value-per-outcome'" in capsys.readouterr().err
+
+
+def test_defaults_are_named_once():
+    # The defaults live in pbr_eval.options and the signatures read them from there.
+    import inspect
+
+    import pbr_eval
+    from pbr_eval.results.balance import BalanceTable
+    from pbr_eval.options import (
+        DEFAULT_DISCLOSURE_THRESHOLD,
+        DEFAULT_LEVEL,
+        DEFAULT_MIN_TREATED,
+        DEFAULT_N_BOOT,
+        SMD_THRESHOLD,
+    )
+
+    assert (DEFAULT_LEVEL, SMD_THRESHOLD, DEFAULT_N_BOOT) == (0.95, 0.1, 999)
+    rep = inspect.signature(pbr_eval.report).parameters
+    assert rep["level"].default is DEFAULT_LEVEL
+    assert rep["threshold"].default == DEFAULT_DISCLOSURE_THRESHOLD
+    assert rep["min_cohort"].default == DEFAULT_MIN_TREATED
+    assert inspect.signature(pbr_eval.bootstrap).parameters["n_boot"].default == DEFAULT_N_BOOT
+    assert inspect.signature(BalanceTable).parameters["threshold"].default == SMD_THRESHOLD

@@ -39,11 +39,13 @@ import pandas as pd
 
 from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import Column, Schema
+from pbr_eval.options import SMD_THRESHOLD
 from pbr_eval.results.base import HasFigures, Results
 
 __all__ = ["BalanceTable", "balance_design", "weighted_mean_var", "ecdf_stats", "smd_threshold_default"]
 
-smd_threshold_default = 0.1
+#: The default |SMD| flag (:data:`pbr_eval.options.SMD_THRESHOLD`; this name kept for 0.1 code).
+smd_threshold_default = SMD_THRESHOLD
 
 
 def weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
