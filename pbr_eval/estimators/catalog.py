@@ -20,12 +20,14 @@ import pandas as pd
 from pbr_eval.estimators.base import ESTIMATORS, Estimator
 from pbr_eval.options import ESTIMATOR_FAMILIES, SE_DESCRIPTIONS, SE_KINDS, check_choice
 
-__all__ = ["estimator_catalog", "estimator_table", "se_table", "update_estimator_tables",
-           "summary_line"]
+__all__ = ["estimator_catalog", "estimator_table", "se_table", "module_table",
+           "update_estimator_tables", "summary_line"]
 
 _BLOCK = re.compile(r"(<!-- estimators:([a-z_,]+):start -->\n)(.*?)(<!-- estimators:end -->)",
                     re.S)
 _SE_BLOCK = re.compile(r"(<!-- se-kinds:start -->\n)(.*?)(<!-- se-kinds:end -->)", re.S)
+_MODULE_BLOCK = re.compile(
+    r"(<!-- estimator-modules:start -->\n)(.*?)(<!-- estimator-modules:end -->)", re.S)
 
 
 def summary_line(cls: type) -> str:
@@ -157,6 +159,24 @@ def se_table() -> str:
     return "\n".join(lines)
 
 
+def module_table() -> str:
+    """Which module holds which registered estimators (Markdown; ``docs/ARCHITECTURE.md``).
+
+    Examples
+    --------
+    >>> print(module_table().splitlines()[0])
+    | module | estimators (`method=`) | family |
+    """
+    cat = estimator_catalog()
+    lines = ["| module | estimators (`method=`) | family |", "| --- | --- | --- |"]
+    for module, g in cat.groupby("module", sort=False):
+        path = "pbr_eval/" + "/".join(str(module).split(".")[1:]) + ".py"
+        members = ", ".join(f'`{c}` (`"{m}"`)' for c, m in zip(g["class"], g["method"],
+                                                                 strict=True))
+        lines.append(f"| `{path}` | {members} | {', '.join(dict.fromkeys(g['family']))} |")
+    return "\n".join(lines)
+
+
 def update_estimator_tables(text: str, *, design_labels: Mapping[str, str] | None = None) -> str:
     """``text`` with every ``<!-- estimators:...:start -->`` block regenerated
     (``all`` for every family).
@@ -173,4 +193,5 @@ def update_estimator_tables(text: str, *, design_labels: Mapping[str, str] | Non
         return f"{m.group(1)}{table}\n{m.group(4)}"
 
     text = _BLOCK.sub(block, text)
+    text = _MODULE_BLOCK.sub(lambda m: f"{m.group(1)}{module_table()}\n{m.group(3)}", text)
     return _SE_BLOCK.sub(lambda m: f"{m.group(1)}{se_table()}\n{m.group(3)}", text)
