@@ -165,7 +165,6 @@ def test_defaults_are_named_once():
     import inspect
 
     import pbr_eval
-    from pbr_eval.results.balance import BalanceTable
     from pbr_eval.options import (
         DEFAULT_DISCLOSURE_THRESHOLD,
         DEFAULT_LEVEL,
@@ -173,6 +172,7 @@ def test_defaults_are_named_once():
         DEFAULT_N_BOOT,
         SMD_THRESHOLD,
     )
+    from pbr_eval.results.balance import BalanceTable
 
     assert (DEFAULT_LEVEL, SMD_THRESHOLD, DEFAULT_N_BOOT) == (0.95, 0.1, 999)
     rep = inspect.signature(pbr_eval.report).parameters

@@ -118,7 +118,7 @@ class BootstrapResults(Results):
 
     kind = "bootstrap"
     schema = Schema(_COLUMNS)
-    title = "pbr_eval bootstrap intervals"
+    title = "Bootstrap intervals"
     _redo = "run the bootstrap again"
 
     def __init__(
