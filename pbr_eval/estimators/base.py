@@ -20,7 +20,8 @@ from pbr_eval.options import ESTIMANDS, ESTIMATOR_FAMILIES, SE_KINDS, check_choi
 from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import OutcomeEstimate
 
-__all__ = ["Estimator", "ESTIMATORS", "register", "weighted_difference", "base_info"]
+__all__ = ["Estimator", "ESTIMATORS", "register", "weighted_difference", "matched_sample_se",
+           "base_info"]
 
 #: method name -> estimator class; filled by :func:`register`.
 ESTIMATORS: dict[str, type[Estimator]] = {}
@@ -176,6 +177,31 @@ def base_info(cohort: Cohort, estimator: Estimator, *, seed: Any = None) -> dict
     }
 
 
+def matched_sample_se(
+    se: str, subclass: np.ndarray | None, keep: np.ndarray
+) -> tuple[np.ndarray | None, str, str]:
+    """The sandwich settings of ``se=`` in a matched sample: (clusters, kind, description).
+
+    ``"matched_set"`` clusters by matched set or subclass with HC1's G/(G-1)
+    correction (as ``sandwich::vcovCL``); ``"HC0"``/``"HC1"``/``"HC3"`` are
+    heteroskedasticity-robust (as ``sandwich::vcovHC``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cl, kind, _ = matched_sample_se("matched_set", np.array([0, 0, 1, -1]),
+    ...                                 np.array([True, True, True, False]))
+    >>> cl.tolist(), kind
+    ([0, 0, 1], 'HC1')
+    """
+    if se == "matched_set":
+        if subclass is None:
+            raise OptionError("`se='matched_set'` needs matched pairs or subclasses.")
+        return (subclass[keep], "HC1",
+                "cluster-robust by matched set (HC1 with G/(G-1) correction, as sandwich::vcovCL)")
+    return None, se, f"heteroskedasticity-robust ({se}, as sandwich::vcovHC)"
+
+
 def weighted_difference(
     cohort: Cohort,
     w: np.ndarray,
@@ -205,16 +231,7 @@ def weighted_difference(
     t = cohort.t[keep]
     ww = w[keep]
     X = np.column_stack([np.ones(t.size), t.astype(float)])
-    cl = None
-    if se == "matched_set":
-        if subclass is None:
-            raise OptionError("`se='matched_set'` needs matched pairs or subclasses.")
-        cl = subclass[keep]
-        kind = "HC1"
-        se_method = "cluster-robust by matched set (HC1 with G/(G-1) correction, as sandwich::vcovCL)"
-    else:
-        kind = se
-        se_method = f"heteroskedasticity-robust ({se}, as sandwich::vcovHC)"
+    cl, kind, se_method = matched_sample_se(se, subclass, keep)
     out = []
     n1 = int(t.sum())
     n0 = int((~t).sum())

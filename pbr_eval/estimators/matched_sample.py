@@ -19,8 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from pbr_eval.cohort import Cohort
-from pbr_eval.estimators.base import weighted_difference
-from pbr_eval.exceptions import OptionError
+from pbr_eval.estimators.base import matched_sample_se, weighted_difference
 from pbr_eval.inference.sandwich import wls_sandwich
 from pbr_eval.results.counterfactual import OutcomeEstimate
 
@@ -76,17 +75,8 @@ def matched_estimates(
     if not adjust:
         return weighted_difference(cohort, w, subclass=subclass, se=se)
     keep = w > 0
-    cl = None
-    kind = se
-    if se == "matched_set":
-        if subclass is None:
-            raise OptionError("`se='matched_set'` needs matched pairs or subclasses.")
-        cl = subclass[keep]
-        kind = "HC1"
-        se_method = ("regression-adjusted; cluster-robust by matched set (HC1 with G/(G-1) "
-                     "correction, as sandwich::vcovCL)")
-    else:
-        se_method = f"regression-adjusted; heteroskedasticity-robust ({se}, as sandwich::vcovHC)"
+    cl, kind, se_method = matched_sample_se(se, subclass, keep)
+    se_method = f"regression-adjusted; {se_method}"
     fo = cohort.t if focal is None else focal
     rows = _regression_adjusted(cohort, w, cluster=cl, kind=kind, focal=fo)
     n1 = int(cohort.t[keep].sum())

@@ -216,22 +216,6 @@ def method_name(rdict: Mapping[str, Any]) -> str:
     return str(rdict.get("method") or info.get("method") or "unknown")
 
 
-# Until every registered estimator declares its `phrase` (helper "estimators" is filling the
-# declarations in), the report falls back to these; delete once tests/test_estimator_contract.py
-# requires a phrase of every estimator.
-_FALLBACK_PHRASE = {
-    "nearest": "a matched comparison group", "optimal": "a matched comparison group",
-    "exact": "a matched comparison group", "cem": "a matched comparison group",
-    "subclass": "a matched comparison group", "ipw": "a weighted comparison group",
-    "entropy": "a weighted comparison group",
-    "regression": "a comparison group (regression-adjusted)",
-    "aipw": "a weighted and regression-adjusted comparison group",
-    "ipwra": "a weighted and regression-adjusted comparison group",
-    "did": "a comparison group (difference in differences)",
-    "baseline": "the historical baseline (NOT a comparison group)",
-}
-
-
 def _estimator(method: str) -> Any:
     from pbr_eval.estimators import ESTIMATORS
 
@@ -241,8 +225,7 @@ def _estimator(method: str) -> Any:
 def method_phrase(method: str) -> str:
     """How the report names the comparison: the estimator's declared ``phrase``."""
     cls = _estimator(method)
-    phrase = getattr(cls, "phrase", "") if cls is not None else ""
-    return phrase or _FALLBACK_PHRASE.get(method) or "a comparison group"
+    return cls.phrase if cls is not None else "a comparison group"
 
 
 def method_caveat(method: str, info: Mapping[str, Any]) -> list[str]:
@@ -250,16 +233,9 @@ def method_caveat(method: str, info: Mapping[str, Any]) -> list[str]:
     (and any caveat the results carry)."""
     cls = _estimator(method)
     out = []
-    declared = getattr(cls, "caveat", None) if cls is not None else None
+    declared = cls.caveat if cls is not None else None
     if declared:
         out.append(str(declared))
-    elif method == "baseline":  # fallback until the baseline estimator declares its caveat
-        out.append(
-            "WARNING: the non-intervention rate comes from a HISTORICAL BASELINE, not from a "
-            "comparison group followed at the same time. Anything else that changed over time "
-            "(policy, policing, the economy, how outcomes are recorded) is mixed into the "
-            "estimate, so it is not a counterfactual comparison. Treat the figures as "
-            "indicative only.")
     if info.get("caveat") and str(info["caveat"]) not in out:
         out.append(str(info["caveat"]))
     return out
