@@ -131,7 +131,7 @@ def _cases(f: dict[str, Path]) -> list[tuple[str, list[str], int]]:
           for k in ("r_list_of_ints", "r_info_text", "r_effect_text", "r_no_estimates",
                     "r_outcome_number", "r_balance_text", "r_level_95", "r_list", "r_garbage",
                     "dir")],
-        *[(f"price-{k}", ["price", str(f[k]), "--value", "5000"], 2)
+        *[(f"price-{k}", ["price", str(f[k]), "--value-per-outcome", "5000"], 2)
           for k in ("r_list_of_ints", "r_info_text", "r_effect_text", "r_outcome_number",
                     "r_list", "r_garbage", "r_nan")],
         ("report-pdf", ["report", res, "--out", str(f["dir"] / "r.pdf")], 2),
@@ -140,8 +140,8 @@ def _cases(f: dict[str, Path]) -> list[tuple[str, list[str], int]]:
         ("report-level-95", ["report", res, "--out", out, "--level", "95"], 2),
         ("report-pricing-garbage", ["report", res, "--out", out, "--pricing",
                                     str(f["r_garbage"])], 2),
-        ("price-negative-value", ["price", res, "--value", "-5000"], 2),
-        ("price-level-95", ["price", res, "--value", "5000", "--level", "95"], 2),
+        ("price-negative-value", ["price", res, "--value-per-outcome", "-5000"], 2),
+        ("price-level-95", ["price", res, "--value-per-outcome", "5000", "--level", "95"], 2),
         # run
         ("run-binary-toml", ["run", str(f["toml_binary"])], 2),
         ("run-bad-toml", ["run", str(f["toml_bad"])], 2),
