@@ -341,6 +341,16 @@ class _Progress:
 
 
 # --------------------------------------------------------------------------- pair bootstrap
+def _weights_of(point: CounterfactualResults) -> np.ndarray:
+    """The point estimate's unit weights (the pair and comparison bootstraps need them)."""
+    if point.weights is None:
+        raise OptionError(
+            f"These results (method '{point.method}') carry no unit weights, which the pair and "
+            "comparison bootstraps need. Estimate again (results saved to a file keep no "
+            "weights) or use kind='unit', 'stratified' or 'cluster'.")
+    return point.weights.to_numpy(dtype=float)
+
+
 def _pair_arrays(
     point: CounterfactualResults, cohort: Cohort
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
@@ -352,7 +362,7 @@ def _pair_arrays(
             "or weighting does not form pairs). Use kind='unit', 'stratified' or 'cluster'."
         )
     s = np.asarray(sub, dtype=np.int64)
-    w = point.weights.to_numpy(dtype=float)
+    w = _weights_of(point)
     keep = (s >= 0) & (w > 0)
     s, w = s[keep], w[keep]
     t = cohort.t[keep]
@@ -675,7 +685,7 @@ def bootstrap(
     if kind in ("comparison", "pair"):
         from pbr_eval.inference._cohort_boot import cohort_noise_draws, cohort_noise_sd
 
-        noise_sd = cohort_noise_sd(cohort, point.weights.to_numpy(dtype=float), outcomes)
+        noise_sd = cohort_noise_sd(cohort, _weights_of(point), outcomes)
         noise = cohort_noise_draws(noise_sd, ss.spawn(1)[0], n_boot)
         info["cohort_noise_sd"] = dict(zip(outcomes, map(float, noise_sd), strict=True))
         notes.append(

@@ -49,7 +49,7 @@ __all__ = ["match_nearest", "match_weights", "partial_sort_first", "stable_argso
 def _find_vec(
     pool: _Pool,
     i: int,
-    score: np.ndarray,
+    score: Sequence[float],
     cells: np.ndarray,
     iil: int,
     iir: int,
@@ -268,7 +268,7 @@ def match_nearest(
             mm[k, : len(got)] = got
         return mm
     eligible = focal_ok.tolist()
-    out = [[-1] * ratio for _ in range(nf)]
+    chosen = [[-1] * ratio for _ in range(nf)]
     for r in range(ratio):
         for k in seq.tolist():
             if pool.n_available == 0:
@@ -276,7 +276,7 @@ def match_nearest(
             if not eligible[k]:
                 continue
             i = fidx[k]
-            prev = out[k][:r]
+            prev = chosen[k][:r]
             if r == 0 or all(u < 0 for u in prev):
                 got = _find_vec(pool, i, score_l, cells_, pos_l[i], pos_l[i], 0.0, 1, cal, cal_x,
                                 cal_w, cl_all[k], cr_all[k])
@@ -287,9 +287,9 @@ def match_nearest(
                 if r == 0:
                     eligible[k] = False
                 continue
-            out[k][r] = got[0]
+            chosen[k][r] = got[0]
             pool.remove(got[0])
-    return np.array(out, dtype=np.int64).reshape(nf, ratio)
+    return np.array(chosen, dtype=np.int64).reshape(nf, ratio)
 
 
 def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
@@ -300,7 +300,7 @@ def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
     ext = np.empty(values.size + 2, np.float64 if code == "d" else np.int64)
     ext[0] = ext[-1] = fill
     ext[1:-1] = values
-    return memoryview(ext)
+    return ext.data
 
 
 def _greedy_1to1(
@@ -332,8 +332,8 @@ def _greedy_1to1(
     """
     m = int(units.size)
     slots = np.arange(m + 2, dtype=np.int64)
-    left = memoryview(slots)
-    right = memoryview(slots.copy())
+    left = slots.data
+    right = slots.copy().data
     pcell = _flat(np.zeros(m, np.int64) if cells is None else cells, "q", -1)
     ppos = _flat(upos, "q", -1)
     punit = _flat(units, "q", -1)

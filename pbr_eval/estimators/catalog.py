@@ -88,7 +88,7 @@ def estimator_catalog(family: str | Iterable[str] | None = None) -> pd.DataFrame
             "caveat": cls.caveat or "",
         })
     order = {f: i for i, f in enumerate(ESTIMATOR_FAMILIES)}
-    rows.sort(key=lambda r: (order[r["family"]], r["method"]))
+    rows.sort(key=lambda r: (order[str(r["family"])], str(r["method"])))
     return pd.DataFrame(rows, columns=["method", "class", "module", "family", "summary", "phrase",
                                        "estimands", "se_kinds", "se_default",
                                        "validation_designs", "caveat"])

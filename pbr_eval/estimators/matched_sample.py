@@ -28,8 +28,11 @@ __all__ = ["matched_estimates", "abadie_imbens_estimates", "variance_neighbours"
 
 def _regression_adjusted(
     cohort: Cohort, w: np.ndarray, *, cluster: np.ndarray | None, kind: str, focal: np.ndarray
-) -> list[OutcomeEstimate]:
+) -> list[tuple[str, float, float, float, np.ndarray]]:
     """``y ~ 1 + t + (x - xbar_focal)`` by WLS in the matched sample.
+
+    Returns, per outcome: its name, the observed treated mean, the adjusted
+    non-intervention mean, the adjusted effect and the coefficients' covariance.
 
     With covariates centred at the weighted focal-group means, the
     coefficient on ``t`` is the adjusted effect on the focal group, and the
@@ -43,14 +46,14 @@ def _regression_adjusted(
     f = focal[keep]
     xbar = (ww[f] @ Xc[f]) / ww[f].sum()
     Z = np.column_stack([np.ones(t.size), t.astype(float), Xc - xbar])
-    out = []
+    out: list[tuple[str, float, float, float, np.ndarray]] = []
     for name in cohort.outcomes:
         y = cohort.y(name)[keep]
         beta, cov = wls_sandwich(Z, y, ww, cluster=cluster, kind=kind)  # type: ignore[arg-type]
         observed = float(np.average(y[t], weights=ww[t]))
         effect = float(beta[1])
         out.append((name, observed, observed - effect, effect, cov))
-    return out  # type: ignore[return-value]
+    return out
 
 
 def matched_estimates(
@@ -82,7 +85,7 @@ def matched_estimates(
     n1 = int(cohort.t[keep].sum())
     n0 = int((~cohort.t[keep]).sum())
     out = []
-    for name, observed, ni, effect, cov in rows:  # type: ignore[misc]
+    for name, observed, ni, effect, cov in rows:
         y_all = cohort.y(name)
         out.append(
             OutcomeEstimate(

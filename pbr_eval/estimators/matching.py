@@ -351,7 +351,8 @@ class NearestNeighborMatching(Estimator):
             if isinstance(caliper, Mapping):
                 for k, v in caliper.items():
                     check_positive(f"caliper['{k}']", v)
-            self.caliper = None if caliper is None else dict(caliper)
+            self.caliper: float | dict[str, float] | None = (
+                None if caliper is None else dict(caliper))
         else:
             self.caliper = check_positive("caliper", caliper)
         self.std_caliper = _check_bool("std_caliper", std_caliper)
