@@ -59,7 +59,9 @@ def estimate(
         replicates.
     n_boot : int, optional
         With ``inference="bootstrap"``: replicates (default 999,
-        :data:`pbr_eval.options.DEFAULT_N_BOOT`).
+        :data:`pbr_eval.options.DEFAULT_N_BOOT`). With ``inference="analytic"``,
+        the method's own ``n_boot`` option if it has one (``staggered_did``'s
+        multiplier bootstrap), else an error.
     seed : int, optional
         The seed of every random step: the estimator's (e.g. ``order="random"``
         matching; a method without a ``seed`` option raises with
@@ -113,7 +115,12 @@ def estimate(
         )
     inference = check_choice("inference", inference, INFERENCES)
     boot = {"n_boot": n_boot, "n_jobs": n_jobs, "kind": boot_kind, "ci": boot_ci}
+    own = ESTIMATORS[method].option_names() if method in ESTIMATORS else []
     if inference == "analytic":
+        # a method's own option of the same name (staggered_did's multiplier n_boot) is its own
+        for name in ("n_boot", "n_jobs"):
+            if name in own and boot[name] is not None:
+                options = {**options, name: boot.pop(name)}
         given = [k if k in ("n_boot", "n_jobs") else f"boot_{k}"
                  for k, v in boot.items() if v is not None]
         if given:
@@ -121,8 +128,7 @@ def estimate(
                 f"`{given[0]}` is used only with inference='bootstrap'; got inference='analytic'. "
                 "Pass inference='bootstrap' or drop it."
             )
-    if seed is not None and (inference == "analytic" or (
-            method in ESTIMATORS and "seed" in ESTIMATORS[method].option_names())):
+    if seed is not None and (inference == "analytic" or "seed" in own):
         options = {**options, "seed": seed}  # analytic: a method without `seed` raises
     estimator = build_estimator(method, options)
     if inference == "analytic":

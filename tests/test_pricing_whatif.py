@@ -72,7 +72,7 @@ def test_cash_flow_equals_cash_flow_schedule(seed):
     sched = monthly_cash_flow(inp, [(p, inp.expected_rate)], attachment_fee=a)
     refs = inp.cohort_size * np.asarray(inp.referral_profile) / sum(inp.referral_profile)
     cf = cash_flow(referrals=list(refs), cost_per_participant=inp.cost_per_participant,
-                   outcome_payment=p, outcome_rate=inp.expected_rate, attachment_fee=a,
+                   price=p, expected_rate=inp.expected_rate, attachment_fee=a,
                    outcome_lag=inp.outcome_lag, payment_lag=inp.payment_lag,
                    discount_rate=inp.discount_rate)
     np.testing.assert_allclose(sched["cash_position"], cf.frame["cash_position"], atol=1e-8)
