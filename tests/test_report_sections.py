@@ -464,7 +464,8 @@ def test_plain_frames_without_kinds_are_not_guessed(full):
 
 
 def test_rows_left_out_by_group_and_reason_protected_together():
-    """Rows left out are counted by group (programme, comparison) and by reason, stage by
+    """Issue 14 ("missing data under-reported"): rows left out are counted by group
+    (programme, comparison, share of the programme cohort) and by reason, stage by
     stage with a row of totals, in the methods table and the headline; a small reason count
     is hidden with whatever would give it back (the stage's total minus the other reasons,
     a total row minus the other stages), checked by solving the relations a reader can use."""

@@ -242,3 +242,35 @@ def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp
     # other methods leave the section out of the page
     assert 'id="staggered"' not in pbr_eval.report(res, tmp_path / "p.html",
                                                    generated="x")[0].read_text()
+
+
+def test_constant_outcome_is_not_called_significant_in_the_report(sim):
+    """Issue 14 ("a constant outcome is statistically significant"): the headline of an
+    outcome with no variation gives no interval and no p-value, says so and why, and never
+    calls the difference significant."""
+    data = sim.data.copy()
+    data["reconviction_events"] = 2
+    r = pbr_eval.estimate(pbr_eval.Cohort(data, **sim.cohort_args))
+    words = [text(p) for p in build(r, generated="x").section("headline").paragraphs]
+    line = next(w for w in words if "'reconviction_events'" in w)
+    assert line == ("The 600 people in the programme had on average 2.000 'reconviction_events' "
+                    "each, against 2.000 estimated for a matched comparison group. The "
+                    "uncertainty of these figures cannot be computed (no interval, no p-value); "
+                    "the reason is under Methods and limitations.")
+    assert "n/a" not in line and "significant" not in line
+
+
+def test_report_on_nan_intervals_writes_every_format(res, tmp_path):
+    """Issue 14 ("report() on NaN intervals" gave a traceback): a saved results file whose
+    intervals, standard errors and p-values are missing is reported in every format."""
+    saved = json.loads(res.to_json())
+    for r in saved["estimates"]:
+        for k in ("ci_lower", "ci_upper", "non_intervention_ci_lower",
+                  "non_intervention_ci_upper", "p_value", "std_error", "non_intervention_se"):
+            r[k] = None
+    for ext in ("html", "md", "xlsx"):
+        (path, *_) = pbr_eval.report(saved, tmp_path / f"nan.{ext}", generated="x")
+        assert path.stat().st_size > 0
+    page = path.with_suffix(".html").read_text(encoding="utf-8")
+    assert "The uncertainty of these figures cannot be computed" in page
+    assert "statistically significant" not in page

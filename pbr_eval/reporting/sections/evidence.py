@@ -80,12 +80,18 @@ def outcome_sentences(inputs: ReportInputs) -> list[str | Paragraph]:
                       ni=v("non_intervention"), lo=v("non_intervention_ci_lower"),
                       hi=v("non_intervention_ci_upper"), pct=pct(inputs.level),
                       who=Value(who, "text"))
+        ci = " ({pct}% CI {lo} to {hi})"
+        if any(finite_number(row.get(k)) is None for k in ("non_intervention_ci_lower",
+                                                           "non_intervention_ci_upper")):
+            ci = ""  # no interval (e.g. no variation): said below, the reason under Methods
+            for k in ("lo", "hi", "pct"):
+                common.pop(k)
         if row.get("outcome_type") == "binary":
             text = ("{obs} of the {n} people in the programme had the outcome '{outcome}', "
-                    "against {ni} ({pct}% CI {lo} to {hi}) of {who}.")
+                    "against {ni}" + ci + " of {who}.")
         else:
             text = ("The {n} people in the programme had on average {obs} '{outcome}' each, "
-                    "against {ni} ({pct}% CI {lo} to {hi}) estimated for {who}.")
+                    "against {ni}" + ci + " estimated for {who}.")
         lo, hi = finite_number(row.get("ci_lower")), finite_number(row.get("ci_upper"))
         if lo is not None and hi is not None and (lo > 0 or hi < 0):
             direction = "higher" if lo > 0 else "lower"
@@ -102,7 +108,9 @@ def outcome_sentences(inputs: ReportInputs) -> list[str | Paragraph]:
             else:
                 text += "."
         else:
-            text += " The difference's interval cannot be computed for these results."
+            text += (" The uncertainty of these figures cannot be computed (no interval, no "
+                     "p-value); the reason is under Methods and limitations." if not ci else
+                     " The difference's interval cannot be computed for these results.")
         out.append(Paragraph(text, **common))
     return out
 
