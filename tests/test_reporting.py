@@ -239,6 +239,9 @@ def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp
     assert not gone.available and "pass staggered=" in gone.reason
     back = build(saved, generated="x", staggered=st.to_dict()).section("staggered")
     assert back.available and back.tables[0].rows == effects.rows
+    with pytest.raises(OptionError, match=r"`staggered` must be the StaggeredResults .* got "
+                                          r"DataFrame\. Leave it out for other methods\."):
+        build(saved, generated="x", staggered=st.to_frame())
     # other methods leave the section out of the page
     assert 'id="staggered"' not in pbr_eval.report(res, tmp_path / "p.html",
                                                    generated="x")[0].read_text()

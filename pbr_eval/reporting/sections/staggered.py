@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pbr_eval.exceptions import OptionError
 from pbr_eval.reporting.model import (
     Cell,
     Paragraph,
@@ -29,11 +30,17 @@ STAGGERED_TITLE = "Staggered roll-out: effects by start period and time since th
 
 def _staggered(inputs: ReportInputs) -> Any:
     """The :class:`~pbr_eval.results.staggered.StaggeredResults` of the report, or None."""
-    obj = inputs.get("staggered")
-    if obj is None:
-        obj = (getattr(inputs.results, "extras", None) or {}).get("staggered")
-    obj = results_object(obj)
-    return obj if getattr(obj, "kind", None) == "staggered_did" else None
+    given = inputs.get("staggered")
+    obj = results_object(given if given is not None else
+                         (getattr(inputs.results, "extras", None) or {}).get("staggered"))
+    if getattr(obj, "kind", None) == "staggered_did":
+        return obj
+    if given is not None:
+        raise OptionError(
+            "`staggered` must be the StaggeredResults of estimate(..., method='staggered_did') "
+            "(results.extras['staggered']) or its to_dict(); got "
+            f"{type(given).__name__}. Leave it out for other methods.")
+    return None
 
 
 def _difference(row: Any, table: str, i: int, column: str) -> Value:
