@@ -107,9 +107,8 @@ def price_sentences(inputs: ReportInputs) -> list[Paragraph]:
         else:
             text += "."
         verdict = r.get("verdict")
-        has_verdict = isinstance(verdict, str) and bool(verdict)
-        out.append(with_text(text + (" {text}" if has_verdict else ""),
-                             verdict if has_verdict else "", **vals))
+        words = verdict if isinstance(verdict, str) else ""
+        out.append(with_text(text + (" {text}" if words else ""), words, **vals))
     return out
 
 
