@@ -42,6 +42,11 @@ The figures and their data
     ``national``, ``binary``.
 ``misallocation``
     ``labels``, ``values`` (money over- (+) or under- (-) paid).
+``event_study``
+    ``event_time`` (periods since the start), ``estimate``, ``lower`` /
+    ``upper`` (pointwise interval), ``band_lower`` / ``band_upper``
+    (simultaneous band; ``None`` where not computed), ``outcome``, ``level``;
+    a point withheld by disclosure control is ``None``.
 
 Every data dictionary may carry ``currency`` (default
 :data:`~pbr_eval.kinds.DEFAULT_CURRENCY`) for money axes.
@@ -270,6 +275,29 @@ def _misallocation(ax: Axes, d: Mapping[str, Any]) -> None:
 
 
 #: Figure name -> the one function that draws it onto a matplotlib Axes from plain data.
+def _event_study(ax: Axes, d: Mapping[str, Any]) -> None:
+    pts = [(e, v, lo, hi, blo, bhi) for e, v, lo, hi, blo, bhi in zip(
+        d["event_time"], d["estimate"], d["lower"], d["upper"], d["band_lower"],
+        d["band_upper"], strict=True) if _finite(v)]
+    level = float(d.get("level", 0.95))
+    for k, (e, _v, _lo, _hi, blo, bhi) in enumerate(pts):
+        if _finite(blo) and _finite(bhi):
+            ax.fill_between([e - 0.3, e + 0.3], blo, bhi, color=_BLUE, alpha=0.18, linewidth=0,
+                            label=f"{level:.0%} band, all at once" if k == 0 else None)
+    for k, (e, _v, lo, hi, _blo, _bhi) in enumerate(pts):
+        if _finite(lo) and _finite(hi):
+            ax.vlines(e, lo, hi, color=_BLUE, linewidth=1.2,
+                      label=f"{level:.0%} interval, each" if k == 0 else None)
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], "o", color=_BLUE, markersize=4,
+            label="effect")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.axvline(-0.5, color=_GREY, linestyle="--", linewidth=1, label="start")
+    ax.set_xlabel("periods since the start")
+    ax.set_ylabel(f"effect on {d.get('outcome', 'the outcome')}")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+
+
 FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "love": _love,
     "overlap": _overlap,
@@ -280,6 +308,7 @@ FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "area_ranked": _area_ranked,
     "funnel": _funnel,
     "misallocation": _misallocation,
+    "event_study": _event_study,
 }
 
 #: Figure name -> a plain-English default title.
@@ -293,6 +322,7 @@ FIGURE_TITLES: dict[str, str] = {
     "area_ranked": "Area non-intervention rates, ranked",
     "funnel": "Funnel plot of area non-intervention rates",
     "misallocation": "Money misallocated by a single national price",
+    "event_study": "Effect by periods since the start, with its band",
 }
 
 

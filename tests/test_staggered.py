@@ -229,6 +229,69 @@ def test_non_intervention_per_group_and_period(mpdta):
     np.testing.assert_allclose(ni["observed"] - ni["non_intervention"], ni["estimate"])
 
 
+def test_cell_non_intervention_se_closed_form():
+    """No covariates, never-treated comparison: NI(g, t) = Ybar_g,base + change in the comparison,
+    whose variance is var(Y_g,base) / n_g + var(dY_C) / n_C (n-denominators)."""
+    sim = simulate_staggered(n_units=600, seed=11)
+    d = sim.data
+    res = pbr_eval.estimate(pbr_eval.Cohort(d, treatment="treated", outcome="y", covariates=[],
+                                            unit_id="unit", period="period",
+                                            first_treated="first_treated"),
+                            method="staggered_did", n_boot=0, cross_checks=False)
+    ni = res.extras["staggered"].non_intervention().set_index(["group", "period"])
+    Y = d.pivot(index="unit", columns="period", values="y")
+    first = d.groupby("unit")["first_treated"].first()
+    for g, t in [(3, 3), (3, 6), (5, 8), (7, 7)]:
+        base = g - 1
+        yg = Y.loc[first == g, base]
+        dc = (Y.loc[first == 0, t] - Y.loc[first == 0, base])
+        want = np.sqrt(yg.var(ddof=0) / len(yg) + dc.var(ddof=0) / len(dc))
+        assert ni.loc[(g, t), "non_intervention"] == pytest.approx(yg.mean() + dc.mean(), abs=1e-10)
+        assert ni.loc[(g, t), "non_intervention_se"] == pytest.approx(want, rel=1e-10)
+
+
+def test_a_group_time_cell_feeds_pricing(mpdta):
+    sim = simulate_staggered(n_units=800, seed=4)
+    st = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=0).extras["staggered"]
+    cf = st.counterfactual(group=5, period=7)
+    cell = st.non_intervention().query("group == 5 and period == 7").iloc[0]
+    row = cf.to_frame().iloc[0]
+    assert row["non_intervention"] == cell["non_intervention"]
+    assert row["effect"] == cell["estimate"] and row["n_treated"] == cell["n_treated"]
+    lo, hi = cf.to_frame(target="expected").iloc[0][["non_intervention_ci_lower", "non_intervention_ci_upper"]]
+    assert hi - lo == pytest.approx(2 * 1.959964 * cell["non_intervention_se"], rel=1e-5)
+    rec = pbr_eval.price(cf, value_per_outcome=100.0)
+    assert len(rec.to_frame()) == 1
+    with pytest.raises(OptionError, match="group 5 has periods 5, 6, 7, 8 after its start"):
+        st.counterfactual(group=5, period=4)
+    with pytest.raises(OptionError, match="the groups are 3, 5, 7"):
+        st.counterfactual(group=4, period=6)
+    with pytest.raises(OptionError, match="`outcome` must be one of 'y'"):
+        st.counterfactual(group=5, period=7, outcome="z")
+
+
+def test_event_study_figure_withholds_points_on_few_units():
+    sim = simulate_staggered(n_units=400, seed=3)
+    st = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=199,
+                           seed=2).extras["staggered"]
+    ev = st.event_study()
+    full = st.figure_data("event_study")
+    assert full["event_time"] == ev["event_time"].tolist()
+    np.testing.assert_allclose(full["band_upper"], ev["band_upper"])
+    n = st.units_by_event_time()
+    # the longest horizons rest on the first wave only; a threshold above it withholds them
+    thr = int(n.loc[n.index.max()]) + 1
+
+    class Policy:
+        threshold = thr
+
+    pub = st.figure_data("event_study", policy=Policy())
+    hidden = [e for e, v in zip(pub["event_time"], pub["estimate"], strict=True) if v is None]
+    assert hidden == [int(e) for e in n.index if n.loc[e] < thr] and hidden
+    with pytest.raises(OptionError, match="`outcome` must be one of 'y'"):
+        st.figure_data("event_study", outcome="z")
+
+
 def test_price_reads_the_headline(mpdta):
     sim = simulate_staggered(n_units=800, seed=4)
     res = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=0)

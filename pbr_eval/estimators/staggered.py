@@ -373,6 +373,7 @@ class StaggeredDiD(Estimator):
             members = gt.unit_group == gt.group[k]
             psi_obs[members] += a_obs[k] * (gt.n / members.sum()) * (
                 Y[members, tpos[k]] - gt.observed[k])
+        se_ni_cells = _cell_non_intervention_se(gt, Y, tpos, cluster)
         Zc = (gt.unit_group[:, None] == gt.group_values[None, :]).astype(float)
         Zc -= Zc.mean(axis=0)
         psi_obs += Zc @ obs_agg.B[:, -1]
@@ -428,7 +429,8 @@ class StaggeredDiD(Estimator):
             rows.append({"aggregation": _agg_name(kind), "label": "overall",
                          "event_time": np.nan, "estimate": float(ag.overall),
                          "std_error": float(ses[-1])})
-        return {"se_cells": se[spans["cells"]], "agg_frame": pd.DataFrame(rows),
+        return {"se_cells": se[spans["cells"]], "se_ni_cells": se_ni_cells,
+                "agg_frame": pd.DataFrame(rows),
                 "max_t": max_t, "weights": weights, "head": head, "obs_agg": obs_agg,
                 "se_head": float(se[spans[self.aggregation]][-1]),
                 "se_ni": float(se[spans["non_intervention"]][0])}
@@ -443,6 +445,7 @@ class StaggeredDiD(Estimator):
             "event_time": (tpos - gpos).astype(int), "post": np.where(gt.post, "yes", "no"),
             "n_treated": gt.n_treated, "n_comparison": gt.n_comparison,
             "observed": gt.observed, "non_intervention": gt.observed - gt.att,
+            "non_intervention_se": out["se_ni_cells"],
             "estimate": gt.att, "std_error": out["se_cells"],
         })
 
@@ -494,6 +497,27 @@ class StaggeredDiD(Estimator):
             rows.append({"outcome": name, "outcome_type": otype, "estimator": label,
                          "estimate": est, "std_error": se, "note": extra})
         return rows
+
+
+def _cell_non_intervention_se(gt: GroupTime, Y: np.ndarray, tpos: np.ndarray,
+                              cluster: np.ndarray | None) -> np.ndarray:
+    """Analytic SE of each cell's non-intervention mean, observed(g, t) - ATT(g, t).
+
+    As an estimate of the group's *expected* outcome without the programme:
+    the influence of the group's observed mean, ``(n / n_g) (Y_it - observed)``
+    on its members, minus the cell's ATT influence; clustered like the rest.
+    O(n) per cell, no extra (n, K) matrix (the bootstrap is not run for it).
+    """
+    out = np.full(gt.att.size, np.nan)
+    for k in range(gt.att.size):
+        if not np.isfinite(gt.att[k]):
+            continue
+        members = gt.unit_group == gt.group[k]
+        d = -gt.psi[:, k]
+        d[members] += (gt.n / members.sum()) * (Y[members, tpos[k]] - gt.observed[k])
+        s = d if cluster is None else cluster_sums(d[:, None], cluster)[:, 0]
+        out[k] = math.sqrt(float(s @ s)) / gt.n
+    return out
 
 
 def _agg_name(kind: str) -> str:

@@ -23,7 +23,8 @@ from scipy import stats
 from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import DEFAULT_LEVEL, check_level
-from pbr_eval.results.base import Results
+from pbr_eval.results.base import HasFigures, Results
+from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = ["StaggeredResults", "GROUP_TIME_SCHEMA", "AGGREGATION_SCHEMA", "CROSS_CHECK_SCHEMA"]
 
@@ -56,6 +57,9 @@ GROUP_TIME_SCHEMA = Schema((
     Column("non_intervention", "outcome", "Estimated without the programme", by="outcome_type",
            description="The group's observed outcome minus the estimated effect: what its "
                        "units would have had without the programme in that period."),
+    Column("non_intervention_se", "number", "Standard error without the programme",
+           description="Of the group's expected outcome without the programme (its observed "
+                       "mean's sampling error included); analytic, from influence functions."),
     *_EST,
 ))
 
@@ -89,6 +93,15 @@ _BAND_FAMILY = {"group_time": "group-time effects", "dynamic": "event study",
                 "group": "groups", "calendar": "periods"}
 
 
+def _plain_number(v: Any) -> int | float:
+    x = float(v)
+    return int(x) if x.is_integer() else x
+
+
+def _num(v: Any) -> str:
+    return str(_plain_number(v))
+
+
 def _band(frame: pd.DataFrame, crit: float) -> pd.DataFrame:
     f = frame.copy()
     f["band_lower"] = f["estimate"] - crit * f["std_error"]
@@ -96,7 +109,7 @@ def _band(frame: pd.DataFrame, crit: float) -> pd.DataFrame:
     return f
 
 
-class StaggeredResults(Results):
+class StaggeredResults(Results, HasFigures):
     """Group-time effects of a staggered roll-out, their summaries and cross-checks.
 
     Attributes
@@ -121,6 +134,7 @@ class StaggeredResults(Results):
     kind: ClassVar[str] = "staggered_did"
     title: ClassVar[str] = "Staggered difference-in-differences: effects by group and period"
     schema: ClassVar[Schema] = GROUP_TIME_SCHEMA
+    figures: ClassVar[tuple[str, ...]] = ("event_study",)
     _redo = "estimate again"
 
     def __init__(
@@ -214,6 +228,38 @@ class StaggeredResults(Results):
             f = f[f["outcome"] == outcome]
         return f.reset_index(drop=True)
 
+    def units_by_event_time(self, outcome: str | None = None) -> pd.Series:
+        """Treated units behind each event-study effect (the groups observed that long)."""
+        f = self.group_time
+        outcome = f["outcome"].iloc[0] if outcome is None else outcome
+        f = f[(f["outcome"] == outcome) & np.isfinite(f["estimate"])]
+        return f.groupby("event_time")["n_treated"].sum().astype(int)
+
+    def figure_data(self, name: str, *, policy: Any = None,
+                    outcome: str | None = None) -> dict[str, Any]:
+        """Data of the ``"event_study"`` figure (one outcome; default the first).
+
+        With a disclosure ``policy``, an effect resting on fewer than
+        ``policy.threshold`` treated units is withheld (``None``).
+        """
+        from pbr_eval.options import check_choice
+
+        check_choice("name", name, self.figures)
+        outcomes = list(dict.fromkeys(self.group_time["outcome"]))
+        outcome = outcomes[0] if outcome is None else check_choice("outcome", outcome, outcomes)
+        ev = self.event_study(outcome)
+        n = self.units_by_event_time(outcome).reindex(ev["event_time"]).to_numpy()
+        keep = np.ones(len(ev), dtype=bool) if policy is None else n >= policy.threshold
+
+        def col(c: str) -> list[float | None]:
+            return [float(v) if k and math.isfinite(v) else None
+                    for v, k in zip(ev[c], keep, strict=True)]
+
+        return {"event_time": [int(e) for e in ev["event_time"]], "estimate": col("estimate"),
+                "lower": col("ci_lower"), "upper": col("ci_upper"),
+                "band_lower": col("band_lower"), "band_upper": col("band_upper"),
+                "outcome": str(outcome), "level": self.level}
+
     def cross_checks(self, *, level: float | None = None) -> pd.DataFrame:
         """The same average effect from Sun & Abraham, Borusyak et al. and two-way fixed effects."""
         level = self.level if level is None else check_level(level)
@@ -230,7 +276,95 @@ class StaggeredResults(Results):
         if outcome is not None:
             f = f[f["outcome"] == outcome]
         return f[["outcome", "group", "period", "n_treated", "observed", "non_intervention",
-                  "estimate", "ci_lower", "ci_upper"]].reset_index(drop=True)
+                  "non_intervention_se", "estimate", "ci_lower", "ci_upper"]].reset_index(
+                      drop=True)
+
+    def counterfactual(self, *, group: float, period: float,
+                       outcome: str | None = None) -> CounterfactualResults:
+        """One group's non-intervention estimate in one period, in the form pricing reads.
+
+        A roll-out's groups (areas or waves that started together) can have
+        different non-intervention rates, and so different prices: this turns
+        the cell ``(group, period)`` into a
+        :class:`~pbr_eval.results.CounterfactualResults` that
+        :func:`pbr_eval.price` and the reports take like any other estimate.
+
+        Parameters
+        ----------
+        group : number
+            The group's start period.
+        period : number
+            A period at or after the start (after anticipation, the effect
+            is only defined there).
+        outcome : str, optional
+            Default: every outcome.
+
+        Returns
+        -------
+        CounterfactualResults
+            One estimate per outcome: observed, non-intervention (observed
+            minus ATT(g, t)) and the effect. The interval of the cohort's own
+            non-intervention rate uses the ATT(g, t) standard error (the
+            observed mean is known); ``to_frame(target="expected")`` uses
+            ``non_intervention_se``, which adds the observed mean's sampling
+            error.
+
+        Raises
+        ------
+        OptionError
+            When ``(group, period)`` is not a cell after the group's start or
+            ``outcome`` is unknown.
+
+        Examples
+        --------
+        >>> import pbr_eval
+        >>> from pbr_eval.datasets import simulate_staggered
+        >>> sim = simulate_staggered(n_units=400, seed=3)
+        >>> st = pbr_eval.estimate(sim.cohort(), method="staggered_did").extras["staggered"]
+        >>> cf = st.counterfactual(group=3, period=5)
+        >>> cf.info["cell"]
+        {'group': 3, 'period': 5}
+        >>> row = cf.to_frame().iloc[0]
+        >>> bool(abs(row["observed"] - row["non_intervention"] - row["effect"]) < 1e-12)
+        True
+        """
+        f = self.group_time
+        outcomes = list(dict.fromkeys(f["outcome"]))
+        if outcome is not None and outcome not in outcomes:
+            raise OptionError(f"`outcome` must be one of {', '.join(map(repr, outcomes))}; "
+                              f"got {outcome!r}.")
+        post = f[(f["post"] == "yes") & np.isfinite(f["estimate"])]
+        cell = post[(post["group"] == float(group)) & (post["period"] == float(period))]
+        if outcome is not None:
+            cell = cell[cell["outcome"] == outcome]
+        if cell.empty:
+            groups = sorted(set(post["group"]))
+            ours = sorted(set(post.loc[post["group"] == float(group), "period"]))
+            where = (f"group {_num(group)} has periods {', '.join(map(_num, ours))} after its "
+                     "start" if ours else
+                     f"the groups are {', '.join(map(_num, groups))}")
+            raise OptionError(f"`group` and `period` must name a period at or after the group's "
+                              f"start; got group={group!r}, period={period!r}: {where}.")
+        estimates = []
+        for _, r in cell.iterrows():
+            estimates.append(OutcomeEstimate(
+                outcome=str(r["outcome"]), outcome_type=str(r["outcome_type"]),
+                n_treated=int(r["n_treated"]), n_comparison=int(r["n_comparison"]),
+                observed=float(r["observed"]), non_intervention=float(r["non_intervention"]),
+                non_intervention_se=float(r["non_intervention_se"]),
+                effect=float(r["estimate"]), std_error=float(r["std_error"]),
+                naive_comparison=math.nan, cohort_std_error=float(r["std_error"]),
+                se_method=f"ATT(g, t), {self.info.get('se_method', '')}".rstrip(", "),
+            ))
+        g, t = _plain_number(group), _plain_number(period)
+        info = dict(self.info)
+        info["cell"] = {"group": g, "period": t}
+        info["notes"] = [*self.info.get("notes", []),
+                         f"The group that started in period {_num(g)}, in period {_num(t)} "
+                         "(one group-time cell of a staggered roll-out)."]
+        return CounterfactualResults(method=str(self.info.get("method", "staggered_did")),
+                                     estimand="ATT", estimates=estimates, weights=None,
+                                     balance=None, info=info, level=self.level)
 
     def summary(self) -> str:
         """Plain-text summary: the overall effect per outcome, the event study, the cross-checks."""
