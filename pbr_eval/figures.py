@@ -283,11 +283,11 @@ def _event_study(ax: Axes, d: Mapping[str, Any]) -> None:
     for k, (e, _v, _lo, _hi, blo, bhi) in enumerate(pts):
         if _finite(blo) and _finite(bhi):
             ax.fill_between([e - 0.3, e + 0.3], blo, bhi, color=_BLUE, alpha=0.18, linewidth=0,
-                            label=f"{level:.0%} band, all at once" if k == 0 else None)
+                            label=f"{level:.0%} band, all at once" if k == 0 else "_nolegend_")
     for k, (e, _v, lo, hi, _blo, _bhi) in enumerate(pts):
         if _finite(lo) and _finite(hi):
             ax.vlines(e, lo, hi, color=_BLUE, linewidth=1.2,
-                      label=f"{level:.0%} interval, each" if k == 0 else None)
+                      label=f"{level:.0%} interval, each" if k == 0 else "_nolegend_")
     ax.plot([p[0] for p in pts], [p[1] for p in pts], "o", color=_BLUE, markersize=4,
             label="effect")
     ax.axhline(0.0, color="black", linewidth=0.8)
