@@ -218,7 +218,7 @@ def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp
     st = r.extras["staggered"]
     s = build(r, generated="x").section("staggered")
     assert s.available
-    effects, checks = s.tables
+    effects, checks, _cells = s.tables  # the group-time table: tests/test_staggered.py
     agg = st.aggregations()
     assert [row["aggregation"] for row in effects.rows] == agg["aggregation"].tolist()
     np.testing.assert_allclose([row["estimate"] for row in effects.rows], agg["estimate"],

@@ -292,6 +292,40 @@ def test_event_study_figure_withholds_points_on_few_units():
         st.figure_data("event_study", outcome="z")
 
 
+def test_report_section_has_the_event_study_and_the_group_time_levels(tmp_path):
+    from openpyxl import load_workbook
+
+    from pbr_eval.reporting.build import build
+
+    sim = simulate_staggered(n_units=400, seed=3)
+    r = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99, seed=1)
+    st = r.extras["staggered"]
+    s = build(r, generated="x").section("staggered")
+    cells = next(t for t in s.tables if t.name == "staggered_group_time")
+    f = st.to_frame()
+    assert len(cells.rows) == len(f)
+    np.testing.assert_allclose([row["non_intervention"] for row in cells.rows],
+                               f["non_intervention"], rtol=0, atol=0)
+    (fig,) = s.figures
+    assert fig.name == "event_study" and fig.data["event_time"] == st.event_study()[
+        "event_time"].tolist()
+    # a group below the disclosure threshold: its count, observed and non-intervention level
+    # are hidden in the report (not its effect); the event-study points resting only on it too
+    n_by_group = f.groupby("group")["n_treated"].first()
+    smallest = float(n_by_group.idxmin())
+    thr = int(n_by_group.min()) + 1
+    s2 = build(r, generated="x", threshold=thr).section("staggered")
+    cells2 = next(t for t in s2.tables if t.name == "staggered_group_time")
+    for row in cells2.rows:
+        if row["group"] == smallest:
+            assert isinstance(row["n_treated"], str) and isinstance(row["observed"], str)
+            assert isinstance(row["non_intervention"], str)
+    wb = load_workbook(pbr_eval.report(r, tmp_path / "w.xlsx", generated="x")[0])
+    assert "Levels by group and period" in wb.sheetnames
+    html = pbr_eval.report(r, tmp_path / "p.html", generated="x")[0].read_text()
+    assert 'data-plot="event_study"' in html
+
+
 def test_price_reads_the_headline(mpdta):
     sim = simulate_staggered(n_units=800, seed=4)
     res = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=0)

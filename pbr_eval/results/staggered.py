@@ -55,6 +55,7 @@ GROUP_TIME_SCHEMA = Schema((
     Column("observed", "outcome", "Observed in the group", denominator="n_treated",
            by="outcome_type"),
     Column("non_intervention", "outcome", "Estimated without the programme", by="outcome_type",
+           derived_from=("observed",),
            description="The group's observed outcome minus the estimated effect: what its "
                        "units would have had without the programme in that period."),
     Column("non_intervention_se", "number", "Standard error without the programme",

@@ -15,13 +15,18 @@ from pbr_eval.reporting.model import (
     section,
 )
 from pbr_eval.reporting.sections._common import (
+    figure,
     frame_rows,
     free_text,
     not_available,
     pct,
     results_object,
 )
-from pbr_eval.results.staggered import AGGREGATION_SCHEMA, CROSS_CHECK_SCHEMA
+from pbr_eval.results.staggered import (
+    AGGREGATION_SCHEMA,
+    CROSS_CHECK_SCHEMA,
+    GROUP_TIME_SCHEMA,
+)
 
 __all__ = ["staggered_section", "STAGGERED_TITLE"]
 
@@ -86,6 +91,21 @@ def staggered_section(inputs: ReportInputs) -> Section:
         "parallel-trends assumption: their effects should be close to zero. The limits 'all "
         "at once' cover every effect of one summary together (a simultaneous band); the "
         "cross-checks estimate the same average effect in other ways.")
+    # every group in every period: its effect and its level without the programme (what a
+    # price per group reads); a small group's count and observed level are hidden, and its
+    # non-intervention level with them (derived from the observed level)
+    gt = Table("staggered_group_time", "Levels by group and period", GROUP_TIME_SCHEMA,
+               frame_rows(st.to_frame(level=inputs.level), GROUP_TIME_SCHEMA.names),
+               display=("group", "period", "n_treated", "observed", "non_intervention",
+                        "estimate", "ci_lower", "ci_upper", "band_lower", "band_upper"))
+    paras.append(
+        "The last table gives each start group in each period: its observed level, its "
+        "estimated level without the programme (observed minus the effect) and the effect; "
+        "a price for one group can be set from its level without the programme.")
+    ev = figure(st, "event_study", inputs, "Effect by periods since the start",
+                "Effect at each number of periods before and after the start, with its interval "
+                "(lines) and the band that covers all of them at once (shaded); before the "
+                "start the effects should be close to zero.")
     notes = tuple(free_text(str(n)) for n in st.info.get("notes") or ())
-    return Section("staggered", STAGGERED_TITLE, paragraphs=tuple(paras), tables=(agg, cc),
-                   notes=notes)
+    return Section("staggered", STAGGERED_TITLE, paragraphs=tuple(paras), tables=(agg, cc, gt),
+                   figures=(ev,) if ev is not None else (), notes=notes)
