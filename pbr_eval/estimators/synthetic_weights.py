@@ -163,6 +163,14 @@ def _sparsify(v: np.ndarray) -> np.ndarray:
     return v / v.sum()
 
 
+def _fw_sparsified(Y: np.ndarray, zeta: float, *, intercept: bool, min_decrease: float,
+                   max_iter: int) -> np.ndarray:
+    """``synthdid``'s two stages: 100 Frank-Wolfe steps, sparsify, then refine to convergence."""
+    w = fw_weights(Y, zeta, intercept=intercept, min_decrease=min_decrease, max_iter=100)
+    return fw_weights(Y, zeta, intercept=intercept, start=_sparsify(w),
+                      min_decrease=min_decrease, max_iter=max_iter)
+
+
 def _collapsed(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
     """(N0 + 1) x (T0 + 1): comparison units and the treated mean; pre periods and the post mean."""
     top = np.column_stack([Y[:N0, :T0], Y[:N0, T0:].mean(axis=1)])
@@ -222,31 +230,16 @@ def synth_fit(Y: np.ndarray, N0: int, T0: int, *, method: str = "sdid",
         lam = np.full(T0, 1.0 / T0) if lambda_ is None else lambda_
     elif method == "sc":
         lam = np.zeros(T0)
-        if omega is None:
-            zeta = 1e-6 * sigma
-            om = fw_weights(Yc[:, :T0].T, zeta, intercept=False, min_decrease=min_decrease,
-                            max_iter=100)
-            om = fw_weights(Yc[:, :T0].T, zeta, intercept=False, start=_sparsify(om),
-                            min_decrease=min_decrease, max_iter=max_iter)
-        else:
-            om = omega
+        om = _fw_sparsified(Yc[:, :T0].T, 1e-6 * sigma, intercept=False,
+                            min_decrease=min_decrease, max_iter=max_iter) \
+            if omega is None else omega
     elif method == "sdid":
-        if lambda_ is None:
-            zl = 1e-6 * sigma
-            lam = fw_weights(Yc[:N0, :], zl, intercept=True, min_decrease=min_decrease,
-                             max_iter=100)
-            lam = fw_weights(Yc[:N0, :], zl, intercept=True, start=_sparsify(lam),
-                             min_decrease=min_decrease, max_iter=max_iter)
-        else:
-            lam = lambda_
-        if omega is None:
-            zo = (N1 * T1) ** 0.25 * sigma
-            om = fw_weights(Yc[:, :T0].T, zo, intercept=True, min_decrease=min_decrease,
-                            max_iter=100)
-            om = fw_weights(Yc[:, :T0].T, zo, intercept=True, start=_sparsify(om),
-                            min_decrease=min_decrease, max_iter=max_iter)
-        else:
-            om = omega
+        lam = _fw_sparsified(Yc[:N0, :], 1e-6 * sigma, intercept=True,
+                             min_decrease=min_decrease, max_iter=max_iter) \
+            if lambda_ is None else lambda_
+        om = _fw_sparsified(Yc[:, :T0].T, (N1 * T1) ** 0.25 * sigma, intercept=True,
+                            min_decrease=min_decrease, max_iter=max_iter) \
+            if omega is None else omega
     else:
         raise EstimationError(f"`method` must be one of {', '.join(map(repr, SYNTH_METHODS))}; "
                               f"got {method!r}.")
