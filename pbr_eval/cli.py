@@ -24,6 +24,16 @@ __all__ = ["main", "cli"]
 UNEXPECTED = "unexpected internal error"
 
 
+def _echo(text: Any = "", *, err: bool = False) -> None:
+    """Print to the terminal with the control and bidi characters of user-supplied text
+    (labels, column names, file names) removed: an escape sequence or a right-to-left
+    override in a data file cannot rewrite or reorder what the user reads."""
+    from pbr_eval.io import clean_text
+
+    text = clean_text(text, max_length=None).replace("\r\n", "\n").replace("\r", "")
+    click.echo(text, err=err)
+
+
 def _one_line(text: str) -> str:
     from pbr_eval.io import clean_text
 
@@ -92,13 +102,13 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             if ctx.meta.get("pbr_debug"):
                 raise
-            click.echo("pbr-eval: interrupted; outputs from earlier runs were left as they "
+            _echo("pbr-eval: interrupted; outputs from earlier runs were left as they "
                        "were.", err=True)
             ctx.exit(130)
         except Exception as err:  # no traceback reaches a CLI user (--debug shows it)
             if ctx.meta.get("pbr_debug"):
                 raise
-            click.echo(f"pbr-eval: error: {_error_line(err)}", err=True)
+            _echo(f"pbr-eval: error: {_error_line(err)}", err=True)
             ctx.exit(2)
 
 
@@ -279,7 +289,7 @@ def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | No
         if takes_seed and "seed" not in opts:
             opts["seed"] = seed
         elif not takes_seed:
-            click.echo(f"note: method '{method}' has no random step; --seed is not used.",
+            _echo(f"note: method '{method}' has no random step; --seed is not used.",
                        err=True)
     return pbr_eval.estimate(cohort, method=method, **opts)
 
@@ -308,7 +318,7 @@ def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
 
     value = _pick(value, value_old, "--value-per-outcome", "--value", default=5000.0)
     text = run_demo(Path(out_dir), value_per_outcome=value)
-    click.echo(text)
+    _echo(text)
 
 
 @cli.command()
@@ -353,12 +363,12 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
     if save:
         res.to_json(save, level=level)
     if as_json:
-        click.echo(res.to_json(level=level))
+        _echo(res.to_json(level=level))
     else:
-        click.echo(res.summary(level))
+        _echo(res.summary(level))
         if show_balance:
-            click.echo("")
-            click.echo(_balance_text(res))
+            _echo("")
+            _echo(_balance_text(res))
 
 
 #: The balance columns the text view shows (``--json`` gives every column).
@@ -406,9 +416,9 @@ def balance(data: str, treatment: str, outcomes: tuple[str, ...], covariates: st
     if as_json:
         rows = [] if res.balance is None else res.balance.to_frame().reset_index().to_dict(
             orient="records")
-        click.echo(json.dumps({"method": res.method, "balance": rows}, indent=2, default=str))
+        _echo(json.dumps({"method": res.method, "balance": rows}, indent=2, default=str))
     else:
-        click.echo(_balance_text(res))
+        _echo(_balance_text(res))
 
 
 @cli.group()
@@ -435,10 +445,17 @@ def claims() -> None:
               help="Family members: family, person, role (for rules on children/adults).")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder for claims_checked.csv, claims_review.csv, claims_counts.csv.")
+@click.option("--duplicate-window-days", type=click.IntRange(min=0), default=None,
+              help="A claim for the same unit and rule within this many days of one already "
+                   "counted is a duplicate (default: each rule's outcome window; 0: off).")
 @click.option("--json", "as_json", is_flag=True, help="Print aggregate counts as JSON.")
 def claims_validate(rules: str, records: str, claims_path: str, members: str | None,
-                    out_dir: str | None, as_json: bool) -> None:
-    """Mark every claim valid, invalid or unevidenced, with the evidence.
+                    out_dir: str | None, duplicate_window_days: int | None,
+                    as_json: bool) -> None:
+    """Mark every claim valid, invalid, unevidenced or duplicate, with the evidence.
+
+    A duplicate (same unit and rule inside the outcome window of a claim already
+    counted) is flagged for review and never paid twice.
 
     \b
     Example:
@@ -448,13 +465,14 @@ def claims_validate(rules: str, records: str, claims_path: str, members: str | N
     """
     from pbr_eval.claims.validate import validate_files
 
-    res, paths = validate_files(rules, records, claims_path, members=members, out_dir=out_dir)
+    res, paths = validate_files(rules, records, claims_path, members=members, out_dir=out_dir,
+                                duplicate_window_days=duplicate_window_days)
     if as_json:
-        click.echo(json.dumps(res.to_dict(), indent=2, default=str))
+        _echo(json.dumps(res.to_dict(), indent=2, default=str))
     else:
-        click.echo(res.summary())
+        _echo(res.summary())
         for kind, p in paths.items():
-            click.echo(f"wrote {kind}: {p}")
+            _echo(f"wrote {kind}: {p}")
 
 
 @claims.command("sample")
@@ -491,7 +509,7 @@ def claims_sample(claims_path: str, out: str, n: int | None, margin: float | Non
                                expected_rate=expected_rate, tolerance=tolerance, level=level,
                                strata=strata, allocation=allocation,
                                status=None if status == "all" else status, seed=seed)
-    click.echo(f"sampled {len(sample)} claims (size asked: {size}); wrote {out}")
+    _echo(f"sampled {len(sample)} claims (size asked: {size}); wrote {out}")
 
 
 # --------------------------------------------------------------- issue 7: validate,
@@ -595,15 +613,15 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
                            outcome_types=dict(cohort.outcome_types))
     ok = not problems
     if as_json:
-        click.echo(json.dumps({"ok": ok, "problems": problems, "warnings": flags,
+        _echo(json.dumps({"ok": ok, "problems": problems, "warnings": flags,
                                "summary": summary}, indent=2))
     else:
         for p in problems:  # text from the file is cleaned: no control or escape codes
-            click.echo(f"problem: {_one_line(p)}")
+            _echo(f"problem: {_one_line(p)}")
         for w in flags:
-            click.echo(f"warning: {_one_line(w)}")
+            _echo(f"warning: {_one_line(w)}")
         if ok:
-            click.echo(f"OK: {summary['rows']:,} rows; {summary.get('n_treated', 0):,} treated, "
+            _echo(f"OK: {summary['rows']:,} rows; {summary.get('n_treated', 0):,} treated, "
                        f"{summary.get('n_comparison', 0):,} comparison; "
                        f"{summary.get('rows_dropped', 0):,} rows would be left out.")
     return 0 if ok else 1
@@ -654,11 +672,11 @@ def simulate_data(scenario: str, n_treated: int, n_comparison: int, seed: int, o
     truth = {str(k): {str(a): (float(b) if isinstance(b, (int, float)) else str(b))
                       for a, b in row.items()} for k, row in sim.truth.to_dict("index").items()}
     if as_json:
-        click.echo(json.dumps({"file": out, "cohort_args": sim.cohort_args, "truth": truth},
+        _echo(json.dumps({"file": out, "cohort_args": sim.cohort_args, "truth": truth},
                               indent=2))
     else:
-        click.echo(f"Wrote {len(sim.data):,} rows to {out} (seed {seed}).")
-        click.echo(sim.truth.to_string())
+        _echo(f"Wrote {len(sim.data):,} rows to {out} (seed {seed}).")
+        _echo(sim.truth.to_string())
 
 
 #: Fields of a saved estimate row that must be numbers (or null) when present.
@@ -808,9 +826,9 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
                 Path(out).absolute().parent)) for f in files]
             progress.advance(task)
     if as_json:
-        click.echo(json.dumps({"files": written}, indent=2))
+        _echo(json.dumps({"files": written}, indent=2))
     else:
-        click.echo("Wrote " + ", ".join(written))
+        _echo("Wrote " + ", ".join(written))
 
 
 @cli.command()
@@ -838,7 +856,7 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
 
     spec = check_analysis(analysis) if check else load_analysis(analysis)
     if check:
-        click.echo(json.dumps(spec.resolved, indent=2) if as_json
+        _echo(json.dumps(spec.resolved, indent=2) if as_json
                    else f"OK: {analysis} is a valid analysis file.")
         return
     n_steps = 6 + len(spec.resolved["estimate"]) + len(spec.resolved["report"]["outputs"])
@@ -849,11 +867,11 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
 
         result = run_analysis(analysis, out=out_dir, progress=step)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        _echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        click.echo(f"Wrote {len(result.files)} files to {result.folder}:")
+        _echo(f"Wrote {len(result.files)} files to {result.folder}:")
         for f in result.files:
-            click.echo(f"  {f.relative_to(result.folder)}")
+            _echo(f"  {f.relative_to(result.folder)}")
 
 
 @cli.command("price")
@@ -898,7 +916,7 @@ def price_cmd(results_json: str, value: float | None, value_old: float | None,
                  better=better, expected_rate=expected_rate, cost_per_participant=cost,
                  attachment_fee=attachment_fee, cohort_size=cohort_size, budget=budget,
                  rule=rule, level=level)
-    click.echo(json.dumps(rec.to_dict(), indent=2) if as_json else rec.summary())
+    _echo(json.dumps(rec.to_dict(), indent=2) if as_json else rec.summary())
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -930,14 +948,14 @@ def _main(argv: list[str] | None) -> int:
         return int(e.exit_code or 0)
     except click.UsageError as e:  # one line, as every error (the help says the rest)
         cmd = e.ctx.command_path if e.ctx is not None else "pbr-eval"
-        click.echo(f"pbr-eval: error: {_one_line(e.format_message())} (see `{cmd} --help`)",
+        _echo(f"pbr-eval: error: {_one_line(e.format_message())} (see `{cmd} --help`)",
                    err=True)
         return 2
     except click.ClickException as e:
-        click.echo(f"pbr-eval: error: {_one_line(e.format_message())}", err=True)
+        _echo(f"pbr-eval: error: {_one_line(e.format_message())}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        _echo("Aborted.", err=True)
         return 1
     return 0
 

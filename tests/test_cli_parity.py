@@ -138,3 +138,18 @@ def test_a_misspelt_column_is_named_with_the_closest_names(capsys):
             "'reoffended'?); `--covariates` names 'Sex', which is not in 'reoffending.csv' "
             "(did you mean 'sex'?)") in err
     assert "Usecols" not in err and "usecols" not in err
+
+
+def test_duplicate_window_from_the_shell(capsys):
+    claims = ROOT / "examples" / "claims"
+    argv = ["claims", "validate", "--rules", str(claims / "rules.toml"), "--records",
+            str(claims / "records.csv"), "--claims", str(claims / "claims.csv"), "--members",
+            str(claims / "members.csv"), "--json"]
+    truth = pd.read_csv(claims / "truth.csv")
+    assert main(argv) == 0
+    counts = _json(capsys)["counts"]
+    assert counts["duplicate"] == (truth["status"] == "duplicate").sum() > 0
+    assert main([*argv, "--duplicate-window-days", "0"]) == 0  # the API's 0 = off
+    assert _json(capsys)["counts"]["duplicate"] == 0
+    assert main([*argv, "--duplicate-window-days", "-1"]) == 2
+    assert "--duplicate-window-days" in capsys.readouterr().err

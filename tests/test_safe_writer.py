@@ -82,6 +82,18 @@ def test_claims_validate_out_and_claims_sample_write_formula_labels_as_text(
     assert any(c.endswith(FORMULA) for c in cells)
 
 
+def test_terminal_output_carries_no_control_or_bidi_characters_from_the_data(
+        hostile_claims, capsys):
+    # the summary prints the authorities: an ANSI escape or a right-to-left override in a
+    # data file must not clear or reorder what the user reads
+    assert main(["claims", "validate", "--rules", str(CLAIMS / "rules.toml"),
+                 "--records", str(CLAIMS / "records.csv"), "--claims", str(hostile_claims),
+                 "--members", str(CLAIMS / "members.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "xviolence[2J" in out  # the label is shown, only its controls are dropped
+    assert not UNSAFE.search(out.replace("\n", "").replace("\t", "")), repr(out)
+
+
 # ------------------------------- control and bidi characters (bullet: crash the workbook)
 def _hostile_results():
     sim = load_reoffending()

@@ -608,7 +608,9 @@ def claims_summary(result: ClaimsValidation, *, by: str | list[str] | None = "ru
 
 def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *,
                    members: str | Path | None = None,
-                   out_dir: str | Path | None = None) -> tuple[ClaimsValidation, dict[str, Path]]:
+                   out_dir: str | Path | None = None,
+                   duplicate_window_days: int | Mapping[str, int] | None = None,
+                   ) -> tuple[ClaimsValidation, dict[str, Path]]:
     """Run :func:`validate_claims` on files (what ``pbr-eval claims validate`` does).
 
     Parameters
@@ -621,6 +623,8 @@ def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *
         rule, date, authority; members: family, person, role).
     out_dir : path, optional
         Where to write the claim files (see :meth:`ClaimsValidation.write`).
+    duplicate_window_days : int or dict, optional
+        As in :func:`validate_claims` (``pbr-eval claims validate --duplicate-window-days``).
 
     Returns
     -------
@@ -631,7 +635,8 @@ def validate_files(rules: str | Path, records: str | Path, claims: str | Path, *
 
     rs = load_rules(rules)
     res = validate_claims(read_data(claims), read_data(records), rs,
-                          members=read_data(members) if members else None)
+                          members=read_data(members) if members else None,
+                          duplicate_window_days=duplicate_window_days)
     paths = res.write(out_dir) if out_dir is not None else {}
     return res, paths
 
