@@ -250,3 +250,44 @@ def test_an_unforeseen_failure_is_still_one_line_and_says_it_is_a_bug(monkeypatc
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and UNEXPECTED in err and "--debug" in err
     assert "Traceback" not in err
+
+
+# ------------------------------ Ctrl-C or a broken install while pbr_eval is imported
+def _launch(monkeypatch, failure: BaseException, argv: list[str]) -> int:
+    import builtins
+
+    import pbr_eval_cli
+
+    real_import = builtins.__import__
+
+    def importing(name, *args, **kwargs):
+        if name == "pbr_eval.cli":  # the seconds the package takes to import
+            raise failure
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", importing)
+    return pbr_eval_cli.main(argv)
+
+
+@pytest.mark.parametrize("failure, code, says", [
+    (KeyboardInterrupt(), 130, "pbr-eval: interrupted while starting; nothing was written."),
+    (ImportError("No module named 'pandas'"), 2, "pbr-eval: error: pbr_eval could not start"),
+], ids=["ctrl_c", "broken_install"])
+def test_ctrl_c_or_a_broken_install_while_starting_is_one_line(monkeypatch, capsys, failure,
+                                                               code, says):
+    assert _launch(monkeypatch, failure, ["run", "x.toml"]) == code
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith(says), captured.err
+    assert "Traceback" not in captured.err + captured.out
+    with pytest.raises(type(failure)):  # --debug shows the traceback
+        _launch(monkeypatch, failure, ["--debug", "run", "x.toml"])
+
+
+def test_the_console_script_starts_through_the_launcher():
+    from importlib.metadata import entry_points
+
+    import pbr_eval_cli
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "pbr-eval"]
+    assert script.value == "pbr_eval_cli:main"
+    assert pbr_eval_cli.main(["--version"]) == 0
