@@ -506,9 +506,12 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     try:  # the output folder stays inside the analysis file's folder
         out_path = confine(p.parent, out_folder, option="output.folder")
     except PbrEvalError as err:
+        got = repr(out_folder)
+        if not Path(out_folder).is_absolute() and ".." not in Path(out_folder).parts:
+            got += f", which leads through a link to '{(p.parent / out_folder).resolve()}'"
         raise _fail(p, text, "output", "folder",
                     f"must be a folder inside the analysis file's folder ('{p.parent.resolve()}'); "
-                    f"got {out_folder!r}. Give a relative name without '..' (e.g. "
+                    f"got {got}. Give a relative name without '..' or links (e.g. "
                     f"'{p.stem}-output'), or choose any folder with `pbr-eval run --out`.") from err
     if out_path == p.parent.resolve():
         raise _fail(p, text, "output", "folder",
@@ -678,7 +681,7 @@ def _numeric(s: Any) -> bool:
         s.dtype, pd.CategoricalDtype)) or pd.api.types.is_bool_dtype(s.dtype)
 
 
-def check_analysis(path: str | Path) -> AnalysisSpec:
+def check_analysis(path: str | Path, *, out: str | Path | None = None) -> AnalysisSpec:
     """Check an analysis file as ``pbr-eval run`` would, without estimating or writing.
 
     Everything :func:`load_analysis` checks (syntax, keys, types, ranges, vocabularies,
@@ -686,13 +689,18 @@ def check_analysis(path: str | Path) -> AnalysisSpec:
     column a role or an estimator option names exists (with the closest names when it
     does not), the cohort builds (treatment 0/1, identifiers, missing values, cohort
     size, ``at_period``), a per-covariate caliper names a numeric covariate, and an
-    expected rate lies in its outcome's range (0 to 1 for a yes/no outcome). Every
-    error names the file, the line and the key. What ``pbr-eval run --check`` does.
+    expected rate lies in its outcome's range (0 to 1 for a yes/no outcome). Last, the
+    output folder must be one the run may replace (new, empty or an earlier pbr_eval
+    output). Every error names the file, the line and the key. What
+    ``pbr-eval run --check`` does.
 
     Parameters
     ----------
     path : str or Path
         The analysis (TOML) file; its data file is read (only the role columns).
+    out : str or Path, optional
+        The output folder the run would be given (``pbr-eval run --out``); default the
+        file's ``[output] folder``.
 
     Returns
     -------
@@ -703,6 +711,8 @@ def check_analysis(path: str | Path) -> AnalysisSpec:
     ------
     AnalysisFileError
         Naming the file, the line and the key.
+    OutputError
+        When ``out`` holds files pbr_eval did not write.
 
     Examples
     --------
@@ -712,8 +722,18 @@ def check_analysis(path: str | Path) -> AnalysisSpec:
     >>> check_analysis(ex).resolved["roles"]["treatment"] if ex.is_file() else "treated"
     'treated'
     """
+    from pbr_eval.io import check_replaceable
+
     spec = load_analysis(path)
     _prepare(spec)
+    expected = _expected_outputs(spec.resolved)
+    if out is not None:
+        check_replaceable(Path(out).absolute(), expected)
+        return spec
+    try:
+        check_replaceable(Path(spec.resolved["output"]["path"]), expected)
+    except PbrEvalError as err:
+        raise _fail(spec.path, spec.text, "output", "folder", f"cannot be written: {err}") from err
     return spec
 
 

@@ -854,7 +854,7 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
     """
     from pbr_eval.analysis import check_analysis, load_analysis, run_analysis
 
-    spec = check_analysis(analysis) if check else load_analysis(analysis)
+    spec = check_analysis(analysis, out=out_dir) if check else load_analysis(analysis)
     if check:
         _echo(json.dumps(spec.resolved, indent=2) if as_json
                    else f"OK: {analysis} is a valid analysis file.")

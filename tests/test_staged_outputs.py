@@ -211,6 +211,32 @@ def test_the_output_folder_of_an_analysis_file_is_confined_to_its_folder(tmp_pat
     assert sorted(e.name for e in tmp_path.iterdir()) == ["a.toml", "sub"]
 
 
+def test_an_output_folder_that_is_a_link_leading_outside_is_refused(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "out").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    p = tmp_path / "sub" / "a.toml"
+    p.write_text(_analysis(tmp_path, ["pilot.html"]).read_text())
+    with pytest.raises(AnalysisFileError, match=r"line 12: `output.folder` must be a folder "
+                                                r"inside .*which leads through a link to"):
+        run_analysis(p)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_run_check_refuses_a_folder_pbr_eval_did_not_make_as_the_run_would(tmp_path, capsys):
+    a = _analysis(tmp_path, ["pilot.html"])
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "board paper.docx").write_text("the user's own work")
+    assert main(["run", str(a), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pbr-eval: error: a.toml, line 12: `output.folder` cannot be written")
+    assert "'board paper.docx'" in err
+    assert main(["run", str(a), "--check", "--out", str(tmp_path / "out")]) == 2
+    assert "'board paper.docx'" in capsys.readouterr().err
+    assert main(["run", str(a), "--check", "--out", str(tmp_path / "new")]) == 0
+    assert sorted(e.name for e in tmp_path.iterdir()) == ["a.toml", "out"]
+
+
 def test_run_refuses_to_overwrite_a_folder_pbr_eval_did_not_make(tmp_path, capsys):
     a = _analysis(tmp_path, ["pilot.html"])
     mine = tmp_path / "out"
