@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import click
+import pandas as pd
 import pytest
 
 from pbr_eval.cli import UNEXPECTED, cli, main
@@ -84,6 +85,12 @@ def files(tmp_path_factory):
     f["toml_bad"].write_text("[data\nsource = ")
     f["rules_bad"] = d / "rules.toml"
     f["rules_bad"].write_text("[[rule]]\nname = 3\n")
+    members = pd.read_csv(CLAIMS / "members.csv")
+    f["members_gap"] = d / "members_gap.csv"
+    members.assign(person=members["person"].where(members.index > 2)).to_csv(f["members_gap"],
+                                                                           index=False)
+    f["members_numeric"] = d / "members_numeric.csv"
+    members.assign(family=12345).to_csv(f["members_numeric"], index=False)
     f["dir"] = d / "a folder"
     f["dir"].mkdir()
     f["afile"] = d / "a_file.txt"
@@ -167,6 +174,10 @@ def _cases(f: dict[str, Path]) -> list[tuple[str, list[str], int]]:
                                            str(CLAIMS / "records.csv"), "--claims",
                                            str(CLAIMS / "claims.csv"), "--out",
                                            str(f["afile"])], 2),
+        *[(f"claims-validate-{k}", ["claims", "validate", "--rules", str(CLAIMS / "rules.toml"),
+                                    "--records", str(CLAIMS / "records.csv"), "--claims",
+                                    str(CLAIMS / "claims.csv"), "--members", str(f[k])], 2)
+          for k in ("members_gap", "members_numeric")],  # were "unexpected internal error"
         ("claims-sample-no-status", ["claims", "sample", "--claims", str(CLAIMS / "claims.csv"),
                                      "--n", "5", "--out", str(f["dir"] / "s.csv")], 2),
         ("claims-sample-two-sizes", ["claims", "sample", "--claims", csv, "--n", "5",
@@ -181,7 +192,8 @@ CASE_IDS = [c[0] for c in _cases({k: Path("x") for k in (
     "csv", "results", "dir", "afile", "empty", "header", "binary", "latin1", "parquet", "xlsx",
     "dta", "sav", "nan_text", "r_list_of_ints", "r_info_text", "r_effect_text",
     "r_no_estimates", "r_outcome_number", "r_balance_text", "r_level_95", "r_list",
-    "r_garbage", "r_nan", "toml_binary", "toml_bad", "rules_bad")})]
+    "r_garbage", "r_nan", "toml_binary", "toml_bad", "rules_bad", "members_gap",
+    "members_numeric")})]
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)

@@ -314,6 +314,30 @@ class ClaimsValidation(Results):
         return paths
 
 
+def _check_members(members: pd.DataFrame, units: pd.Series, unit_id: str) -> None:
+    """Refuse a members table that cannot be joined to the claims.
+
+    A member without a family, person or role, or families written as numbers where the
+    claims' units are text (or the other way round), gives a DataError naming the column.
+    """
+    for col in ("family", "person", "role"):
+        gaps = np.flatnonzero(pd.isna(members[col]).to_numpy())
+        if len(gaps):
+            rows = ", ".join(str(int(i) + 1) for i in gaps[:5]) + (" ..." if len(gaps) > 5 else "")
+            raise DataError(f"`members` column '{col}' is missing in {len(gaps)} row(s) (data "
+                            f"rows {rows}, counting from 1); every member needs a family, a "
+                            "person and a role. Fill them in or remove those rows.")
+    fam, uni = members["family"], units.dropna()
+    if len(uni) and pd.api.types.is_numeric_dtype(fam) != pd.api.types.is_numeric_dtype(uni):
+        kind = {True: "numbers", False: "text"}
+        raise DataError(
+            f"`members` column 'family' holds {kind[pd.api.types.is_numeric_dtype(fam)]} (e.g. "
+            f"{fam.iloc[0]!r}) but the claims' `{unit_id}` holds "
+            f"{kind[pd.api.types.is_numeric_dtype(uni)]} (e.g. {uni.iloc[0]!r}), so no member "
+            "could be matched to a claim. Write the family identifiers the same way in both "
+            "files.")
+
+
 def _check_identifiers(units: np.ndarray, store: RecordStore,
                        members: pd.DataFrame | None) -> None:
     """Warn when no claim's unit is found anywhere: usually mismatched identifier types (e.g. 123 in one file and "123" in another), which would make every claim unevidenced."""
@@ -382,7 +406,8 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
     RuleError
         A claim names a rule that is not declared.
     DataError
-        Unreadable dates or values.
+        Unreadable dates or values; a members table with a missing family, person or
+        role, or families typed differently from the claims' units.
 
     Notes
     -----
@@ -430,6 +455,7 @@ def validate_claims(claims: pd.DataFrame, records: pd.DataFrame | RecordStore,
         if miss:
             raise MissingColumnError(f"`members` must have columns family, person, role; "
                                      f"missing {miss}.")
+        _check_members(members, claims[unit_id], unit_id)
     store = records if isinstance(records, RecordStore) else RecordStore.from_frame(
         records, **dict(records_columns or {}))
     ids = claims[claim_id]
