@@ -103,7 +103,7 @@ class _Group(click.Group):
             if ctx.meta.get("pbr_debug"):
                 raise
             _echo("pbr-eval: interrupted; outputs from earlier runs were left as they "
-                       "were.", err=True)
+                  "were.", err=True)
             ctx.exit(130)
         except Exception as err:  # no traceback reaches a CLI user (--debug shows it)
             if ctx.meta.get("pbr_debug"):
@@ -290,7 +290,7 @@ def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | No
             opts["seed"] = seed
         elif not takes_seed:
             _echo(f"note: method '{method}' has no random step; --seed is not used.",
-                       err=True)
+                  err=True)
     return pbr_eval.estimate(cohort, method=method, **opts)
 
 
@@ -622,8 +622,8 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
             _echo(f"warning: {_one_line(w)}")
         if ok:
             _echo(f"OK: {summary['rows']:,} rows; {summary.get('n_treated', 0):,} treated, "
-                       f"{summary.get('n_comparison', 0):,} comparison; "
-                       f"{summary.get('rows_dropped', 0):,} rows would be left out.")
+                  f"{summary.get('n_comparison', 0):,} comparison; "
+                  f"{summary.get('rows_dropped', 0):,} rows would be left out.")
     return 0 if ok else 1
 
 
@@ -857,7 +857,7 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
     spec = check_analysis(analysis, out=out_dir) if check else load_analysis(analysis)
     if check:
         _echo(json.dumps(spec.resolved, indent=2) if as_json
-                   else f"OK: {analysis} is a valid analysis file.")
+              else f"OK: {analysis} is a valid analysis file.")
         return
     n_steps = 6 + len(spec.resolved["estimate"]) + len(spec.resolved["report"]["outputs"])
     progress, task = _progress(n_steps, "running")
@@ -949,7 +949,7 @@ def _main(argv: list[str] | None) -> int:
     except click.UsageError as e:  # one line, as every error (the help says the rest)
         cmd = e.ctx.command_path if e.ctx is not None else "pbr-eval"
         _echo(f"pbr-eval: error: {_one_line(e.format_message())} (see `{cmd} --help`)",
-                   err=True)
+              err=True)
         return 2
     except click.ClickException as e:
         _echo(f"pbr-eval: error: {_one_line(e.format_message())}", err=True)
