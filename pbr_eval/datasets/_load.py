@@ -22,7 +22,7 @@ _TRUTH_FILE = "truth.json"
 
 
 def _read_text(name: str) -> str:
-    return resources.files("pbr_eval.datasets").joinpath(_DATA, name).read_text(encoding="utf-8")
+    return resources.files("pbr_eval.datasets").joinpath(_DATA).joinpath(name).read_text(encoding="utf-8")
 
 
 def _truth_record(name: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def _truth_record(name: str) -> dict[str, Any]:
 def _load(name: str, cohort_args: dict[str, Any]) -> Simulation:
     record = _truth_record(name)
     with resources.as_file(
-        resources.files("pbr_eval.datasets").joinpath(_DATA, record["file"])
+        resources.files("pbr_eval.datasets").joinpath(_DATA).joinpath(record["file"])
     ) as path:
         data = pd.read_csv(path)
     truth = pd.DataFrame.from_dict(record["truth"], orient="index")

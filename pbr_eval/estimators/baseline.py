@@ -105,6 +105,7 @@ def project_baseline(
         X = x[:, None]
         fit = fit_outcome(X, y, "linear" if trend == "linear" else "logistic")
         assert fit.params is not None and fit.information is not None
+        assert target_period is not None  # a trend is fitted only with a target period
         z = np.array([1.0, float(target_period)])
         eta = float(z @ fit.params)
         Z = np.column_stack([np.ones(n), x])

@@ -306,7 +306,8 @@ class DifferenceInDifferences(Estimator):
         pk = is_post[keep].astype(float)
         wk = w[keep]
         weights = None if self.adjust == "none" else wk
-        clusters = cohort.column(cohort.cluster)[keep] if se == "cluster" else None
+        clusters = (cohort.column(cohort.cluster)[keep]
+                    if se == "cluster" and cohort.cluster is not None else None)
         sat = np.column_stack([np.ones(tk.size), tk, pk, tk * pk])
         sat_clusters = ent if clusters is None else clusters
         twfe = pd.DataFrame({"treated_x_post": tk * pk})

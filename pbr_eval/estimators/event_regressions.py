@@ -175,7 +175,7 @@ def sun_abraham(wm: WaveMeans, *, anticipation: int = 0) -> tuple[LinearEstimate
         max_t = T
     ref = -1 - anticipation
     cols: list[tuple[int, int]] = []  # (wave row, e)
-    for j in np.flatnonzero(treated):
+    for j in np.flatnonzero(treated).tolist():
         if j == ctrl:
             continue
         g = int(wm.waves[j])
@@ -233,7 +233,8 @@ def imputation(wm: WaveMeans, *, anticipation: int = 0) -> tuple[LinearEstimate,
     t = np.arange(T)
     untreated = t[None, :] < (wm.waves[:, None] - anticipation)  # never treated: waves == T
     untreated[wm.waves == T] = True
-    cells = [(j, tt) for j in range(nw) if wm.waves[j] < T for tt in range(int(wm.waves[j]), T)]
+    cells: list[tuple[int, int]] = [
+        (j, tt) for j in range(nw) if wm.waves[j] < T for tt in range(int(wm.waves[j]), T)]
     if any(not untreated[:, tt].any() for _, tt in cells):
         raise EstimationError(
             "The imputation estimator needs untreated observations in every period it imputes; "
@@ -254,7 +255,7 @@ def imputation(wm: WaveMeans, *, anticipation: int = 0) -> tuple[LinearEstimate,
                 continue
             n = wm.counts[j]
             Pm = M[j, S].mean()
-            for tt in np.flatnonzero(S):
+            for tt in np.flatnonzero(S).tolist():
                 rhs[tt] += n * (M[j, tt] - Pm)
                 A[tt, tt] += n
                 A[tt, S] -= n / k

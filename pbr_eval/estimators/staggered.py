@@ -215,7 +215,7 @@ class StaggeredDiD(Estimator):
                     n_comparison=int((rows & ~cohort.t).sum()),
                     share_treated=float((rows & cohort.t).sum() / max(cohort.t.sum(), 1))))
 
-        drop(~full, f"{int((~full).sum()):,} units not observed in every period (a balanced panel "
+        drop(np.asarray(~full), f"{int((~full).sum()):,} units not observed in every period (a balanced panel "
                     "is needed)")
         ft = np.where(ft_unit == 0, np.inf, ft_unit)
         bad = np.isfinite(ft) & ~np.isin(ft, periods) & (ft <= periods[-1])

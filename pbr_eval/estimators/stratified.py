@@ -420,14 +420,14 @@ class CoarsenedExactMatching(_StrataEstimator):
                 raise OptionError(
                     f"`cutpoints['{k}']` must be a number of bins or a list of numbers (the "
                     f"interior cutpoints); got {v!r}.")
-        for k, v in (grouping or {}).items():
-            if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) or not all(
+        for k, gv in (grouping or {}).items():
+            if isinstance(gv, (str, bytes)) or not isinstance(gv, Sequence) or not all(
                     isinstance(g, Sequence) and not isinstance(g, (str, bytes)) and len(g) > 0
-                    for g in v):
+                    for g in gv):
                 raise OptionError(
                     f"`grouping['{k}']` must be a list of lists of levels to merge, e.g. "
-                    f"[['theft', 'burglary']]; got {v!r}.")
-            flat = [str(lev) for g in v for lev in g]
+                    f"[['theft', 'burglary']]; got {gv!r}.")
+            flat = [str(lev) for g in gv for lev in g]
             twice = sorted({lev for lev in flat if flat.count(lev) > 1})
             if twice:
                 raise OptionError(
