@@ -105,7 +105,7 @@ _LEGACY = re.compile(r"^(\[w\]|\[c\]|suppressed|<\s*\d+)$", re.IGNORECASE)
 
 
 def is_hidden(value: Any) -> bool:
-    """True when ``value`` is the disclosure marker (or a marker older outputs used).
+    """Return True when ``value`` is the disclosure marker (or a marker older outputs used).
 
     Examples
     --------
@@ -202,11 +202,11 @@ class Protection:
     unprotectable: set[Cell] = field(default_factory=set)
 
     def hidden(self, cell: Cell) -> bool:
-        """True when ``cell`` is hidden."""
+        """Return True when ``cell`` is hidden."""
         return cell in self.primary or cell in self.secondary
 
     def value(self, cell: Cell) -> Any:
-        """The published value of ``cell`` (the marker when hidden)."""
+        """Return the published value of ``cell`` (the marker when hidden)."""
         return self.rows[cell.table][cell.row].get(cell.column)
 
 
@@ -244,7 +244,7 @@ class DisclosurePolicy:
 
     # ------------------------------------------------------------ single values
     def count_is_small(self, n: Any) -> bool:
-        """True when a count must be hidden (hidden and missing counts count as small)."""
+        """Return True when a count must be hidden (hidden and missing counts count as small)."""
         v = _number(n)
         if v is None:
             return True
@@ -254,13 +254,13 @@ class DisclosurePolicy:
         return abs(k) < self.threshold
 
     def count(self, n: Any) -> int | str:
-        """The count to publish: itself (as an int), or :data:`MARKER`."""
+        """Return the count to publish: itself (as an int), or :data:`MARKER`."""
         if self.count_is_small(n):
             return MARKER
         return int(round(float(n)))
 
     def rate(self, rate: Any, n: Any, *, binary: bool = True) -> float | str:
-        """The rate to publish, or :data:`MARKER`.
+        """Return the rate to publish, or :data:`MARKER`.
 
         For a proportion (``binary``) the numbers with the outcome ``rate x n``
         and without it ``(1 - rate) x n`` must both be publishable counts; for
@@ -296,7 +296,7 @@ class DisclosurePolicy:
         return value
 
     def publishable_cohort(self, n_treated: Any) -> bool:
-        """True when a cohort of ``n_treated`` may be reported at all."""
+        """Return True when a cohort of ``n_treated`` may be reported at all."""
         v = _number(n_treated)
         return v is not None and v >= self.min_cohort and not self.count_is_small(v)
 
@@ -424,7 +424,7 @@ class DisclosurePolicy:
 
     def _small_group(self, rels: Sequence[Relation], hidden: set[Cell], raw: Mapping[Cell, Any],
                      counts: set[Cell], unprotectable: set[Cell]) -> Cell | None:
-        """A hidden cell of a relation of counts whose hidden cells add up to a small count.
+        """Return a hidden cell of a relation of counts whose hidden cells add up to a small count.
 
         A reader can work out the *sum* of a relation's hidden cells; when that sum is
         itself small (three people hidden next to a zero), the hidden cells are known to be
@@ -465,7 +465,7 @@ class DisclosurePolicy:
 
 def recoverable(relations: Sequence[Relation], hidden: set[Cell],
                 values: Mapping[Cell, Any]) -> set[Cell]:
-    """The hidden cells a reader can work out exactly from the visible ones.
+    """Return the hidden cells a reader can work out exactly from the visible ones.
 
     A cell that is not a finite number (shown as n/a) is unknown to a reader
     too. The relations restricted to the unknown cells form a matrix ``A``;
@@ -515,7 +515,7 @@ def recoverable(relations: Sequence[Relation], hidden: set[Cell],
 
 def _candidate(x: Cell, relations: Sequence[Relation], hidden: set[Cell],
                raw: Mapping[Cell, Any]) -> Cell | None:
-    """A visible cell to hide so that ``x`` stops being recoverable (None if none)."""
+    """Return a visible cell to hide so that ``x`` stops being recoverable (None if none)."""
     involved = [r for r in relations if x == r.total or x in r.parts]
     seen: set[int] = set()
     frontier = list(involved)

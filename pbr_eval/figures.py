@@ -1,4 +1,4 @@
-"""Every figure pbr_eval draws: one function per figure, from plain data.
+r"""Every figure pbr_eval draws: one function per figure, from plain data.
 
 A figure is drawn by one function, registered by name in :data:`FIGURES`,
 from a plain dictionary of numbers and labels (aggregates only). The same
@@ -57,7 +57,7 @@ Examples
 >>> ax.get_xlabel()
 'over-payment (+) / under-payment (-) under one national price (£)'
 >>> render_png("cash", {"x": [1, 2, 3], "y": [-5.0, -8.0, 2.0]}, title="Cash")[:4]
-b'\\x89PNG'
+b'\x89PNG'
 """
 
 from __future__ import annotations
@@ -344,7 +344,7 @@ def _size(name: str, data: Mapping[str, Any]) -> tuple[float, float]:
 
 
 def new_axes(name: str, data: Mapping[str, Any]) -> Axes:
-    """A fresh Axes on its own Agg figure, sized for figure ``name`` and its ``data``."""
+    """Return a fresh Axes on its own Agg figure, sized for figure ``name`` and its ``data``."""
     fig = Figure(figsize=_size(_check_name(name), data), dpi=100)
     FigureCanvasAgg(fig)
     return fig.add_subplot(1, 1, 1)
@@ -403,7 +403,7 @@ _CACHE: dict[str, bytes] = {}
 
 
 def render_png(name: str, data: Mapping[str, Any], *, title: str = "") -> bytes:
-    """Draw figure ``name`` from ``data`` and return PNG bytes (no timestamp: deterministic).
+    r"""Draw figure ``name`` from ``data`` and return PNG bytes (no timestamp: deterministic).
 
     The same figure drawn for several formats of one report is drawn once (a
     small cache keyed on the name, title and data).
@@ -412,7 +412,7 @@ def render_png(name: str, data: Mapping[str, Any], *, title: str = "") -> bytes:
     --------
     >>> png = render_png("payments", {"edges": [0.0, 1.0, 2.0], "counts": [3, 5]})
     >>> png[:4]
-    b'\\x89PNG'
+    b'\x89PNG'
     """
     _check_name(name)
     key = json.dumps([name, title, data], sort_keys=True, default=str)

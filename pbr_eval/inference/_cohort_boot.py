@@ -116,7 +116,7 @@ def within_x_variance(
 def cohort_noise_sd(
     cohort: Cohort, weights: np.ndarray, outcomes: Sequence[str]
 ) -> np.ndarray:
-    r"""Standard deviation of the cohort's own outcome noise, :math:`\sqrt{v_c}`, per outcome.
+    r"""Return standard deviation of the cohort's own outcome noise, :math:`\sqrt{v_c}`, per outcome.
 
     Parameters
     ----------

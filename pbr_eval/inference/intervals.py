@@ -1,5 +1,4 @@
-"""Confidence intervals: normal and range-respecting ones from a standard error, and the
-pure maths of bootstrap intervals (percentile, normal, BCa) from replicates.
+"""Confidence intervals: normal and range-respecting ones from a standard error, and the pure maths of bootstrap intervals (percentile, normal, BCa) from replicates.
 
 The resampling itself (which refits estimators) lives in :mod:`pbr_eval.bootstrap`.
 
@@ -28,7 +27,7 @@ __all__ = [
 
 
 def z_value(level: float) -> float:
-    """The two-sided standard normal critical value, e.g. 1.96 for 0.95."""
+    """Return the two-sided standard normal critical value, e.g. 1.96 for 0.95."""
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
@@ -47,7 +46,7 @@ def normal_interval(estimate: float, se: float, level: float) -> tuple[float, fl
 def rate_interval(
     estimate: float, se: float, level: float, outcome_type: str
 ) -> tuple[float, float]:
-    """A delta-method interval kept inside the outcome's range.
+    """Return a delta-method interval kept inside the outcome's range.
 
     Binary outcomes (rates) use the logit scale, so the interval stays in
     [0, 1]; counts use the log scale, so it stays at or above 0; continuous
@@ -87,8 +86,7 @@ def rate_interval(
 
 
 def percentile_interval(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    r"""Percentile interval: the :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2`
-    quantiles of the replicates along axis 0 (NaN replicates ignored).
+    r"""Percentile interval: the :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2` quantiles of the replicates along axis 0 (NaN replicates ignored).
 
     Parameters
     ----------
@@ -120,7 +118,7 @@ def percentile_interval(replicates: np.ndarray, level: float) -> tuple[np.ndarra
 def normal_bootstrap_interval(
     estimate: np.ndarray | float, replicates: np.ndarray, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Normal interval centred on the estimate: :math:`\hat\theta \pm z\, s^*`.
+    r"""Return normal interval centred on the estimate: :math:`\hat\theta \pm z\, s^*`.
 
     Parameters
     ----------
@@ -158,7 +156,7 @@ def normal_bootstrap_interval(
 
 
 def bca_acceleration(jackknife: np.ndarray) -> np.ndarray:
-    r"""The BCa acceleration :math:`a` from jackknife values (Efron 1987).
+    r"""Return the BCa acceleration :math:`a` from jackknife values (Efron 1987).
 
     Parameters
     ----------

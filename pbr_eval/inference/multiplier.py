@@ -208,7 +208,7 @@ def iqr_se(draws: np.ndarray) -> np.ndarray:
 
 
 def uniform_critical_value(draws: np.ndarray, se: np.ndarray, level: float) -> float:
-    """The ``level`` quantile of ``max_j |draw_j| / se_j`` over the non-degenerate columns.
+    """Return the ``level`` quantile of ``max_j |draw_j| / se_j`` over the non-degenerate columns.
 
     Columns whose standard error is 0 or not finite (e.g. a reference period
     fixed at 0) are left out of the maximum.

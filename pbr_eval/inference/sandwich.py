@@ -1,6 +1,4 @@
-"""Heteroskedasticity- and cluster-robust (sandwich) covariances for weighted
-least squares, as R's ``sandwich::vcovHC`` and ``sandwich::vcovCL`` compute
-them for ``lm(y ~ x, weights = w)``."""
+"""Heteroskedasticity- and cluster-robust (sandwich) covariances for weighted least squares, as R's ``sandwich::vcovHC`` and ``sandwich::vcovCL`` compute them for ``lm(y ~ x, weights = w)``."""
 
 from __future__ import annotations
 

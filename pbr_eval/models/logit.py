@@ -50,7 +50,7 @@ class LogitFit:
     n_vanishing: int = 0
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
-        """The logit ``b0 + X b`` for new rows.
+        """Return the logit ``b0 + X b`` for new rows.
 
         Computed column by column, so that identical rows get bit-identical
         scores (a BLAS matrix-vector product may round rows differently,

@@ -1,6 +1,4 @@
-"""Outcome models for regression adjustment: linear, logistic and Poisson
-generalised linear models (fast, vectorised Newton / IRLS), or any
-scikit-learn regressor or classifier (cloned before fitting).
+"""Outcome models for regression adjustment: linear, logistic and Poisson generalised linear models (fast, vectorised Newton / IRLS), or any scikit-learn regressor or classifier (cloned before fitting).
 
 The GLMs use canonical links, so the score is ``Z'(w (y - mu))`` and the
 information ``Z' diag(w v) Z`` with ``v = dmu/deta``; both are what
@@ -85,7 +83,7 @@ class OutcomeFit:
 
 
 def resolve_outcome_model(model: Any, outcome_type: str) -> Any:
-    """The family name (or estimator) to use for one outcome.
+    """Return the family name (or estimator) to use for one outcome.
 
     ``"auto"`` picks linear for continuous outcomes, logistic for binary
     ones (predictions stay in [0, 1]) and Poisson for counts.
@@ -320,7 +318,7 @@ def conditional_variance(
     m_fit: np.ndarray,
     outcome_type: str,
 ) -> np.ndarray:
-    r"""The outcome variance :math:`v(x) = \mathrm{Var}(Y \mid X = x)` a fitted model implies.
+    r"""Return the outcome variance :math:`v(x) = \mathrm{Var}(Y \mid X = x)` a fitted model implies.
 
     Parameters
     ----------

@@ -1,5 +1,4 @@
-"""Propensity scores: P(treated | covariates), by logistic regression or any
-scikit-learn classifier."""
+"""Propensity scores: P(treated | covariates), by logistic regression or any scikit-learn classifier."""
 
 from __future__ import annotations
 
@@ -59,7 +58,7 @@ class PropensityScore:
 
 
 def vanishing_note(ps: PropensityScore | None) -> str | None:
-    """The note saying how many non-focal units had vanishing scores, or None.
+    """Return the note saying how many non-focal units had vanishing scores, or None.
 
     Examples
     --------

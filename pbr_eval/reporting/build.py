@@ -70,7 +70,7 @@ def _get(obj: Any, *names: str) -> Any:
 
 
 def _split_pricing(parts: dict[str, Any]) -> dict[str, Any]:
-    """A ``pricing=`` bundle split into its parts (parts given by name win)."""
+    """Return a ``pricing=`` bundle split into its parts (parts given by name win)."""
     pricing = parts.get("pricing")
     if pricing is None:
         return parts
@@ -234,8 +234,7 @@ def build_report(inputs: ReportInputs) -> Report:
 
 
 def build(results: Any, **options: Any) -> Report:
-    """:func:`report_inputs` then :func:`build_report` (the options and parts of
-    :func:`pbr_eval.report`).
+    """:func:`report_inputs` then :func:`build_report` (the options and parts of :func:`pbr_eval.report`).
 
     Examples
     --------

@@ -38,7 +38,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
 
 
 def header_label(col: Column, kinds: set[str], currency: str) -> str:
-    """A column header with its unit when every cell of the column has the same kind."""
+    """Return a column header with its unit when every cell of the column has the same kind."""
     unit = ""
     if len(kinds) == 1:
         kind = next(iter(kinds))
@@ -85,7 +85,7 @@ def _write_table(ws: Any, t: Table, currency: str) -> None:
 
 
 def _sheet_name(title: str, taken: list[str]) -> str:
-    """A valid, unique sheet name (31 characters, none of ``[]:*?/\\``) from a title."""
+    r"""Return a valid, unique sheet name (31 characters, none of ``[]:*?/\``) from a title."""
     base = re.sub(r"[\[\]:*?/\\']", " ", str(title)).strip()[:28] or "Sheet"
     name, k = base, 2
     while name.lower() in (t.lower() for t in taken):
@@ -143,7 +143,7 @@ def _section_sheet(wb: Any, ws: Any, s: Section, currency: str, figures: bool) -
 
 
 def workbook_bytes(report: Report, *, figures: bool = True) -> bytes:
-    """The report as the bytes of an .xlsx workbook."""
+    """Return the report as the bytes of an .xlsx workbook."""
     wb = Workbook()
     readme = wb.active
     readme.title = "README"

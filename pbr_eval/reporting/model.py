@@ -121,7 +121,7 @@ class Paragraph:
         object.__setattr__(self, "values", MappingProxyType(dict(values)))
 
     def render(self, fmt: Callable[[Value], str]) -> str:
-        """The sentence with each value formatted by ``fmt``."""
+        """Return the sentence with each value formatted by ``fmt``."""
         return _FIELD.sub(lambda m: fmt(self.values[m.group(1)]), self.template)
 
 
@@ -236,7 +236,7 @@ class ReportInputs:
     currency: str = DEFAULT_CURRENCY
 
     def get(self, name: str) -> Any:
-        """The named part, or None when it was not given."""
+        """Return the named part, or None when it was not given."""
         return self.parts.get(name)
 
 
@@ -273,7 +273,7 @@ class Report:
     provenance: Mapping[str, Any]
 
     def section(self, id: str) -> Section:
-        """The section with this id."""
+        """Return the section with this id."""
         for s in self.sections:
             if s.id == id:
                 return s
@@ -370,13 +370,13 @@ def section(
 
 
 def sections_for(kind: str) -> list[SectionSpec]:
-    """The registered sections of report ``kind``, in order."""
+    """Return the registered sections of report ``kind``, in order."""
     return sorted((s for s in SECTIONS.values() if kind in s.order),
                   key=lambda s: (s.order[kind], s.id))
 
 
 def sheets_for(kind: str) -> list[str]:
-    """The workbook's sheets (after README) for report ``kind``, from the registry, in order."""
+    """Return the workbook's sheets (after README) for report ``kind``, from the registry, in order."""
     return [s.sheet for s in sections_for(kind) if s.sheet]
 
 

@@ -51,7 +51,7 @@ __all__ = [
 
 
 def escape_html(value: Any) -> str:
-    """Escape any value for HTML text or attribute content.
+    r"""Escape any value for HTML text or attribute content.
 
     Examples
     --------
@@ -64,7 +64,7 @@ def escape_html(value: Any) -> str:
 
 
 def escape_markdown(value: Any) -> str:
-    """Escape a value for a Markdown table cell or paragraph.
+    r"""Escape a value for a Markdown table cell or paragraph.
 
     HTML special characters are escaped (Markdown renders inline HTML), as are
     the characters that would break a table (``|``) or start emphasis or links.
@@ -72,14 +72,14 @@ def escape_markdown(value: Any) -> str:
     Examples
     --------
     >>> escape_markdown("a|b <i>")
-    'a\\\\|b &lt;i&gt;'
+    'a\\|b &lt;i&gt;'
     """
     text = html.escape(clean_text(value), quote=False).replace("\n", " ").replace("\r", " ")
     return re.sub(r"([\\|`*_\[\]])", r"\\\1", text)
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Make a value safe for a spreadsheet or CSV cell (:func:`pbr_eval.io.safe_cell`).
+    r"""Make a value safe for a spreadsheet or CSV cell (:func:`pbr_eval.io.safe_cell`).
 
     Non-text values (numbers, dates, None) are returned unchanged; text is
     cleaned (:func:`pbr_eval.io.clean_text`: controls that crash the workbook
@@ -88,7 +88,7 @@ def neutralise_formula(value: Any) -> Any:
 
     Examples
     --------
-    >>> neutralise_formula('@SUM(A1:A9)\\x07')
+    >>> neutralise_formula('@SUM(A1:A9)\x07')
     "'@SUM(A1:A9)"
     >>> neutralise_formula(3)
     3
@@ -97,7 +97,7 @@ def neutralise_formula(value: Any) -> Any:
 
 
 def safe_filename(name: Any, *, default: str = "output") -> str:
-    """A file-name fragment from any text: letters, digits, ``-``, ``_``, ``.`` only.
+    """Return a file-name fragment from any text: letters, digits, ``-``, ``_``, ``.`` only.
 
     Examples
     --------

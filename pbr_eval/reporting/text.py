@@ -13,12 +13,12 @@ __all__ = ["value_text", "paragraph_text", "cell_text", "shown_columns", "is_tex
 
 
 def value_text(v: Value, currency: str) -> str:
-    """A sentence's number formatted by its kind (the marker when hidden)."""
+    """Return a sentence's number formatted by its kind (the marker when hidden)."""
     return format_value(v.value, v.kind, currency=currency)
 
 
 def paragraph_text(p: str | Paragraph, currency: str) -> str:
-    """A paragraph as plain text."""
+    """Return a paragraph as plain text."""
     if isinstance(p, str):
         return p
     return p.render(lambda v: value_text(v, currency))
@@ -30,7 +30,7 @@ def cell_text(row: Mapping[str, Any], col: Column, currency: str) -> str:
 
 
 def shown_columns(table: Table) -> list[Column]:
-    """The columns HTML and Markdown show (the display subset when the table is wide)."""
+    """Return the columns HTML and Markdown show (the display subset when the table is wide)."""
     cols = list(table.schema)
     if table.display:
         cols = [c for c in cols if c.name in table.display]
@@ -38,7 +38,7 @@ def shown_columns(table: Table) -> list[Column]:
 
 
 def is_text_column(col: Column) -> bool:
-    """True for text columns (left-aligned)."""
+    """Return True for text columns (left-aligned)."""
     return col.kind == "text"
 
 

@@ -33,7 +33,7 @@ BRIDGE: dict[tuple[str, ...], Schema] = {PRICE_SENSITIVITY.names: PRICE_SENSITIV
 
 
 def schema_of(obj: Any, frame: pd.DataFrame) -> Schema | None:
-    """The declared schema of ``frame`` (the table of ``obj``), or None when undeclared.
+    """Return the declared schema of ``frame`` (the table of ``obj``), or None when undeclared.
 
     Examples
     --------

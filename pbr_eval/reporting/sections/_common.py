@@ -35,7 +35,7 @@ __all__ = [
 
 
 def schema_table(text: str) -> Schema:
-    """A schema written as a table, one column a line: ``name | kind | label [| options]``.
+    """Return a schema written as a table, one column a line: ``name | kind | label [| options]``.
 
     Options: ``by=<column>``, ``of=<count column>`` (the denominator),
     ``from=<a>,<b>`` (derived from).
@@ -68,12 +68,12 @@ def schema_table(text: str) -> Schema:
 
 
 def not_available(id: str, title: str, reason: str) -> Section:
-    """A section that says it is not available, and why (plain words, no digits)."""
+    """Return a section that says it is not available, and why (plain words, no digits)."""
     return Section(id, title, available=False, reason=reason)
 
 
 def plain(v: Any) -> Any:
-    """A plain scalar: numpy numbers to Python, NaN/inf to None, text kept."""
+    """Return a plain scalar: numpy numbers to Python, NaN/inf to None, text kept."""
     if isinstance(v, (np.bool_, bool)):
         return bool(v)
     if isinstance(v, np.integer):
@@ -101,7 +101,7 @@ def frame_rows(frame: pd.DataFrame, columns: Sequence[str] | None = None
 
 
 def results_dict(inputs: ReportInputs) -> dict[str, Any]:
-    """The main results as a plain dictionary (``to_dict(level)``, or a saved dictionary)."""
+    """Return the main results as a plain dictionary (``to_dict(level)``, or a saved dictionary)."""
     results = inputs.results
     if isinstance(results, Mapping) and "estimates" in results:
         return dict(results)
@@ -120,8 +120,7 @@ def results_dict(inputs: ReportInputs) -> dict[str, Any]:
 
 
 def results_object(obj: Any) -> Any:
-    """``obj`` as a results object: itself, or rebuilt from its ``to_dict()`` (a saved file);
-    None when it is neither."""
+    """``obj`` as a results object: itself, or rebuilt from its ``to_dict()`` (a saved file); None when it is neither."""
     if callable(getattr(obj, "figure_data", None)) or callable(getattr(obj, "frame_schema", None)):
         return obj
     if isinstance(obj, Mapping):
@@ -135,9 +134,7 @@ def results_object(obj: Any) -> Any:
 
 
 def figure(obj: Any, name: str, inputs: ReportInputs, title: str, alt: str) -> Figure | None:
-    """Figure ``name`` of a results object, from its own published data
-    (``figure_data(name, policy=...)``, drawn by :mod:`pbr_eval.figures`), or None when
-    these results cannot draw it."""
+    """Figure ``name`` of a results object, from its own published data (``figure_data(name, policy=...)``, drawn by :mod:`pbr_eval.figures`), or None when these results cannot draw it."""
     obj = results_object(obj)
     if obj is None or name not in getattr(obj, "figures", ()):
         return None
@@ -149,7 +146,7 @@ def figure(obj: Any, name: str, inputs: ReportInputs, title: str, alt: str) -> F
 
 
 def estimate_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
-    """The estimates rows of the main results (one per outcome)."""
+    """Return the estimates rows of the main results (one per outcome)."""
     return [dict(r) for r in results_dict(inputs).get("estimates") or []]
 
 
@@ -159,7 +156,7 @@ def outcome_index(inputs: ReportInputs) -> dict[str, int]:
 
 
 def pct(level: float) -> Value:
-    """The confidence level as a whole percentage for a sentence (``{pct}%``)."""
+    """Return the confidence level as a whole percentage for a sentence (``{pct}%``)."""
     return Value(int(round(level * 100)), "integer")
 
 
@@ -194,8 +191,7 @@ def free_text(text: str, *, kind: str = "count") -> str | Paragraph:
 
 
 def with_text(template: str, text: str, **values: Value) -> Paragraph:
-    """A sentence with an engine's free text in place of ``{text}`` (its numbers typed,
-    :func:`free_text`).
+    """Return a sentence with an engine's free text in place of ``{text}`` (its numbers typed, :func:`free_text`).
 
     Examples
     --------
@@ -211,7 +207,7 @@ def with_text(template: str, text: str, **values: Value) -> Paragraph:
 
 
 def method_name(rdict: Mapping[str, Any]) -> str:
-    """The estimator's registered name."""
+    """Return the estimator's registered name."""
     info = rdict.get("info") or {}
     return str(rdict.get("method") or info.get("method") or "unknown")
 
@@ -229,8 +225,7 @@ def method_phrase(method: str) -> str:
 
 
 def method_caveat(method: str, info: Mapping[str, Any]) -> list[str]:
-    """Warnings every report of this method prints: the estimator's declared ``caveat``
-    (and any caveat the results carry)."""
+    """Warnings every report of this method prints: the estimator's declared ``caveat`` (and any caveat the results carry)."""
     cls = _estimator(method)
     out = []
     declared = cls.caveat if cls is not None else None
@@ -242,7 +237,7 @@ def method_caveat(method: str, info: Mapping[str, Any]) -> list[str]:
 
 
 def estimates_schema(level: float, pool: Any) -> Schema:
-    """The declared columns of the report's estimates table."""
+    """Return the declared columns of the report's estimates table."""
     p = int(round(level * 100))
     by = "outcome_type"
     return Schema((
@@ -274,8 +269,7 @@ _VALUE_COLUMNS = ("observed", "non_intervention", "non_intervention_ci_lower",
 
 
 def published_estimates(inputs: ReportInputs) -> tuple[Table, dict[str, str]]:
-    """The estimates table (raw values, minimum-cohort rule applied) and the outcomes whose
-    rates are withheld, with why (``"cohort"``: too few people; ``"count"``: a small count)."""
+    """Return the estimates table (raw values, minimum-cohort rule applied) and the outcomes whose rates are withheld, with why (``"cohort"``: too few people; ``"count"``: a small count)."""
     rdict = results_dict(inputs)
     info = rdict.get("info") or {}
     pool = (info.get("cohort") or {}).get("n_comparison")
@@ -301,7 +295,7 @@ def published_estimates(inputs: ReportInputs) -> tuple[Table, dict[str, str]]:
 
 
 def estimate_value(inputs: ReportInputs, i: int, column: str, row: Mapping[str, Any]) -> Value:
-    """A number of the estimates table, for a sentence (it repeats the table's cell)."""
+    """Return a number of the estimates table, for a sentence (it repeats the table's cell)."""
     binary = row.get("outcome_type") == "binary"
     if column in ("n_treated", "n_comparison"):
         kind = "count"

@@ -43,9 +43,7 @@ _ALL = "all stages"
 
 
 def reason_items(reason: str) -> list[tuple[str, int]] | None:
-    """A reason of the form ``"missing values in age (433), sex (3)"`` as its items
-    (``[("missing values in age", 433), ("missing values in sex", 3)]``); None when the
-    reason is not a list of counted items.
+    """Return a reason of the form ``"missing values in age (433), sex (3)"`` as its items (``[("missing values in age", 433), ("missing values in sex", 3)]``); None when the reason is not a list of counted items.
 
     Examples
     --------
@@ -97,7 +95,7 @@ def _sum(values: Sequence[Any]) -> int | None:
 
 
 def rows_left_out(records: Sequence[Mapping[str, Any]]) -> LeftOut | None:
-    """The rows-left-out tables and sentences for ``info["dropped"]`` (None when empty)."""
+    """Return the rows-left-out tables and sentences for ``info["dropped"]`` (None when empty)."""
     records = [d for d in records if isinstance(d, Mapping)]
     if not records:
         return None
@@ -179,8 +177,7 @@ def rows_left_out(records: Sequence[Mapping[str, Any]]) -> LeftOut | None:
 
 
 def left_out_sentence(records: Sequence[Mapping[str, Any]]) -> Paragraph | None:
-    """The headline's sentence on rows left out (counts by group), repeating the cells of
-    the methods section's table; None when no rows were left out."""
+    """Return the headline's sentence on rows left out (counts by group), repeating the cells of the methods section's table; None when no rows were left out."""
     left = rows_left_out(records)
     if left is None:
         return None

@@ -50,7 +50,7 @@ PLAIN_CI = (
 # ------------------------------------------------------------------ warnings
 @section("warnings", title="Warning", order=0, optional=True)
 def warnings_section(inputs: ReportInputs) -> Section:
-    """The estimator's declared caveat (e.g. a historical baseline), as a warning box."""
+    """Return the estimator's declared caveat (e.g. a historical baseline), as a warning box."""
     rdict = results_dict(inputs)
     caveats = method_caveat(method_name(rdict), rdict.get("info") or {})
     if not caveats:
@@ -117,7 +117,7 @@ def outcome_sentences(inputs: ReportInputs) -> list[str | Paragraph]:
 
 @section("headline", title="Headline", order=1, needs=("pricing",))
 def headline_section(inputs: ReportInputs) -> Section:
-    """The headline: the outcome sentences (the tariff report leads with the prices)."""
+    """Return the headline: the outcome sentences (the tariff report leads with the prices)."""
     paras = outcome_sentences(inputs)
     left = left_out_sentence((results_dict(inputs).get("info") or {}).get("dropped") or [])
     if left is not None:
@@ -134,7 +134,7 @@ def headline_section(inputs: ReportInputs) -> Section:
 # --------------------------------------------------------------- explanation
 @section("explain", title="What the figures mean", order=10, reports=("pilot",))
 def explain_section(inputs: ReportInputs) -> Section:
-    """The non-intervention rate and the interval in plain words."""
+    """Return the non-intervention rate and the interval in plain words."""
     return Section("explain", "What the figures mean",
                    paragraphs=(PLAIN_NI, Paragraph(PLAIN_CI, pct=pct(inputs.level))))
 
@@ -249,7 +249,7 @@ def balance_section(inputs: ReportInputs) -> Section:
 @section("overlap", title="Overlap: are there comparable people?", order=40,
          reports=("pilot",))
 def overlap_section(inputs: ReportInputs) -> Section:
-    """The propensity-score overlap plot (small bands left blank)."""
+    """Return the propensity-score overlap plot (small bands left blank)."""
     title = "Overlap: are there comparable people?"
     fig = figure(inputs.results, "overlap", inputs, "Overlap of propensity scores",
                  "Share of programme and comparison people in each propensity-score band; "
@@ -366,7 +366,7 @@ def _to_frame(obj: Any) -> pd.DataFrame | None:
 # ------------------------------------------------------------------- methods
 @section("methods", title="Methods and limitations", order=100)
 def methods_section(inputs: ReportInputs) -> Section:
-    """Method, covariates, standard errors, options, rows left out, notes, limitations."""
+    """Return method, covariates, standard errors, options, rows left out, notes, limitations."""
     rdict = results_dict(inputs)
     info = rdict.get("info") or {}
     method = method_name(rdict)

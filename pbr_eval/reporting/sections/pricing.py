@@ -183,7 +183,7 @@ def _tariff_rows(tariff: Any) -> tuple[dict[str, Any], ...] | None:
 @section("tariff", title="Tariff and payment mechanisms", order=_order(1), needs=("tariff",),
          sheet="Tariff", optional=("pilot",))
 def tariff_section(inputs: ReportInputs) -> Section:
-    """The tariff's payment mechanisms and caps."""
+    """Return the tariff's payment mechanisms and caps."""
     title = "Tariff and payment mechanisms"
     tariff = inputs.get("tariff")
     if tariff is None:
@@ -208,8 +208,7 @@ _QUANTITY_WORDS = {"payments": "Total payments", "value": "Value of the addition
 
 def _part(inputs: ReportInputs, part: str, title: str, what: str, *,
           words: Mapping[str, str] | None = None) -> tuple[Any, Table | None, Section | None]:
-    """A pricing part, its table (declared kinds; the first column's code words put in plain
-    ``words``), or the not-available section saying why."""
+    """Return a pricing part, its table (declared kinds; the first column's code words put in plain ``words``), or the not-available section saying why."""
     obj = inputs.get(part)
     if obj is None:
         return None, None, not_available(part, title, _absent(inputs, what))
@@ -238,7 +237,7 @@ _FIGURES = {
 
 def _with_figure(id: str, title: str, paras: list[str | Paragraph], table: Table, obj: Any,
                  inputs: ReportInputs) -> Section:
-    """The section with its part's figure (drawn from the part's own figure data)."""
+    """Return the section with its part's figure (drawn from the part's own figure data)."""
     fig = figure(obj, *_FIGURES[id][:1], inputs, *_FIGURES[id][1:])
     return Section(id, title, paragraphs=tuple(paras), tables=(table,),
                    figures=(fig,) if fig else ())
@@ -262,7 +261,7 @@ def _table_of(obj: Any, name: str, title: str) -> Table | None:
 @section("simulation", title="Payment simulation", order=_order(2), needs=("simulation",),
          sheet="Payment simulation", optional=("pilot",))
 def simulation_section(inputs: ReportInputs) -> Section:
-    """Simulated payments, value and risks of the tariff."""
+    """Return simulated payments, value and risks of the tariff."""
     title = "Payment simulation"
     sim, table, na = _part(inputs, "simulation", title, "payment simulation",
                            words=_QUANTITY_WORDS)
@@ -305,7 +304,7 @@ def simulation_section(inputs: ReportInputs) -> Section:
 @section("cashflow", title="Cash-flow schedule", order=_order(3), needs=("cashflow",),
          sheet="Cash flow", optional=("pilot",))
 def cashflow_section(inputs: ReportInputs) -> Section:
-    """The provider's monthly cash flow: costs, income, cash position."""
+    """Return the provider's monthly cash flow: costs, income, cash position."""
     title = "Cash-flow schedule"
     cf, table, na = _part(inputs, "cashflow", title, "cash flow")
     if na is not None or table is None:

@@ -34,7 +34,7 @@ STAGGERED_TITLE = "Staggered roll-out: effects by start period and time since th
 
 
 def _staggered(inputs: ReportInputs) -> Any:
-    """The :class:`~pbr_eval.results.staggered.StaggeredResults` of the report, or None."""
+    """Return the :class:`~pbr_eval.results.staggered.StaggeredResults` of the report, or None."""
     given = inputs.get("staggered")
     obj = results_object(given if given is not None else
                          (getattr(inputs.results, "extras", None) or {}).get("staggered"))
@@ -56,8 +56,7 @@ def _difference(row: Any, table: str, i: int, column: str) -> Value:
 @section("staggered", title=STAGGERED_TITLE, order=25, reports=("pilot",),
          needs=("staggered",), sheet="Staggered roll-out", optional=True)
 def staggered_section(inputs: ReportInputs) -> Section:
-    """Callaway-Sant'Anna summaries (overall, by start period, by period, event study) and the
-    cross-checks of ``method="staggered_did"``, each with its pointwise interval and band."""
+    """Callaway-Sant'Anna summaries (overall, by start period, by period, event study) and the cross-checks of ``method="staggered_did"``, each with its pointwise interval and band."""
     st = _staggered(inputs)
     if st is None:
         return not_available("staggered", STAGGERED_TITLE,
