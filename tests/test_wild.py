@@ -88,5 +88,7 @@ def test_errors(data):
         wild_cluster_test(X, y, cl, 4)
     with pytest.raises(OptionError, match=r"`draws` must have one row per cluster \(8\)"):
         wild_cluster_test(X, y, cl, 3, draws=np.ones((3, 10)))
+    with pytest.raises(EstimationError, match="collinear"):
+        wild_cluster_test(np.column_stack([X, X[:, 1]]), y, cl, 3)
     with pytest.raises(EstimationError, match="two or more clusters"):
         wild_cluster_test(X, y, np.zeros(len(y)), 3)

@@ -138,10 +138,9 @@ def wild_cluster_test(X: np.ndarray, y: np.ndarray, cluster: np.ndarray, coef: i
     if G < 2:
         raise EstimationError(f"The wild cluster bootstrap needs two or more clusters; got {G}.")
     XtX = X.T @ X
-    try:
-        A = np.linalg.inv(XtX)
-    except np.linalg.LinAlgError as err:
-        raise EstimationError("The regressors are collinear (X'X is singular).") from err
+    if np.linalg.matrix_rank(XtX) < k:
+        raise EstimationError("The regressors are collinear (X'X is singular): drop one.")
+    A = np.linalg.inv(XtX)
     beta = A @ (X.T @ y)
     r = A[coef]                                   # r' A
     # restricted fit: the OLS with beta_coef = 0
