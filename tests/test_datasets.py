@@ -284,10 +284,11 @@ def test_repr():
 def test_fast_large_simulation():
     import time
 
-    start = time.perf_counter()
+    # CPU time of this process, not wall time: the CI machine is shared (2 cores, load 20+)
+    start = time.process_time()
     sim = simulate("reoffending", n_treated=20_000, n_comparison=200_000, seed=0)
     assert len(sim.data) == 220_000
-    assert time.perf_counter() - start < 3.0
+    assert time.process_time() - start < 3.0
 
 
 # ------------------------------------------------------------------- errors
