@@ -146,3 +146,9 @@ def test_own_history_uses_the_paired_difference() -> None:
     assert e.cohort_std_error == pytest.approx(want, rel=1e-12)
     assert e.cohort_std_error < 0.7 * e.non_intervention_se  # attendance persists over years
     assert res.info["projection"]["attendance_rate"]["paired_units"] == 300
+
+
+def test_projecting_a_trend_needs_the_target_period():
+    y = np.array([0.2, 0.3, 0.25, 0.35])
+    with pytest.raises(OptionError, match="`target_period` is needed to project a trend"):
+        project_baseline(y, np.array([1.0, 1.0, 2.0, 2.0]), None, "linear")

@@ -101,6 +101,9 @@ def project_baseline(
         var_fit = float(y.var(ddof=1) / n)
         d, fitted = 1, None
     else:
+        if target_period is None:
+            raise OptionError("`target_period` is needed to project a trend; got None. Give "
+                              "the programme period, or trend='none'.")
         x = np.asarray(period, dtype=float)
         X = x[:, None]
         fit = fit_outcome(X, y, "linear" if trend == "linear" else "logistic")

@@ -300,6 +300,7 @@ class DifferenceInDifferences(Estimator):
             info["dropped"] = info["dropped"] + [DroppedRows(
                 n_left, f"rows of units with zero weight after adjust='{self.adjust}'",
                 stage=self.method).to_dict()]
+        assert cohort.unit_id is not None  # a panel cohort (checked in fit)
         ent = cohort.column(cohort.unit_id)[keep]
         tim = per[keep]
         tk = t[keep].astype(float)
