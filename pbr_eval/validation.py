@@ -44,7 +44,7 @@ from pbr_eval.options import (
 from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage", "Design", "DESIGNS",
-           "designs_for"]
+           "designs_for", "coverage_design"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,11 @@ class Design:
     own_study : str, optional
         For a design :func:`coverage_study` does not simulate: the test (pytest
         node id) that runs its known-truth coverage study instead.
+    biased_for : tuple of str
+        Methods this design shows biased (its assumption fails for them, e.g. a
+        before/after baseline under a common trend): their row documents the
+        bias, and their coverage is checked on their next design
+        (:meth:`coverage_design`).
     """
 
     name: str
@@ -83,6 +88,7 @@ class Design:
     scenario_params: Mapping[str, Any] | None = None
     cohort_options: Mapping[str, Any] | None = None
     own_study: str | None = None
+    biased_for: tuple[str, ...] = ()
 
     def example_cohort(self, *, seed: int = 11) -> Cohort:
         """A small cohort of this design (150 treated, 1,500 comparison; 400 units of a
@@ -125,7 +131,7 @@ DESIGNS: dict[str, Design] = {d.name: d for d in (
     Design("families", "families", "families",
            "Panel of families before and after a programme, with common trends; the "
            "difference-in-differences assumption holds, a before/after baseline is biased "
-           "by the trend."),
+           "by the trend.", biased_for=("baseline",)),
     Design("families_no_trend", "families", "no common trend",
            "As 'families' without a common trend: a before/after baseline is then a valid "
            "design.",
@@ -147,6 +153,21 @@ def designs_for(method: str) -> list[Design]:
     """
     check_choice("method", method, sorted(ESTIMATORS))
     return [DESIGNS[name] for name in ESTIMATORS[method].validation_designs]
+
+
+def coverage_design(method: str) -> Design:
+    """The first design declared for ``method`` on which its intervals should cover.
+
+    Examples
+    --------
+    >>> coverage_design("baseline").name  # 'families' shows its bias under a common trend
+    'families_no_trend'
+    """
+    valid = [d for d in designs_for(method) if method not in d.biased_for]
+    if not valid:
+        raise OptionError(f"Estimator '{method}' declares no design on which it should cover; "
+                          "add one to its validation_designs.")
+    return valid[0]
 
 #: Whose non-intervention rate is the truth: the treated units the estimator kept
 #: (weight > 0; the whole cohort when it keeps all) or always the whole cohort.

@@ -15,7 +15,12 @@ import pytest
 from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.estimators.matching import NearestNeighborMatching
 from pbr_eval.exceptions import OptionError
-from pbr_eval.validation import coverage_study, designs_for, summarise_coverage
+from pbr_eval.validation import (
+    coverage_design,
+    coverage_study,
+    designs_for,
+    summarise_coverage,
+)
 
 FLOOR = 0.90  # CI guard: nominal 0.95; fails if coverage drops below 0.90
 
@@ -65,20 +70,6 @@ def test_reduced_coverage_pair_bootstrap():
         assert (cov >= FLOOR).all(), (q, cov.to_dict())
 
 
-#: Each method's correctly specified design (as in benchmarks/make_validation.py).
-_DESIGNS = {
-    "exact": {"scenario": "reoffending",
-              "scenario_params": {"selection": {"age": 0.0, "prior_offences": 0.0,
-                                                "sentence_months": 0.0}},
-              "cohort_options": {"covariates": ["sex", "offence_type"]}},
-    "did": {"scenario": "families"},
-    # A before/after baseline is only valid without a common trend (see the test below).
-    "baseline": {"scenario": "families",
-                 "scenario_params": {"outcome": {o: {"trend": 0.0} for o in (
-                     "attendance_rate", "youth_offending", "adult_employed")}}},
-}
-
-
 #: Documented under-coverage (docs/validation.md): method -> (outcome, reason).
 _KNOWN_LOW = {
     "subclass": ("reconviction_events",
@@ -96,11 +87,12 @@ _OWN_STUDY = {m for m in ESTIMATORS if any(d.own_study for d in designs_for(m))}
 @pytest.mark.slow
 @pytest.mark.parametrize("method", sorted(set(ESTIMATORS) - set(_OWN_STUDY)))
 def test_reduced_coverage_every_estimator(method):
-    design = {"scenario": "reoffending", **_DESIGNS.get(method, {})}
+    design = coverage_design(method)  # its declared design on which it should cover
     # The settings of docs/validation.md (same seed, sizes and 200 cohorts), so the
     # documented table is this test's evidence; MCSE 0.015 keeps 0.90 over 3 SEs away.
-    cs = coverage_study(build_estimator(method, {}), design.pop("scenario"), n_reps=200,
-                        seed=20261122, n_treated=300, n_comparison=3000, n_jobs=2, **design)
+    cs = coverage_study(build_estimator(method, {}), design.scenario, n_reps=200,
+                        seed=20261122, n_treated=300, n_comparison=3000, n_jobs=2,
+                        **design.study_options())
     assert cs.info["n_failed"] == 0, cs.info["failures"]
     cov = _coverage(cs, "effect")
     known = _KNOWN_LOW.get(method)
@@ -230,12 +222,12 @@ def test_exact_count_shortfall_is_the_programme_narrowing_the_treated_spread():
     from pbr_eval import Cohort
     from pbr_eval.datasets import simulate
 
-    design = _DESIGNS["exact"]
+    design = coverage_design("exact")
     ratios = []
     for seed in (1, 2, 3, 4, 5):
-        kw = {"seed": seed, "n_treated": 300, "n_comparison": 3000, **design["scenario_params"]}
+        kw = {"seed": seed, "n_treated": 300, "n_comparison": 3000, **dict(design.scenario_params or {})}
         sim, zero = simulate("reoffending", **kw), simulate("reoffending", effect=0, **kw)
-        args = {**sim.cohort_args, **design["cohort_options"]}
+        args = {**sim.cohort_args, **dict(design.cohort_options or {})}
         with_y0 = sim.data.copy()
         t = with_y0["treated"] == 1
         with_y0.loc[t, "reconviction_events"] = zero.data.loc[t, "reconviction_events"]
