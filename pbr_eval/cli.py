@@ -874,6 +874,76 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
             _echo(f"  {f.relative_to(result.folder)}")
 
 
+@cli.command("workbook")
+@click.argument("results", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, help="The .xlsx workbook to write.")
+@click.option("--pricing", default=None, type=click.Path(dir_okay=False),
+              help="Saved prices (JSON from `pbr-eval price --json`), if not inside RESULTS.")
+@click.option("--value-per-outcome", "value", default=None, type=float,
+              help="Value of one additional outcome: price afresh with the options below.")
+@click.option("--outcome", "outcomes", multiple=True, help="Outcome to price (repeatable).")
+@click.option("--better", default="higher", show_default=True,
+              type=click.Choice(["higher", "lower"]),
+              help="'lower' prices the complement of a binary outcome (e.g. NOT reoffending).")
+@click.option("--expected-rate", default=None, type=float,
+              help="Rate expected with the programme (default: the observed rate).")
+@click.option("--cost-per-participant", "cost", default=None, type=float,
+              help="Provider cost per participant.")
+@click.option("--attachment-fee", default=None, type=float, help="Per participant.")
+@click.option("--cohort-size", default=None, type=int, help="Participants.")
+@click.option("--referrals-per-month", default=None, type=int)
+@click.option("--months-of-referrals", default=None, type=int)
+@click.option("--outcome-lag", default=None, type=int, help="Months from referral to evidence.")
+@click.option("--payment-lag", default=None, type=int, help="Months from evidence to payment.")
+@click.option("--discount-rate", default=None, type=float, help="A share: 0.035 for 3.5%.")
+@click.option("--currency", default="£", show_default=True, help="Currency symbol.")
+@click.option("--title", default=None, help="Workbook title.")
+def workbook_cmd(results: str, out: str, pricing: str | None, value: float | None,
+                 outcomes: tuple[str, ...], better: str, expected_rate: float | None,
+                 cost: float | None, attachment_fee: float | None, cohort_size: int | None,
+                 referrals_per_month: int | None, months_of_referrals: int | None,
+                 outcome_lag: int | None, payment_lag: int | None,
+                 discount_rate: float | None, currency: str, title: str | None) -> None:
+    """Write the live tariff workbook (inputs, evidence and formulas) from saved results.
+
+    The prices come from RESULTS (a `run` or `demo` results.json), from
+    --pricing, or afresh from --value-per-outcome (with --cost-per-participant and
+    --attachment-fee, which
+    then feed the price, the tariff and the cash flow alike).
+
+    \b
+    Example:
+      pbr-eval workbook reports/demo/results.json --out tariff.xlsx --value-per-outcome 5000 \\
+          --better lower --outcome reoffended --cost-per-participant 300 --attachment-fee 100
+    """
+    from pbr_eval.pricing import price as _price
+    from pbr_eval.reporting.workbook import write_tariff_workbook
+
+    if Path(out).suffix.lower() != ".xlsx" or Path(out).is_dir():
+        raise OptionError(f"`--out` must be an .xlsx file to write; got '{out}'"
+                          + (", which is a folder." if Path(out).is_dir() else "."))
+    payload, prices = _load_results_json(results)
+    if pricing:
+        prices = _read_json(pricing, "pricing")
+    contract = {k: v for k, v in dict(
+        cohort_size=cohort_size, cost_per_participant=cost, attachment_fee=attachment_fee,
+        referrals_per_month=referrals_per_month, months_of_referrals=months_of_referrals,
+        outcome_lag=outcome_lag, payment_lag=payment_lag, discount_rate=discount_rate,
+    ).items() if v is not None}
+    if value is not None:
+        prices = _price(payload, value_per_outcome=value, outcomes=list(outcomes) or None,
+                        better=better, expected_rate=expected_rate, cost_per_participant=cost,
+                        attachment_fee=attachment_fee or 0.0, cohort_size=cohort_size)
+    elif prices is None:
+        raise OptionError(
+            f"`results` file '{results}' holds no prices; give --value-per-outcome (the value "
+            "of one additional outcome) to price it, or --pricing with a file from `pbr-eval price "
+            "--json`.")
+    path = write_tariff_workbook(payload, out, pricing=prices, title=title,
+                                 currency=currency, contract=contract)
+    _echo(f"Wrote {path}")
+
+
 @cli.command("price")
 @click.argument("results_json", type=click.Path(exists=True, dir_okay=False))
 @click.option("--value-per-outcome", "value", default=None, type=float,

@@ -63,11 +63,16 @@ def test_provenance_records_versions_hash_options_seed(tmp_path):
     direct = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="nearest")
     got = run.results["psm"].to_frame()["non_intervention"].to_numpy()
     assert got == pytest.approx(direct.to_frame()["non_intervention"].to_numpy())
-    # the contract and sensitivity tables fill the commissioner's workbook
+    # the contract fills the commissioner's live workbook (its inputs and formulas)
     wb = load_workbook(run.folder / "workbook.xlsx")
-    for sheet in ("Tariff", "Payment simulation", "Cash flow", "Price sensitivity",
-                  "Hidden-bias sensitivity", "E-values"):
-        assert not str(wb[sheet]["A1"].value).startswith("Not available"), sheet
+    assert wb.sheetnames[:6] == ["Read me", "Inputs", "Prices", "Tariff", "Payments", "Cash flow"]
+    inputs = {row[0].value: row[1].value for row in wb["Inputs"].iter_rows(min_row=5)}
+    assert inputs["Attachment fee per participant"] == 100
+    assert inputs["Provider's delivery cost per participant"] == 300
+    assert inputs["Months from referral to evidence of the outcome"] == 18
+    for sheet in ("Prices", "Tariff", "Payments", "Cash flow"):
+        assert any(str(c.value).startswith("=") for row in wb[sheet].iter_rows()
+                   for c in row), sheet
 
 
 BASE = """\

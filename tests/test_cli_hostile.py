@@ -182,6 +182,16 @@ def _cases(f: dict[str, Path]) -> list[tuple[str, list[str], int]]:
                                      "--n", "5", "--out", str(f["dir"] / "s.csv")], 2),
         ("claims-sample-two-sizes", ["claims", "sample", "--claims", csv, "--n", "5",
                                      "--margin", "0.1", "--out", str(f["dir"] / "s.csv")], 2),
+        # workbook
+        ("workbook-no-prices", ["workbook", res, "--out", str(f["dir"] / "t.xlsx")], 2),
+        ("workbook-garbage", ["workbook", str(f["r_garbage"]), "--out",
+                              str(f["dir"] / "t.xlsx"), "--value-per-outcome", "5000"], 2),
+        ("workbook-negative-value", ["workbook", res, "--out", str(f["dir"] / "t.xlsx"),
+                                     "--value-per-outcome", "-5"], 2),
+        ("workbook-pdf", ["workbook", res, "--out", str(f["dir"] / "t.pdf"), "--value-per-outcome", "5"], 2),
+        ("workbook-into-a-folder", ["workbook", res, "--out", str(f["dir"]), "--value-per-outcome", "5"], 2),
+        ("workbook-percent-discount", ["workbook", res, "--out", str(f["dir"] / "t.xlsx"),
+                                       "--value-per-outcome", "5000", "--discount-rate", "3.5"], 2),
         # demo
         ("demo-out-is-a-file", ["demo", "--out", str(f["afile"])], 2),
     ]

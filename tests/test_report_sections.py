@@ -84,10 +84,17 @@ def built(full):
 def written(full, tmp_path_factory):
     d = tmp_path_factory.mktemp("full")
     out = {}
-    for name in ("pilot.html", "pilot.md", "tariff.html", "tariff.xlsx"):
+    for name in ("pilot.html", "pilot.md", "tariff.html"):
         kind = "tariff" if name.startswith("tariff") else "pilot"
         out[name] = pbr_eval.report(full["res"], d / name, kind=kind, threshold=THR,
                                     generated="2026-01-01", **full["parts"])[0]
+    # the table workbook of the tariff report (pbr_eval.report writes the live tariff
+    # workbook for a tariff .xlsx with prices: tests/test_workbook.py)
+    from pbr_eval.reporting import build, write_workbook
+
+    out["tariff.xlsx"] = write_workbook(build(full["res"], kind="tariff", threshold=THR,
+                                              generated="2026-01-01", **full["parts"]),
+                                        d / "tariff.xlsx")
     return out
 
 

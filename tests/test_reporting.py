@@ -87,7 +87,11 @@ def test_markdown_writes_figures_beside_it(res, tmp_path):
 
 
 def test_workbook_sheets_numbers_formats_and_frozen_headers(res, rec, tmp_path):
-    (path,) = pbr_eval.report(res, tmp_path / "tariff.xlsx", pricing=rec, kind="tariff")
+    # the table workbook (a tariff report's .xlsx with prices is the live workbook instead:
+    # tests/test_workbook.py)
+    from pbr_eval.reporting import write_workbook
+
+    path = write_workbook(build(res, pricing=rec, kind="tariff"), tmp_path / "tables.xlsx")
     wb = load_workbook(path)
     assert wb.sheetnames == ["README", *sheets_for("tariff")]  # sheets from the registry
     ws = wb["Prices"]
@@ -163,7 +167,9 @@ def test_pricing_engine_parts_fill_the_tariff_report(res, rec, tmp_path):
                                price_sensitivity=bundle["sensitivity"])
     assert again.read_text(encoding="utf-8").split("Generated")[1].split("</p>")[1] == \
         text_.split("Generated")[1].split("</p>")[1]
-    (xlsx,) = pbr_eval.report(res, tmp_path / "t.xlsx", pricing=bundle, kind="tariff")
+    from pbr_eval.reporting import write_workbook
+
+    xlsx = write_workbook(build(res, pricing=bundle, kind="tariff"), tmp_path / "t.xlsx")
     wb = load_workbook(xlsx)
     cf = wb["Cash flow"]
     header = [c.value for c in cf[1]]

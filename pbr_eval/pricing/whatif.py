@@ -100,6 +100,8 @@ __all__ = [
     "peak_working_capital",
     "net_present_value",
     "whatif",
+    "ADVICE",
+    "advice",
 ]
 
 #: The risks of a price-by-risk table (chance of paying for deadweight).
@@ -671,6 +673,65 @@ class WhatIfFigures:
         out["price_by_risk"] = [list(x) for x in self.price_by_risk]
         out["schedule"] = {k: v.tolist() for k, v in self.schedule.items()}
         return out
+
+
+#: The engine's advice: rule -> (text when it applies, text when it does not). The workbook's
+#: Read me sheet writes these same sentences through formulas; :func:`advice` picks them.
+ADVICE: dict[str, tuple[str, ...]] = {
+    "pilot": (
+        "Pilot longer: the evidence is too uncertain for a confident price (the recommended "
+        "price is less than half the most worth paying at the central estimate). A longer or "
+        "larger pilot narrows the range.",
+        "The evidence supports a price: the recommended price is at least half the most worth "
+        "paying at the central estimate.",
+    ),
+    "attachment": (
+        "Use attachment fees: at the price paid the provider does not cover its delivery "
+        "cost, so pay part of the price when people join (an attachment fee) or the provider "
+        "cannot take the contract.",
+        "Consider attachment fees: the provider must fund more than a quarter of its delivery "
+        "cost before payments arrive; an attachment fee eases its cash flow.",
+        "Attachment fees are not needed for the provider to break even or to fund its cash "
+        "flow at these inputs.",
+    ),
+    "segment": (
+        "Segment: more than half of the outcomes paid for would have happened anyway. Pay "
+        "different prices for groups with different non-intervention rates (payment groups) "
+        "so the easiest cases are not over-paid.",
+        "Segmenting is not needed on deadweight grounds: most outcomes paid for are additional.",
+    ),
+}
+
+
+def advice(inputs: WhatIfInputs, evidence: Evidence,
+           figures: WhatIfFigures | None = None) -> dict[str, str]:
+    """The engine's advice (pilot longer, use attachment fees, segment) for these inputs.
+
+    Rules: *pilot longer* when the recommended price is under half the most
+    worth paying at the central estimate; *use attachment fees* when the
+    provider's break-even price exceeds the price paid, *consider* them when
+    the peak working capital exceeds a quarter of the total delivery cost;
+    *segment* when the deadweight share ``n / r`` exceeds one half.
+
+    Examples
+    --------
+    >>> ev = Evidence("not reoffended", 0.7183, 0.026, "logit")
+    >>> advice(WhatIfInputs(5000.0, 0.7533, cohort_size=600), ev)["pilot"][:12]
+    'Pilot longer'
+    """
+    f = whatif(inputs, evidence) if figures is None else figures
+    total_cost = inputs.cohort_size * inputs.cost_per_participant
+    if f.break_even > f.price_paid:
+        attach = ADVICE["attachment"][0]
+    elif f.peak_working_capital > 0.25 * total_cost:
+        attach = ADVICE["attachment"][1]
+    else:
+        attach = ADVICE["attachment"][2]
+    return {
+        "pilot": ADVICE["pilot"][0 if f.recommended < 0.5 * f.ceiling else 1],
+        "attachment": attach,
+        "segment": ADVICE["segment"][0 if evidence.centre / inputs.expected_rate > 0.5 else 1],
+    }
 
 
 def whatif(inputs: WhatIfInputs, evidence: Evidence,

@@ -79,7 +79,26 @@ def _write_markdown(report: Report, path: Path) -> list[Path]:
     return [write_text(path, text), *written]
 
 
+class LiveWorkbookReport:
+    """A tariff report with prices, for the live workbook: the built report and its parts.
+
+    :func:`write_report` hands this to ``RENDERERS[".xlsx"]`` instead of the bare
+    :class:`Report` when a tariff report has a price recommendation, so the workbook
+    writer can build its inputs and evidence from the results and the pricing bundle.
+    """
+
+    def __init__(self, report: Report, results: Any, pricing: Any) -> None:
+        self.report, self.results, self.pricing = report, results, pricing
+
+
 def _write_excel(report: Report, path: Path) -> list[Path]:
+    if isinstance(report, LiveWorkbookReport):  # inputs, evidence and formulas
+        from pbr_eval.reporting.workbook import write_tariff_workbook
+
+        built = report.report
+        return [write_tariff_workbook(report.results, path, pricing=report.pricing,
+                                      title=built.title, generated=built.generated,
+                                      currency=built.currency)]
     return [write_workbook(report, path)]
 
 
@@ -113,4 +132,11 @@ def write_report(results: Any, path: str | Path, **options: Any) -> list[Path]:
         )
     report = build(results, **options)
     p.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".xlsx" and report.kind == "tariff":
+        from pbr_eval.reporting.workbook import _recommendation
+
+        pricing = options.get("pricing")
+        if _recommendation(pricing) is not None:  # the live tariff workbook
+            live = LiveWorkbookReport(report, results, pricing)
+            return RENDERERS[suffix](live, p)  # type: ignore[arg-type]
     return RENDERERS[suffix](report, p)
