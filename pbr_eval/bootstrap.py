@@ -105,10 +105,7 @@ class _Plan:
         keep: Sequence[str] | None = None,
         buffers: WorkBuffers | None = None,
     ) -> tuple[Cohort, np.ndarray]:
-        """The replicate cohort of ``groups`` and its parent rows; ``keep``: copy only
-        these data columns (``Estimator.replicate_columns``), default all; ``buffers``:
-        work arrays reused across replicates (the cohort is then valid only until
-        the next one built with them)."""
+        """Return the replicate cohort of ``groups`` and its parent rows; ``keep``: copy only these data columns (``Estimator.replicate_columns``), default all; ``buffers``: work arrays reused across replicates (the cohort is then valid only until the next one built with them)."""
         rows, pos = self.rows_of(groups)
         cols: dict[str, np.ndarray] = {}
         if parent.unit_id is not None:
@@ -342,7 +339,7 @@ class _Progress:
 
 # --------------------------------------------------------------------------- pair bootstrap
 def _weights_of(point: CounterfactualResults) -> np.ndarray:
-    """The point estimate's unit weights (the pair and comparison bootstraps need them)."""
+    """Return the point estimate's unit weights (the pair and comparison bootstraps need them)."""
     if point.weights is None:
         raise OptionError(
             f"These results (method '{point.method}') carry no unit weights, which the pair and "
@@ -383,9 +380,7 @@ def _pair_estimates(
 
 # --------------------------------------------------------------------------- front door
 def _warm_start(point: CounterfactualResults) -> np.ndarray | None:
-    """The full sample's logistic propensity coefficients, if it fitted one: the
-    replicates' warm start (:attr:`ReplicateHints.start`; the optimum does not
-    depend on it)."""
+    """Return the full sample's logistic propensity coefficients, if it fitted one: the replicates' warm start (:attr:`ReplicateHints.start`; the optimum does not depend on it)."""
     logit = getattr(point.extras.get("propensity"), "logit", None)
     return None if logit is None else np.asarray(logit.params, dtype=float)
 

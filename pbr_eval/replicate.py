@@ -48,7 +48,7 @@ class WorkBuffers:
         self._arrays: dict[str, np.ndarray] = {}
 
     def array(self, name: str, n: int, p: int) -> np.ndarray:
-        """An ``(n, p)`` float view of buffer ``name``; its content is undefined.
+        """Return an ``(n, p)`` float view of buffer ``name``; its content is undefined.
 
         Parameters
         ----------

@@ -31,9 +31,7 @@ DISTANCE_TRANSFORMS = ("mahalanobis", "robust_mahalanobis", "euclidean", "scaled
 
 
 def distance_matrix_covariates(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """Covariates for a distance: numbers as they are; each category level an
-    indicator divided by sqrt(2) (so a two-level factor counts like one 0/1
-    variable, as in MatchIt and optmatch)."""
+    """Covariates for a distance: numbers as they are; each category level an indicator divided by sqrt(2) (so a two-level factor counts like one 0/1 variable, as in MatchIt and optmatch)."""
     blocks = []
     for c in columns:
         s = data[c]
@@ -75,8 +73,7 @@ def _ld_colsum(x: np.ndarray) -> np.ndarray:
 
 
 def r_scale(x: np.ndarray) -> np.ndarray:
-    """``scale(x)``: centre by ``colMeans``, divide by ``sqrt(sum(v^2)/(n-1))``, with
-    R's extended-precision sums (for at most :data:`R_EXACT_MAX_ROWS` rows)."""
+    """``scale(x)``: centre by ``colMeans``, divide by ``sqrt(sum(v^2)/(n-1))``, with R's extended-precision sums (for at most :data:`R_EXACT_MAX_ROWS` rows)."""
     n = x.shape[0]
     if n > R_EXACT_MAX_ROWS:
         xc = x - x.mean(axis=0)
@@ -97,8 +94,7 @@ def _r_mean(x: np.ndarray) -> np.ndarray:
 
 
 def r_cov(x: np.ndarray) -> np.ndarray:
-    """``cov(x)`` as R's C code computes it (extended-precision products and sums;
-    for more than :data:`R_EXACT_MAX_ROWS` rows, ``numpy.cov``)."""
+    """``cov(x)`` as R's C code computes it (extended-precision products and sums; for more than :data:`R_EXACT_MAX_ROWS` rows, ``numpy.cov``)."""
     n, p = x.shape
     if n > R_EXACT_MAX_ROWS:
         return np.cov(x, rowvar=False, ddof=1).reshape(p, p)
@@ -111,8 +107,7 @@ def r_cov(x: np.ndarray) -> np.ndarray:
 
 
 def _getrf2(a: np.ndarray, r0: int, c0: int, m: int, n: int, ipiv: np.ndarray) -> None:
-    """LU with partial pivoting of ``a[r0:r0+m, c0:c0+n]`` in place (LAPACK dgetrf2's
-    recursion; ``ipiv`` holds absolute row numbers)."""
+    """LU with partial pivoting of ``a[r0:r0+m, c0:c0+n]`` in place (LAPACK dgetrf2's recursion; ``ipiv`` holds absolute row numbers)."""
     if m == 1:
         ipiv[r0] = r0
         return
@@ -173,8 +168,7 @@ def r_solve(v: np.ndarray) -> np.ndarray:
 
 
 def pivoted_cholesky(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-triangular ``U`` and pivot ``piv`` with ``U'U = a[piv][:, piv]``, as R's
-    ``chol(a, pivot = TRUE)`` (LAPACK ``dpstf2``, upper, default tolerance).
+    """Upper-triangular ``U`` and pivot ``piv`` with ``U'U = a[piv][:, piv]``, as R's ``chol(a, pivot = TRUE)`` (LAPACK ``dpstf2``, upper, default tolerance).
 
     For a rank-deficient ``a`` the first row past the rank keeps the residual
     pivot on its diagonal, as R returns it; the rows after it (left
@@ -248,9 +242,7 @@ def _inverse(v: np.ndarray) -> np.ndarray:
 
 
 def _rowwise_product(x: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``x @ b.T`` summed column by column in a fixed order, so identical rows of
-    ``x`` give bit-identical rows (a BLAS product may round rows differently,
-    which would break the tie rules on repeated covariate rows)."""
+    """``x @ b.T`` summed column by column in a fixed order, so identical rows of ``x`` give bit-identical rows (a BLAS product may round rows differently, which would break the tie rules on repeated covariate rows)."""
     xf = np.asfortranarray(x)
     out = np.zeros((x.shape[0], b.shape[0]), order="F")
     for k in range(b.shape[0]):

@@ -293,10 +293,11 @@ def match_nearest(
 
 
 def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
-    """``values`` with a sentinel ``fill`` at each end, as a ``memoryview``
+    """``values`` with a sentinel ``fill`` at each end, as a ``memoryview``.
 
     (of a new numpy array: indexing it gives Python numbers, as a list does,
-    without building one Python object per element)."""
+    without building one Python object per element).
+    """
     ext = np.empty(values.size + 2, np.float64 if code == "d" else np.int64)
     ext[0] = ext[-1] = fill
     ext[1:-1] = values
@@ -317,7 +318,7 @@ def _greedy_1to1(
     cal: float,
     ok: list[bool],
 ) -> np.ndarray:
-    """The common case (1:1, no replacement, no covariate calipers), inlined.
+    """Return the common case (1:1, no replacement, no covariate calipers), inlined.
 
     Same result as :func:`_find_vec` with ``ratio=1``: the nearest available
     control on each side (caliper-checked), the nearer wins, and at equal
@@ -423,9 +424,7 @@ def _closest_vec(
     cal_x: np.ndarray | None,
     cal_w: np.ndarray | None,
 ) -> np.ndarray:
-    """MatchIt's ``nn_matchC_vec_closest`` (``m.order = "closest"``): the rounds of
-    :func:`_closest_rounds`; a later search starts beyond the unit's earlier matches
-    (and, on a re-search, beyond the unit just taken by another focal unit)."""
+    """MatchIt's ``nn_matchC_vec_closest`` (``m.order = "closest"``): the rounds of :func:`_closest_rounds`; a later search starts beyond the unit's earlier matches (and, on a re-search, beyond the unit just taken by another focal unit)."""
 
     def find(k: int, prev: list[int]) -> int | None:
         i = int(focal_idx[k])

@@ -1,6 +1,4 @@
-"""The building blocks of MatchIt's nearest-neighbour walk, shared by the score and
-covariate-distance kernels (:mod:`pbr_eval.estimators._nearest`,
-:mod:`pbr_eval.estimators._nearest_mah`).
+"""The building blocks of MatchIt's nearest-neighbour walk, shared by the score and covariate-distance kernels (:mod:`pbr_eval.estimators._nearest`, :mod:`pbr_eval.estimators._nearest_mah`).
 
 * :class:`_Pool`: the still-available comparison units of each exact-matching
   cell in a union-find structure ("next available slot to the left / right"),
@@ -70,7 +68,7 @@ def _pop_heap(a: list[int], d: Sequence[float], last: int, result: int) -> None:
 
 
 def partial_sort_first(d: Sequence[float], k: int) -> list[int]:
-    """Indices of the ``k`` smallest of ``d`` in libstdc++ ``std::partial_sort`` order
+    """Return indices of the ``k`` smallest of ``d`` in libstdc++ ``std::partial_sort`` order.
 
     (not stable: tied values may come out in either order, as in MatchIt).
 
@@ -99,7 +97,7 @@ def partial_sort_first(d: Sequence[float], k: int) -> list[int]:
 
 
 def stable_argsort(a: np.ndarray) -> np.ndarray:
-    """``np.argsort(a, kind="stable")``, faster: an unstable sort, then ties put back
+    """``np.argsort(a, kind="stable")``, faster: an unstable sort, then ties put back.
 
     in index order (identical result; about 3x faster on 100,000 floats).
 
@@ -244,11 +242,7 @@ def _closest_rounds(
     take: Callable[[int], None],
     n_available: Callable[[], int],
 ) -> np.ndarray:
-    """MatchIt's ``m.order = "closest"`` for covariate distances
-    (``nn_matchC_mahcovs_closest``): each round, every eligible focal unit finds
-    its nearest available unit; pairs are taken in increasing distance (stable
-    order); a focal unit whose unit was taken meanwhile searches again and is
-    re-inserted before pairs at an equal distance (``std::lower_bound``).
+    """MatchIt's ``m.order = "closest"`` for covariate distances (``nn_matchC_mahcovs_closest``): each round, every eligible focal unit finds its nearest available unit; pairs are taken in increasing distance (stable order); a focal unit whose unit was taken meanwhile searches again and is re-inserted before pairs at an equal distance (``std::lower_bound``).
 
     ``find(k, prev)`` is the nearest available pool unit of focal row ``k`` (or
     None), given its earlier matches ``prev`` (on a re-search also the unit just

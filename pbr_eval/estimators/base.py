@@ -1,5 +1,4 @@
-"""What every estimator shares: the registry, option bookkeeping, and the
-weighted comparison of means that turns adjustment weights into estimates."""
+"""What every estimator shares: the registry, option bookkeeping, and the weighted comparison of means that turns adjustment weights into estimates."""
 
 from __future__ import annotations
 
@@ -95,7 +94,7 @@ class Estimator(ABC):
     validation_designs: ClassVar[tuple[str, ...]] = ()
 
     def get_params(self) -> dict[str, Any]:
-        """The options this estimator was built with (scikit-learn style)."""
+        """Return the options this estimator was built with (scikit-learn style)."""
         sig = inspect.signature(type(self).__init__)
         return {
             name: getattr(self, name)
@@ -105,6 +104,7 @@ class Estimator(ABC):
 
     @classmethod
     def option_names(cls) -> list[str]:
+        """Return the names of the keyword options this estimator takes."""
         sig = inspect.signature(cls.__init__)
         return [n for n, p in sig.parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
 
@@ -114,7 +114,7 @@ class Estimator(ABC):
 
     # ----------------------------------------------- the replicate fast path
     def replicate_columns(self, cohort: Cohort) -> list[str] | None:
-        """Data columns :meth:`fit_replicate` reads beyond ``X``, ``t`` and the roles.
+        """Return data columns :meth:`fit_replicate` reads beyond ``X``, ``t`` and the roles.
 
         The bootstrap copies only these into each replicate cohort
         (``Cohort.take(rows, keep=...)``). ``None`` (the default): all columns.
@@ -162,7 +162,7 @@ def build_estimator(method: str, options: dict[str, Any], ignored: dict[str, Any
 
 
 def base_info(cohort: Cohort, estimator: Estimator, *, seed: Any = None) -> dict[str, Any]:
-    """The ``info`` entries every result carries."""
+    """Return the ``info`` entries every result carries."""
     return {
         "method": estimator.method,
         "options": {k: (v if isinstance(v, (int, float, str, bool, type(None), list, tuple))
@@ -180,7 +180,7 @@ def base_info(cohort: Cohort, estimator: Estimator, *, seed: Any = None) -> dict
 def matched_sample_se(
     se: str, subclass: np.ndarray | None, keep: np.ndarray
 ) -> tuple[np.ndarray | None, str, str]:
-    """The sandwich settings of ``se=`` in a matched sample: (clusters, kind, description).
+    """Return the sandwich settings of ``se=`` in a matched sample: (clusters, kind, description).
 
     ``"matched_set"`` clusters by matched set or subclass with HC1's G/(G-1)
     correction (as ``sandwich::vcovCL``); ``"HC0"``/``"HC1"``/``"HC3"`` are

@@ -1,5 +1,4 @@
-"""Historical baseline: the same population's earlier outcome rate, optionally
-projected forward with a time trend, when no concurrent comparison group exists.
+"""Historical baseline: the same population's earlier outcome rate, optionally projected forward with a time trend, when no concurrent comparison group exists.
 
 This is NOT a counterfactual comparison: it assumes nothing else changed
 between the baseline and the programme period except what the trend
@@ -145,8 +144,7 @@ def project_baseline(
 def paired_differences(
     y: np.ndarray, paired: tuple[np.ndarray, np.ndarray, np.ndarray]
 ) -> np.ndarray:
-    """Per unit: programme-period outcome minus the mean of its historical outcomes
-    (units observed in both)."""
+    """Per unit: programme-period outcome minus the mean of its historical outcomes (units observed in both)."""
     unit, hist, target = paired
     h = pd.Series(y[hist]).groupby(pd.Series(unit[hist])).mean()
     t = pd.Series(y[target]).groupby(pd.Series(unit[target])).mean()

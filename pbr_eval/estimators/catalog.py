@@ -31,7 +31,7 @@ _MODULE_BLOCK = re.compile(
 
 
 def summary_line(cls: type) -> str:
-    """The first paragraph of a class docstring, on one line."""
+    """Return the first paragraph of a class docstring, on one line."""
     doc = inspect.getdoc(cls) or ""
     return " ".join(doc.split("\n\n", 1)[0].split())
 
@@ -105,7 +105,7 @@ def _se_cell(kinds: tuple[str, ...], default: object) -> str:
 def estimator_table(
     family: str | Iterable[str] | None = None, *, design_labels: Mapping[str, str] | None = None
 ) -> str:
-    """The Markdown table of :func:`estimator_catalog` that the docs show.
+    """Return the Markdown table of :func:`estimator_catalog` that the docs show.
 
     Columns: the ``method=`` name, the class, what it does (the class
     docstring's summary), the estimands, the ``se=`` choices (default first)
@@ -140,7 +140,7 @@ def estimator_table(
 
 
 def se_table() -> str:
-    """The ``se=`` names, what each means and which estimators take it (Markdown).
+    """Return the ``se=`` names, what each means and which estimators take it (Markdown).
 
     Examples
     --------
@@ -178,12 +178,11 @@ def module_table() -> str:
 
 
 def update_estimator_tables(text: str, *, design_labels: Mapping[str, str] | None = None) -> str:
-    """``text`` with every ``<!-- estimators:...:start -->`` block regenerated
-    (``all`` for every family).
+    r"""``text`` with every ``<!-- estimators:...:start -->`` block regenerated (``all`` for every family).
 
     Examples
     --------
-    >>> page = "<!-- estimators:panel:start -->\\nold\\n<!-- estimators:end -->"
+    >>> page = "<!-- estimators:panel:start -->\nold\n<!-- estimators:end -->"
     >>> update_estimator_tables(page).splitlines()[1].startswith("| `method=`")
     True
     """

@@ -44,7 +44,7 @@ def panel_ols(
     time_effects: bool = False,
     clusters: np.ndarray | None = None,
 ) -> tuple[pd.Series, pd.DataFrame, int]:
-    """linearmodels ``PanelOLS`` with standard errors clustered by unit or by ``clusters``.
+    """Linearmodels ``PanelOLS`` with standard errors clustered by unit or by ``clusters``.
 
     Parameters
     ----------

@@ -1,5 +1,4 @@
-"""Doubly robust estimators of the non-intervention rate of the treated:
-augmented IPW (``"aipw"``) and IPW regression adjustment (``"ipwra"``).
+"""Doubly robust estimators of the non-intervention rate of the treated: augmented IPW (``"aipw"``) and IPW regression adjustment (``"ipwra"``).
 
 Both are consistent when either the propensity model or the outcome model
 is correctly specified.
@@ -108,10 +107,7 @@ def _aipw(
     free: np.ndarray | None,
     names: list[str] | None,
 ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray]:
-    r""":func:`aipw_att`, also returning the outcome fit, its predictions for every row
-    and the weight :math:`c_j = \partial\hat\mu_0/\partial y_j` of each comparison outcome:
-    :math:`c_j = z_j' H^{-1}(D - B_c/S) + o_j/S` (see :func:`aipw_att`; :math:`o_j/S`
-    alone for a scikit-learn outcome model)."""
+    r""":func:`aipw_att`, also returning the outcome fit, its predictions for every row and the weight :math:`c_j = \partial\hat\mu_0/\partial y_j` of each comparison outcome: :math:`c_j = z_j' H^{-1}(D - B_c/S) + o_j/S` (see :func:`aipw_att`; :math:`o_j/S` alone for a scikit-learn outcome model)."""
     keep = np.ones(t.size, dtype=bool) if keep is None else keep
     Z = with_intercept(X) if Z is None else Z
     A, mu1, phiA, phi1, fit, m, phi_beta = regression_att(

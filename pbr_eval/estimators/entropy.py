@@ -1,5 +1,4 @@
-"""Entropy balancing (Hainmueller 2012): comparison weights that match the
-treated group's covariate means (and optionally variances) exactly.
+"""Entropy balancing (Hainmueller 2012): comparison weights that match the treated group's covariate means (and optionally variances) exactly.
 
 References
 ----------
@@ -40,7 +39,7 @@ BALANCE_TOL = 1e-8
 def balance_constraints(
     X: np.ndarray, t: np.ndarray, names: list[str], binary: list[str], moments: str
 ) -> tuple[np.ndarray, list[str]]:
-    """The columns whose treated means are matched.
+    """Return the columns whose treated means are matched.
 
     ``"mean"``: the design columns. ``"variance"``: also
     ``(x - mean_treated(x))^2`` for every non-binary column, so the

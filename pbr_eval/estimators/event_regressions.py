@@ -76,7 +76,8 @@ class WaveMeans:
     resid: np.ndarray
 
     @property
-    def T(self) -> int:
+    def T(self) -> int:  # noqa: N802 (the panel's number of periods, as in the papers)
+        """Number of periods."""
         return int(self.M.shape[1])
 
 
@@ -89,7 +90,7 @@ class LinearEstimate:
     C: np.ndarray  # (n_est, n_waves, T) coefficients on M
 
     def psi(self, wm: WaveMeans) -> np.ndarray:
-        """Unit influence functions (n, n_est): ``n c_{g(i),t} (Y_it - M) / n_g`` summed over t."""
+        """Return unit influence functions (n, n_est): ``n c_{g(i),t} (Y_it - M) / n_g`` summed over t."""
         n = wm.unit_wave.size
         coef = self.C[:, wm.unit_wave, :] * (n / wm.counts[wm.unit_wave])[None, :, None]
         return np.einsum("kit,it->ik", coef, wm.resid)
@@ -135,7 +136,7 @@ def _cell_regression(M: np.ndarray, w: np.ndarray, Z: np.ndarray, keep: np.ndarr
 
 
 def twfe(wm: WaveMeans, *, anticipation: int = 0) -> LinearEstimate:
-    """Static two-way fixed effects: the coefficient on ``D_it = 1{t >= g - anticipation}``."""
+    """Return static two-way fixed effects: the coefficient on ``D_it = 1{t >= g - anticipation}``."""
     T = wm.T
     t = np.arange(T)
     D = ((t[None, :] >= (wm.waves[:, None] - anticipation)) & (wm.waves[:, None] < T))

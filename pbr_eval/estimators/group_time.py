@@ -182,7 +182,7 @@ class Aggregate:
 
 
 def influence_se(psi: np.ndarray, cluster: np.ndarray | None = None) -> np.ndarray:
-    """Standard errors ``sqrt(sum_c (sum_{i in c} psi_i)^2) / n`` (per unit without clusters).
+    """Return standard errors ``sqrt(sum_c (sum_{i in c} psi_i)^2) / n`` (per unit without clusters).
 
     Examples
     --------

@@ -1,5 +1,4 @@
-"""Estimates in a matched sample: weighted means with robust or matched-set standard
-errors, regression adjustment, and the Abadie-Imbens matching variance.
+"""Estimates in a matched sample: weighted means with robust or matched-set standard errors, regression adjustment, and the Abadie-Imbens matching variance.
 
 Used by every matching and stratification estimator
 (:mod:`~pbr_eval.estimators.matching`, :mod:`~pbr_eval.estimators.optimal`,
@@ -172,7 +171,7 @@ def variance_neighbours(
 def abadie_imbens_estimates(
     cohort: Cohort, mm: np.ndarray, focal: np.ndarray, score: np.ndarray | None
 ) -> list[OutcomeEstimate]:
-    """Matching estimates with the Abadie-Imbens (2006) variance (with replacement).
+    """Return matching estimates with the Abadie-Imbens (2006) variance (with replacement).
 
     For focal units ``i`` (n_1 matched) with matched sets ``J(i)`` of size
     ``M_i``, the effect is ``tau = mean_i (Y_i - mean_{j in J(i)} Y_j)`` and

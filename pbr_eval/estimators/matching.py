@@ -421,10 +421,7 @@ class NearestNeighborMatching(Estimator):
             )
 
     def replicate_columns(self, cohort: Cohort) -> list[str] | None:
-        """Data columns :meth:`fit_replicate` reads: outcomes and the columns
-        matched on directly (a full fit also reads every covariate for the
-        balance table, which replicates skip); ``None`` (all) when a subclass
-        overrides :meth:`fit` (see :meth:`fit_replicate`)."""
+        """Return data columns :meth:`fit_replicate` reads: outcomes and the columns matched on directly (a full fit also reads every covariate for the balance table, which replicates skip); ``None`` (all) when a subclass overrides :meth:`fit` (see :meth:`fit_replicate`)."""
         if not self._fast_replicates:
             return None
         cols = list(cohort.outcomes)
@@ -438,12 +435,11 @@ class NearestNeighborMatching(Estimator):
 
     # ------------------------------------------------------------------- fit
     def fit_replicate(self, cohort: Cohort, hints: ReplicateHints) -> CounterfactualResults:
-        """A bootstrap replicate: :meth:`fit` without the balance table, with the
-        propensity model warm-started at ``hints.start`` and fitted on the
-        distinct parent rows (same estimates; see :class:`ReplicateHints`).
+        """Return a bootstrap replicate: :meth:`fit` without the balance table, with the propensity model warm-started at ``hints.start`` and fitted on the distinct parent rows (same estimates; see :class:`ReplicateHints`).
 
         A subclass that overrides :meth:`fit` but not this method gets full
-        refits (its ``fit``), so its change is honoured in every replicate."""
+        refits (its ``fit``), so its change is honoured in every replicate.
+        """
         if not self._fast_replicates:
             return self.fit(cohort)
         return self._fit(cohort, hints)
@@ -477,8 +473,7 @@ class NearestNeighborMatching(Estimator):
         return self._fit(cohort, None)
 
     def _fit(self, cohort: Cohort, hints: ReplicateHints | None) -> CounterfactualResults:
-        """The fit in named steps: check, set up the matching problem, match, estimate,
-        describe (info, balance) and build the results."""
+        """Return the fit in named steps: check, set up the matching problem, match, estimate, describe (info, balance) and build the results."""
         focal = self._check_cohort(cohort)
         problem = self._problem(cohort, focal, hints)
         matched = self._match(cohort, problem)
@@ -527,12 +522,11 @@ class NearestNeighborMatching(Estimator):
         return cohort.t if self.estimand == "ATT" else ~cohort.t
 
     def _names(self) -> tuple[str, str]:
-        """What the focal and the pool units are called in messages."""
+        """Return what the focal and the pool units are called in messages."""
         return ("treated", "comparison") if self.estimand == "ATT" else ("comparison", "treated")
 
     def _check_cohort(self, cohort: Cohort) -> np.ndarray:
-        """Step 1: a cross-section with enough pool units and the named covariates; returns
-        the focal units (treated for the ATT)."""
+        """Step 1: a cross-section with enough pool units and the named covariates; returns the focal units (treated for the ATT)."""
         if cohort.is_panel:
             raise OptionError(
                 "Matching needs one row per unit; this cohort has a `period`. Use "
@@ -569,8 +563,7 @@ class NearestNeighborMatching(Estimator):
     def _problem(
         self, cohort: Cohort, focal: np.ndarray, hints: ReplicateHints | None
     ) -> _MatchProblem:
-        """Step 2: the score, common support, covariate distance, calipers in data units,
-        exact cells and the order in which focal units choose."""
+        """Step 2: the score, common support, covariate distance, calipers in data units, exact cells and the order in which focal units choose."""
         t = cohort.t
         score, ps = self._score(cohort, hints)
         discarded = (

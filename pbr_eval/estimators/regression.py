@@ -143,7 +143,7 @@ def regression_noise(
     weights: np.ndarray | None = None,
     Z: np.ndarray | None = None,
 ) -> CohortNoise:
-    r"""The cohort-noise terms of g-computation (see :func:`~pbr_eval.estimators.weighting.cohort_variance`).
+    r"""Return the cohort-noise terms of g-computation (see :func:`~pbr_eval.estimators.weighting.cohort_variance`).
 
     Parameters
     ----------

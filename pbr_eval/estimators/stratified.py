@@ -1,5 +1,4 @@
-"""Matching by strata: exact matching, coarsened exact matching (CEM) and
-propensity-score subclassification, with MatchIt's weights.
+"""Matching by strata: exact matching, coarsened exact matching (CEM) and propensity-score subclassification, with MatchIt's weights.
 
 Every unit falls in a stratum; strata holding both groups are kept. For the
 ATT a treated unit gets weight 1 and a comparison unit in stratum ``s`` the
@@ -98,9 +97,7 @@ def sturges_bins(n: int) -> int:
 
 
 def coarsen(x: np.ndarray, cut: int | Sequence[float]) -> np.ndarray:
-    """Bin codes as MatchIt's CEM: ``cut`` equal-width bins over the range of
-    ``x`` (outer breaks open), or the given interior cutpoints; bins are
-    left-closed ``[b_k, b_k+1)``.
+    """Bin codes as MatchIt's CEM: ``cut`` equal-width bins over the range of ``x`` (outer breaks open), or the given interior cutpoints; bins are left-closed ``[b_k, b_k+1)``.
 
     Examples
     --------
@@ -120,7 +117,7 @@ def coarsen(x: np.ndarray, cut: int | Sequence[float]) -> np.ndarray:
 
 
 def _real_list(v: Any) -> bool:
-    """A non-empty list of finite real numbers (cutpoints)."""
+    """Return a non-empty list of finite real numbers (cutpoints)."""
     if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (Sequence, np.ndarray)):
         return False
     try:
@@ -251,7 +248,7 @@ class _StrataEstimator(Estimator):
 
 
 def strata_cohort_se(y: np.ndarray, t: np.ndarray, stratum: np.ndarray) -> float:
-    r"""Standard error of a stratified ATT estimate as an estimate of the cohort's own rate.
+    r"""Return standard error of a stratified ATT estimate as an estimate of the cohort's own rate.
 
     With strata :math:`s` holding :math:`n_{1s}` treated and :math:`n_{0s}`
     comparison units, the estimate :math:`\hat\mu_0 = \sum_s (n_{1s}/n_1)
@@ -596,8 +593,7 @@ class Subclassification(_StrataEstimator):
 
 
 def _scoot(sub: np.ndarray, t: np.ndarray, x: np.ndarray, min_n: int) -> np.ndarray:
-    """Move units between neighbouring subclasses until each has ``min_n`` of each group
-    (the rule in :class:`Subclassification`'s notes; MatchIt's ``subclass_scootC``)."""
+    """Move units between neighbouring subclasses until each has ``min_n`` of each group (the rule in :class:`Subclassification`'s notes; MatchIt's ``subclass_scootC``)."""
     levels, code = np.unique(sub, return_inverse=True)
     code = code.astype(np.int64)
     n_sub = levels.size

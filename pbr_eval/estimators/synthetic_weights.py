@@ -179,7 +179,7 @@ def _collapsed(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
 
 
 def noise_level(Y: np.ndarray, N0: int, T0: int) -> float:
-    """Standard deviation of the comparison units' period-to-period changes before the programme."""
+    """Return standard deviation of the comparison units' period-to-period changes before the programme."""
     if T0 < 2:
         return 0.0
     return float(np.std(np.diff(Y[:N0, :T0], axis=1), ddof=1))

@@ -450,7 +450,7 @@ def outcome_estimate(
     se_method: str,
     noise: CohortNoise | None = None,
 ) -> OutcomeEstimate:
-    r"""An :class:`OutcomeEstimate` from the two means and their influences.
+    r"""Return an :class:`OutcomeEstimate` from the two means and their influences.
 
     Parameters
     ----------
@@ -514,7 +514,7 @@ def working_outcome_model(
     y_weights: np.ndarray,
     names: list[str] | None = None,
 ) -> CohortNoise | None:
-    """A working outcome model for the cohort standard error of ``ipw`` and ``entropy``.
+    """Return a working outcome model for the cohort standard error of ``ipw`` and ``entropy``.
 
     Fits the default GLM for the outcome type (logistic, Poisson or linear;
     main effects) on the comparison units, and returns its mean and

@@ -47,7 +47,7 @@ RESULTS_KINDS: dict[str, type[Results]] = {}
 
 
 def jsonable(obj: Any) -> Any:
-    """A JSON-ready copy of ``obj``: numpy scalars to Python, NaN/inf to None.
+    """Return a JSON-ready copy of ``obj``: numpy scalars to Python, NaN/inf to None.
 
     Examples
     --------
@@ -92,7 +92,7 @@ def _import_all_results() -> None:
 
 def frame_from_records(rows: Any, columns: Any = None, *, index: str | None = None,
                        text: Any = ()) -> pd.DataFrame:
-    """A DataFrame rebuilt from ``to_dict(orient="records")`` rows of a saved results file.
+    """Return a DataFrame rebuilt from ``to_dict(orient="records")`` rows of a saved results file.
 
     ``None`` (JSON's null) becomes NaN in number columns; columns named in
     ``text`` keep their values as they are. ``index``: the column to set as
@@ -151,16 +151,16 @@ class Results(ReadOnly, metaclass=ABCMeta):
 
     # ----------------------------------------------------------- the face
     def frame_schema(self) -> Schema:
-        """The schema of this object's ``to_frame()`` (override when it depends on the data)."""
+        """Return the schema of this object's ``to_frame()`` (override when it depends on the data)."""
         return type(self).schema
 
     @abstractmethod
     def to_frame(self) -> pd.DataFrame:
-        """The object's table; every column declared in :meth:`frame_schema`."""
+        """Return the object's table; every column declared in :meth:`frame_schema`."""
 
     @abstractmethod
     def summary(self) -> str:
-        """A plain-text summary for a terminal or a report."""
+        """Return a plain-text summary for a terminal or a report."""
 
     def __str__(self) -> str:
         return self.summary()
@@ -188,7 +188,7 @@ class Results(ReadOnly, metaclass=ABCMeta):
     # ------------------------------------------------------------ export
     @abstractmethod
     def _to_state(self) -> dict[str, Any]:
-        """The JSON-ready content of :meth:`to_dict` (without ``kind``)."""
+        """Return the JSON-ready content of :meth:`to_dict` (without ``kind``)."""
 
     @classmethod
     @abstractmethod
@@ -196,7 +196,7 @@ class Results(ReadOnly, metaclass=ABCMeta):
         """Rebuild an object from :meth:`_to_state`'s output."""
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary (aggregates only), tagged with ``kind``."""
+        """Return a JSON-ready dictionary (aggregates only), tagged with ``kind``."""
         state = jsonable(self._to_state())
         if "kind" in state:
             raise TypeError(f"{type(self).__name__}._to_state() must not use the key 'kind' "
@@ -278,7 +278,7 @@ class HasFigures(ABC):
 
     @abstractmethod
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """The plain data figure ``name`` is drawn from (aggregates only).
+        """Return the plain data figure ``name`` is drawn from (aggregates only).
 
         Parameters
         ----------

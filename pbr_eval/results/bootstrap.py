@@ -1,5 +1,4 @@
-"""Bootstrap replicates and the intervals read from them (the resampling is in
-:mod:`pbr_eval.bootstrap`; results never refit)."""
+"""Bootstrap replicates and the intervals read from them (the resampling is in :mod:`pbr_eval.bootstrap`; results never refit)."""
 
 from __future__ import annotations
 
@@ -159,17 +158,16 @@ class BootstrapResults(Results):
         return [e.outcome for e in self.estimates]
 
     def replicate_frame(self) -> pd.DataFrame:
-        """The replicates as a DataFrame: one row per replicate, columns (outcome, quantity)."""
+        """Return the replicates as a DataFrame: one row per replicate, columns (outcome, quantity)."""
         cols = pd.MultiIndex.from_product([self.outcomes, QUANTITIES], names=["outcome", "quantity"])
         return pd.DataFrame(self.replicates.reshape(self.n_boot, -1), columns=cols)
 
     def point(self) -> np.ndarray:
-        """The full-data estimates, shape ``(n_outcomes, 3)`` in the order of :data:`QUANTITIES`."""
+        """Return the full-data estimates, shape ``(n_outcomes, 3)`` in the order of :data:`QUANTITIES`."""
         return np.array([[e.observed, e.non_intervention, e.effect] for e in self.estimates])
 
     def _cohort_replicates(self) -> np.ndarray:
-        """Replicates of the cohort's own rate: non-intervention plus the cohort noise,
-        effect = observed (known) minus that."""
+        """Replicates of the cohort's own rate: non-intervention plus the cohort noise, effect = observed (known) minus that."""
         assert self.cohort_noise is not None
         obs = self.point()[:, 0]
         r = np.array(self.replicates, dtype=float)
@@ -262,7 +260,7 @@ class BootstrapResults(Results):
         return f[["non_intervention_ci_lower", "non_intervention_ci_upper", "ci_lower", "ci_upper"]]
 
     def summary(self, level: float | None = None, ci: str | None = None) -> str:
-        """A plain-text summary."""
+        """Return a plain-text summary."""
         f = self.to_frame(level, ci)
         pct = int(round(float(f["level"].iloc[0]) * 100))
         lines = [

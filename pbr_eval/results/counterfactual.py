@@ -167,7 +167,7 @@ def not_computable(e: OutcomeEstimate, se: float, *, part: str = "effect") -> st
 
 
 def cohort_se(e: OutcomeEstimate) -> float:
-    r"""Standard error of the estimate as an estimate of the cohort's own rate.
+    r"""Return standard error of the estimate as an estimate of the cohort's own rate.
 
     The target is :math:`\theta_c = \frac{1}{n_1}\sum_{T=1} Y_i(0)`, the
     rate the treated cohort itself would have had. The cohort's observed rate
@@ -214,7 +214,7 @@ def cohort_se(e: OutcomeEstimate) -> float:
 
 
 def cohort_effect_se(e: OutcomeEstimate) -> float:
-    """Standard error of the effect as an estimate of the cohort's own effect.
+    """Return standard error of the effect as an estimate of the cohort's own effect.
 
     ``e.cohort_std_error`` when the estimator computed one (the same as
     :func:`cohort_se`: the observed rate is known), else ``e.std_error``.
@@ -267,7 +267,7 @@ FRAME_SCHEMA = Schema((
 
 
 def _legacy_estimate(row: Mapping[str, Any], se_method: str) -> OutcomeEstimate:
-    """An :class:`OutcomeEstimate` that reproduces a saved ``to_frame()`` row (cohort target).
+    """Return an :class:`OutcomeEstimate` that reproduces a saved ``to_frame()`` row (cohort target).
 
     Files written before results carried ``outcome_estimates`` hold only the
     cohort-target standard errors; the model-based ones
@@ -365,7 +365,7 @@ class CounterfactualResults(Results, HasFigures):
         return [e.outcome for e in self.estimates]
 
     def estimate_for(self, outcome: str) -> OutcomeEstimate:
-        """The :class:`OutcomeEstimate` of one outcome."""
+        """Return the :class:`OutcomeEstimate` of one outcome."""
         for e in self.estimates:
             if e.outcome == outcome:
                 return e
@@ -483,7 +483,7 @@ class CounterfactualResults(Results, HasFigures):
 
     # ---------------------------------------------------------------- display
     def summary(self, level: float | None = None) -> str:
-        """A plain-text summary for a pilot report or a terminal."""
+        """Return a plain-text summary for a pilot report or a terminal."""
         level = self.level if level is None else check_level(level)
         f = self.to_frame(level)
         pct = int(round(level * 100))
@@ -560,7 +560,7 @@ class CounterfactualResults(Results, HasFigures):
 
     # ------------------------------------------------------------- figures
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the ``"love"`` (balance) or ``"overlap"`` (propensity score) figure.
+        """Return data of the ``"love"`` (balance) or ``"overlap"`` (propensity score) figure.
 
         Parameters
         ----------
@@ -672,7 +672,7 @@ class CounterfactualResults(Results, HasFigures):
         return out
 
     def to_dict(self, level: float | None = None) -> dict[str, Any]:
-        """A JSON-ready dictionary of the estimates (aggregates only) and ``info``.
+        """Return a JSON-ready dictionary of the estimates (aggregates only) and ``info``.
 
         Keys: ``kind`` (``"counterfactual"``), ``method``, ``estimand``,
         ``level``, ``estimates`` (the :meth:`to_frame` rows at ``level``),

@@ -222,7 +222,7 @@ class StaggeredResults(Results, HasFigures):
         return f[list(AGGREGATION_SCHEMA.names)].reset_index(drop=True)
 
     def event_study(self, outcome: str | None = None, *, level: float | None = None) -> pd.DataFrame:
-        """The event study: effect by periods since the start, with its simultaneous band."""
+        """Return the event study: effect by periods since the start, with its simultaneous band."""
         f = self.aggregations("by periods since start", level=level)
         f = f[f["label"] != "overall"].astype({"event_time": int})
         if outcome is not None:
@@ -238,7 +238,7 @@ class StaggeredResults(Results, HasFigures):
 
     def figure_data(self, name: str, *, policy: Any = None,
                     outcome: str | None = None) -> dict[str, Any]:
-        """Data of the ``"event_study"`` figure (one outcome; default the first).
+        """Return data of the ``"event_study"`` figure (one outcome; default the first).
 
         With a disclosure ``policy``, an effect resting on fewer than
         ``policy.threshold`` treated units is withheld (``None``).
@@ -262,7 +262,7 @@ class StaggeredResults(Results, HasFigures):
                 "outcome": str(outcome), "level": self.level}
 
     def cross_checks(self, *, level: float | None = None) -> pd.DataFrame:
-        """The same average effect from Sun & Abraham, Borusyak et al. and two-way fixed effects."""
+        """Return the same average effect from Sun & Abraham, Borusyak et al. and two-way fixed effects."""
         level = self.level if level is None else check_level(level)
         z = float(stats.norm.ppf(0.5 + level / 2))
         f = self.cross_check_table.copy()
