@@ -10,6 +10,24 @@ import pytest
 matplotlib.use("Agg")
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """What the documentation test ran, and what it did not run and why (tests/test_docs.py)."""
+    lines, not_run = [], []
+    for key in ("passed", "failed"):
+        for rep in terminalreporter.stats.get(key, []):
+            for name, value in getattr(rep, "user_properties", []):
+                if name == "docs":
+                    lines.append(value)
+                elif name == "docs_not_run":
+                    not_run.append(value)
+    if lines:
+        terminalreporter.section("documentation (tests/test_docs.py)")
+        for line in sorted(lines):
+            terminalreporter.line(line)
+        for line in sorted(not_run):
+            terminalreporter.line(f"not run: {line}")
+
+
 @pytest.fixture
 def small_frame() -> pd.DataFrame:
     """A small valid cohort frame: 60 treated, 140 comparison."""
