@@ -571,7 +571,7 @@ class PageRun:
         t0 = time.perf_counter()
         items = self.page.items
         last_output = ""
-        for k, item in enumerate(items):
+        for item in items:
             if isinstance(item, Paragraph):
                 if item.heading:  # a number restated in prose must be in its own section
                     self.checked_text = []

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from docs_runner import PAGES, REPO, DocsError, matches, normalise, numbers, run_page
 
-
 #: Pages whose prose numbers are not yet all tied to a check (issue 14, in progress): their
 #: code, output and file blocks and their figure markers are checked, the scan for
 #: unchecked numbers is not. Reported in the test summary; to be emptied.
