@@ -35,16 +35,21 @@ paragraph:
 * ``<!-- docs-figure: TEMPLATE -->``: TEMPLATE is the body of a Python f-string evaluated
   in the page's namespace at that point; the result must appear in the paragraph
   (whitespace and ``**`` ignored). ``{res.to_frame().loc[0, "observed"]:.1%}`` -> ``24.7%``.
-  Besides the page's names, templates see ``REPO`` (the repository's path) and
-  ``default(func, "param")`` (a parameter's default value).
+  Besides the page's names, templates see ``REPO`` (the repository's path), ``pd``
+  (pandas) and ``default(func, "param")`` (a parameter's default value).
 * ``<!-- docs-figures-from: PATH [PATH ...] -->``: every number of the paragraph not
   otherwise checked must occur in one of these repository files (committed benchmark
-  output, ``docs/validation.csv``, a reference script's log, a test).
+  output, ``docs/validation.csv``, a reference script's log, a test): as written, or, for a
+  number with decimals, rounded from one of the file's numbers (``0.956`` from
+  ``0.95634``), or, before "%" (also in a range "95.6-96.6%"), as a percentage of one
+  (``95.6%`` or ``96%`` from ``0.95634``).
+  Right after a heading, it applies to every paragraph of that section (for generated
+  tables and their captions).
 * ``<!-- docs-not-figures: LITERAL ... -- REASON -->``: these numbers of the paragraph are
   not results (a convention, an option's value, a published constant, a citation).
 
 Every number of the prose must be covered: by a figure template's match, by occurring in a
-checked block of the same section (since the last heading: an output block, a block that
+checked block of the same section (between two headings: an output block, a block that
 ran, a file-checked block), or by one of the two markers. Exempt: single-digit whole numbers (``Y(0)``, ``1:1``, step
 2), four-digit years (1900-2099), ISO dates, dotted versions (``4.7.1``) and the level in
 "95% CI" / "95% interval" / "95% confidence". An unchecked number fails the test, so a figure
@@ -167,12 +172,15 @@ def parse(path: Path) -> Page:
     last_was_code = False  # the previous non-blank item was a code block
     i = 0
 
+    section_sources: list[str] = []  # docs-figures-from right after a heading
+
     def flush() -> None:
         nonlocal para
         if para:
             text = "\n".join(para)
             heading = text.startswith("#")
-            items.append(Paragraph(para_start, text, heading=heading, in_references=in_refs))
+            items.append(Paragraph(para_start, text, heading=heading, in_references=in_refs,
+                                   sources=[] if heading else list(section_sources)))
         para = []
 
     def where(n: int) -> str:
@@ -230,6 +238,11 @@ def parse(path: Path) -> Page:
                 pending = (verb, arg.strip())
             else:
                 target = items[-1] if items else None
+                if (kind == "figures-from" and isinstance(target, Paragraph)
+                        and target.heading):  # applies to the whole section
+                    section_sources.extend(rest.split())
+                    i += 1
+                    continue
                 if not isinstance(target, Paragraph) or target.heading:
                     raise DocsError(f"{where(n)}: a docs-{kind} marker must directly follow "
                                     "the paragraph it checks")
@@ -263,6 +276,7 @@ def parse(path: Path) -> Page:
                 in_refs, ref_level = True, level
             elif in_refs and level <= ref_level:
                 in_refs = False
+            section_sources = []
             para_start = i + 1
             para = [stripped]
             flush()
@@ -341,6 +355,52 @@ def numbers(text: str) -> list[str]:
     return [n.replace(",", "") for n in _NUMBER.findall(text)]
 
 
+_FILE_CACHE: dict[tuple, tuple[set[str], set[str]]] = {}
+
+
+def _file_numbers(path: Path) -> tuple[set[str], set[str]]:
+    """The numbers written in a file, and each number rounded as prose may quote it.
+
+    The second set holds every number formatted with 1 to 6 decimals, and as a percentage
+    (x 100) with 0 to 4 decimals followed by "%": ``0.95634`` gives ``0.96``, ``0.956``,
+    ``95.6%`` and ``96%``, among others.
+    """
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if key not in _FILE_CACHE:
+        found = re.findall(r"(?<![\w.])[-+]?\d+(?:[,_]\d{3}(?!\d))*(?:\.\d+)?(?:[eE][-+]?\d+)?",
+                           path.read_text(encoding="utf-8"))
+        literal, rounded = set(), set()
+        for raw in found:
+            clean = raw.replace(",", "").replace("_", "").lstrip("+-")
+            literal.add(clean)
+            try:
+                x = abs(float(clean))
+            except ValueError:
+                continue
+            if x.is_integer() and x < 1e15:
+                literal.add(str(int(x)))  # 120.0 in code is quoted as 120
+            rounded.update(f"{x:.{d}f}" for d in range(1, 7))
+            rounded.update(f"{100 * x:.{d}f}%" for d in range(5))
+        _FILE_CACHE[key] = (literal, rounded)
+    return _FILE_CACHE[key]
+
+
+def _block_numbers(text: str) -> set[str]:
+    """Numbers in code and output: 10_000 and 10,000 read as 10000, 1000.0 also as 1000."""
+    out = set()
+    for raw in re.findall(r"(?<![\w.])\d+(?:[,_]\d{3}(?!\d))*(?:\.\d+)?(?:e-?\d+)?", text):
+        clean = raw.replace(",", "").replace("_", "")
+        out.add(clean)
+        try:
+            x = float(clean)
+        except ValueError:
+            continue
+        if x.is_integer() and x < 1e15:
+            out.add(str(int(x)))
+    return out
+
+
 def prose_text(text: str) -> str:
     """Prose without inline code, link targets, HTML comments and image paths."""
     text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
@@ -348,6 +408,12 @@ def prose_text(text: str) -> str:
     text = re.sub(r"\]\([^)]*\)", "] ", text)
     text = re.sub(r"``.+?``|`[^`]*`", " ", text)
     return text
+
+
+def _pandas():
+    import pandas
+
+    return pandas
 
 
 def default(func, name: str):
@@ -429,6 +495,7 @@ class PageRun:
         self.checked_text: list[str] = []  # blocks whose content was run or compared
         self.broken = False  # a code block raised: later blocks are not run
         self.updates: list[tuple[int, str]] = []  # (fence line, what the code printed)
+        self.pending: list[tuple[Paragraph, str, list[tuple[int, int]]]] = []
 
     def where(self, line: int) -> str:
         return f"{self.page.name}:{line}"
@@ -498,7 +565,7 @@ class PageRun:
         flat = _flat(para.text)
         spans: list[tuple[int, int]] = []
         failed = False
-        env = {**self.ns, "REPO": REPO, "default": default}
+        env = {**self.ns, "REPO": REPO, "default": default, "pd": _pandas()}
         for line, template in para.figures:
             self.report.figures += 1
             try:
@@ -519,17 +586,20 @@ class PageRun:
             spans.append((pos, pos + len(rendered)))
         if para.in_references or para.heading or failed or not self.prose:
             return
-        self.check_coverage(para, flat, spans)
+        self.pending.append((para, flat, spans))  # checked at the end of its section
 
     def check_coverage(self, para: Paragraph, flat: str, spans: list[tuple[int, int]]) -> None:
         source_numbers: set[str] = set()
+        source_rounded: set[str] = set()
         for rel in para.sources:
             path = REPO / rel
             if not path.is_file():
                 self.fail(para.line, f"docs-figures-from names {rel}, which does not exist")
                 continue
-            source_numbers |= set(numbers(path.read_text(encoding="utf-8")))
-        page_numbers = set(numbers("\n".join(self.checked_text)))
+            literal, rounded = _file_numbers(path)
+            source_numbers |= literal
+            source_rounded |= rounded
+        page_numbers = _block_numbers("\n".join(self.checked_text))
         declared = [n.replace(",", "") for n in para.not_figures]
         # Positions in `flat` of the prose (not inline code) numbers.
         masked = _EXEMPT.sub(" ", _flat(prose_text(para.text)))
@@ -538,13 +608,16 @@ class PageRun:
         for m in _NUMBER.finditer(masked):
             raw = m.group(0)
             n = raw.replace(",", "")
-            if (len(n) == 1 and n.isdigit()) or _YEAR.match(n):
+            if (len(n) == 1 and n.isdigit()) or _YEAR.match(raw):
                 continue
             self.report.numbers += 1
             if n in declared:
                 used_declared.add(n)
                 continue
             if n in page_numbers or n in source_numbers:
+                continue
+            percent = re.match(r"%|[-\u2013]\s*\d[\d.,]*%", masked[m.end():]) is not None
+            if ("." in n or percent) and (n + "%" if percent else n) in source_rounded:
                 continue
             # inside a figure template's match? (find this occurrence in `flat`)
             ctx = masked[max(0, m.start() - 12): m.end() + 12]
@@ -574,7 +647,7 @@ class PageRun:
         for item in items:
             if isinstance(item, Paragraph):
                 if item.heading:  # a number restated in prose must be in its own section
-                    self.checked_text = []
+                    self.end_section()
                 if not self.broken:
                     self.check_figures(item)
                 continue
@@ -653,8 +726,16 @@ class PageRun:
                 self.report.timings.append((block.line, time.perf_counter() - t))
             self.report.ran += 1
             self.checked_text.append(block.text)
+        self.end_section()
         self.report.seconds = time.perf_counter() - t0
         return self.report
+
+    def end_section(self) -> None:
+        """Check the section's prose numbers against its blocks (before and after them)."""
+        for para, flat, spans in self.pending if not self.broken else []:
+            self.check_coverage(para, flat, spans)
+        self.pending = []
+        self.checked_text = []
 
 
 def run_page(path: Path, *, update: bool = False, prose: bool = True) -> Report:

@@ -13,23 +13,11 @@ from pathlib import Path
 import pytest
 from docs_runner import PAGES, REPO, DocsError, matches, normalise, numbers, run_page
 
-#: Pages whose prose numbers are not yet all tied to a check (issue 14, in progress): their
-#: code, output and file blocks and their figure markers are checked, the scan for
-#: unchecked numbers is not. Reported in the test summary; to be emptied.
-PROSE_PENDING = {
-    "docs/ARCHITECTURE.md", "docs/areas.md", "docs/claims.md", "docs/cli.md", "docs/cohort.md",
-    "docs/datasets.md", "docs/did.md", "docs/inference.md", "docs/matching.md",
-    "docs/reports.md", "docs/sensitivity.md", "docs/validation.md", "docs/weighting.md",
-}
-
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(REPO).as_posix() for p in PAGES])
 def test_page(path: Path, record_property) -> None:
-    name = path.relative_to(REPO).as_posix()
-    report = run_page(path, prose=name not in PROSE_PENDING)
+    report = run_page(path)
     record_property("docs", report.line())
-    if name in PROSE_PENDING:
-        record_property("docs_not_run", f"{name}: prose numbers not yet scanned (PROSE_PENDING)")
     for reason in report.not_run:
         record_property("docs_not_run", reason)
     assert not report.failures, "\n\n".join(report.failures)
@@ -37,7 +25,6 @@ def test_page(path: Path, record_property) -> None:
 
 def test_every_page_is_found() -> None:
     names = {p.relative_to(REPO).as_posix() for p in PAGES}
-    assert PROSE_PENDING <= names
     assert "README.md" in names and "docs/pricing.md" in names
     assert len(names) == 1 + len(list((REPO / "docs").glob("*.md")))
 
@@ -160,6 +147,13 @@ def test_figures_from_a_committed_file(page, tmp_path: Path) -> None:
     assert run_page(page(ok)).failures == []
     bad = ok.replace("0.71", "0.69")
     assert "'0.69'" in run_page(page(bad)).failures[0]
+    results.write_text("coverage 0.95634 and 12 s\n", encoding="utf-8")
+    for quoted in ("0.956", "0.96", "95.6%", "96%"):  # rounded as written
+        text = f"It covers {quoted}.\n<!-- docs-figures-from: {results} -->\n"
+        assert run_page(page(text)).failures == [], quoted
+    for wrong in ("0.957", "95.7%", "0.95", "13"):
+        text = f"It covers {wrong}.\n<!-- docs-figures-from: {results} -->\n"
+        assert run_page(page(text)).failures, wrong
 
 
 def test_references_and_code_are_not_figures(page) -> None:
