@@ -13,7 +13,8 @@ from; everything a page writes stays in that folder):
 
 * ```` ```python ```` blocks share one namespace per page. A block with ``>>>`` prompts is
   a doctest (``ELLIPSIS`` and ``NORMALIZE_WHITESPACE``); any other block is executed and
-  what it prints is captured.
+  what it prints is captured. A ``DeprecationWarning`` or ``FutureWarning`` raised at the
+  page's own code is an error: the docs must not teach a deprecated call.
 * ```` ```bash ```` blocks: each command (``\\`` continuations joined) must start with
   ``pbr-eval`` or ``python``/``python3``; it runs with ``bash`` in the page's folder and must
   exit 0. ```` ```console ```` blocks: each ``$ command`` runs the same way and the lines
@@ -69,6 +70,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -505,6 +507,14 @@ class PageRun:
 
     # ---- code
     def run_python(self, block: Block) -> str:
+        with warnings.catch_warnings():
+            # the docs must not teach a deprecated call: a DeprecationWarning or
+            # FutureWarning attributed to the page's own code is an error
+            for category in (DeprecationWarning, FutureWarning):
+                warnings.filterwarnings("error", category=category, module="__docs__")
+            return self._run_python(block)
+
+    def _run_python(self, block: Block) -> str:
         source = "\n" * (block.line) + block.text
         filename = str(self.page.path)
         buf = io.StringIO()

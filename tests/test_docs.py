@@ -63,6 +63,12 @@ def test_a_failing_block_fails_and_names_the_line(page) -> None:
     assert 'line 5' in report.failures[0]  # the traceback points at the Markdown line
 
 
+def test_a_deprecated_call_in_an_example_fails(page) -> None:
+    text = ("```python\nimport warnings\n"
+            "warnings.warn('old name', DeprecationWarning, stacklevel=1)\n```\n")
+    assert "DeprecationWarning" in run_page(page(text)).failures[0]
+
+
 def test_an_unmarked_block_of_another_language_fails(page) -> None:
     report = run_page(page("```toml\na = 1\n```\n"))
     assert "neither run nor compared" in report.failures[0]
