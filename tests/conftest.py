@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """What the documentation test ran, and what it did not run and why (tests/test_docs.py)."""
-    lines, not_run = [], []
+    lines, not_run, cpu = [], [], 0.0
     for key in ("passed", "failed"):
         for rep in terminalreporter.stats.get(key, []):
             for name, value in getattr(rep, "user_properties", []):
@@ -20,10 +20,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
                     lines.append(value)
                 elif name == "docs_not_run":
                     not_run.append(value)
+                elif name == "docs_cpu":
+                    cpu += value
     if lines:
         terminalreporter.section("documentation (tests/test_docs.py)")
         for line in sorted(lines):
             terminalreporter.line(line)
+        terminalreporter.line(f"{len(lines)} pages, {cpu:.0f} s CPU in all")
         for line in sorted(not_run):
             terminalreporter.line(f"not run: {line}")
 

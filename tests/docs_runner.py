@@ -152,13 +152,14 @@ class Report:
     numbers: int = 0  # numbers in prose, all covered
     not_run: list[str] = field(default_factory=list)  # "line: reason"
     seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds of this process and of the commands it ran
     timings: list[tuple[int, float]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (f"{self.page}: {self.ran} blocks run, {self.compared} outputs compared, "
                 f"{self.figures} figures, {self.numbers} prose numbers checked, "
-                f"{len(self.not_run)} not run, {self.seconds:.1f} s")
+                f"{len(self.not_run)} not run, {self.seconds:.1f} s ({self.cpu:.1f} s CPU)")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -436,6 +437,16 @@ def _workdir(tmp: Path) -> Path:
     return tmp
 
 
+def _cpu() -> float:
+    """CPU seconds used by this process and its finished child processes (joblib's
+    reusable workers are not counted until they exit)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _command_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -652,6 +663,7 @@ class PageRun:
     # ---- the page
     def run(self) -> Report:
         t0 = time.perf_counter()
+        cpu0 = _cpu()
         items = self.page.items
         last_output = ""
         for item in items:
@@ -738,6 +750,7 @@ class PageRun:
             self.checked_text.append(block.text)
         self.end_section()
         self.report.seconds = time.perf_counter() - t0
+        self.report.cpu = _cpu() - cpu0
         return self.report
 
     def end_section(self) -> None:

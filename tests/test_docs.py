@@ -18,6 +18,7 @@ from docs_runner import PAGES, REPO, DocsError, matches, normalise, numbers, run
 def test_page(path: Path, record_property) -> None:
     report = run_page(path)
     record_property("docs", report.line())
+    record_property("docs_cpu", report.cpu)
     for reason in report.not_run:
         record_property("docs_not_run", reason)
     assert not report.failures, "\n\n".join(report.failures)
