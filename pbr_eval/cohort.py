@@ -67,6 +67,18 @@ class DroppedRows:
         (rows whose treatment is itself missing are in neither).
     share_treated : float, optional
         ``n_treated`` as a share of the programme participants given.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> data = sim.data.copy()
+    >>> data.loc[:9, "age"] = None
+    >>> cohort = pbr_eval.Cohort(data, missing="drop", **sim.cohort_args)
+    >>> cohort.dropped[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'n': 10, 'reason': 'missing values in age (10)', 'stage': 'cohort', 'n_treated': 1,
+     'n_comparison': 9, 'share_treated': 0.00166...}
     """
 
     n: int
@@ -86,6 +98,17 @@ class DroppedRows:
 
 def describe_dropped(d: Mapping[str, Any]) -> str:
     """One sentence for a dropped-rows record (a :meth:`DroppedRows.to_dict`).
+
+    Parameters
+    ----------
+    d : mapping
+        A dropped-rows record: ``n``, ``reason`` and optionally ``stage``, ``n_treated``,
+        ``n_comparison``, ``share_treated``.
+
+    Returns
+    -------
+    str
+        The sentence reports and summaries print.
 
     Examples
     --------
@@ -118,6 +141,15 @@ class CohortCheck:
         override the choice made).
     cohort : Cohort or None
         The cohort, when there were no errors.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> check = pbr_eval.Cohort.check(sim.data.drop(columns=["age"]), **sim.cohort_args)
+    >>> check.ok, [type(e).__name__ for e in check.errors], check.cohort
+    (False, ['MissingColumnError'], None)
     """
 
     errors: tuple[PbrEvalError, ...]
@@ -281,6 +313,21 @@ def collinear_columns(X: np.ndarray, *, tol: float = 1e-9) -> list[int]:
     Its eigenvector for the smallest eigenvalue names the columns involved.
     Large data are screened on an evenly spaced subsample of 200,000 rows (a
     dependence in all rows holds in every subsample) and confirmed on all rows.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The design matrix, one row per person and one column per design term (no
+        intercept column: the centring stands for it).
+    tol : float, default 1e-9
+        A dependence is found when the smallest eigenvalue of the columns' correlation
+        matrix is at most ``tol`` times the number of columns.
+
+    Returns
+    -------
+    list of int
+        The positions of the columns involved, ascending; empty when there is none (and
+        when a column is constant: that is a separate check).
 
     Examples
     --------

@@ -59,7 +59,7 @@ def documented_parameters(body: str) -> set[str]:
     names: set[str] = set()
     for line in body.splitlines():
         if line and not line[0].isspace():
-            head = line.split(" : ")[0]
+            head = re.split(r"\s:(?:\s|$)", line)[0]
             names.update(n.strip().lstrip("*") for n in head.split(","))
     return names
 
@@ -188,4 +188,4 @@ def test_the_checks_find_what_is_missing() -> None:
     assert problems(_bad) == ["Parameters: cap", "Returns", "Examples"]
     assert problems(_Shape) == []
     assert problems(lambda: None) == ["docstring"]
-    assert documented_parameters("a, *b : int\n    text\nc\n") == {"a", "b", "c"}
+    assert documented_parameters("a, *b : int\n    text\nc\nd, e :\n") == set("abcde")

@@ -48,6 +48,18 @@ def _discount_rate(value: object) -> float:
 def npv(flows: Sequence[float] | np.ndarray, annual_rate: float = DEFAULT_DISCOUNT_RATE) -> float:
     """Net present value of monthly flows (month 0 undiscounted).
 
+    Parameters
+    ----------
+    flows : array-like of float
+        Money in (positive) and out (negative), one value a month from month 0.
+    annual_rate : float, default 0.035
+        The annual discount rate ``d`` (a share: 0.035 for 3.5%).
+
+    Returns
+    -------
+    float
+        The flows discounted to month 0.
+
     Notes
     -----
     ``NPV = sum_t x_t / (1 + d)^(t / 12)``, with ``d`` the annual rate (the
@@ -66,7 +78,16 @@ def npv(flows: Sequence[float] | np.ndarray, annual_rate: float = DEFAULT_DISCOU
 def irr(flows: Sequence[float] | np.ndarray) -> float:
     """Annual internal rate of return of monthly flows.
 
-    Returns the annual rate ``d`` with ``npv(flows, d) = 0``.
+    Parameters
+    ----------
+    flows : array-like of float
+        Money in (positive) and out (negative), one value a month from month 0;
+        both signs must occur.
+
+    Returns
+    -------
+    float
+        The annual rate ``d`` (a share) with ``npv(flows, d) = 0``.
 
     Raises
     ------
@@ -107,6 +128,18 @@ class CashFlowSchedule(Results, HasFigures):
         (cumulative net).
     discount_rate : float
     info : mapping
+
+    Examples
+    --------
+    Made by :func:`cash_flow`; a results object like any other (``to_frame``, ``summary``,
+    ``plot``, ``to_dict``):
+
+    >>> cf = cash_flow(referrals=[10, 10], cost_per_participant=1000, outcome_payment=3000,
+    ...                outcome_rate=0.5, outcome_lag=2, payment_lag=1)
+    >>> cf.to_frame()["net"].tolist()
+    [-10000.0, -10000.0, 0.0, 15000.0, 15000.0]
+    >>> print(cf.summary().splitlines()[3])
+    Peak working capital needed: 20,000 (month 1).
     """
 
     kind: ClassVar[str] = "cash_flow"

@@ -95,6 +95,14 @@ class Additionality:
         Net additional outcomes.
     ratio : float
         ``net / gross``.
+
+    Examples
+    --------
+    >>> a = additionality(100.0, deadweight=0.6, leakage=0.1, displacement=0.25,
+    ...                   multiplier=1.2)
+    >>> [(step, round(x, 1)) for step, x in a.steps()]  # doctest: +NORMALIZE_WHITESPACE
+    [('gross outcomes', 100.0), ('less leakage', 90.0), ('less displacement', 67.5),
+     ('less substitution', 67.5), ('less deadweight', 27.0), ('times multiplier', 32.4)]
     """
 
     gross: float

@@ -67,6 +67,25 @@ def minimum_performance_level(non_intervention: float, uplift: float, *,
     outcome (the default) the rate and the level are shares of people, at
     most 1; give ``outcome_type="count"`` for events per person.
 
+    Parameters
+    ----------
+    non_intervention : float
+        The non-intervention rate ``n``.
+    uplift : float
+        The uplift ``u`` as a share, between 0 and 1.
+    outcome_type : {"binary", "count", "continuous"}, default "binary"
+        The outcome's type, which sets the range ``n`` and the level must lie in.
+
+    Returns
+    -------
+    float
+        The level ``n (1 + u)`` a provider must beat.
+
+    Raises
+    ------
+    OptionError
+        When a rate or the uplift is outside its range, or a yes/no level exceeds 1.
+
     Examples
     --------
     Work Programme, year 1: a non-intervention estimate of 5% and a 10% uplift.
@@ -133,6 +152,20 @@ class PaymentMechanism(ABC):
         Outcome columns it reads (one row per person).
     attributes : tuple of str
         Person attributes it reads (e.g. the year of attachment, the cohort).
+
+    Examples
+    --------
+    A new mechanism declares what it reads and returns per-person arrays by component,
+    vectorised over leading (draw) axes (``docs/ARCHITECTURE.md``, "A new payment mechanism"):
+
+    >>> class PerMonthInWork(PaymentMechanism):
+    ...     outcomes = ("months_in_work",)
+    ...     def __init__(self, amount):
+    ...         self.amount = amount
+    ...     def amounts(self, y, attrs, ctx):
+    ...         return {"months_in_work": self.amount * np.asarray(y["months_in_work"])}
+    >>> PerMonthInWork(50.0).payments(pd.DataFrame({"months_in_work": [0, 3]}))["total"].tolist()
+    [0.0, 150.0]
     """
 
     label: str = "payment"

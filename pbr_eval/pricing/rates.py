@@ -157,7 +157,14 @@ class RateDistribution:
 
 @dataclass(frozen=True)
 class RateInput:
-    """One outcome's non-intervention rate, its distribution and the observed rate."""
+    """One outcome's non-intervention rate, its distribution and the observed rate.
+
+    Examples
+    --------
+    >>> ri = rate_input("job", 0.05, se=0.01, observed=0.08)
+    >>> ri.non_intervention, ri.observed, ri.distribution.scale
+    (0.05, 0.08, 'logit')
+    """
 
     outcome: str
     outcome_type: str
@@ -213,6 +220,12 @@ def rate_input(
     name : str, default "non_intervention"
         What to call the rate in error messages (e.g. the argument it came from).
 
+    Returns
+    -------
+    RateInput
+        The rate with its distribution (normal on the logit scale for a yes/no rate
+        strictly between 0 and 1, on the log scale for a positive count, else normal).
+
     Raises
     ------
     OptionError
@@ -252,7 +265,32 @@ def _finite(x: Any) -> bool:
 
 
 def rates_from_results(results: CounterfactualResults) -> list[RateInput]:
-    """One :class:`RateInput` per outcome of a results object."""
+    """One :class:`RateInput` per outcome of a results object.
+
+    Parameters
+    ----------
+    results : CounterfactualResults
+        An estimate (``pbr_eval.estimate``, ``pbr_eval.aggregates.from_rates``, ...).
+
+    Returns
+    -------
+    list of RateInput
+        The non-intervention rate of each outcome with a normal distribution on the
+        logit (yes/no) or log (count) scale from its standard error, and the observed rate.
+
+    Raises
+    ------
+    OptionError
+        When an outcome has no finite rate or standard error, or a rate is out of range.
+
+    Examples
+    --------
+    >>> from pbr_eval.aggregates import from_rates
+    >>> res = from_rates(0.40, 1000, 0.30, outcome="job")
+    >>> [(r.outcome, r.outcome_type, r.non_intervention, r.observed)
+    ...  for r in rates_from_results(res)]
+    [('job', 'binary', 0.3, 0.4)]
+    """
     rows = results.to_frame().to_dict(orient="records")
     return _rates_from_rows(rows, where="results")
 

@@ -99,6 +99,20 @@ def provider_floor(
 ) -> float:
     """The least a provider can accept per outcome and break even: ``(c - A) / r``.
 
+    Parameters
+    ----------
+    cost_per_participant : float
+        The provider's delivery cost per person ``c``.
+    expected_rate : float
+        The outcome rate ``r`` the provider expects to achieve.
+    attachment_fee : float, default 0.0
+        The fee ``A`` paid per person on joining.
+
+    Returns
+    -------
+    float
+        The break-even price per outcome, never below 0.
+
     Examples
     --------
     >>> provider_floor(1000.0, 0.25, attachment_fee=200.0)
@@ -195,6 +209,30 @@ def price_from_rate(
     with the band from the interval. :func:`price` does the full job.
     ``outcome_type="binary"`` holds both rates to [0, 1] (a share of people);
     the default only requires them to be non-negative.
+
+    Parameters
+    ----------
+    outcome : str
+        The outcome's name.
+    non_intervention : float
+        The non-intervention rate ``n``.
+    ci : (float, float)
+        The interval of ``n``; its limits give the price band.
+    value_per_outcome : float
+        What an additional outcome is worth to the commissioner ``v``.
+    expected_rate : float
+        The rate ``r`` expected with the programme.
+    paid_outcome : str, optional
+        The name of the outcome paid for, if not ``outcome``.
+    outcome_type : {"count", "binary", "continuous"}, default "count"
+        ``"binary"`` holds both rates to [0, 1].
+
+    Returns
+    -------
+    dict
+        ``outcome``, ``paid_outcome``, ``recommended`` (the ceiling ``v (r - n) / r``),
+        ``band_lower`` and ``band_upper`` (the ceiling at the interval's limits) and the
+        inputs.
 
     Raises
     ------

@@ -96,6 +96,21 @@ class PriceRecommendation(Results, HasFigures):
     info : mapping
         Inputs, the rule in words, each priced outcome's type
         (``outcome_types``) and notes.
+
+    Examples
+    --------
+    Made by :func:`pbr_eval.price`:
+
+    >>> import pbr_eval
+    >>> from pbr_eval.aggregates import from_rates
+    >>> rec = pbr_eval.price(from_rates(0.40, 1000, 0.30, outcome="job"),
+    ...                      value_per_outcome=1000.0)
+    >>> row = rec.to_frame().iloc[0]
+    >>> float(row["ceiling"]), round(float(row["recommended"]), 2), rec.rule
+    (250.0, 171.97, 'upper')
+    >>> rec.info["rule"]  # doctest: +NORMALIZE_WHITESPACE
+    'ceiling at the upper limit of the two-sided 95% interval of the non-intervention rate
+     (chance of paying for deadweight at most 2.5%)'
     """
 
     kind: ClassVar[str] = "price"

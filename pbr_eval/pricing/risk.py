@@ -58,6 +58,22 @@ class PaymentRisk(Results, HasFigures):
         The drawn non-intervention rate per outcome.
     info : mapping
         Settings: draws, seed, cohort size, effects, outcome types.
+
+    Examples
+    --------
+    Made by :func:`simulate_payments`:
+
+    >>> from pbr_eval.pricing import Tariff, PerOutcome
+    >>> risk = simulate_payments(Tariff([PerOutcome("job", 1000.0)]),
+    ...                          non_intervention={"job": (0.05, 0.005)}, effect={"job": 0.05},
+    ...                          value_per_outcome={"job": 2500.0}, cohort_size=1000,
+    ...                          cost_per_participant=80.0, draws=2000, seed=1)
+    >>> risk.to_frame().index.tolist()
+    ['payments', 'value', 'commissioner_net', 'provider_margin']
+    >>> from pbr_eval.results import Results
+    >>> saved = Results.from_dict(risk.to_dict())  # aggregates only: no draws
+    >>> saved.payments is None, saved.prob_commissioner_overpays == risk.prob_commissioner_overpays
+    (True, True)
     """
 
     kind: ClassVar[str] = "payment_risk"

@@ -129,6 +129,19 @@ class DifferentialTariff(Results):
     margin : float
         The equalised expected margin per person.
     info : mapping
+
+    Examples
+    --------
+    Made by :func:`differential_tariff`: the harder group's price is higher, so the provider's
+    expected margin is the same in both.
+
+    >>> dt = differential_tariff([0.2, 0.2, 0.6, 0.6], ["hard", "hard", "easy", "easy"],
+    ...                          effect=0.1, cost_per_participant=100.0, flat_price=1000.0)
+    >>> dt.to_frame()[["price", "margin"]].round(2)
+                       price  margin
+    payment_group
+    easy            714.29   400.0
+    hard           1666.67   400.0
     """
 
     kind: ClassVar[str] = "differential_tariff"

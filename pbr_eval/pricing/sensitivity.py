@@ -40,6 +40,25 @@ def tipping_point(
 ) -> float:
     """The non-intervention rate above which ``price`` stops being value for money.
 
+    Parameters
+    ----------
+    price : float
+        The price ``p`` per observed outcome.
+    value_per_outcome : float
+        What an additional outcome is worth ``v``.
+    expected_rate : float, optional
+        A fixed rate ``r`` with the programme; or
+    expected_effect : float, optional
+        An additive effect ``e`` (``r = n + e``). Give exactly one of the two.
+    attachment_fee : float, default 0.0
+        The fee ``A`` paid per person.
+
+    Returns
+    -------
+    float
+        The rate ``n*``; ``inf`` or ``-inf`` when a free outcome is always or never
+        value for money.
+
     Notes
     -----
     Value for money requires ``A + p r <= v (r - n)``. With a fixed ``r`` the
@@ -142,6 +161,8 @@ def plot_price_sensitivity(
     interval : (float, float), optional
         Shade its confidence interval.
     ax : matplotlib Axes, optional
+    title : str, optional
+        The chart's title (default "Value-for-money price by non-intervention rate").
 
     Returns
     -------
@@ -250,6 +271,39 @@ def scenarios_from(rec: PriceRecommendation, *, cohort_size: int, outcome: str |
     """:func:`scenario_table` for a price recommendation: its interval limits and estimate.
 
     Uses the recommended price (or ``price``) of ``outcome`` (default: the first).
+
+    Parameters
+    ----------
+    rec : PriceRecommendation
+        What :func:`pbr_eval.price` returned.
+    cohort_size : int
+        The number of people the money is counted over.
+    outcome : str, optional
+        Which outcome of ``rec`` (default: the first).
+    price : float, optional
+        A price to test instead of the recommended one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`scenario_table` at the interval's lower limit, the estimate and the upper limit.
+
+    Raises
+    ------
+    OptionError
+        When ``outcome`` is not in ``rec``.
+
+    Examples
+    --------
+    The recommended price is the ceiling at the interval's upper limit, so it is "about
+    right" there and pays less than the value created if the rate is lower:
+
+    >>> import pbr_eval
+    >>> from pbr_eval.aggregates import from_rates
+    >>> rec = pbr_eval.price(from_rates(0.40, 1000, 0.30, outcome="job"),
+    ...                      value_per_outcome=1000.0)
+    >>> scenarios_from(rec, cohort_size=1000)["price_was"].tolist()
+    ['too low', 'too low', 'about right']
     """
     f = rec.to_frame().set_index("outcome")
     o = outcome if outcome is not None else f.index[0]

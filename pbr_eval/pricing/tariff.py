@@ -29,6 +29,20 @@ class PaymentStatement(Results):
         (aggregates only).
     info : mapping
         Number of claims, people and outcomes; caps applied.
+
+    Examples
+    --------
+    Made by :meth:`Tariff.payments`:
+
+    >>> from pbr_eval.pricing import PerOutcome
+    >>> claims = pd.DataFrame({"person_id": ["A", "B"], "outcome": ["job", "job"]})
+    >>> statement = Tariff([PerOutcome("job", 1000.0)]).payments(claims, people=["A", "B", "C"])
+    >>> statement.to_frame()
+      component  people_paid  amount
+    0       job            2  2000.0
+    1     total            2  2000.0
+    >>> statement.by_person["total"].tolist()
+    [1000.0, 1000.0, 0.0]
     """
 
     kind: ClassVar[str] = "payment_statement"

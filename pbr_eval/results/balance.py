@@ -57,6 +57,12 @@ def weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     w : numpy.ndarray, shape (n,)
         Non-negative weights.
 
+    Returns
+    -------
+    mean, variance : numpy.ndarray, shape (p,)
+        The variance uses the reliability-weights correction
+        ``sum(w) / (sum(w)^2 - sum(w^2))``; NaN when that is undefined (one unit).
+
     Examples
     --------
     >>> import numpy as np
@@ -85,6 +91,22 @@ def ecdf_stats(
     weights is read at the last unit of each distinct value of ``x`` in the
     full sample. For a binary ``x`` both statistics are ``|p1 - p0|``.
     O(n log n).
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (n,)
+        One covariate.
+    t : numpy.ndarray of bool, shape (n,)
+        Treatment indicator.
+    w : numpy.ndarray, shape (n,)
+        Adjustment weights (0 for units left out).
+    binary : bool, default False
+        ``x`` takes only the values 0 and 1.
+
+    Returns
+    -------
+    mean, max : float
+        The mean and the largest absolute eCDF difference.
 
     Examples
     --------
@@ -178,6 +200,19 @@ class BalanceTable(Results, HasFigures):
     stratum every treated-comparison combination is one pair; with a match
     matrix every (focal unit, match) entry is one pair. Computed in
     O(n log n) by sorting within subclasses (no pair is enumerated).
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> res = pbr_eval.estimate(cohort, method="nearest")
+    >>> res.balance.to_frame().loc[["age", "prior_offences"], ["smd_before", "smd_after"]].round(3)
+                    smd_before  smd_after
+    covariate
+    age                  0.194      0.007
+    prior_offences      -0.902      0.035
     """
 
     kind: ClassVar[str] = "balance"
@@ -628,6 +663,13 @@ def balance_design(
 
     Numbers and booleans as they are; a text or categorical covariate as one
     0/1 column per level (none left out), named ``"race[black]"``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    covariates : sequence of str
+        The columns to lay out, in order.
 
     Returns
     -------

@@ -49,6 +49,18 @@ RESULTS_KINDS: dict[str, type[Results]] = {}
 def jsonable(obj: Any) -> Any:
     """Return a JSON-ready copy of ``obj``: numpy scalars to Python, NaN/inf to None.
 
+    Parameters
+    ----------
+    obj : object
+        Mappings, lists, tuples, numpy scalars and arrays, numbers, strings, nested.
+
+    Returns
+    -------
+    object
+        The same structure with dictionary keys as strings, tuples as lists, numpy values
+        as Python ones, non-finite numbers as ``None``, timestamps as ISO text and any
+        other object as its ``repr``.
+
     Examples
     --------
     >>> jsonable({"a": np.float64(0.5), "b": [np.int64(2), float("nan")]})
@@ -98,6 +110,21 @@ def frame_from_records(rows: Any, columns: Any = None, *, index: str | None = No
     ``text`` keep their values as they are. ``index``: the column to set as
     the index.
 
+    Parameters
+    ----------
+    rows : list of dict
+        The saved rows.
+    columns : sequence of str, optional
+        The columns, in order (default: as in the rows; needed when there are no rows).
+    index : str, optional
+        The column to set as the index.
+    text : sequence of str
+        Columns whose values are kept as they are.
+
+    Returns
+    -------
+    pandas.DataFrame
+
     Examples
     --------
     >>> f = frame_from_records([{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}], text=["b"])
@@ -130,6 +157,20 @@ class Results(ReadOnly, metaclass=ABCMeta):
         The columns of ``to_frame()`` with their kinds and labels.
     title : str
         Plain-English name of what the object holds (``_repr_html_`` heading).
+
+    Examples
+    --------
+    Every results object has the same face: a table whose columns declare their kinds
+    (formats and disclosure read the kinds), a text summary, and a dictionary that rebuilds it.
+
+    >>> from pbr_eval.aggregates import from_rates
+    >>> res = from_rates(0.26, 231, 0.35, outcome="reoffended")
+    >>> res.kind, [c.kind for c in res.frame_schema().columns][:5]
+    ('counterfactual', ['text', 'text', 'count', 'count', 'outcome'])
+    >>> print(res.summary().splitlines()[0])
+    pbr_eval: non-intervention estimate (aggregates:rates, estimand ATT)
+    >>> Results.from_dict(res.to_dict()).to_frame().equals(res.to_frame())
+    True
     """
 
     kind: ClassVar[str] = ""
@@ -272,6 +313,19 @@ class HasFigures(ABC):
     :meth:`figure_data`, which returns the plain, disclosure-safe data the
     figure function draws from. Reports call the same :meth:`figure_data` and
     the same drawing function.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> res = pbr_eval.estimate(cohort, method="nearest")
+    >>> res.figures
+    ('love', 'overlap')
+    >>> sorted(res.figure_data("love"))
+    ['after', 'before', 'covariates', 'threshold']
+    >>> ax = res.plot("love")  # save it with ax.figure.savefig("love.png")
     """
 
     figures: ClassVar[tuple[str, ...]] = ()

@@ -90,6 +90,17 @@ class OutcomeEstimate:
         (the weighting family from its outcome model, see
         :func:`pbr_eval.estimators.weighting.outcome_estimate`; ``did``: the
         effect's). NaN: :func:`cohort_se` uses its generic rule.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> res = pbr_eval.estimate(cohort, method="nearest")
+    >>> e = res.estimate_for("reoffended")
+    >>> e.outcome_type, e.n_treated, e.n_comparison, round(e.non_intervention, 4)
+    ('binary', 600, 600, 0.2817)
     """
 
     outcome: str
@@ -132,6 +143,12 @@ def not_computable(e: OutcomeEstimate, se: float, *, part: str = "effect") -> st
     se : float
         The standard error the interval would use.
     part : {"effect", "non_intervention"}
+        Which interval: the effect's, or the non-intervention rate's.
+
+    Returns
+    -------
+    str or None
+        The reason in words, or ``None`` when the standard error can be used.
 
     Examples
     --------
@@ -193,6 +210,16 @@ def cohort_se(e: OutcomeEstimate) -> float:
 
     Checked for coverage in ``docs/validation.md``.
 
+    Parameters
+    ----------
+    e : OutcomeEstimate
+        One outcome's estimate.
+
+    Returns
+    -------
+    float
+        The standard error for the cohort target.
+
     Examples
     --------
     >>> e = OutcomeEstimate("y", "binary", 400, 400, 0.25, 0.30, 0.02, -0.05, 0.025, 0.4, "")
@@ -218,6 +245,16 @@ def cohort_effect_se(e: OutcomeEstimate) -> float:
 
     ``e.cohort_std_error`` when the estimator computed one (the same as
     :func:`cohort_se`: the observed rate is known), else ``e.std_error``.
+
+    Parameters
+    ----------
+    e : OutcomeEstimate
+        One outcome's estimate.
+
+    Returns
+    -------
+    float
+        The effect's standard error for the cohort target.
 
     Examples
     --------
@@ -317,6 +354,22 @@ class CounterfactualResults(Results, HasFigures):
         fingerprint, package versions, the seed, and notes.
     level : float
         Confidence level of the default intervals.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> res = pbr_eval.estimate(cohort, method="nearest")
+    >>> res.to_frame()[["outcome", "observed", "non_intervention"]].round(3)
+                   outcome  observed  non_intervention
+    0           reoffended     0.247             0.282
+    1  reconviction_events     0.752             0.930
+    >>> print(res.summary().splitlines()[6])
+      non-intervention (comparison n=600): 28.2%  95% CI 23.4% to 33.5%
+    >>> float(res.weights.sum())  # 600 participants and their 600 matches, weight 1 each
+    1200.0
     """
 
     kind: ClassVar[str] = "counterfactual"

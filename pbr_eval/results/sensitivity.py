@@ -57,6 +57,23 @@ class RosenbaumBounds(Results):
         reaches ``1 - level`` (the conclusion changes there).
     level : float
     info : mapping
+
+    Examples
+    --------
+    Made by :func:`pbr_eval.sensitivity.rosenbaum_bounds`:
+
+    >>> from pbr_eval import Cohort
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
+    >>> sim = load_reoffending()
+    >>> cohort = Cohort(sim.data, **sim.cohort_args)
+    >>> res = NearestNeighborMatching().fit(cohort)
+    >>> from pbr_eval.sensitivity import rosenbaum_bounds
+    >>> rb = rosenbaum_bounds(res, cohort)
+    >>> rb.critical[["outcome", "n_pairs", "n_discordant"]]
+                   outcome  n_pairs  n_discordant
+    0           reoffended      600           233
+    1  reconviction_events      600           269
     """
 
     kind: ClassVar[str] = "rosenbaum_bounds"
@@ -179,6 +196,22 @@ class EValues(_FrameResults):
 
     Returned by :func:`pbr_eval.sensitivity.e_values`; see there for the
     columns and the method.
+
+    Examples
+    --------
+    Made by :func:`pbr_eval.sensitivity.e_values`:
+
+    >>> from pbr_eval import Cohort
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
+    >>> sim = load_reoffending()
+    >>> cohort = Cohort(sim.data, **sim.cohort_args)
+    >>> res = NearestNeighborMatching().fit(cohort)
+    >>> from pbr_eval.sensitivity import e_values
+    >>> e_values(res).to_frame()[["outcome", "rr", "e_value"]].round(2)
+                   outcome    rr  e_value
+    0           reoffended  0.88     1.54
+    1  reconviction_events  0.81     1.78
     """
 
     kind: ClassVar[str] = "e_values"
@@ -225,6 +258,22 @@ class TippingPoint(_FrameResults):
 
     Returned by :func:`pbr_eval.sensitivity.tipping_point`; see there for
     the columns.
+
+    Examples
+    --------
+    Made by :func:`pbr_eval.sensitivity.tipping_point`:
+
+    >>> from pbr_eval import Cohort
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
+    >>> sim = load_reoffending()
+    >>> cohort = Cohort(sim.data, **sim.cohort_args)
+    >>> res = NearestNeighborMatching().fit(cohort)
+    >>> from pbr_eval.sensitivity import tipping_point
+    >>> tipping_point(res, better="lower").to_frame()[["outcome", "tipping_rate"]].round(3)
+                   outcome  tipping_rate
+    0           reoffended         0.247
+    1  reconviction_events         0.752
     """
 
     kind: ClassVar[str] = "tipping_point"
@@ -285,6 +334,21 @@ class PlaceboResults(Results):
     message : str
         Plain-language verdict.
     level : float
+
+    Examples
+    --------
+    Made by :func:`pbr_eval.sensitivity.placebo_outcome` and
+    :func:`pbr_eval.sensitivity.placebo_split`:
+
+    >>> from pbr_eval import Cohort
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
+    >>> from pbr_eval.sensitivity import placebo_outcome
+    >>> sim = load_reoffending()
+    >>> cohort = Cohort(sim.data, **sim.cohort_args)
+    >>> pl = placebo_outcome(NearestNeighborMatching(), cohort, outcome="sentence_months")
+    >>> pl.kind, pl.to_frame()[["placebo", "non_null"]].values.tolist()
+    ('pre-programme outcome', [["covariate 'sentence_months'", True]])
     """
 
     kind: ClassVar[str] = "placebo"
