@@ -260,6 +260,16 @@ def poisson_rate_comparison(
 def relative_change(treated: float, comparison: float) -> float:
     """Return the relative fall ``(comparison - treated) / comparison`` (Peterborough's measure).
 
+    Parameters
+    ----------
+    treated, comparison : float
+        The programme's and the comparison group's rates (or events per person).
+
+    Returns
+    -------
+    float
+        The fall as a share of the comparison's rate (negative for a rise).
+
     Examples
     --------
     >>> round(relative_change(1.42, 1.55), 4)
@@ -468,6 +478,27 @@ def from_significance(
     A two-sided test significant at ``1 - level`` means ``|d| / se >= z``, so
     ``se <= |d| / z``: this uses the largest standard error consistent with
     the call (the widest interval, the most cautious price).
+
+    Parameters
+    ----------
+    treated, comparison : float
+        The published rates (or means) of the programme and comparison groups.
+    n_treated : int
+        The programme group's size.
+    significant : bool
+        The publisher's call; must be True (see Raises).
+    level : float, default 0.95
+        The level of the published test (significant at ``1 - level``).
+    outcome : str, default "outcome"
+        The outcome's name.
+    outcome_type : {"binary", "count", "continuous"}, default "binary"
+        The outcome's type.
+    source : str, optional
+        Where the figures come from (kept in ``info["source"]``).
+
+    Returns
+    -------
+    CounterfactualResults
 
     Raises
     ------
@@ -823,6 +854,13 @@ def recommend_case(case: Case | str, *, level: float = DEFAULT_LEVEL) -> dict[st
     the cases rarely publish that value, and a share of it carries over to
     any value a commissioner puts on the outcome.
 
+    Parameters
+    ----------
+    case : Case or str
+        A case, or the name of a shipped one (:func:`pbr_eval.datasets.cases.list_case_names`).
+    level : float, default 0.95
+        The level of the interval and of the pricing rule.
+
     Returns
     -------
     dict
@@ -947,6 +985,17 @@ def case_recommendations(*, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         One row per case with the columns of :data:`RECOMMENDATION_COLUMNS`
         (see :func:`recommend_case`); NaN where the published figures cannot
         support a number, with the reason in ``account``.
+
+    Parameters
+    ----------
+    level : float, default 0.95
+        As in :func:`recommend_case`.
+
+    Examples
+    --------
+    >>> table = case_recommendations()
+    >>> "jdl_pet_2014" in set(table["case"])
+    True
     """
     return pd.DataFrame([recommend_case(n, level=level) for n in list_case_names()],
                         columns=RECOMMENDATION_COLUMNS)

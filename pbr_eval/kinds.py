@@ -135,6 +135,16 @@ class Column:
         claims (from the valid count), an SMD (from the means). Disclosure
         control withholds it whenever one of them is hidden, and hides them
         with it when it has to hide it.
+
+    Examples
+    --------
+    >>> Column("observed", "outcome", "Observed in the programme", denominator="n_treated",
+    ...        by="outcome_type").kind
+    'outcome'
+    >>> Column("price", "dollars", "Price")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: Column 'price': `kind` must be one of ...; got 'dollars'.
     """
 
     name: str
@@ -213,7 +223,28 @@ class Schema:
 
 
 def resolve_kind(column: Column, row: Mapping[str, Any] | None = None) -> str:
-    """Return the concrete kind of ``column`` in ``row`` (``outcome*`` kinds depend on the row)."""
+    """Return the concrete kind of ``column`` in ``row`` (``outcome*`` kinds depend on the row).
+
+    Parameters
+    ----------
+    column : Column
+        The declared column.
+    row : mapping, optional
+        The row's values; ``column.by`` names the one holding the outcome type.
+
+    Returns
+    -------
+    str
+        ``column.kind``, except that ``outcome`` is ``rate`` for a yes/no outcome and
+        ``mean`` otherwise, and ``outcome_difference`` is ``rate_difference`` or
+        ``mean_difference``.
+
+    Examples
+    --------
+    >>> col = Column("observed", "outcome", "Observed", by="outcome_type")
+    >>> resolve_kind(col, {"outcome_type": "binary"}), resolve_kind(col, {"outcome_type": "count"})
+    ('rate', 'mean')
+    """
     if column.kind not in ("outcome", "outcome_difference"):
         return column.kind
     otype = None if row is None or column.by is None else row.get(column.by)
@@ -225,6 +256,15 @@ def resolve_kind(column: Column, row: Mapping[str, Any] | None = None) -> str:
 
 def finite_number(value: Any) -> float | None:
     """``value`` as a float when it is a finite number (not text, bool or missing), else None.
+
+    Parameters
+    ----------
+    value : object
+        Any value.
+
+    Returns
+    -------
+    float or None
 
     Examples
     --------
@@ -246,6 +286,30 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
 
     Strings (including the disclosure marker) are returned as they are;
     ``None``, NaN and infinities print as ``missing``.
+
+    Parameters
+    ----------
+    value : object
+        The value (a number, a string such as the disclosure marker, or missing).
+    kind : str
+        One of :data:`COLUMN_KINDS` (resolved: see :func:`resolve_kind`).
+    currency : str, default "£"
+        The symbol before money.
+    missing : str, default "n/a"
+        What a missing or non-finite value prints as.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_value(0.2817, "rate"), format_value(-0.035, "rate_difference")
+    ('28.2%', '-3.5 pp')
+    >>> format_value(2.5, "money"), format_value(12000, "count"), format_value(0.0004, "p_value")
+    ('£3', '12,000', '<0.001')
+    >>> format_value(float("nan"), "ratio"), format_value("[c]", "count")
+    ('n/a', '[c]')
     """
     if isinstance(value, str):
         return value
@@ -280,6 +344,17 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
 
 def excel_format(kind: str, *, currency: str = DEFAULT_CURRENCY) -> str:
     """Return the spreadsheet number format of a kind (Excel / LibreOffice syntax).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`COLUMN_KINDS` (resolved).
+    currency : str, default "£"
+        The symbol before money.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -220,6 +220,22 @@ def check_choice(
     accepted for one release with a :class:`DeprecationWarning` naming the
     new one, and the new one is returned.
 
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+    allowed : iterable
+        The values allowed, in the order the message lists them.
+    renamed : mapping, optional
+        Old spelling -> new name.
+
+    Returns
+    -------
+    object
+        ``value`` (its new name when an old spelling was given).
+
     Examples
     --------
     >>> check_choice("missing", "drop", MISSING)
@@ -307,6 +323,19 @@ def _is_real(value: Any) -> bool:
 def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a float if it is a finite positive number.
 
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+    allow_zero : bool, default False
+        Accept 0 too.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_positive("caliper", 0.2)
@@ -329,6 +358,19 @@ def check_probability(name: str, value: Any, *, open_interval: bool = True) -> f
     A share given as a percentage (``80`` for 80%) is refused with a hint to
     give ``0.8``; text (``"0.8"``) is refused too (see :func:`check_rate`).
 
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+    open_interval : bool, default True
+        Refuse 0 and 1 (``False`` accepts them).
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_probability("power", 0.8)
@@ -349,6 +391,15 @@ def check_probability(name: str, value: Any, *, open_interval: bool = True) -> f
 def check_level(level: Any) -> float:
     """Validate a confidence level such as 0.95.
 
+    Parameters
+    ----------
+    level : object
+        The confidence level given.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_level(0.9)
@@ -366,7 +417,30 @@ def check_level(level: Any) -> float:
 
 
 def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an integer >= ``minimum``."""
+    """Return ``value`` if it is an integer >= ``minimum``.
+
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given (a Python or numpy integer; not a bool or a float).
+    minimum : int, default 1
+        The smallest value allowed.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> check_int("n_splits", 3)
+    3
+    >>> check_int("n_splits", 2.0)
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `n_splits` must be an integer >= 1; got 2.0.
+    """
     if isinstance(value, bool) or not isinstance(value, (int,)) and not (
         hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"
     ):
@@ -377,7 +451,29 @@ def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
 
 
 def check_columns(name: str, value: Any) -> list[str]:
-    """Normalise a column role (one name or a list of names) to a list of names."""
+    """Normalise a column role (one name or a list of names) to a list of names.
+
+    Parameters
+    ----------
+    name : str
+        The role's name, as the caller wrote it (quoted in the message).
+    value : str, iterable of str or None
+        One column name, several, or none.
+
+    Returns
+    -------
+    list of str
+        Empty for ``None``.
+
+    Examples
+    --------
+    >>> check_columns("outcome", "reoffended")
+    ['reoffended']
+    >>> check_columns("covariates", ["age", 3])
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `covariates` must be a column name or a list of column names; got 3 (int).
+    """
     if value is None:
         return []
     if isinstance(value, str):
@@ -471,6 +567,17 @@ def _real(name: str, value: Any, expected: str) -> float:
 def check_number(name: str, value: Any) -> float:
     """Return ``value`` as a float if it is one finite real number (any sign).
 
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_number("effect", -0.05)
@@ -491,6 +598,21 @@ def check_rate(name: str, value: Any, *, outcome_type: str | None = "binary",
     and 1; a count's rate (events per person) or a continuous outcome's mean
     is a non-negative number; ``None`` (kind unknown) asks only for a
     non-negative number. ``positive=True`` also refuses 0.
+
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+    outcome_type : {"binary", "count", "continuous"} or None, default "binary"
+        The outcome's type, which sets the range.
+    positive : bool, default False
+        Refuse 0 too.
+
+    Returns
+    -------
+    float
 
     Raises
     ------
@@ -541,6 +663,19 @@ def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     Whole-valued floats (``600.0``, as read from a spreadsheet) are accepted;
     fractions, text, ``None`` and booleans are not.
 
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+    minimum : int, default 0
+        The smallest number allowed.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> check_count("cohort_size", 600.0, minimum=1)
@@ -564,6 +699,19 @@ def check_money(name: str, value: Any, *, positive: bool = False) -> float:
 
     ``positive=True`` also refuses 0. Amounts written as text (``"5,000"``,
     ``"£5000"``) are refused with the number to give instead.
+
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    value : object
+        The value given.
+    positive : bool, default False
+        Refuse 0 too.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -598,6 +746,22 @@ def check_rates(name: str, values: Any, *, outcome_type: str | None = "binary",
 
     The array form of :func:`check_rate` (per-person probabilities, draws of
     a rate). The message counts the entries out of range and shows the first.
+
+    Parameters
+    ----------
+    name : str
+        The option's name, as the caller wrote it (quoted in the message).
+    values : array-like
+        The values given (a list, array or Series).
+    outcome_type : {"binary", "count", "continuous"} or None, default "binary"
+        The outcome's type, which sets the range.
+    min_size : int, default 1
+        The fewest values allowed.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as a 1-d float array.
 
     Examples
     --------

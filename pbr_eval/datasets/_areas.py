@@ -268,6 +268,15 @@ def area_truth(sim: Any) -> pd.DataFrame:
     ------
     OptionError
         If ``sim`` did not come from the ``"areas"`` scenario.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import simulate_areas
+    >>> truth = area_truth(simulate_areas(seed=1))
+    >>> truth.loc["LA001", ["n_treated", "n_comparison"]].tolist()
+    [973, 9674]
+    >>> round(float(truth.loc["LA001", "job_outcome"]), 3)
+    0.194
     """
     from pbr_eval.exceptions import OptionError
 

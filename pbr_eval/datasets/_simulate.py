@@ -56,6 +56,17 @@ class Simulation:
     params : dict
         Every parameter of the data-generating process used, including the
         effect per outcome, group sizes and the population drawn.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import simulate
+    >>> sim = simulate("reoffending", seed=1, n_treated=200, n_comparison=2000)
+    >>> sim.data.shape, list(sim.truth.index)
+    ((2200, 10), ['reoffended', 'reconviction_events'])
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> cohort.n_treated, cohort.n_comparison
+    (200, 2000)
     """
 
     scenario: str

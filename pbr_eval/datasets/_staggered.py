@@ -51,6 +51,15 @@ class StaggeredSimulation:
     params : dict
         Every parameter used.
     seed : int
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import simulate_staggered
+    >>> sim = simulate_staggered(n_units=200, seed=1)
+    >>> sim.data.shape, sorted(sim.data["first_treated"].unique().tolist())[:2]
+    ((1600, 8), [0, 3])
+    >>> sim.truth.loc["y", "outcome_type"]
+    'continuous'
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -306,6 +315,20 @@ def staggered_truth(sim: StaggeredSimulation, kind: str = "simple") -> pd.Series
     sim : StaggeredSimulation
     kind : {"simple", "dynamic"}
         ``"simple"``: one value (index ``"overall"``); ``"dynamic"``: by event time.
+
+    Returns
+    -------
+    pandas.Series
+        The true effect(s), indexed ``"overall"`` or by event time.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import simulate_staggered
+    >>> sim = simulate_staggered(n_units=200, seed=1)
+    >>> round(float(staggered_truth(sim)["overall"]), 3)
+    1.314
+    >>> float(staggered_truth(sim, "dynamic").loc[-1])  # no effect before the start
+    0.0
     """
     if kind == "simple":
         return pd.Series({"overall": float(sim.truth.loc["y", "effect"])})
