@@ -134,8 +134,8 @@ class CashFlowSchedule(Results, HasFigures):
     Made by :func:`cash_flow`; a results object like any other (``to_frame``, ``summary``,
     ``plot``, ``to_dict``):
 
-    >>> cf = cash_flow(referrals=[10, 10], cost_per_participant=1000, outcome_payment=3000,
-    ...                outcome_rate=0.5, outcome_lag=2, payment_lag=1)
+    >>> cf = cash_flow(referrals=[10, 10], cost_per_participant=1000, price=3000,
+    ...                expected_rate=0.5, outcome_lag=2, payment_lag=1)
     >>> cf.to_frame()["net"].tolist()
     [-10000.0, -10000.0, 0.0, 15000.0, 15000.0]
     >>> print(cf.summary().splitlines()[3])
