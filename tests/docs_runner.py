@@ -52,7 +52,7 @@ paragraph:
 Every number of the prose must be covered: by a figure template's match, by occurring in a
 checked block of the same section (between two headings: an output block, a block that
 ran, a file-checked block), or by one of the two markers. Exempt: single-digit whole numbers (``Y(0)``, ``1:1``, step
-2), four-digit years (1900-2099), ISO dates, dotted versions (``4.7.1``) and the level in
+2), four-digit years (1900-2099), ISO dates, versions (``4.7.1``, "version 0.1") and the level in
 "95% CI" / "95% interval" / "95% confidence". An unchecked number fails the test, so a figure
 cannot be added, or drift, without a check.
 """
@@ -92,8 +92,9 @@ _TIMESTAMP = re.compile(
 
 
 _VERSION = re.compile(r"pbr_eval \d+\.\d+(?:\.\d+)?(?:[.+-]?\w+)?")
-# Not figures: ISO dates, dotted versions (4.7.1), "95% CI" / "95% interval" (the level).
-_EXEMPT = re.compile(r"\d{4}-\d\d-\d\d|\d+\.\d+\.\d+|\b95% (?:CI|interval|confidence)")
+# Not figures: ISO dates, dotted versions (4.7.1, "version 0.1"), "95% CI" / "95% interval".
+_EXEMPT = re.compile(r"\d{4}-\d\d-\d\d|\d+\.\d+\.\d+|\b95% (?:CI|interval|confidence)"
+                     r"|\b[Vv]ersions? \d+(?:\.\d+)*")
 
 
 class DocsError(AssertionError):

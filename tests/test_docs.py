@@ -177,3 +177,8 @@ def test_normalise_states_what_it_ignores(tmp_path: Path) -> None:
     assert matches(["a", "...", "d"], ["a", "b", "c", "d"])
     assert not matches(["a", "...", "d"], ["a", "b", "c"])
     assert numbers("12,000 and 3.5% and 1e-12 but not LA01 or x2") == ["12000", "3.5", "1e-12"]
+
+
+def test_versions_are_not_figures(page) -> None:
+    report = run_page(page("Deprecated in version 0.1; R's MatchIt 4.7.1 agrees.\n"))
+    assert report.failures == [] and report.numbers == 0
