@@ -223,9 +223,9 @@ def check_choice(
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, quoted in the message.
     value : object
-        The value given.
+        The value given (compared with ``==``).
     allowed : iterable
         The values allowed, in the order the message lists them.
     renamed : mapping, optional
@@ -326,9 +326,9 @@ def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, as the caller wrote it.
     value : object
-        The value given.
+        The number given.
     allow_zero : bool, default False
         Accept 0 too.
 
@@ -361,9 +361,9 @@ def check_probability(name: str, value: Any, *, open_interval: bool = True) -> f
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, named in the message.
     value : object
-        The value given.
+        The share given (0.8 for 80%).
     open_interval : bool, default True
         Refuse 0 and 1 (``False`` accepts them).
 
@@ -422,7 +422,7 @@ def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, quoted in the error message.
     value : object
         The value given (a Python or numpy integer; not a bool or a float).
     minimum : int, default 1
@@ -570,9 +570,9 @@ def check_number(name: str, value: Any) -> float:
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, as the caller spelt it.
     value : object
-        The value given.
+        The number given (any sign).
 
     Returns
     -------
@@ -602,9 +602,9 @@ def check_rate(name: str, value: Any, *, outcome_type: str | None = "binary",
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, named in the error.
     value : object
-        The value given.
+        The rate given.
     outcome_type : {"binary", "count", "continuous"} or None, default "binary"
         The outcome's type, which sets the range.
     positive : bool, default False
@@ -666,9 +666,9 @@ def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, quoted in the error.
     value : object
-        The value given.
+        The count given (a whole-valued float is accepted).
     minimum : int, default 0
         The smallest number allowed.
 
@@ -703,9 +703,9 @@ def check_money(name: str, value: Any, *, positive: bool = False) -> float:
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, as written by the caller.
     value : object
-        The value given.
+        The amount given (a number, not text).
     positive : bool, default False
         Refuse 0 too.
 
@@ -750,7 +750,7 @@ def check_rates(name: str, values: Any, *, outcome_type: str | None = "binary",
     Parameters
     ----------
     name : str
-        The option's name, as the caller wrote it (quoted in the message).
+        The option's name, named in the message with the count of bad entries.
     values : array-like
         The values given (a list, array or Series).
     outcome_type : {"binary", "count", "continuous"} or None, default "binary"

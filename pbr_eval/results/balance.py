@@ -203,9 +203,9 @@ class BalanceTable(Results, HasFigures):
 
     Examples
     --------
-    >>> import pbr_eval
     >>> from pbr_eval.datasets import load_reoffending
     >>> sim = load_reoffending()
+    >>> import pbr_eval
     >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
     >>> res = pbr_eval.estimate(cohort, method="nearest")
     >>> res.balance.to_frame().loc[["age", "prior_offences"], ["smd_before", "smd_after"]].round(3)

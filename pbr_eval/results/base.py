@@ -316,9 +316,8 @@ class HasFigures(ABC):
 
     Examples
     --------
+    >>> from pbr_eval.datasets import load_reoffending; sim = load_reoffending()
     >>> import pbr_eval
-    >>> from pbr_eval.datasets import load_reoffending
-    >>> sim = load_reoffending()
     >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
     >>> res = pbr_eval.estimate(cohort, method="nearest")
     >>> res.figures

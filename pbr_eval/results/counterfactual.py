@@ -96,8 +96,7 @@ class OutcomeEstimate:
     >>> import pbr_eval
     >>> from pbr_eval.datasets import load_reoffending
     >>> sim = load_reoffending()
-    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    >>> res = pbr_eval.estimate(cohort, method="nearest")
+    >>> res = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="nearest")
     >>> e = res.estimate_for("reoffended")
     >>> e.outcome_type, e.n_treated, e.n_comparison, round(e.non_intervention, 4)
     ('binary', 600, 600, 0.2817)
@@ -249,7 +248,7 @@ def cohort_effect_se(e: OutcomeEstimate) -> float:
     Parameters
     ----------
     e : OutcomeEstimate
-        One outcome's estimate.
+        The estimate whose effect's standard error is wanted.
 
     Returns
     -------
@@ -357,8 +356,8 @@ class CounterfactualResults(Results, HasFigures):
 
     Examples
     --------
-    >>> import pbr_eval
     >>> from pbr_eval.datasets import load_reoffending
+    >>> import pbr_eval
     >>> sim = load_reoffending()
     >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
     >>> res = pbr_eval.estimate(cohort, method="nearest")

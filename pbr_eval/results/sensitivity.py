@@ -201,8 +201,8 @@ class EValues(_FrameResults):
     --------
     Made by :func:`pbr_eval.sensitivity.e_values`:
 
-    >>> from pbr_eval import Cohort
     >>> from pbr_eval.datasets import load_reoffending
+    >>> from pbr_eval import Cohort
     >>> from pbr_eval.estimators.matching import NearestNeighborMatching
     >>> sim = load_reoffending()
     >>> cohort = Cohort(sim.data, **sim.cohort_args)
@@ -263,9 +263,9 @@ class TippingPoint(_FrameResults):
     --------
     Made by :func:`pbr_eval.sensitivity.tipping_point`:
 
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
     >>> from pbr_eval import Cohort
     >>> from pbr_eval.datasets import load_reoffending
-    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
     >>> sim = load_reoffending()
     >>> cohort = Cohort(sim.data, **sim.cohort_args)
     >>> res = NearestNeighborMatching().fit(cohort)
@@ -340,10 +340,10 @@ class PlaceboResults(Results):
     Made by :func:`pbr_eval.sensitivity.placebo_outcome` and
     :func:`pbr_eval.sensitivity.placebo_split`:
 
-    >>> from pbr_eval import Cohort
-    >>> from pbr_eval.datasets import load_reoffending
-    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
     >>> from pbr_eval.sensitivity import placebo_outcome
+    >>> from pbr_eval import Cohort
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
+    >>> from pbr_eval.datasets import load_reoffending
     >>> sim = load_reoffending()
     >>> cohort = Cohort(sim.data, **sim.cohort_args)
     >>> pl = placebo_outcome(NearestNeighborMatching(), cohort, outcome="sentence_months")
