@@ -868,6 +868,14 @@ def _expected_outputs(r: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def _failed_at(spec: AnalysisSpec, table: str, index: int, what: str,
+               err: PbrEvalError) -> PbrEvalError:
+    """``err`` (same type) saying which part of the file failed at run time, and its line."""
+    line = _line_of(spec.text, table, "method" if table == "estimate" else None, index)
+    where = f"{spec.path.name}, line {line}" if line else spec.path.name
+    return type(err)(f"{where}: {what}: {err}")
+
+
 def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
               step: Callable[[str], None]) -> AnalysisRun:
     """Do the run, writing every output into ``folder`` (a staging folder)."""
@@ -894,10 +902,8 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
         try:
             results[est["name"]] = pbr_eval.estimate(cohort, method=est["method"], **opts)
         except PbrEvalError as err:  # say which [[estimate]] failed, and where it is declared
-            line = _line_of(spec.text, "estimate", "method", r["estimate"].index(est))
-            where = f"{spec.path.name}, line {line}" if line else spec.path.name
-            raise type(err)(f"{where}: [[estimate]] '{est['name']}' ({est['method']}): "
-                            f"{err}") from err
+            raise _failed_at(spec, "estimate", r["estimate"].index(est),
+                             f"[[estimate]] '{est['name']}' ({est['method']})", err) from err
         resolved_options[est["name"]] = {"method": est["method"], **opts}
     primary_name = r["estimate"][0]["name"]
     primary = results[primary_name]
@@ -907,13 +913,20 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
         step("pricing")
         pricing_opts = dict(r["pricing"])
         pricing_opts.setdefault("level", r["level"])
-        prices = pbr_eval.price(primary, **pricing_opts)
+        try:
+            prices = pbr_eval.price(primary, **pricing_opts)
+        except PbrEvalError as err:
+            raise _failed_at(spec, "pricing", 0,
+                             f"[pricing] of [[estimate]] '{primary_name}'", err) from err
 
     bundle: Any = prices
     if prices is not None and r["contract"] is not None:
         step("simulating payments and cash flow")
-        bundle = commissioner_bundle(prices, cohort_size=cohort.n_treated, seed=r["seed"],
-                                     **r["contract"])
+        try:
+            bundle = commissioner_bundle(prices, cohort_size=cohort.n_treated, seed=r["seed"],
+                                         **r["contract"])
+        except PbrEvalError as err:
+            raise _failed_at(spec, "contract", 0, "[contract]", err) from err
     sensitivity = None
     sens_opts = r["sensitivity"] or {}
     if sens_opts.get("hidden_bias", False):

@@ -1128,7 +1128,18 @@ class Staging:
         self.command = command
         self._folders: list[tuple[Path, Path]] = []
         self._files: dict[Path, Path] = {}
+        self._made: list[Path] = []  # folders made for the outputs (removed again if empty)
         self._done = False
+
+    def _stage(self, parent: Path, label: str) -> Path:
+        missing = []
+        p = parent
+        while not p.exists() and p != p.parent:
+            missing.append(p)
+            p = p.parent
+        stage = _make_stage(parent, label)
+        self._made += [m for m in missing if m not in self._made]  # deepest first
+        return stage
 
     def folder(self, target: str | Path, *, expected: Sequence[str] = ()) -> Path:
         """A staging folder that will replace ``target`` whole.
@@ -1139,7 +1150,7 @@ class Staging:
         """
         dest = Path(target).absolute()
         check_replaceable(dest, expected)
-        stage = _make_stage(dest.parent, dest.name)
+        stage = self._stage(dest.parent, dest.name)
         self._folders.append((stage, dest))
         return stage
 
@@ -1150,7 +1161,7 @@ class Staging:
             raise OutputError(f"'{dest}' is a folder; give a file name such as '{dest}/report.html'.")
         parent = dest.parent
         if parent not in self._files:
-            self._files[parent] = _make_stage(parent, "files")
+            self._files[parent] = self._stage(parent, "files")
         return self._files[parent] / dest.name
 
     def destination(self, staged: str | Path) -> Path:
@@ -1202,11 +1213,19 @@ class Staging:
         self._done = True
 
     def abort(self) -> None:
-        """Remove every staging folder (earlier outputs are untouched)."""
+        """Remove every staging folder, and the folders made for them if left empty.
+
+        Earlier outputs are untouched; a failed run leaves no empty folder behind.
+        """
         for stage, _ in self._folders:
             _remove_tree(stage)
         for stage in self._files.values():
             _remove_tree(stage)
+        for made in self._made:
+            try:
+                made.rmdir()  # only if empty: after a commit it holds the outputs
+            except OSError:
+                pass
 
     def __enter__(self) -> Staging:
         return self

@@ -307,3 +307,22 @@ def test_run_fails_as_check_does_before_writing(tmp_path):
         run_analysis(p)
     assert not (tmp_path / "out").exists()
     assert not [e for e in tmp_path.iterdir() if e.name.startswith(".")]  # no staging left
+
+
+def test_a_failure_only_the_run_can_find_names_the_file_line_and_table(tmp_path, capsys):
+    # a constant outcome passes the check (its data are valid) but cannot be priced: the run
+    # stops before writing, naming the [pricing] table and its line
+    import pandas as pd
+
+    data = pd.read_csv(DATA / "reoffending.csv")
+    data["reoffended"] = 1
+    data.to_csv(tmp_path / "constant.csv", index=False)
+    p = _materialise(tmp_path, BASE.replace("{reo}", (tmp_path / "constant.csv").as_posix()))
+    assert main(["run", str(p), "--check"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(p)]) == 2
+    err = capsys.readouterr().err
+    line = int(re.match(r"pbr-eval: error: a\.toml, line (\d+): \[pricing\] of \[\[estimate\]\] "
+                        r"'psm': ", err).group(1))
+    assert p.read_text().splitlines()[line - 1] == "[pricing]"
+    assert sorted(e.name for e in tmp_path.iterdir()) == ["a folder", "a.toml", "constant.csv"]

@@ -120,6 +120,23 @@ def test_a_failure_mid_run_leaves_the_previous_outputs_intact(first_run, tmp_pat
     assert _leftovers(tmp_path) == []
 
 
+def test_a_failed_run_leaves_no_empty_folder_made_for_its_outputs(tmp_path, monkeypatch):
+    import pbr_eval.reporting as reporting
+
+    def fail_on_workbook(ctx, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(reporting.RENDERERS, ".xlsx", fail_on_workbook)
+    with pytest.raises(OSError):
+        run_analysis(EXAMPLE, out=tmp_path / "new" / "deeper" / "out")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    with Staging() as st:
+        write_text(st.file(tmp_path / "kept" / "a" / "r.md"), "x")
+    assert (tmp_path / "kept" / "a" / "r.md").read_text() == "x"  # committed: kept
+
+
 def _run_and_signal(tmp_path: Path, sig: int, first: Path, cmd: list[str]) -> tuple[int, str]:
     """Start `pbr-eval ...`, send ``sig`` once it is writing into its staging folder."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
