@@ -89,6 +89,7 @@ class DroppedRows:
     share_treated: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the record as a plain dictionary (optional counts only when known)."""
         out: dict[str, Any] = {"n": self.n, "reason": self.reason, "stage": self.stage}
         for k in ("n_treated", "n_comparison", "share_treated"):
             if getattr(self, k) is not None:
@@ -175,13 +176,13 @@ class _Findings:
         self.warnings: list[str] = []
 
     def error(self, err: PbrEvalError) -> None:
-        """A problem; the checks of other columns can go on."""
+        """Return a problem; the checks of other columns can go on."""
         if not self.collect:
             raise err
         self.errors.append(err)
 
     def fatal(self, err: PbrEvalError) -> None:
-        """A problem after which nothing else can be checked."""
+        """Return a problem after which nothing else can be checked."""
         if not self.collect:
             raise err
         self.errors.append(err)
@@ -219,7 +220,7 @@ def _check_period_order(order: Any, period: str | None) -> list[Any] | None:
 
 
 def _is_number(v: Any) -> bool:
-    """A real number (not a bool, not text)."""
+    """Return a real number (not a bool, not text)."""
     return isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, (bool, np.bool_))
 
 
@@ -300,8 +301,7 @@ def _label_problem(c: str, levels: Sequence[Any], max_levels: int) -> str | None
 
 
 def _looks_measured(v: np.ndarray) -> bool:
-    """Whole numbers that look like a measurement in whole units (grams, pounds), not a count:
-    no zeros and a median of 100 or more."""
+    """Whole numbers that look like a measurement in whole units (grams, pounds), not a count: no zeros and a median of 100 or more."""
     return bool(v.size and v.min() >= 1 and np.median(v) >= 100)
 
 
@@ -369,7 +369,7 @@ def collinear_columns(X: np.ndarray, *, tol: float = 1e-9) -> list[int]:
 
 
 def _varying_within(values: Any, ids: np.ndarray) -> pd.Index:
-    """The ids whose rows do not all hold the same value."""
+    """Return the ids whose rows do not all hold the same value."""
     agg = pd.Series(np.asarray(values)).groupby(ids).agg(["min", "max"])
     return agg.index[(agg["min"] != agg["max"]).to_numpy()]
 
@@ -704,7 +704,7 @@ class Cohort:
         return roles
 
     def _forget_columns(self, gone: set[str], findings: _Findings) -> None:
-        """Collecting problems: carry on without the columns in ``gone``."""
+        """Collect problems: carry on without the columns in ``gone``."""
         if self.treatment in gone:
             findings.stop()
         self.outcomes = [c for c in self.outcomes if c not in gone]
@@ -751,10 +751,11 @@ class Cohort:
 
     @staticmethod
     def data_columns_duplicated(data: pd.DataFrame) -> bool:
+        """Return whether ``data`` has two columns with the same name."""
         return bool(pd.Index(data.columns).duplicated().any())
 
     def _check_empty_columns(self, frame: pd.DataFrame, findings: _Findings) -> pd.DataFrame:
-        """A role column with no value at all is named (``missing="drop"`` would drop every row)."""
+        """Refuse a role column with no value at all, naming it (``missing="drop"`` would drop every row)."""
         if len(frame) == 0:
             findings.fatal(DataError("The data has no rows."))
         empty = frame.columns[frame.isna().all(axis=0).to_numpy()]
@@ -771,8 +772,10 @@ class Cohort:
         return frame.loc[:, self._role_columns()]
 
     def _numbers_from_objects(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Outcome and covariate columns of Python numbers (object dtype, e.g. Parquet
-        decimals) become float columns, with a note; text is left as it is."""
+        """Outcome and covariate columns of Python numbers (object dtype, e.g.
+
+        Parquet decimals) become float columns, with a note; text is left as it is.
+        """
         change = {}
         for c in [*self.outcomes, *self.covariates]:
             s = frame[c]
@@ -1046,8 +1049,7 @@ class Cohort:
     def _period_order(
         self, col: pd.Series, given: list[Any] | None, findings: _Findings
     ) -> tuple[Any, ...] | None:
-        """The periods present, in time order; None when their order is unknown (text labels
-        without ``period_order``)."""
+        """Return the periods present, in time order; None when their order is unknown (text labels without ``period_order``)."""
         present = pd.unique(col.dropna()).tolist()
         if given is not None:
             unlisted = [p for p in present if p not in given]
@@ -1075,7 +1077,7 @@ class Cohort:
 
     def ordered_periods(self, *, last: Any = None, option: str = "post",
                         method: str = "did") -> list[Any]:
-        """The cohort's periods in time order.
+        """Return the cohort's periods in time order.
 
         Parameters
         ----------
@@ -1171,7 +1173,7 @@ class Cohort:
                 ))
 
     def _check_first_treated(self, frame: pd.DataFrame, findings: _Findings) -> None:
-        """The first-treatment period: numeric, constant within a unit, agreeing with ``treatment``."""
+        """Return the first-treatment period: numeric, constant within a unit, agreeing with ``treatment``."""
         col, uid = self.first_treated, self.unit_id
         assert col is not None and uid is not None
         values = frame[col]
@@ -1247,7 +1249,7 @@ class Cohort:
         return self.period is not None
 
     def y(self, outcome: str) -> np.ndarray:
-        """The outcome as a float array aligned with :attr:`t`."""
+        """Return the outcome as a float array aligned with :attr:`t`."""
         if outcome not in self.outcomes:
             raise OptionError(
                 f"`outcome` must be one of {_list_names(self.outcomes)}; got {outcome!r}."
@@ -1276,7 +1278,7 @@ class Cohort:
         return self._fingerprint
 
     def roles(self) -> dict[str, Any]:
-        """The role arguments, suitable for rebuilding the cohort."""
+        """Return the role arguments, suitable for rebuilding the cohort."""
         return {
             "treatment": self.treatment,
             "outcome": list(self.outcomes),
@@ -1295,7 +1297,7 @@ class Cohort:
         }
 
     def describe(self) -> dict[str, Any]:
-        """A plain summary used in results' ``info``."""
+        """Return a plain summary used in results' ``info``."""
         return {
             "n_input_rows": self.n_input_rows,
             "n_rows": self.n,
@@ -1316,7 +1318,7 @@ class Cohort:
         keep: Sequence[str] | None = None,
         buffers: WorkBuffers | None = None,
     ) -> Cohort:
-        """A cohort of this cohort's rows ``rows`` (repeats allowed), without re-checking.
+        """Return a cohort of this cohort's rows ``rows`` (repeats allowed), without re-checking.
 
         The fast path for resampling (:mod:`pbr_eval.bootstrap`): the rows
         were validated when this cohort was built, so no check is repeated.
@@ -1413,7 +1415,7 @@ class Cohort:
         return out
 
     def at_period(self, value: Any) -> Cohort:
-        """A cross-sectional cohort holding one period of a panel cohort.
+        """Return a cross-sectional cohort holding one period of a panel cohort.
 
         Parameters
         ----------

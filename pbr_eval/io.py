@@ -1,5 +1,4 @@
-"""One reader for the data pbr_eval accepts (CSV, Parquet, Excel files, SQL databases) and
-one safe writer for every file pbr_eval writes.
+"""One reader for the data pbr_eval accepts (CSV, Parquet, Excel files, SQL databases) and one safe writer for every file pbr_eval writes.
 
 SQL goes through SQLAlchemy: give a database URL instead of a path and a
 ``query`` (a table name or a SELECT statement)::
@@ -38,7 +37,7 @@ READERS = {".csv": "CSV", ".tsv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"
 
 
 def is_database_url(source: str | Path) -> bool:
-    """True when ``source`` is a database URL such as ``sqlite:///file.db``.
+    """Return True when ``source`` is a database URL such as ``sqlite:///file.db``.
 
     Examples
     --------
@@ -107,7 +106,7 @@ def _read_sql(url: str, query: str | None, cols: list[str] | None) -> pd.DataFra
 
 
 def closest_names(name: str, names: Sequence[Any], n: int = 3) -> list[str]:
-    """The columns most like ``name`` (a misspelling, other case or spacing), best first.
+    """Return the columns most like ``name`` (a misspelling, other case or spacing), best first.
 
     Examples
     --------
@@ -128,8 +127,7 @@ def closest_names(name: str, names: Sequence[Any], n: int = 3) -> list[str]:
 
 def missing_columns_message(absent: Sequence[str], available: Sequence[Any], where: str,
                             roles: Mapping[str, Sequence[str]] | None = None) -> str:
-    """One message for columns that are not in the data: which option named each, the
-    closest names the data do have, and (some of) the columns it has.
+    """One message for columns that are not in the data: which option named each, the closest names the data do have, and (some of) the columns it has.
 
     Examples
     --------
@@ -154,7 +152,7 @@ CSV_SEPARATORS = (",", ";", "\t", "|")
 
 
 def sniff_csv(path: str | Path, *, sample_bytes: int = 65536) -> dict[str, str]:
-    """The separator (and decimal mark) of a CSV file, from its first lines.
+    r"""Return the separator (and decimal mark) of a CSV file, from its first lines.
 
     Spreadsheets in much of Europe save "CSV" with semicolons and decimal
     commas (``1,5``); this returns ``{"sep": ";", "decimal": ","}`` for those,
@@ -164,7 +162,7 @@ def sniff_csv(path: str | Path, *, sample_bytes: int = 65536) -> dict[str, str]:
     --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "x.csv")
-    >>> _ = open(p, "w").write("id;age;score\\n1;30;1,5\\n2;41;2,25\\n")
+    >>> _ = open(p, "w").write("id;age;score\n1;30;1,5\n2;41;2,25\n")
     >>> sniff_csv(p)
     {'sep': ';', 'decimal': ','}
     """
@@ -206,8 +204,7 @@ def _csv_options(path: Path, sep: str | None) -> dict[str, str]:
 
 def data_columns(path: str | Path, *, sheet: str | int | None = None,
                  sep: str | None = None) -> list[str] | None:
-    """The column names of a data file, read without loading its rows (``None`` for a
-    database URL, whose columns the query decides)."""
+    """Return the column names of a data file, read without loading its rows (``None`` for a database URL, whose columns the query decides)."""
     if is_database_url(path):
         return None
     p = Path(path)
@@ -466,9 +463,7 @@ def _size(n: float) -> str:
 
 def estimate_memory(path: str | Path, columns: Sequence[str], *, sep: str | None = None,
                     sample_rows: int = 20_000) -> tuple[int, int] | None:
-    """(bytes a check of ``columns`` would need, rows) for a CSV or Parquet file, estimated
-    from its size and its first rows without reading the rest; ``None`` for other sources.
-    """
+    """(bytes a check of ``columns`` would need, rows) for a CSV or Parquet file, estimated from its size and its first rows without reading the rest; ``None`` for other sources."""
     if is_database_url(path):
         return None
     p = Path(path)
@@ -575,7 +570,7 @@ __all__ += ["BIDI_CONTROLS", "FORMULA_PREFIXES", "MARKER", "MAX_CELL_CHARS", "St
 
 
 def clean_text(value: Any, *, max_length: int | None = MAX_CELL_CHARS) -> str:
-    """Text safe to show anywhere: controls and bidi overrides removed, length bounded.
+    r"""Text safe to show anywhere: controls and bidi overrides removed, length bounded.
 
     Every renderer (HTML, Markdown, workbook, CSV) passes text that may come from
     the user's data or files (labels, column names, file names) through this.
@@ -598,7 +593,7 @@ def clean_text(value: Any, *, max_length: int | None = MAX_CELL_CHARS) -> str:
 
     Examples
     --------
-    >>> clean_text("re\\x00offended\\u202e")
+    >>> clean_text("re\x00offended\u202e")
     'reoffended'
     >>> clean_text("a" * 10, max_length=5)
     'aaaa…'
@@ -613,7 +608,7 @@ def clean_text(value: Any, *, max_length: int | None = MAX_CELL_CHARS) -> str:
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Make a text cell inert in a spreadsheet: prefix an apostrophe if it could run.
+    r"""Make a text cell inert in a spreadsheet: prefix an apostrophe if it could run.
 
     Non-text values (numbers, dates, None) are returned unchanged; text that
     starts with one of :data:`FORMULA_PREFIXES` gets a leading apostrophe, so
@@ -622,7 +617,7 @@ def neutralise_formula(value: Any) -> Any:
     Examples
     --------
     >>> neutralise_formula('=HYPERLINK("http://x","y")')
-    '\\'=HYPERLINK("http://x","y")'
+    '\'=HYPERLINK("http://x","y")'
     >>> neutralise_formula(-0.5)
     -0.5
     """
@@ -632,12 +627,11 @@ def neutralise_formula(value: Any) -> Any:
 
 
 def safe_cell(value: Any, *, max_length: int | None = MAX_CELL_CHARS) -> Any:
-    """A spreadsheet or CSV cell: text cleaned (:func:`clean_text`) then neutralised
-    (:func:`neutralise_formula`); numbers, dates, booleans and missing values unchanged.
+    r"""Return a spreadsheet or CSV cell: text cleaned (:func:`clean_text`) then neutralised (:func:`neutralise_formula`); numbers, dates, booleans and missing values unchanged.
 
     Examples
     --------
-    >>> safe_cell("\\u202e=1+1")
+    >>> safe_cell("\u202e=1+1")
     "'=1+1"
     >>> safe_cell(3)
     3
@@ -670,7 +664,7 @@ _UMASK: int | None = None
 
 
 def _umask() -> int:
-    """The process's umask, read without changing it where the system allows."""
+    """Return the process's umask, read without changing it where the system allows."""
     global _UMASK
     if _UMASK is None:
         import os
@@ -744,9 +738,9 @@ def write_text(path: str | Path, text: str) -> Path:
 
 def write_json(path: str | Path, obj: Any, *, indent: int | None = 2, sort_keys: bool = False,
                default: Any = None) -> Path:
-    """Write ``obj`` as JSON (with a final newline) atomically.
+    r"""Write ``obj`` as JSON (with a final newline) atomically.
 
-    Non-ASCII and control characters are written as ``\\u`` escapes, so the
+    Non-ASCII and control characters are written as ``\u`` escapes, so the
     file shows no bidi reordering in any viewer.
 
     Examples
@@ -754,7 +748,7 @@ def write_json(path: str | Path, obj: Any, *, indent: int | None = 2, sort_keys:
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as d:
     ...     write_json(os.path.join(d, "r.json"), {"a": 1}).read_text()
-    '{\\n  "a": 1\\n}\\n'
+    '{\n  "a": 1\n}\n'
     """
     return write_text(path, json.dumps(obj, indent=indent, sort_keys=sort_keys,
                                        default=default) + "\n")
@@ -894,7 +888,7 @@ def _make_stage(parent: Path, label: str) -> Path:
 
 
 def sha256_file(path: str | Path) -> str:
-    """The SHA-256 of a file, read in 1 MB blocks (provenance, completion records)."""
+    """Return the SHA-256 of a file, read in 1 MB blocks (provenance, completion records)."""
     import hashlib
 
     h = hashlib.sha256()
@@ -916,7 +910,7 @@ def _tree_files(folder: Path) -> list[str]:
 
 
 def read_marker(folder: str | Path) -> dict[str, Any] | None:
-    """The completion record of a folder pbr_eval wrote (``None`` if it has none).
+    """Return the completion record of a folder pbr_eval wrote (``None`` if it has none).
 
     The record (``.pbr_eval.json``) holds ``complete: true``, the command, the
     pbr_eval version, the time and the SHA-256 of every file in the folder, so
@@ -931,8 +925,9 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
 
 
 def verify_folder(folder: str | Path) -> list[str]:
-    """Problems with a pbr_eval output folder: no completion record, a file missing,
-    changed or added since pbr_eval wrote it. An empty list means complete and untouched.
+    """Problems with a pbr_eval output folder: no completion record, a file missing, changed or added since pbr_eval wrote it.
+
+    An empty list means complete and untouched.
 
     Examples
     --------
@@ -1142,7 +1137,7 @@ class Staging:
         return stage
 
     def folder(self, target: str | Path, *, expected: Sequence[str] = ()) -> Path:
-        """A staging folder that will replace ``target`` whole.
+        """Return a staging folder that will replace ``target`` whole.
 
         ``target`` is checked at once (:func:`check_replaceable`, with
         ``expected`` the names the output will hold), so a refusal comes
@@ -1155,7 +1150,7 @@ class Staging:
         return stage
 
     def file(self, target: str | Path) -> Path:
-        """A staging path for the file ``target`` (same name, in a hidden folder beside it)."""
+        """Return a staging path for the file ``target`` (same name, in a hidden folder beside it)."""
         dest = Path(target).absolute()
         if dest.is_dir():
             raise OutputError(f"'{dest}' is a folder; give a file name such as '{dest}/report.html'.")
@@ -1238,8 +1233,7 @@ class Staging:
 
 
 class staged_folder:
-    """``with staged_folder(target) as work:`` write into ``work``; ``target`` is replaced
-    whole, with a completion record, only if the block finishes (see :class:`Staging`)."""
+    """``with staged_folder(target) as work:`` write into ``work``; ``target`` is replaced whole, with a completion record, only if the block finishes (see :class:`Staging`)."""
 
     def __init__(self, target: str | Path, *, command: str = "pbr_eval",
                  expected: Sequence[str] = ()) -> None:

@@ -526,7 +526,7 @@ def _found(value: Any) -> str:
 
 
 def _range_error(name: str, expected: str, value: Any, fix: str = "") -> OptionError:
-    """The one message template: name, what was expected, what was found, how to fix it."""
+    """Return the one message template: name, what was expected, what was found, how to fix it."""
     sep = "" if not fix else (", " if fix.startswith("which ") else ": ")
     return OptionError(f"`{name}` must be {expected}; got {_found(value)}{sep}{fix}.")
 

@@ -157,7 +157,7 @@ _SCALE_WORDS = {
 
 
 def _plain(name: str) -> str:
-    """An outcome or title as plain words (underscores become spaces)."""
+    """Return an outcome or title as plain words (underscores become spaces)."""
     return " ".join(str(name).replace("_", " ").split())
 
 
@@ -315,7 +315,7 @@ def _sf(x: str) -> str:
 
 
 def _q(text: str) -> str:
-    """Fixed words of this module as a formula string literal."""
+    """Return fixed words of this module as a formula string literal."""
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -947,7 +947,7 @@ def _part(bundle: Any, name: str) -> Any:
 
 
 def _recommendation(pricing: Any) -> Any:
-    """The :class:`~pbr_eval.pricing.PriceRecommendation` in ``pricing`` (object or dict), or None."""
+    """Return the :class:`~pbr_eval.pricing.PriceRecommendation` in ``pricing`` (object or dict), or None."""
     from pbr_eval.pricing.recommendation import PriceRecommendation
     from pbr_eval.results.base import Results
 
@@ -960,7 +960,7 @@ def _recommendation(pricing: Any) -> Any:
 
 
 def _evidence_for(results: Any, row: Mapping[str, Any], outcome_type: str) -> Evidence:
-    """The distribution behind one priced row (the complement for outcomes that should fall)."""
+    """Return the distribution behind one priced row (the complement for outcomes that should fall)."""
     from pbr_eval.pricing.rates import rates_from_dict, rates_from_results
     from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -991,7 +991,7 @@ def _evidence_for(results: Any, row: Mapping[str, Any], outcome_type: str) -> Ev
 def workbook_inputs(results: Any, pricing: Any,
                     contract: Mapping[str, Any] | None = None,
                     ) -> tuple[list[WhatIfInputs], list[Evidence], dict[str, float] | None]:
-    """The workbook's starting inputs and evidence from a report's results and pricing bundle.
+    """Return the workbook's starting inputs and evidence from a report's results and pricing bundle.
 
     Parameters
     ----------
@@ -1091,7 +1091,7 @@ def write_tariff_workbook(results: Any, path: str | Path, *, pricing: Any,
                           title: str | None = None, generated: str = "",
                           currency: str = DEFAULT_CURRENCY, notes: Sequence[str] = (),
                           contract: Mapping[str, Any] | None = None) -> Path:
-    """The live tariff workbook of a report: :func:`workbook_inputs` then :func:`write_live_workbook`.
+    """Return the live tariff workbook of a report: :func:`workbook_inputs` then :func:`write_live_workbook`.
 
     Examples
     --------
