@@ -76,7 +76,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = ["SCHEMA", "AnalysisSpec", "load_analysis", "run_analysis", "AnalysisRun",
-           "commissioner_bundle", "hidden_bias_sensitivity"]
+           "commissioner_bundle", "contract_price_options", "CONTRACT_PRICE_KEYS",
+           "hidden_bias_sensitivity"]
 
 #: Allowed keys per table: key -> (accepted types, required).
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
@@ -489,6 +490,12 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
                     "needs a [pricing] table: the contract is priced from its recommendation.")
     _check_values(p, text, raw)
     _check_estimators(p, text, resolved_est)
+    if "contract" in raw:  # one place declares the contract's money: [contract]
+        for key in CONTRACT_PRICE_KEYS:
+            if key in raw["pricing"]:
+                raise _fail(p, text, "pricing", key,
+                            "belongs in [contract] when the file has one: the contract's values "
+                            "feed the price, the tariff and the cash flow alike. Move it there.")
     report = dict(raw.get("report", {}))
     outputs = report.get("outputs", _DEFAULT_OUTPUTS)
     from pbr_eval.reporting import RENDERERS
@@ -913,6 +920,8 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
         step("pricing")
         pricing_opts = dict(r["pricing"])
         pricing_opts.setdefault("level", r["level"])
+        if r["contract"] is not None:
+            pricing_opts.update(contract_price_options(r["contract"], pricing_opts))
         try:
             prices = pbr_eval.price(primary, **pricing_opts)
         except PbrEvalError as err:
@@ -923,8 +932,7 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
     if prices is not None and r["contract"] is not None:
         step("simulating payments and cash flow")
         try:
-            bundle = commissioner_bundle(prices, cohort_size=cohort.n_treated, seed=r["seed"],
-                                         **r["contract"])
+            bundle = commissioner_bundle(prices, seed=r["seed"], **r["contract"])
         except PbrEvalError as err:
             raise _failed_at(spec, "contract", 0, "[contract]", err) from err
     sensitivity = None
@@ -952,6 +960,8 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
     payload = {name: res.to_dict(r["level"]) for name, res in results.items()}
     if prices is not None:
         payload["prices"] = prices.to_dict()
+        if r["contract"] is not None:  # `pbr-eval report` rebuilds the tariff from it
+            payload["contract"] = {**r["contract"], "seed": r["seed"]}
     files.append(write_json(confine(folder, "results.json"), payload, sort_keys=True))
 
     provenance = {
@@ -998,14 +1008,42 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
                        provenance=provenance)
 
 
+#: ``[contract]`` keys that are also :func:`pbr_eval.price` options: declared once, in
+#: ``[contract]``, they set the price as well as the tariff and the cash flow.
+CONTRACT_PRICE_KEYS = ("attachment_fee", "cost_per_participant")
+
+
+def contract_price_options(contract: Mapping[str, Any],
+                           pricing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The :func:`pbr_eval.price` options a contract sets.
+
+    The attachment fee and the provider's cost per participant (so the price
+    is net of the fee and has the provider's break-even floor), and, unless
+    ``pricing`` gives ``cohort_size``, the contract's cohort: referrals per
+    month times months of referrals.
+
+    Examples
+    --------
+    >>> contract_price_options({"attachment_fee": 100, "cost_per_participant": 300,
+    ...                         "referrals_per_month": 50, "months_of_referrals": 12})
+    {'attachment_fee': 100.0, 'cost_per_participant': 300.0, 'cohort_size': 600}
+    """
+    out: dict[str, Any] = {"attachment_fee": float(contract.get("attachment_fee", 0.0)),
+                           "cost_per_participant": float(contract["cost_per_participant"])}
+    if not (pricing or {}).get("cohort_size"):
+        out["cohort_size"] = int(contract["referrals_per_month"]) * int(
+            contract["months_of_referrals"])
+    return out
+
+
 def commissioner_bundle(
     rec: Any,
     *,
-    cohort_size: int,
-    cost_per_participant: float,
     referrals_per_month: int,
     months_of_referrals: int,
-    attachment_fee: float = 0.0,
+    cost_per_participant: float | None = None,
+    attachment_fee: float | None = None,
+    cohort_size: int | None = None,
     outcome_lag: int = 12,
     payment_lag: int = 3,
     draws: int = 2000,
@@ -1014,24 +1052,39 @@ def commissioner_bundle(
     """A tariff from a price recommendation, with its payment simulation, cash flow and
     price sensitivity, for the commissioner's report and workbook.
 
-    The tariff is an attachment fee plus the recommended price per paid outcome of the
-    recommendation's first outcome. Everything is computed by :mod:`pbr_eval.pricing`;
-    this only wires the contract inputs together.
+    The tariff is the attachment fee plus the recommended price per paid outcome of the
+    recommendation's first outcome. The recommendation must have been priced with the
+    contract's attachment fee and provider cost (:func:`contract_price_options`), so that
+    one set of contract values feeds the price, the tariff and the cash flow alike.
+    Everything is computed by :mod:`pbr_eval.pricing`; this only wires the inputs together.
 
     Parameters
     ----------
     rec : PriceRecommendation
-    cohort_size : int
-        People in the simulated cohort.
-    cost_per_participant, referrals_per_month, months_of_referrals, attachment_fee,
-    outcome_lag, payment_lag : contract inputs (see :func:`pbr_eval.pricing.cash_flow`)
+        Priced with ``attachment_fee`` and ``cost_per_participant``.
+    referrals_per_month, months_of_referrals, outcome_lag, payment_lag : contract inputs
+        (see :func:`pbr_eval.pricing.cash_flow`).
+    cost_per_participant, attachment_fee : float, optional
+        Default: the recommendation's. When given they must equal it.
+    cohort_size : int, optional
+        People in the simulated cohort (default: the recommendation's cohort size,
+        else referrals per month times months of referrals).
     draws, seed : simulation size and seed (see :func:`pbr_eval.pricing.simulate_payments`)
 
     Returns
     -------
     dict
         ``recommendation``, ``tariff``, ``simulation``, ``cashflow``, ``sensitivity``.
+
+    Raises
+    ------
+    OptionError
+        When the recommendation was priced with another attachment fee or cost, or
+        without a provider cost.
     """
+    import math
+
+    from pbr_eval.exceptions import OptionError
     from pbr_eval.pricing import (
         AttachmentFee,
         PerOutcome,
@@ -1046,22 +1099,41 @@ def commissioner_bundle(
     price, n, se, rate, value = (float(r["recommended"]), float(r["non_intervention"]),
                                  float(r["non_intervention_se"]), float(r["expected_rate"]),
                                  float(r["value_per_outcome"]))
+    fee_priced, cost_priced = float(r["attachment_fee"]), float(r["cost_per_participant"])
+    for name, given, priced in (("attachment_fee", attachment_fee, fee_priced),
+                                ("cost_per_participant", cost_per_participant, cost_priced)):
+        if given is not None and not (math.isclose(float(given), priced, abs_tol=1e-9)):
+            raise OptionError(
+                f"`{name}` of the contract ({float(given):,.2f}) differs from the one the price "
+                f"was set with ({priced:,.2f}); price with the contract's values "
+                "(pbr_eval.price(..., attachment_fee=, cost_per_participant=) or `pbr-eval price "
+                "--attachment-fee --cost-per-participant`) so the price, tariff and cash flow agree."
+            )
+    if not math.isfinite(cost_priced):
+        raise OptionError(
+            "`cost_per_participant` is needed for the tariff's cash flow and payment simulation; "
+            "price with it (pbr_eval.price(..., cost_per_participant=) or `pbr-eval price --cost-per-participant`)."
+        )
+    fee, cost = fee_priced, cost_priced
+    if cohort_size is None:
+        rec_n = r.get("cohort_size")
+        cohort_size = (int(rec_n) if rec_n is not None and math.isfinite(float(rec_n))
+                       else int(referrals_per_month) * int(months_of_referrals))
     paid = safe_filename(r["paid_outcome"], default="outcome")
     mechanisms = [PerOutcome(paid, price)]
-    if attachment_fee:
-        mechanisms.insert(0, AttachmentFee(float(attachment_fee)))
+    if fee:
+        mechanisms.insert(0, AttachmentFee(fee))
     tariff = Tariff(mechanisms, name="tariff")
     risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
                              value_per_outcome={paid: value}, cohort_size=int(cohort_size),
-                             cost_per_participant=float(cost_per_participant), draws=int(draws),
-                             seed=int(seed))
+                             cost_per_participant=cost, draws=int(draws), seed=int(seed))
     cf = cash_flow(referrals=int(referrals_per_month), months_of_referrals=int(months_of_referrals),
-                   cost_per_participant=float(cost_per_participant), price=price,
-                   expected_rate=rate, attachment_fee=float(attachment_fee),
+                   cost_per_participant=cost, price=price,
+                   expected_rate=rate, attachment_fee=fee,
                    outcome_lag=int(outcome_lag), payment_lag=int(payment_lag))
     sens = price_sensitivity(value_per_outcome=value,
                              non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
-                             expected_rate=rate, num=11)
+                             expected_rate=rate, attachment_fee=fee, num=11)
     return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
             "sensitivity": sens}
 

@@ -806,11 +806,15 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
     import pbr_eval
 
     payload, prices = _load_results_json(results)
+    contract = payload.get("contract") or _read_json(results, "results").get("contract")
     if pricing:
         prices = _read_json(pricing, "pricing")
         if not isinstance(prices, dict):
             raise OptionError(f"`pricing` file '{pricing}' must hold a JSON object (from "
                               "`pbr-eval price --json`); got a {type(prices).__name__}.")
+        contract = prices.pop("contract", None)
+    if isinstance(prices, dict) and contract:
+        prices = _tariff_bundle(prices, contract)
     from pbr_eval.io import Staging
 
     written: list[str] = []
@@ -829,6 +833,19 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
         _echo(json.dumps({"files": written}, indent=2))
     else:
         _echo("Wrote " + ", ".join(written))
+
+
+def _tariff_bundle(prices: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
+    """The tariff, payment simulation and cash flow rebuilt from saved prices and the
+    contract they were priced with (``pbr-eval price ... --referrals-per-month``)."""
+    from pbr_eval.analysis import commissioner_bundle
+    from pbr_eval.results.base import Results
+
+    if not isinstance(contract, dict):
+        raise OptionError(f"`contract` in the prices file must be a table of contract values; "
+                          f"got {type(contract).__name__}. Write it with `pbr-eval price`.")
+    rec = Results.from_dict(prices)
+    return commissioner_bundle(rec, **contract)
 
 
 @cli.command()
@@ -959,8 +976,24 @@ def workbook_cmd(results: str, out: str, pricing: str | None, value: float | Non
 @click.option("--cost-per-participant", "cost", default=None, type=float,
               help="Provider cost per participant.")
 @_old_flag("--cost", "--cost-per-participant", "cost", type=float)
-@click.option("--attachment-fee", default=0.0, show_default=True, type=float)
-@click.option("--cohort-size", default=None, type=int, help="Participants, for totals.")
+@click.option("--attachment-fee", default=0.0, show_default=True, type=float,
+              help="Paid per participant whatever the outcome (lowers the price per outcome).")
+@click.option("--cohort-size", default=None, type=int,
+              help="Participants, for totals (default with a contract: referrals per month x "
+                   "months of referrals).")
+@click.option("--referrals-per-month", default=None, type=int,
+              help="Contract: people referred each month (with --months-of-referrals and "
+                   "--cost-per-participant, the prices carry the contract, and `pbr-eval "
+                   "report` adds the tariff, payment simulation and cash flow).")
+@click.option("--months-of-referrals", default=None, type=int, help="Contract: months of referrals.")
+@click.option("--outcome-lag", default=12, show_default=True, type=int,
+              help="Contract: months from referral until the outcome is evidenced.")
+@click.option("--payment-lag", default=3, show_default=True, type=int,
+              help="Contract: months from evidence to payment.")
+@click.option("--draws", default=2000, show_default=True, type=int,
+              help="Contract: simulated cohorts for the payment simulation.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Contract: seed of the payment simulation.")
 @click.option("--budget", default=None, type=float, help="Budget for the cohort.")
 @click.option("--rule", default="upper", show_default=True,
               type=click.Choice(["upper", "one-sided", "central"]), help="Pricing rule.")
@@ -969,24 +1002,60 @@ def workbook_cmd(results: str, out: str, pricing: str | None, value: float | Non
 def price_cmd(results_json: str, value: float | None, value_old: float | None,
               outcomes: tuple[str, ...], better: str, expected_rate: float | None,
               cost: float | None, cost_old: float | None, attachment_fee: float,
-              cohort_size: int | None, budget: float | None, rule: str, level: float,
+              cohort_size: int | None, referrals_per_month: int | None,
+              months_of_referrals: int | None, outcome_lag: int, payment_lag: int, draws: int,
+              seed: int, budget: float | None, rule: str, level: float,
               as_json: bool) -> None:
     """Recommend outcome prices from a results file saved by `pbr-eval estimate --save`.
 
+    With the contract (--cost-per-participant, --referrals-per-month,
+    --months-of-referrals and optionally --attachment-fee and the lags), the
+    price is set net of the attachment fee, with the provider's break-even
+    floor, and --json writes the contract beside the prices, so `pbr-eval
+    report --pricing` builds the tariff, payment simulation and cash flow from
+    the same values.
+
     \b
-    Example:
+    Examples:
       pbr-eval price results.json --value-per-outcome 5000 --better lower --outcome reoffended --json
+      pbr-eval price results.json --value-per-outcome 5000 --better lower --outcome reoffended \\
+          --attachment-fee 100 --cost-per-participant 300 --referrals-per-month 50 \\
+          --months-of-referrals 12 --outcome-lag 18 --json > prices.json
     """
     from pbr_eval.pricing import price as _price
 
     value = _pick(value, value_old, "--value-per-outcome", "--value", required=True)
     cost = _pick(cost, cost_old, "--cost-per-participant", "--cost")
     payload, _ = _load_results_json(results_json)
+    contract = None
+    if referrals_per_month is not None or months_of_referrals is not None:
+        missing = [f"--{k}" for k, v in (("referrals-per-month", referrals_per_month),
+                                         ("months-of-referrals", months_of_referrals),
+                                         ("cost-per-participant", cost)) if v is None]
+        if missing:
+            raise OptionError(f"A contract needs {', '.join(missing)} too (with "
+                              "--referrals-per-month and --months-of-referrals): give them.")
+        contract = {"attachment_fee": attachment_fee, "cost_per_participant": cost,
+                    "referrals_per_month": referrals_per_month,
+                    "months_of_referrals": months_of_referrals, "outcome_lag": outcome_lag,
+                    "payment_lag": payment_lag, "draws": draws, "seed": seed}
+        from pbr_eval.pricing.inputs import CONTRACT_OPTION_KINDS, option_problems
+
+        for key, message in option_problems(contract, CONTRACT_OPTION_KINDS):
+            raise OptionError(f"`--{key.replace('_', '-')}` {message}")
+        if cohort_size is None:
+            cohort_size = referrals_per_month * months_of_referrals  # type: ignore[operator]
     rec = _price(payload, value_per_outcome=value, outcomes=list(outcomes) or None,
                  better=better, expected_rate=expected_rate, cost_per_participant=cost,
                  attachment_fee=attachment_fee, cohort_size=cohort_size, budget=budget,
                  rule=rule, level=level)
-    _echo(json.dumps(rec.to_dict(), indent=2) if as_json else rec.summary())
+    if as_json:
+        out = rec.to_dict()
+        if contract is not None:
+            out["contract"] = contract
+        _echo(json.dumps(out, indent=2))
+    else:
+        _echo(rec.summary())
 
 
 def _terminate(signum: int, frame: Any) -> None:

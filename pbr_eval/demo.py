@@ -122,7 +122,11 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
     from pbr_eval.reporting import write_report
 
     title = "Prison leavers programme (shipped simulated data)"
-    bundle = _commissioner_bundle(rec, cohort_size=cohort.n_treated)
+    # the tariff is priced with the contract's attachment fee and provider cost (one set of
+    # contract values feeds its price, payments and cash flow)
+    tariff_rec = pbr_eval.price(res, value_per_outcome=value_per_outcome, better="lower",
+                                outcomes=["reoffended"], **_contract_price_options())
+    bundle = _commissioner_bundle(tariff_rec)
     sensitivity = _sensitivity(res, cohort)
     written = [write_json(work / "results.json", payload),
                write_text(work / "summary.md", "\n".join(md))]
@@ -139,9 +143,19 @@ DEMO_CONTRACT = {"attachment_fee": 100.0, "cost_per_participant": 300.0,
                  "outcome_lag": 18, "payment_lag": 3, "draws": 2000, "seed": 1}
 
 
-def _commissioner_bundle(rec: Any, *, cohort_size: int) -> Any:
+def _contract_price_options() -> dict[str, Any]:
+    """The :func:`pbr_eval.price` options the demo contract sets (fee, cost, cohort)."""
+    from pbr_eval.analysis import contract_price_options
+
+    return contract_price_options(DEMO_CONTRACT)
+
+
+def _commissioner_bundle(rec: Any, *, cohort_size: int | None = None) -> Any:
     """The demo tariff (attachment fee + the recommended price per person not reoffending),
-    its simulated payments, cash flow and price sensitivity, for the tariff report."""
+    its simulated payments, cash flow and price sensitivity, for the tariff report.
+
+    ``rec`` must be priced with the demo contract's fee and cost
+    (``pbr_eval.price(..., **_contract_price_options())``)."""
     from pbr_eval.analysis import commissioner_bundle
 
     return commissioner_bundle(rec, cohort_size=cohort_size, **DEMO_CONTRACT)

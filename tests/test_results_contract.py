@@ -64,12 +64,11 @@ def _balance() -> Any:
 
 @cache
 def _bundle() -> dict[str, Any]:
-    from pbr_eval.demo import _commissioner_bundle
+    from pbr_eval.demo import _commissioner_bundle, _contract_price_options
 
     sim, cohort = _reoffending()
     rec = pbr_eval.price(_matched(), value_per_outcome=5000.0, better="lower",
-                         outcomes=["reoffended"], cost_per_participant=300.0,
-                         cohort_size=cohort.n_treated)
+                         outcomes=["reoffended"], **_contract_price_options())
     return {"price": rec, **_commissioner_bundle(rec, cohort_size=cohort.n_treated)}
 
 
