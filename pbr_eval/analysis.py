@@ -60,7 +60,7 @@ import hashlib
 import inspect
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -68,7 +68,11 @@ from typing import Any
 
 from pbr_eval.exceptions import AnalysisFileError, PbrEvalError
 from pbr_eval.kinds import DEFAULT_CURRENCY
-from pbr_eval.options import DEFAULT_DISCLOSURE_THRESHOLD, DEFAULT_MIN_TREATED
+from pbr_eval.options import (
+    DEFAULT_DISCLOSURE_THRESHOLD,
+    DEFAULT_DISCOUNT_RATE,
+    DEFAULT_MIN_TREATED,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,7 +112,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                  "cost_per_participant": ((float, int), True),
                  "referrals_per_month": ((int,), True), "months_of_referrals": ((int,), True),
                  "outcome_lag": ((int,), False), "payment_lag": ((int,), False),
-                 "draws": ((int,), False)},
+                 "draws": ((int,), False), "discount_rate": ((float, int), False),
+                 "referral_profile": ((list,), False), "price_paid": ((float, int), False),
+                 "cap": ((float, int), False), "trigger": ((float, int), False),
+                 "mpl_uplift": ((float, int), False)},
     "sensitivity": {"hidden_bias": ((bool,), False), "better": ((str,), False)},
 }
 
@@ -1048,6 +1055,12 @@ def commissioner_bundle(
     payment_lag: int = 3,
     draws: int = 2000,
     seed: int = 0,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
+    referral_profile: Sequence[float] | None = None,
+    price_paid: float | None = None,
+    cap: float | None = None,
+    trigger: float | None = None,
+    mpl_uplift: float | None = None,
 ) -> dict[str, Any]:
     """A tariff from a price recommendation, with its payment simulation, cash flow and
     price sensitivity, for the commissioner's report and workbook.
@@ -1070,11 +1083,24 @@ def commissioner_bundle(
         People in the simulated cohort (default: the recommendation's cohort size,
         else referrals per month times months of referrals).
     draws, seed : simulation size and seed (see :func:`pbr_eval.pricing.simulate_payments`)
+    discount_rate : float, default 0.035
+        Annual rate of the cash flow's net present value.
+    referral_profile : list of float, optional
+        Relative referrals by month: the cohort is shared out in these proportions
+        (instead of ``referrals_per_month`` each month).
+    price_paid : float, optional
+        The price per paid outcome of the tariff (default: the recommended price).
+    cap, trigger, mpl_uplift : float, optional
+        A cap on the cohort's payments, a rate the cohort must reach, and a minimum
+        performance level's uplift (see :class:`pbr_eval.pricing.whatif.WhatIfInputs`):
+        kept in ``contract`` for the what-if page and the workbook; the tariff, payment
+        simulation and cash flow here do not apply them (a limitation).
 
     Returns
     -------
     dict
-        ``recommendation``, ``tariff``, ``simulation``, ``cashflow``, ``sensitivity``.
+        ``recommendation``, ``tariff``, ``simulation``, ``cashflow``, ``sensitivity`` and
+        ``contract`` (the contract's values, for the what-if page).
 
     Raises
     ------
@@ -1085,6 +1111,7 @@ def commissioner_bundle(
     import math
 
     from pbr_eval.exceptions import OptionError
+    from pbr_eval.options import check_money, check_rates
     from pbr_eval.pricing import (
         AttachmentFee,
         PerOutcome,
@@ -1119,6 +1146,8 @@ def commissioner_bundle(
         rec_n = r.get("cohort_size")
         cohort_size = (int(rec_n) if rec_n is not None and math.isfinite(float(rec_n))
                        else int(referrals_per_month) * int(months_of_referrals))
+    if price_paid is not None:
+        price = check_money("price_paid", price_paid)
     paid = safe_filename(r["paid_outcome"], default="outcome")
     mechanisms = [PerOutcome(paid, price)]
     if fee:
@@ -1127,15 +1156,30 @@ def commissioner_bundle(
     risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
                              value_per_outcome={paid: value}, cohort_size=int(cohort_size),
                              cost_per_participant=cost, draws=int(draws), seed=int(seed))
-    cf = cash_flow(referrals=int(referrals_per_month), months_of_referrals=int(months_of_referrals),
+    referrals: Any = int(referrals_per_month)
+    if referral_profile is not None:
+        w = check_rates("referral_profile", list(referral_profile), outcome_type=None)
+        if w.sum() <= 0:
+            raise OptionError("`referral_profile` must hold at least one month with a positive "
+                              "number of referrals; got none.")
+        referrals = [float(x) for x in int(cohort_size) * w / w.sum()]
+    cf = cash_flow(referrals=referrals, months_of_referrals=int(months_of_referrals),
                    cost_per_participant=cost, price=price,
                    expected_rate=rate, attachment_fee=fee,
-                   outcome_lag=int(outcome_lag), payment_lag=int(payment_lag))
+                   outcome_lag=int(outcome_lag), payment_lag=int(payment_lag),
+                   discount_rate=discount_rate)
     sens = price_sensitivity(value_per_outcome=value,
                              non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
                              expected_rate=rate, attachment_fee=fee, num=11)
+    contract = {"attachment_fee": fee, "cost_per_participant": cost,
+                "referrals_per_month": int(referrals_per_month),
+                "months_of_referrals": int(months_of_referrals), "outcome_lag": int(outcome_lag),
+                "payment_lag": int(payment_lag), "discount_rate": float(discount_rate),
+                "referral_profile": None if referral_profile is None else
+                [float(x) for x in referral_profile], "price_paid": price_paid, "cap": cap,
+                "trigger": trigger, "mpl_uplift": mpl_uplift}
     return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
-            "sensitivity": sens}
+            "sensitivity": sens, "contract": contract}
 
 
 def hidden_bias_sensitivity(res: Any, cohort: Any, *, better: str = "higher") -> dict[str, Any]:

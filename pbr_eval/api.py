@@ -162,8 +162,15 @@ def report(
     ``.html`` gives one self-contained page (figures embedded, prints on A4),
     ``.md`` Markdown (figures as PNG files in ``<name>_figures/`` beside it),
     ``.xlsx`` the commissioner's workbook (a README sheet, then one sheet per
-    section that has one). What a report shows is the registered sections of
-    its kind (:data:`pbr_eval.reporting.SECTIONS`); every value is formatted
+    section that has one), and an ``.html`` file whose name holds "whatif"
+    (e.g. ``whatif.html``) the what-if page: one self-contained file (no
+    server, no network) where the commissioner changes the value, the risk
+    accepted, the attachment fee, the cohort, the provider's cost, the
+    referral profile, the lags, the discount rate, a cap, a trigger and a
+    minimum performance level and sees the price, band, chance of paying for
+    deadweight, budget, break-even, cash flow and net present value worked
+    out again in the browser (it needs ``pricing``). What a report shows is
+    the registered sections of its kind (:data:`pbr_eval.reporting.SECTIONS`); every value is formatted
     by its declared kind and every number a reader sees, in tables and in
     sentences, passes one disclosure control (:mod:`pbr_eval.disclosure`).
 

@@ -19,7 +19,8 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
     out_dir : Path
         Folder for ``results.json``, ``summary.md``, the evaluator's pilot report
         (``pilot.html``, ``pilot.md`` with its figures), the commissioner's
-        tariff report (``tariff.html``) and workbook (``workbook.xlsx``);
+        tariff report (``tariff.html``), workbook (``workbook.xlsx``) and what-if
+        page (``whatif.html``);
         created if needed. It is replaced whole, only once every file is
         written (a completion record ``.pbr_eval.json`` lists them); a folder
         holding files pbr_eval did not write is refused.
@@ -131,7 +132,8 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
     written = [write_json(work / "results.json", payload),
                write_text(work / "summary.md", "\n".join(md))]
     for name, kind in (("pilot.html", "pilot"), ("pilot.md", "pilot"),
-                       ("tariff.html", "tariff"), ("workbook.xlsx", "tariff")):
+                       ("tariff.html", "tariff"), ("workbook.xlsx", "tariff"),
+                       ("whatif.html", "tariff")):
         written += write_report(res, work / name, pricing=bundle if kind == "tariff" else rec,
                                 sensitivity=sensitivity, kind=kind, title=title)
     return lines, written

@@ -19,6 +19,7 @@ from pbr_eval.options import (
     check_count,
     check_level,
     check_money,
+    check_probability,
     check_rate,
 )
 
@@ -34,7 +35,8 @@ PRICING_OPTION_KINDS: dict[str, str] = dict(
 CONTRACT_OPTION_KINDS: dict[str, str] = dict(
     attachment_fee="money", cost_per_participant="money", referrals_per_month="count>=0",
     months_of_referrals="count>=1", outcome_lag="count>=0", payment_lag="count>=0",
-    draws="count>=1",
+    draws="count>=1", discount_rate="share<1", price_paid="money", cap="money",
+    trigger="rate>=0", mpl_uplift="share",
 )
 
 
@@ -50,6 +52,15 @@ def _checker(kind: str, outcome_type: str | None) -> Callable[[str, Any], Any]:
         return lambda name, v: check_count(name, v, minimum=low)
     if kind == "level":
         return lambda name, v: check_level(v)
+    if kind == "rate>=0":
+        return lambda name, v: check_rate(name, v, outcome_type=outcome_type)
+    if kind in ("share", "share<1"):
+        def share(name: str, v: Any) -> float:
+            s = check_probability(name, v, open_interval=False)
+            if kind == "share<1" and s >= 1:
+                check_probability(name, s)  # raises: strictly below 1
+            return s
+        return share
     raise KeyError(kind)  # pragma: no cover - a kind missing from this module
 
 

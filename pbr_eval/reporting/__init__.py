@@ -16,6 +16,7 @@ from typing import Any
 from pbr_eval.disclosure import MARKER, SUPPRESSED, WITHHELD, DisclosurePolicy
 from pbr_eval.exceptions import OptionError
 from pbr_eval.figures import render_png
+from pbr_eval.kinds import DEFAULT_CURRENCY
 from pbr_eval.reporting.build import OPTIONS, build, build_report, report_inputs
 from pbr_eval.reporting.excel import write_workbook
 from pbr_eval.reporting.html import render_html
@@ -53,6 +54,7 @@ __all__ = [
     "render_markdown",
     "write_workbook",
     "write_report",
+    "is_whatif_page",
 ]
 
 
@@ -111,6 +113,18 @@ RENDERERS: dict[str, Callable[[Report, Path], list[Path]]] = {
 }
 
 
+def is_whatif_page(path: str | Path) -> bool:
+    """Whether ``path`` names the what-if page (an ``.html`` file whose name holds "whatif").
+
+    Examples
+    --------
+    >>> is_whatif_page("out/whatif.html"), is_whatif_page("tariff.html")
+    (True, False)
+    """
+    p = Path(path)
+    return p.suffix.lower() in (".html", ".htm") and "whatif" in p.stem.lower().replace("-", "")
+
+
 def write_report(results: Any, path: str | Path, **options: Any) -> list[Path]:
     """Write one report; the format follows the suffix of ``path``.
 
@@ -130,6 +144,13 @@ def write_report(results: Any, path: str | Path, **options: Any) -> list[Path]:
             f"`path` must end in one of {', '.join(map(repr, RENDERERS))}; got '{p.name}'. "
             "Choose .html for the report, .md for Markdown or .xlsx for the workbook."
         )
+    if is_whatif_page(p):  # the what-if page: the pricing inputs, explored in the browser
+        from pbr_eval.reporting.whatif_page import write_whatif
+
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return [write_whatif(options.get("pricing"), p, title=options.get("title"),
+                             generated=options.get("generated"),
+                             currency=options.get("currency") or DEFAULT_CURRENCY)]
     report = build(results, **options)
     p.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".xlsx" and report.kind == "tariff":
