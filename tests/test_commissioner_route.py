@@ -137,3 +137,57 @@ def test_analysis_file_declares_contract_money_once(tmp_path):
     with pytest.raises(AnalysisFileError,
                        match=r"line 10: `pricing.attachment_fee` belongs in \[contract\]"):
         load_analysis(path)
+
+
+# ------------------------------------------------------------- docs/commissioners.md runs
+REPO = Path(__file__).resolve().parents[1]
+_BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.S)
+
+
+def _page_blocks(text: str) -> list[tuple[str, str, str | None]]:
+    """(language, code, the text block right after it or None) for every bash block."""
+    blocks = [(m.group(1), m.group(2), m.start(), m.end()) for m in _BLOCK.finditer(text)]
+    out = []
+    for i, (lang, code, _, end) in enumerate(blocks):
+        if lang != "bash":
+            continue
+        after = None
+        if i + 1 < len(blocks) and blocks[i + 1][0] == "text" \
+                and not text[end:blocks[i + 1][2]].strip():
+            after = blocks[i + 1][1]
+        out.append((lang, code, after))
+    return out
+
+
+def test_commissioners_page_runs_as_written(tmp_path):
+    """Every command of docs/commissioners.md runs in a folder holding data/ and examples/,
+    prints what the page shows, and the board pack is written."""
+    import shutil
+    import subprocess
+    import sys
+
+    for folder in ("data", "examples"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    text = (REPO / "docs" / "commissioners.md").read_text(encoding="utf-8")
+    blocks = _page_blocks(text)
+    assert len(blocks) >= 6
+    env = {**__import__("os").environ, "PATH": f"{Path(sys.executable).parent}:"
+           + __import__("os").environ.get("PATH", "")}
+    for _, code, expected in blocks:
+        for command in code.replace("\\\n", " ").strip().splitlines():
+            assert command.startswith("pbr-eval "), command
+            proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, (command, proc.stderr[-2000:])
+            if expected is not None:
+                got = [" ".join(line.split()) for line in proc.stdout.strip().splitlines()]
+                want = [" ".join(line.split()) for line in expected.strip().splitlines()]
+                assert got == want, (command, proc.stdout)
+    for name in ("tariff.html", "workbook.xlsx", "whatif.html"):
+        assert (tmp_path / "board" / name).stat().st_size > 1000, name
+    assert (tmp_path / "board-pack" / "prices.csv").is_file()
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "board-pack" / "prices.csv").iloc[0]
+    assert row["attachment_fee"] == 100.0 and row["floor"] > 0
+    _no_pricing_gaps(_text(tmp_path / "board" / "tariff.html"))
