@@ -140,7 +140,7 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
 
 
 #: Illustrative contract inputs of the demo's tariff (not from any real scheme).
-DEMO_CONTRACT = {"attachment_fee": 100.0, "cost_per_participant": 300.0,
+DEMO_CONTRACT: dict[str, Any] = {"attachment_fee": 100.0, "cost_per_participant": 300.0,
                  "referrals_per_month": 50, "months_of_referrals": 12,
                  "outcome_lag": 18, "payment_lag": 3, "draws": 2000, "seed": 1}
 

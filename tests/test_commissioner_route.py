@@ -71,6 +71,10 @@ def test_price_command_with_contract_feeds_tariff_report(saved, capsys):
     capsys.readouterr()
     text = _text(folder / "tariff.html")
     _no_pricing_gaps(text)
+    # the engine's advice leads the tariff report, and the two risks are explained
+    head = text[:text.index("Recommended prices")] if "Recommended prices" in text else text
+    assert "Pilot longer" in head and "attachment fees" in head
+    assert "Two risks are quoted" in text
     assert re.search(r"(GBP |£)100\b", text), "the attachment fee is in the tariff"
 
 

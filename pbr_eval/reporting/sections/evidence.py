@@ -123,11 +123,12 @@ def headline_section(inputs: ReportInputs) -> Section:
     if left is not None:
         paras.append(left)
     if inputs.kind == "tariff":
-        from pbr_eval.reporting.sections.pricing import price_sentences
+        from pbr_eval.reporting.sections.pricing import price_advice_sentences, price_sentences
 
         prices = price_sentences(inputs)
-        if prices:
-            paras = [*prices, *paras[:1], *([left] if left is not None else [])]
+        if prices:  # the prices, the engine's advice, then the evidence
+            paras = [*prices, *price_advice_sentences(inputs), *paras[:1],
+                     *([left] if left is not None else [])]
     return Section("headline", "Headline", paragraphs=tuple(paras), role="headline")
 
 

@@ -24,7 +24,7 @@ from pbr_eval.reporting.sections._common import (
     with_text,
 )
 
-__all__ = ["price_sentences", "prices_section", "tariff_section", "simulation_section",
+__all__ = ["price_advice_sentences", "price_sentences", "prices_section", "tariff_section", "simulation_section",
            "cashflow_section", "price_sensitivity_section", "PRICE_DISPLAY"]
 
 #: Columns of the price table shown in HTML / Markdown (the workbook shows all).
@@ -87,6 +87,19 @@ def _price_table(inputs: ReportInputs) -> tuple[Table | None, tuple[rm.Link, ...
     return table, tuple(links), rec
 
 
+def price_advice_sentences(inputs: ReportInputs) -> list[str]:
+    """The pricing engine's advice for each priced outcome (pilot longer, pay mainly through
+    attachment fees, change the contract), from :func:`pbr_eval.pricing.advice.price_advice`;
+    plain sentences with no number from the data."""
+    from pbr_eval.pricing.advice import price_advice
+
+    table, _, _ = _price_table(inputs)
+    out: list[str] = []
+    for row in (table.rows if table is not None else ()):
+        out += [a for a in price_advice(row) if a not in out]
+    return out
+
+
 def price_sentences(inputs: ReportInputs) -> list[Paragraph]:
     """One sentence per priced outcome (recommended price, band, deadweight, verdict)."""
     table, _, _ = _price_table(inputs)
@@ -133,6 +146,9 @@ def prices_section(inputs: ReportInputs) -> Section:
         "{pct}% confidence interval of the non-intervention rate.", pct=pct(level))]
     if info.get("rule"):
         paras.append(free_text(f"Pricing rule: {info['rule']}.", kind="integer"))
+    from pbr_eval.pricing.advice import RISK_EXPLAINED
+
+    paras.append(RISK_EXPLAINED)  # the two risk figures, explained (no number from the data)
     # the pricing engine's notes speak of prices and rates, not of people: numbers as written
     notes = tuple(free_text(f"Note: {n}", kind="integer") for n in info.get("notes", []) or [])
     curve = figure(rec, "price_curve", inputs, "Price against the non-intervention rate",
