@@ -60,7 +60,8 @@ def reports(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     sim = load_reoffending()
     res = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="nearest")
-    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"])
+    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"],
+                         attachment_fee=100.0, cost_per_participant=300.0, cohort_size=600)
     # the pricing engine's own parts (tables with declared column kinds)
     bundle = commissioner_bundle(rec, cohort_size=600, cost_per_participant=300.0,
                                  referrals_per_month=50, months_of_referrals=12,

@@ -60,7 +60,9 @@ def full() -> dict:
     data.loc[data.index[np.r_[t, c]], "age"] = np.nan  # 3 programme rows left out
     cohort = pbr_eval.Cohort(data, missing="drop", **sim.cohort_args)
     res = pbr_eval.estimate(cohort)
-    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"])
+    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"],
+                         attachment_fee=100.0, cost_per_participant=300.0,
+                         cohort_size=cohort.n_treated)
     bundle = commissioner_bundle(rec, cohort_size=cohort.n_treated, cost_per_participant=300.0,
                                  referrals_per_month=50, months_of_referrals=12,
                                  attachment_fee=100.0, draws=400, seed=1)

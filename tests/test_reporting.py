@@ -150,7 +150,10 @@ def test_historical_baseline_is_flagged_loudly(res, tmp_path):
     assert 'class="warning" role="alert"' in path.read_text(encoding="utf-8")
 
 
-def test_pricing_engine_parts_fill_the_tariff_report(res, rec, tmp_path):
+def test_pricing_engine_parts_fill_the_tariff_report(res, tmp_path):
+    # the tariff is priced with the contract's fee and cost (one place for contract values)
+    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"],
+                         attachment_fee=100.0, cost_per_participant=300.0, cohort_size=600)
     bundle = commissioner_bundle(rec, cohort_size=600, cost_per_participant=300.0,
                                  referrals_per_month=50, months_of_referrals=12,
                                  attachment_fee=100.0, draws=500, seed=1)
