@@ -190,6 +190,7 @@ def test_commissioners_page_runs_as_written(tmp_path):
     for name in ("tariff.html", "workbook.xlsx", "whatif.html"):
         assert (tmp_path / "board" / name).stat().st_size > 1000, name
     assert (tmp_path / "board-pack" / "prices.csv").is_file()
+    assert (tmp_path / "board-pack" / "whatif.html").stat().st_size > 1000
     import pandas as pd
 
     row = pd.read_csv(tmp_path / "board-pack" / "prices.csv").iloc[0]
