@@ -126,7 +126,7 @@ _TYPE_NAMES = {str: "text", int: "an integer", float: "a number", list: "a list"
 
 # ----------------------------------------------------------- locating keys
 def _line_of(text: str, table: str, key: str | None, index: int = 0) -> int | None:
-    """The line (1-based) where ``key`` is set in ``[table]`` (or the table header).
+    """Return the line (1-based) where ``key`` is set in ``[table]`` (or the table header).
 
     ``index`` picks the n-th ``[[table]]`` of an array of tables (``[[estimate]]``);
     a sub-table such as ``estimate.options`` is looked for inside that n-th block.
@@ -170,8 +170,8 @@ def _fail(path: Path, text: str, table: str, key: str | None, message: str,
     return AnalysisFileError(f"{where}: `{full}` {message}")
 
 
-def _after_name(err: BaseException) -> str:
-    """An option error's message without its leading "`name` " (the caller names the key)."""
+def _after_name(err: BaseException | str) -> str:
+    """Return an option error's message without its leading "`name` " (the caller names the key)."""
     text = str(err)
     m = re.match(r"^`[^`]*`\s+", text)
     return text[m.end():] if m else text
@@ -190,7 +190,7 @@ def _checked(path: Path, text: str, table: str, key: str, check: Callable[[Any],
 
 def _check_table_at(path: Path, text: str, values: Mapping[str, Any], key: str,
                     index: int) -> None:
-    """The error of :func:`_check_table` for ``key`` of the ``index``-th ``[[estimate]]``."""
+    """Return the error of :func:`_check_table` for ``key`` of the ``index``-th ``[[estimate]]``."""
     schema = SCHEMA["estimate"]
     if key not in schema:
         raise _fail(path, text, "estimate", key, f"is not a known key; allowed here: "
@@ -283,8 +283,7 @@ def _names_list(path: Path, text: str, table: str, key: str, value: Any,
 
 
 def _check_values(path: Path, text: str, raw: Mapping[str, Any]) -> None:
-    """Ranges, vocabularies and cross-references that need no data (issue 14: ``run --check``
-    rejects what the run would)."""
+    """Ranges, vocabularies and cross-references that need no data (issue 14: ``run --check`` rejects what the run would)."""
     from pbr_eval.options import OUTCOME_TYPES
 
     ranges = _ranges()
@@ -343,12 +342,12 @@ def _check_values(path: Path, text: str, raw: Mapping[str, Any]) -> None:
                         f"names {', '.join(map(repr, unknown))}, not among `roles.outcome` "
                         f"({', '.join(map(repr, outcomes))}).")
         for key in _PER_OUTCOME:
-            table = pricing.get(key)
-            if isinstance(table, Mapping):
-                if not table:
+            per = pricing.get(key)
+            if isinstance(per, Mapping):
+                if not per:
                     raise _fail(path, text, "pricing", key, "is an empty table; give a value "
                                 "per priced outcome, e.g. { reoffended = 5000 }.")
-                for outcome in table:
+                for outcome in per:
                     if outcome not in outcomes:
                         raise _fail(path, text, f"pricing.{key}", outcome,
                                     f"names '{outcome}', which is not an outcome; the outcomes "
@@ -410,7 +409,7 @@ class AnalysisSpec:
 
 
 def load_analysis(path: str | Path) -> AnalysisSpec:
-    """Read and validate an analysis file (nothing is run).
+    r"""Read and validate an analysis file (nothing is run).
 
     Parameters
     ----------
@@ -430,8 +429,8 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     --------
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); p = os.path.join(d, "a.toml")
-    >>> _ = open(p, "w").write('[data]\\nsource = "x.csv"\\n[roles]\\ntreatment = "t"\\n'
-    ...                        'outcome = "y"\\ncovariates = ["a"]\\ncaliper = 0.2\\n')
+    >>> _ = open(p, "w").write('[data]\nsource = "x.csv"\n[roles]\ntreatment = "t"\n'
+    ...                        'outcome = "y"\ncovariates = ["a"]\ncaliper = 0.2\n')
     >>> load_analysis(p)
     Traceback (most recent call last):
     ...
@@ -476,7 +475,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
             raise _fail(p, text, "estimate", "method",
                         f"must be one of {', '.join(map(repr, sorted(ESTIMATORS)))}; got "
                         f"{est['method']!r}.", k)
-        name = est.get("name", est["method"])
+        name = str(est.get("name", est["method"]))
         if name in names:
             raise _fail(p, text, "estimate", "name",
                         f"must be unique; '{name}' appears twice (give each a `name`).", k)
@@ -594,9 +593,7 @@ def _roles_key_for(err: BaseException, roles: Mapping[str, Any]) -> str | None:
 
 
 def _prepare(spec: AnalysisSpec) -> _Prepared:
-    """Read the data and build the cohort as the run does, turning every failure into an
-    error naming the file, line and key; then the checks that need the data (columns named
-    by estimator options, expected rates within the outcome's range)."""
+    """Read the data and build the cohort as the run does, turning every failure into an error naming the file, line and key; then the checks that need the data (columns named by estimator options, expected rates within the outcome's range)."""
     import pbr_eval
     from pbr_eval.io import data_columns, is_database_url, missing_columns_message, read_data
 
@@ -639,9 +636,9 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
     try:
         cohort = pbr_eval.Cohort(frame, **cohort_args)
     except PbrEvalError as err:
-        key = _roles_key_for(err, roles)
-        raise _fail(p, text, "roles", key, _after_name(err)
-                    if key and str(err).startswith(f"`{key}`") else str(err)) from err
+        role_key = _roles_key_for(err, roles)
+        raise _fail(p, text, "roles", role_key, _after_name(err)
+                    if role_key and str(err).startswith(f"`{role_key}`") else str(err)) from err
     if roles.get("at_period") is not None:
         try:
             cohort = cohort.at_period(roles["at_period"])
@@ -870,7 +867,7 @@ def run_analysis(
 
 
 def _expected_outputs(r: Mapping[str, Any]) -> list[str]:
-    """The names a run of the resolved file ``r`` writes into its folder."""
+    """Return the names a run of the resolved file ``r`` writes into its folder."""
     from pbr_eval.reporting.safety import safe_filename
 
     names = ["estimates.csv", "balance.csv", "prices.csv", "results.json", "analysis.toml",
@@ -1022,7 +1019,7 @@ CONTRACT_PRICE_KEYS = ("attachment_fee", "cost_per_participant")
 
 def contract_price_options(contract: Mapping[str, Any],
                            pricing: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The :func:`pbr_eval.price` options a contract sets.
+    """Return the :func:`pbr_eval.price` options a contract sets.
 
     The attachment fee and the provider's cost per participant (so the price
     is net of the fee and has the provider's break-even floor), and, unless
@@ -1062,8 +1059,7 @@ def commissioner_bundle(
     trigger: float | None = None,
     mpl_uplift: float | None = None,
 ) -> dict[str, Any]:
-    """A tariff from a price recommendation, with its payment simulation, cash flow and
-    price sensitivity, for the commissioner's report and workbook.
+    """Return a tariff from a price recommendation, with its payment simulation, cash flow and price sensitivity, for the commissioner's report and workbook.
 
     The tariff is the attachment fee plus the recommended price per paid outcome of the
     recommendation's first outcome. The recommendation must have been priced with the
@@ -1149,7 +1145,7 @@ def commissioner_bundle(
     if price_paid is not None:
         price = check_money("price_paid", price_paid)
     paid = safe_filename(r["paid_outcome"], default="outcome")
-    mechanisms = [PerOutcome(paid, price)]
+    mechanisms: list[Any] = [PerOutcome(paid, price)]
     if fee:
         mechanisms.insert(0, AttachmentFee(fee))
     tariff = Tariff(mechanisms, name="tariff")

@@ -25,9 +25,7 @@ UNEXPECTED = "unexpected internal error"
 
 
 def _echo(text: Any = "", *, err: bool = False) -> None:
-    """Print to the terminal with the control and bidi characters of user-supplied text
-    (labels, column names, file names) removed: an escape sequence or a right-to-left
-    override in a data file cannot rewrite or reorder what the user reads."""
+    """Print to the terminal with the control and bidi characters of user-supplied text (labels, column names, file names) removed: an escape sequence or a right-to-left override in a data file cannot rewrite or reorder what the user reads."""
     from pbr_eval.io import clean_text
 
     text = clean_text(text, max_length=None).replace("\r\n", "\n").replace("\r", "")
@@ -41,7 +39,7 @@ def _one_line(text: str) -> str:
 
 
 def _error_line(err: BaseException) -> str:
-    """The one line a CLI user sees for ``err`` (no traceback)."""
+    """Return the one line a CLI user sees for ``err`` (no traceback)."""
     if isinstance(err, PbrEvalError):
         return _one_line(str(err))
     if isinstance(err, MemoryError):
@@ -64,7 +62,7 @@ def _error_line(err: BaseException) -> str:
 
 
 def _old_flag(old: str, new: str, dest: str, **kwargs: Any) -> Any:
-    """A hidden option ``old`` kept for one release: it fills ``dest`` and warns on stderr.
+    """Return a hidden option ``old`` kept for one release: it fills ``dest`` and warns on stderr.
 
     Flags take the API's names; version 0.1's spellings still work until
     after version 0.2 (the command reads ``<dest>_old`` through :func:`_pick`).
@@ -81,7 +79,7 @@ def _old_flag(old: str, new: str, dest: str, **kwargs: Any) -> Any:
 
 def _pick(new: Any, old: Any, new_flag: str, old_flag: str, *, default: Any = None,
           required: bool = False) -> Any:
-    """The value of a renamed flag: the new spelling, else the old one, else the default."""
+    """Return the value of a renamed flag: the new spelling, else the old one, else the default."""
     if new is not None and old is not None:
         raise OptionError(f"{old_flag} is the old name of {new_flag}; pass only {new_flag}.")
     value = new if new is not None else old
@@ -130,8 +128,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _parse_option(text: str, flag: str = "--option") -> tuple[str, Any]:
-    """``KEY=VALUE``: the value read as JSON (numbers, true/false, lists, tables), else as
-    text; ``a,b,c`` (not JSON) is a list of names, e.g. ``-o exact=sex,offence_type``."""
+    """``KEY=VALUE``: the value read as JSON (numbers, true/false, lists, tables), else as text; ``a,b,c`` (not JSON) is a list of names, e.g.
+
+    ``-o exact=sex,offence_type``.
+    """
     if "=" not in text:
         raise OptionError(f"`{flag}` must look like KEY=VALUE (e.g. caliper=0.2); got '{text}'.")
     key, raw = text.split("=", 1)
@@ -164,8 +164,7 @@ def _names(text: str, flag: str) -> list[str]:
 
 
 def _data_options(f: Any) -> Any:
-    """The options that say how to read DATA and which role each column plays (the names of
-    :class:`pbr_eval.Cohort` and :func:`pbr_eval.io.read_data`)."""
+    """Return the options that say how to read DATA and which role each column plays (the names of :class:`pbr_eval.Cohort` and :func:`pbr_eval.io.read_data`)."""
     for opt in reversed([
         click.option("--treatment", required=True,
                      help="0/1 column marking programme participants."),
@@ -201,7 +200,7 @@ def _data_options(f: Any) -> Any:
 def _roles(treatment: str, outcomes: tuple[str, ...], covariates: str, unit_id: str | None,
            cluster: str | None, period: str | None, period_order: str | None,
            outcome_types: tuple[str, ...], missing: str, min_treated: int) -> dict[str, Any]:
-    """The Cohort keyword arguments from the command-line options (API names)."""
+    """Return the Cohort keyword arguments from the command-line options (API names)."""
     roles: dict[str, Any] = {"treatment": treatment, "outcome": list(outcomes),
                              "covariates": _names(covariates, "--covariates"),
                              "unit_id": unit_id, "cluster": cluster, "period": period,
@@ -244,8 +243,7 @@ def _at_period(value: str | None, frame: Any, period: str | None) -> Any:
 
 def _read_for_roles(data: str, roles: dict[str, Any], *, query: str | None, sheet: str | None,
                     sep: str | None) -> Any:
-    """Read only the columns the roles name; a misspelt column is named with the option that
-    gave it and the closest names the data have, before any row is read."""
+    """Read only the columns the roles name; a misspelt column is named with the option that gave it and the closest names the data have, before any row is read."""
     from pbr_eval.exceptions import MissingColumnError
     from pbr_eval.io import data_columns, missing_columns_message, read_data
 
@@ -274,8 +272,7 @@ def _cohort(data: str, roles: dict[str, Any], *, at_period: str | None, query: s
 
 
 def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | None) -> Any:
-    """``pbr_eval.estimate`` with ``-o`` options and ``--seed`` (given to estimators that
-    take a seed; a note says when the method does not use one)."""
+    """``pbr_eval.estimate`` with ``-o`` options and ``--seed`` (given to estimators that take a seed; a note says when the method does not use one)."""
     import inspect
 
     import pbr_eval
@@ -343,8 +340,7 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
              missing: str, min_treated: int, query: str | None, sheet: str | None,
              sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
              level: float, show_balance: bool, save: str | None, as_json: bool) -> None:
-    """Estimate the non-intervention rate from a data file (CSV, Parquet, Excel, Stata,
-    SPSS) or a database query.
+    """Estimate the non-intervention rate from a data file (CSV, Parquet, Excel, Stata, SPSS) or a database query.
 
     \b
     Examples:
@@ -401,8 +397,7 @@ def balance(data: str, treatment: str, outcomes: tuple[str, ...], covariates: st
             missing: str, min_treated: int, query: str | None, sheet: str | None,
             sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
             as_json: bool) -> None:
-    """Show covariate balance (standardised mean differences, variance ratios) before and
-    after matching or weighting: the check to make before trusting an estimate.
+    """Show covariate balance (standardised mean differences, variance ratios) before and after matching or weighting: the check to make before trusting an estimate.
 
     \b
     Example:
@@ -516,7 +511,7 @@ def claims_sample(claims_path: str, out: str, n: int | None, margin: float | Non
 # simulate, report, run (reports and analysis files). Long work shows a progress bar on a
 # terminal (stderr); scripts read --json on stdout.
 def _progress(total: int, label: str) -> Any:
-    """A rich progress bar on stderr, silent when stderr is not a terminal."""
+    """Return a rich progress bar on stderr, silent when stderr is not a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -712,7 +707,7 @@ def _bad(path: str, where: str, expected: str, got: Any) -> OptionError:
 
 
 def _check_results_payload(path: str, payload: Any) -> None:
-    """The shape of a saved results file, checked before any report or price uses it."""
+    """Return the shape of a saved results file, checked before any report or price uses it."""
     import math
 
     from pbr_eval.options import OUTCOME_TYPES
@@ -836,8 +831,7 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
 
 
 def _tariff_bundle(prices: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
-    """The tariff, payment simulation and cash flow rebuilt from saved prices and the
-    contract they were priced with (``pbr-eval price ... --referrals-per-month``)."""
+    """Return the tariff, payment simulation and cash flow rebuilt from saved prices and the contract they were priced with (``pbr-eval price ... --referrals-per-month``)."""
     from pbr_eval.analysis import commissioner_bundle
     from pbr_eval.results.base import Results
 

@@ -35,7 +35,7 @@ def _number(row: Mapping[str, Any], key: str) -> float:
 
 
 def price_advice(row: Mapping[str, Any]) -> list[str]:
-    """The engine's advice on one priced outcome, as plain sentences.
+    """Return the engine's advice on one priced outcome, as plain sentences.
 
     Parameters
     ----------

@@ -38,7 +38,7 @@ __all__ = ["CashFlowSchedule", "cash_flow", "npv", "irr"]
 
 
 def _discount_rate(value: object) -> float:
-    """An annual discount rate: a share in [0, 1) (0.035 for 3.5%)."""
+    """Return an annual discount rate: a share in [0, 1) (0.035 for 3.5%)."""
     d = check_probability("discount_rate", value, open_interval=False)
     if d >= 1:
         check_probability("discount_rate", d)  # raises: strictly below 1
@@ -169,8 +169,7 @@ class CashFlowSchedule(Results, HasFigures):
         return self.frame.copy()
 
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the ``"cash"`` figure: the cumulative cash position month by month
-        (planned figures, no counts of people: ``policy`` is not needed)."""
+        """Return data of the ``"cash"`` figure: the cumulative cash position month by month (planned figures, no counts of people: ``policy`` is not needed)."""
         check_choice("name", name, self.figures)
         return {"x": [float(m) for m in self.frame["month"]],
                 "y": [float(v) for v in self.frame["cash_position"]]}
@@ -210,6 +209,7 @@ class CashFlowSchedule(Results, HasFigures):
         return irr(self.frame["net"].to_numpy())
 
     def summary(self) -> str:
+        """Return a plain-text summary of the monthly cash flow."""
         f = self.frame
         be = self.breakeven_month
         lines = [
@@ -240,8 +240,7 @@ class CashFlowSchedule(Results, HasFigures):
                 "npv": self.npv, "discount_rate": self.discount_rate}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (the months),
-        ``info``, ``peak_working_capital``, ``npv``, ``discount_rate``."""
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (the months), ``info``, ``peak_working_capital``, ``npv``, ``discount_rate``."""
         return super().to_dict()
 
     @classmethod

@@ -1,5 +1,4 @@
-"""Deadweight arithmetic: what an additional outcome really costs, additionality,
-and whether a threshold trigger can be detected at all."""
+"""Deadweight arithmetic: what an additional outcome really costs, additionality, and whether a threshold trigger can be detected at all."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ def cost_per_additional_outcome(
     price: float, observed_rate: float, non_intervention_rate: float, *,
     attachment_fee: float = 0.0,
 ) -> float:
-    """What the commissioner pays per *additional* outcome: ``(A + p r) / (r - n)``.
+    """Return what the commissioner pays per *additional* outcome: ``(A + p r) / (r - n)``.
 
     Parameters
     ----------
@@ -115,7 +114,7 @@ class Additionality:
     ratio: float
 
     def steps(self) -> list[tuple[str, float]]:
-        """The running total after each adjustment, for a report."""
+        """Return the running total after each adjustment, for a report."""
         x = self.gross
         out = [("gross outcomes", x)]
         for name, share in (("less leakage", self.leakage),
@@ -190,8 +189,7 @@ def _variance(rate: float, outcome_type: str, dispersion: float) -> float:
 
 
 def _reductions(true_reduction: Any) -> np.ndarray:
-    """True relative reductions: finite numbers at most 1 (a fall of more than 100% is
-    a negative rate)."""
+    """Return True relative reductions: finite numbers at most 1 (a fall of more than 100% is a negative rate)."""
     if isinstance(true_reduction, (str, bool)) or true_reduction is None:
         check_probability("true_reduction", true_reduction)  # raises the template message
     delta = np.asarray(true_reduction)

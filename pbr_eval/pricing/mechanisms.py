@@ -61,7 +61,7 @@ MPL_BASES = ("above", "all")
 
 def minimum_performance_level(non_intervention: float, uplift: float, *,
                               outcome_type: str = "binary") -> float:
-    """The minimum performance level ``n (1 + u)``.
+    """Return the minimum performance level ``n (1 + u)``.
 
     ``uplift`` is a share (0.10 for 10%) between 0 and 1. For a yes/no
     outcome (the default) the rate and the level are shares of people, at
@@ -106,7 +106,7 @@ def minimum_performance_level(non_intervention: float, uplift: float, *,
 
 
 def _rate_of(rates: Mapping[str, Any], outcome: str, types: Mapping[str, str] | None) -> float:
-    """The rate given for ``outcome``, checked: a share for a yes/no outcome, else >= 0."""
+    """Return the rate given for ``outcome``, checked: a share for a yes/no outcome, else >= 0."""
     if not isinstance(rates, Mapping) or outcome not in rates:
         raise OptionError(f"`rates` gives no rate for '{outcome}'; give rates={{'{outcome}': "
                           "<expected outcomes per person>}.")
@@ -189,7 +189,7 @@ class PaymentMechanism(ABC):
 
     def payments(self, data: pd.DataFrame, *, comparison: Mapping[str, float] | None = None
                  ) -> pd.DataFrame:
-        """What each person (row of ``data``) earns, by component.
+        """Return what each person (row of ``data``) earns, by component.
 
         Parameters
         ----------
@@ -229,7 +229,7 @@ class PaymentMechanism(ABC):
         draws: int = 4000,
         seed: int = 0,
     ) -> float:
-        """Expected total payment for a cohort with the given outcome rates.
+        """Return expected total payment for a cohort with the given outcome rates.
 
         The base implementation simulates individual outcomes (Bernoulli for
         a rate in [0, 1] unless ``outcome_types`` says ``"count"``, else
@@ -276,11 +276,13 @@ class AttachmentFee(PaymentMechanism):
         self.label = label
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         n = _n_people(y, attrs, ctx)
         return {self.label: np.full(n, self.amount)}
 
     def expected_payment(self, rates: Mapping[str, float], *, cohort_size: int,
                          **kwargs: Any) -> float:
+        """Return the expected total payment (see :meth:`PaymentMechanism.expected_payment`)."""
         return self.amount * check_count("cohort_size", cohort_size, minimum=1)
 
 
@@ -331,6 +333,7 @@ class PerOutcome(PaymentMechanism):
         self.outcomes = (outcome,)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         v = np.asarray(y[self.outcome], dtype=float)
         if self.max_per_person is not None:
             v = np.minimum(v, self.max_per_person)
@@ -338,6 +341,7 @@ class PerOutcome(PaymentMechanism):
 
     def expected_payment(self, rates: Mapping[str, float], *, cohort_size: int,
                          **kwargs: Any) -> float:
+        """Return the expected total payment (see :meth:`PaymentMechanism.expected_payment`)."""
         r = _rate_of(rates, self.outcome, kwargs.get("outcome_types"))
         if self.max_per_person is not None and r > 1:
             return super().expected_payment(rates, cohort_size=cohort_size, **kwargs)
@@ -409,6 +413,7 @@ class PerEventAvoided(PaymentMechanism):
         self.attributes = () if cohort_column is None else (cohort_column,)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         v = np.asarray(y[self.outcome], dtype=float)
         n = v.shape[-1]
         m = _comparison(ctx, self.outcome, self.comparison_rate, "PerEventAvoided")
@@ -481,6 +486,7 @@ class MinimumPerformanceLevel(PaymentMechanism):
         self.outcomes = (outcome,)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         v = np.asarray(y[self.outcome], dtype=float)
         n = v.shape[-1]
         rate = v.mean(axis=-1, keepdims=True)
@@ -546,6 +552,7 @@ class RateCard(PaymentMechanism):
         self.outcomes = tuple(self.prices)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         parts = {o: p * np.minimum(np.asarray(y[o], dtype=float), self.max_per_person)
                  for o, p in self.prices.items()}
         if self.per_person_cap is not None:
@@ -640,6 +647,7 @@ class AttachmentAndResults(PaymentMechanism):
         return np.array([table[y] for y in years.tolist()], dtype=float)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         v = np.asarray(y[self.outcome], dtype=float)
         years = attrs.get(self.year_column) if self.attributes else np.zeros(v.shape[-1])
         share = self._share(np.asarray(years))
@@ -695,6 +703,7 @@ class Milestones(PaymentMechanism):
         return float(sum(self.schedule.values()))
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         v = np.asarray(y[self.column], dtype=float)
         marks = np.array(list(self.schedule))
         cum = np.r_[0.0, np.cumsum(list(self.schedule.values()))]
@@ -748,7 +757,7 @@ class SlidingScale(PaymentMechanism):
         self.outcomes = (outcome,)
 
     def price_at(self, performance: Any) -> Any:
-        """The price per outcome at a performance level."""
+        """Return the price per outcome at a performance level."""
         x = np.array([a for a, _ in self.schedule])
         p = np.array([b for _, b in self.schedule])
         perf = np.asarray(performance, dtype=float)
@@ -758,6 +767,7 @@ class SlidingScale(PaymentMechanism):
         return np.where(idx >= 0, p[np.maximum(idx, 0)], 0.0)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         v = np.asarray(y[self.outcome], dtype=float)
         perf = v.mean(axis=-1, keepdims=True)
         if self.basis == "improvement":
@@ -802,6 +812,7 @@ class PerOutcomeByGroup(PaymentMechanism):
         self.attributes = (group_column,)
 
     def amounts(self, y: Arrays, attrs: Arrays, ctx: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Return this mechanism's payment per person, by component (see :meth:`PaymentMechanism.amounts`)."""
         groups = np.asarray(attrs[self.group_column]).tolist()
         unknown = sorted({g for g in groups if g not in self.prices}, key=str)
         if unknown:

@@ -105,7 +105,7 @@ class RateDistribution:
         return self.draws
 
     def quantile(self, q: float | np.ndarray) -> Any:
-        """The ``q`` quantile of the rate."""
+        """Return the ``q`` quantile of the rate."""
         q = np.asarray(q, dtype=float)
         if self.scale == "draws":
             out = np.quantile(self._draws(), q)
@@ -142,12 +142,12 @@ class RateDistribution:
                        *self.bounds)
 
     def interval(self, level: float) -> tuple[float, float]:
-        """The two-sided ``level`` interval."""
+        """Return the two-sided ``level`` interval."""
         lo, hi = self.quantile(np.array([0.5 - level / 2, 0.5 + level / 2]))
         return float(lo), float(hi)
 
     def complement(self) -> RateDistribution:
-        """The distribution of ``1 - rate`` (for outcomes that should fall)."""
+        """Return the distribution of ``1 - rate`` (for outcomes that should fall)."""
         if self.scale == "log":
             raise OptionError("A count's distribution has no complement; price events avoided.")
         draws = None if self.draws is None else 1.0 - self.draws
@@ -173,6 +173,7 @@ class RateInput:
 
     @property
     def non_intervention(self) -> float:
+        """The estimated non-intervention rate (the distribution's centre)."""
         return self.distribution.estimate
 
 

@@ -1,6 +1,4 @@
-"""Price recommendations: the most a commissioner should pay per observed
-outcome so that it pays only for additional outcomes, the least a provider
-can accept, and the chance of paying for deadweight at the price chosen."""
+"""Price recommendations: the most a commissioner should pay per observed outcome so that it pays only for additional outcomes, the least a provider can accept, and the chance of paying for deadweight at the price chosen."""
 
 from __future__ import annotations
 
@@ -59,7 +57,7 @@ def value_for_money_ceiling(
     expected_rate: float | np.ndarray,
     attachment_fee: float | np.ndarray = 0.0,
 ) -> Any:
-    """The most worth paying per observed outcome: ``(v (r - n) - A) / r``.
+    """Return the most worth paying per observed outcome: ``(v (r - n) - A) / r``.
 
     Parameters
     ----------
@@ -97,7 +95,7 @@ def value_for_money_ceiling(
 def provider_floor(
     cost_per_participant: float, expected_rate: float, attachment_fee: float = 0.0
 ) -> float:
-    """The least a provider can accept per outcome and break even: ``(c - A) / r``.
+    """Return the least a provider can accept per outcome and break even: ``(c - A) / r``.
 
     Parameters
     ----------
@@ -272,7 +270,7 @@ def price_from_rate(
 
 
 def check_effect(name: str, effect: Any) -> np.ndarray:
-    """An assumed effect as a 1-d array of finite numbers (one number or draws).
+    """Return an assumed effect as a 1-d array of finite numbers (one number or draws).
 
     Text, booleans, ``None``, NaN and infinity are refused with the template
     message of :mod:`pbr_eval.options`; the sign is not checked here.

@@ -52,7 +52,7 @@ PRICE_COLUMNS = [
 
 
 def _price_schema(rate_kind: str) -> Schema:
-    """The declared columns of :meth:`PriceRecommendation.to_frame`; rates of ``rate_kind``."""
+    """Return the declared columns of :meth:`PriceRecommendation.to_frame`; rates of ``rate_kind``."""
     return Schema((
         Column("outcome", "text", "Outcome"),
         Column("paid_outcome", "text", "Outcome paid for"),
@@ -178,7 +178,7 @@ class PriceRecommendation(Results, HasFigures):
         return f"<PriceRecommendation rule={self.rule!r} outcomes={self._frame['outcome'].tolist()}>"
 
     def frame_schema(self) -> Schema:
-        """The declared columns: rates are shares of people for yes/no outcomes, else means.
+        """Return the declared columns: rates are shares of people for yes/no outcomes, else means.
 
         The outcome types come from ``info["outcome_types"]``; a saved file
         without them (written before pbr_eval 0.2) is read as rates when
@@ -196,7 +196,7 @@ class PriceRecommendation(Results, HasFigures):
         return _price_schema(kinds.pop() if len(kinds) == 1 else "number")
 
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the ``"price_curve"``: the most worth paying against the non-intervention rate.
+        """Return data of the ``"price_curve"``: the most worth paying against the non-intervention rate.
 
         One line per priced outcome (at most six) with a rate and a positive
         expected rate: the price ``v (1 - n / r)`` over a grid of rates

@@ -126,7 +126,7 @@ class PaymentRisk(Results, HasFigures):
         return float(np.mean(self.payments < self.cost))
 
     def budget_at(self, percentile: float = 0.95) -> float:
-        """The budget that covers the payments with probability ``percentile``."""
+        """Return the budget that covers the payments with probability ``percentile``."""
         q = check_probability("percentile", percentile)
         if self.payments is None:
             if q == 0.95:
@@ -181,9 +181,10 @@ class PaymentRisk(Results, HasFigures):
                 f"p_overpay={self.prob_commissioner_overpays:.3f}>")
 
     def figure_data(self, name: str, *, policy: Any = None) -> dict[str, Any]:
-        """Data of the ``"payments"`` figure: a 30-band histogram of the simulated totals,
-        the budget covering 95% of draws and the mean value of the additional outcomes.
-        Simulated draws reveal no counts of people (``policy`` is not needed)."""
+        """Return data of the ``"payments"`` figure: a 30-band histogram of the simulated totals, the budget covering 95% of draws and the mean value of the additional outcomes.
+
+        Simulated draws reveal no counts of people (``policy`` is not needed).
+        """
         check_choice("name", name, self.figures)
         if self.payments is None:
             h = self._saved.get("histogram")  # type: ignore[union-attr]
@@ -210,9 +211,7 @@ class PaymentRisk(Results, HasFigures):
                 "histogram": {"edges": hist["edges"], "counts": hist["counts"]}}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (quantiles),
-        ``info``, ``prob_commissioner_overpays``, ``prob_provider_loss``,
-        ``budget_p95``, ``cost`` and ``histogram`` (of the simulated totals)."""
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (quantiles), ``info``, ``prob_commissioner_overpays``, ``prob_provider_loss``, ``budget_p95``, ``cost`` and ``histogram`` (of the simulated totals)."""
         return super().to_dict()
 
     @classmethod
@@ -243,7 +242,7 @@ def _distribution(o: str, spec: Any, outcome_type: str | None = None) -> RateInp
 
 
 def _check_effect_range(o: str, n: float, e: float, scale: str, otype: str) -> None:
-    """The rate with the programme at the estimate, ``n + e`` or ``n (1 + e)``, must be possible."""
+    """Return the rate with the programme at the estimate, ``n + e`` or ``n (1 + e)``, must be possible."""
     r = n + e if scale == "additive" else n * (1.0 + e)
     top = 1.0 if otype == "binary" else np.inf
     if 0.0 <= r <= top:

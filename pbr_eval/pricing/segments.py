@@ -165,11 +165,11 @@ class DifferentialTariff(Results):
         return {str(g): float(p) for g, p in self.table["price"].items()}
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-group table, indexed by group."""
+        """Return the per-group table, indexed by group."""
         return self.table.copy()
 
     def frame_schema(self) -> Schema:
-        """The declared columns (the group column is named after the grouping)."""
+        """Return the declared columns (the group column is named after the grouping)."""
         return Schema((
             Column(str(self.table.index.name or "group"), "text", "Payment group"),
             Column("n", "count", "People"),
@@ -184,14 +184,15 @@ class DifferentialTariff(Results):
         ))
 
     def mechanism(self, *, group_column: str = "payment_group") -> PerOutcomeByGroup:
-        """The prices as a payment mechanism."""
+        """Return the prices as a payment mechanism."""
         return PerOutcomeByGroup(self.outcome, self.prices, group_column=group_column)
 
     def tariff(self, *, group_column: str = "payment_group") -> Tariff:
-        """A :class:`Tariff` paying the differential prices."""
+        """Return a :class:`Tariff` paying the differential prices."""
         return Tariff([self.mechanism(group_column=group_column)], name="differential tariff")
 
     def summary(self) -> str:
+        """Return a plain-text summary of the differential tariff."""
         t = self.table
         lines = ["Differential tariff: prices that make every group equally worth serving",
                  "=" * 78,
@@ -215,8 +216,7 @@ class DifferentialTariff(Results):
                 "group_column": str(self.table.index.name or "group")}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (one row per group),
-        ``info``, ``margin``, ``outcome``, ``group_column``."""
+        """JSON-ready dictionary (aggregates only): ``kind``, ``table`` (one row per group), ``info``, ``margin``, ``outcome``, ``group_column``."""
         return super().to_dict()
 
     @classmethod

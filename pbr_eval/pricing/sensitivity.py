@@ -1,5 +1,4 @@
-"""How the price depends on the non-intervention rate: table, plot, tipping point
-and the money at stake if the rate is wrong ("too high or too low")."""
+"""How the price depends on the non-intervention rate: table, plot, tipping point and the money at stake if the rate is wrong ("too high or too low")."""
 
 from __future__ import annotations
 
@@ -38,7 +37,7 @@ def tipping_point(
     price: float, *, value_per_outcome: float, expected_rate: float | None = None,
     expected_effect: float | None = None, attachment_fee: float = 0.0,
 ) -> float:
-    """The non-intervention rate above which ``price`` stops being value for money.
+    """Return the non-intervention rate above which ``price`` stops being value for money.
 
     Parameters
     ----------
@@ -88,7 +87,7 @@ def price_sensitivity(
     expected_effect: float | None = None, attachment_fee: float = 0.0,
     price: float | None = None, num: int = 41,
 ) -> pd.DataFrame:
-    """The value-for-money ceiling over a range of non-intervention rates.
+    """Return the value-for-money ceiling over a range of non-intervention rates.
 
     Parameters
     ----------

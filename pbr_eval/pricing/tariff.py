@@ -223,7 +223,7 @@ class Tariff:
         value_column: str | None = "value",
         comparison: Mapping[str, float] | None = None,
     ) -> PaymentStatement:
-        """What is owed for claims data (one row per person and outcome).
+        """Return what is owed for claims data (one row per person and outcome).
 
         Parameters
         ----------
@@ -332,7 +332,7 @@ class Tariff:
                          comparison: Mapping[str, float] | None = None,
                          outcome_types: Mapping[str, str] | None = None,
                          draws: int = 4000, seed: int = 0) -> float:
-        """Expected total payment at the given outcome rates.
+        """Return expected total payment at the given outcome rates.
 
         Exact (sum of the mechanisms' formulas) when there are no tariff-level
         caps; otherwise by simulating individual outcomes (seeded).

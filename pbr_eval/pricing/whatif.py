@@ -171,7 +171,7 @@ class Evidence:
     @classmethod
     def from_distribution(cls, outcome: str, distribution: RateDistribution, *,
                           outcome_type: str = "binary") -> Evidence:
-        """The evidence held by a :class:`~pbr_eval.pricing.RateDistribution`."""
+        """Return the evidence held by a :class:`~pbr_eval.pricing.RateDistribution`."""
         draws = None if distribution.draws is None else tuple(
             float(x) for x in np.asarray(distribution.draws, dtype=float).ravel())
         lo, hi = distribution.bounds
@@ -190,7 +190,7 @@ class Evidence:
         return float(np.mean(self.draws)) if self.draws is not None else self.estimate
 
     def quantile(self, q: float) -> float:
-        """The ``q`` quantile of the non-intervention rate."""
+        """Return the ``q`` quantile of the non-intervention rate."""
         return float(self.distribution.quantile(q))
 
     def sf(self, x: float) -> float:
@@ -315,7 +315,7 @@ class WhatIfInputs:
 
 
 def minimum_level(inputs: WhatIfInputs, evidence: Evidence) -> float:
-    """The minimum performance level ``m = n (1 + uplift)`` (0 without one).
+    """Return the minimum performance level ``m = n (1 + uplift)`` (0 without one).
 
     Examples
     --------
@@ -340,7 +340,7 @@ def _paid_per_participant(inputs: WhatIfInputs, evidence: Evidence) -> float:
 
 
 def rate_at_risk(evidence: Evidence, risk: float) -> float:
-    """The non-intervention rate exceeded with chance ``risk``: the ``1 - risk`` quantile.
+    """Return the non-intervention rate exceeded with chance ``risk``: the ``1 - risk`` quantile.
 
     Examples
     --------
@@ -360,7 +360,7 @@ def _fee(inputs: WhatIfInputs, evidence: Evidence, risk: float) -> float:
 
 
 def attachment_fee_used(inputs: WhatIfInputs, evidence: Evidence) -> float:
-    """The attachment fee per participant: ``attachment_fee``, or the one ``attachment_share`` sets.
+    """Return the attachment fee per participant: ``attachment_fee``, or the one ``attachment_share`` sets.
 
     Notes
     -----
@@ -413,7 +413,7 @@ def price_at_risk(inputs: WhatIfInputs, evidence: Evidence, risk: float | None =
 
 
 def price_band(inputs: WhatIfInputs, evidence: Evidence) -> tuple[float, float]:
-    """The band ``[max(0, c(n_hi)), max(0, c(n_lo))]`` over the ``level`` interval of ``n``.
+    """Return the band ``[max(0, c(n_hi)), max(0, c(n_lo))]`` over the ``level`` interval of ``n``.
 
     Examples
     --------
@@ -429,7 +429,7 @@ def price_band(inputs: WhatIfInputs, evidence: Evidence) -> tuple[float, float]:
 
 
 def price_used(inputs: WhatIfInputs, evidence: Evidence) -> float:
-    """The price paid: ``price_paid`` if given, else the recommended price."""
+    """Return the price paid: ``price_paid`` if given, else the recommended price."""
     return float(inputs.price_paid) if inputs.price_paid is not None else price_at_risk(
         inputs, evidence)
 
@@ -461,7 +461,7 @@ def deadweight_chance(inputs: WhatIfInputs, evidence: Evidence,
 
 
 def break_even_price(inputs: WhatIfInputs, evidence: Evidence) -> float:
-    """The least price per paid outcome at which the provider covers its cost: ``max(0, (c - A) / k)``.
+    """Return the least price per paid outcome at which the provider covers its cost: ``max(0, (c - A) / k)``.
 
     Examples
     --------
@@ -487,7 +487,7 @@ def _capped(inputs: WhatIfInputs, amount: float) -> float:
 
 def budget_at(inputs: WhatIfInputs, evidence: Evidence, q: float = 0.95,
               price: float | None = None) -> float:
-    """The budget that covers the cohort's payments with chance ``q``.
+    """Return the budget that covers the cohort's payments with chance ``q``.
 
     ``N A + p max(0, N r + z_q sd - N m)``, at most the cap (normal
     approximation to the number of outcomes; see the module notes).
@@ -572,7 +572,7 @@ def monthly_cash_flow(
     attachment_fee: float = 0.0,
     months: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """The provider's monthly schedule.
+    """Return the provider's monthly schedule.
 
     Parameters
     ----------
@@ -635,7 +635,7 @@ def monthly_cash_flow(
 
 
 def peak_working_capital(schedule: dict[str, np.ndarray]) -> float:
-    """The most the provider is out of pocket at a month end: ``max(0, -min cash position)``."""
+    """Return the most the provider is out of pocket at a month end: ``max(0, -min cash position)``."""
     return float(max(0.0, -float(np.min(schedule["cash_position"]))))
 
 
@@ -705,7 +705,7 @@ ADVICE: dict[str, tuple[str, ...]] = {
 
 def advice(inputs: WhatIfInputs, evidence: Evidence,
            figures: WhatIfFigures | None = None) -> dict[str, str]:
-    """The engine's advice (pilot longer, use attachment fees, segment) for these inputs.
+    """Return the engine's advice (pilot longer, use attachment fees, segment) for these inputs.
 
     Rules: *pilot longer* when the recommended price is under half the most
     worth paying at the central estimate; *use attachment fees* when the

@@ -56,7 +56,7 @@ def _recommendation(pricing: Any) -> Any:
 
 
 def whatif_settings(pricing: Any) -> dict[str, Any]:
-    """The page's embedded data from a price recommendation or a commissioner bundle.
+    """Return the page's embedded data from a price recommendation or a commissioner bundle.
 
     Parameters
     ----------
@@ -87,7 +87,7 @@ def whatif_settings(pricing: Any) -> dict[str, Any]:
     frame = rec.to_frame()
     info = dict(getattr(rec, "info", {}) or {})
     types = dict(info.get("outcome_types") or {})
-    level = float(getattr(rec, "level", info.get("level", 0.95)))
+    level = float(getattr(rec, "level", None) or info.get("level") or 0.95)
     rule = info.get("rule_name", "upper")
     risk = (1 - level) / 2 if rule == "upper" else (0.5 if rule == "central" else 1 - level)
     contract = dict(pricing.get("contract") or {}) if isinstance(pricing, Mapping) else {}
@@ -143,7 +143,7 @@ def whatif_settings(pricing: Any) -> dict[str, Any]:
 
 
 def page_inputs(settings: Mapping[str, Any], index: int = 0) -> tuple[WhatIfInputs, Evidence]:
-    """The Python objects of one outcome of :func:`whatif_settings` (for checks)."""
+    """Return the Python objects of one outcome of :func:`whatif_settings` (for checks)."""
     o = settings["outcomes"][index]
     ev = dict(o["evidence"])
     ev["bounds"] = tuple(-math.inf if b is None and i == 0 else math.inf if b is None else b
@@ -542,7 +542,7 @@ def _fig(fid: str, label: str, note: str = "") -> str:
 
 def render_whatif(settings: Mapping[str, Any], *, title: str | None = None,
                   currency: str = DEFAULT_CURRENCY, generated: str = "") -> str:
-    """The what-if page as one HTML string (inline CSS, JavaScript, data and charts).
+    """Return the what-if page as one HTML string (inline CSS, JavaScript, data and charts).
 
     Parameters
     ----------

@@ -88,9 +88,7 @@ def _price_table(inputs: ReportInputs) -> tuple[Table | None, tuple[rm.Link, ...
 
 
 def price_advice_sentences(inputs: ReportInputs) -> list[str]:
-    """The pricing engine's advice for each priced outcome (pilot longer, pay mainly through
-    attachment fees, change the contract), from :func:`pbr_eval.pricing.advice.price_advice`;
-    plain sentences with no number from the data."""
+    """Return the pricing engine's advice for each priced outcome (pilot longer, pay mainly through attachment fees, change the contract), from :func:`pbr_eval.pricing.advice.price_advice`; plain sentences with no number from the data."""
     from pbr_eval.pricing.advice import price_advice
 
     table, _, _ = _price_table(inputs)
