@@ -1,5 +1,4 @@
-"""Front doors: :func:`estimate`, :func:`bootstrap`, :func:`price` and :func:`report`,
-thin over the classes."""
+"""Front doors: :func:`estimate`, :func:`bootstrap`, :func:`price` and :func:`report`, thin over the classes."""
 
 from __future__ import annotations
 

@@ -146,18 +146,18 @@ DEMO_CONTRACT: dict[str, Any] = {"attachment_fee": 100.0, "cost_per_participant"
 
 
 def _contract_price_options() -> dict[str, Any]:
-    """The :func:`pbr_eval.price` options the demo contract sets (fee, cost, cohort)."""
+    """Return the :func:`pbr_eval.price` options the demo contract sets (fee, cost, cohort)."""
     from pbr_eval.analysis import contract_price_options
 
     return contract_price_options(DEMO_CONTRACT)
 
 
 def _commissioner_bundle(rec: Any, *, cohort_size: int | None = None) -> Any:
-    """The demo tariff (attachment fee + the recommended price per person not reoffending),
-    its simulated payments, cash flow and price sensitivity, for the tariff report.
+    """Return the demo tariff (attachment fee + the recommended price per person not reoffending), its simulated payments, cash flow and price sensitivity, for the tariff report.
 
     ``rec`` must be priced with the demo contract's fee and cost
-    (``pbr_eval.price(..., **_contract_price_options())``)."""
+    (``pbr_eval.price(..., **_contract_price_options())``).
+    """
     from pbr_eval.analysis import commissioner_bundle
 
     return commissioner_bundle(rec, cohort_size=cohort_size, **DEMO_CONTRACT)

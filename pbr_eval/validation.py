@@ -91,8 +91,7 @@ class Design:
     biased_for: tuple[str, ...] = ()
 
     def example_cohort(self, *, seed: int = 11) -> Cohort:
-        """A small cohort of this design (150 treated, 1,500 comparison; 400 units of a
-        staggered roll-out), e.g. to try every estimator that names the design.
+        """Return a small cohort of this design (150 treated, 1,500 comparison; 400 units of a staggered roll-out), e.g. to try every estimator that names the design.
 
         Examples
         --------
@@ -108,7 +107,7 @@ class Design:
         return Cohort(sim.data, **{**sim.cohort_args, **dict(self.cohort_options or {})})
 
     def study_options(self) -> dict[str, Any]:
-        """The keywords of :func:`coverage_study` this design sets (besides the scenario)."""
+        """Return the keywords of :func:`coverage_study` this design sets (besides the scenario)."""
         return {"scenario_params": None if self.scenario_params is None
                 else dict(self.scenario_params),
                 "cohort_options": None if self.cohort_options is None
@@ -144,7 +143,7 @@ DESIGNS: dict[str, Design] = {d.name: d for d in (
 
 
 def designs_for(method: str) -> list[Design]:
-    """The designs that check estimator ``method``, its main design first.
+    """Return the designs that check estimator ``method``, its main design first.
 
     Examples
     --------
@@ -156,7 +155,7 @@ def designs_for(method: str) -> list[Design]:
 
 
 def coverage_design(method: str) -> Design:
-    """The first design declared for ``method`` on which its intervals should cover.
+    """Return the first design declared for ``method`` on which its intervals should cover.
 
     Examples
     --------
@@ -178,7 +177,7 @@ _QUANTITIES = (("non_intervention", "non_intervention_ci_lower", "non_interventi
 
 
 def summarise_coverage(reps: pd.DataFrame, level: float) -> pd.DataFrame:
-    r"""Performance measures and their Monte Carlo standard errors from per-replicate rows.
+    r"""Return performance measures and their Monte Carlo standard errors from per-replicate rows.
 
     Parameters
     ----------
@@ -309,7 +308,7 @@ class CoverageStudy(Results):
                    float(state.get("level", DEFAULT_LEVEL)), dict(state.get("info") or {}))
 
     def to_frame(self) -> pd.DataFrame:
-        """The performance table."""
+        """Return the performance table."""
         return self.table.copy()
 
     def summary(self) -> str:
@@ -328,7 +327,7 @@ class CoverageStudy(Results):
 def _kept_truth(
     sim: Any, scenario: str, sim_args: dict[str, Any], seed: int, cohort: Any, res: Any
 ) -> tuple[pd.DataFrame, int]:
-    """The truth over the treated units the estimator kept (weight > 0), weighted.
+    """Return the truth over the treated units the estimator kept (weight > 0), weighted.
 
     Per-unit non-intervention outcomes come from the same simulation with the
     effect set to zero: the scenarios draw every unit's Y(0) before applying
