@@ -13,7 +13,7 @@ then measures, each in a fresh process, the peak resident memory (RSS) of:
   that is more than the machine has free (or than ``--max-memory``).
 
 Prints each figure as a multiple of the file's size and of the reference. The output of
-the last run is committed in ``benchmarks/output/bench_validate_memory.txt``.
+the last run is committed in ``benchmarks/results/bench_validate_memory.txt``.
 """
 
 from __future__ import annotations
