@@ -163,6 +163,28 @@ def _names(text: str, flag: str) -> list[str]:
     return names
 
 
+def _pricing_choice_options(f: Any) -> Any:
+    """Return the options naming what to price (the names of :func:`pbr_eval.price`).
+
+    Shared by ``pbr-eval price`` and ``pbr-eval workbook``: --outcome, --better,
+    --expected-rate and --cost-per-participant.
+    """
+    for opt in reversed([
+        click.option("--outcome", "outcomes", multiple=True,
+                     help="Outcome to price (repeatable)."),
+        click.option("--better", default="higher", show_default=True,
+                     type=click.Choice(["higher", "lower"]),
+                     help="'lower' prices the complement of a binary outcome "
+                          "(e.g. NOT reoffending)."),
+        click.option("--expected-rate", default=None, type=float,
+                     help="Rate expected with the programme (default: the observed rate)."),
+        click.option("--cost-per-participant", "cost", default=None, type=float,
+                     help="Provider cost per participant."),
+    ]):
+        f = opt(f)
+    return f
+
+
 def _data_options(f: Any) -> Any:
     """Return the options that say how to read DATA and which role each column plays (the names of :class:`pbr_eval.Cohort` and :func:`pbr_eval.io.read_data`)."""
     for opt in reversed([
@@ -892,14 +914,7 @@ def run(analysis: str, out_dir: str | None, check: bool, as_json: bool) -> None:
               help="Saved prices (JSON from `pbr-eval price --json`), if not inside RESULTS.")
 @click.option("--value-per-outcome", "value", default=None, type=float,
               help="Value of one additional outcome: price afresh with the options below.")
-@click.option("--outcome", "outcomes", multiple=True, help="Outcome to price (repeatable).")
-@click.option("--better", default="higher", show_default=True,
-              type=click.Choice(["higher", "lower"]),
-              help="'lower' prices the complement of a binary outcome (e.g. NOT reoffending).")
-@click.option("--expected-rate", default=None, type=float,
-              help="Rate expected with the programme (default: the observed rate).")
-@click.option("--cost-per-participant", "cost", default=None, type=float,
-              help="Provider cost per participant.")
+@_pricing_choice_options
 @click.option("--attachment-fee", default=None, type=float, help="Per participant.")
 @click.option("--cohort-size", default=None, type=int, help="Participants.")
 @click.option("--referrals-per-month", default=None, type=int)
@@ -961,14 +976,7 @@ def workbook_cmd(results: str, out: str, pricing: str | None, value: float | Non
               help="Value (e.g. GBP) of one additional outcome, from a unit-cost source "
                    "(required).")
 @_old_flag("--value", "--value-per-outcome", "value", type=float)
-@click.option("--outcome", "outcomes", multiple=True, help="Outcome to price (repeatable).")
-@click.option("--better", default="higher", show_default=True,
-              type=click.Choice(["higher", "lower"]),
-              help="'lower' prices the complement of a binary outcome (e.g. NOT reoffending).")
-@click.option("--expected-rate", default=None, type=float,
-              help="Rate expected with the programme (default: the observed rate).")
-@click.option("--cost-per-participant", "cost", default=None, type=float,
-              help="Provider cost per participant.")
+@_pricing_choice_options
 @_old_flag("--cost", "--cost-per-participant", "cost", type=float)
 @click.option("--attachment-fee", default=0.0, show_default=True, type=float,
               help="Paid per participant whatever the outcome (lowers the price per outcome).")
