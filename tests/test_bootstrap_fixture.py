@@ -4,7 +4,9 @@
 ``tests/reference/bootstrap/make_replicates.py`` with the code of commit
 147311e (the bootstrap then in ``pbr_eval/inference/bootstrap.py``, its fast
 path on private attributes). Every case is re-run with today's code and must
-give the same numbers, value for value.
+give the same numbers, value for value, to 1e-12 (relative; 1e-15 absolute near 0):
+since issue 17 the GLM fits sum their score and information over blocks of rows
+(``pbr_eval.inference.design``), which moves the last bit of some replicates.
 """
 
 from __future__ import annotations
@@ -47,5 +49,6 @@ def test_replicates_equal_the_saved_ones(name, cohorts):
     saved = SAVED["cases"][name]
     assert set(now) == set(saved)
     for key, values in saved.items():
-        np.testing.assert_array_equal(np.array(now[key], dtype=float),
-                                      np.array(values, dtype=float), err_msg=f"{name}: {key}")
+        np.testing.assert_allclose(np.array(now[key], dtype=float),
+                                   np.array(values, dtype=float), rtol=1e-12, atol=1e-15,
+                                   err_msg=f"{name}: {key}")

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
+from pbr_eval.inference.design import design_gram, design_rmatvec
 from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -130,8 +131,8 @@ def fit_logit(
         coefficients, but no covariance (an empty array) and no
         log-likelihood (NaN) at the end, which saves two passes over the data.
     buffers : WorkBuffers, optional
-        Reusable work arrays (the bootstrap's, one set per batch of
-        replicates); the ``(n, p)`` work array is taken from them.
+        Accepted for the bootstrap's callers; the Newton sums run block by block
+        (:mod:`pbr_eval.inference.design`) and need no ``(n, p)`` work array.
 
     Returns
     -------
@@ -219,12 +220,7 @@ def fit_logit(
     eta = eta_of(beta)
     ll = _loglik(eta, y, w)
     converged = False
-    last_info: np.ndarray | None = None
     it = 0
-    # one work buffer: fresh large allocations are slow on some VMs
-    Xs = np.empty_like(X) if buffers is None else buffers.array("logit_Xs", n, p)
-    H = np.empty((p + 1, p + 1))
-    g = np.empty(p + 1)
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
         prob = expit(eta)
         v = prob * (1 - prob)
@@ -232,12 +228,9 @@ def fit_logit(
         if w is not None:
             v = v * w
             resid = resid * w
-        g[0] = resid.sum()
-        g[1:] = X.T @ resid
-        np.multiply(X, np.sqrt(v)[:, None], out=Xs)
-        H[0, 0] = v.sum()
-        H[0, 1:] = H[1:, 0] = v @ X
-        H[1:, 1:] = Xs.T @ Xs
+        # one pass of Newton sums over [1, X], block by block (no n x p work array)
+        g = design_rmatvec(X, resid)
+        H = design_gram(X, v)
         score = A.T @ g
         info = A.T @ H @ A
         try:
@@ -258,7 +251,6 @@ def fit_logit(
             eta = eta_of(beta)
             ll = _loglik(eta, y, w) if covariance else np.nan
             converged = True
-            last_info = info
             break
         if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
             # inside the quadratic region: a full Newton step needs no line search
@@ -313,17 +305,10 @@ def fit_logit(
     if not covariance:
         return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan,
                         n_vanishing=n_vanishing)
-    if n > _WARM_START_ROWS and last_info is not None:
-        # national-scale data: the information from the last Newton iteration (a step of
-        # under 1e-6 standard deviations away) serves; it saves a pass over the data
-        info_final = last_info
-    else:
-        v = prob * (1 - prob) * (1.0 if w is None else w)
-        np.multiply(X, np.sqrt(v)[:, None], out=Xs)
-        H[0, 0] = v.sum()
-        H[0, 1:] = H[1:, 0] = v @ X
-        H[1:, 1:] = Xs.T @ Xs
-        info_final = A.T @ H @ A
+    # the information at the estimate itself (one chunked pass), so that the covariance
+    # and the influence functions built on it (pbr_eval.inference.influence) agree exactly
+    v = prob * (1 - prob) * (1.0 if w is None else w)
+    info_final = A.T @ design_gram(X, v) @ A
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
     except np.linalg.LinAlgError:

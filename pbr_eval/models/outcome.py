@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError, OptionError
+from pbr_eval.inference.design import design_gram, design_matvec, design_rmatvec
+from pbr_eval.models.glm import canonical_mean, glm_loglik, glm_sums
 from pbr_eval.options import OUTCOME_MODELS
 
 __all__ = ["OutcomeFit", "fit_outcome", "resolve_outcome_model", "FAMILY_FOR_TYPE",
@@ -26,15 +27,7 @@ _WARM_START_ROWS = 200_000
 FAMILY_FOR_TYPE = {"continuous": "linear", "binary": "logistic", "count": "poisson"}
 
 
-def _inverse_link(family: str, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and its derivative ``dmu/deta`` for a canonical-link family."""
-    if family == "linear":
-        return eta, np.ones_like(eta)
-    if family == "logistic":
-        mu = expit(eta)
-        return mu, mu * (1.0 - mu)
-    mu = np.exp(np.clip(eta, -700, 700))
-    return mu, mu
+_inverse_link = canonical_mean
 
 
 @dataclass(frozen=True)
@@ -203,10 +196,9 @@ def fit_outcome(
     mu_x = probe.mean(axis=0) if n else np.zeros(p)
     sd_x = probe.std(axis=0)
     sd_x[sd_x == 0] = 1.0
-    Z = np.empty((n, p + 1))
-    Z[:, 0] = 1.0
-    np.subtract(X, mu_x, out=Z[:, 1:])
-    Z[:, 1:] /= sd_x
+    # The sums run over the standardised design [1, (X - mu_x) / sd_x] block by block
+    # (pbr_eval.inference.design): no standardised copy of X is made.
+    std = {"center": mu_x, "scale": sd_x}
     A = np.zeros((p + 1, p + 1))  # standardised -> original coefficients
     A[0, 0] = 1.0
     A[0, 1:] = -mu_x / sd_x
@@ -220,10 +212,9 @@ def fit_outcome(
         )
 
     if model == "linear":
-        Zw = Z * w[:, None]
-        info = Zw.T @ Z
+        info = design_gram(X, w, **std)
         try:
-            beta = np.linalg.solve(info, Zw.T @ y)
+            beta = np.linalg.solve(info, design_rmatvec(X, w * y, **std))
         except np.linalg.LinAlgError as err:
             raise singular(err) from err
         if np.linalg.cond(info) > 1e13:
@@ -249,29 +240,22 @@ def fit_outcome(
     beta = np.zeros(p + 1)
     beta[0] = start
 
-    def newton(Zs: np.ndarray, ys: np.ndarray, ws: np.ndarray, beta: np.ndarray
+    def newton(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray, beta: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, bool, int]:
-        def loglik(eta: np.ndarray) -> float:
-            if model == "logistic":
-                return float(ws @ (ys * eta - np.logaddexp(0.0, eta)))
-            return float(ws @ (ys * eta - np.exp(np.clip(eta, -700, 700))))
-
-        eta = Zs @ beta
-        ll = loglik(eta)
+        eta = design_matvec(Xs, beta, **std)
+        ll = glm_loglik(model, ys, eta, ws)
         it = 0
         for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
-            mu, v = _inverse_link(model, eta)
-            score = Zs.T @ (ws * (ys - mu))
-            info = (Zs * (ws * v)[:, None]).T @ Zs
+            sums = glm_sums(Xs, ys, eta, model, weights=ws, loglik=False, **std)
             try:
-                step = np.linalg.solve(info, score)
+                step = np.linalg.solve(sums.information, sums.score)
             except np.linalg.LinAlgError as err:
                 raise singular(err) from err
             s = 1.0
             while True:
                 new_beta = beta + s * step
-                new_eta = Zs @ new_beta
-                new_ll = loglik(new_eta)
+                new_eta = design_matvec(Xs, new_beta, **std)
+                new_ll = glm_loglik(model, ys, new_eta, ws)
                 if new_ll >= ll - 1e-12 * abs(ll) or s < 1e-8:
                     break
                 s /= 2
@@ -285,12 +269,12 @@ def fit_outcome(
         # Newton converges quadratically: start the full fit from a subsample's optimum.
         sub = slice(0, None, n // (_WARM_START_ROWS // 2))
         try:
-            warm, _, ok, _ = newton(Z[sub], y[sub], w[sub], beta)
+            warm, _, ok, _ = newton(X[sub], y[sub], w[sub], beta)
             if ok:
                 beta = warm
         except EstimationError:
             pass
-    beta, eta, converged, it = newton(Z, y, w, beta)
+    beta, eta, converged, it = newton(X, y, w, beta)
     mu, v = _inverse_link(model, eta)
     if model == "logistic":
         n_extreme = int(((mu < 1e-10) | (mu > 1 - 1e-10)).sum())
@@ -306,7 +290,7 @@ def fit_outcome(
             f"involved are {involved}. Some of their values occur only with one outcome value; "
             "coarsen or drop them, or use outcome_model='linear'."
         )
-    info = (Z * (w * v)[:, None]).T @ Z
+    info = design_gram(X, w * v, **std)
     Ainv = np.linalg.inv(A)
     return OutcomeFit(model, A @ beta, Ainv.T @ info @ Ainv, n_iter=it)
 
