@@ -33,7 +33,8 @@ from pbr_eval.estimators.weighting import (
     outcome_estimate,
     se_description,
 )
-from pbr_eval.inference.influence import with_intercept
+from pbr_eval.inference.design import design_matvec, design_rmatvec
+from pbr_eval.inference.influence import CoefficientInfluence
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
@@ -57,7 +58,7 @@ def aipw_att(
     *,
     keep: np.ndarray | None = None,
     Z: np.ndarray | None = None,
-    phi_gamma: np.ndarray | None = None,
+    phi_gamma: CoefficientInfluence | None = None,
     free: np.ndarray | None = None,
     names: list[str] | None = None,
 ) -> tuple[float, float, np.ndarray, np.ndarray, bool]:
@@ -102,16 +103,15 @@ def _aipw(
     model: Any,
     *,
     keep: np.ndarray | None,
-    Z: np.ndarray | None,
-    phi_gamma: np.ndarray | None,
+    Z: np.ndarray | None = None,
+    phi_gamma: CoefficientInfluence | None,
     free: np.ndarray | None,
     names: list[str] | None,
 ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray]:
     r""":func:`aipw_att`, also returning the outcome fit, its predictions for every row and the weight :math:`c_j = \partial\hat\mu_0/\partial y_j` of each comparison outcome: :math:`c_j = z_j' H^{-1}(D - B_c/S) + o_j/S` (see :func:`aipw_att`; :math:`o_j/S` alone for a scikit-learn outcome model)."""
     keep = np.ones(t.size, dtype=bool) if keep is None else keep
-    Z = with_intercept(X) if Z is None else Z
     A, mu1, phiA, phi1, fit, m, phi_beta = regression_att(
-        y, t, X, model, keep=keep, Z=Z, names=names)
+        y, t, X, model, keep=keep, names=names)
     c = (~t & keep).astype(float)
     co = c * odds
     S = float(co.sum())
@@ -119,17 +119,16 @@ def _aipw(
     psiC = co * (y - m - C)
     phiC = psiC.copy()
     if phi_gamma is not None:
-        fr = np.ones(t.size) if free is None else free
-        phiC += phi_gamma @ (Z.T @ (psiC * fr))
+        phiC += phi_gamma.dot(design_rmatvec(X, psiC if free is None else psiC * free))
     y_weights = co / S
     if phi_beta is not None:
         # dm/deta of the canonical-link GLM, from the predictions already made
         v = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
-        Bc = Z.T @ (co * v)
-        phiC -= phi_beta @ Bc
+        Bc = design_rmatvec(X, co * v)
+        phiC -= phi_beta.dot(Bc)
         assert fit.information is not None
-        D = Z.T @ ((t & keep) * v) / float((t & keep).sum())
-        y_weights = y_weights + c * (Z @ np.linalg.solve(fit.information, D - Bc / S))
+        D = design_rmatvec(X, (t & keep) * v) / float((t & keep).sum())
+        y_weights = y_weights + c * design_matvec(X, np.linalg.solve(fit.information, D - Bc / S))
     phiC /= S
     return A + C, mu1, phiA + phiC, phi1, fit, m, y_weights
 
@@ -155,7 +154,7 @@ class _DoublyRobust(Estimator):
         self.se = check_choice("se", se, self.se_kinds)
 
     @abstractmethod
-    def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
+    def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
                    np.ndarray]:
         """Estimate for one outcome (each doubly robust estimator defines it).
@@ -182,7 +181,7 @@ class _DoublyRobust(Estimator):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop, s.Z)
+            mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop)
             c = ~t & keep
             v = conditional_variance(fit, m, y[c], m[c], otype)
             noise = CohortNoise(t & keep, c, y, m, v, y_weights, mean_derivative(fit, m, otype))
@@ -247,10 +246,10 @@ class AugmentedIPW(_DoublyRobust):
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
-    def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
+    def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
                         np.ndarray]:
-        return _aipw(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep, Z=Z,
+        return _aipw(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep,
                      phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
 
 
@@ -299,13 +298,13 @@ class IPWRegressionAdjustment(_DoublyRobust):
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
-    def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any, Z: np.ndarray
+    def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
                         np.ndarray]:
         mu0, mu1, phi0, phi1, fit, m, _ = regression_att(
-            y, cohort.t, cohort.X, model, weights=prop.odds, keep=prop.keep, Z=Z,
+            y, cohort.t, cohort.X, model, weights=prop.odds, keep=prop.keep,
             phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
         c = ~cohort.t & prop.keep
         y_weights = regression_y_weights(fit, cohort.X, m, cohort.t & prop.keep, c,
-                                         weights=prop.odds, Z=Z)
+                                         weights=prop.odds)
         return mu0, mu1, phi0, phi1, fit, m, y_weights

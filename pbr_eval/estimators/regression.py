@@ -29,7 +29,8 @@ from pbr_eval.estimators.weighting import (
     resolve_se,
     se_description,
 )
-from pbr_eval.inference.influence import glm_influence, with_intercept
+from pbr_eval.inference.design import design_gram, design_matvec, design_rmatvec
+from pbr_eval.inference.influence import CoefficientInfluence, glm_coefficient_influence
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
@@ -53,10 +54,11 @@ def regression_att(
     weights: np.ndarray | None = None,
     keep: np.ndarray | None = None,
     Z: np.ndarray | None = None,
-    phi_gamma: np.ndarray | None = None,
+    phi_gamma: CoefficientInfluence | None = None,
     free: np.ndarray | None = None,
     names: list[str] | None = None,
-) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray | None]:
+) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
+           CoefficientInfluence | None]:
     """G-computation of E[Y(0) | treated] and its influence function.
 
     Parameters
@@ -70,9 +72,13 @@ def regression_att(
         ``phi_gamma`` is given.
     keep : numpy.ndarray of bool, optional
         Rows used.
-    Z, phi_gamma, free : numpy.ndarray, optional
-        Propensity design, influence on its coefficients and not-clipped
-        indicator, so the influence accounts for estimated weights.
+    Z : numpy.ndarray, optional
+        Not used (the influences work on ``X``); accepted for older callers.
+    phi_gamma : CoefficientInfluence, optional
+        The propensity model's influence on its coefficients, so the
+        influence accounts for estimated weights.
+    free : numpy.ndarray, optional
+        Not-clipped indicator.
     names : list of str, optional
         Covariate names for error messages.
 
@@ -115,19 +121,16 @@ def regression_att(
     phi1 = tk * (y - mu1) / n1
     phi_beta = None
     if fit.analytic and v is not None:
-        Z = with_intercept(X) if Z is None else Z
         cw = c.astype(float) * (1.0 if weights is None else weights)
         r = cw * (y - m)
-        extra = None
+        B = None
         if phi_gamma is not None:
-            fr = np.ones(t.size) if free is None else free
-            B = (Z * (r * fr)[:, None]).T @ Z
-            extra = phi_gamma @ B.T
+            B = design_gram(X, r if free is None else r * free)
         info = fit.information
         assert info is not None
-        phi_beta = glm_influence(Z, r, info, extra)
-        D = Z.T @ (tk * v) / n1
-        phi0 = phi0 + phi_beta @ D
+        phi_beta = glm_coefficient_influence(X, r, info, phi_gamma, B)
+        D = design_rmatvec(X, tk * v) / n1
+        phi0 = phi0 + phi_beta.dot(D)
     return mu0, mu1, phi0, phi1, fit, m, phi_beta
 
 
@@ -190,11 +193,10 @@ def regression_y_weights(
     if not (fit.analytic and fit.information is not None):
         return comparison / max(int(comparison.sum()), 1)
     tk = treated.astype(float)
-    Z = with_intercept(X) if Z is None else Z
     dm = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
-    h = np.linalg.solve(fit.information, Z.T @ (tk * dm) / tk.sum())
+    h = np.linalg.solve(fit.information, design_rmatvec(X, tk * dm) / tk.sum())
     cw = comparison.astype(float) * (1.0 if weights is None else weights)
-    return cw * (Z @ h)
+    return cw * design_matvec(X, h)
 
 
 @register("regression")
@@ -268,7 +270,6 @@ class RegressionAdjustment(Estimator):
         se, cl = resolve_se(self.se, cohort)
         t = cohort.t
         X = cohort.X
-        Z = with_intercept(X)
         estimates = []
         families = {}
         for name in cohort.outcomes:
@@ -276,9 +277,9 @@ class RegressionAdjustment(Estimator):
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
             mu0, mu1, phi0, phi1, fit, m, _ = regression_att(
-                y, t, X, model, Z=Z, names=cohort.design_columns)
+                y, t, X, model, names=cohort.design_columns)
             families[name] = fit.family
-            noise = regression_noise(fit, X, y, m, t, ~t, otype, Z=Z)
+            noise = regression_noise(fit, X, y, m, t, ~t, otype)
             estimates.append(outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=cl, n_treated=cohort.n_treated,
                 n_comparison=cohort.n_comparison, naive=float(y[~t].mean()),

@@ -32,7 +32,13 @@ from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
-from pbr_eval.inference.influence import influence_covariance, logit_influence, with_intercept
+from pbr_eval.inference.design import design_rmatvec
+from pbr_eval.inference.influence import (
+    CoefficientInfluence,
+    influence_covariance,
+    logit_coefficient_influence,
+    with_intercept,
+)
 from pbr_eval.models.outcome import (
     FAMILY_FOR_TYPE,
     conditional_variance,
@@ -115,9 +121,10 @@ class AttPropensity:
         coefficients), 0 where clipping fixed it.
     odds : numpy.ndarray
         ``ps / (1 - ps)``, the ATT weight of a comparison unit.
-    phi : numpy.ndarray or None
-        Influence of each unit on the logistic coefficients (``None`` for a
-        scikit-learn classifier, whose estimation the SEs cannot include).
+    phi : CoefficientInfluence or None
+        Influence of each unit on the logistic coefficients, kept as factors
+        (``phi.dot(g)``; ``phi.matrix()`` for the dense array); ``None`` for a
+        scikit-learn classifier, whose estimation the SEs cannot include.
     keep : numpy.ndarray of bool
         Rows kept after trimming.
     model : str
@@ -131,7 +138,7 @@ class AttPropensity:
     ps: np.ndarray
     free: np.ndarray
     odds: np.ndarray
-    phi: np.ndarray | None
+    phi: CoefficientInfluence | None
     keep: np.ndarray
     model: str
     n_clipped: int
@@ -149,6 +156,9 @@ def att_propensity(
     Z: np.ndarray | None = None,
 ) -> AttPropensity:
     """Fit the propensity model, clip or trim it, and compute its influence.
+
+    ``Z`` is not used (the influence works on ``cohort.X`` without an
+    intercept column); it is accepted for older callers.
 
     Raises
     ------
@@ -181,7 +191,8 @@ def att_propensity(
         raise EstimationError("Propensity scores of exactly 1 give infinite weights.")
     phi = None
     if fit.logit is not None:
-        phi = logit_influence(with_intercept(cohort.X) if Z is None else Z, t, ps_raw)
+        # the fit's covariance is the inverse information at the estimate: no further pass
+        phi = logit_coefficient_influence(cohort.X, t, ps_raw, fit.logit.cov)
     return AttPropensity(ps_raw, ps, free, odds, phi, keep, fit.model, n_clipped, n_tt, n_tc,
                          fit.n_vanishing)
 
@@ -229,7 +240,7 @@ def ipw_att(
     *,
     keep: np.ndarray | None = None,
     Z: np.ndarray | None = None,
-    phi_gamma: np.ndarray | None = None,
+    phi_gamma: CoefficientInfluence | None = None,
     free: np.ndarray | None = None,
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Normalised ATT inverse-probability weighting and its influence functions.
@@ -242,10 +253,13 @@ def ipw_att(
         ``ps / (1 - ps)``: the comparison units' weights.
     keep : numpy.ndarray of bool, optional
         Rows used (after trimming).
-    Z, phi_gamma, free : numpy.ndarray, optional
-        Propensity design (with intercept), the logistic coefficients'
-        influences and the not-clipped indicator; when given the influence
+    Z : numpy.ndarray, optional
+        Not used (``phi_gamma`` carries the design); accepted for older callers.
+    phi_gamma : CoefficientInfluence, optional
+        The logistic coefficients' influences; when given the influence
         accounts for the estimated score.
+    free : numpy.ndarray, optional
+        The not-clipped indicator (1 where the score moves with the model).
 
     Returns
     -------
@@ -280,10 +294,9 @@ def ipw_att(
     mu1 = float(tk @ y / n1)
     psi = c * odds * (y - mu0)
     phi0 = psi.copy()
-    if phi_gamma is not None and Z is not None:
-        fr = np.ones_like(psi) if free is None else free
-        G = Z.T @ (psi * fr)
-        phi0 += phi_gamma @ G
+    if phi_gamma is not None:
+        G = design_rmatvec(phi_gamma.X, psi if free is None else psi * free)
+        phi0 += phi_gamma.dot(G)
     phi0 /= S
     phi1 = tk * (y - mu1) / n1
     return mu0, mu1, phi0, phi1
@@ -599,8 +612,8 @@ class AttWeighting:
         The cohort's cluster label per row when ``se == "cluster"``.
     t : numpy.ndarray of bool
         Treatment indicator.
-    Z : numpy.ndarray
-        The propensity design with an intercept.
+    X : numpy.ndarray
+        The cohort's design columns (``cohort.X``, not copied).
     prop : AttPropensity
         The fitted, clipped or trimmed propensity score and its influence.
     w : numpy.ndarray
@@ -614,10 +627,15 @@ class AttWeighting:
     se: str
     cluster: np.ndarray | None
     t: np.ndarray
-    Z: np.ndarray
+    X: np.ndarray
     prop: AttPropensity
     w: np.ndarray
     info: dict[str, Any]
+
+    @property
+    def Z(self) -> np.ndarray:
+        """The propensity design with an intercept, built on request (the estimators do not need it)."""
+        return with_intercept(self.X)
 
     @property
     def keep(self) -> np.ndarray:
@@ -645,9 +663,8 @@ def att_weighting_setup(estimator: Any, cohort: Cohort) -> AttWeighting:
     reject_panel(cohort, estimator.method)
     se, cl = resolve_se(estimator.se, cohort)
     t = cohort.t
-    Z = with_intercept(cohort.X)
     prop = att_propensity(cohort, estimator.propensity, clip=estimator.clip,
-                          trim=estimator.trim, Z=Z)
+                          trim=estimator.trim)
     keep = prop.keep
     n1 = int((t & keep).sum())
     w = np.where(t, 1.0, prop.odds) * keep
@@ -657,7 +674,7 @@ def att_weighting_setup(estimator: Any, cohort: Cohort) -> AttWeighting:
     if note:
         info["notes"].append(note)
     clip_trim_info(prop, info, estimator.method)
-    return AttWeighting(se=se, cluster=cl, t=t, Z=Z, prop=prop, w=w, info=info)
+    return AttWeighting(se=se, cluster=cl, t=t, X=cohort.X, prop=prop, w=w, info=info)
 
 
 @register("ipw")
@@ -754,7 +771,7 @@ class InverseProbabilityWeighting(Estimator):
         estimates = []
         for name in cohort.outcomes:
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep, Z=s.Z,
+            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep,
                                            phi_gamma=prop.phi, free=prop.free)
             otype = cohort.outcome_types[name]
             c = ~t & keep

@@ -25,11 +25,132 @@ Medicine 23, 2937-2960.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from pbr_eval.exceptions import EstimationError
+from pbr_eval.inference.design import design_gram, design_matvec
 
-__all__ = ["logit_influence", "glm_influence", "influence_covariance", "with_intercept"]
+__all__ = ["logit_influence", "glm_influence", "influence_covariance", "with_intercept",
+           "CoefficientInfluence", "logit_coefficient_influence", "glm_coefficient_influence"]
+
+
+@dataclass(frozen=True)
+class CoefficientInfluence:
+    """Each unit's influence on a fitted model's coefficients, kept as factors (never ``n x k``).
+
+    The influences are the rows of ``phi = (Z * e[:, None]) @ M + parent @ P`` with
+    ``Z = [1, X]``; the estimators only ever need ``phi @ g`` for a few vectors
+    ``g``, which :meth:`dot` computes with one pass over ``X`` (and one more per
+    parent), so no ``(n, k)`` array is built. :meth:`matrix` gives the dense
+    array for small data and tests.
+
+    Attributes
+    ----------
+    X : numpy.ndarray, shape (n, p)
+        Covariates without the intercept (not copied).
+    e : numpy.ndarray, shape (n,)
+        Each unit's score residual (``t - ps`` for a logistic propensity
+        model, ``w (y - mu)`` for an outcome model; 0 outside its sample).
+    M : numpy.ndarray, shape (k, k)
+        The inverse information (transposed where it matters).
+    parent : CoefficientInfluence or None
+        An earlier stage's influence entering this one (the propensity
+        model's, for an outcome model weighted by it).
+    P : numpy.ndarray or None, shape (k_parent, k)
+        How the parent's influence enters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [0.0], [1.0]])
+    >>> phi = logit_coefficient_influence(X, np.array([0, 1, 1, 0]), np.full(4, 0.5))
+    >>> bool(np.allclose(phi.matrix(), logit_influence(with_intercept(X), np.array([0, 1, 1, 0]),
+    ...                                                  np.full(4, 0.5))))
+    True
+    >>> (phi.dot(np.array([1.0, 0.0])) + 0.0).tolist()
+    [-1.0, 0.0, 1.0, 0.0]
+    """
+
+    X: np.ndarray
+    e: np.ndarray
+    M: np.ndarray
+    parent: CoefficientInfluence | None = None
+    P: np.ndarray | None = None
+
+    def dot(self, g: np.ndarray) -> np.ndarray:
+        """Return ``phi @ g`` (one value per unit)."""
+        out = self.e * design_matvec(self.X, self.M @ g)
+        if self.parent is not None and self.P is not None:
+            out += self.parent.dot(self.P @ g)
+        return out
+
+    def matrix(self) -> np.ndarray:
+        """Return the dense ``(n, k)`` influences (small data and tests only)."""
+        dense = (with_intercept(self.X) * self.e[:, None]) @ self.M
+        if self.parent is not None and self.P is not None:
+            dense += self.parent.matrix() @ self.P
+        return dense
+
+
+def logit_coefficient_influence(
+    X: np.ndarray, t: np.ndarray, ps: np.ndarray, cov: np.ndarray | None = None
+) -> CoefficientInfluence:
+    """Influence on a logistic propensity model's coefficients, as a :class:`CoefficientInfluence`.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+        Covariates (no intercept column).
+    t : numpy.ndarray of bool or 0/1
+    ps : numpy.ndarray
+        Fitted (unclipped) probabilities.
+    cov : numpy.ndarray, optional
+        The inverse information ``(sum_i ps_i (1 - ps_i) z_i z_i')^{-1}`` when
+        the fit already has it (:class:`~pbr_eval.models.logit.LogitFit`'s
+        ``cov``); otherwise computed here (one chunked pass).
+
+    Returns
+    -------
+    CoefficientInfluence
+        The same influences as :func:`logit_influence`.
+    """
+    if cov is None or not np.all(np.isfinite(cov)):
+        cov = _inv(design_gram(X, ps * (1.0 - ps)), "propensity model's")
+    return CoefficientInfluence(X, np.asarray(t, dtype=float) - ps, cov)
+
+
+def glm_coefficient_influence(
+    X: np.ndarray,
+    resid_w: np.ndarray,
+    information: np.ndarray,
+    parent: CoefficientInfluence | None = None,
+    B: np.ndarray | None = None,
+) -> CoefficientInfluence:
+    """Influence on a canonical-link GLM's coefficients, as a :class:`CoefficientInfluence`.
+
+    The same influences as :func:`glm_influence` with ``extra = parent @ B'``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+    resid_w : numpy.ndarray, shape (n,)
+        ``w_i (y_i - mu_i)`` in the fitting sample, else 0.
+    information : numpy.ndarray, shape (k, k)
+    parent : CoefficientInfluence, optional
+        The propensity model's influence when the weights were estimated.
+    B : numpy.ndarray, shape (k, k_parent), optional
+        The derivative of the score in the parent's coefficients.
+
+    Returns
+    -------
+    CoefficientInfluence
+    """
+    Hinv_t = _inv(information, "outcome model's").T
+    if parent is None or B is None:
+        return CoefficientInfluence(X, resid_w, Hinv_t)
+    return CoefficientInfluence(X, resid_w, Hinv_t, parent, B.T @ Hinv_t)
 
 
 def with_intercept(X: np.ndarray) -> np.ndarray:
