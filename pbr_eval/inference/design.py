@@ -38,6 +38,17 @@ CHUNK_ROWS = 65_536
 def row_blocks(n: int, chunk: int = CHUNK_ROWS) -> list[slice]:
     """Return the row slices of ``n`` rows in blocks of ``chunk``.
 
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    chunk : int
+        Rows per block.
+
+    Returns
+    -------
+    list of slice
+
     Examples
     --------
     >>> row_blocks(5, 2)

@@ -115,6 +115,14 @@ def logit_coefficient_influence(
     -------
     CoefficientInfluence
         The same influences as :func:`logit_influence`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> phi = logit_coefficient_influence(np.array([[0.0], [1.0], [0.0], [1.0]]),
+    ...                                   np.array([0, 1, 1, 0]), np.full(4, 0.5))
+    >>> phi.matrix().sum(axis=0).round(12).tolist()
+    [0.0, 0.0]
     """
     if cov is None or not np.all(np.isfinite(cov)):
         cov = _inv(design_gram(X, ps * (1.0 - ps)), "propensity model's")
@@ -146,6 +154,14 @@ def glm_coefficient_influence(
     Returns
     -------
     CoefficientInfluence
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> phi = glm_coefficient_influence(X, np.array([0.5, -1.0, 0.5]), np.eye(2))
+    >>> phi.dot(np.array([1.0, 0.0])).tolist()
+    [0.5, -1.0, 0.5]
     """
     Hinv_t = _inv(information, "outcome model's").T
     if parent is None or B is None:

@@ -100,6 +100,13 @@ class GLMSums:
         ``Z' diag(w dmu/deta) Z``.
     loglik : float
         NaN when not asked for (or for the linear family).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = GLMSums(np.ones(2), np.eye(2), -1.0) + GLMSums(np.ones(2), np.eye(2), -2.0)
+    >>> s.score.tolist(), s.loglik
+    ([2.0, 2.0], -3.0)
     """
 
     score: np.ndarray
@@ -143,6 +150,13 @@ def glm_sums(
     Returns
     -------
     GLMSums
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = glm_sums(np.array([[0.0], [1.0]]), np.array([1.0, 3.0]), np.zeros(2), "linear")
+    >>> s.score.tolist(), s.information.tolist()
+    ([4.0, 3.0], [[2.0, 1.0], [1.0, 1.0]])
     """
     mu, dmu = canonical_mean(family, eta)
     resid = y - mu
