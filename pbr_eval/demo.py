@@ -7,6 +7,7 @@ from typing import Any
 
 import pbr_eval
 from pbr_eval.datasets import load_reoffending
+from pbr_eval.kinds import format_value
 
 __all__ = ["run_demo"]
 
@@ -25,7 +26,7 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
         written (a completion record ``.pbr_eval.json`` lists them); a folder
         holding files pbr_eval did not write is refused.
     value_per_outcome : float
-        Illustrative value of one person not reoffending (GBP).
+        Illustrative value of one person not reoffending (in pounds).
 
     Returns
     -------
@@ -48,6 +49,11 @@ def run_demo(out_dir: Path, *, value_per_outcome: float = 5000.0) -> str:
 #: What ``pbr-eval demo`` writes into its folder.
 DEMO_FILES = ("results.json", "summary.md", "pilot.html", "pilot.md", "pilot_figures",
               "tariff.html", "workbook.xlsx")
+
+
+def _money(value: float) -> str:
+    """Return an amount as every report shows it (the money kind: currency symbol, whole units)."""
+    return format_value(value, "money")
 
 
 def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path]]:
@@ -87,13 +93,13 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
         "non-intervention rate it would make the programme look better than it is, and the "
         "commissioner would overpay.",
         "",
-        f"Price per person NOT reoffending (value of one such outcome GBP "
-        f"{value_per_outcome:,.0f}); {p['deadweight_share']:.0%} of the paid outcomes would "
+        f"Price per person NOT reoffending (value of one such outcome "
+        f"{_money(value_per_outcome)}); {p['deadweight_share']:.0%} of the paid outcomes would "
         "have happened anyway:",
-        f"  most worth paying at the central estimate: GBP {p['ceiling']:,.0f} "
-        f"(band GBP {p['band_lower']:,.0f} to GBP {p['band_upper']:,.0f})",
+        f"  most worth paying at the central estimate: {_money(p['ceiling'])} "
+        f"(band {_money(p['band_lower'])} to {_money(p['band_upper'])})",
         f"  recommended (at most a {(1 - rec.level) / 2:.1%} chance of paying for deadweight): "
-        f"GBP {p['recommended']:,.0f}",
+        f"{_money(p['recommended'])}",
     ]
     if p["recommended"] < 0.5 * p["ceiling"]:
         lines.append(

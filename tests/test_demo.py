@@ -8,6 +8,7 @@ import sys
 
 from pbr_eval.cli import main
 from pbr_eval.datasets import load_reoffending
+from pbr_eval.kinds import format_value
 
 
 def test_demo_writes_outputs_and_covers_truth(tmp_path, capsys, monkeypatch):
@@ -15,6 +16,10 @@ def test_demo_writes_outputs_and_covers_truth(tmp_path, capsys, monkeypatch):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "non-intervention" in out and "recommended (at most" in out
+    # money is printed as every report prints it: the money kind's currency symbol
+    price = next(l for l in out.splitlines() if "recommended (at most" in l)
+    symbol = format_value(1.0, "money")[:-1]
+    assert f"{symbol}" in price and "GBP" not in out
     payload = json.loads((tmp_path / "reports/demo/results.json").read_text())
     row = next(r for r in payload["estimates"] if r["outcome"] == "reoffended")
     truth = load_reoffending().truth.loc["reoffended", "non_intervention"]
