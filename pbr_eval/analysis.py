@@ -1088,9 +1088,13 @@ def commissioner_bundle(
         The price per paid outcome of the tariff (default: the recommended price).
     cap, trigger, mpl_uplift : float, optional
         A cap on the cohort's payments, a rate the cohort must reach, and a minimum
-        performance level's uplift (see :class:`pbr_eval.pricing.whatif.WhatIfInputs`):
-        kept in ``contract`` for the what-if page and the workbook; the tariff, payment
-        simulation and cash flow here do not apply them (a limitation).
+        performance level's uplift (see :class:`pbr_eval.pricing.whatif.WhatIfInputs`).
+        The cash flow is :func:`pbr_eval.pricing.whatif.whatif`'s schedule for the
+        contract (the one reading of it, :func:`pbr_eval.reporting.contract.contract_outcomes`,
+        that the tariff report's payments, the workbook and the what-if page share), so it
+        applies all three; the tariff simulated applies the cap (``programme_cap``) and the
+        minimum performance level (:class:`~pbr_eval.pricing.MinimumPerformanceLevel`),
+        not the trigger (a limitation the report states).
 
     Returns
     -------
@@ -1106,16 +1110,21 @@ def commissioner_bundle(
     """
     import math
 
+    import pandas as pd
+
     from pbr_eval.exceptions import OptionError
     from pbr_eval.options import check_money, check_rates
     from pbr_eval.pricing import (
         AttachmentFee,
+        MinimumPerformanceLevel,
         PerOutcome,
         Tariff,
-        cash_flow,
         price_sensitivity,
         simulate_payments,
     )
+    from pbr_eval.pricing.cashflow import CashFlowSchedule
+    from pbr_eval.pricing.whatif import whatif
+    from pbr_eval.reporting.contract import contract_outcomes
     from pbr_eval.reporting.safety import safe_filename
 
     r = rec.to_frame().iloc[0]
@@ -1144,29 +1153,11 @@ def commissioner_bundle(
                        else int(referrals_per_month) * int(months_of_referrals))
     if price_paid is not None:
         price = check_money("price_paid", price_paid)
-    paid = safe_filename(r["paid_outcome"], default="outcome")
-    mechanisms: list[Any] = [PerOutcome(paid, price)]
-    if fee:
-        mechanisms.insert(0, AttachmentFee(fee))
-    tariff = Tariff(mechanisms, name="tariff")
-    risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
-                             value_per_outcome={paid: value}, cohort_size=int(cohort_size),
-                             cost_per_participant=cost, draws=int(draws), seed=int(seed))
-    referrals: Any = int(referrals_per_month)
     if referral_profile is not None:
         w = check_rates("referral_profile", list(referral_profile), outcome_type=None)
         if w.sum() <= 0:
             raise OptionError("`referral_profile` must hold at least one month with a positive "
                               "number of referrals; got none.")
-        referrals = [float(x) for x in int(cohort_size) * w / w.sum()]
-    cf = cash_flow(referrals=referrals, months_of_referrals=int(months_of_referrals),
-                   cost_per_participant=cost, price=price,
-                   expected_rate=rate, attachment_fee=fee,
-                   outcome_lag=int(outcome_lag), payment_lag=int(payment_lag),
-                   discount_rate=discount_rate)
-    sens = price_sensitivity(value_per_outcome=value,
-                             non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
-                             expected_rate=rate, attachment_fee=fee, num=11)
     contract = {"attachment_fee": fee, "cost_per_participant": cost,
                 "referrals_per_month": int(referrals_per_month),
                 "months_of_referrals": int(months_of_referrals), "outcome_lag": int(outcome_lag),
@@ -1174,6 +1165,37 @@ def commissioner_bundle(
                 "referral_profile": None if referral_profile is None else
                 [float(x) for x in referral_profile], "price_paid": price_paid, "cap": cap,
                 "trigger": trigger, "mpl_uplift": mpl_uplift}
+    # the contract read once, as the report's payments, the workbook and the what-if page read
+    # it: the cash flow is the what-if schedule (price paid, fee, cap, trigger, minimum level)
+    terms = contract_outcomes(None, {"recommendation": rec, "contract": contract},
+                              {"cohort_size": int(cohort_size)})[0]
+    figures = whatif(terms.inputs, terms.evidence)
+    price = figures.price_paid
+    paid = safe_filename(r["paid_outcome"], default="outcome")
+    mechanisms: list[Any] = [PerOutcome(paid, price) if mpl_uplift is None else
+                             MinimumPerformanceLevel(paid, price, non_intervention=n,
+                                                     uplift=float(mpl_uplift),
+                                                     outcome_type=terms.evidence.outcome_type)]
+    if fee:
+        mechanisms.insert(0, AttachmentFee(fee))
+    tariff = Tariff(mechanisms, name="tariff", programme_cap=cap)
+    risk = simulate_payments(tariff, non_intervention={paid: (n, se)}, effect={paid: rate - n},
+                             value_per_outcome={paid: value}, cohort_size=int(cohort_size),
+                             cost_per_participant=cost, draws=int(draws), seed=int(seed))
+    frame = pd.DataFrame({k: figures.schedule[k] for k in (
+        "month", "referrals", "delivery_cost", "attachment_income", "outcome_income", "net",
+        "cash_position")})
+    frame["month"] = frame["month"].astype(int)
+    cf = CashFlowSchedule(frame, discount_rate=float(discount_rate), info={
+        "cost_per_participant": cost, "price": price, "expected_rate": rate,
+        "attachment_fee": figures.attachment_fee, "delivery_months": 1,
+        "outcome_lag": int(outcome_lag), "payment_lag": int(payment_lag),
+        "attachment_lag": int(payment_lag), "upfront_cost": 0.0,
+        "outcome_type": terms.evidence.outcome_type, "cap": cap, "trigger": trigger,
+        "mpl_uplift": mpl_uplift})
+    sens = price_sensitivity(value_per_outcome=value,
+                             non_intervention=(max(0.0, n - 0.2), min(rate, 1.0)),
+                             expected_rate=rate, attachment_fee=fee, num=11)
     return {"recommendation": rec, "tariff": tariff, "simulation": risk, "cashflow": cf,
             "sensitivity": sens, "contract": contract}
 

@@ -198,10 +198,13 @@ def report(
 
         * ``pricing`` - a :class:`PriceRecommendation` (or a bundle with any of
           ``recommendation``, ``tariff``, ``simulation``, ``cashflow``,
-          ``sensitivity``, split into the parts below);
+          ``sensitivity``, ``contract``, split into the parts below);
         * ``tariff`` - a :class:`pbr_eval.pricing.Tariff`;
         * ``simulation`` - a :class:`PaymentRisk` from :func:`simulate_payments`;
         * ``cashflow`` - a cash-flow schedule from :func:`cash_flow`;
+        * ``contract`` - the contract's values (the ``contract`` of
+          :func:`pbr_eval.analysis.commissioner_bundle`: fee, cost, referrals, lags, price
+          paid, cap, trigger, minimum performance level), for the payments under the contract;
         * ``price_sensitivity`` - the table of :func:`pbr_eval.pricing.price_sensitivity`;
         * ``sensitivity`` - hidden-bias checks (:mod:`pbr_eval.sensitivity`): one
           result or a mapping title -> result;

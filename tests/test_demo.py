@@ -17,7 +17,7 @@ def test_demo_writes_outputs_and_covers_truth(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "non-intervention" in out and "recommended (at most" in out
     # money is printed as every report prints it: the money kind's currency symbol
-    price = next(l for l in out.splitlines() if "recommended (at most" in l)
+    price = next(line for line in out.splitlines() if "recommended (at most" in line)
     symbol = format_value(1.0, "money")[:-1]
     assert f"{symbol}" in price and "GBP" not in out
     payload = json.loads((tmp_path / "reports/demo/results.json").read_text())

@@ -150,7 +150,8 @@ def write_report(results: Any, path: str | Path, **options: Any) -> list[Path]:
         p.parent.mkdir(parents=True, exist_ok=True)
         return [write_whatif(options.get("pricing"), p, title=options.get("title"),
                              generated=options.get("generated"),
-                             currency=options.get("currency") or DEFAULT_CURRENCY)]
+                             currency=options.get("currency") or DEFAULT_CURRENCY,
+                             results=results)]
     report = build(results, **options)
     p.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".xlsx" and report.kind == "tariff":

@@ -58,7 +58,8 @@ DEFAULT_TITLES = {"pilot": "Pilot evaluation report", "tariff": "Tariff report f
 
 # what a pricing bundle (mapping or object) may hold, and the part each becomes
 _BUNDLE = {"tariff": ("tariff",), "simulation": ("simulation", "payments", "risk"),
-           "cashflow": ("cashflow", "cash_flow"), "price_sensitivity": ("sensitivity",)}
+           "cashflow": ("cashflow", "cash_flow"), "price_sensitivity": ("sensitivity",),
+           "contract": ("contract",)}
 
 
 def _get(obj: Any, *names: str) -> Any:

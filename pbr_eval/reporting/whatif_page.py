@@ -26,8 +26,8 @@ from typing import Any
 
 from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import DEFAULT_CURRENCY
-from pbr_eval.options import DEFAULT_DISCOUNT_RATE
 from pbr_eval.pricing.whatif import RISK_LEVELS, Evidence, WhatIfInputs
+from pbr_eval.reporting.contract import contract_outcomes, recommendation_of
 
 __all__ = ["whatif_settings", "render_whatif", "write_whatif", "page_inputs"]
 
@@ -39,24 +39,11 @@ def _finite(x: Any) -> bool:
         return False
 
 
-def _scale_for(outcome_type: str, estimate: float) -> str:
-    from pbr_eval.pricing.rates import _scale_for as scale_for
-
-    return scale_for(outcome_type, estimate)
-
-
-def _recommendation(pricing: Any) -> Any:
-    if isinstance(pricing, Mapping) and "recommendation" in pricing:
-        return pricing["recommendation"]
-    if isinstance(pricing, Mapping):
-        from pbr_eval.results.base import Results
-
-        return Results.from_dict(pricing)
-    return pricing
-
-
-def whatif_settings(pricing: Any) -> dict[str, Any]:
+def whatif_settings(pricing: Any, results: Any = None) -> dict[str, Any]:
     """Return the page's embedded data from a price recommendation or a commissioner bundle.
+
+    The starting values are those of :func:`pbr_eval.reporting.contract.contract_outcomes`,
+    the one reading of a contract the tariff report and the workbook use too.
 
     Parameters
     ----------
@@ -64,6 +51,9 @@ def whatif_settings(pricing: Any) -> dict[str, Any]:
         From :func:`pbr_eval.price` (or its ``to_dict()``), or the bundle of
         :func:`pbr_eval.analysis.commissioner_bundle` (its ``contract`` and
         cash flow set the contract's starting values).
+    results : CounterfactualResults or dict, optional
+        The estimates (a rate's distribution, e.g. bootstrap draws, becomes the
+        evidence); default: the recommendation's rate and standard error.
 
     Returns
     -------
@@ -78,68 +68,22 @@ def whatif_settings(pricing: Any) -> dict[str, Any]:
     OptionError
         When no price recommendation is given, or a row cannot be priced.
     """
-    rec = _recommendation(pricing)
-    if rec is None or not hasattr(rec, "to_frame"):
+    rec = recommendation_of(pricing)
+    if rec is None:
         raise OptionError(
             "`pricing` is needed for the what-if page: give the price recommendation "
             "(pbr_eval.price(...)) or the commissioner bundle; got "
             f"{type(pricing).__name__}.")
-    frame = rec.to_frame()
-    info = dict(getattr(rec, "info", {}) or {})
-    types = dict(info.get("outcome_types") or {})
-    level = float(getattr(rec, "level", None) or info.get("level") or 0.95)
-    rule = info.get("rule_name", "upper")
-    risk = (1 - level) / 2 if rule == "upper" else (0.5 if rule == "central" else 1 - level)
-    contract = dict(pricing.get("contract") or {}) if isinstance(pricing, Mapping) else {}
-    cash = pricing.get("cashflow") if isinstance(pricing, Mapping) else None
+    frame = rec.to_frame().set_index("outcome")
     outcomes = []
-    for _, r in frame.iterrows():
-        otype = types.get(str(r["outcome"]), "binary")
-        n, se = float(r["non_intervention"]), float(r["non_intervention_se"])
-        if not (_finite(n) and _finite(se)):
-            raise OptionError(f"The price of {r['paid_outcome']!r} has no finite "
-                              "non-intervention rate and standard error; it cannot be explored.")
-        evidence = Evidence(str(r["paid_outcome"]), n, se, _scale_for(otype, n),
-                            outcome_type=otype)
-        size = r.get("cohort_size")
-        cohort = int(size) if _finite(size) else None
-        cost = float(r["cost_per_participant"]) if _finite(r.get("cost_per_participant")) else 0.0
-        profile: list[float] = [1.0] * 12
-        lags = {"outcome_lag": 12, "payment_lag": 3}
-        discount = float(contract.get("discount_rate", DEFAULT_DISCOUNT_RATE))
-        if contract.get("referral_profile"):
-            profile = [float(x) for x in contract["referral_profile"]]
-        elif contract.get("months_of_referrals"):
-            profile = [float(contract.get("referrals_per_month", 1))] * int(
-                contract["months_of_referrals"])
-        elif cash is not None and hasattr(cash, "info"):
-            refs = [float(x) for x in cash.frame["referrals"]]
-            while refs and refs[-1] == 0:
-                refs.pop()
-            profile = refs or profile
-        if cash is not None and hasattr(cash, "info"):
-            lags = {k: int(cash.info.get(k, v)) for k, v in lags.items()}
-            discount = float(getattr(cash, "discount_rate", discount))
-        lags = {k: int(contract.get(k, v)) for k, v in lags.items()}
-        if cohort is None:
-            cohort = int(round(sum(profile))) if sum(profile) >= 1 else 100
-        inputs = WhatIfInputs(
-            value_per_outcome=float(r["value_per_outcome"]),
-            expected_rate=float(r["expected_rate"]), risk=risk, level=level,
-            attachment_fee=float(r["attachment_fee"]) if _finite(r.get("attachment_fee"))
-            else 0.0,
-            cohort_size=cohort, cost_per_participant=cost, referral_profile=tuple(profile),
-            discount_rate=discount, cap=contract.get("cap"), trigger=contract.get("trigger"),
-            mpl_uplift=contract.get("mpl_uplift"), price_paid=contract.get("price_paid"),
-            **lags)
-        outcomes.append({"outcome": str(r["outcome"]), "paid": str(r["paid_outcome"]),
-                         "better": "lower" if str(r["paid_outcome"]).startswith("not ")
-                         and str(r["paid_outcome"]) != str(r["outcome"]) else "higher",
-                         "evidence": evidence.to_dict(), "inputs": inputs.to_dict(),
-                         "expected_default": float(r["expected_rate"])})
-    if not outcomes:
-        raise OptionError("The price recommendation has no priced outcome to explore.")
-    return {"outcomes": outcomes, "level": level, "risks": list(RISK_LEVELS)}
+    for o in contract_outcomes(results, pricing):
+        if not (_finite(o.evidence.estimate) and _finite(o.evidence.se)):
+            raise OptionError(f"The price of {o.paid!r} has no finite non-intervention rate "
+                              "and standard error; it cannot be explored.")
+        outcomes.append({"outcome": o.outcome, "paid": o.paid, "better": o.better,
+                         "evidence": o.evidence.to_dict(), "inputs": o.inputs.to_dict(),
+                         "expected_default": float(frame.loc[o.outcome, "expected_rate"])})
+    return {"outcomes": outcomes, "level": float(rec.level), "risks": list(RISK_LEVELS)}
 
 
 def page_inputs(settings: Mapping[str, Any], index: int = 0) -> tuple[WhatIfInputs, Evidence]:
@@ -687,8 +631,12 @@ Aggregates only: no person's record is in this page.</p></footer>
 
 
 def write_whatif(pricing: Any, path: str | Path, *, title: str | None = None,
-                 currency: str = DEFAULT_CURRENCY, generated: str | None = None) -> Path:
+                 currency: str = DEFAULT_CURRENCY, generated: str | None = None,
+                 results: Any = None) -> Path:
     """Write the what-if page for a price recommendation (or commissioner bundle).
+
+    ``results`` (optional) are the estimates whose distribution becomes the
+    evidence, as in the tariff report and the workbook (:func:`whatif_settings`).
 
     Examples
     --------
@@ -701,6 +649,6 @@ def write_whatif(pricing: Any, path: str | Path, *, title: str | None = None,
     """
     from pbr_eval.io import write_text
 
-    html = render_whatif(whatif_settings(pricing), title=title, currency=currency,
+    html = render_whatif(whatif_settings(pricing, results), title=title, currency=currency,
                          generated=generated or "")
     return write_text(Path(path), html)

@@ -42,6 +42,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pbr_eval.io import save_workbook
 from pbr_eval.kinds import DEFAULT_CURRENCY, Column, excel_format
 from pbr_eval.pricing.whatif import ADVICE, RISK_LEVELS, Evidence, WhatIfInputs
+from pbr_eval.reporting.contract import contract_outcomes, recommendation_of
 from pbr_eval.reporting.safety import neutralise_formula
 
 __all__ = [
@@ -948,44 +949,7 @@ def _part(bundle: Any, name: str) -> Any:
 
 def _recommendation(pricing: Any) -> Any:
     """Return the :class:`~pbr_eval.pricing.PriceRecommendation` in ``pricing`` (object or dict), or None."""
-    from pbr_eval.pricing.recommendation import PriceRecommendation
-    from pbr_eval.results.base import Results
-
-    rec = pricing if isinstance(pricing, PriceRecommendation) else _part(pricing, "recommendation")
-    if rec is None and isinstance(pricing, Mapping) and pricing.get("kind") == "price":
-        rec = pricing
-    if isinstance(rec, Mapping):
-        rec = Results.from_dict(rec)
-    return rec if isinstance(rec, PriceRecommendation) else None
-
-
-def _evidence_for(results: Any, row: Mapping[str, Any], outcome_type: str) -> Evidence:
-    """Return the distribution behind one priced row (the complement for outcomes that should fall)."""
-    from pbr_eval.pricing.rates import rates_from_dict, rates_from_results
-    from pbr_eval.results.counterfactual import CounterfactualResults
-
-    paid, n = _plain(row["paid_outcome"]), float(row["non_intervention"])
-    rates: list[Any] = []
-    try:
-        if isinstance(results, CounterfactualResults):
-            rates = rates_from_results(results)
-        elif isinstance(results, Mapping) and "estimates" in results:
-            rates = rates_from_dict(results)
-    except Exception:  # noqa: BLE001 - a saved file without a rate's uncertainty: fallback below
-        rates = []
-    for ri in rates:
-        if ri.outcome != row["outcome"]:
-            continue
-        dist = ri.distribution
-        if abs(dist.estimate - n) > 1e-9 and dist.scale != "log":
-            dist = dist.complement()
-        if abs(dist.estimate - n) <= 1e-9 or dist.scale == "draws":
-            return Evidence.from_distribution(paid, dist, outcome_type=ri.outcome_type)
-    se = float(row.get("non_intervention_se") or 0.0)
-    se = se if math.isfinite(se) else 0.0
-    scale = "logit" if outcome_type == "binary" and 0 < n < 1 else (
-        "log" if outcome_type == "count" and n > 0 else "normal")
-    return Evidence(paid, n, se, scale, outcome_type=outcome_type)
+    return recommendation_of(pricing)
 
 
 def workbook_inputs(results: Any, pricing: Any,
@@ -1015,49 +979,10 @@ def workbook_inputs(results: Any, pricing: Any,
     OptionError
         When ``pricing`` holds no price recommendation.
     """
-    from pbr_eval.exceptions import OptionError
+    from dataclasses import replace
 
-    rec = _recommendation(pricing)
-    if rec is None:
-        raise OptionError("The tariff workbook needs a price recommendation: give `pricing` "
-                          "from pbr_eval.price() (or a bundle with `recommendation`).")
-    frame = rec.to_frame()
-    level = float(rec.level)
-    risk = round({"upper": (1 - level) / 2, "one-sided": 1 - level}.get(rec.rule, 0.5), 12)
-    types = dict(rec.info.get("outcome_types") or {})
-    contract = dict(contract or {})
-    cf = _part(pricing, "cashflow")
-    cf_info = dict(getattr(cf, "info", {}) or {})
-    cf_frame = getattr(cf, "frame", None)
-    first = frame.iloc[0]
-
-    def pick(key: str, default: Any) -> Any:
-        for source in (contract, cf_info):
-            if source.get(key) is not None:
-                return source[key]
-        value = first.get(key) if hasattr(first, "get") else None
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
-            return value
-        return default
-
-    planned = None  # people in the referral profile, when it counts people
-    if "referrals_per_month" in contract or "months_of_referrals" in contract:
-        profile = (float(contract.get("referrals_per_month", 1)),) * int(
-            contract.get("months_of_referrals", 12))
-        planned = sum(profile) if "referrals_per_month" in contract else None
-    elif cf_frame is not None and "referrals" in cf_frame:
-        refs = [float(x) for x in cf_frame["referrals"]]
-        while refs and refs[-1] == 0:
-            refs.pop()
-        profile = tuple(refs[:PROFILE_MONTHS]) or (1.0,)
-        planned = sum(profile)
-    else:
-        profile = (1.0,) * 12
-    sim = _part(pricing, "simulation")
-    cohort = pick("cohort_size", None)
-    if cohort is None:
-        cohort = (sim.info.get("cohort_size") if hasattr(sim, "info") else None) or (
-            int(round(planned)) if planned else 100)
+    outcomes = contract_outcomes(results, pricing, contract)
+    sim = _part(pricing, "simulation") if not hasattr(pricing, "to_frame") else None
     simulation = None
     if sim is not None and hasattr(sim, "budget_at"):
         simulation = {"budget_p95": float(sim.budget_at(0.95)),
@@ -1066,25 +991,12 @@ def workbook_inputs(results: Any, pricing: Any,
             simulation["prob_provider_loss"] = float(sim.prob_provider_loss)
         except Exception:  # noqa: BLE001 - no provider cost in the simulation
             pass
-    inputs, evidence = [], []
-    for _, row in frame.iterrows():
-        otype = types.get(row["outcome"], "binary")
-        ev = _evidence_for(results, row, otype)
-        inputs.append(WhatIfInputs(
-            value_per_outcome=float(row["value_per_outcome"]),
-            expected_rate=float(row["expected_rate"]),
-            risk=risk, level=level,
-            attachment_fee=float(pick("attachment_fee", 0.0)),
-            cohort_size=int(cohort),
-            cost_per_participant=float(pick("cost_per_participant", 0.0)),
-            referral_profile=profile,
-            delivery_months=int(pick("delivery_months", 1)),
-            outcome_lag=int(min(pick("outcome_lag", 12), _MAX_OUTCOME_LAG)),
-            payment_lag=int(min(pick("payment_lag", 3), _MAX_PAYMENT_LAG)),
-            discount_rate=float(contract.get("discount_rate", 0.035)),
-        ))
-        evidence.append(ev)
-    return inputs, evidence, simulation
+    # the sheet's rows bound the lags and the profile (a longer contract is cut to fit)
+    inputs = [replace(o.inputs, outcome_lag=min(o.inputs.outcome_lag, _MAX_OUTCOME_LAG),
+                      payment_lag=min(o.inputs.payment_lag, _MAX_PAYMENT_LAG),
+                      referral_profile=o.inputs.referral_profile[:PROFILE_MONTHS])
+              for o in outcomes]
+    return inputs, [o.evidence for o in outcomes], simulation
 
 
 def write_tariff_workbook(results: Any, path: str | Path, *, pricing: Any,

@@ -25,7 +25,8 @@ from pbr_eval.reporting.sections._common import (
 )
 
 __all__ = ["price_advice_sentences", "price_sentences", "prices_section", "tariff_section", "simulation_section",
-           "cashflow_section", "price_sensitivity_section", "PRICE_DISPLAY"]
+           "cashflow_section", "price_sensitivity_section", "contract_payments_section",
+           "PRICE_DISPLAY"]
 
 #: Columns of the price table shown in HTML / Markdown (the workbook shows all).
 PRICE_DISPLAY = ("paid_outcome", "value_per_outcome", "expected_rate", "non_intervention",
@@ -214,6 +215,115 @@ def tariff_section(inputs: ReportInputs) -> Section:
                                                   frame_rows(frame, schema.names)),))
 
 
+# ------------------------------------------------------- contract payments
+_CONTRACT = Schema((
+    Column("paid", "text", "Outcome paid for"),
+    Column("cohort_size", "planned_count", "People referred"),
+    Column("attachment_fee", "money", "Attachment fee per person"),
+    Column("price_paid", "money", "Price per outcome paid"),
+    Column("expected_total", "money", "Expected payments for the cohort"),
+    Column("budget_95", "money", "Budget covering payments 95 times in 100"),
+    Column("trigger_chance", "probability", "Chance the cohort reaches the trigger"),
+    Column("deadweight_chance", "probability", "Chance of paying for deadweight at this price"),
+    Column("break_even", "money", "Provider's break-even price"),
+    Column("peak_working_capital", "money", "Provider's peak working capital"),
+    Column("npv", "money", "Provider's net present value"),
+))
+
+
+def _contract_bundle(inputs: ReportInputs) -> dict[str, Any]:
+    return {"recommendation": inputs.get("pricing"), "contract": inputs.get("contract"),
+            "cashflow": inputs.get("cashflow")}
+
+
+@section("contract_payments", title="Payments under the contract",
+         order={"tariff": _ORDER["tariff"] + 1.5}, needs=("pricing", "contract", "cashflow"))
+def contract_payments_section(inputs: ReportInputs) -> Section:
+    """Return the contract's payments as the workbook and the what-if page compute them.
+
+    One row per paid outcome from :func:`pbr_eval.reporting.contract.contract_figures`
+    (:func:`pbr_eval.pricing.whatif.whatif` on the contract's price paid, attachment
+    fee, cap, trigger and minimum performance level), so the three agree to the penny.
+
+    Parameters
+    ----------
+    inputs : ReportInputs
+        Reads the parts ``pricing`` (the recommendation), ``contract`` and ``cashflow``.
+
+    Returns
+    -------
+    Section
+        Not available (with the reason) without a recommendation or a contract.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.reporting.build import report_inputs
+    >>> rec = pbr_eval.price(0.55, se=0.02, value_per_outcome=5000, expected_rate=0.62,
+    ...                      cost_per_participant=250)
+    >>> saved = {"estimates": [], "info": {}}
+    >>> contract_payments_section(report_inputs(saved, kind="tariff", pricing=rec)).reason[:14]
+    'no contract wa'
+    >>> s = contract_payments_section(report_inputs(saved, kind="tariff", pricing=rec,
+    ...                               contract={"cap": 40000.0, "referrals_per_month": 50}))
+    >>> s.tables[0].rows[0]["expected_total"] <= 40000.0
+    True
+    """
+    from pbr_eval.reporting.contract import contract_outcomes
+    from pbr_eval.reporting.workbook import _recommendation
+
+    title = "Payments under the contract"
+    if _recommendation(inputs.get("pricing")) is None:
+        return not_available("contract_payments", title, _absent(inputs, "price recommendation"))
+    if inputs.get("contract") is None:
+        return not_available("contract_payments", title,
+                             "no contract was given (the attachment fee, provider cost, "
+                             "referrals and lags of pbr_eval.analysis.commissioner_bundle)")
+    from pbr_eval.pricing.whatif import minimum_level, whatif
+
+    try:
+        terms = contract_outcomes(inputs.results, _contract_bundle(inputs))
+        figs = [whatif(o.inputs, o.evidence) for o in terms]
+    except PbrEvalError as exc:
+        return not_available("contract_payments", title, str(exc).rstrip("."))
+    rows = tuple({"paid": o.paid, "cohort_size": o.inputs.cohort_size,
+                  **{c.name: getattr(f, c.name) for c in _CONTRACT
+                     if c.name not in ("paid", "cohort_size")}}
+                 for o, f in zip(terms, figs, strict=True))
+    paras: list[str | Paragraph] = [
+        "These are the figures the tariff workbook and the what-if page show for the same "
+        "contract: payments at the expected rate with the programme, after the attachment "
+        "fee, any minimum performance level, trigger and cap."]
+    for o in terms:
+        name = Value(o.paid, "text")
+        rate_kind = "rate" if o.evidence.outcome_type == "binary" else "mean"
+        if o.inputs.mpl_uplift is not None:
+            paras.append(Paragraph(
+                "For '{paid}' only outcomes beyond the minimum performance level of {m} (the "
+                "non-intervention rate raised by {u}) are paid.", paid=name,
+                m=Value(minimum_level(o.inputs, o.evidence), "probability"
+                        if rate_kind == "rate" else "mean"),
+                u=Value(o.inputs.mpl_uplift, "probability")))
+        if o.inputs.trigger is not None:
+            paras.append(Paragraph(
+                "For '{paid}' no outcome is paid unless the cohort reaches {t}; the expected "
+                "rate with the programme {verb} it.", paid=name,
+                t=Value(o.inputs.trigger, "probability" if rate_kind == "rate" else "mean"),
+                verb=Value("reaches" if o.inputs.expected_rate >= o.inputs.trigger
+                           else "does not reach", "text")))
+        if o.inputs.cap is not None:
+            paras.append(Paragraph("Payments for the cohort stop at the cap of {cap}.",
+                                   cap=Value(o.inputs.cap, "money")))
+    links = tuple(rm.Link(rm.Cell("prices", i, "non_intervention"),
+                          rm.Cell("contract_payments", i, c.name))
+                  for i in range(len(rows)) for c in _CONTRACT if c.kind != "text")
+    shown = tuple(c.name for c in _CONTRACT if c.name != "trigger_chance"
+                  or any(o.inputs.trigger is not None for o in terms))
+    return Section("contract_payments", title, paragraphs=tuple(paras),
+                   tables=(Table("contract_payments", title, _CONTRACT, rows, display=shown),),
+                   links=links)
+
+
 # ---------------------------------------------------------------- simulation
 _QUANTITY_WORDS = {"payments": "Total payments", "value": "Value of the additional outcomes",
                    "commissioner_net": "Commissioner's net value (value minus payments)",
@@ -311,6 +421,11 @@ def simulation_section(inputs: ReportInputs) -> Section:
                      "cohorts and includes chance variation in who achieves the outcome; the "
                      "recommended price's chance of paying for deadweight is about the "
                      "non-intervention rate alone, so the two differ.")
+        contract = inputs.get("contract")
+        if isinstance(contract, Mapping) and contract.get("trigger") is not None:
+            paras.append("The simulated cohorts apply the attachment fee, the price paid, the "
+                         "minimum performance level and the cap, but not the trigger: the "
+                         "chance the cohort reaches it is under Payments under the contract.")
     return _with_figure("simulation", title, paras, table, sim, inputs)
 
 
