@@ -29,7 +29,8 @@ from pbr_eval.exceptions import OptionError
 from pbr_eval.options import DEFAULT_DISCOUNT_RATE
 from pbr_eval.pricing.whatif import Evidence, WhatIfFigures, WhatIfInputs, whatif
 
-__all__ = ["ContractOutcome", "contract_outcomes", "recommendation_of", "contract_figures"]
+__all__ = ["ContractOutcome", "contract_outcomes", "recommendation_of", "contract_figures",
+           "bundle_part"]
 
 #: Months of a referral profile read back from a cash flow (the workbook's profile rows).
 PROFILE_MONTHS = 24
@@ -72,7 +73,23 @@ def _finite(x: Any) -> bool:
         return False
 
 
-def _part(bundle: Any, name: str) -> Any:
+def bundle_part(bundle: Any, name: str) -> Any:
+    """Return the part ``name`` of a pricing bundle (mapping or object), or None.
+
+    Parameters
+    ----------
+    bundle : mapping or object
+    name : str
+
+    Returns
+    -------
+    object or None
+
+    Examples
+    --------
+    >>> bundle_part({"cashflow": 1}, "cashflow"), bundle_part(None, "cashflow")
+    (1, None)
+    """
     if bundle is None:
         return None
     if isinstance(bundle, Mapping):
@@ -102,7 +119,7 @@ def recommendation_of(pricing: Any) -> Any:
     from pbr_eval.pricing.recommendation import PriceRecommendation
     from pbr_eval.results.base import Results
 
-    rec = pricing if isinstance(pricing, PriceRecommendation) else _part(pricing, "recommendation")
+    rec = pricing if isinstance(pricing, PriceRecommendation) else bundle_part(pricing, "recommendation")
     if rec is None and isinstance(pricing, Mapping) and pricing.get("kind") == "price":
         rec = pricing
     if isinstance(rec, Mapping):
@@ -212,9 +229,9 @@ def contract_outcomes(results: Any, pricing: Any,
     risk = round({"upper": (1 - level) / 2, "one-sided": 1 - level}.get(rec.rule, 0.5), 12)
     types = dict(rec.info.get("outcome_types") or {})
     given = dict(contract or {})
-    bundle_contract = dict(_part(pricing, "contract") or {}) if not hasattr(
+    bundle_contract = dict(bundle_part(pricing, "contract") or {}) if not hasattr(
         pricing, "to_frame") else {}
-    cash = _part(pricing, "cashflow") if not hasattr(pricing, "to_frame") else None
+    cash = bundle_part(pricing, "cashflow") if not hasattr(pricing, "to_frame") else None
     cash_info = dict(getattr(cash, "info", {}) or {})
     profile, planned = _profile(bundle_contract, given, cash)
     out = []

@@ -42,6 +42,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pbr_eval.io import save_workbook
 from pbr_eval.kinds import DEFAULT_CURRENCY, Column, excel_format
 from pbr_eval.pricing.whatif import ADVICE, RISK_LEVELS, Evidence, WhatIfInputs
+from pbr_eval.reporting.contract import bundle_part as _part
 from pbr_eval.reporting.contract import contract_outcomes, recommendation_of
 from pbr_eval.reporting.safety import neutralise_formula
 
@@ -937,14 +938,6 @@ def workbook_labels(path: str | Path) -> list[str]:
             out += [x for x in (dv.error, dv.errorTitle, dv.prompt, dv.promptTitle) if x]
         out += [ws.oddHeader.center.text or "", ws.oddFooter.left.text or ""]
     return [s for s in out if s]
-
-
-def _part(bundle: Any, name: str) -> Any:
-    if bundle is None:
-        return None
-    if isinstance(bundle, Mapping):
-        return bundle.get(name)
-    return getattr(bundle, name, None)
 
 
 def _recommendation(pricing: Any) -> Any:
