@@ -48,6 +48,12 @@ The figures and their data
     (simultaneous band; ``None`` where not computed), ``outcome``, ``level``;
     a point withheld by disclosure control is ``None``.
 
+Every text a figure shows (titles, axis and tick labels, legend entries,
+annotations) passes through :func:`pbr_eval.io.clean_text`, the function the
+report writers use: labels come from column, group and area names, so control
+characters and Unicode bidi controls are removed, and a ``$`` is escaped so
+that matplotlib never reads a label as maths (``"$x$"`` is shown as typed).
+
 Every data dictionary may carry ``currency`` (default
 :data:`~pbr_eval.kinds.DEFAULT_CURRENCY`) for money axes.
 
@@ -65,19 +71,23 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from pbr_eval.exceptions import OptionError
+from pbr_eval.io import clean_text
 from pbr_eval.kinds import DEFAULT_CURRENCY, format_value
 
 __all__ = ["FIGURES", "FIGURE_TITLES", "draw", "render_png", "new_axes"]
 
 _BLUE, _ORANGE, _GREY, _RED, _GREEN = "#1f5fa8", "#d9822b", "#888888", "#b22222", "#2e8b57"
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 _LINE_COLOURS = (_BLUE, _ORANGE, _GREEN, "#6a5acd", _RED, _GREY)
 
 
@@ -113,7 +123,7 @@ def _love(ax: Axes, d: Mapping[str, Any]) -> None:
     if not absolute:
         ax.axvline(0, color="black", linewidth=0.6)
     ax.set_yticks(y)
-    ax.set_yticklabels([n[:40] for n in names])
+    ax.set_yticklabels([_label(n[:40]) for n in names])  # re-made when drawn
     ax.invert_yaxis()
     ax.set_xlabel("absolute standardised mean difference" if absolute
                   else "standardised mean difference")
@@ -231,7 +241,7 @@ def _area_ranked(ax: Axes, d: Mapping[str, Any]) -> None:
     ax.axvline(d["national"], color="black", linestyle="--", linewidth=1, label="national rate")
     if len(y) <= 40:
         ax.set_yticks(y)
-        ax.set_yticklabels([str(s)[:30] for s in d["labels"]], fontsize=7)
+        ax.set_yticklabels([_label(str(s)[:30]) for s in d["labels"]], fontsize=7)
     else:
         ax.set_yticks([])
         ax.set_ylabel(f"{len(y)} areas, ranked")
@@ -267,7 +277,7 @@ def _misallocation(ax: Axes, d: Mapping[str, Any]) -> None:
     ax.axvline(0, color="black", linewidth=1)
     if len(y) <= 40:
         ax.set_yticks(y)
-        ax.set_yticklabels([str(s)[:30] for s in d["labels"]], fontsize=7)
+        ax.set_yticklabels([_label(str(s)[:30]) for s in d["labels"]], fontsize=7)
     else:
         ax.set_yticks([])
     ax.set_xlabel("over-payment (+) / under-payment (-) under one national price "
@@ -343,6 +353,25 @@ def _size(name: str, data: Mapping[str, Any]) -> tuple[float, float]:
     return 7.0, max(3.2, 0.28 * n + 1.2)
 
 
+def _texts(artist: Any) -> set[int]:
+    return {id(t) for t in artist.findobj(Text)}
+
+
+def _label(text: str) -> str:
+    """Return ``text`` cleaned (:func:`pbr_eval.io.clean_text`), its ``$`` shown as typed."""
+    return _UNESCAPED_DOLLAR.sub(r"\\$", clean_text(text, max_length=None))
+
+
+def _clean_labels(artist: Any, before: Collection[int] = ()) -> None:
+    """Clean every text of ``artist`` not in ``before`` (ids of texts to leave alone)."""
+    for text in artist.findobj(Text):
+        if id(text) not in before:
+            raw = text.get_text()
+            cleaned = _label(raw)
+            if cleaned != raw:
+                text.set_text(cleaned)
+
+
 def new_axes(name: str, data: Mapping[str, Any]) -> Axes:
     """Return a fresh Axes on its own Agg figure, sized for figure ``name`` and its ``data``."""
     fig = Figure(figsize=_size(_check_name(name), data), dpi=100)
@@ -388,11 +417,13 @@ def draw(name: str, data: Mapping[str, Any], ax: Axes | None = None, *,
     own = ax is None
     if ax is None:
         ax = new_axes(name, data)
+    before: Collection[int] = () if own else _texts(ax)  # the caller's own texts stay
     fn(ax, data)
     if title is None and own:
         title = FIGURE_TITLES.get(name)
     if title:
         ax.set_title(title)
+    _clean_labels(ax, before)
     if own:
         own_fig: Any = ax.figure  # a Figure (new_axes makes one), typed Figure | SubFigure
         own_fig.tight_layout()
@@ -422,6 +453,7 @@ def render_png(name: str, data: Mapping[str, Any], *, title: str = "") -> bytes:
     FIGURES[name](ax, data)
     fig: Any = ax.figure
     fig.suptitle(title, fontsize=11)
+    _clean_labels(fig)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})

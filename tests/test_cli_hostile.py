@@ -305,6 +305,50 @@ def test_ctrl_c_or_a_broken_install_while_starting_is_one_line(monkeypatch, caps
         _launch(monkeypatch, failure, ["--debug", "run", "x.toml"])
 
 
+# A real process, stopped while it is really importing pbr_eval: a finder that pauses the
+# import of pandas (which pbr_eval.cli pulls in) says so on stdout, then the test signals it.
+_PAUSE_IN_IMPORT = """
+import sys, time
+class Pause:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            sys.meta_path.remove(self)
+            print("importing", flush=True)
+            time.sleep(120)
+        return None
+sys.meta_path.insert(0, Pause())
+import pbr_eval_cli
+sys.exit(pbr_eval_cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig, says", [
+    ("SIGTERM", "pbr-eval: stopped (SIGTERM) while starting; nothing was written."),
+    ("SIGINT", "pbr-eval: interrupted while starting; nothing was written."),
+], ids=["sigterm", "ctrl_c"])
+def test_a_signal_while_the_cli_is_still_importing_is_one_line(tmp_path, sig, says):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", _PAUSE_IN_IMPORT, "demo", "--out", "d"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "importing\n"
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert err == says + "\n" and "Traceback" not in out + err
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
 def test_the_console_script_starts_through_the_launcher():
     from importlib.metadata import entry_points
 

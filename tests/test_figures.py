@@ -98,3 +98,59 @@ def test_overlap_data_blanks_small_bands() -> None:
     with pytest.raises(OptionError, match="saved results file"):
         back.plot("overlap")
     assert back.plot("love").has_data()  # the Love plot needs aggregates only
+
+
+# ----- labels from the data (column, group, area names) are cleaned as in the report writers
+HOSTILE = "age\u202e\x07\x1b[31m$\\frac{$"  # bidi override, bell, escape, broken mathtext
+
+
+def _every_text(ax: Axes) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in ax.figure.findobj(Text)]
+
+
+@pytest.mark.parametrize("name, data", [
+    ("love", {"covariates": [HOSTILE, "sex"], "before": [0.4, -0.3], "after": [0.05, 0.02],
+              "threshold": 0.1}),
+    ("area_ranked", {"labels": [HOSTILE, "North"], "estimate": [0.2, 0.3],
+                     "lower": [0.1, 0.2], "upper": [0.3, 0.4], "national": 0.25,
+                     "outcome": HOSTILE}),
+    ("misallocation", {"labels": [HOSTILE, "North"], "values": [5.0, -5.0]}),
+    ("event_study", {"event_time": [0, 1], "estimate": [0.1, 0.2], "lower": [0.0, 0.1],
+                     "upper": [0.2, 0.3], "band_lower": [None, None],
+                     "band_upper": [None, None], "outcome": HOSTILE, "level": 0.95}),
+], ids=["love", "area_ranked", "misallocation", "event_study"])
+def test_control_and_bidi_characters_never_reach_figure_labels(name, data) -> None:
+    from pbr_eval.io import clean_text
+
+    ax = draw(name, data, title=f"Title {HOSTILE}")
+    texts = _every_text(ax)
+    shown = [t.replace("\\$", "$") for t in texts]  # an escaped $ is drawn as typed
+    assert any(clean_text(HOSTILE) in t for t in shown)  # the label is shown, cleaned
+    for t in texts:
+        assert t == clean_text(t, max_length=None)
+        assert not any(c in t for c in "\u202e\x07\x1b")
+    ax.figure.savefig(__import__("io").BytesIO(), format="png")  # '$\frac{$' does not crash
+    png = render_png(name, data, title=f"Title {HOSTILE}")  # the reports' path
+    assert png[:4] == b"\x89PNG"
+
+
+def test_the_callers_own_texts_on_a_given_axes_are_left_alone() -> None:
+    ax = draw("misallocation", {"labels": ["A"], "values": [5.0]})
+    mine = ax.text(0, 0, "$x^2$ \u202e")
+    draw("misallocation", {"labels": [HOSTILE], "values": [1.0]}, ax=ax)
+    assert mine.get_text() == "$x^2$ \u202e"
+
+
+def test_figure_of_results_with_a_hostile_column_name_is_clean() -> None:
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    args = dict(sim.cohort_args)
+    data = sim.data.rename(columns={"age": "age\u202e\x07"})
+    args["covariates"] = ["age\u202e\x07" if c == "age" else c for c in args["covariates"]]
+    res = pbr_eval.estimate(pbr_eval.Cohort(data, **args))
+    ax = res.plot("love")
+    assert "age" in " ".join(_every_text(ax))
+    assert not any("\u202e" in t or "\x07" in t for t in _every_text(ax))
