@@ -6,14 +6,15 @@ Builds CSV files from the shipped reoffending data (rows repeated with new ident
 then measures, each in a fresh process, the peak resident memory (RSS) of:
 
 * the reference: pandas reading the whole file (``pd.read_csv``), in the same run;
-* ``pbr-eval validate`` on the mid-sized file (it reads only the role columns, then runs
-  every cohort check on all rows);
-* ``pbr-eval validate`` on the big (2 GB) file: before reading, validate estimates the memory
-  its check needs from the file's size and first rows and refuses, with the figures, when
-  that is more than the machine has free (or than ``--max-memory``).
+* ``pbr-eval validate`` on the mid-sized file and on the big (2 GB) file: a CSV file is
+  checked block by block (``pbr_eval.filecheck``: only the role columns, a block of rows at
+  a time, running aggregates), so the peak should stay well below the file's size;
+* ``pbr-eval validate --max-memory`` with a budget below the estimated need: refused
+  before reading, with the figures.
 
-Prints each figure as a multiple of the file's size and of the reference. The output of
-the last run is committed in ``benchmarks/results/bench_validate_memory.txt``.
+Prints each figure as a multiple of the file's size and of the reference, and the
+estimate validate made beforehand. The files are deleted at the end (the disk is shared).
+The output of the last run is committed in ``benchmarks/results/bench_validate_memory.txt``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pbr_eval.io import available_memory, estimate_memory
+from pbr_eval.filecheck import estimate_check_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ["--treatment", "treated", "--outcome", "reoffended", "--outcome",
@@ -70,6 +71,9 @@ def main() -> None:
     ap.add_argument("--mid-mb", type=float, default=220)
     args = ap.parse_args()
     pbr = [sys.executable, "-m", "pbr_eval.cli"]
+    cols = ["treated", "reoffended", "reconviction_events", "age", "sex", "prior_offences",
+            "offence_type", "sentence_months", "person_id", "local_authority"]
+    roles = {"unit_id": "person_id"}
     with tempfile.TemporaryDirectory() as tmp:
         mid, big = Path(tmp) / "mid.csv", Path(tmp) / "big.csv"
         mid_rows, big_rows = make_csv(mid, args.mid_mb), make_csv(big, args.big_mb)
@@ -80,31 +84,21 @@ def main() -> None:
                                  f"import pandas as pd; pd.read_csv({str(mid)!r})"])
         print(f"reference: pd.read_csv(mid) peak {ref / 1e6:,.0f} MB = "
               f"{ref / 1e6 / mid_mb:.2f}x the file ({ref_s:.0f} s)")
-        cols = ["treated", "reoffended", "reconviction_events", "age", "sex", "prior_offences",
-                "offence_type", "sentence_months", "person_id", "local_authority"]
-        est_mid = estimate_memory(mid, cols)[0]
-        rss, code, secs, err = peak([*pbr, "validate", str(mid), *ROLES])
-        print(f"validate mid: exit {code}, peak {rss / 1e6:,.0f} MB = "
-              f"{rss / 1e6 / mid_mb:.2f}x the file = {rss / ref:.2f}x the reference "
-              f"({secs:.0f} s); estimated beforehand {est_mid / 1e6:,.0f} MB "
-              f"({est_mid / rss:.2f}x the peak)")
-        est_big = estimate_memory(big, cols)[0]
-        free = available_memory() or 0
-        print(f"validate big: estimated need {est_big / 1e9:,.1f} GB = "
-              f"{est_big / 1e6 / big_mb:.1f}x the file; free memory {free / 1e9:,.1f} GB")
-        runs = [["--max-memory", f"{2 * big_mb / 1e3:.1f}GB"]]
-        if est_big > 0.9 * free:
-            runs.append([])  # refuses too; a run that would fit is not made on a shared machine
-        else:
-            print("  (not run with the default budget: it would fit, and use about "
-                  f"{est_big / 1e9:,.0f} GB of a shared machine)")
-        for extra in runs:
-            rss, code, secs, err = peak([*pbr, "validate", str(big), *ROLES, *extra])
-            label = " ".join(extra) or "(budget: free memory)"
-            print(f"validate big {label}: exit {code}, peak {rss / 1e6:,.0f} MB = "
-                  f"{rss / 1e6 / big_mb:.2f}x the file ({secs:.1f} s)")
+        for label, path, size in (("mid", mid, mid_mb), ("big", big, big_mb)):
+            est = (estimate_check_memory(path, cols, roles=roles) or (0, 0))[0]
+            rss, code, secs, err = peak([*pbr, "validate", str(path), *ROLES])
+            print(f"validate {label}: exit {code}, peak {rss / 1e6:,.0f} MB = "
+                  f"{rss / 1e6 / size:.2f}x the file = {rss / ref:.2f}x the reference "
+                  f"({secs:.0f} s); estimated beforehand {est / 1e6:,.0f} MB "
+                  f"({est / rss:.2f}x the peak)")
             if err:
                 print(f"  {err}")
+        rss, code, secs, err = peak([*pbr, "validate", str(big), *ROLES, "--max-memory", "0.3GB"])
+        print(f"validate big --max-memory 0.3GB: exit {code}, peak {rss / 1e6:,.0f} MB "
+              f"({secs:.1f} s)")
+        if err:
+            print(f"  {err}")
+
 
 if __name__ == "__main__":
     main()

@@ -544,6 +544,11 @@ def _progress(total: int, label: str) -> Any:
     return progress, progress.add_task(label, total=total)
 
 
+#: The roles a CSV file can be checked with block by block (pbr_eval.filecheck).
+_BLOCKWISE_ROLES = {"treatment", "outcome", "covariates", "unit_id", "cluster", "period",
+                    "missing", "min_treated", "outcome_types", "period_order", "max_levels"}
+
+
 @cli.command()
 @click.argument("data")
 @_data_options
@@ -563,7 +568,8 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
     Exit status 0 when the data can be used as they are, 1 when problems were
     found, 2 when the file cannot be read (or would not fit in memory: the
     need is estimated from the file's size and first rows before reading it).
-    Only the columns the roles name are read.
+    Only the columns the roles name are read; a CSV file is checked in blocks
+    of rows, in memory well below the file's size (pbr_eval.filecheck).
     DATA may also be an analysis file (.toml): it is validated, and so is
     the data it names.
 
@@ -574,7 +580,7 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
       pbr-eval validate examples/reoffending.toml --treatment x --outcome x --covariates x
     """
     import pbr_eval
-    from pbr_eval.io import check_memory, data_columns, missing_columns_message, read_data
+    from pbr_eval.io import READERS, check_memory, data_columns, missing_columns_message, read_data
 
     roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
                    outcome_types, missing, min_treated)
@@ -589,30 +595,57 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
     by_role = {f"--{k.replace('_', '-')}": v for k, v in _role_columns(roles).items()}
     wanted = list(dict.fromkeys(c for v in by_role.values() for c in v))
     have = None if query is not None else data_columns(data, sheet=_sheet_arg(sheet), sep=sep)
+    frame = None
+    # a CSV file is checked block by block (bounded memory); other sources are read whole
+    blockwise = (have is not None and at_period is None and READERS.get(
+        Path(data).suffix.lower()) == "CSV" and set(roles) <= _BLOCKWISE_ROLES)
     if have is not None:
         absent = [c for c in wanted if c not in have]
         if absent:
             problems.append(missing_columns_message(absent, have, f"'{Path(data).name}'",
                                                     roles=by_role))
         present = [c for c in wanted if c in have]
-        check_memory(data, present, limit=max_memory, sep=sep, sheet=_sheet_arg(sheet))
-        frame = read_data(data, columns=present, sheet=_sheet_arg(sheet), sep=sep)
+        if blockwise:
+            from pbr_eval.filecheck import check_csv, count_rows, estimate_check_memory
+
+            try:
+                need = estimate_check_memory(data, present, sep=sep, roles=roles)
+            except (OSError, ValueError, ImportError):  # the reading below says what is wrong
+                need = None
+            check_memory(data, present, limit=max_memory, sep=sep, need=need)
+        else:
+            check_memory(data, present, limit=max_memory, sep=sep, sheet=_sheet_arg(sheet))
+            frame = read_data(data, columns=present, sheet=_sheet_arg(sheet), sep=sep)
     else:
         frame = read_data(data, query=query)
         absent = [c for c in wanted if c not in frame.columns]
         if absent:
             problems.append(missing_columns_message(absent, list(frame.columns), "the query",
                                                     roles=by_role))
-    summary: dict[str, Any] = {"rows": int(len(frame)),
-                               "columns": len(have) if have is not None else int(frame.shape[1])}
-    at_period = _at_period(at_period, frame, roles.get("period"))
+    summary: dict[str, Any] = {"rows": 0, "columns": len(have or [])}
+    if frame is not None:
+        summary.update(rows=int(len(frame)), columns=len(have) if have is not None
+                       else int(frame.shape[1]))
+    if frame is not None:
+        at_period = _at_period(at_period, frame, roles.get("period"))
     flags: list[str] = []
     args = {k: v for k, v in roles.items() if v is not None}
     if absent:  # reported above; check the rest of the roles all the same
         args["outcome"] = [c for c in args["outcome"] if c not in absent]
         args["covariates"] = [c for c in args["covariates"] if c not in absent]
         args = {k: v for k, v in args.items() if not (isinstance(v, str) and v in absent)}
-    if "treatment" in args and args["outcome"]:
+    checked = "treatment" in args and args["outcome"]
+    if blockwise:
+        rows = None
+        if checked:
+            found_csv = check_csv(data, sep=sep, **args)
+            problems += [str(err) for err in found_csv.errors]
+            flags = list(found_csv.warnings)
+            rows = found_csv.rows
+            summary.update(found_csv.summary)
+        summary["rows"] = rows if rows is not None else count_rows(data, present, sep=sep)
+    elif checked:
+        assert frame is not None
         # every problem in one run: Cohort.check collects instead of stopping at the first
         found = pbr_eval.Cohort.check(frame, **args)
         problems += [str(err) for err in found.errors]

@@ -47,7 +47,8 @@ from pbr_eval.options import (
 )
 from pbr_eval.replicate import WorkBuffers
 
-__all__ = ["Cohort", "CohortCheck", "DroppedRows", "collinear_columns", "describe_dropped"]
+__all__ = ["Cohort", "CohortCheck", "DroppedRows", "collinear_columns",
+           "collinear_from_cross_products", "describe_dropped"]
 
 
 @dataclass(frozen=True)
@@ -277,8 +278,12 @@ def _fold(label: Any) -> str:
     return " ".join(str(label).split()).casefold()
 
 
-def _label_problem(c: str, levels: Sequence[Any], max_levels: int) -> str | None:
-    """Near-duplicate labels (equal after folding case and spaces) or too many levels."""
+def _label_problem(c: str, levels: Sequence[Any], max_levels: int,
+                   n_levels: int | None = None) -> str | None:
+    """Near-duplicate labels (equal after folding case and spaces) or too many levels.
+
+    ``n_levels``: the number of distinct levels when ``levels`` holds only some of them.
+    """
     groups: dict[str, list[Any]] = {}
     for lev in levels:
         groups.setdefault(_fold(lev), []).append(lev)
@@ -290,10 +295,11 @@ def _label_problem(c: str, levels: Sequence[Any], max_levels: int) -> str | None
             "the same category would be counted as several. Make them identical, e.g. "
             f"df['{c}'] = df['{c}'].str.strip().str.lower()."
         )
-    if len(levels) > max_levels:
+    n = len(levels) if n_levels is None else n_levels
+    if n > max_levels:
         return (
-            f"Covariate '{c}' has {len(levels):,} distinct values, which would become "
-            f"{len(levels) - 1:,} indicator columns (the limit is max_levels={max_levels:,}). "
+            f"Covariate '{c}' has {n:,} distinct values, which would become "
+            f"{n - 1:,} indicator columns (the limit is max_levels={max_levels:,}). "
             "An identifier or free text cannot be matched on: group it into fewer categories "
             "(or use it as `unit_id`/`cluster`), or raise `max_levels` if every level matters."
         )
@@ -350,22 +356,51 @@ def collinear_columns(X: np.ndarray, *, tol: float = 1e-9) -> list[int]:
         for start in range(0, Z.shape[0], 1_000_000):
             Zc = Z[start:start + 1_000_000] - m
             G += Zc.T @ Zc
-        sd = np.sqrt(np.diag(G))
-        if (sd == 0).any() or not np.isfinite(sd).all():
-            return None
-        w, V = np.linalg.eigh(G / np.outer(sd, sd))
-        return float(w[0]), V[:, 0]
+        return _smallest_eigen(G)
 
     step = max(1, n // 200_000)
     if step > 1:
         screened = smallest(X[::step])
         if screened is not None and screened[0] > tol * p:
             return []
-    found = smallest(X)
+    return _dependence(smallest(X), p, tol)
+
+
+def _smallest_eigen(G: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """Smallest eigenvalue and its vector of the correlation matrix of centred cross-products ``G``."""
+    sd = np.sqrt(np.diag(G))
+    if (sd == 0).any() or not np.isfinite(sd).all():
+        return None
+    w, V = np.linalg.eigh(G / np.outer(sd, sd))
+    return float(w[0]), V[:, 0]
+
+
+def _dependence(found: tuple[float, np.ndarray] | None, p: int, tol: float) -> list[int]:
     if found is None or found[0] > tol * p:
         return []
     v = found[1]
     return [int(j) for j in np.flatnonzero(np.abs(v) > 1e-6 * np.abs(v).max())]
+
+
+def collinear_from_cross_products(G: np.ndarray, *, tol: float = 1e-9) -> list[int]:
+    """:func:`collinear_columns` from the columns' centred cross-product matrix ``G``.
+
+    For data read in blocks (``pbr-eval validate`` on a large file): ``G`` is
+    the sum over rows of (x - mean)(x - mean)', merged block by block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.random.default_rng(0).normal(size=(2, 50))
+    >>> X = np.column_stack([a, b, a + b])
+    >>> Xc = X - X.mean(axis=0)
+    >>> collinear_from_cross_products(Xc.T @ Xc)
+    [0, 1, 2]
+    """
+    p = G.shape[0]
+    if p < 2:
+        return []
+    return _dependence(_smallest_eigen(G), p, tol)
 
 
 def _varying_within(values: Any, ids: np.ndarray) -> pd.Index:
@@ -611,6 +646,43 @@ class Cohort:
                 f"`data` must be a pandas DataFrame; got {type(data).__name__}. "
                 "Read your file with pandas (or pbr_eval.io.read_data) first."
             )
+        given_order = self._set_roles(treatment, outcome, covariates, unit_id, cluster, period,
+                                      missing, min_treated, max_levels, period_order)
+        self._check_roles(data, findings)
+        self.n_input_rows = int(len(data))
+        frame = data.loc[:, self._role_columns()]  # a new frame: the caller's is untouched
+        frame = self._check_empty_columns(frame, findings)
+        frame = self._numbers_from_objects(frame)
+        dropped: list[DroppedRows] = []
+        frame = self._handle_missing(frame, dropped, findings)
+        self.dropped: tuple[DroppedRows, ...] = tuple(dropped)
+
+        self.t = self._check_treatment(frame[self.treatment], findings)
+        self._check_infinite(frame, findings)
+        self.outcome_types = self._outcome_types(frame, outcome_types, findings)
+        self.X, self.design_columns, self.design_sources = self._design(frame, findings)
+        if not findings.errors:  # the design checks need every covariate usable
+            self._check_design(findings)
+        self.binary_columns = [
+            c for j, c in enumerate(self.design_columns) if _is_binary(self.X[:, j])
+        ]
+        if self.unit_id is not None:
+            self._check_ids(frame, findings)
+        if getattr(self, "first_treated", None) is not None:
+            self._check_first_treated(frame, findings)
+        self.period_order: tuple[Any, ...] | None = None
+        if self.period is not None:
+            self.period_order = self._period_order(frame[self.period], given_order, findings)
+        n_treated = int(self.t.sum()) if self.period is None else self._n_units(frame, True)
+        self._check_size(n_treated, findings)
+        self.data = frame
+        self._fingerprint: str | None = None
+
+    def _set_roles(self, treatment: str, outcome: str | Sequence[str],
+                   covariates: Sequence[str], unit_id: str | None, cluster: str | None,
+                   period: str | None, missing: str, min_treated: int, max_levels: int,
+                   period_order: Sequence[Any] | None) -> list[Any] | None:
+        """Check the options and set the roles; return ``period_order`` as a list (or None)."""
         check_choice("missing", missing, MISSING)
         self.min_treated = check_int("min_treated", min_treated, minimum=1)
         self.max_levels = check_int("max_levels", max_levels, minimum=2)
@@ -642,44 +714,19 @@ class Cohort:
         self.period = period
         self.missing = missing
         self.notes: list[str] = []
+        return given_order
 
-        self._check_roles(data, findings)
-        self.n_input_rows = int(len(data))
-        frame = data.loc[:, self._role_columns()]  # a new frame: the caller's is untouched
-        frame = self._check_empty_columns(frame, findings)
-        frame = self._numbers_from_objects(frame)
-        dropped: list[DroppedRows] = []
-        frame = self._handle_missing(frame, dropped, findings)
-        self.dropped: tuple[DroppedRows, ...] = tuple(dropped)
-
-        self.t = self._check_treatment(frame[self.treatment], findings)
-        self._check_infinite(frame, findings)
-        self.outcome_types = self._outcome_types(frame, outcome_types, findings)
-        self.X, self.design_columns, self.design_sources = self._design(frame, findings)
-        if not findings.errors:  # the design checks need every covariate usable
-            self._check_design(findings)
-        self.binary_columns = [
-            c for j, c in enumerate(self.design_columns) if _is_binary(self.X[:, j])
-        ]
-        if self.unit_id is not None:
-            self._check_ids(frame, findings)
-        if getattr(self, "first_treated", None) is not None:
-            self._check_first_treated(frame, findings)
-        self.period_order: tuple[Any, ...] | None = None
-        if self.period is not None:
-            self.period_order = self._period_order(frame[self.period], given_order, findings)
-        n_treated = int(self.t.sum()) if self.period is None else self._n_units(frame, True)
+    def _check_size(self, n_treated: int, findings: _Findings) -> None:
+        """Too few treated units; then the data-quality warnings become notes."""
         if n_treated < self.min_treated:
             findings.error(SmallCohortError(
-                f"`{treatment}` marks {_plural(n_treated, 'treated unit')}; at least "
+                f"`{self.treatment}` marks {_plural(n_treated, 'treated unit')}; at least "
                 f"{self.min_treated} are needed for a stable estimate. Add more programme "
                 "participants, or lower `min_treated` if you accept a very wide interval "
                 "(the Justice Data Lab asks for 60)."
             ))
         for w in findings.warnings:
             self.notes.append(w)
-        self.data = frame
-        self._fingerprint: str | None = None
 
     # ------------------------------------------------------------------ checks
     def _role_columns(self) -> list[str]:
@@ -756,20 +803,26 @@ class Cohort:
 
     def _check_empty_columns(self, frame: pd.DataFrame, findings: _Findings) -> pd.DataFrame:
         """Refuse a role column with no value at all, naming it (``missing="drop"`` would drop every row)."""
-        if len(frame) == 0:
-            findings.fatal(DataError("The data has no rows."))
-        empty = frame.columns[frame.isna().all(axis=0).to_numpy()]
-        if len(empty) == 0:
+        empty = [] if len(frame) == 0 else list(frame.columns[frame.isna().all(axis=0).to_numpy()])
+        if not self._report_empty(empty, len(frame), findings):
             return frame
+        return frame.loc[:, self._role_columns()]
+
+    def _report_empty(self, empty: Sequence[str], n_rows: int, findings: _Findings) -> bool:
+        """No rows, or role columns with no value (then forgotten); True when some were."""
+        if n_rows == 0:
+            findings.fatal(DataError("The data has no rows."))
+        if not empty:
+            return False
         for role, col in self._role_pairs():
             if col in empty:
                 findings.error(MissingValueError(
-                    f"Column '{col}' (`{role}`) has no values: all {_plural(len(frame), 'row')} "
+                    f"Column '{col}' (`{role}`) has no values: all {_plural(n_rows, 'row')} "
                     f"are missing, so missing='drop' would leave nothing. Check that the file was "
                     f"read correctly, or remove '{col}' from `{role}`."
                 ))
         self._forget_columns(set(empty), findings)
-        return frame.loc[:, self._role_columns()]
+        return True
 
     def _numbers_from_objects(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Outcome and covariate columns of Python numbers (object dtype, e.g.
@@ -800,7 +853,21 @@ class Cohort:
         if counts.empty:
             return frame
         rows = na.any(axis=1).to_numpy()
-        n_rows = int(rows.sum())
+        tcol = frame[self.treatment]
+        is1 = tcol.isin([1, True]).to_numpy() & tcol.notna().to_numpy()
+        is0 = tcol.isin([0, False]).to_numpy() & tcol.notna().to_numpy()
+        self._report_missing({str(c): int(n) for c, n in counts.items()}, int(rows.sum()),
+                             len(frame), (int((rows & is1).sum()), int((rows & is0).sum()),
+                                          int(is1.sum())), dropped, findings)
+        return frame.loc[~rows]
+
+    def _report_missing(self, counts: Mapping[str, int], n_rows: int, n_total: int,
+                        by_group: tuple[int, int, int], dropped: list[DroppedRows],
+                        findings: _Findings) -> None:
+        """Report missing values: ``counts`` by column, ``n_rows`` of ``n_total`` affected.
+
+        ``by_group``: affected treated rows, affected comparison rows, treated rows.
+        """
         detail = ", ".join(f"{c} ({int(n):,})" for c, n in counts.items())
         if self.missing == "error":
             quoted = ", ".join(f"'{c}' ({int(n):,})" for c, n in counts.items())
@@ -811,47 +878,52 @@ class Cohort:
             ))
             # collecting problems: check the complete rows
         else:
-            tcol = frame[self.treatment]
-            is1 = tcol.isin([1, True]).to_numpy() & tcol.notna().to_numpy()
-            is0 = tcol.isin([0, False]).to_numpy() & tcol.notna().to_numpy()
-            n1_all = int(is1.sum())
+            n1_rows, n0_rows, n1_all = by_group
             dropped.append(DroppedRows(
-                n_rows, f"missing values in {detail}",
-                n_treated=int((rows & is1).sum()), n_comparison=int((rows & is0).sum()),
-                share_treated=(float((rows & is1).sum() / n1_all) if n1_all else None),
+                n_rows, f"missing values in {detail}", n_treated=n1_rows, n_comparison=n0_rows,
+                share_treated=(float(n1_rows / n1_all) if n1_all else None),
             ))
-        if n_rows == len(frame):
+        if n_rows == n_total:
             findings.fatal(MissingValueError(
                 f"Every row has a missing value ({detail}); nothing is left to analyse. "
                 "Fill in the missing values or remove the emptiest columns from the roles."
             ))
-        return frame.loc[~rows]
 
     def _check_treatment(self, col: pd.Series, findings: _Findings) -> np.ndarray:
-        name = self.treatment
         values = col.to_numpy()
         if pd.api.types.is_bool_dtype(col.dtype):
             t = values.astype(bool)
         elif pd.api.types.is_numeric_dtype(col.dtype):
-            vals = pd.unique(col)
-            bad = [v for v in vals if v not in (0, 1)]
+            bad = [v for v in pd.unique(col) if v not in (0, 1)]
             if bad:
-                shown = ", ".join(_show(v) for v in sorted(bad, key=str)[:5])
-                findings.fatal(TreatmentError(
-                    f"`treatment` column '{name}' must hold 0/1 or True/False; found {shown}. "
-                    "Recode it so 1 marks programme participants and 0 the comparison pool."
-                ))
+                self._report_treatment_values(sorted(bad, key=str)[:5], None, findings)
             t = values == 1
         else:
-            shown = ", ".join(_show(v) for v in list(pd.unique(col))[:5])
+            self._report_treatment_values(list(pd.unique(col))[:5], str(col.dtype), findings)
+        self._report_groups(int(t.sum()), len(t), findings)
+        return np.ascontiguousarray(t, dtype=bool)
+
+    def _report_treatment_values(self, shown_values: Sequence[Any], dtype: str | None,
+                                 findings: _Findings) -> None:
+        """Values that are not 0/1: numbers (``dtype`` None) or another type."""
+        name = self.treatment
+        shown = ", ".join(_show(v) for v in shown_values)
+        if dtype is None:
             findings.fatal(TreatmentError(
-                f"`treatment` column '{name}' must hold 0/1 or True/False; found values "
-                f"{shown} (type {col.dtype}). Recode it so 1 marks programme participants."
+                f"`treatment` column '{name}' must hold 0/1 or True/False; found {shown}. "
+                "Recode it so 1 marks programme participants and 0 the comparison pool."
             ))
-        n1 = int(t.sum())
+        findings.fatal(TreatmentError(
+            f"`treatment` column '{name}' must hold 0/1 or True/False; found values "
+            f"{shown} (type {dtype}). Recode it so 1 marks programme participants."
+        ))
+
+    def _report_groups(self, n1: int, n: int, findings: _Findings) -> None:
+        """Only one group among the ``n`` rows kept (``n1`` treated)."""
+        name = self.treatment
         # staggered adoption: units treated later are the comparison for those treated earlier
-        all_staggered = n1 == len(t) and getattr(self, "first_treated", None) is not None
-        if (n1 == 0 or n1 == len(t)) and not all_staggered:
+        all_staggered = n1 == n and getattr(self, "first_treated", None) is not None
+        if (n1 == 0 or n1 == n) and not all_staggered:
             which = "no treated (1) rows" if n1 == 0 else "no comparison (0) rows"
             after = ""
             if self.dropped:
@@ -859,25 +931,54 @@ class Cohort:
                          f"{self.dropped[0].reason})")
             findings.fatal(TreatmentError(
                 f"`treatment` column '{name}' has only one group: {which} among "
-                f"{_plural(len(t), 'row')}{after}. Both programme participants and a comparison "
+                f"{_plural(n, 'row')}{after}. Both programme participants and a comparison "
                 "pool are needed (for a before/after-only design use method='baseline')."
             ))
-        return np.ascontiguousarray(t, dtype=bool)
 
     def _check_infinite(self, frame: pd.DataFrame, findings: _Findings) -> None:
         for c in [*self.outcomes, *self.covariates]:
             s = frame[c]
             if pd.api.types.is_float_dtype(s.dtype):
-                n = int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
-                if n:
-                    findings.error(InfiniteValueError(
-                        f"Column '{c}' holds {_plural(n, 'infinite value')} (inf or -inf). "
-                        "Replace them with real values or mark them missing."
-                    ))
+                self._report_infinite(c, int(np.isinf(s.to_numpy(dtype=float,
+                                                                 na_value=np.nan)).sum()), findings)
+
+    def _report_infinite(self, c: str, n: int, findings: _Findings) -> None:
+        if n:
+            findings.error(InfiniteValueError(
+                f"Column '{c}' holds {_plural(n, 'infinite value')} (inf or -inf). "
+                "Replace them with real values or mark them missing."
+            ))
 
     def _outcome_types(
         self, frame: pd.DataFrame, given: Mapping[str, str] | None, findings: _Findings
     ) -> dict[str, str]:
+        facts: dict[str, dict[str, Any]] = {}
+        for c in self.outcomes:
+            s = frame[c]
+            if pd.api.types.is_bool_dtype(s.dtype):
+                facts[c] = {"kind": "bool"}
+            elif not pd.api.types.is_numeric_dtype(s.dtype):
+                facts[c] = {"kind": "text", "dtype": str(s.dtype),
+                            "shown": list(pd.unique(s))[:3],
+                            "text_numbers": bool(_numeric_text(pd.unique(s.dropna()))[0])}
+            else:
+                v = s.to_numpy(dtype=float)
+                count = bool((v >= 0).all() and (np.floor(v) == v).all())
+                facts[c] = {"kind": "number", "binary": _is_binary(v), "count": count,
+                            "measured": count and _looks_measured(v)}
+                if facts[c]["measured"]:
+                    facts[c].update(min=float(v.min()), max=float(v.max()),
+                                    median=float(np.median(v)))
+        return self._type_outcomes(facts, given, findings)
+
+    def _type_outcomes(self, facts: Mapping[str, Mapping[str, Any]],
+                       given: Mapping[str, str] | None, findings: _Findings) -> dict[str, str]:
+        """Return each outcome's type from its facts (checked against ``given``).
+
+        Facts: ``kind`` "bool", "text" (``dtype``, ``shown`` values, ``text_numbers``)
+        or "number" (``binary``, ``count``: whole and not negative, ``measured`` with
+        ``min``, ``max``, ``median``).
+        """
         given = dict(given or {})
         unknown = set(given) - set(self.outcomes)
         if unknown:
@@ -888,31 +989,29 @@ class Cohort:
             ))
         types: dict[str, str] = {}
         for c in self.outcomes:
-            s = frame[c]
-            if pd.api.types.is_bool_dtype(s.dtype):
+            f = facts[c]
+            if f["kind"] == "bool":
                 detected = "binary"
-            elif not pd.api.types.is_numeric_dtype(s.dtype):
-                shown = ", ".join(_show(v) for v in list(pd.unique(s))[:3])
-                text_numbers = _numeric_text(pd.unique(s.dropna()))[0]
+            elif f["kind"] == "text":
+                shown = ", ".join(_show(v) for v in f["shown"])
                 how = ("These are numbers stored as text: convert them, e.g. "
-                       f"df['{c}'] = pd.to_numeric(df['{c}'])." if text_numbers
+                       f"df['{c}'] = pd.to_numeric(df['{c}'])." if f["text_numbers"]
                        else "Recode it as numbers.")
                 findings.error(OutcomeTypeError(
                     f"`outcome` column '{c}' must be numeric (0/1 for a rate, a count or a "
-                    f"measurement); found type {s.dtype} with values such as {shown}. {how}"
+                    f"measurement); found type {f['dtype']} with values such as {shown}. {how}"
                 ))
                 continue
             else:
-                v = s.to_numpy(dtype=float)
-                if _is_binary(v):
+                if f["binary"]:
                     detected = "binary"
-                elif (v >= 0).all() and (np.floor(v) == v).all():
+                elif f["count"]:
                     detected = "count"
-                    if c not in given and _looks_measured(v):
+                    if c not in given and f["measured"]:
                         detected = "continuous"
                         findings.warn(
-                            f"Outcome '{c}' holds whole numbers from {v.min():,.0f} to "
-                            f"{v.max():,.0f} (median {np.median(v):,.0f}) and no zeros: it looks "
+                            f"Outcome '{c}' holds whole numbers from {f['min']:,.0f} to "
+                            f"{f['max']:,.0f} (median {f['median']:,.0f}) and no zeros: it looks "
                             "like a measurement recorded in whole units (e.g. grams or pounds), "
                             "not a count of events, so it is typed 'continuous' (a mean, "
                             f"modelled linearly). If it counts events, pass "
@@ -957,32 +1056,18 @@ class Cohort:
                 continue
             if not (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(
                     s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
-                findings.error(CovariateError(
-                    f"Covariate '{c}' has type {s.dtype}, which cannot be used; expected numbers, "
-                    "True/False, text categories or a pandas Categorical."
-                ))
+                self._report_covariate_type(c, str(s.dtype), findings)
                 continue
             if isinstance(s.dtype, pd.CategoricalDtype):
                 cat = s.cat.remove_unused_categories()
-                levels = list(cat.cat.categories)
+                found = self._levels(c, None, list(cat.cat.categories), findings)
             else:
-                vals = pd.unique(s)
-                problem = _text_problem(c, vals)
-                if problem:
-                    findings.error(CovariateError(problem))
-                    continue
-                levels = sorted(vals)
-                cat = pd.Series(pd.Categorical(s, categories=levels), index=s.index)
-            problem = _label_problem(c, levels, self.max_levels)
-            if problem:
-                findings.error(CovariateError(problem))
+                found = self._levels(c, pd.unique(s), None, findings)
+                if found is not None:
+                    cat = pd.Series(pd.Categorical(s, categories=found), index=s.index)
+            if found is None:
                 continue
-            if len(levels) < 2:
-                findings.error(CovariateError(
-                    f"Covariate '{c}' is constant: every row has the value "
-                    f"{levels[0]!r}. It cannot explain selection; remove it from `covariates`."
-                ))
-                continue
+            levels = found
             codes = cat.cat.codes.to_numpy()
             dummies = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
             blocks.append(dummies)
@@ -990,6 +1075,46 @@ class Cohort:
                 nm = f"{c}[{lev}]"
                 names.append(nm)
                 sources[nm] = c
+        self._report_name_clashes(names, findings)
+        X = np.hstack(blocks) if blocks else np.empty((n, 0))
+        return np.ascontiguousarray(X, dtype=float), names, sources
+
+    def _report_covariate_type(self, c: str, dtype: str, findings: _Findings) -> None:
+        findings.error(CovariateError(
+            f"Covariate '{c}' has type {dtype}, which cannot be used; expected numbers, "
+            "True/False, text categories or a pandas Categorical."
+        ))
+
+    def _levels(self, c: str, values: Any, categories: list[Any] | None,
+                findings: _Findings, n_levels: int | None = None) -> list[Any] | None:
+        """Return the levels of a text covariate, or None (the problem recorded).
+
+        ``values``: its distinct values in the order found; ``categories``: a
+        Categorical's categories instead; ``n_levels``: how many distinct values
+        there are when ``values`` holds only the first of them.
+        """
+        if categories is None:
+            problem = _text_problem(c, values)
+            if problem:
+                findings.error(CovariateError(problem))
+                return None
+            levels = sorted(values)
+        else:
+            levels = categories
+        problem = _label_problem(c, levels, self.max_levels, n_levels)
+        if problem:
+            findings.error(CovariateError(problem))
+            return None
+        if len(levels) < 2:
+            findings.error(CovariateError(
+                f"Covariate '{c}' is constant: every row has the value "
+                f"{levels[0]!r}. It cannot explain selection; remove it from `covariates`."
+            ))
+            return None
+        return levels
+
+    def _report_name_clashes(self, names: Sequence[str], findings: _Findings) -> None:
+        """Two covariates giving the same design-column name."""
         for nm in [nm for nm in dict.fromkeys(names) if names.count(nm) > 1]:
             base = nm.split("[")[0]
             findings.error(CovariateError(
@@ -999,14 +1124,22 @@ class Cohort:
                 if nm in self.covariates else
                 f"Two covariates give a design column named '{nm}'; rename one of them."
             ))
-        X = np.hstack(blocks) if blocks else np.empty((n, 0))
-        return np.ascontiguousarray(X, dtype=float), names, sources
 
     def _check_design(self, findings: _Findings) -> None:
         X = self.X
         if X.shape[1] == 0:
             return
-        lo, hi = X.min(axis=0), X.max(axis=0)
+        self._report_design(X.min(axis=0), X.max(axis=0), lambda: X.sum(axis=0),
+                            lambda a, b: np.array_equal(X[:, a], X[:, b]),
+                            lambda: collinear_columns(X), findings)
+
+    def _report_design(self, lo: np.ndarray, hi: np.ndarray, sums: Any, same: Any,
+                       collinear: Any, findings: _Findings) -> None:
+        """Report constant, duplicated and collinear design columns.
+
+        From each column's ``lo`` and ``hi``, ``sums()``, ``same(a, b)`` (columns
+        a and b equal on every row) and ``collinear()`` (:func:`collinear_columns`).
+        """
         flat = np.flatnonzero(lo == hi)
         for j in flat.tolist():
             name = self.design_columns[j]
@@ -1019,11 +1152,11 @@ class Cohort:
         if flat.size:
             return
         # Identical columns: compare cheap per-column summaries first, then confirm.
-        sums = X.sum(axis=0)
+        sums = sums()
         keys: dict[tuple[float, float, float], int] = {}
-        for j in range(X.shape[1]):
+        for j in range(len(lo)):
             key = (float(sums[j]), float(lo[j]), float(hi[j]))
-            if key in keys and np.array_equal(X[:, keys[key]], X[:, j]):
+            if key in keys and same(keys[key], j):
                 a, b = self.design_columns[keys[key]], self.design_columns[j]
                 sa, sb = self.design_sources[a], self.design_sources[b]
                 findings.error(CovariateError(
@@ -1033,7 +1166,7 @@ class Cohort:
                 ))
                 return
             keys.setdefault(key, j)
-        involved = collinear_columns(X)
+        involved = collinear()
         if involved:
             cols = [self.design_columns[j] for j in involved]
             srcs = list(dict.fromkeys(self.design_sources[c] for c in cols))
@@ -1138,39 +1271,53 @@ class Cohort:
             if not dup.any():
                 return
             d_ids = ids[dup]
-            d_t = self.t[dup]
-            cont = _varying_within(d_t, d_ids.to_numpy())
-            if len(cont):
-                findings.error(ContaminationError(
-                    f"`unit_id` column '{uid}': {_plural(len(cont), 'unit')} appear in both the "
-                    f"treated and the comparison group (e.g. {_list_names([str(v) for v in cont[:3]])}). "
-                    "Programme participants must be removed from the comparison pool."
-                ))
-                return
+            cont = _varying_within(self.t[dup], d_ids.to_numpy())
             uniq = pd.unique(d_ids)
-            findings.error(DuplicateIdError(
-                f"`unit_id` column '{uid}' has {_plural(len(uniq), 'repeated identifier')} "
-                f"(e.g. {_list_names([str(v) for v in uniq[:3]])}); each unit must appear once. "
-                "Remove duplicate rows, or pass `period` if the data has one row per period."
-            ))
+            self._report_ids(len(cont), list(cont[:3]), len(uniq), list(uniq[:3]), findings)
         else:
             keyed = frame[[uid, self.period]]
             dup = keyed.duplicated(keep=False).to_numpy()
             if dup.any():
-                ex = keyed[dup].head(2).to_numpy().tolist()
-                findings.error(DuplicateIdError(
-                    f"`unit_id` '{uid}' with `period` '{self.period}' is repeated "
-                    f"({int(dup.sum()):,} rows, e.g. {ex}); each unit must have one row per period."
-                ))
+                self._report_panel_duplicates(int(dup.sum()),
+                                              keyed[dup].head(2).to_numpy().tolist(), findings)
                 return
             cont = _varying_within(self.t, ids.to_numpy())
-            if len(cont):
-                findings.error(ContaminationError(
-                    f"`unit_id` column '{uid}': {_plural(len(cont), 'unit')} are treated in some "
-                    f"periods and comparison in others (e.g. {_list_names([str(v) for v in cont[:3]])}). "
-                    "Treatment must mark the group a unit belongs to, constant over periods; "
-                    "programme participants must be removed from the comparison pool."
-                ))
+            self._report_ids(len(cont), list(cont[:3]), 0, [], findings)
+
+    def _report_ids(self, n_mixed: int, mixed: Sequence[Any], n_repeated: int,
+                    repeated: Sequence[Any], findings: _Findings) -> None:
+        """Report units in both groups, else repeated identifiers.
+
+        ``n_mixed`` units in both groups (``mixed``: the first, in sorted order);
+        ``n_repeated`` repeated identifiers (``repeated``: the first, in the order found).
+        """
+        uid = self.unit_id
+        if n_mixed and self.period is None:
+            findings.error(ContaminationError(
+                f"`unit_id` column '{uid}': {_plural(n_mixed, 'unit')} appear in both the "
+                f"treated and the comparison group (e.g. {_list_names([str(v) for v in mixed])}). "
+                "Programme participants must be removed from the comparison pool."
+            ))
+        elif n_mixed:
+            findings.error(ContaminationError(
+                f"`unit_id` column '{uid}': {_plural(n_mixed, 'unit')} are treated in some "
+                f"periods and comparison in others (e.g. {_list_names([str(v) for v in mixed])}). "
+                "Treatment must mark the group a unit belongs to, constant over periods; "
+                "programme participants must be removed from the comparison pool."
+            ))
+        elif n_repeated:
+            findings.error(DuplicateIdError(
+                f"`unit_id` column '{uid}' has {_plural(n_repeated, 'repeated identifier')} "
+                f"(e.g. {_list_names([str(v) for v in repeated])}); each unit must appear once. "
+                "Remove duplicate rows, or pass `period` if the data has one row per period."
+            ))
+
+    def _report_panel_duplicates(self, n_rows: int, examples: list[Any],
+                                 findings: _Findings) -> None:
+        findings.error(DuplicateIdError(
+            f"`unit_id` '{self.unit_id}' with `period` '{self.period}' is repeated "
+            f"({n_rows:,} rows, e.g. {examples}); each unit must have one row per period."
+        ))
 
     def _check_first_treated(self, frame: pd.DataFrame, findings: _Findings) -> None:
         """Return the first-treatment period: numeric, constant within a unit, agreeing with ``treatment``."""

@@ -499,11 +499,13 @@ def estimate_memory(path: str | Path, columns: Sequence[str], *, sep: str | None
 
 def check_memory(path: str | Path, columns: Sequence[str], *,
                  limit: str | int | None = None, sep: str | None = None,
-                 sheet: Any = None) -> None:
+                 sheet: Any = None, need: tuple[int, int] | None = None) -> None:
     """Refuse, before reading, a check that would not fit in memory.
 
-    The need is estimated with :func:`estimate_memory`; the budget is ``limit``
-    (e.g. ``"4GB"``) or, by default, 90% of the memory the system has free.
+    The need is estimated with :func:`estimate_memory` (or given as ``need``:
+    bytes and rows, e.g. by :func:`pbr_eval.filecheck.estimate_check_memory`);
+    the budget is ``limit`` (e.g. ``"4GB"``) or, by default, 90% of the memory
+    the system has free.
 
     Raises
     ------
@@ -516,16 +518,16 @@ def check_memory(path: str | Path, columns: Sequence[str], *,
     if limit is None:
         budget = int(budget * 0.9)
     try:
-        est = estimate_memory(path, columns, sep=sep)
+        est = need if need is not None else estimate_memory(path, columns, sep=sep)
     except (OSError, ValueError, ImportError):  # the reader will say what is wrong
         return
     if est is None or est[0] <= budget:
         return
-    need, rows = est
+    needed, rows = est
     name = Path(path).name
     raise DataError(
         f"Checking '{name}' ({_size(Path(path).stat().st_size)} on disk, about {rows:,} rows, "
-        f"{len(columns)} columns) would need about {_size(need)} of memory; "
+        f"{len(columns)} columns) would need about {_size(needed)} of memory; "
         + (f"the limit (--max-memory) is {_size(budget)}" if limit is not None else
            f"this machine has about {_size(budget)} free")
         + ". Nothing was read. Check a sample first (e.g. the first million rows: "
