@@ -47,8 +47,14 @@ from pbr_eval.cohort import (
     _Stop,
     collinear_from_cross_products,
 )
-from pbr_eval.exceptions import DataError, PbrEvalError
-from pbr_eval.io import CHECK_MEMORY_FACTOR, _csv_options, data_columns, estimate_memory
+from pbr_eval.exceptions import PbrEvalError
+from pbr_eval.io import (
+    CHECK_MEMORY_FACTOR,
+    _csv_options,
+    data_columns,
+    estimate_memory,
+    reading_error,
+)
 from pbr_eval.options import DEFAULT_MAX_LEVELS, DEFAULT_MIN_TREATED
 
 __all__ = ["BLOCK_ROWS", "MAX_KEPT_LEVELS", "FileCheck", "check_csv", "count_rows",
@@ -424,14 +430,8 @@ def _blocks(path: Path, cols: Sequence[str], kinds: Mapping[str, str | None], se
             yield from reader
     except PbrEvalError:
         raise
-    except UnicodeDecodeError as err:
-        raise DataError(f"'{path.name}' is not UTF-8 text (byte {err.start}); save it as UTF-8 "
-                        "(in Excel: 'CSV UTF-8').") from err
-    except MemoryError as err:
-        raise DataError(f"'{path.name}' does not fit in memory. Read fewer columns, or use a "
-                        "machine with more memory.") from err
-    except Exception as err:  # parser errors, corrupt files
-        raise DataError(f"Could not read '{path.name}' as CSV: {err}") from err
+    except Exception as err:  # parser errors, corrupt files, memory
+        raise reading_error(path, "CSV", err) from err
 
 
 def check_csv(path: str | Path, *, treatment: str, outcome: str | Sequence[str],

@@ -375,17 +375,28 @@ def read_data(
     except ImportError as err:
         raise _reader_missing(p, suffix, err) from err
     except (ValueError, IndexError) as err:
-        if kind == "Excel":
+        if kind == "Excel" and not isinstance(err, UnicodeDecodeError):
             raise _sheet_error(p, sheet, err) from err
-        raise DataError(f"Could not read '{p.name}' as {kind}: {err}") from err
-    except UnicodeDecodeError as err:
-        raise DataError(f"'{p.name}' is not UTF-8 text (byte {err.start}); save it as UTF-8 "
-                        "(in Excel: 'CSV UTF-8').") from err
-    except MemoryError as err:
-        raise DataError(f"'{p.name}' does not fit in memory. Read fewer columns, or use a "
-                        "machine with more memory.") from err
-    except Exception as err:  # parser errors, corrupt files
-        raise DataError(f"Could not read '{p.name}' as {kind}: {err}") from err
+        raise reading_error(p, kind, err) from err
+    except Exception as err:  # parser errors, corrupt files, memory
+        raise reading_error(p, kind, err) from err
+
+
+def reading_error(path: Path, kind: str, err: BaseException) -> DataError:
+    """Return the typed error for a ``kind`` file (e.g. "CSV") that could not be read.
+
+    Examples
+    --------
+    >>> str(reading_error(Path("a.csv"), "CSV", MemoryError()))
+    "'a.csv' does not fit in memory. Read fewer columns, or use a machine with more memory."
+    """
+    if isinstance(err, UnicodeDecodeError):
+        return DataError(f"'{path.name}' is not UTF-8 text (byte {err.start}); save it as UTF-8 "
+                         "(in Excel: 'CSV UTF-8').")
+    if isinstance(err, MemoryError):
+        return DataError(f"'{path.name}' does not fit in memory. Read fewer columns, or use a "
+                         "machine with more memory.")
+    return DataError(f"Could not read '{path.name}' as {kind}: {err}")
 
 
 def _read_stata(p: Path, cols: list[str] | None) -> pd.DataFrame:
@@ -410,6 +421,7 @@ def _read_stata(p: Path, cols: list[str] | None) -> pd.DataFrame:
 #: (frame 529 MB, peak 2,246 MB: 4.2x); see benchmarks/bench_validate_memory.py.
 CHECK_MEMORY_FACTOR = 4.5
 
+__all__ += ["reading_error"]
 __all__ += ["CHECK_MEMORY_FACTOR", "available_memory", "check_memory", "estimate_memory",
             "parse_size"]
 
