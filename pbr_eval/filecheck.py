@@ -592,6 +592,8 @@ def _report(c: Cohort, scan: _Pass, given_order: list[Any] | None,
     if c.unit_id is not None and scan.ids:
         ids = np.concatenate(scan.ids)
         t = np.concatenate(scan.ts)
+        scan.ids.clear()  # the blocks' copies are not needed any more
+        scan.ts.clear()
         if c.period is not None:
             n_treated = int(np.unique(ids[t]).size)
             n_comparison = int(np.unique(ids[~t]).size)
