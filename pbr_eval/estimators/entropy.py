@@ -27,6 +27,7 @@ from pbr_eval.estimators.weighting import (
     working_outcome_model,
 )
 from pbr_eval.exceptions import InfeasibleBalanceError
+from pbr_eval.inference.design import design_gram
 from pbr_eval.options import ENTROPY_MOMENTS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -53,6 +54,8 @@ def balance_constraints(
         if extra:
             cols.append((X[:, extra] - m1[extra]) ** 2)
             labels += [f"variance of {names[j]}" for j in extra]
+    if len(cols) == 1:
+        return X, labels  # the design itself: no copy
     return np.column_stack(cols), labels
 
 
@@ -132,8 +135,8 @@ def entropy_weights(
     def hess(lam: np.ndarray) -> np.ndarray:
         a = Dc @ lam
         p = np.exp(a - logsumexp(a))
-        m = Dc.T @ p
-        return (Dc * p[:, None]).T @ Dc - np.outer(m, m)
+        H = design_gram(Dc, p)  # block by block: no n x q temporary
+        return H[1:, 1:] - np.outer(H[0, 1:], H[0, 1:])
 
     q = D.shape[1]
     with warnings.catch_warnings():
@@ -195,13 +198,13 @@ def entropy_att(
     n1 = tf.sum()
     mu1 = float(tf @ y / n1)
     mu0 = float(w @ y)
-    dev = D - tau
-    phi_tau = dev * (tf / n1)[:, None]
-    psi_lam = dev * w[:, None]
-    M = (dev * w[:, None]).T @ D
-    phi_lam = -(psi_lam - phi_tau) @ np.linalg.pinv(M).T
-    g = D.T @ (w * (y - mu0))
-    phi0 = w * (y - mu0) + phi_lam @ g
+    # phi_lambda_i = -(w_i - t_i / n1) M^{-1} (d_i - tau), so phi_lambda' g needs only
+    # (d_i - tau)' a with a = M^{-T} g: no n x q temporaries
+    H = design_gram(D, w)  # [[sum w, w'D], [D'w, D'WD]]
+    M = H[1:, 1:] - np.outer(tau, H[0, 1:])
+    resid = w * (y - mu0)
+    a = np.linalg.pinv(M).T @ (resid @ D)
+    phi0 = resid - (D @ a - float(tau @ a)) * (w - tf / n1)
     phi1 = tf * (y - mu1) / n1
     return mu0, mu1, phi0, phi1
 
@@ -292,7 +295,7 @@ class EntropyBalancing(Estimator):
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)
         ess = balance.effective_sample_size()
         info = base_info(cohort, self)
-        gap = np.abs(p[~t] @ C[~t] - C[t].mean(axis=0))
+        gap = np.abs(p @ C - C[t].mean(axis=0))  # p is 0 for the treated: no copy of C[~t]
         info.update({
             "estimand": self.estimand, "se": se, "moments": self.moments,
             "balanced_moments": labels, "max_abs_moment_gap": float(gap.max()),

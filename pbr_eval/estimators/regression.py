@@ -112,8 +112,8 @@ def regression_att(
     c = ~t & keep
     tk = (t & keep).astype(float)
     n1 = tk.sum()
-    w = None if weights is None else weights[c]
-    fit = fit_outcome(X[c], y[c], model, weights=w, names=names)
+    # fitted on the comparison rows without copying them (the others get weight 0)
+    fit = fit_outcome(X, y, model, weights=weights, names=names, subset=c)
     m, v = fit.predict(X)
     mu0 = float(tk @ m / n1)
     mu1 = float(tk @ y / n1)

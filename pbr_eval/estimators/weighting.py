@@ -540,7 +540,7 @@ def working_outcome_model(
     """
     family = FAMILY_FOR_TYPE[outcome_type]
     try:
-        fit = fit_outcome(X[comparison], y[comparison], family, names=names)
+        fit = fit_outcome(X, y, family, names=names, subset=comparison)
     except EstimationError:
         return None
     m, _ = fit.predict(X)

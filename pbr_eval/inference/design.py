@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CHUNK_ROWS", "design_matvec", "design_rmatvec", "design_gram", "row_blocks"]
+__all__ = ["CHUNK_ROWS", "design_matvec", "design_rmatvec", "design_gram", "design_sums",
+           "row_blocks"]
 
 #: Rows per block of the chunked sums (a block of 10 float64 columns is about 5 MB).
 CHUNK_ROWS = 65_536
@@ -55,20 +56,6 @@ def row_blocks(n: int, chunk: int = CHUNK_ROWS) -> list[slice]:
     [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
     """
     return [slice(s, min(s + chunk, n)) for s in range(0, n, chunk)]
-
-
-def _standardised(
-    X: np.ndarray, rows: slice, center: np.ndarray | None, scale: np.ndarray | None,
-    buf: np.ndarray,
-) -> np.ndarray:
-    """Copy a block of ``X`` (standardised if asked) into ``buf``; return the filled part."""
-    block = buf[: rows.stop - rows.start]
-    if center is None or scale is None:
-        block[...] = X[rows]
-    else:
-        np.subtract(X[rows], center, out=block)
-        block /= scale
-    return block
 
 
 def design_matvec(
@@ -161,23 +148,68 @@ def design_gram(
     >>> design_gram(np.array([[1.0], [2.0]]), np.array([1.0, 1.0])).tolist()
     [[2.0, 3.0], [3.0, 5.0]]
     """
+    return design_sums(X, v, None, center=center, scale=scale, chunk=chunk)[0]
+
+
+def design_sums(
+    X: np.ndarray, v: np.ndarray, r: np.ndarray | None, *, center: np.ndarray | None = None,
+    scale: np.ndarray | None = None, chunk: int = CHUNK_ROWS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``Z' diag(v) Z`` and ``Z' r`` from one blocked pass over ``X`` (a Newton step's sums).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+    v : numpy.ndarray, shape (n,)
+        Row weights of the Gram matrix (may be negative).
+    r : numpy.ndarray, shape (n,), or None
+        The vector of the cross-product (``None``: zeros returned).
+    center, scale : numpy.ndarray, optional
+        When given, ``Z = [1, (X - center) / scale]``.
+    chunk : int
+        Rows per block.
+
+    Returns
+    -------
+    gram : numpy.ndarray, shape (p + 1, p + 1)
+    cross : numpy.ndarray, shape (p + 1,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H, g = design_sums(np.array([[1.0], [2.0]]), np.ones(2), np.array([1.0, -1.0]))
+    >>> H.tolist(), g.tolist()
+    ([[2.0, 3.0], [3.0, 5.0]], [0.0, -1.0])
+    """
     n, p = X.shape
     H = np.zeros((p + 1, p + 1))
+    g = np.zeros(p + 1)
     if n == 0:
-        return H
+        return H, g
     nonneg = bool((v >= 0).all())
+    standardise = center is not None and scale is not None
     buf = np.empty((min(chunk, n), p))
     for rows in row_blocks(n, chunk):
-        block = _standardised(X, rows, center, scale, buf)
+        # centred here, scaled once at the end (dividing the sums by the scales)
+        src = np.subtract(X[rows], center, out=buf[: rows.stop - rows.start]) if standardise \
+            else X[rows]
         vb = v[rows]
         H[0, 0] += vb.sum()
-        H[0, 1:] += vb @ block
+        H[0, 1:] += vb @ src
+        if r is not None:
+            rb = r[rows]
+            g[0] += rb.sum()
+            g[1:] += rb @ src
         if nonneg:
-            block *= np.sqrt(vb)[:, None]
+            block = np.multiply(src, np.sqrt(vb)[:, None], out=buf[: rows.stop - rows.start])
             H[1:, 1:] += block.T @ block
         else:
-            H[1:, 1:] += (block * vb[:, None]).T @ block
+            H[1:, 1:] += (src * vb[:, None]).T @ src
+    if standardise:
+        H[0, 1:] /= scale
+        H[1:, 1:] /= np.outer(scale, scale)
+        g[1:] /= scale
     H[1:, 0] = H[0, 1:]
     if not nonneg:
         H[1:, 1:] = (H[1:, 1:] + H[1:, 1:].T) / 2
-    return H
+    return H, g

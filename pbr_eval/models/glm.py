@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from pbr_eval.inference.design import design_gram, design_rmatvec
+from pbr_eval.inference.design import design_sums
 
 __all__ = ["GLMSums", "canonical_mean", "glm_loglik", "glm_sums"]
 
@@ -164,7 +164,6 @@ def glm_sums(
     if weights is not None:
         resid = resid * weights
         v = v * weights
-    score = design_rmatvec(X, resid, center=center, scale=scale)
-    info = design_gram(X, v, center=center, scale=scale)
+    info, score = design_sums(X, v, resid, center=center, scale=scale)
     ll = glm_loglik(family, y, eta, weights) if loglik and family != "linear" else float("nan")
     return GLMSums(score, info, ll)

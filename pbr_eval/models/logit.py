@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
-from pbr_eval.inference.design import design_gram, design_rmatvec
+from pbr_eval.inference.design import design_gram, design_sums, row_blocks
 from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -59,9 +59,12 @@ class LogitFit:
         """
         X = np.asarray(X, dtype=float)
         b = self.params[1:]
-        eta = np.full(X.shape[0], self.params[0])
-        for j in range(X.shape[1]):
-            eta += X[:, j] * b[j]
+        eta = np.empty(X.shape[0])
+        for rows in row_blocks(X.shape[0]):  # blocks of rows stay in cache; same sums
+            block = np.full(rows.stop - rows.start, self.params[0])
+            for j in range(X.shape[1]):
+                block += X[rows, j] * b[j]
+            eta[rows] = block
         return eta
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -229,8 +232,7 @@ def fit_logit(
             v = v * w
             resid = resid * w
         # one pass of Newton sums over [1, X], block by block (no n x p work array)
-        g = design_rmatvec(X, resid)
-        H = design_gram(X, v)
+        H, g = design_sums(X, v, resid)
         score = A.T @ g
         info = A.T @ H @ A
         try:

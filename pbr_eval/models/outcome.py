@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.inference.design import design_gram, design_matvec, design_rmatvec
+from pbr_eval.inference.design import design_gram, design_matvec, design_sums
 from pbr_eval.models.glm import canonical_mean, glm_loglik, glm_sums
 from pbr_eval.options import OUTCOME_MODELS
 
@@ -128,6 +128,7 @@ def fit_outcome(
     names: list[str] | None = None,
     tol: float = 1e-10,
     max_iter: int = 100,
+    subset: np.ndarray | None = None,
 ) -> OutcomeFit:
     """Fit an outcome model ``E[y | x] = g^{-1}(b0 + x'b)`` or a scikit-learn model.
 
@@ -144,6 +145,10 @@ def fit_outcome(
         Non-negative case weights (e.g. IPW weights for IPWRA).
     names : list of str, optional
         Column names, to name the covariates involved in a failure.
+    subset : numpy.ndarray of bool, optional
+        Fit on these rows only (``X``, ``y`` and ``weights`` are then for
+        every row). The same fit as on ``X[subset]``, without copying it:
+        the other rows get weight 0 in the sums.
 
     Returns
     -------
@@ -173,6 +178,11 @@ def fit_outcome(
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
+    if subset is not None and not isinstance(model, str):
+        rows = np.asarray(subset, dtype=bool)
+        X, y = X[rows], y[rows]
+        weights = None if weights is None else np.asarray(weights, dtype=float)[rows]
+        subset = None
     n, p = X.shape
     names = list(names) if names is not None else [f"x{j}" for j in range(p)]
     if not isinstance(model, str):
@@ -192,8 +202,13 @@ def fit_outcome(
             est.fit(X, y.astype(int) if hasattr(est, "predict_proba") else y)
         return OutcomeFit(family="sklearn", params=None, estimator=est)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    probe = X[:: max(1, n // 100_000)]
-    mu_x = probe.mean(axis=0) if n else np.zeros(p)
+    # the rows fitted on (all, or the subset's, which the others join with weight 0)
+    fitted = np.arange(n) if subset is None else np.flatnonzero(subset)
+    if subset is not None:
+        w = w * np.asarray(subset, dtype=bool)
+    n_fit = fitted.size
+    probe = X[fitted[:: max(1, n_fit // 100_000)]] if subset is not None else X[:: max(1, n // 100_000)]
+    mu_x = probe.mean(axis=0) if n_fit else np.zeros(p)
     sd_x = probe.std(axis=0)
     sd_x[sd_x == 0] = 1.0
     # The sums run over the standardised design [1, (X - mu_x) / sd_x] block by block
@@ -212,9 +227,9 @@ def fit_outcome(
         )
 
     if model == "linear":
-        info = design_gram(X, w, **std)
+        info, cross = design_sums(X, w, w * y, **std)  # one pass: Z'WZ and Z'Wy
         try:
-            beta = np.linalg.solve(info, design_rmatvec(X, w * y, **std))
+            beta = np.linalg.solve(info, cross)
         except np.linalg.LinAlgError as err:
             raise singular(err) from err
         if np.linalg.cond(info) > 1e13:
@@ -250,6 +265,10 @@ def fit_outcome(
             try:
                 step = np.linalg.solve(sums.information, sums.score)
             except np.linalg.LinAlgError as err:
+                mu_now = canonical_mean(model, eta)[0][ws > 0]
+                if model == "logistic" and ((mu_now < 1e-10) | (mu_now > 1 - 1e-10)).any():
+                    # fitted probabilities of 0 or 1: separation, reported as such below
+                    return beta, eta, False, it
                 raise singular(err) from err
             s = 1.0
             while True:
@@ -265,9 +284,10 @@ def fit_outcome(
                 return beta, eta, True, it
         return beta, eta, False, it
 
-    if n > _WARM_START_ROWS:
+    if n_fit > _WARM_START_ROWS:
         # Newton converges quadratically: start the full fit from a subsample's optimum.
-        sub = slice(0, None, n // (_WARM_START_ROWS // 2))
+        step_rows = n_fit // (_WARM_START_ROWS // 2)
+        sub = slice(0, None, step_rows) if subset is None else fitted[::step_rows]
         try:
             warm, _, ok, _ = newton(X[sub], y[sub], w[sub], beta)
             if ok:
@@ -277,7 +297,8 @@ def fit_outcome(
     beta, eta, converged, it = newton(X, y, w, beta)
     mu, v = _inverse_link(model, eta)
     if model == "logistic":
-        n_extreme = int(((mu < 1e-10) | (mu > 1 - 1e-10)).sum())
+        mu_fit = mu if subset is None else mu[fitted]
+        n_extreme = int(((mu_fit < 1e-10) | (mu_fit > 1 - 1e-10)).sum())
     else:
         n_extreme = 0
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
