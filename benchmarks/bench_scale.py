@@ -194,11 +194,14 @@ def write(section: list[str], n1: int, n0: int, command: str) -> None:
              "--write` (see its docstring); each section is one run of one size. Quote "
              "medians and ratios: the 2-core machine is shared.\n\n")
     kept = [p for p in parts[1:] if not p.startswith(head)]
+    threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    if threads:
+        command = f"OPENBLAS_NUM_THREADS={threads} {command}"
     stamp = (f"`{command}` on {dt.datetime.now().isoformat(timespec='minutes')}, "
              f"{machine()}, Python {platform.python_version()}, numpy {np.__version__}.\n\n")
     body = section[0] + "\n\n" + stamp + "\n".join(section[2:]) + "\n"
     sections = sorted([*kept, body], key=lambda s: [int(x.replace(",", "")) for x in
-                                                    re.findall(r"[\d,]+(?= )", s[:60])][:2])
+                                                    re.findall(r"\d[\d,]*", s[:60])][:2])
     RESULTS.write_text(intro + "".join(s if s.endswith("\n\n") else s + "\n" for s in sections),
                        encoding="utf-8")
 
