@@ -187,12 +187,11 @@ def design_sums(
     if n == 0:
         return H, g
     nonneg = bool((v >= 0).all())
-    standardise = center is not None and scale is not None
     buf = np.empty((min(chunk, n), p))
     for rows in row_blocks(n, chunk):
         # centred here, scaled once at the end (dividing the sums by the scales)
-        src = np.subtract(X[rows], center, out=buf[: rows.stop - rows.start]) if standardise \
-            else X[rows]
+        src = (np.subtract(X[rows], center, out=buf[: rows.stop - rows.start])
+               if center is not None and scale is not None else X[rows])
         vb = v[rows]
         H[0, 0] += vb.sum()
         H[0, 1:] += vb @ src
@@ -205,7 +204,7 @@ def design_sums(
             H[1:, 1:] += block.T @ block
         else:
             H[1:, 1:] += (src * vb[:, None]).T @ src
-    if standardise:
+    if center is not None and scale is not None:
         H[0, 1:] /= scale
         H[1:, 1:] /= np.outer(scale, scale)
         g[1:] /= scale
