@@ -10,7 +10,7 @@ True
 
 from pbr_eval import claims  # noqa: F401  (its results kinds register on import pbr_eval)
 from pbr_eval._version import __version__
-from pbr_eval.api import bootstrap, estimate, price, report
+from pbr_eval.api import bootstrap, estimate, evaluate, price, report
 from pbr_eval.areas import AreaRates, AreaTariffs, area_rates, area_tariffs
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
@@ -42,6 +42,7 @@ from pbr_eval.pricing import (
 from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
+from pbr_eval.results.evaluation import EvaluationResults
 from pbr_eval.validation import CoverageStudy, coverage_study
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "Cohort",
     "DroppedRows",
     "estimate",
+    "evaluate",
+    "EvaluationResults",
     "price",
     "report",
     "ESTIMATORS",

@@ -28,7 +28,7 @@ from pbr_eval.pricing.recommend import price
 from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = ["estimate", "bootstrap", "price", "report"]
+__all__ = ["estimate", "evaluate", "bootstrap", "price", "report"]
 
 
 def estimate(
@@ -140,6 +140,44 @@ def estimate(
                           BOOTSTRAP_KINDS),
         ci=check_choice("boot_ci", "normal" if boot_ci is None else boot_ci, BOOTSTRAP_CIS),
     )
+
+
+def evaluate(cohort: Cohort, **options: Any) -> Any:
+    """The design-first default: overlap, a stated headline estimate, a panel of checks, warnings.
+
+    Assesses overlap (propensity score distributions, participants without
+    comparable comparison people, effective sample sizes, what trimming
+    would drop), estimates the headline by matching with replacement and
+    regression adjustment, runs doubly robust, entropy balancing, weighting
+    and regression estimators as checks, and raises typed fragility
+    warnings. See :mod:`pbr_eval.workflow` and ``docs/evaluate.md``.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    **options
+        ``ratio``, ``disagreement``, ``level``, ``warn`` (see
+        :func:`pbr_eval.workflow.evaluate`).
+
+    Returns
+    -------
+    EvaluationResults
+        A :class:`CounterfactualResults` of the headline estimate (so
+        :func:`price` and :func:`report` take it) with ``panel_frame()``,
+        ``overlap``, ``flags`` and ``rule``.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> ev = pbr_eval.evaluate(pbr_eval.Cohort(sim.data, **sim.cohort_args), warn=False)
+    >>> ev.kind, ev.method
+    ('evaluation', 'nearest')
+    """
+    from pbr_eval.workflow import evaluate as _evaluate
+
+    return _evaluate(cohort, **options)
 
 
 def report(

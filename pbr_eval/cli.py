@@ -301,8 +301,12 @@ def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | No
     from pbr_eval.estimators import ESTIMATORS
     from pbr_eval.options import check_choice
 
-    check_choice("method", method, sorted(ESTIMATORS))
     opts = _options(options)
+    if method == "evaluate":  # the design-first default (no random step)
+        if seed is not None:
+            click.echo("note: 'evaluate' has no random step; --seed is not used.", err=True)
+        return pbr_eval.evaluate(cohort, **opts)
+    check_choice("method", method, ["evaluate", *sorted(ESTIMATORS)])
     if seed is not None:
         takes_seed = "seed" in inspect.signature(ESTIMATORS[method]).parameters
         if takes_seed and "seed" not in opts:
@@ -343,8 +347,10 @@ def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
 @cli.command()
 @click.argument("data")
 @_data_options
-@click.option("--method", default="nearest", show_default=True,
-              help="Estimator name (see docs/matching.md, docs/weighting.md, docs/did.md).")
+@click.option("--method", default="evaluate", show_default=True,
+              help="'evaluate' (the design-first default: overlap, a headline chosen by a "
+                   "stated rule, a panel of checks, fragility warnings; docs/evaluate.md) or an "
+                   "estimator name (see docs/matching.md, docs/weighting.md, docs/did.md).")
 @click.option("--option", "-o", "options", multiple=True,
               help="Estimator option KEY=VALUE (repeatable), e.g. -o caliper=0.2 "
                    "-o exact=sex,offence_type -o 'caliper={\"age\": 0.5}'.")
@@ -387,6 +393,35 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
         if show_balance:
             _echo("")
             _echo(_balance_text(res))
+
+
+@cli.command("evaluate")
+@click.argument("data")
+@_data_options
+@click.option("--option", "-o", "options", multiple=True,
+              help="Option KEY=VALUE (repeatable): ratio (comparison people per participant "
+                   "for the headline), disagreement (in headline standard errors).")
+@click.option("--level", default=0.95, show_default=True, type=float, help="Confidence level.")
+@click.option("--balance", "show_balance", is_flag=True,
+              help="Also print the headline's covariate balance table.")
+@click.option("--save", "save", default=None, type=click.Path(dir_okay=False),
+              help="Also write the full results (JSON) to this file, for `pbr-eval price`.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (estimates and info).")
+@click.pass_context
+def evaluate_command(ctx: click.Context, **kwargs: Any) -> None:
+    """The design-first evaluation (what `pbr-eval estimate` does by default).
+
+    Assesses overlap, estimates the headline by matching with replacement and
+    regression adjustment, checks it against doubly robust, entropy balancing,
+    weighting and regression estimates, and prints fragility warnings
+    (docs/evaluate.md).
+
+    \b
+    Example:
+      pbr-eval evaluate data/reoffending.csv --treatment treated --outcome reoffended \\
+          --covariates age,sex,prior_offences,offence_type,sentence_months --unit-id person_id
+    """
+    ctx.invoke(estimate, method="evaluate", seed=None, **kwargs)
 
 
 #: The balance columns the text view shows (``--json`` gives every column).

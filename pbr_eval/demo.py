@@ -59,7 +59,11 @@ def _money(value: float) -> str:
 def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path]]:
     sim = load_reoffending()
     cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    res = pbr_eval.estimate(cohort, method="nearest")
+    import warnings
+
+    with warnings.catch_warnings():  # the warnings are in the results and printed below
+        warnings.simplefilter("ignore", pbr_eval.exceptions.FragilityWarning)
+        res = pbr_eval.evaluate(cohort)
     rec = pbr_eval.price(res, value_per_outcome=value_per_outcome, better="lower",
                          outcomes=["reoffended"])
     frame = res.to_frame()
@@ -67,7 +71,8 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
     lines = [
         "pbr-eval demo: shipped prison-leavers data (simulated; the true answer is known)",
         f"{cohort.n_treated:,} people in the programme, {cohort.n_comparison:,} in the national "
-        "comparison pool; propensity-score matching (1:1, nearest neighbour).",
+        f"comparison pool; design-first evaluation, headline: {res.headline} "
+        "(pbr_eval.evaluate).",
         "",
         f"{'outcome':<22}{'observed':>10}{'non-intervention (95% CI)':>30}"
         f"{'effect (95% CI)':>28}{'true non-int.':>15}",
@@ -85,6 +90,11 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
             + f"{r['effect'] * s:>+8.{d}f} ({r['ci_lower'] * s:+.{d}f} to {r['ci_upper'] * s:+.{d}f})"
             + f"{true_ni:>13.{d}f}{u}"
         )
+    agree = res.panel[res.panel["role"] == "check"]
+    lines += ["", f"Checked against {agree['estimator'].nunique()} other estimators "
+              f"(largest distance from the headline {agree['distance'].max():.2f} standard "
+              "errors); fragility warnings: "
+              + ("none." if not res.flags else "; ".join(f.message for f in res.flags))]
     p = prices.loc["reoffended"]
     naive = frame.set_index("outcome").loc["reoffended", "naive_comparison"]
     lines += [
@@ -101,7 +111,13 @@ def _demo(work: Path, *, value_per_outcome: float) -> tuple[list[str], list[Path
         f"  recommended (at most a {(1 - rec.level) / 2:.1%} chance of paying for deadweight): "
         f"{_money(p['recommended'])}",
     ]
-    if p["recommended"] < 0.5 * p["ceiling"]:
+    row = frame.set_index("outcome").loc["reoffended"]
+    if p["recommended"] < 0.5 * p["ceiling"] and not row["ci_lower"] <= 0 <= row["ci_upper"]:
+        lines.append(
+            "  The effect is clearly different from zero, but the non-intervention rate is "
+            "uncertain enough that a price safe against paying for deadweight is far below the "
+            "central one: a larger comparison or a longer pilot would narrow the band.")
+    elif p["recommended"] < 0.5 * p["ceiling"]:
         lines.append(
             "  The programme's effect is not clearly different from zero (see the effect's "
             "interval), so the evidence cannot yet justify a confident price: pilot longer, "

@@ -39,6 +39,12 @@ __all__ = [
     "OverlapWarning",
     "PreTrendWarning",
     "DataQualityWarning",
+    "FragilityWarning",
+    "LackOfComparablesWarning",
+    "SmallSampleWarning",
+    "DisagreementWarning",
+    "ExtremeWeightsWarning",
+    "CohortChangedWarning",
 ]
 
 
@@ -155,3 +161,33 @@ class PreTrendWarning(EstimationWarning):
 
 class DataQualityWarning(PbrEvalWarning):
     """The data can be used, but something in it looks wrong (e.g. an outcome recorded in whole units typed as a measurement); the message says how to override the choice."""
+
+
+class FragilityWarning(EstimationWarning):
+    """An estimate is fragile: the design-first workflow (:func:`pbr_eval.evaluate`) found
+    a reason not to trust it as it stands. Each subclass is one reason; the results keep
+    them all (``EvaluationResults.flags``)."""
+
+
+class LackOfComparablesWarning(FragilityWarning, OverlapWarning):
+    """Programme participants have no comparable comparison person (propensity scores
+    further than the caliper from every comparison person's)."""
+
+
+class SmallSampleWarning(FragilityWarning):
+    """The effective number of comparison people is small: a few people carry the estimate."""
+
+
+class DisagreementWarning(FragilityWarning):
+    """Estimators that should agree when the design is sound disagree beyond the
+    headline's uncertainty (or one of them could not be computed)."""
+
+
+class ExtremeWeightsWarning(FragilityWarning):
+    """Weights are extreme: one comparison person carries a large share of the weight
+    (entropy balancing's diagnostic is its weights, since its balance is exact by design)."""
+
+
+class CohortChangedWarning(FragilityWarning):
+    """The estimate describes fewer people than the cohort given (a caliper, coarsened
+    exact matching or a discard rule left participants out)."""

@@ -200,6 +200,10 @@ def _case_checks() -> Any:
     return reproduce("jdl_city_guilds_2017")
 
 
+def _evaluation() -> Any:
+    return pbr_eval.evaluate(_reoffending()[1], warn=False)
+
+
 def _staggered() -> Any:
     from pbr_eval.datasets import simulate_staggered
 
@@ -229,6 +233,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "area_tariffs": _area_tariffs,
     "case_checks": _case_checks,
     "staggered_did": _staggered,
+    "evaluation": _evaluation,
 }
 
 _UNIT_ID = re.compile(r"\b[PFC]\d{6,7}\b")  # the shipped files' person, family, claim ids

@@ -1,0 +1,225 @@
+"""What :func:`pbr_eval.evaluate` returns: the headline estimate, the panel, overlap and warnings.
+
+:class:`EvaluationResults` *is* a :class:`~pbr_eval.results.CounterfactualResults`
+(the headline estimator's results: ``to_frame()``, ``price()``, ``report()`` and
+the figures work as for any estimate) that also carries the design-first
+workflow's evidence:
+
+* ``overlap``: the propensity score distributions, the share of participants
+  with no (or few) comparable comparison units, effective sample sizes and
+  what the usual trimming rule would do (aggregates only);
+* ``panel``: one row per estimator and outcome (estimate, interval,
+  effective comparison sample, largest weight share, distance from the
+  headline in headline standard errors);
+* ``flags``: typed fragility warnings (:class:`FragilityFlag`), also in
+  ``info["notes"]`` and :meth:`summary`;
+* ``rule``: how the headline was chosen, in words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from pbr_eval.kinds import Column, Schema
+from pbr_eval.results.balance import BalanceTable
+from pbr_eval.results.base import frame_from_records, jsonable
+from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
+
+__all__ = ["EvaluationResults", "FragilityFlag", "PANEL_SCHEMA", "FLAG_CODES"]
+
+#: Fragility warning codes and the warning class each is raised as
+#: (classes in :mod:`pbr_eval.exceptions`).
+FLAG_CODES: Mapping[str, str] = MappingProxyType({
+    "no_comparables": "LackOfComparablesWarning",
+    "small_ess": "SmallSampleWarning",
+    "disagreement": "DisagreementWarning",
+    "extreme_weights": "ExtremeWeightsWarning",
+    "cohort_changed": "CohortChangedWarning",
+    "failed": "DisagreementWarning",
+})
+
+
+@dataclass(frozen=True)
+class FragilityFlag:
+    """One fragility warning.
+
+    Attributes
+    ----------
+    code : str
+        One of :data:`FLAG_CODES`.
+    message : str
+        What was found and what it means, in words.
+    estimator : str
+        The panel member it concerns ("" for the cohort as a whole).
+    outcome : str
+        The outcome it concerns ("" for all).
+    """
+
+    code: str
+    message: str
+    estimator: str = ""
+    outcome: str = ""
+
+    @property
+    def warning(self) -> str:
+        """The name of the warning class raised for it."""
+        return FLAG_CODES.get(self.code, "FragilityWarning")
+
+
+#: The columns of :meth:`EvaluationResults.panel_frame`.
+PANEL_SCHEMA = Schema((
+    Column("estimator", "text", "Estimator"),
+    Column("role", "text", "Role", description="'headline' (the reported estimate) or 'check'."),
+    Column("outcome", "text", "Outcome"),
+    Column("outcome_type", "text", "Type of outcome"),
+    Column("non_intervention", "outcome", "Estimated without the programme", by="outcome_type"),
+    Column("non_intervention_ci_lower", "outcome", "Lower limit", by="outcome_type"),
+    Column("non_intervention_ci_upper", "outcome", "Upper limit", by="outcome_type"),
+    Column("non_intervention_se", "number", "Standard error"),
+    Column("effect", "outcome_difference", "Difference made by the programme",
+           by="outcome_type"),
+    Column("ess_comparison", "number", "Effective number of comparison people",
+           description="Kish's effective sample size of the comparison weights."),
+    Column("max_weight_share", "probability",
+           "Largest share of the comparison weight carried by one person"),
+    Column("distance", "ratio", "Distance from the headline, in headline standard errors"),
+    Column("error", "text", "Why it could not be computed"),
+))
+
+
+class EvaluationResults(CounterfactualResults):
+    """The design-first evaluation: a headline estimate plus the evidence it rests on.
+
+    Returned by :func:`pbr_eval.evaluate`. Everything a
+    :class:`~pbr_eval.results.CounterfactualResults` has (of the headline
+    estimator), plus:
+
+    Attributes
+    ----------
+    headline : str
+        The panel label of the headline estimator.
+    rule : str
+        How the headline was chosen, in words.
+    panel : pandas.DataFrame
+        One row per panel estimator and outcome; columns :data:`PANEL_SCHEMA`.
+    overlap : mapping
+        Aggregates of the overlap assessment (see :func:`pbr_eval.workflow.assess_overlap`).
+    flags : tuple of FragilityFlag
+        The fragility warnings raised.
+    """
+
+    kind: ClassVar[str] = "evaluation"
+    _legacy_keys: ClassVar[frozenset[str]] = frozenset()
+    title: ClassVar[str] = "Design-first evaluation"
+    panel_schema: ClassVar[Schema] = PANEL_SCHEMA
+    _redo = "run evaluate() again"
+
+    def __init__(self, *, headline: str, rule: str, panel: pd.DataFrame,
+                 overlap: Mapping[str, Any], flags: Sequence[FragilityFlag],
+                 method: str, estimand: str, estimates: Sequence[OutcomeEstimate],
+                 weights: pd.Series | None, balance: BalanceTable | None,
+                 info: Mapping[str, Any], level: float = 0.95,
+                 extras: Mapping[str, Any] | None = None) -> None:
+        self.headline = headline
+        self.rule = rule
+        self.panel = panel.reset_index(drop=True)
+        self.overlap = MappingProxyType(dict(overlap))
+        self.flags = tuple(flags)
+        info = dict(info)
+        notes = list(info.get("notes", []))
+        for f in self.flags:
+            note = f"Warning ({f.warning}): {f.message}"
+            if note not in notes:
+                notes.append(note)
+        info["notes"] = notes
+        super().__init__(method=method, estimand=estimand, estimates=estimates, weights=weights,
+                         balance=balance, info=info, level=level, extras=extras)
+
+    # ----------------------------------------------------------------- tables
+    def panel_frame(self) -> pd.DataFrame:
+        """The panel: one row per estimator and outcome (columns :data:`PANEL_SCHEMA`)."""
+        return self.panel[[c.name for c in PANEL_SCHEMA]].copy()
+
+    @property
+    def warned(self) -> bool:
+        """Whether any fragility warning was raised."""
+        return bool(self.flags)
+
+    def summary(self, level: float | None = None) -> str:
+        """The headline's summary, then the panel, the overlap assessment and the warnings."""
+        head = super().summary(level)
+        ov = self.overlap
+        lines = [head, "", f"Design-first evaluation: headline = {self.headline}.",
+                 f"Rule: {self.rule}"]
+        if ov.get("available"):
+            lines.append(
+                f"Overlap: {ov['share_no_comparable']:.1%} of participants have no comparison "
+                f"person within {ov['caliper']:.2f} (0.2 SD of the logit propensity score); "
+                f"{ov['share_few_comparable']:.1%} have fewer than {ov['few']}; effective number "
+                f"of comparison people (propensity odds weights) {ov['ess_comparison']:.1f} for "
+                f"{ov['n_treated']:,} participants.")
+            lines.append(
+                f"Trimming (Crump et al. 2009, scores outside [0.1, 0.9]) would drop "
+                f"{ov['crump_treated']:,} participants and {ov['crump_comparison']:,} comparison "
+                "people and change the estimand to the participants with comparable "
+                "non-participants; the headline is for the whole cohort (not trimmed).")
+        elif ov.get("reason"):
+            lines.append(f"Overlap: not assessed ({ov['reason']}).")
+        lines.append("Panel (non-intervention estimate, 95% interval, distance from the "
+                     "headline in its standard errors):")
+        for _, r in self.panel.iterrows():
+            if isinstance(r.get("error"), str) and r["error"]:
+                lines.append(f"  {r['estimator']:<34} {r['outcome']:<20} failed: {r['error']}")
+                continue
+            binary = r["outcome_type"] == "binary"
+
+            def f(v: float, _b: bool = binary) -> str:
+                return f"{v:.1%}" if _b else f"{v:,.3f}"
+
+            d = r["distance"]
+            lines.append(
+                f"  {r['estimator']:<34} {r['outcome']:<20} {f(r['non_intervention'])} "
+                f"({f(r['non_intervention_ci_lower'])} to {f(r['non_intervention_ci_upper'])})"
+                + ("" if r["role"] == "headline" or not math.isfinite(d) else f"  {d:.2f} SE"))
+        if self.flags:
+            lines.append(f"Fragility warnings ({len(self.flags)}):")
+            lines += [f"  [{f.code}] {f.message}" for f in self.flags]
+        else:
+            lines.append("Fragility warnings: none.")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<EvaluationResults headline={self.headline!r} outcomes={self.outcomes} "
+                f"warnings={len(self.flags)}>")
+
+    # ------------------------------------------------------------- export
+    def _to_state(self, level: float | None = None) -> dict[str, Any]:
+        out = super()._to_state(level)
+        out["evaluation"] = {
+            "headline": self.headline, "rule": self.rule,
+            "panel": jsonable(self.panel.to_dict(orient="records")),
+            "overlap": jsonable(dict(self.overlap)),
+            "flags": [asdict(f) for f in self.flags],
+        }
+        return out
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> EvaluationResults:
+        base = CounterfactualResults._from_state(state)
+        ev = dict(state.get("evaluation") or {})
+        panel = frame_from_records(ev.get("panel") or [],
+                                   columns=[c.name for c in PANEL_SCHEMA],
+                                   text=("estimator", "role", "outcome", "outcome_type", "error"))
+        info = dict(base.info)
+        # the flags' notes are in the saved notes already; the constructor does not repeat them
+        return cls(headline=str(ev.get("headline", base.method)), rule=str(ev.get("rule", "")),
+                   panel=panel, overlap=dict(ev.get("overlap") or {}),
+                   flags=[FragilityFlag(**f) for f in ev.get("flags") or []],
+                   method=base.method, estimand=base.estimand, estimates=base.estimates,
+                   weights=None, balance=base.balance, info=info, level=base.level)

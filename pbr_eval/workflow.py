@@ -1,0 +1,413 @@
+r"""The design-first workflow behind :func:`pbr_eval.evaluate`.
+
+Which method a user runs decides whether the answer is right, so the default
+does what the literature recommends before looking at outcomes, runs a small
+panel of estimators that rest on different models, and says when the answer
+is fragile:
+
+1. **Assess overlap** (Imbens & Rubin 2015, ch. 14): fit a main-effects
+   logistic propensity score; for each programme participant count the
+   comparison people within a caliper of 0.2 standard deviations of the
+   logit of the score (Austin 2011); the share with none, and with fewer
+   than ``k``; Kish's effective number of comparison people under the ATT
+   odds weights; the score distributions by group; what the usual trimming
+   rule (scores outside [0.1, 0.9], Crump, Hotz, Imbens & Mitnik 2009)
+   would drop. Trimming changes the estimand to "the participants who have
+   comparable non-participants", which is not the cohort a commissioner
+   pays for, so the default does not trim; it says how many people the
+   rule would drop instead.
+2. **Headline**: nearest-neighbour matching on the propensity score *with
+   replacement*, ``k`` comparison people per participant (``k`` = the
+   pool-to-cohort ratio rounded, between 1 and 4), and regression
+   adjustment in the matched sample (Stuart 2010; Abadie & Imbens 2011's
+   bias correction; Austin 2011). With replacement every participant gets
+   its closest comparison people however thin the pool (1:1 matching
+   without replacement runs out of good matches and was the worst method on
+   the NSW benchmarks); regression adjustment removes what the matching
+   leaves, so the estimate is right when either the matching or the
+   outcome model is; it does not rely on extreme weights, which is where
+   weighting estimators break down when models are wrong (Kang & Schafer
+   2007). If it cannot be computed the next panel member that can is the
+   headline (order: doubly robust, entropy balancing, regression).
+3. **Panel**: doubly robust AIPW (both models), entropy balancing
+   (Hainmueller 2012), inverse probability weighting (propensity model only)
+   and outcome regression (outcome model only). When the design is sound
+   they estimate the same quantity and agree; when one model is wrong the
+   estimators relying on it move (Kang & Schafer 2007).
+4. **Fragility warnings** (:class:`~pbr_eval.results.evaluation.FragilityFlag`,
+   raised as the warning classes in :mod:`pbr_eval.exceptions`): more than
+   5% of participants with no comparable comparison person; an effective
+   number of comparison people below 30 or a quarter of the cohort; a panel
+   member more than ``disagreement`` (0.75) headline standard errors from
+   the headline, or failing; one comparison person carrying more than 10% of
+   a weighting estimator's weight (for entropy balancing its weights are its
+   diagnostics, since its balance is exact by construction); an estimate
+   describing fewer participants than the cohort (caliper, CEM, discard).
+
+The thresholds are stated here and checked for what they buy in
+``docs/validation.md`` (share of missed intervals with no warning, share of
+sound estimates warned about).
+
+References
+----------
+Abadie, A. & Imbens, G. W. (2011). Bias-corrected matching estimators for
+average treatment effects. JBES 29(1), 1-11.
+Austin, P. C. (2011). Optimal caliper widths for propensity-score matching.
+Pharmaceutical Statistics 10(2), 150-161.
+Crump, R. K., Hotz, V. J., Imbens, G. W. & Mitnik, O. A. (2009). Dealing with
+limited overlap in estimation of average treatment effects. Biometrika 96(1).
+Hainmueller, J. (2012). Entropy balancing for causal effects. Political
+Analysis 20(1), 25-46.
+Imbens, G. W. & Rubin, D. B. (2015). Causal Inference for Statistics, Social,
+and Biomedical Sciences. Cambridge University Press.
+Kang, J. D. Y. & Schafer, J. L. (2007). Demystifying double robustness.
+Statistical Science 22(4), 523-539.
+Stuart, E. A. (2010). Matching methods for causal inference: a review and a
+look forward. Statistical Science 25(1), 1-21.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval import exceptions as exc
+from pbr_eval.cohort import Cohort
+from pbr_eval.estimators.base import build_estimator
+from pbr_eval.exceptions import EstimationError, OptionError, PbrEvalError
+from pbr_eval.models.propensity import fit_propensity
+from pbr_eval.options import DEFAULT_LEVEL, check_int, check_level, check_positive
+from pbr_eval.results.counterfactual import CounterfactualResults
+from pbr_eval.results.evaluation import EvaluationResults, FragilityFlag
+
+__all__ = ["evaluate", "assess_overlap", "fragility", "panel_specs", "THRESHOLDS"]
+
+#: The fragility thresholds (see the module docstring).
+THRESHOLDS = {
+    "caliper_sd": 0.2,          # Austin (2011): 0.2 SD of the logit propensity score
+    "no_comparable_share": 0.05,
+    "min_ess": 30.0,
+    "min_ess_share": 0.25,      # of the number of participants
+    "max_weight_share": 0.10,
+    "disagreement": 0.75,       # headline standard errors
+    "crump_alpha": 0.1,
+}
+
+HEADLINE_RULE = (
+    "matching with replacement on the propensity score ({k} comparison people per "
+    "participant: the pool-to-cohort ratio, rounded, between 1 and 4) with regression "
+    "adjustment in the matched sample (Stuart 2010; Abadie & Imbens 2011), because it gives "
+    "every participant its closest comparison people however thin the pool and does not rest "
+    "on extreme weights (Kang & Schafer 2007); the other estimators are checks. If it cannot "
+    "be computed, the first of the doubly robust, entropy balancing and regression estimators "
+    "that can is the headline."
+)
+
+
+def panel_specs(k: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """The panel, headline first: (label, method, options)."""
+    return [
+        (f"matching with replacement 1:{k}, adjusted", "nearest",
+         {"replace": True, "ratio": k, "adjust": True}),
+        ("doubly robust (AIPW)", "aipw", {}),
+        ("entropy balancing", "entropy", {}),
+        ("weighting (IPW)", "ipw", {}),
+        ("outcome regression", "regression", {}),
+    ]
+
+
+def _ess(w: np.ndarray) -> tuple[float, float]:
+    """Kish's effective sample size and the largest share of the total weight."""
+    w = w[w > 0]
+    if w.size == 0:
+        return 0.0, math.nan
+    s = float(w.sum())
+    return s * s / float((w * w).sum()), float(w.max() / s)
+
+
+def assess_overlap(cohort: Cohort, *, k: int = 1) -> dict[str, Any]:
+    """Overlap of the programme cohort and the comparison pool (aggregates only).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    k : int, default 1
+        "Few" comparable comparison people means fewer than ``k``.
+
+    Returns
+    -------
+    dict
+        ``available`` (False with ``reason`` when the propensity model cannot
+        be fitted, e.g. separation), ``n_treated``, ``n_comparison``,
+        ``caliper`` (0.2 SD of the logit score), ``share_no_comparable``,
+        ``share_few_comparable``, ``few``, ``ess_comparison`` and
+        ``max_weight_share`` (ATT odds weights), ``ps_treated`` /
+        ``ps_comparison`` (min, 5%, 25%, median, 75%, 95%, max of the score),
+        ``crump_treated`` / ``crump_comparison`` (people outside [0.1, 0.9]).
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> ov = assess_overlap(pbr_eval.Cohort(sim.data, **sim.cohort_args), k=2)
+    >>> ov["available"], ov["n_treated"], 0 <= ov["share_no_comparable"] <= 1
+    (True, 600, True)
+    """
+    t = cohort.t
+    out: dict[str, Any] = {"available": False, "n_treated": int(t.sum()),
+                           "n_comparison": int((~t).sum()), "few": int(k)}
+    try:
+        ps = fit_propensity(cohort, None, estimand="ATT").ps
+    except PbrEvalError as err:
+        out["reason"] = f"the propensity model could not be fitted: {err}"
+        return out
+    ps = np.clip(ps, 1e-15, 1 - 1e-15)
+    lps = np.log(ps / (1 - ps))
+    cal = THRESHOLDS["caliper_sd"] * float(np.std(lps, ddof=1))
+    pool = np.sort(lps[~t])
+    lt = lps[t]
+    n_close = np.searchsorted(pool, lt + cal, side="right") - np.searchsorted(pool, lt - cal,
+                                                                               side="left")
+    odds = ps[~t] / (1 - ps[~t])
+    ess, top = _ess(odds)
+    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+    a = THRESHOLDS["crump_alpha"]
+    out.update({
+        "available": True, "caliper": cal,
+        "share_no_comparable": float(np.mean(n_close == 0)),
+        "share_few_comparable": float(np.mean(n_close < k)),
+        "ess_comparison": ess, "max_weight_share": top,
+        "ps_treated": [float(v) for v in np.quantile(ps[t], qs)],
+        "ps_comparison": [float(v) for v in np.quantile(ps[~t], qs)],
+        "crump_treated": int(((ps[t] < a) | (ps[t] > 1 - a)).sum()),
+        "crump_comparison": int(((ps[~t] < a) | (ps[~t] > 1 - a)).sum()),
+    })
+    return out
+
+
+def fragility(results: CounterfactualResults, cohort: Cohort, *, label: str | None = None,
+              weighting: bool | None = None) -> list[FragilityFlag]:
+    """The fragility flags one estimate raises on its own (no panel needed).
+
+    Checks: the estimate describes fewer participants than the cohort
+    (``cohort_changed``: treated units with weight 0, e.g. a caliper, CEM
+    or a discard rule); a small effective number of comparison people
+    (``small_ess``); one comparison person carrying more than 10% of a
+    weighting estimator's weight (``extreme_weights``).
+
+    Parameters
+    ----------
+    results : CounterfactualResults
+        Fitted results (with ``weights``).
+    cohort : Cohort
+        The cohort they were fitted on.
+    label : str, optional
+        How to name the estimate (default: its method).
+    weighting : bool, optional
+        Check extreme weights (default: for the weighting and doubly robust
+        families and entropy balancing).
+
+    Returns
+    -------
+    list of FragilityFlag
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    >>> res = pbr_eval.estimate(cohort, method="nearest", caliper=0.05)
+    >>> [f.code for f in fragility(res, cohort)]
+    ['cohort_changed']
+    """
+    label = label or results.method
+    if results.weights is None:
+        return []
+    w = results.weights.to_numpy(dtype=float)
+    t = cohort.t
+    flags: list[FragilityFlag] = []
+    n1 = int(t.sum())
+    kept = int((w[t] > 0).sum())
+    if kept < n1:
+        flags.append(FragilityFlag(
+            "cohort_changed",
+            f"{label} describes {kept:,} of the {n1:,} participants ({kept / n1:.0%}): the "
+            "others were left out (caliper, coarsened exact matching or a discard rule), so "
+            "the number is not the cohort's non-intervention rate.", label))
+    ess, top = _ess(w[~t])
+    floor = max(THRESHOLDS["min_ess"], THRESHOLDS["min_ess_share"] * kept)
+    if ess < floor:
+        flags.append(FragilityFlag(
+            "small_ess",
+            f"{label} rests on an effective {ess:.1f} comparison people for {kept:,} "
+            f"participants (below {floor:.0f}): a few people carry the estimate.", label))
+    if weighting is None:
+        from pbr_eval.estimators.base import ESTIMATORS
+
+        cls = ESTIMATORS.get(results.method)
+        weighting = cls is not None and (cls.family in ("weighting", "doubly_robust")
+                                         or results.method == "entropy")
+    if weighting and math.isfinite(top) and top > THRESHOLDS["max_weight_share"]:
+        flags.append(FragilityFlag(
+            "extreme_weights",
+            f"{label}: one comparison person carries {top:.0%} of the comparison weight "
+            f"(effective number of comparison people {ess:.1f}); its balance checks cannot "
+            "show this, its weights do.", label))
+    return flags
+
+
+def _row(label: str, role: str, res: CounterfactualResults | None, cohort: Cohort,
+         error: str = "") -> list[dict[str, Any]]:
+    if res is None:
+        return [{"estimator": label, "role": role, "outcome": o,
+                 "outcome_type": cohort.outcome_types[o], "error": error}
+                for o in cohort.outcomes]
+    w = res.weights.to_numpy(dtype=float) if res.weights is not None else np.zeros(0)
+    ess, top = _ess(w[~cohort.t]) if w.size else (math.nan, math.nan)
+    rows = []
+    for _, r in res.to_frame().iterrows():
+        rows.append({"estimator": label, "role": role, "outcome": r["outcome"],
+                     "outcome_type": r["outcome_type"],
+                     "non_intervention": r["non_intervention"],
+                     "non_intervention_ci_lower": r["non_intervention_ci_lower"],
+                     "non_intervention_ci_upper": r["non_intervention_ci_upper"],
+                     "non_intervention_se": r["non_intervention_se"], "effect": r["effect"],
+                     "ess_comparison": ess, "max_weight_share": top, "error": ""})
+    return rows
+
+
+def evaluate(cohort: Cohort, *, ratio: int | None = None,
+             disagreement: float = THRESHOLDS["disagreement"], level: float = DEFAULT_LEVEL,
+             warn: bool = True) -> EvaluationResults:
+    """Design-first evaluation: overlap, a stated headline, a panel of checks, warnings.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    ratio : int, optional
+        Comparison people per participant for the headline matching
+        (default: the pool-to-cohort ratio rounded, between 1 and 4).
+    disagreement : float, default 0.75
+        A panel member further than this many headline standard errors from
+        the headline raises a :class:`~pbr_eval.exceptions.DisagreementWarning`.
+    level : float, default 0.95
+    warn : bool, default True
+        Also raise each fragility flag as a Python warning (its class in
+        :mod:`pbr_eval.exceptions`); the flags are in the results either way.
+
+    Returns
+    -------
+    EvaluationResults
+
+    Raises
+    ------
+    EstimationError
+        When no estimator of the panel can be computed.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> ev = pbr_eval.evaluate(pbr_eval.Cohort(sim.data, **sim.cohort_args), warn=False)
+    >>> ev.headline
+    'matching with replacement 1:4, adjusted'
+    >>> list(ev.panel_frame()["estimator"].unique())[1:]
+    ['doubly robust (AIPW)', 'entropy balancing', 'weighting (IPW)', 'outcome regression']
+    """
+    if not isinstance(cohort, Cohort):
+        raise OptionError(
+            f"`cohort` must be a pbr_eval.Cohort; got {type(cohort).__name__}. Build one with "
+            "pbr_eval.Cohort(data, treatment=..., outcome=..., covariates=...).")
+    if cohort.is_panel:
+        raise OptionError("`evaluate` compares people at one time; this cohort has periods. "
+                          "Use cohort.at_period(...) or pbr_eval.estimate(method='did').")
+    level = check_level(level)
+    disagreement = check_positive("disagreement", disagreement)
+    n1, n0 = cohort.n_treated, cohort.n_comparison
+    k = (min(4, max(1, int(round(n0 / n1)))) if ratio is None
+         else check_int("ratio", ratio, minimum=1))
+    overlap = assess_overlap(cohort, k=k)
+    fits: list[tuple[str, str, CounterfactualResults | None, str, list[str]]] = []
+    for label, method, options in panel_specs(k):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                res = build_estimator(method, options).fit(cohort)
+                err = ""
+            except PbrEvalError as e:
+                res, err = None, f"{type(e).__name__}: {e}"
+        fits.append((label, method, res, err,
+                     [str(c.message) for c in caught if issubclass(c.category, Warning)]))
+    ok = [f for f in fits if f[2] is not None]
+    if not ok:
+        raise EstimationError(
+            "No estimator of the design-first panel could be computed: "
+            + "; ".join(f"{lab}: {err}" for lab, _, _, err, _ in fits))
+    head_label, head = ok[0][0], ok[0][2]
+    rows: list[dict[str, Any]] = []
+    for label, _, res, err, _ in fits:
+        rows += _row(label, "headline" if label == head_label else "check", res, cohort, err)
+    panel = pd.DataFrame(rows)
+    hf = head.to_frame(level).set_index("outcome")
+    panel["distance"] = [
+        abs(r["non_intervention"] - hf.loc[r["outcome"], "non_intervention"])
+        / hf.loc[r["outcome"], "non_intervention_se"]
+        if not r.get("error") and hf.loc[r["outcome"], "non_intervention_se"] > 0 else math.nan
+        for _, r in panel.iterrows()]
+    flags = _flags(cohort, overlap, fits, head_label, panel, disagreement)
+    if warn:
+        for f in flags:
+            warnings.warn(f.message, getattr(exc, f.warning), stacklevel=3)
+    info = dict(head.info)
+    info["evaluation"] = {"ratio": k, "disagreement": disagreement, "thresholds": THRESHOLDS,
+                          "panel_warnings": {lab: msgs for lab, _, _, _, msgs in fits if msgs}}
+    return EvaluationResults(
+        headline=head_label, rule=HEADLINE_RULE.format(k=k), panel=panel, overlap=overlap,
+        flags=flags, method=head.method, estimand=head.estimand, estimates=head.estimates,
+        weights=head.weights, balance=head.balance, info=info, level=level,
+        extras=dict(head.extras))
+
+
+def _flags(cohort: Cohort, overlap: dict[str, Any], fits: list[Any], head_label: str,
+           panel: pd.DataFrame, disagreement: float) -> list[FragilityFlag]:
+    flags: list[FragilityFlag] = []
+    if overlap.get("available"):
+        share = overlap["share_no_comparable"]
+        if share > THRESHOLDS["no_comparable_share"]:
+            flags.append(FragilityFlag(
+                "no_comparables",
+                f"{share:.0%} of participants have no comparison person with a similar "
+                f"propensity score (within {overlap['caliper']:.2f} on the logit scale, 0.2 SD): "
+                "their non-intervention outcomes are extrapolated."))
+    else:
+        flags.append(FragilityFlag(
+            "no_comparables",
+            f"Overlap could not be assessed ({overlap.get('reason')}); separation means some "
+            "participants have no comparable comparison person."))
+    for label, _method, res, err, _ in fits:
+        if res is None:
+            flags.append(FragilityFlag("failed", f"{label} could not be computed ({err}).",
+                                       label))
+            continue
+        for f in fragility(res, cohort, label=label):
+            if label == head_label or f.code == "extreme_weights":
+                flags.append(f)
+    checks = panel[(panel["role"] == "check") & panel["distance"].notna()]
+    for outcome, g in checks.groupby("outcome", sort=False):
+        far = g[g["distance"] > disagreement]
+        if len(far):
+            names = ", ".join(f"{r['estimator']} ({r['distance']:.1f} SE)"
+                              for _, r in far.iterrows())
+            flags.append(FragilityFlag(
+                "disagreement",
+                f"'{outcome}': {names} differ from the headline by more than {disagreement:g} "
+                "of its standard errors: the estimate depends on which model is trusted.",
+                outcome=str(outcome)))
+    return flags
