@@ -19,8 +19,8 @@ reports, and records provenance, all into one output folder::
     unit_id = "person_id"
     # at_period = 1                        # for panel data: the period to analyse
 
-    [[estimate]]
-    method = "nearest"
+    [[estimate]]                           # leave out for the design-first default
+    method = "nearest"                     # "evaluate" (default) or an estimator name
     options = { caliper = 0.2 }
 
     [pricing]
@@ -374,6 +374,13 @@ def _check_estimators(path: Path, text: str, estimates: list[dict[str, Any]]) ->
 
     for k, est in enumerate(estimates):
         opts = est["options"]
+        if est["method"] == "evaluate":  # the design-first default takes these options only
+            bad = [o for o in opts if o not in ("ratio", "disagreement")]
+            if bad:
+                raise _fail(path, text, "estimate.options", bad[0],
+                            "is not an option of 'evaluate'; its options are 'ratio' and "
+                            "'disagreement'.", k)
+            continue
         try:
             build_estimator(est["method"], dict(opts))
         except (PbrEvalError, TypeError, ValueError) as err:
@@ -453,7 +460,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     _check_table(p, text, "", raw)
     _check_table(p, text, "data", raw["data"])
     _check_table(p, text, "roles", raw["roles"])
-    estimates = raw.get("estimate", [{"method": "nearest"}])
+    estimates = raw.get("estimate", [{"method": "evaluate"}])  # the design-first default
     if isinstance(estimates, dict):
         estimates = [estimates]
     from pbr_eval.estimators import ESTIMATORS
@@ -471,9 +478,9 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
             if bad is None:
                 raise
             _check_table_at(p, text, est, bad, k)
-        if est["method"] not in ESTIMATORS:
+        if est["method"] not in ESTIMATORS and est["method"] != "evaluate":
             raise _fail(p, text, "estimate", "method",
-                        f"must be one of {', '.join(map(repr, sorted(ESTIMATORS)))}; got "
+                        f"must be 'evaluate' or one of {', '.join(map(repr, sorted(ESTIMATORS)))}; got "
                         f"{est['method']!r}.", k)
         name = str(est.get("name", est["method"]))
         if name in names:
@@ -799,7 +806,9 @@ def _dependency_versions() -> dict[str, str]:
 def _takes_seed(method: str) -> bool:
     from pbr_eval.estimators import ESTIMATORS
 
-    cls = ESTIMATORS[method]
+    cls = ESTIMATORS.get(method)
+    if cls is None:  # 'evaluate': no random step
+        return False
     try:
         return "seed" in inspect.signature(cls).parameters
     except (TypeError, ValueError):  # pragma: no cover
@@ -911,7 +920,10 @@ def _run_into(spec: AnalysisSpec, folder: Path, *, generated: str | None,
         if "seed" not in opts and _takes_seed(est["method"]):
             opts["seed"] = r["seed"]
         try:
-            results[est["name"]] = pbr_eval.estimate(cohort, method=est["method"], **opts)
+            if est["method"] == "evaluate":
+                results[est["name"]] = pbr_eval.evaluate(cohort, **opts)
+            else:
+                results[est["name"]] = pbr_eval.estimate(cohort, method=est["method"], **opts)
         except PbrEvalError as err:  # say which [[estimate]] failed, and where it is declared
             raise _failed_at(spec, "estimate", r["estimate"].index(est),
                              f"[[estimate]] '{est['name']}' ({est['method']})", err) from err

@@ -166,3 +166,26 @@ def test_cli_estimate_defaults_to_evaluate(tmp_path, capsys) -> None:
     assert Results.from_json(saved).kind == "evaluation"
     assert main(["estimate", str(path), *roles, "--method", "nearest"]) == 0
     assert "Design-first" not in capsys.readouterr().out.split("pbr_eval: non-intervention")[-1]
+
+
+def test_analysis_file_without_estimate_uses_evaluate(tmp_path) -> None:
+    from pbr_eval.analysis import run_analysis
+    from pbr_eval.exceptions import AnalysisFileError
+
+    path = tmp_path / "reoffending.csv"
+    load_reoffending().data.to_csv(path, index=False)
+    roles = ('[roles]\ntreatment = "treated"\noutcome = ["reoffended"]\nunit_id = "person_id"\n'
+             'covariates = ["age", "sex", "prior_offences", "offence_type", '
+             '"sentence_months"]\n')
+    toml = tmp_path / "a.toml"
+    toml.write_text(f'[data]\nsource = "{path.as_posix()}"\n{roles}', encoding="utf-8")
+    run = run_analysis(toml, out=tmp_path / "out")
+    import json
+
+    prov = json.loads((run.folder / "provenance.json").read_text())
+    assert prov["resolved"]["estimate"][0]["method"] == "evaluate"
+    bad = tmp_path / "b.toml"
+    bad.write_text(f'[data]\nsource = "{path.as_posix()}"\n{roles}[[estimate]]\n'
+                   'method = "evaluate"\noptions = { caliper = 0.2 }\n', encoding="utf-8")
+    with pytest.raises(AnalysisFileError, match="caliper"):
+        run_analysis(bad, out=tmp_path / "out2")
