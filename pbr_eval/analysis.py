@@ -480,7 +480,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
             _check_table_at(p, text, est, bad, k)
         if est["method"] not in ESTIMATORS and est["method"] != "evaluate":
             raise _fail(p, text, "estimate", "method",
-                        f"must be 'evaluate' or one of {', '.join(map(repr, sorted(ESTIMATORS)))}; got "
+                        f"must be one of {', '.join(map(repr, ['evaluate', *sorted(ESTIMATORS)]))}; got "
                         f"{est['method']!r}.", k)
         name = str(est.get("name", est["method"]))
         if name in names:
