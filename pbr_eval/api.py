@@ -177,6 +177,13 @@ def evaluate(cohort: Cohort, **options: Any) -> Any:
     """
     from pbr_eval.workflow import evaluate as _evaluate
 
+    allowed = ("ratio", "disagreement", "level", "warn")
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise OptionError(
+            f"`evaluate` does not take option(s) {', '.join(map(repr, unknown))}; its options "
+            f"are {', '.join(map(repr, allowed))}. To choose an estimator and its options, use "
+            "pbr_eval.estimate(cohort, method=..., ...) (CLI: --method NAME).")
     return _evaluate(cohort, **options)
 
 

@@ -149,7 +149,7 @@ def test_bad_options_are_named(shipped) -> None:
         pbr_eval.evaluate(cohort, disagreement=-1)
     with pytest.raises(OptionError, match="must be a pbr_eval.Cohort"):
         pbr_eval.evaluate("data.csv")
-    with pytest.raises(TypeError):
+    with pytest.raises(OptionError, match="does not take option.*'method'.*--method NAME"):
         pbr_eval.evaluate(cohort, method="nearest")
 
 
