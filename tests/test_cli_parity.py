@@ -61,7 +61,8 @@ def test_at_period_analyses_one_period(capsys):
 
 
 def test_seed_and_estimator_options_by_their_api_names(capsys):
-    assert main(["estimate", str(REO), *ROLES, "--seed", "11", "-o", "caliper=0.2",
+    assert main(["estimate", str(REO), *ROLES, "--method", "nearest", "--seed", "11",
+                 "-o", "caliper=0.2",
                  "-o", "exact=sex,offence_type", "-o", "ratio=2", "--json"]) == 0
     info = _json(capsys)["info"]
     assert info["seed"] == 11
