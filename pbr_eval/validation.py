@@ -27,6 +27,7 @@ import pandas as pd
 
 from pbr_eval.bootstrap import bootstrap
 from pbr_eval.cohort import Cohort
+from pbr_eval.datasets._designs import DESIGNS as MISSPECIFICATION_DESIGNS
 from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.exceptions import OptionError, PbrEvalError
 from pbr_eval.inference.intervals import z_value
@@ -44,7 +45,8 @@ from pbr_eval.options import (
 from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage", "Design", "DESIGNS",
-           "designs_for", "coverage_design"]
+           "designs_for", "coverage_design", "misspecification_reps",
+           "summarise_misspecification", "MISSPECIFICATION_DESIGNS"]
 
 
 @dataclass(frozen=True)
@@ -591,3 +593,150 @@ def coverage_study(
         "n_failed": len(errors), "failures": list(dict.fromkeys(errors))[:5],
     }
     return CoverageStudy(table=table, replicates=reps, level=level, info=info)
+
+
+# ------------------------------------------------- misspecification designs (issue 16)
+def misspecification_reps(design: str, *, n_reps: int = 200, seed: int = 0,
+                          n_treated: int = 300, n_jobs: int = 1) -> pd.DataFrame:
+    """Per-replicate estimates, intervals and warnings on a misspecification design.
+
+    Each replicate simulates a cohort from :data:`MISSPECIFICATION_DESIGNS`
+    (:func:`pbr_eval.datasets._designs.simulate_design`, known truth: the
+    cohort's own mean outcome without the programme), runs the design-first
+    workflow (:func:`pbr_eval.workflow.evaluate`), whose panel gives every
+    estimator's estimate, and 1:1 nearest-neighbour matching without
+    replacement (the old default) for contrast.
+
+    Parameters
+    ----------
+    design : str
+        A name in :data:`MISSPECIFICATION_DESIGNS`.
+    n_reps : int, default 200
+    seed : int, default 0
+        Seed of the :class:`numpy.random.SeedSequence` giving each replicate's seed.
+    n_treated : int, default 300
+    n_jobs : int, default 1
+        Replicates run in parallel (joblib); the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per replicate and estimator: ``design``, ``rep``, ``estimator``
+        (``"default workflow"`` for the headline), ``truth``, ``estimate``,
+        ``lower``, ``upper``, ``warned`` (the workflow: any fragility flag; an
+        estimator: a warning it raised itself when run alone), ``error``.
+
+    Examples
+    --------
+    >>> reps = misspecification_reps("correct", n_reps=2, n_treated=100, seed=1)
+    >>> sorted(reps["estimator"].unique())[:2]
+    ['default workflow', 'doubly robust (AIPW)']
+    """
+    check_choice("design", design, list(MISSPECIFICATION_DESIGNS))
+    n_reps = check_int("n_reps", n_reps, minimum=1)
+    seeds = _seed_ints(seed, n_reps)
+    if n_jobs == 1:
+        out = [_misspec_rep(design, s, n_treated, i) for i, s in enumerate(seeds)]
+    else:
+        import joblib
+
+        out = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_misspec_rep)(design, s, n_treated, i)
+                                             for i, s in enumerate(seeds))
+    return pd.DataFrame([row for rows in out for row in rows])
+
+
+def _misspec_rep(design: str, seed: int, n_treated: int, rep: int) -> list[dict[str, Any]]:
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    from pbr_eval.cohort import Cohort
+    from pbr_eval.datasets._designs import simulate_design
+    from pbr_eval.estimators.base import build_estimator
+    from pbr_eval.workflow import evaluate
+
+    sim = simulate_design(design, n_treated=n_treated, seed=seed)
+    truth = float(sim.truth.loc["y", "non_intervention"])
+    base = {"design": design, "rep": rep, "seed": seed, "truth": truth}
+    rows: list[dict[str, Any]] = []
+    with threadpool_limits(limits=1):
+        cohort = Cohort(sim.data, **sim.cohort_args)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ev = evaluate(cohort, warn=False)
+        except PbrEvalError as err:
+            return [{**base, "estimator": "default workflow", "estimate": math.nan,
+                     "lower": math.nan, "upper": math.nan, "warned": True,
+                     "error": f"{type(err).__name__}: {err}"}]
+        f = ev.to_frame().iloc[0]
+        rows.append({**base, "estimator": "default workflow", "estimate": f["non_intervention"],
+                     "lower": f["non_intervention_ci_lower"],
+                     "upper": f["non_intervention_ci_upper"], "warned": bool(ev.flags),
+                     "error": ""})
+        own = ev.info["evaluation"]["panel_warnings"]
+        for _, r in ev.panel.iterrows():
+            rows.append({**base, "estimator": r["estimator"],
+                         "estimate": r.get("non_intervention", math.nan),
+                         "lower": r.get("non_intervention_ci_lower", math.nan),
+                         "upper": r.get("non_intervention_ci_upper", math.nan),
+                         "warned": bool(own.get(r["estimator"])), "error": r.get("error") or ""})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                g = build_estimator("nearest", {}).fit(cohort).to_frame().iloc[0]
+                rows.append({**base, "estimator": "nearest 1:1 without replacement",
+                             "estimate": g["non_intervention"],
+                             "lower": g["non_intervention_ci_lower"],
+                             "upper": g["non_intervention_ci_upper"],
+                             "warned": bool(caught), "error": ""})
+            except PbrEvalError as err:
+                rows.append({**base, "estimator": "nearest 1:1 without replacement",
+                             "estimate": math.nan, "lower": math.nan, "upper": math.nan,
+                             "warned": True, "error": str(err)})
+    return rows
+
+
+def summarise_misspecification(reps: pd.DataFrame) -> pd.DataFrame:
+    """Bias, coverage, warning rates and what the warnings buy, by design and estimator.
+
+    Parameters
+    ----------
+    reps : pandas.DataFrame
+        From :func:`misspecification_reps` (any number of designs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``design, estimator, n_reps, bias, coverage, coverage_mcse, warned``
+        (share of replicates warned), ``missed_unwarned`` (share of missed
+        intervals that carried no warning), ``sound_warned`` (share of
+        intervals that covered the truth and were warned about anyway).
+
+    Examples
+    --------
+    >>> reps = pd.DataFrame({"design": "d", "estimator": "e", "truth": 0.0,
+    ...                      "estimate": [0.1, 2.0], "lower": [-1.0, 1.0], "upper": [1.0, 3.0],
+    ...                      "warned": [False, True]})
+    >>> row = summarise_misspecification(reps).iloc[0]
+    >>> float(row["coverage"]), float(row["missed_unwarned"]), float(row["sound_warned"])
+    (0.5, 0.0, 0.0)
+    """
+    rows = []
+    for (design, est), g in reps.groupby(["design", "estimator"], sort=False):
+        g = g[g["estimate"].notna() & g["lower"].notna()]
+        r = len(g)
+        if r == 0:
+            continue
+        cover = ((g["lower"] <= g["truth"]) & (g["truth"] <= g["upper"])).to_numpy()
+        warned = g["warned"].astype(bool).to_numpy()
+        c = float(cover.mean())
+        rows.append({
+            "design": design, "estimator": est, "n_reps": r,
+            "bias": float((g["estimate"] - g["truth"]).mean()), "coverage": c,
+            "coverage_mcse": math.sqrt(c * (1 - c) / r), "warned": float(warned.mean()),
+            "missed_unwarned": float((~warned[~cover]).mean()) if (~cover).any() else math.nan,
+            "sound_warned": float(warned[cover].mean()) if cover.any() else math.nan,
+        })
+    return pd.DataFrame(rows)
+
