@@ -351,6 +351,8 @@ def evaluate(cohort: Cohort, *, ratio: int | None = None,
             "No estimator of the design-first panel could be computed: "
             + "; ".join(f"{lab}: {err}" for lab, _, _, err, _ in fits))
     head_label, head = ok[0][0], ok[0][2]
+    if head is None:  # pragma: no cover - ok holds fitted results only
+        raise EstimationError("the headline estimator returned no results")
     rows: list[dict[str, Any]] = []
     for label, _, res, err, _ in fits:
         rows += _row(label, "headline" if label == head_label else "check", res, cohort, err)
