@@ -143,7 +143,7 @@ def estimate(
 
 
 def evaluate(cohort: Cohort, **options: Any) -> Any:
-    """The design-first default: overlap, a stated headline estimate, a panel of checks, warnings.
+    """Evaluate a cohort design-first: overlap, a headline by a stated rule, checks, warnings.
 
     Assesses overlap (propensity score distributions, participants without
     comparable comparison people, effective sample sizes, what trimming

@@ -409,7 +409,7 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (estimates and info).")
 @click.pass_context
 def evaluate_command(ctx: click.Context, **kwargs: Any) -> None:
-    """The design-first evaluation (what `pbr-eval estimate` does by default).
+    """Run the design-first evaluation (what `pbr-eval estimate` does by default).
 
     Assesses overlap, estimates the headline by matching with replacement and
     regression adjustment, checks it against doubly robust, entropy balancing,

@@ -164,14 +164,18 @@ class DataQualityWarning(PbrEvalWarning):
 
 
 class FragilityWarning(EstimationWarning):
-    """An estimate is fragile: the design-first workflow (:func:`pbr_eval.evaluate`) found
-    a reason not to trust it as it stands. Each subclass is one reason; the results keep
-    them all (``EvaluationResults.flags``)."""
+    """An estimate is fragile: the design-first workflow found a reason not to trust it.
+
+    :func:`pbr_eval.evaluate` raises one subclass per reason; the results keep them all
+    (``EvaluationResults.flags``).
+    """
 
 
 class LackOfComparablesWarning(FragilityWarning, OverlapWarning):
-    """Programme participants have no comparable comparison person (propensity scores
-    further than the caliper from every comparison person's)."""
+    """Programme participants have no comparable comparison person.
+
+    Their propensity scores are further than the caliper from every comparison person's.
+    """
 
 
 class SmallSampleWarning(FragilityWarning):
@@ -179,15 +183,21 @@ class SmallSampleWarning(FragilityWarning):
 
 
 class DisagreementWarning(FragilityWarning):
-    """Estimators that should agree when the design is sound disagree beyond the
-    headline's uncertainty (or one of them could not be computed)."""
+    """Estimators that should agree when the design is sound disagree.
+
+    They differ beyond the headline's uncertainty (or one of them could not be computed).
+    """
 
 
 class ExtremeWeightsWarning(FragilityWarning):
-    """Weights are extreme: one comparison person carries a large share of the weight
-    (entropy balancing's diagnostic is its weights, since its balance is exact by design)."""
+    """Weights are extreme: one comparison person carries a large share of the weight.
+
+    Entropy balancing's diagnostic is its weights, since its balance is exact by design.
+    """
 
 
 class CohortChangedWarning(FragilityWarning):
-    """The estimate describes fewer people than the cohort given (a caliper, coarsened
-    exact matching or a discard rule left participants out)."""
+    """The estimate describes fewer people than the cohort given.
+
+    A caliper, coarsened exact matching or a discard rule left participants out.
+    """

@@ -709,9 +709,10 @@ def summarise_misspecification(reps: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``design, estimator, n_reps, bias, coverage, coverage_mcse, warned``
-        (share of replicates warned), ``missed_unwarned`` (share of missed
-        intervals that carried no warning), ``sound_warned`` (share of
-        intervals that covered the truth and were warned about anyway).
+        (share of replicates warned), ``n_missed`` (intervals that missed the
+        truth), ``missed_warned`` and ``missed_unwarned`` (shares of the missed
+        intervals that carried a warning and that did not), ``sound_warned``
+        (share of intervals that covered the truth and were warned about anyway).
 
     Examples
     --------
@@ -735,6 +736,8 @@ def summarise_misspecification(reps: pd.DataFrame) -> pd.DataFrame:
             "design": design, "estimator": est, "n_reps": r,
             "bias": float((g["estimate"] - g["truth"]).mean()), "coverage": c,
             "coverage_mcse": math.sqrt(c * (1 - c) / r), "warned": float(warned.mean()),
+            "n_missed": int((~cover).sum()),
+            "missed_warned": float(warned[~cover].mean()) if (~cover).any() else math.nan,
             "missed_unwarned": float((~warned[~cover]).mean()) if (~cover).any() else math.nan,
             "sound_warned": float(warned[cover].mean()) if cover.any() else math.nan,
         })

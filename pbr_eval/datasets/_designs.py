@@ -60,8 +60,10 @@ class Design:
 
     @property
     def one_model_right(self) -> bool:
-        """At least one of the two working models is right (a doubly robust estimator is
-        consistent)."""
+        """Whether at least one of the two working models is right.
+
+        A doubly robust estimator is then consistent.
+        """
         return self.propensity_right or self.outcome_right
 
 
@@ -88,7 +90,7 @@ def _index(x: np.ndarray, design: Design) -> np.ndarray:
 
 
 def _intercept(design: Design, share: float) -> float:
-    """The intercept giving programme entry probability ``share`` (a fixed large sample)."""
+    """Return the intercept giving programme entry probability ``share`` (a fixed large sample)."""
     x = np.random.default_rng(12345).standard_normal((200_000, 4))
     eta = _index(x, design)
     lo, hi = -30.0, 30.0

@@ -143,7 +143,7 @@ class EvaluationResults(CounterfactualResults):
 
     # ----------------------------------------------------------------- tables
     def panel_frame(self) -> pd.DataFrame:
-        """The panel: one row per estimator and outcome (columns :data:`PANEL_SCHEMA`)."""
+        """Return the panel: one row per estimator and outcome (columns :data:`PANEL_SCHEMA`)."""
         return self.panel[[c.name for c in PANEL_SCHEMA]].copy()
 
     @property
@@ -152,7 +152,7 @@ class EvaluationResults(CounterfactualResults):
         return bool(self.flags)
 
     def summary(self, level: float | None = None) -> str:
-        """The headline's summary, then the panel, the overlap assessment and the warnings."""
+        """Summarise the headline, then the panel, the overlap assessment and the warnings."""
         head = super().summary(level)
         ov = self.overlap
         lines = [head, "", f"Design-first evaluation: headline = {self.headline}.",

@@ -1,4 +1,4 @@
-"""The "How the estimate was chosen" report section (design-first evaluation, issue 16).
+r"""The "How the estimate was chosen" report section (design-first evaluation, issue 16).
 
 One function registered with :func:`~pbr_eval.reporting.model.section`: it
 reads an :class:`~pbr_eval.results.evaluation.EvaluationResults` (the object
@@ -7,7 +7,7 @@ or its ``to_dict()``) and shows the headline rule, the panel of estimators
 sentences with typed values, and the fragility warnings. Results from
 :func:`pbr_eval.estimate` (a single estimator) make it "not available", with
 the reason. Aggregates only: the panel and overlap figures are means, shares
-and effective sample sizes; counts go through typed :class:`Value`\\ s so the
+and effective sample sizes; counts go through typed :class:`Value`\ s so the
 disclosure policy applies.
 """
 
@@ -35,7 +35,7 @@ def _evaluation(results: Any) -> Any:
 @section("evaluation", title=TITLE, order=22, reports=("pilot", "tariff"), sheet="Evaluation",
          optional=True)
 def evaluation_section(inputs: ReportInputs) -> Section:
-    """The design-first evaluation: rule, panel, overlap and fragility warnings.
+    """Show the design-first evaluation: rule, panel, overlap and fragility warnings.
 
     Parameters
     ----------
