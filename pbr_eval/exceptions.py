@@ -196,6 +196,15 @@ class ExtremeWeightsWarning(FragilityWarning):
     """
 
 
+class PropensitySpecificationWarning(FragilityWarning):
+    """The main-effects propensity model leaves out terms the data support.
+
+    A likelihood-ratio test against a model with squares and pairwise products of the
+    covariates rejects it: matching and weighting on the score may leave the groups unlike
+    each other on those terms.
+    """
+
+
 class CohortChangedWarning(FragilityWarning):
     """The estimate describes fewer people than the cohort given.
 

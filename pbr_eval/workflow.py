@@ -15,7 +15,11 @@ is fragile:
    would drop. Trimming changes the estimand to "the participants who have
    comparable non-participants", which is not the cohort a commissioner
    pays for, so the default does not trim; it says how many people the
-   rule would drop instead.
+   rule would drop instead. Test the propensity model's specification: a
+   likelihood-ratio test against the model with squares of the non-binary
+   covariates and products of all pairs added (the second-order terms
+   Imbens & Rubin 2015, ch. 13, and Dehejia & Wahba 1999 add when the data
+   support them), at the 5% level.
 2. **Headline**: nearest-neighbour matching on the propensity score *with
    replacement*, ``k`` comparison people per participant (``k`` = the
    pool-to-cohort ratio rounded, between 1 and 4), and regression
@@ -42,7 +46,10 @@ is fragile:
    the headline, or failing; one comparison person carrying more than 10% of
    a weighting estimator's weight (for entropy balancing its weights are its
    diagnostics, since its balance is exact by construction); an estimate
-   describing fewer participants than the cohort (caliper, CEM, discard).
+   describing fewer participants than the cohort (caliper, CEM, discard); a
+   propensity model that the specification test rejects (matching and
+   weighting on it may leave the groups unlike each other on the omitted
+   terms, so the headline leans on its regression adjustment).
 
 The thresholds are stated here and checked for what they buy in
 ``docs/validation.md`` (share of missed intervals with no warning, share of
@@ -56,12 +63,17 @@ Austin, P. C. (2011). Optimal caliper widths for propensity-score matching.
 Pharmaceutical Statistics 10(2), 150-161.
 Crump, R. K., Hotz, V. J., Imbens, G. W. & Mitnik, O. A. (2009). Dealing with
 limited overlap in estimation of average treatment effects. Biometrika 96(1).
+Dehejia, R. H. & Wahba, S. (1999). Causal effects in nonexperimental studies:
+reevaluating the evaluation of training programs. JASA 94(448), 1053-1062.
 Hainmueller, J. (2012). Entropy balancing for causal effects. Political
 Analysis 20(1), 25-46.
 Imbens, G. W. & Rubin, D. B. (2015). Causal Inference for Statistics, Social,
 and Biomedical Sciences. Cambridge University Press.
 Kang, J. D. Y. & Schafer, J. L. (2007). Demystifying double robustness.
 Statistical Science 22(4), 523-539.
+Peduzzi, P., Concato, J., Kemper, E., Holford, T. R. & Feinstein, A. R. (1996).
+A simulation study of the number of events per variable in logistic regression
+analysis. Journal of Clinical Epidemiology 49(12), 1373-1379.
 Stuart, E. A. (2010). Matching methods for causal inference: a review and a
 look forward. Statistical Science 25(1), 1-21.
 """
@@ -79,12 +91,14 @@ from pbr_eval import exceptions as exc
 from pbr_eval.cohort import Cohort
 from pbr_eval.estimators.base import build_estimator
 from pbr_eval.exceptions import EstimationError, OptionError, PbrEvalError
+from pbr_eval.models.logit import fit_logit
 from pbr_eval.models.propensity import fit_propensity
 from pbr_eval.options import DEFAULT_LEVEL, check_int, check_level, check_positive
 from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.results.evaluation import EvaluationResults, FragilityFlag
 
-__all__ = ["evaluate", "assess_overlap", "fragility", "panel_specs", "THRESHOLDS"]
+__all__ = ["evaluate", "assess_overlap", "propensity_specification", "fragility",
+           "panel_specs", "THRESHOLDS"]
 
 #: The fragility thresholds (see the module docstring).
 THRESHOLDS = {
@@ -95,7 +109,12 @@ THRESHOLDS = {
     "max_weight_share": 0.10,
     "disagreement": 0.75,       # headline standard errors
     "crump_alpha": 0.1,
+    "specification_p": 0.05,    # the propensity specification test's level
+    "events_per_term": 10.0,    # Peduzzi et al. (1996): people in the smaller group per term
 }
+
+#: Above this many rows the specification test runs on an evenly spaced subsample.
+SPECIFICATION_ROWS = 200_000
 
 HEADLINE_RULE = (
     "matching with replacement on the propensity score ({k} comparison people per "
@@ -129,6 +148,102 @@ def _ess(w: np.ndarray) -> tuple[float, float]:
     return s * s / float((w * w).sum()), float(w.max() / s)
 
 
+def _second_order(X: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Squares of the non-binary columns and products of all pairs, of standardised columns.
+
+    Terms that are (numerically) linear combinations of the intercept, the main effects and
+    the terms kept before them are left out (e.g. products of categories that exclude each
+    other), judged by an unpivoted QR decomposition: a column is kept when its distance from
+    the span of the columns before it is more than 1e-7 of its own length.
+    """
+    n, p = X.shape
+    sd = X.std(axis=0)
+    Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    binary = [np.isin(X[:, j], (0.0, 1.0)).all() for j in range(p)]
+    pairs = [(j, j) for j in range(p) if not binary[j] and sd[j] > 0]
+    pairs += [(j, m) for j in range(p) for m in range(j + 1, p) if sd[j] > 0 and sd[m] > 0]
+    if not pairs:
+        return np.empty((n, 0)), []
+    T = np.column_stack([Z[:, j] * Z[:, m] for j, m in pairs])
+    M = np.column_stack([np.ones(n), Z, T])
+    r = np.abs(np.diag(np.linalg.qr(M, mode="r")))
+    norms = np.linalg.norm(M, axis=0)
+    keep = (r[p + 1:] > 1e-7 * np.maximum(norms[p + 1:], 1e-300))
+    return T[:, keep], [pr for pr, k in zip(pairs, keep, strict=True) if k]
+
+
+def propensity_specification(cohort: Cohort) -> dict[str, Any]:
+    """Test the main-effects propensity model against one with second-order terms.
+
+    A likelihood-ratio test of the main-effects logistic model against the
+    model that adds the squares of the non-binary design columns and the
+    products of all pairs (the second-order terms Imbens & Rubin 2015, ch.
+    13, and Dehejia & Wahba 1999 add to a propensity model when the data
+    support them). A small p-value says the main-effects score misses how
+    programme entry depends on the covariates, so matching and weighting on
+    it may leave the groups unlike each other on the omitted terms.
+
+    Not run (``available`` False, with ``reason``) when the larger model would
+    have fewer than 10 people of the smaller group per coefficient (Peduzzi et
+    al. 1996; squares alone are tried first) or cannot be fitted (e.g.
+    separation). Above 200,000 rows both models are fitted on an evenly spaced
+    subsample (``n_rows`` says how many rows were used).
+
+    Parameters
+    ----------
+    cohort : Cohort
+
+    Returns
+    -------
+    dict
+        ``available``, ``reason`` (when not run), ``statistic`` (twice the
+        log-likelihood gain), ``df`` (terms added), ``p_value``, ``terms``
+        ("squares and pairwise products" or "squares"), ``n_rows``.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets._designs import simulate_design
+    >>> sim = simulate_design("wrong_propensity", n_treated=300, seed=1)
+    >>> spec = propensity_specification(pbr_eval.Cohort(sim.data, **sim.cohort_args))
+    >>> spec["available"], spec["df"], spec["p_value"] < 0.05
+    (True, 10, True)
+    """
+    X, t = cohort.X, cohort.t
+    n = X.shape[0]
+    rows = (np.unique(np.linspace(0, n - 1, SPECIFICATION_ROWS).round().astype(np.int64))
+            if n > SPECIFICATION_ROWS else np.arange(n))
+    X, t = X[rows], t[rows]
+    out: dict[str, Any] = {"available": False, "n_rows": int(rows.size)}
+    T, pairs = _second_order(X)
+    budget = min(int(t.sum()), int((~t).sum())) / THRESHOLDS["events_per_term"]
+    label = "squares and pairwise products"
+    if 1 + X.shape[1] + T.shape[1] > budget:
+        sq = [i for i, (j, m) in enumerate(pairs) if j == m]
+        T, label = T[:, sq], "squares"
+    if T.shape[1] == 0:
+        out["reason"] = "no second-order term can be added (binary or constant covariates only)"
+        return out
+    if 1 + X.shape[1] + T.shape[1] > budget:
+        out["reason"] = (f"too few people for a model with {1 + X.shape[1] + T.shape[1]} "
+                         "coefficients (10 of the smaller group per coefficient, Peduzzi et "
+                         "al. 1996)")
+        return out
+    y = t.astype(float)
+    try:
+        small = fit_logit(X, y, ignorable=~t)
+        big = fit_logit(np.column_stack([X, T]), y, ignorable=~t)
+    except (PbrEvalError, np.linalg.LinAlgError) as err:
+        out["reason"] = f"the model with {label} could not be fitted ({err})"
+        return out
+    from scipy.stats import chi2
+
+    stat = max(0.0, 2.0 * (big.loglik - small.loglik))
+    out.update({"available": True, "statistic": stat, "df": int(T.shape[1]),
+                "p_value": float(chi2.sf(stat, T.shape[1])), "terms": label})
+    return out
+
+
 def assess_overlap(cohort: Cohort, *, k: int = 1) -> dict[str, Any]:
     """Overlap of the programme cohort and the comparison pool (aggregates only).
 
@@ -147,7 +262,11 @@ def assess_overlap(cohort: Cohort, *, k: int = 1) -> dict[str, Any]:
         ``share_few_comparable``, ``few``, ``ess_comparison`` and
         ``max_weight_share`` (ATT odds weights), ``ps_treated`` /
         ``ps_comparison`` (min, 5%, 25%, median, 75%, 95%, max of the score),
-        ``crump_treated`` / ``crump_comparison`` (people outside [0.1, 0.9]).
+        ``crump_treated`` / ``crump_comparison`` (people outside [0.1, 0.9]),
+        ``high_treated`` (participants with scores above 0.9: the ones the
+        rule would drop for lack of comparable non-participants; a low score
+        is no problem for an estimate about the participants),
+        ``specification`` (:func:`propensity_specification`).
 
     Examples
     --------
@@ -186,6 +305,8 @@ def assess_overlap(cohort: Cohort, *, k: int = 1) -> dict[str, Any]:
         "ps_comparison": [float(v) for v in np.quantile(ps[~t], qs)],
         "crump_treated": int(((ps[t] < a) | (ps[t] > 1 - a)).sum()),
         "crump_comparison": int(((ps[~t] < a) | (ps[~t] > 1 - a)).sum()),
+        "high_treated": int((ps[t] > 1 - a).sum()),
+        "specification": propensity_specification(cohort),
     })
     return out
 
@@ -393,6 +514,16 @@ def _flags(cohort: Cohort, overlap: dict[str, Any], fits: list[Any], head_label:
             "no_comparables",
             f"Overlap could not be assessed ({overlap.get('reason')}); separation means some "
             "participants have no comparable comparison person."))
+    spec = overlap.get("specification") or {}
+    if spec.get("available") and spec["p_value"] < THRESHOLDS["specification_p"]:
+        flags.append(FragilityFlag(
+            "propensity_misspecified",
+            f"The main-effects propensity model misses how programme entry depends on the "
+            f"covariates: adding {spec['terms']} ({spec['df']} terms) improves its fit beyond "
+            f"chance (likelihood-ratio test, p = {spec['p_value']:.2g}). Matching and weighting "
+            "on it may leave the groups unlike each other on those terms, so the headline "
+            "leans on its regression adjustment (and the doubly robust check on its outcome "
+            "model) being right."))
     for label, _method, res, err, _ in fits:
         if res is None:
             flags.append(FragilityFlag("failed", f"{label} could not be computed ({err}).",

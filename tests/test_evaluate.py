@@ -19,10 +19,11 @@ from pbr_eval.exceptions import (
     LackOfComparablesWarning,
     OptionError,
     OverlapWarning,
+    PropensitySpecificationWarning,
 )
 from pbr_eval.results import Results
 from pbr_eval.results.evaluation import PANEL_SCHEMA, EvaluationResults
-from pbr_eval.workflow import assess_overlap, fragility
+from pbr_eval.workflow import _second_order, assess_overlap, fragility, propensity_specification
 
 #: The NSW experimental control group's mean 1978 earnings (Dehejia & Wahba 1999; the
 #: treated participants' earnings without the programme, measured by randomisation).
@@ -74,7 +75,8 @@ def test_results_face_panel_and_round_trip(shipped) -> None:
     assert (panel["role"] == "headline").sum() == len(cohort.outcomes)
     assert panel.loc[panel["role"] == "headline", "distance"].eq(0).all()
     text = ev.summary()
-    assert "Design-first evaluation" in text and "Crump et al. 2009" in text
+    assert "Design-first evaluation" in text and "Propensity model: a likelihood-ratio" in text
+    assert "Every participant has a comparison person" in text
     back = Results.from_dict(ev.to_dict())
     assert type(back) is EvaluationResults and back.to_dict() == ev.to_dict()
     assert back.panel_frame()["non_intervention"].tolist() == pytest.approx(
@@ -189,3 +191,70 @@ def test_analysis_file_without_estimate_uses_evaluate(tmp_path) -> None:
                    'method = "evaluate"\noptions = { caliper = 0.2 }\n', encoding="utf-8")
     with pytest.raises(AnalysisFileError, match="caliper"):
         run_analysis(bad, out=tmp_path / "out2")
+
+
+def test_propensity_specification_flags_a_wrong_propensity_model() -> None:
+    """The specification test rejects the main-effects score when entry depends on squares and
+    interactions (Kang & Schafer's kind of error), and says so as a typed warning."""
+    sim = simulate_design("wrong_propensity", n_treated=300, seed=4)
+    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    spec = propensity_specification(cohort)
+    assert spec["available"] and spec["df"] == 10  # 4 squares + 6 products
+    assert spec["p_value"] < 1e-6
+    with pytest.warns(PropensitySpecificationWarning, match="likelihood-ratio test"):
+        ev = pbr_eval.evaluate(cohort)
+    assert "propensity_misspecified" in {f.code for f in ev.flags}
+    assert "it misses how programme entry depends on them" in ev.summary()
+    right = simulate_design("correct", n_treated=300, seed=4)
+    spec = propensity_specification(pbr_eval.Cohort(right.data, **right.cohort_args))
+    assert spec["available"] and spec["p_value"] > 0.05
+
+
+def test_lalonde_propensity_needs_second_order_terms(lalonde) -> None:
+    """Dehejia & Wahba (1999) added squares to the NSW-PSID propensity model: so does the test's
+    verdict. With 185 participants only the squares fit the 10-per-coefficient budget."""
+    spec = propensity_specification(lalonde)
+    assert spec["terms"] == "squares" and spec["p_value"] < 1e-6
+
+
+def test_specification_terms_skip_linear_combinations() -> None:
+    """Products of categories that exclude each other, and squares of binary columns, are linear
+    in the main effects: they are not counted as added terms."""
+    sim = load_reoffending()
+    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    X = cohort.X
+    T, pairs = _second_order(X)
+    one = np.ones((X.shape[0], 1))
+    expected = (np.linalg.matrix_rank(np.column_stack([one, X, T]))
+                - np.linalg.matrix_rank(np.column_stack([one, X])))
+    assert T.shape[1] == expected == len(pairs)
+    assert propensity_specification(cohort)["df"] == expected
+
+
+def test_specification_not_run_when_too_few_people() -> None:
+    rng = np.random.default_rng(2)
+    n1, n0 = 30, 200
+    d = pd.DataFrame(rng.normal(size=(n1 + n0, 6)), columns=[f"x{j}" for j in range(6)])
+    d["t"] = np.r_[np.ones(n1), np.zeros(n0)].astype(int)
+    d["y"] = rng.normal(size=n1 + n0)
+    cohort = pbr_eval.Cohort(d, treatment="t", outcome="y", covariates=[f"x{j}" for j in range(6)])
+    spec = propensity_specification(cohort)
+    assert not spec["available"] and "Peduzzi" in spec["reason"]
+    ev = pbr_eval.evaluate(cohort, warn=False)
+    assert "propensity_misspecified" not in {f.code for f in ev.flags}
+    assert "specification test not run: too few people" in ev.summary()
+
+
+def test_report_section_reads_for_a_commissioner(shipped) -> None:
+    """The section's sentences: overlap in words, the effective size as a whole number, the
+    specification test's verdict, and no trimming count that would read as people to drop."""
+    from pbr_eval.disclosure import DisclosurePolicy
+    from pbr_eval.reporting.model import ReportInputs
+    from pbr_eval.reporting.sections.evaluation import evaluation_section
+
+    _, _, ev = shipped
+    s = evaluation_section(ReportInputs(ev, {}, "pilot", 0.95, DisclosurePolicy()))
+    text = " ".join(p.template if hasattr(p, "template") else str(p) for p in s.paragraphs)
+    assert "counts as {ess} people" in text and "Propensity model" in text
+    assert "0.1 to 0.9" not in text
+    assert "passes its specification test" in " ".join(map(str, s.notes))

@@ -41,9 +41,39 @@ FLAG_CODES: Mapping[str, str] = MappingProxyType({
     "disagreement": "DisagreementWarning",
     "extreme_weights": "ExtremeWeightsWarning",
     "cohort_changed": "CohortChangedWarning",
+    "propensity_misspecified": "PropensitySpecificationWarning",
     "failed": "DisagreementWarning",
 })
 
+
+
+def _overlap_lines(ov: Mapping[str, Any]) -> list[str]:
+    """Describe the overlap assessment in sentences (for :meth:`EvaluationResults.summary`)."""
+    share = ov["share_no_comparable"]
+    who = ("Every participant has a" if share == 0 else
+           f"{share:.1%} of participants have no")
+    lines = [
+        f"Overlap: {who} comparison person with a similar propensity score (within "
+        f"{ov['caliper']:.2f} on the logit scale, 0.2 SD; Austin 2011)"
+        + ("" if share == 0 else "; their outcomes without the programme are extrapolated")
+        + f". Weighted to resemble the {ov['n_treated']:,} participants, the comparison pool "
+        f"counts as {ov['ess_comparison']:,.0f} people (its effective size)."]
+    high = ov.get("high_treated")
+    if high:
+        lines.append(
+            f"{high:,} participants have a propensity score above 0.9: few non-participants "
+            "resemble them. Trimming them (Crump et al. 2009) would change who the estimate "
+            "describes, so they are kept.")
+    spec = ov.get("specification") or {}
+    if spec.get("available"):
+        lines.append(
+            f"Propensity model: a likelihood-ratio test against the model with "
+            f"{spec['terms']} of the covariates gives p = {spec['p_value']:.2g} "
+            + ("(it misses how programme entry depends on them)." if spec["p_value"] < 0.05
+               else "(no sign that it misses how programme entry depends on them)."))
+    elif spec.get("reason"):
+        lines.append(f"Propensity model specification test not run: {spec['reason']}.")
+    return lines
 
 @dataclass(frozen=True)
 class FragilityFlag:
@@ -158,24 +188,17 @@ class EvaluationResults(CounterfactualResults):
         lines = [head, "", f"Design-first evaluation: headline = {self.headline}.",
                  f"Rule: {self.rule}"]
         if ov.get("available"):
-            lines.append(
-                f"Overlap: {ov['share_no_comparable']:.1%} of participants have no comparison "
-                f"person within {ov['caliper']:.2f} (0.2 SD of the logit propensity score); "
-                f"{ov['share_few_comparable']:.1%} have fewer than {ov['few']}; effective number "
-                f"of comparison people (propensity odds weights) {ov['ess_comparison']:.1f} for "
-                f"{ov['n_treated']:,} participants.")
-            lines.append(
-                f"Trimming (Crump et al. 2009, scores outside [0.1, 0.9]) would drop "
-                f"{ov['crump_treated']:,} participants and {ov['crump_comparison']:,} comparison "
-                "people and change the estimand to the participants with comparable "
-                "non-participants; the headline is for the whole cohort (not trimmed).")
+            lines += _overlap_lines(ov)
         elif ov.get("reason"):
             lines.append(f"Overlap: not assessed ({ov['reason']}).")
         lines.append("Panel (non-intervention estimate, 95% interval, distance from the "
                      "headline in its standard errors):")
+        wide = max([len(str(e)) for e in self.panel["estimator"]] + [10])
+        out_w = max([len(str(o)) for o in self.panel["outcome"]] + [7])
         for _, r in self.panel.iterrows():
             if isinstance(r.get("error"), str) and r["error"]:
-                lines.append(f"  {r['estimator']:<34} {r['outcome']:<20} failed: {r['error']}")
+                lines.append(f"  {r['estimator']:<{wide}}  {r['outcome']:<{out_w}}  "
+                             f"failed: {r['error']}")
                 continue
             binary = r["outcome_type"] == "binary"
 
@@ -184,7 +207,7 @@ class EvaluationResults(CounterfactualResults):
 
             d = r["distance"]
             lines.append(
-                f"  {r['estimator']:<34} {r['outcome']:<20} {f(r['non_intervention'])} "
+                f"  {r['estimator']:<{wide}}  {r['outcome']:<{out_w}}  {f(r['non_intervention'])} "
                 f"({f(r['non_intervention_ci_lower'])} to {f(r['non_intervention_ci_upper'])})"
                 + ("" if r["role"] == "headline" or not math.isfinite(d) else f"  {d:.2f} SE"))
         if self.flags:

@@ -70,22 +70,37 @@ def evaluation_section(inputs: ReportInputs) -> Section:
     if ov.get("available"):
         paras.append(Paragraph(
             "Overlap: {share} of the {n} participants have no comparison person with a similar "
-            "propensity score; the comparison weights amount to an effective {ess} people. "
-            "Trimming scores outside 0.1 to 0.9 (Crump et al. 2009) would leave out {crump} "
-            "participants and change who the estimate describes, so the estimate is not trimmed.",
+            "propensity score. Weighted to resemble the participants, the comparison pool "
+            "counts as {ess} people (its effective size).",
             share=Value(ov["share_no_comparable"], "probability"),
             n=Value(ov["n_treated"], "count"),
-            ess=Value(round(float(ov["ess_comparison"]), 1), "number"),
-            crump=Value(ov["crump_treated"], "count")))
+            ess=Value(round(float(ov["ess_comparison"])), "number")))
+        if ov.get("high_treated"):
+            paras.append(Paragraph(
+                "{high} participants have a propensity score above 0.9: few non-participants "
+                "resemble them. Trimming them (Crump et al. 2009) would change who the estimate "
+                "describes, so they are kept.", high=Value(ov["high_treated"], "count")))
+        spec = ov.get("specification") or {}
+        if spec.get("available"):
+            paras.append(Paragraph(
+                "Propensity model: a likelihood-ratio test against the model with {terms} of "
+                "the covariates gives p = {p} ({verdict}).",
+                terms=Value(spec["terms"], "text"), p=Value(spec["p_value"], "p_value"),
+                verdict=Value("it misses how programme entry depends on them"
+                              if spec["p_value"] < 0.05 else "no sign that it misses how "
+                              "programme entry depends on them", "text")))
     else:
         paras.append(Paragraph("Overlap could not be assessed: {why}",
                                why=Value(str(ov.get("reason", "")), "text")))
     notes: list[str | Paragraph] = [Paragraph("Warning: {m}", m=Value(f.message, "text"))
                                     for f in ev.flags]
     if not ev.flags:
+        tested = (ov.get("specification") or {}).get("available")
         notes.append("No fragility warning: the checks agree with the headline, every "
-                     "participant has comparable comparison people and no one carries the "
-                     "estimate alone.")
+                     "participant has comparable comparison people"
+                     + (", no one carries the estimate alone and the propensity model passes "
+                        "its specification test." if tested else
+                        " and no one carries the estimate alone."))
     schema = Schema(tuple(c for c in PANEL_SCHEMA if c.name in _SHOWN))
     panel = ev.panel_frame()
     rows = tuple({c: panel.at[i, c] for c in _SHOWN} | {"outcome_type": panel.at[i, "outcome_type"]}
