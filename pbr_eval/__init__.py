@@ -43,12 +43,16 @@ from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.results.evaluation import EvaluationResults
+from pbr_eval.survival import weighted_curves
+from pbr_eval.time_to_event import TimeToEvent
 from pbr_eval.validation import CoverageStudy, coverage_study
 
 __all__ = [
     "__version__",
     "Cohort",
     "DroppedRows",
+    "TimeToEvent",
+    "weighted_curves",
     "estimate",
     "evaluate",
     "EvaluationResults",

@@ -34,6 +34,7 @@ from pbr_eval.exceptions import (
     PbrEvalError,
     PeriodOrderError,
     SmallCohortError,
+    TimeToEventError,
     TreatmentError,
 )
 from pbr_eval.options import (
@@ -46,6 +47,8 @@ from pbr_eval.options import (
     check_int,
 )
 from pbr_eval.replicate import WorkBuffers
+from pbr_eval.time_to_event import TimeToEvent, as_time_to_event, check_frame, to_dates
+from pbr_eval.time_to_event import times_from_frame as _times_from_frame
 
 __all__ = ["Cohort", "CohortCheck", "DroppedRows", "collinear_columns",
            "collinear_from_cross_products", "describe_dropped"]
@@ -425,6 +428,17 @@ def _list_names(names: Sequence[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def _time_to_event_specs(given: Mapping[str, Any] | None) -> dict[str, TimeToEvent]:
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise OptionError(
+            "`time_to_event` must be a dict of outcome name -> TimeToEvent(...); got "
+            f"{given!r}."
+        )
+    return {str(k): as_time_to_event(str(k), v) for k, v in given.items()}
+
+
 class Cohort:
     """A programme cohort and its comparison pool, validated once.
 
@@ -483,6 +497,17 @@ class Cohort:
         Most distinct values a text covariate may have; more raises
         :class:`CovariateError` (an identifier or free text is not a
         covariate, and its indicators would fill memory).
+    time_to_event : dict, optional
+        Time-to-event outcomes, by name: ``{"reoffence":
+        TimeToEvent(time="days", event="reoffended", window=365)}``, or
+        from dates: ``TimeToEvent(start="released", event_date="reoffence_date",
+        end=pd.Timestamp("2024-03-31"), window=365)`` (a dict of the same
+        fields works too). Their columns are checked (negative times, events
+        after the end of follow-up, dates that are not dates, a window longer
+        than anyone in the comparison pool is followed:
+        :class:`~pbr_eval.exceptions.TimeToEventError`); date columns are
+        converted to datetime. ``outcome`` may then be empty. Estimate with
+        :func:`pbr_eval.estimate_survival`.
 
     Attributes
     ----------
@@ -567,7 +592,7 @@ class Cohort:
         data: pd.DataFrame,
         *,
         treatment: str,
-        outcome: str | Sequence[str],
+        outcome: str | Sequence[str] = (),
         covariates: Sequence[str],
         unit_id: str | None = None,
         cluster: str | None = None,
@@ -578,8 +603,10 @@ class Cohort:
         period_order: Sequence[Any] | None = None,
         max_levels: int = DEFAULT_MAX_LEVELS,
         first_treated: str | None = None,
+        time_to_event: Mapping[str, Any] | None = None,
     ) -> None:
         self.first_treated = first_treated  # checked in _build with the other roles
+        self.time_to_event = _time_to_event_specs(time_to_event)
         # Cohort.check sets _collecting: problems are then recorded, not raised one by one
         findings = _Findings(collect=getattr(self, "_collecting", False))
         self._build(data, findings, treatment, outcome, covariates, unit_id, cluster, period,
@@ -659,6 +686,7 @@ class Cohort:
 
         self.t = self._check_treatment(frame[self.treatment], findings)
         self._check_infinite(frame, findings)
+        frame = self._check_time_to_event(frame, findings)
         self.outcome_types = self._outcome_types(frame, outcome_types, findings)
         self.X, self.design_columns, self.design_sources = self._design(frame, findings)
         if not findings.errors:  # the design checks need every covariate usable
@@ -690,8 +718,9 @@ class Cohort:
             raise OptionError(f"`treatment` must be one column name; got {treatment!r}.")
         outcomes = check_columns("outcome", outcome)
         covs = check_columns("covariates", covariates)
-        if not outcomes:
-            raise OptionError("`outcome` must name at least one column; got none.")
+        if not outcomes and not self.time_to_event:
+            raise OptionError("`outcome` must name at least one column (or give "
+                              "`time_to_event`); got none.")
         for name, val in (("unit_id", unit_id), ("cluster", cluster), ("period", period),
                           ("first_treated", getattr(self, "first_treated", None))):
             if val is not None and not isinstance(val, str):
@@ -705,6 +734,11 @@ class Cohort:
                 "so name the column identifying each unit."
             )
         given_order = _check_period_order(period_order, period)
+        if period is not None and self.time_to_event:
+            raise OptionError(
+                "`time_to_event` needs one row per person (times run from each person's start "
+                "of follow-up); this data has a `period`. Give one row per person."
+            )
 
         self.treatment = treatment
         self.outcomes: list[str] = outcomes
@@ -734,6 +768,7 @@ class Cohort:
         for c in (self.unit_id, self.cluster, self.period, getattr(self, "first_treated", None)):
             if c is not None:
                 cols.append(c)
+        cols += [c for spec in getattr(self, "time_to_event", {}).values() for c in spec.columns()]
         seen: list[str] = []
         for c in cols:
             if c not in seen:
@@ -748,6 +783,9 @@ class Cohort:
                                        ("period", self.period),
                                        ("first_treated", getattr(self, "first_treated", None)))
                   if c is not None]
+        roles += [(f"time_to_event['{name}'].{role}", c)
+                  for name, spec in getattr(self, "time_to_event", {}).items()
+                  for role, c in spec.roles()]
         return roles
 
     def _forget_columns(self, gone: set[str], findings: _Findings) -> None:
@@ -759,7 +797,9 @@ class Cohort:
         for role in ("unit_id", "cluster", "period", "first_treated"):
             if getattr(self, role, None) in gone:
                 setattr(self, role, None)
-        if not self.outcomes:
+        self.time_to_event = {k: s for k, s in self.time_to_event.items()
+                              if not set(s.columns()) & gone}
+        if not self.outcomes and not self.time_to_event:
             findings.stop()
 
     def _check_roles(self, data: pd.DataFrame, findings: _Findings) -> None:
@@ -770,6 +810,14 @@ class Cohort:
             )
         structural = {self.treatment, *(c for c in (self.unit_id, self.period,
                                                      getattr(self, "first_treated", None)) if c)}
+        for name, spec in self.time_to_event.items():
+            clash = [c for c in spec.columns() if c in set(self.covariates) | structural]
+            if clash:
+                raise OptionError(
+                    f"Column '{clash[0]}' of `time_to_event['{name}']` is also the treatment, "
+                    "unit_id, period or a covariate; covariates must be measured before the "
+                    "programme, so give the outcome's own columns."
+                )
         for c in self.covariates + self.outcomes:
             if c in structural:
                 raise OptionError(
@@ -847,7 +895,9 @@ class Cohort:
     def _handle_missing(
         self, frame: pd.DataFrame, dropped: list[DroppedRows], findings: _Findings
     ) -> pd.DataFrame:
-        na = frame.isna()
+        # an event date is missing when no event happened
+        na = frame.drop(columns=[s.event_date for s in self.time_to_event.values()
+                                 if s.event_date in frame.columns]).isna()
         counts = na.sum()
         counts = counts[counts > 0]
         if counts.empty:
@@ -1360,6 +1410,47 @@ class Cohort:
                 "a first treatment period and 0 for those with 0 (never treated)."
             ))
 
+    def _check_time_to_event(self, frame: pd.DataFrame, findings: _Findings) -> pd.DataFrame:
+        """Convert the time-to-event outcomes' dates and check their columns."""
+        converted: dict[str, pd.Series] = {}
+        bad: set[str] = set()
+        for name, spec in self.time_to_event.items():
+            problems: list[TimeToEventError] = []
+            converted.update(to_dates(frame, spec, name, problems))
+            if not problems:
+                problems = check_frame(frame.assign(**converted), spec, name, self.t)
+            for err in problems:
+                findings.error(err)
+            if problems:
+                bad.add(name)
+        self.time_to_event = {k: s for k, s in self.time_to_event.items() if k not in bad}
+        return frame.assign(**converted) if converted else frame
+
+    def time_event(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return a time-to-event outcome's times and event indicators.
+
+        Times are in the outcome's unit, events 1.0 or 0.0, aligned with :attr:`t`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"t": [1, 1, 0, 0], "x": [1., 2, 3, 5],
+        ...                    "released": pd.to_datetime(["2023-01-01"] * 4),
+        ...                    "reoffence": pd.to_datetime(["2023-01-31", None, "2023-03-02", None])})
+        >>> c = Cohort(df, treatment="t", covariates=["x"], min_treated=1, time_to_event={
+        ...     "reoffence": TimeToEvent(start="released", event_date="reoffence",
+        ...                              end=pd.Timestamp("2024-01-01"), window=365)})
+        >>> time, event = c.time_event("reoffence")
+        >>> time.tolist(), event.tolist()
+        ([30.0, 365.0, 60.0, 365.0], [1.0, 0.0, 1.0, 0.0])
+        """
+        if name not in self.time_to_event:
+            raise OptionError(
+                f"`outcome` must be a time-to-event outcome of this cohort "
+                f"({_list_names(list(self.time_to_event)) or 'it has none'}); got {name!r}."
+            )
+        return _times_from_frame(self.data, self.time_to_event[name])
+
     def _n_units(self, frame: pd.DataFrame, treated: bool) -> int:
         assert self.unit_id is not None
         mask = self.t if treated else ~self.t
@@ -1441,6 +1532,8 @@ class Cohort:
                if getattr(self, "max_levels", DEFAULT_MAX_LEVELS) != DEFAULT_MAX_LEVELS else {}),
             **({"first_treated": self.first_treated}
                if getattr(self, "first_treated", None) is not None else {}),
+            **({"time_to_event": {k: s.to_dict() for k, s in self.time_to_event.items()}}
+               if getattr(self, "time_to_event", None) else {}),
         }
 
     def describe(self) -> dict[str, Any]:
@@ -1526,7 +1619,7 @@ class Cohort:
         for name in ("min_treated", "treatment", "outcomes", "covariates", "unit_id", "cluster",
                      "period", "missing", "dropped", "outcome_types", "design_columns",
                      "design_sources", "binary_columns", "period_order", "notes", "max_levels",
-                     "first_treated"):
+                     "first_treated", "time_to_event"):
             object.__setattr__(out, name, getattr(parent, name))
         out.n_input_rows = int(rows.size)
         extra = columns or {}
@@ -1587,6 +1680,7 @@ class Cohort:
         roles["period"] = None
         roles.pop("period_order", None)
         roles.pop("first_treated", None)
+        roles.pop("time_to_event", None)
         out = Cohort(sub, outcome_types=self.outcome_types, **roles)
         object.__setattr__(out, "dropped", self.dropped)
         out.n_input_rows = self.n_input_rows
@@ -1614,7 +1708,8 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
                 values = col.to_numpy(dtype=float, na_value=np.nan)
             h.update(np.ascontiguousarray(values).data)
         else:
-            text = "\x00".join(col.astype(str).tolist())
+            # missing values (e.g. no event date) as one marker: astype(str) keeps them NaN
+            text = "\x00".join(col.astype(str).fillna("\x01NA").tolist())
             h.update(text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 

@@ -26,6 +26,7 @@ __all__ = [
     "ContaminationError",
     "SmallCohortError",
     "PeriodOrderError",
+    "TimeToEventError",
     "EstimationError",
     "OverlapError",
     "NotViableError",
@@ -109,6 +110,14 @@ class SmallCohortError(DataError):
 
 class PeriodOrderError(DataError):
     """The time order of the ``period`` labels is unknown (text labels such as "pre"/"post") or contradicts ``period_order``."""
+
+
+class TimeToEventError(DataError):
+    """A time-to-event outcome's columns cannot be used.
+
+    Negative times, events after the end of follow-up, dates that are not
+    dates, or a window nobody in the comparison pool is followed for.
+    """
 
 
 class EstimationError(PbrEvalError, RuntimeError):
