@@ -166,6 +166,22 @@ class TimeToEvent:
 def as_time_to_event(name: str, spec: Any) -> TimeToEvent:
     """Return a :class:`TimeToEvent` from itself or a mapping of its fields (analysis files).
 
+    Parameters
+    ----------
+    name : str
+        The outcome's name (for messages).
+    spec : TimeToEvent or mapping
+        The outcome, or its fields (``window`` required).
+
+    Returns
+    -------
+    TimeToEvent
+
+    Raises
+    ------
+    OptionError
+        Unknown keys, no ``window``, or neither a TimeToEvent nor a mapping.
+
     Examples
     --------
     >>> as_time_to_event("reoffence", {"time": "days", "event": "reoffended", "window": 365}).window

@@ -84,6 +84,13 @@ class TimeToEventSimulation:
         True survival by whole day 0..window: ``day``, ``observed``, ``non_intervention``.
     params : dict
         Every parameter used, the realised share censored inside the window.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import simulate_reoffending_time
+    >>> sim = simulate_reoffending_time(n_treated=100, n_comparison=500, seed=1)
+    >>> sim.curves.iloc[0].tolist()  # everyone is free of the outcome on day 0
+    [0.0, 1.0, 1.0]
     """
 
     seed: int

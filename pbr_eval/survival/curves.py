@@ -31,11 +31,33 @@ __all__ = ["follow_up", "weighted_curves", "outcome_name"]
 def outcome_name(cohort: Cohort, outcome: str | None) -> str:
     """Return the time-to-event outcome meant: ``outcome``, or the cohort's only one.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        Built with ``time_to_event``.
+    outcome : str or None
+        The outcome asked for (None: the only one).
+
+    Returns
+    -------
+    str
+
     Raises
     ------
     OptionError
         The cohort has none, or several and ``outcome`` is not given, or
         ``outcome`` is not one of them.
+
+    Examples
+    --------
+    >>> import pandas as pd, pbr_eval
+    >>> df = pd.DataFrame({"t": [1, 1, 0, 0], "x": [1., 2, 3, 5],
+    ...                    "days": [30, 400, 500, 100], "event": [1, 1, 0, 0]})
+    >>> c = pbr_eval.Cohort(df, treatment="t", covariates=["x"], min_treated=1,
+    ...                     time_to_event={"reoffence": pbr_eval.TimeToEvent(
+    ...                         time="days", event="event", window=365)})
+    >>> outcome_name(c, None)
+    'reoffence'
     """
     if not isinstance(cohort, Cohort):
         raise OptionError(f"`cohort` must be a pbr_eval.Cohort; got {type(cohort).__name__}.")

@@ -63,6 +63,13 @@ class KMCurve:
         the curve is known up to here.
     n : int
         Units with positive weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = kaplan_meier(np.array([1., 2, 2, 3]), np.array([1, 1, 0, 1]))
+    >>> c.times.tolist(), c.events.tolist(), c.n
+    ([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], 4)
     """
 
     times: np.ndarray
@@ -113,6 +120,21 @@ def step_integral(times: np.ndarray, values: np.ndarray, horizon: float,
 
     The function is ``start`` before ``times[0]`` and ``values[k]`` on
     ``[times[k], times[k+1])``.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Increasing jump times.
+    values : numpy.ndarray
+        The function's value from each jump time on.
+    horizon : float
+        Upper limit of the integral.
+    start : float, default 1.0
+        The value before the first jump.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -188,6 +210,27 @@ def km_profiles(curve: KMCurve, grid: np.ndarray, horizon: float | None = None) 
     ``k + 1`` for a censored unit and ``K + 2 + k`` for a unit with the event
     (``k = -1``: before the first event time). :func:`km_profile_index`
     gives each unit's row. See :func:`km_influence` for the formula.
+
+    Parameters
+    ----------
+    curve : KMCurve
+        The fitted curve.
+    grid : numpy.ndarray
+        Times at which the survival's influence is wanted.
+    horizon : float, optional
+        Add a last column: the influence on the restricted mean up to ``horizon``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2 (K + 1), len(grid) [+ 1])
+        NaN in the columns of grid times where the curve has reached 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = kaplan_meier(np.array([1., 2, 2, 3, 4]), np.array([1, 1, 0, 1, 0]))
+    >>> km_profiles(c, np.array([2.5]), horizon=3.0).shape
+    (8, 2)
     """
     grid = np.asarray(grid, dtype=float)
     K = curve.times.size
@@ -229,7 +272,26 @@ def km_profiles(curve: KMCurve, grid: np.ndarray, horizon: float | None = None) 
 
 
 def km_profile_index(curve: KMCurve, time: np.ndarray, event: np.ndarray) -> np.ndarray:
-    """Each unit's row of :func:`km_profiles`."""
+    """Return each unit's row of :func:`km_profiles`.
+
+    Parameters
+    ----------
+    curve : KMCurve
+        The fitted curve.
+    time, event : numpy.ndarray
+        The units' times and event indicators.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, d = np.array([1., 2, 2, 3, 4]), np.array([1, 1, 0, 1, 0])
+    >>> km_profile_index(kaplan_meier(t, d), t, d).tolist()
+    [5, 6, 2, 7, 3]
+    """
     k = curve.index(np.asarray(time, dtype=float))
     ev = (np.asarray(event, dtype=float) > 0) & (k >= 0)
     # an event is at an event time (k its own); one not at an event time (weight 0) is
