@@ -43,7 +43,8 @@ from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.results.evaluation import EvaluationResults
-from pbr_eval.survival import weighted_curves
+from pbr_eval.results.survival import SurvivalResults
+from pbr_eval.survival import estimate_survival, weighted_curves
 from pbr_eval.time_to_event import TimeToEvent
 from pbr_eval.validation import CoverageStudy, coverage_study
 
@@ -53,6 +54,8 @@ __all__ = [
     "DroppedRows",
     "TimeToEvent",
     "weighted_curves",
+    "estimate_survival",
+    "SurvivalResults",
     "estimate",
     "evaluate",
     "EvaluationResults",

@@ -257,7 +257,9 @@ def report(
         * ``areas`` - an :class:`AreaRates`; ``area_tariffs`` - an :class:`AreaTariffs`;
         * ``staggered`` - the :class:`~pbr_eval.results.staggered.StaggeredResults` of
           ``method="staggered_did"`` (taken from ``results.extras`` when not given; give
-          it, or its ``to_dict()``, with a saved results file).
+          it, or its ``to_dict()``, with a saved results file);
+        * ``survival`` - the :class:`~pbr_eval.results.survival.SurvivalResults` of
+          :func:`pbr_eval.estimate_survival` (or its ``to_dict()``).
 
     Returns
     -------

@@ -308,6 +308,33 @@ def _event_study(ax: Axes, d: Mapping[str, Any]) -> None:
     ax.grid(alpha=0.3)
 
 
+def _survival(ax: Axes, d: Mapping[str, Any]) -> None:
+    """Step curves (survival or cumulative incidence) with pointwise bands; ``None`` gaps."""
+    times = [float(t) for t in d["times"]]
+    level = float(d.get("level", 0.95))
+    for k, (curve, colour) in enumerate(zip(d["curves"], (_BLUE, _ORANGE), strict=False)):
+        pts = [(t, v, lo, hi) for t, v, lo, hi in zip(
+            times, curve["estimate"], curve["lower"], curve["upper"], strict=True) if _finite(v)]
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        ax.step(xs, [p[1] for p in pts], where="post", color=colour, linewidth=1.6,
+                label=curve["label"])
+        band = [(p[0], p[2], p[3]) for p in pts if _finite(p[2]) and _finite(p[3])]
+        if band:
+            ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band],
+                            step="post", color=colour, alpha=0.15, linewidth=0,
+                            label=f"{level:.0%} intervals" if k == 0 else "_nolegend_")
+    ax.axvline(float(d["window"]), color="black", linestyle="--", linewidth=0.8,
+               label="window")
+    ax.set_xlabel(f"{d.get('unit', 'days')} since the start of follow-up")
+    ax.set_ylabel("share free of the outcome" if d.get("scale") == "survival"
+                  else "share who have had the outcome")
+    ax.set_ylim(0.0, 1.0) if d.get("scale") == "survival" else ax.set_ylim(bottom=0.0)
+    ax.legend(loc="best", fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+
+
 FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "love": _love,
     "overlap": _overlap,
@@ -319,6 +346,8 @@ FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "funnel": _funnel,
     "misallocation": _misallocation,
     "event_study": _event_study,
+    "survival": _survival,
+    "incidence": _survival,
 }
 
 #: Figure name -> a plain-English default title.
@@ -333,6 +362,8 @@ FIGURE_TITLES: dict[str, str] = {
     "funnel": "Funnel plot of area non-intervention rates",
     "misallocation": "Money misallocated by a single national price",
     "event_study": "Effect by periods since the start, with its band",
+    "survival": "Share free of the outcome, with and without the programme",
+    "incidence": "Share who have had the outcome, with and without the programme",
 }
 
 

@@ -212,7 +212,16 @@ def _staggered() -> Any:
                              seed=1).extras["staggered"]
 
 
+def _survival() -> Any:
+    from pbr_eval.datasets import load_reoffending_time
+
+    sim = load_reoffending_time()
+    return pbr_eval.estimate_survival(pbr_eval.Cohort(sim.data, **sim.cohort_args),
+                                      method="ipw")
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
+    "survival": _survival,
     "counterfactual": _counterfactual,
     "bootstrap": _bootstrap,
     "balance": _balance,

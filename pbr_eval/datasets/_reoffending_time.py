@@ -209,7 +209,7 @@ def _simulation(frame: pd.DataFrame, params: dict[str, Any]) -> TimeToEventSimul
     curves = pd.DataFrame({"day": grid.astype(int), "observed": s1, "non_intervention": s0})
     cohort_args = {
         "treatment": "treated", "covariates": list(_reoffending.COVARIATES),
-        "unit_id": "person_id", "cluster": "local_authority",
+        "unit_id": "person_id",
         "time_to_event": {k: dict(v, window=window) for k, v in TIME_TO_EVENT_ARGS.items()},
     }
     return TimeToEventSimulation(int(params["seed"]), frame, cohort_args, truth, curves, params)

@@ -263,8 +263,10 @@ def km_profiles(curve: KMCurve, grid: np.ndarray, horizon: float | None = None) 
     CB = np.concatenate([[0.0], np.cumsum(c[: mt + 1] * B)])
     B_k = np.concatenate([[0.0], B, np.zeros(K - mt - 1)])  # of k; 0 past the horizon
     rm_cens = CB[np.minimum(k, mt) + 1]
+    # an event past the horizon does not move the restricted mean (B_k = 0), even where the
+    # curve reaches 0 there (e_k infinite)
     with np.errstate(invalid="ignore"):
-        rm_event = rm_cens - e_k * B_k
+        rm_event = rm_cens - np.where(B_k != 0, e_k * B_k, 0.0)
     rm = np.concatenate([rm_cens, rm_event])
     if (S[: mt + 1] <= 0).any():
         rm = np.full_like(rm, np.nan)
