@@ -171,7 +171,8 @@ def _ipw_weights(cohort: Cohort, options: dict[str, Any]) -> tuple[np.ndarray, W
     model = None
     if prop.phi is not None:
         dlogw = np.where((~cohort.t & prop.keep)[:, None], Z * prop.free[:, None], 0.0)
-        model = WeightModel(prop.phi, dlogw)
+        phi = prop.phi.matrix() if hasattr(prop.phi, "matrix") else prop.phi
+        model = WeightModel(np.asarray(phi), dlogw)
     return w, model, dict(info), prop.phi is not None
 
 
