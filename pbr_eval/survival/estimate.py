@@ -107,20 +107,9 @@ class _Data:
 
 
 def _outcome_name(cohort: Cohort, outcome: str | None) -> str:
-    names = list(getattr(cohort, "time_to_event", {}) or {})
-    if not names:
-        raise OptionError(
-            "`cohort` has no time-to-event outcome: build it with time_to_event={'name': "
-            "TimeToEvent(time=..., event=..., window=...)}."
-        )
-    if outcome is None:
-        if len(names) > 1:
-            raise OptionError(
-                f"`outcome` must be one of {', '.join(map(repr, names))} (the cohort has several "
-                "time-to-event outcomes); got none."
-            )
-        return names[0]
-    return check_choice("outcome", outcome, names)
+    from pbr_eval.survival.curves import outcome_name
+
+    return outcome_name(cohort, outcome)
 
 
 def _cluster_codes(labels: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
