@@ -14,6 +14,7 @@ from pbr_eval.api import bootstrap, estimate, evaluate, price, report
 from pbr_eval.areas import AreaRates, AreaTariffs, area_rates, area_tariffs
 from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.distributed import DistributedCohort
 from pbr_eval.estimators import (
     ESTIMATORS,
     AugmentedIPW,
@@ -51,6 +52,7 @@ from pbr_eval.validation import CoverageStudy, coverage_study
 __all__ = [
     "__version__",
     "Cohort",
+    "DistributedCohort",
     "DroppedRows",
     "TimeToEvent",
     "weighted_curves",

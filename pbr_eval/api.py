@@ -8,6 +8,7 @@ from typing import Any
 
 from pbr_eval.bootstrap import bootstrap
 from pbr_eval.cohort import Cohort
+from pbr_eval.distributed import DistributedCohort, fit_distributed
 from pbr_eval.estimators.base import ESTIMATORS, build_estimator
 from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import DEFAULT_CURRENCY
@@ -107,6 +108,9 @@ def estimate(
     >>> boot.n_boot, boot.resampling
     (50, 'unit')
     """
+    if isinstance(cohort, DistributedCohort):
+        return _estimate_distributed(cohort, method, inference, n_boot, seed, n_jobs, boot_kind,
+                                     boot_ci, options)
     if not isinstance(cohort, Cohort):
         raise OptionError(
             f"`cohort` must be a pbr_eval.Cohort; got {type(cohort).__name__}. Build one with "
@@ -185,6 +189,23 @@ def evaluate(cohort: Cohort, **options: Any) -> Any:
             f"are {', '.join(map(repr, allowed))}. To choose an estimator and its options, use "
             "pbr_eval.estimate(cohort, method=..., ...) (CLI: --method NAME).")
     return _evaluate(cohort, **options)
+
+
+def _estimate_distributed(cohort: DistributedCohort, method: str, inference: str,
+                          n_boot: int | None, seed: int | None, n_jobs: int | None,
+                          boot_kind: Any, boot_ci: Any, options: dict[str, Any]
+                          ) -> CounterfactualResults:
+    """:func:`estimate` on a :class:`~pbr_eval.distributed.DistributedCohort`: analytic only."""
+    if check_choice("inference", inference, INFERENCES) != "analytic" or any(
+            v is not None for v in (n_boot, n_jobs, boot_kind, boot_ci)):
+        raise OptionError(
+            "`inference` must be 'analytic' on a distributed cohort (its standard errors are "
+            "the in-memory influence-function ones); got a bootstrap option. Use "
+            "cohort.to_cohort() for the bootstrap when the data fits in memory."
+        )
+    if seed is not None:
+        options = {**options, "seed": seed}
+    return fit_distributed(build_estimator(method, options), cohort)
 
 
 def report(

@@ -42,7 +42,7 @@ from pbr_eval.kinds import Column, Schema
 from pbr_eval.options import SMD_THRESHOLD
 from pbr_eval.results.base import HasFigures, Results
 
-__all__ = ["BalanceTable", "balance_design", "weighted_mean_var", "ecdf_stats", "smd_threshold_default"]
+__all__ = ["BalanceTable", "balance_design", "balance_frame", "weighted_mean_var", "ecdf_stats", "smd_threshold_default"]
 
 #: The default |SMD| flag (:data:`pbr_eval.options.SMD_THRESHOLD`; this name kept for 0.1 code).
 smd_threshold_default = SMD_THRESHOLD
@@ -128,6 +128,82 @@ def ecdf_stats(
     last = np.r_[xs[1:] != xs[:-1], True]  # last occurrence of each distinct value
     d = np.abs(c[last])
     return float(d.mean()), float(d.max())
+
+
+def balance_frame(
+    before: Mapping[str, np.ndarray],
+    after: Mapping[str, np.ndarray],
+    is_bin: np.ndarray,
+    names: Sequence[str],
+    *,
+    estimand: str = "ATT",
+    threshold: float = smd_threshold_default,
+    pair_dist: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Return the balance table's core columns from each group's means and variances.
+
+    Parameters
+    ----------
+    before, after : mapping
+        ``m1``, ``v1``, ``m0``, ``v0``: the treated and comparison groups'
+        means and variances per covariate, unweighted (before) and weighted
+        (after adjustment). Any code that can compute these sums (in memory,
+        or reduced across the partitions of a distributed cohort) gets the
+        same table.
+    is_bin : numpy.ndarray of bool
+        Which covariates are 0/1 (their SMD scale is ``sqrt(p (1 - p))``).
+    names : sequence of str
+    estimand : {"ATT", "ATC", "ATE"}
+        Whose standard deviation scales the SMD.
+    threshold : float
+        The |SMD| flag.
+    pair_dist : numpy.ndarray, optional
+        Mean absolute matched-pair difference per covariate (NaN without pairs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by covariate, the columns of :meth:`BalanceTable.to_frame`
+        without the eCDF statistics and ``covariate_type``.
+    """
+    var1 = np.where(is_bin, before["m1"] * (1 - before["m1"]), before["v1"])
+    var0 = np.where(is_bin, before["m0"] * (1 - before["m0"]), before["v0"])
+    if estimand == "ATC":
+        v = var0
+    elif estimand == "ATE":
+        v = (var1 + var0) / 2
+    else:
+        v = var1
+    sd = np.sqrt(np.clip(v, 0, None))
+    tiny = np.sqrt(np.finfo(float).eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff_b = before["m1"] - before["m0"]
+        diff_a = after["m1"] - after["m0"]
+        smd_b = np.where(np.abs(diff_b) <= tiny, diff_b, diff_b / sd)
+        smd_a = np.where(np.abs(diff_a) <= tiny, diff_a, diff_a / sd)
+        vr_b = np.where(is_bin, np.nan, before["v1"] / before["v0"])
+        vr_a = np.where(is_bin, np.nan, after["v1"] / after["v0"])
+    frame = pd.DataFrame(
+        {
+            "mean_treated_before": before["m1"],
+            "mean_comparison_before": before["m0"],
+            "smd_before": smd_b,
+            "var_ratio_before": vr_b,
+            "mean_treated_after": after["m1"],
+            "mean_comparison_after": after["m0"],
+            "smd_after": smd_a,
+            "var_ratio_after": vr_a,
+        },
+        index=pd.Index(list(names), name="covariate"),
+    )
+    pdist = np.full(len(names), np.nan) if pair_dist is None else pair_dist
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # as MatchIt: raw when the matched means agree to sqrt(eps) (no SMD scale)
+        # or when the pair distance itself is below 1e-8
+        frame["std_pair_dist_after"] = np.where(
+            (np.abs(diff_a) > tiny) & (np.abs(pdist) > 1e-8), pdist / sd, pdist)
+    frame["imbalanced_after"] = np.abs(frame["smd_after"]) > threshold
+    return frame
 
 
 def _stage_columns(when: str, *, ecdf: bool) -> list[Column]:
@@ -323,47 +399,9 @@ class BalanceTable(Results, HasFigures):
 
     @cached_property
     def _core(self) -> pd.DataFrame:
-        before = self._side(None)
-        after = self._side(self._w)
-        is_bin = self._is_bin
-        var1 = np.where(is_bin, before["m1"] * (1 - before["m1"]), before["v1"])
-        var0 = np.where(is_bin, before["m0"] * (1 - before["m0"]), before["v0"])
-        if self.estimand == "ATC":
-            v = var0
-        elif self.estimand == "ATE":
-            v = (var1 + var0) / 2
-        else:
-            v = var1
-        sd = np.sqrt(np.clip(v, 0, None))
-        tiny = np.sqrt(np.finfo(float).eps)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            diff_b = before["m1"] - before["m0"]
-            diff_a = after["m1"] - after["m0"]
-            smd_b = np.where(np.abs(diff_b) <= tiny, diff_b, diff_b / sd)
-            smd_a = np.where(np.abs(diff_a) <= tiny, diff_a, diff_a / sd)
-            vr_b = np.where(is_bin, np.nan, before["v1"] / before["v0"])
-            vr_a = np.where(is_bin, np.nan, after["v1"] / after["v0"])
-        frame = pd.DataFrame(
-            {
-                "mean_treated_before": before["m1"],
-                "mean_comparison_before": before["m0"],
-                "smd_before": smd_b,
-                "var_ratio_before": vr_b,
-                "mean_treated_after": after["m1"],
-                "mean_comparison_after": after["m0"],
-                "smd_after": smd_a,
-                "var_ratio_after": vr_a,
-            },
-            index=pd.Index(self.names, name="covariate"),
-        )
-        pdist = self._pair_dist
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # as MatchIt: raw when the matched means agree to sqrt(eps) (no SMD scale)
-            # or when the pair distance itself is below 1e-8
-            frame["std_pair_dist_after"] = np.where(
-                (np.abs(diff_a) > tiny) & (np.abs(pdist) > 1e-8), pdist / sd, pdist)
-        frame["imbalanced_after"] = np.abs(frame["smd_after"]) > self.threshold
-        return frame
+        return balance_frame(self._side(None), self._side(self._w), self._is_bin, self.names,
+                             estimand=self.estimand, threshold=self.threshold,
+                             pair_dist=self._pair_dist)
 
     @cached_property
     def _ecdf(self) -> pd.DataFrame:

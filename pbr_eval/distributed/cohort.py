@@ -1,0 +1,728 @@
+"""A cohort whose rows live in the partitions of a Dask DataFrame (e.g. partitioned Parquet).
+
+The checks are those of :class:`pbr_eval.Cohort`, computed as per-partition
+summaries reduced on the client (missing values by group and column,
+treatment values, infinite values, outcome types, category levels, constant,
+duplicated and collinear covariates, the minimum cohort), with the same
+error classes and messages. The design matrix is built partition by
+partition with the global category levels, so its columns are those the
+in-memory cohort would build from the same rows in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pbr_eval.cohort import (
+    DroppedRows,
+    _frame_sha256,
+    _label_problem,
+    _list_names,
+    _plural,
+    _show,
+    _text_problem,
+)
+from pbr_eval.exceptions import (
+    CollinearityError,
+    CovariateError,
+    DataError,
+    InfiniteValueError,
+    MissingColumnError,
+    MissingValueError,
+    OptionError,
+    OutcomeTypeError,
+    SmallCohortError,
+    TreatmentError,
+)
+from pbr_eval.options import (
+    DEFAULT_MAX_LEVELS,
+    DEFAULT_MIN_TREATED,
+    MISSING,
+    OUTCOME_TYPES,
+    check_choice,
+    check_columns,
+    check_int,
+)
+
+__all__ = ["DistributedCohort", "resolve_scheduler"]
+
+#: Text values kept per partition while scanning a covariate's levels (more is refused later).
+_LEVEL_CAP = 100_000
+
+
+def resolve_scheduler(scheduler: Any) -> tuple[Any, Any, str]:
+    """Return ``(scheduler for dask.compute, client or None, description)`` for ``scheduler=``.
+
+    Parameters
+    ----------
+    scheduler : None, str or distributed.Client
+        ``None``: the active ``distributed.Client`` if there is one, else
+        Dask's threads. ``"threads"``, ``"processes"`` or ``"synchronous"``:
+        Dask's local schedulers. ``"local"``: a new ``LocalCluster`` on this
+        machine (closed by :meth:`DistributedCohort.close`). An address such
+        as ``"tcp://10.0.0.5:8786"``: a client of that remote scheduler. A
+        ``distributed.Client``: that client.
+
+    Raises
+    ------
+    OptionError
+        Any other value, naming what is accepted.
+
+    Examples
+    --------
+    >>> resolve_scheduler("synchronous")[2]
+    'synchronous'
+    >>> resolve_scheduler("yarn")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `scheduler` must be None, 'threads', 'processes', 'synchronous', 'local', a scheduler address such as 'tcp://host:8786', or a distributed.Client; got 'yarn'.
+    """
+    if scheduler is None:
+        try:
+            from distributed import default_client
+
+            client = default_client()
+            return client.get, client, f"distributed client {client.scheduler.address}"
+        except (ImportError, ValueError):
+            return "threads", None, "threads"
+    if isinstance(scheduler, str):
+        if scheduler in ("threads", "processes", "synchronous", "sync"):
+            return scheduler, None, scheduler
+        if scheduler == "local" or "://" in scheduler:
+            from distributed import Client, LocalCluster
+
+            if scheduler == "local":
+                cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+                client = Client(cluster)
+                client._pbr_eval_cluster = cluster  # type: ignore[attr-defined]  # closed with the client
+            else:
+                client = Client(scheduler)
+            client._pbr_eval_owned = True  # type: ignore[attr-defined]  # close() closes it
+            return client.get, client, f"distributed client {client.scheduler.address}"
+    elif hasattr(scheduler, "get") and hasattr(scheduler, "scheduler"):
+        return scheduler.get, scheduler, f"distributed client {scheduler.scheduler.address}"
+    raise OptionError(
+        "`scheduler` must be None, 'threads', 'processes', 'synchronous', 'local', a scheduler "
+        f"address such as 'tcp://host:8786', or a distributed.Client; got {scheduler!r}."
+    )
+
+
+# ----------------------------------------------------------- partition work
+def _scan(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-partition summaries for the checks (every value here is reduced on the client)."""
+    tr, outs, covs = spec["treatment"], spec["outcomes"], spec["covariates"]
+    cols = spec["columns"]
+    frame = df.loc[:, cols]
+    na = frame.isna()
+    rows = na.any(axis=1).to_numpy()
+    tcol = frame[tr]
+    is1 = tcol.isin([1, True]).to_numpy() & tcol.notna().to_numpy()
+    is0 = tcol.isin([0, False]).to_numpy() & tcol.notna().to_numpy()
+    out: dict[str, Any] = {
+        "n": len(frame), "na": {c: int(v) for c, v in na.sum().items()},
+        "na_rows": int(rows.sum()), "na_rows_t": int((rows & is1).sum()),
+        "na_rows_c": int((rows & is0).sum()), "n1_all": int(is1.sum()),
+    }
+    comp = frame.loc[~rows]
+    out["hash"] = _frame_sha256(comp)
+    t = comp[tr]
+    out["t_values"] = set(pd.unique(t).tolist()[:20])
+    out["n1"] = int(t.isin([1, True]).sum())
+    out["n_complete"] = len(comp)
+    inf, stats, levels = {}, {}, {}
+    for c in [*outs, *covs]:
+        s = comp[c]
+        if pd.api.types.is_float_dtype(s.dtype):
+            inf[c] = int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
+        if isinstance(s.dtype, pd.CategoricalDtype) or not (
+                pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+            vals = pd.unique(s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s)
+            levels[c] = list(vals[:_LEVEL_CAP])
+            continue
+        v = s.to_numpy(dtype=float)
+        if v.size == 0:
+            continue
+        whole = bool((np.floor(v) == v).all())
+        stats[c] = {"min": float(v.min()), "max": float(v.max()),
+                    "binary": bool(((v == 0.0) | (v == 1.0)).all()), "whole": whole,
+                    "n_ge_100": int((v >= 100).sum()), "n": int(v.size)}
+    out.update(inf=inf, stats=stats, levels=levels)
+    return out
+
+
+def _prepare(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the partition's arrays: design ``X`` (global levels), treatment ``t`` and outcomes ``Y``."""
+    frame = df.loc[:, spec["columns"]]
+    frame = frame.loc[~frame.isna().any(axis=1).to_numpy()]
+    n = len(frame)
+    blocks = []
+    for c in spec["covariates"]:
+        s = frame[c]
+        levels = spec["levels"].get(c)
+        if levels is None:
+            blocks.append(s.to_numpy(dtype=float).reshape(n, 1))
+            continue
+        codes = pd.Categorical(s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype)
+                               else s, categories=levels).codes
+        blocks.append((codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float))
+    X = np.ascontiguousarray(np.hstack(blocks) if blocks else np.empty((n, 0)), dtype=float)
+    t = np.ascontiguousarray(frame[spec["treatment"]].to_numpy() == 1, dtype=bool)
+    Y = np.column_stack([frame[c].to_numpy(dtype=float) for c in spec["outcomes"]])
+    return {"X": X, "t": t, "Y": np.ascontiguousarray(Y), "n": n}
+
+
+def _gram(part: Mapping[str, Any]) -> dict[str, Any]:
+    X, t = part["X"], part["t"]
+    Z = np.empty((X.shape[0], X.shape[1] + 1))
+    Z[:, 0] = 1.0
+    Z[:, 1:] = X
+    big = np.inf * np.ones(X.shape[1])
+    return {"ZZ": Z.T @ Z, "n": X.shape[0], "n1": int(t.sum()),
+            "sum1": X[t].sum(axis=0), "sum0": X[~t].sum(axis=0),
+            "min0": X[~t].min(axis=0) if (~t).any() else big,
+            "max0": X[~t].max(axis=0) if (~t).any() else -big,
+            "min1": X[t].min(axis=0) if t.any() else big,
+            "max1": X[t].max(axis=0) if t.any() else -big,
+            "binary": ((X == 0) | (X == 1)).all(axis=0)}
+
+
+def _combine(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Reduce per-partition dictionaries: sums, min/max by key prefix, ``all`` for booleans."""
+    out: dict[str, Any] = {}
+    for k in parts[0]:
+        vals = [p[k] for p in parts]
+        if k.startswith("min"):
+            out[k] = np.minimum.reduce([np.asarray(v) for v in vals])
+        elif k.startswith("max"):
+            out[k] = np.maximum.reduce([np.asarray(v) for v in vals])
+        elif isinstance(vals[0], np.ndarray) and vals[0].dtype == bool:
+            out[k] = np.logical_and.reduce(vals)
+        else:
+            out[k] = sum(vals[1:], vals[0])
+    return out
+
+
+class DistributedCohort:
+    """A programme cohort and comparison pool held in the partitions of a Dask DataFrame.
+
+    The roles, options and checks are those of :class:`pbr_eval.Cohort`
+    (the same error classes and messages; rows left out for missing values
+    are counted by group); the rows stay on the cluster as one block of
+    arrays per partition. ``pbr_eval.estimate(cohort, method=...)`` runs
+    the methods in :data:`pbr_eval.distributed.DISTRIBUTED_METHODS` as
+    map-reduce with the in-memory numbers.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame, pandas.DataFrame, str or Path
+        The rows: a Dask DataFrame, a pandas DataFrame (split into
+        ``npartitions``) or a Parquet file or folder of files.
+    treatment, outcome, covariates, missing, min_treated, outcome_types, max_levels
+        As for :class:`pbr_eval.Cohort`.
+    unit_id : str, optional
+        Kept as a role; duplicates are not checked across partitions (a
+        note says so).
+    scheduler : None, str or distributed.Client
+        Where the work runs (see :func:`resolve_scheduler`): ``None`` (the
+        active client, else threads), ``"local"`` (a LocalCluster here) or
+        a remote scheduler's address such as ``"tcp://10.0.0.5:8786"``.
+    npartitions : int, optional
+        Partitions for a pandas ``data`` (default 8).
+    persist : bool, default True
+        Keep the partitions' arrays in the cluster's memory (each pass of a
+        fit then reads them there); ``False`` re-reads the source on every
+        pass (slower, for data larger than the cluster's memory).
+
+    Attributes
+    ----------
+    t_counts : tuple of int
+        ``(n_treated, n_comparison)``.
+    design_columns, design_sources, binary_columns, outcome_types, dropped, notes
+        As for :class:`pbr_eval.Cohort`.
+    partition_sizes : list of int
+        Rows used in each partition, in order (the in-memory row order is
+        the partitions' concatenation).
+
+    Raises
+    ------
+    OptionError
+        ``cluster`` or ``period`` given (not supported on a distributed
+        cohort), or a bad option.
+    MissingColumnError, TreatmentError, MissingValueError, InfiniteValueError,
+    OutcomeTypeError, CovariateError, CollinearityError, SmallCohortError
+        As :class:`pbr_eval.Cohort`.
+
+    Notes
+    -----
+    Limitations: no ``cluster`` (cluster-robust SEs) or ``period`` (panel
+    designs); ``unit_id`` duplicates and contamination are not checked; the
+    "whole numbers that look like a measurement" rule for outcomes uses
+    "at least half the values are 100 or more" for the median; the
+    fingerprint hashes the partitions (it differs from the in-memory
+    cohort's).
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> dc = pbr_eval.DistributedCohort(sim.data, npartitions=4, scheduler="synchronous",
+    ...                                 **sim.cohort_args)
+    >>> dc.n_treated, dc.n_comparison, dc.npartitions
+    (600, 5400, 4)
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        treatment: str,
+        outcome: str | Sequence[str],
+        covariates: Sequence[str],
+        unit_id: str | None = None,
+        cluster: str | None = None,
+        period: str | None = None,
+        missing: str = "error",
+        min_treated: int = DEFAULT_MIN_TREATED,
+        outcome_types: Mapping[str, str] | None = None,
+        max_levels: int = DEFAULT_MAX_LEVELS,
+        scheduler: Any = None,
+        npartitions: int | None = None,
+        persist: bool = True,
+    ) -> None:
+        for name, val in (("cluster", cluster), ("period", period)):
+            if val is not None:
+                raise OptionError(
+                    f"`{name}` is not supported on a distributed cohort (got {val!r}): "
+                    "cluster-robust standard errors and panel designs need the in-memory "
+                    "pbr_eval.Cohort. Leave it out, or load the data into memory."
+                )
+        check_choice("missing", missing, MISSING)
+        self.min_treated = check_int("min_treated", min_treated, minimum=1)
+        self.max_levels = check_int("max_levels", max_levels, minimum=2)
+        if not isinstance(treatment, str):
+            raise OptionError(f"`treatment` must be one column name; got {treatment!r}.")
+        self.treatment = treatment
+        self.outcomes: list[str] = check_columns("outcome", outcome)
+        self.covariates: list[str] = check_columns("covariates", covariates)
+        if not self.outcomes:
+            raise OptionError("`outcome` must name at least one column; got none.")
+        self.unit_id, self.cluster, self.period = unit_id, None, None
+        self.missing = missing
+        self.notes: list[str] = []
+        self.period_order = None
+        self._get, self.client, self.scheduler = resolve_scheduler(scheduler)
+        ddf = self._frame(data, npartitions)
+        self._check_roles(list(ddf.columns))
+        self.columns = list(dict.fromkeys(
+            [treatment, *self.outcomes, *self.covariates, *([unit_id] if unit_id else [])]))
+        self._ddf = ddf
+        self._validate(outcome_types)
+        spec = {"columns": self.columns, "treatment": treatment, "outcomes": self.outcomes,
+                "covariates": self.covariates, "levels": self._levels}
+        from dask import delayed
+
+        parts = [delayed(_prepare, pure=True)(p, spec) for p in ddf.to_delayed()]
+        if persist:
+            parts = list(self.client.persist(parts) if self.client is not None
+                         else _persist_local(parts, self._get))
+        self.parts = parts
+        g = _combine(self.map(_gram))
+        self._gram = g
+        self.partition_sizes = [int(n) for n in self.map(lambda p: p["n"])]
+        self.binary_columns = [c for j, c in enumerate(self.design_columns) if g["binary"][j]]
+        self._check_design(g)
+        if unit_id is not None:
+            self.notes.append(
+                f"`unit_id` '{unit_id}' was not checked for duplicates or contamination: a "
+                "distributed cohort does not compare identifiers across partitions."
+            )
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_parquet(cls, path: str | Path, **roles: Any) -> DistributedCohort:
+        """Build a distributed cohort from a Parquet file or a folder of Parquet files.
+
+        Parameters
+        ----------
+        path : str or Path
+        **roles
+            The keyword arguments of :class:`DistributedCohort`.
+
+        Returns
+        -------
+        DistributedCohort
+        """
+        return cls(Path(path), **roles)
+
+    def _frame(self, data: Any, npartitions: int | None) -> Any:
+        import dask.dataframe as dd
+
+        if isinstance(data, (str, Path)):
+            path = Path(data)
+            if not path.exists():
+                raise DataError(f"`data` names '{path}', which does not exist. Give the path "
+                                "of a Parquet file or of a folder of Parquet files.")
+            return dd.read_parquet(str(path))
+        if isinstance(data, pd.DataFrame):
+            return dd.from_pandas(data, npartitions=npartitions or 8, sort=False)
+        if isinstance(data, dd.DataFrame):
+            return data
+        raise DataError(
+            "`data` must be a Dask DataFrame, a pandas DataFrame or the path of Parquet data; "
+            f"got {type(data).__name__}."
+        )
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """Run ``fn(partition_arrays, *args)`` on every partition; return the results in order.
+
+        A partition's arrays are a dict with ``X`` (design), ``t`` (bool),
+        ``Y`` (outcomes, one column each, in :attr:`outcomes` order) and ``n``.
+        """
+        import dask
+        from dask import delayed
+
+        tasks = [delayed(fn, pure=False)(p, *args) for p in self.parts]
+        return list(dask.compute(*tasks, scheduler=self._get))
+
+    def reduce(self, fn: Callable[..., Mapping[str, Any]], *args: Any) -> dict[str, Any]:
+        """Run ``fn`` on every partition and reduce the dicts it returns (sums; ``min*``/``max*`` keys by min/max)."""
+        return _combine(self.map(fn, *args))
+
+    def close(self) -> None:
+        """Close a client this cohort started (``scheduler="local"`` or an address)."""
+        client = self.client
+        if client is not None and getattr(client, "_pbr_eval_owned", False):
+            cluster = getattr(client, "_pbr_eval_cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def to_cohort(self) -> Any:
+        """Return the in-memory :class:`pbr_eval.Cohort` of the same rows (for data that fits)."""
+        from pbr_eval.cohort import Cohort
+
+        frame = self._ddf[self.columns].compute(scheduler=self._get)
+        return Cohort(frame, **self.roles())
+
+    # -------------------------------------------------------------- checks
+    def _check_roles(self, available: list[str]) -> None:
+        pairs = [("treatment", self.treatment), *(("outcome", c) for c in self.outcomes),
+                 *(("covariates", c) for c in self.covariates)]
+        if self.unit_id is not None:
+            pairs.append(("unit_id", self.unit_id))
+        dup = [c for c in set(self.covariates) if self.covariates.count(c) > 1]
+        if dup:
+            raise CovariateError(
+                f"`covariates` lists {_list_names(sorted(dup))} more than once; list each once.")
+        both = set(self.outcomes) & set(self.covariates)
+        if both:
+            raise OptionError(
+                f"Column {_list_names(sorted(both))} is both an outcome and a covariate; "
+                "covariates must be measured before the programme."
+            )
+        for role, col in pairs:
+            if col not in available:
+                raise MissingColumnError(
+                    f"`{role}` names column '{col}', which is not in the data. "
+                    f"Available columns: {_list_names(available, 12)}."
+                )
+
+    def _validate(self, given_types: Mapping[str, str] | None) -> None:
+        from dask import delayed
+
+        spec = {"columns": self.columns, "treatment": self.treatment,
+                "outcomes": self.outcomes, "covariates": self.covariates}
+        import dask
+
+        scans = dask.compute(*[delayed(_scan, pure=True)(p, spec)
+                               for p in self._ddf.to_delayed()], scheduler=self._get)
+        n = sum(s["n"] for s in scans)
+        self.n_input_rows = n
+        if n == 0:
+            raise DataError("The data has no rows.")
+        na = {c: sum(s["na"][c] for s in scans) for c in self.columns}
+        for c in self.columns:
+            if na[c] == n:
+                role = ("treatment" if c == self.treatment else "outcome" if c in self.outcomes
+                        else "covariates" if c in self.covariates else "unit_id")
+                raise MissingValueError(
+                    f"Column '{c}' (`{role}`) has no values: all {_plural(n, 'row')} are "
+                    f"missing, so missing='drop' would leave nothing. Check that the file was "
+                    f"read correctly, or remove '{c}' from `{role}`."
+                )
+        counts = {c: v for c, v in na.items() if v > 0}
+        n_rows = sum(s["na_rows"] for s in scans)
+        dropped: list[DroppedRows] = []
+        if counts:
+            detail = ", ".join(f"{c} ({v:,})" for c, v in counts.items())
+            if self.missing == "error":
+                quoted = ", ".join(f"'{c}' ({v:,})" for c, v in counts.items())
+                raise MissingValueError(
+                    f"Missing values in {quoted}: {_plural(n_rows, 'row')} affected. "
+                    "Fill them in, or pass missing='drop' to leave those rows out "
+                    "(the count is reported in every result)."
+                )
+            n1_all = sum(s["n1_all"] for s in scans)
+            nt = sum(s["na_rows_t"] for s in scans)
+            dropped.append(DroppedRows(
+                n_rows, f"missing values in {detail}", n_treated=nt,
+                n_comparison=sum(s["na_rows_c"] for s in scans),
+                share_treated=(nt / n1_all if n1_all else None)))
+            if n_rows == n:
+                raise MissingValueError(
+                    f"Every row has a missing value ({detail}); nothing is left to analyse. "
+                    "Fill in the missing values or remove the emptiest columns from the roles."
+                )
+        self.dropped: tuple[DroppedRows, ...] = tuple(dropped)
+        self._check_treatment(scans)
+        for c in [*self.outcomes, *self.covariates]:
+            k = sum(s["inf"].get(c, 0) for s in scans)
+            if k:
+                raise InfiniteValueError(
+                    f"Column '{c}' holds {_plural(k, 'infinite value')} (inf or -inf). "
+                    "Replace them with real values or mark them missing."
+                )
+        self.outcome_types = self._outcome_types(scans, given_types)
+        self._design_names(scans)
+        self._scans_hash = hashlib.sha256("".join(s["hash"] for s in scans).encode()).hexdigest()
+
+    def _check_treatment(self, scans: Sequence[Mapping[str, Any]]) -> None:
+        dtype = self._ddf[self.treatment].dtype
+        values = set().union(*(s["t_values"] for s in scans))
+        name = self.treatment
+        if not (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+            shown = ", ".join(_show(v) for v in list(values)[:5])
+            raise TreatmentError(
+                f"`treatment` column '{name}' must hold 0/1 or True/False; found values "
+                f"{shown} (type {dtype}). Recode it so 1 marks programme participants."
+            )
+        bad = [v for v in values if v not in (0, 1)]
+        if bad:
+            shown = ", ".join(_show(v) for v in sorted(bad, key=str)[:5])
+            raise TreatmentError(
+                f"`treatment` column '{name}' must hold 0/1 or True/False; found {shown}. "
+                "Recode it so 1 marks programme participants and 0 the comparison pool."
+            )
+        n = sum(s["n_complete"] for s in scans)
+        n1 = sum(s["n1"] for s in scans)
+        if n1 in (0, n):
+            which = "no treated (1) rows" if n1 == 0 else "no comparison (0) rows"
+            after = ""
+            if self.dropped:
+                after = (f" (after leaving out {_plural(self.dropped[0].n, 'row')} with "
+                         f"{self.dropped[0].reason})")
+            raise TreatmentError(
+                f"`treatment` column '{name}' has only one group: {which} among "
+                f"{_plural(n, 'row')}{after}. Both programme participants and a comparison "
+                "pool are needed (for a before/after-only design use method='baseline')."
+            )
+        self.n = n
+        self.n_treated = n1
+        self.n_comparison = n - n1
+        if n1 < self.min_treated:
+            raise SmallCohortError(
+                f"`{name}` marks {_plural(n1, 'treated unit')}; at least "
+                f"{self.min_treated} are needed for a stable estimate. Add more programme "
+                "participants, or lower `min_treated` if you accept a very wide interval "
+                "(the Justice Data Lab asks for 60)."
+            )
+
+    def _outcome_types(self, scans: Sequence[Mapping[str, Any]],
+                       given: Mapping[str, str] | None) -> dict[str, str]:
+        given = dict(given or {})
+        unknown = set(given) - set(self.outcomes)
+        if unknown:
+            raise OptionError(
+                f"`outcome_types` names {_list_names(sorted(unknown))}, which "
+                f"{'is' if len(unknown) == 1 else 'are'} not an outcome; outcomes are "
+                f"{_list_names(self.outcomes)}."
+            )
+        types: dict[str, str] = {}
+        for c in self.outcomes:
+            st = [s["stats"][c] for s in scans if c in s["stats"]]
+            dtype = self._ddf[c].dtype
+            if pd.api.types.is_bool_dtype(dtype):
+                detected = "binary"
+            elif not st:
+                raise OutcomeTypeError(
+                    f"`outcome` column '{c}' must be numeric (0/1 for a rate, a count or a "
+                    f"measurement); found type {dtype}. Recode it as numbers."
+                )
+            elif all(x["binary"] for x in st):
+                detected = "binary"
+            elif min(x["min"] for x in st) >= 0 and all(x["whole"] for x in st):
+                detected = "count"
+                nn = sum(x["n"] for x in st)
+                measured = (min(x["min"] for x in st) >= 1
+                            and 2 * sum(x["n_ge_100"] for x in st) >= nn)
+                if c not in given and measured:
+                    detected = "continuous"
+                    self.notes.append(
+                        f"Outcome '{c}' holds whole numbers and no zeros, at least half of them "
+                        "100 or more: it looks like a measurement recorded in whole units, not a "
+                        "count of events, so it is typed 'continuous'. If it counts events, pass "
+                        f"outcome_types={{'{c}': 'count'}}."
+                    )
+            else:
+                detected = "continuous"
+            if c in given:
+                want = check_choice(f"outcome_types['{c}']", given[c], OUTCOME_TYPES)
+                if want == "binary" and detected != "binary":
+                    raise OutcomeTypeError(
+                        f"`outcome_types` says '{c}' is binary, but it holds values other "
+                        "than 0 and 1.")
+                if want == "count" and detected == "continuous":
+                    raise OutcomeTypeError(
+                        f"`outcome_types` says '{c}' is a count, but it holds negative or "
+                        "non-integer values.")
+                detected = want
+            types[c] = detected
+        return types
+
+    def _design_names(self, scans: Sequence[Mapping[str, Any]]) -> None:
+        names: list[str] = []
+        sources: dict[str, str] = {}
+        self._levels: dict[str, list[Any]] = {}
+        for c in self.covariates:
+            dtype = self._ddf[c].dtype
+            if pd.api.types.is_bool_dtype(dtype) or (
+                    pd.api.types.is_numeric_dtype(dtype)
+                    and not isinstance(dtype, pd.CategoricalDtype)):
+                names.append(c)
+                sources[c] = c
+                continue
+            vals = list(dict.fromkeys(v for s in scans for v in s["levels"].get(c, [])))
+            if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None and len(
+                    dtype.categories):
+                levels = [v for v in dtype.categories if v in set(vals)]
+            else:
+                problem = _text_problem(c, vals)
+                if problem:
+                    raise CovariateError(problem)
+                levels = sorted(vals)
+            problem = _label_problem(c, levels, self.max_levels)
+            if problem:
+                raise CovariateError(problem)
+            if len(levels) < 2:
+                raise CovariateError(
+                    f"Covariate '{c}' is constant: every row has the value "
+                    f"{levels[0]!r}. It cannot explain selection; remove it from `covariates`."
+                )
+            self._levels[c] = levels
+            for lev in levels[1:]:
+                names.append(f"{c}[{lev}]")
+                sources[f"{c}[{lev}]"] = c
+        clash = [nm for nm in dict.fromkeys(names) if names.count(nm) > 1]
+        if clash:
+            raise CovariateError(
+                f"Two covariates give a design column named '{clash[0]}'; rename one of them.")
+        self.design_columns = names
+        self.design_sources = sources
+
+    def _check_design(self, g: Mapping[str, Any]) -> None:
+        lo = np.minimum(g["min0"], g["min1"])
+        hi = np.maximum(g["max0"], g["max1"])
+        for j in np.flatnonzero(lo == hi).tolist():
+            name = self.design_columns[j]
+            src = self.design_sources[name]
+            raise CovariateError(
+                f"Covariate '{src}' is constant: every row has the value {lo[j]:g}"
+                + (f" for '{name}'" if name != src else "")
+                + ". It cannot explain selection; remove it from `covariates`."
+            )
+        ZZ, n = g["ZZ"], float(g["n"])
+        p = ZZ.shape[0] - 1
+        if p < 2:
+            return
+        m = ZZ[0, 1:] / n
+        G = ZZ[1:, 1:] - n * np.outer(m, m)
+        sd = np.sqrt(np.clip(np.diag(G), 0, None))
+        for j in range(p):
+            for k in range(j):
+                if ZZ[1 + j, 1 + j] == ZZ[1 + k, 1 + k] == ZZ[1 + j, 1 + k] and \
+                        ZZ[0, 1 + j] == ZZ[0, 1 + k]:
+                    a, b = self.design_columns[k], self.design_columns[j]
+                    sa, sb = self.design_sources[a], self.design_sources[b]
+                    raise CovariateError(
+                        f"Covariate '{sb}' duplicates '{sa}'"
+                        + (f" ('{b}' equals '{a}' on every row)" if (a, b) != (sa, sb) else "")
+                        + ". Keep only one of them in `covariates`."
+                    )
+        w, V = np.linalg.eigh(G / np.outer(sd, sd))
+        if w[0] > 1e-9 * p:
+            return
+        v = V[:, 0]
+        involved = [int(j) for j in np.flatnonzero(np.abs(v) > 1e-6 * np.abs(v).max())]
+        cols = [self.design_columns[j] for j in involved]
+        srcs = list(dict.fromkeys(self.design_sources[c] for c in cols))
+        raise CollinearityError(
+            f"Covariates {_list_names(srcs)} are perfectly collinear: the design columns "
+            f"{', '.join(repr(c) for c in cols)} are an exact linear combination of each other "
+            "(with the intercept) on every row. No model can separate their effects; remove one "
+            "of them from `covariates`."
+        )
+
+    # ----------------------------------------------------------- accessors
+    @property
+    def npartitions(self) -> int:
+        """Number of partitions."""
+        return len(self.parts)
+
+    @property
+    def is_panel(self) -> bool:
+        """Always False (panel designs need the in-memory cohort)."""
+        return False
+
+    @property
+    def n_dropped(self) -> int:
+        """Number of input rows left out by the cohort."""
+        return sum(d.n for d in self.dropped)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 over the partitions' role-column hashes (not the in-memory cohort's)."""
+        return self._scans_hash
+
+    def roles(self) -> dict[str, Any]:
+        """Return the role arguments (as for :meth:`pbr_eval.Cohort.roles`)."""
+        return {"treatment": self.treatment, "outcome": list(self.outcomes),
+                "covariates": list(self.covariates), "unit_id": self.unit_id,
+                "cluster": None, "period": None, "missing": self.missing,
+                "min_treated": self.min_treated,
+                **({"max_levels": self.max_levels}
+                   if self.max_levels != DEFAULT_MAX_LEVELS else {})}
+
+    def describe(self) -> dict[str, Any]:
+        """Return a plain summary used in results' ``info`` (with the partitions and scheduler)."""
+        return {
+            "n_input_rows": self.n_input_rows, "n_rows": self.n,
+            "n_treated": self.n_treated, "n_comparison": self.n_comparison,
+            "dropped": [d.to_dict() for d in self.dropped],
+            "outcome_types": dict(self.outcome_types), "notes": list(self.notes),
+            "fingerprint": self.fingerprint, "backend": "dask",
+            "npartitions": self.npartitions, "scheduler": self.scheduler, **self.roles(),
+        }
+
+    def __repr__(self) -> str:
+        return (f"DistributedCohort({self.n_treated:,} treated, {self.n_comparison:,} comparison, "
+                f"{len(self.design_columns)} design columns, {self.npartitions} partitions)")
+
+
+def _persist_local(parts: list[Any], get: Any) -> list[Any]:
+    """Compute the partitions' arrays once and keep them (local schedulers)."""
+    import uuid
+
+    import dask
+    from dask import delayed
+
+    values = dask.compute(*parts, scheduler=get)
+    tag = uuid.uuid4().hex
+    return [delayed(v, name=f"pbr-eval-part-{tag}-{i}", traverse=False)
+            for i, v in enumerate(values)]

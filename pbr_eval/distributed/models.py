@@ -1,0 +1,403 @@
+"""Propensity and outcome models fitted by distributed Newton / IRLS.
+
+Each Newton iteration is one pass over the partitions: every partition
+returns its log-likelihood, score ``Z'(w (y - mu))`` and information
+``Z' diag(w v) Z`` at the current coefficients, the client adds them and
+takes the step. The iterations, the step halving, the convergence rule and
+the separation checks are those of :func:`pbr_eval.models.logit.fit_logit`
+and :func:`pbr_eval.models.outcome.fit_outcome` (warm start from a
+subsample above 200,000 rows, solved in centred-and-scaled coordinates), so
+the coefficients agree with the in-memory fit to rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from pbr_eval.exceptions import EstimationError
+from pbr_eval.models.logit import LogitFit, fit_logit
+from pbr_eval.models.outcome import OutcomeFit, fit_outcome
+
+__all__ = ["RowSelection", "fit_logit_distributed", "fit_glm_distributed", "att_odds"]
+
+_WARM_START_ROWS = 200_000
+
+
+def att_odds(part: Mapping[str, Any], params: np.ndarray,
+             clip: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores of one partition: ``(ps_raw, ps, free)`` with ``ps`` clipped to ``clip``.
+
+    ``ps_raw`` is computed column by column, as
+    :meth:`pbr_eval.models.logit.LogitFit.predict` does, so equal rows get
+    bit-identical scores.
+    """
+    ps_raw = LogitFit(params, np.empty((0, 0)), 0, np.nan).predict(part["X"])
+    if clip is None:
+        return ps_raw, ps_raw, np.ones_like(ps_raw)
+    ps = np.clip(ps_raw, clip[0], clip[1])
+    return ps_raw, ps, ((ps_raw > clip[0]) & (ps_raw < clip[1])).astype(float)
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """Which rows of a partition an outcome model is fitted on, with which case weights.
+
+    Attributes
+    ----------
+    outcome : int
+        Column of the partition's ``Y``.
+    ps_params : numpy.ndarray or None
+        Propensity coefficients when the selection depends on the score
+        (trimming) or the weights are the ATT odds.
+    clip, trim : (lo, hi) or None
+    weighted : bool
+        Weight each row by the odds ``ps / (1 - ps)`` (IPWRA).
+    """
+
+    outcome: int
+    ps_params: np.ndarray | None = None
+    clip: tuple[float, float] | None = None
+    trim: tuple[float, float] | None = None
+    weighted: bool = False
+
+    def rows(self, part: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the comparison rows kept and their weights (None: unweighted)."""
+        c = ~part["t"]
+        if self.ps_params is None:
+            return c, None
+        ps_raw, ps, _ = att_odds(part, self.ps_params, self.clip)
+        if self.trim is not None:
+            c = c & (ps_raw >= self.trim[0]) & (ps_raw <= self.trim[1])
+        return c, (ps / (1.0 - ps) if self.weighted else None)
+
+
+def _standardise(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    p = mu.size
+    A = np.zeros((p + 1, p + 1))
+    A[0, 0] = 1.0
+    A[0, 1:] = -mu / sd
+    A[1:, 1:] = np.diag(1.0 / sd)
+    return A
+
+
+def _centre_scale(cohort: Any) -> tuple[np.ndarray, np.ndarray]:
+    g = cohort._gram
+    n = float(g["n"])
+    ZZ = g["ZZ"]
+    mu = ZZ[0, 1:] / n
+    sd = np.sqrt(np.clip(np.diag(ZZ)[1:] / n - mu**2, 0, None))
+    sd[sd == 0] = 1.0
+    return mu, sd
+
+
+def _sums(Z_w: np.ndarray, X: np.ndarray, v: np.ndarray, resid: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    p = X.shape[1]
+    g = np.empty(p + 1)
+    g[0] = resid.sum()
+    g[1:] = X.T @ resid
+    H = np.empty((p + 1, p + 1))
+    np.multiply(X, np.sqrt(v)[:, None], out=Z_w)
+    H[0, 0] = v.sum()
+    H[0, 1:] = H[1:, 0] = v @ X
+    H[1:, 1:] = Z_w.T @ Z_w
+    return g, H
+
+
+def _logit_pass(part: Mapping[str, Any], params: np.ndarray) -> dict[str, Any]:
+    """Log-likelihood, score, information and extreme-score counts of one partition."""
+    X, t = part["X"], part["t"]
+    y = t.astype(float)
+    eta = X @ params[1:] + params[0]
+    prob = expit(eta)
+    v = prob * (1 - prob)
+    g, H = _sums(np.empty_like(X), X, v, y - prob)
+    low, high = prob < 1e-10, prob > 1 - 1e-10
+    harmless = ~t & low
+    return {"ll": float(y @ eta - np.logaddexp(0.0, eta).sum()), "g": g, "H": H,
+            "extreme": int((low | high).sum()), "harmless": int(harmless.sum())}
+
+
+def _sample(part: Mapping[str, Any], step: int, outcome: int | None,
+            sel: RowSelection | None) -> dict[str, Any]:
+    X, t = part["X"], part["t"]
+    if sel is None:
+        rows, w = np.ones(t.size, bool), None
+    else:
+        rows, w = sel.rows(part)
+    idx = np.flatnonzero(rows)[::step]
+    out = {"X": X[idx], "t": t[idx], "w": None if w is None else w[idx]}
+    if outcome is not None:
+        out["y"] = part["Y"][idx, outcome]
+    return out
+
+
+def _gather_sample(cohort: Any, step: int, outcome: int | None = None,
+                   sel: RowSelection | None = None) -> dict[str, Any]:
+    got = cohort.map(_sample, step, outcome, sel)
+    out: dict[str, Any] = {k: np.concatenate([g[k] for g in got]) for k in ("X", "t")}
+    if got[0]["w"] is not None:
+        out["w"] = np.concatenate([g["w"] for g in got])
+    if outcome is not None:
+        out["y"] = np.concatenate([g["y"] for g in got])
+    return out
+
+
+def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 100
+                          ) -> LogitFit:
+    """Fit the ATT propensity model ``P(t = 1 | x)`` on a distributed cohort.
+
+    The rules of :func:`pbr_eval.models.logit.fit_logit` with
+    ``ignorable`` = the comparison units: Newton with step halving in
+    centred-and-scaled coordinates; a step inside the quadratic region is
+    taken without a line search; converged when the Newton decrement is
+    below ``tol`` times the log-likelihood and the step below 1e-6; a warm
+    start from an evenly spaced subsample of about 100,000 rows above
+    200,000 rows. Comparison units whose score vanishes (below 1e-10) are
+    counted in ``n_vanishing``; any other score of 0 or 1 is separation.
+
+    Parameters
+    ----------
+    cohort : DistributedCohort
+    tol : float
+    max_iter : int
+
+    Returns
+    -------
+    LogitFit
+
+    Raises
+    ------
+    EstimationError
+        Separation or no convergence (naming the covariates most involved),
+        or a singular design.
+    """
+    names = cohort.design_columns
+    n, p = cohort.n, len(names)
+    mu, sd = _centre_scale(cohort)
+    A = _standardise(mu, sd)
+    ybar = cohort.n_treated / n
+    beta = np.zeros(p + 1)
+    beta[0] = np.log(ybar / (1 - ybar))
+    if n > _WARM_START_ROWS:
+        s = _gather_sample(cohort, n // (_WARM_START_ROWS // 2))
+        try:
+            beta = fit_logit(s["X"], s["t"].astype(float), tol=1e-8, max_iter=max_iter,
+                             center=mu, scale=sd, _standardised_start=True,
+                             ignorable=~s["t"]).params
+        except EstimationError:
+            pass
+
+    def state(b_std: np.ndarray) -> dict[str, Any]:
+        return cohort.reduce(_logit_pass, A @ b_std)
+
+    cur = state(beta)
+    converged = False
+    last_info: np.ndarray | None = None
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
+        score = A.T @ cur["g"]
+        info = A.T @ cur["H"] @ A
+        ll = cur["ll"]
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError as err:
+            if cur["extreme"]:
+                break
+            raise EstimationError(
+                "The propensity model's design is singular: some covariates are collinear. "
+                "Remove redundant covariates.") from err
+        decrement = float(score @ step) / 2
+        if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
+            beta = beta + step
+            cur = state(beta)
+            converged, last_info = True, info
+            break
+        if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
+            beta = beta + step
+            cur = state(beta)
+            continue
+        t = 1.0
+        while True:
+            new_beta = beta + t * step
+            new = state(new_beta)
+            if new["ll"] >= ll - 1e-12 * abs(ll) or t < 1e-8:
+                break
+            t /= 2
+        change = abs(new["ll"] - ll) / (abs(ll) + 1e-300)
+        beta, cur = new_beta, new
+        if change < tol and np.max(np.abs(t * step)) < 1e-6:
+            converged = True
+            break
+    n_extreme = cur["extreme"] - cur["harmless"]
+    if n_extreme or not converged or not np.all(np.isfinite(beta)):
+        order = np.argsort(-np.abs(beta[1:]))[:3]
+        involved = ", ".join(f"'{names[j]}'" for j in order)
+        what = (f"{n_extreme:,} fitted probabilities are 0 or 1" if n_extreme
+                else f"it did not converge in {max_iter} iterations")
+        raise EstimationError(
+            f"The logistic model separates the groups perfectly or nearly so ({what}). "
+            f"The covariates most involved are {involved}: some of their values occur in only "
+            "one group. Coarsen or drop them, restrict the comparison pool to people like the "
+            "programme's, or use exact matching on them."
+        )
+    params = A @ beta
+    info_final = (last_info if n > _WARM_START_ROWS and last_info is not None
+                  else A.T @ cur["H"] @ A)
+    try:
+        cov = A @ np.linalg.inv(info_final) @ A.T
+    except np.linalg.LinAlgError:
+        cov = np.full((p + 1, p + 1), np.nan)
+    return LogitFit(params=params, cov=cov, n_iter=it, loglik=cur["ll"],
+                    n_vanishing=cur["harmless"])
+
+
+def _inverse_link(family: str, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if family == "linear":
+        return eta, np.ones_like(eta)
+    if family == "logistic":
+        mu = expit(eta)
+        return mu, mu * (1.0 - mu)
+    mu = np.exp(np.clip(eta, -700, 700))
+    return mu, mu
+
+
+def _glm_pass(part: Mapping[str, Any], params: np.ndarray, family: str, sel: RowSelection
+              ) -> dict[str, Any]:
+    rows, w = sel.rows(part)
+    X = part["X"][rows]
+    y = part["Y"][rows, sel.outcome]
+    w = np.ones(y.size) if w is None else w[rows]
+    eta = X @ params[1:] + params[0]
+    mu, v = _inverse_link(family, eta)
+    if family == "linear":
+        ll = 0.0
+    elif family == "logistic":
+        ll = float(w @ (y * eta - np.logaddexp(0.0, eta)))
+    else:
+        ll = float(w @ (y * eta - np.exp(np.clip(eta, -700, 700))))
+    g, H = _sums(np.empty_like(X), X, w * v, w * (y - mu))
+    return {"ll": ll, "g": g, "H": H, "sw": float(w.sum()), "swy": float(w @ y),
+            "n": int(y.size), "extreme": int(((mu < 1e-10) | (mu > 1 - 1e-10)).sum())
+            if family == "logistic" else 0}
+
+
+def fit_glm_distributed(cohort: Any, family: str, sel: RowSelection, *,
+                        names: Sequence[str] | None = None, tol: float = 1e-10,
+                        max_iter: int = 100) -> OutcomeFit:
+    """Fit a canonical-link GLM (linear, logistic or Poisson) on selected rows of a distributed cohort.
+
+    The rules of :func:`pbr_eval.models.outcome.fit_outcome`: the linear
+    model in closed form from the reduced ``Z'WZ`` and ``Z'Wy``; logistic
+    and Poisson by Newton with step halving (converged when the relative
+    change of the log-likelihood is below ``tol`` and the step below 1e-7
+    in centred-and-scaled coordinates), warm-started from a subsample above
+    200,000 rows.
+
+    Parameters
+    ----------
+    cohort : DistributedCohort
+    family : {"linear", "logistic", "poisson"}
+    sel : RowSelection
+        The rows (comparison, after trimming) and case weights.
+    names : sequence of str, optional
+    tol : float
+    max_iter : int
+
+    Returns
+    -------
+    OutcomeFit
+        ``information`` is ``Z' diag(w v) Z`` at the estimate.
+
+    Raises
+    ------
+    EstimationError
+        Singular design, a one-valued outcome, separation or no convergence.
+    """
+    names = list(names or cohort.design_columns)
+    p = len(cohort.design_columns)
+    mu_x, sd_x = _centre_scale(cohort)
+    A = _standardise(mu_x, sd_x)
+
+    def singular() -> EstimationError:
+        return EstimationError(
+            f"The {family} outcome model's design is singular among the units it is fitted on: "
+            f"some of the covariates ({', '.join(map(repr, names[:8]))}) are collinear or "
+            "constant there. Remove redundant covariates.")
+
+    zero = np.zeros(p + 1)
+    first = cohort.reduce(_glm_pass, zero, "linear", sel)
+    if family == "linear":
+        # at params 0 the linear pass gives H = Z'WZ and g = Z'Wy
+        info_s = A.T @ first["H"] @ A
+        try:
+            beta = np.linalg.solve(info_s, A.T @ first["g"])
+        except np.linalg.LinAlgError as err:
+            raise singular() from err
+        if np.linalg.cond(info_s) > 1e13:
+            raise singular()
+        return OutcomeFit("linear", A @ beta, first["H"], n_iter=0)
+    n = first["n"]
+    ybar = first["swy"] / first["sw"]
+    if family == "logistic":
+        if not 0 < ybar < 1:
+            raise EstimationError(
+                "The binary outcome takes only one value among the units the outcome model is "
+                "fitted on, so a logistic model cannot be fitted; use outcome_model='linear'.")
+        start = np.log(ybar / (1 - ybar))
+    else:
+        if ybar <= 0:
+            raise EstimationError(
+                "The count outcome is zero for every unit the outcome model is fitted on; a "
+                "Poisson model cannot be fitted. Use outcome_model='linear'.")
+        start = np.log(ybar)
+    beta = np.zeros(p + 1)
+    beta[0] = start
+    if n > _WARM_START_ROWS:
+        s = _gather_sample(cohort, max(1, n // (_WARM_START_ROWS // 2)), sel.outcome, sel)
+        try:
+            warm = fit_outcome(s["X"], s["y"], family, weights=s.get("w"), tol=tol)
+            assert warm.params is not None
+            beta = np.linalg.solve(A, warm.params)
+        except EstimationError:
+            pass
+
+    def state(b: np.ndarray) -> dict[str, Any]:
+        return cohort.reduce(_glm_pass, A @ b, family, sel)
+
+    cur = state(beta)
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
+        score, info = A.T @ cur["g"], A.T @ cur["H"] @ A
+        ll = cur["ll"]
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError as err:
+            raise singular() from err
+        s_ = 1.0
+        while True:
+            new_beta = beta + s_ * step
+            new = state(new_beta)
+            if new["ll"] >= ll - 1e-12 * abs(ll) or s_ < 1e-8:
+                break
+            s_ /= 2
+        change = abs(new["ll"] - ll) / (abs(ll) + 1e-300)
+        beta, cur = new_beta, new
+        if change < tol and np.max(np.abs(s_ * step)) < 1e-7:
+            converged = True
+            break
+    if cur["extreme"] or not converged or not np.all(np.isfinite(beta)):
+        order = np.argsort(-np.abs(beta[1:]))[:3]
+        involved = ", ".join(f"'{names[j]}'" for j in order)
+        what = (f"{cur['extreme']:,} fitted probabilities are 0 or 1" if cur["extreme"]
+                else f"it did not converge in {max_iter} iterations")
+        raise EstimationError(
+            f"The {family} outcome model cannot be estimated ({what}); the covariates most "
+            f"involved are {involved}. Some of their values occur only with one outcome value; "
+            "coarsen or drop them, or use outcome_model='linear'.")
+    return OutcomeFit(family, A @ beta, cur["H"], n_iter=it)

@@ -1,0 +1,192 @@
+"""The distributed cohort and map-reduce estimators give the in-memory numbers (issue 17.3)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pbr_eval
+from pbr_eval import Cohort, DistributedCohort
+from pbr_eval.datasets import load_reoffending, simulate
+from pbr_eval.distributed.cohort import resolve_scheduler
+from pbr_eval.exceptions import (
+    CollinearityError,
+    CovariateError,
+    MissingColumnError,
+    MissingValueError,
+    OptionError,
+    SmallCohortError,
+    TreatmentError,
+)
+
+# dask[distributed] is in the `test` extra, so CI always runs these tests.
+distributed = pytest.importorskip("distributed")
+
+WEIGHTING = ["ipw", "regression", "aipw", "ipwra"]
+
+
+def _args(sim):
+    args = dict(sim.cohort_args)
+    args.pop("cluster", None)
+    return args
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    sim = load_reoffending()
+    return sim.data, _args(sim)
+
+
+def _same(a, b, tol):
+    fa, fb = a.to_frame(), b.to_frame()
+    num = fa.select_dtypes("number").columns
+    assert list(fa.columns) == list(fb.columns)
+    np.testing.assert_allclose(fb[num].to_numpy(float), fa[num].to_numpy(float), rtol=0,
+                               atol=tol)
+    assert (fa.drop(columns=num) == fb.drop(columns=num)).all().all()
+
+
+CASES = [(m, o) for m in WEIGHTING
+         for o in ([{}] if m == "regression" else [{}, {"clip": 0.05}, {"trim": (0.02, 0.7)}])]
+
+
+@pytest.mark.parametrize(("method", "options"), CASES,
+                         ids=[f"{m}-{'-'.join(o) or 'plain'}" for m, o in CASES])
+def test_weighting_family_equals_in_memory_on_a_local_cluster(shipped, client, method, options):
+    data, args = shipped
+    mem = pbr_eval.estimate(Cohort(data, **args), method=method, **options)
+    dc = DistributedCohort(data, npartitions=8, **args)
+    assert dc.npartitions == 8 and "distributed client" in dc.scheduler
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dist = pbr_eval.estimate(dc, method=method, **options)
+    assert type(dist) is type(mem) and dist.method == mem.method
+    _same(mem, dist, 1e-10)
+    for e_mem, e_dist in zip(mem.estimates, dist.estimates, strict=True):
+        assert e_dist.cohort_std_error == pytest.approx(e_mem.cohort_std_error, abs=1e-10)
+        assert e_dist.se_method == e_mem.se_method
+    bm, bd = mem.balance.to_frame(ecdf=False), dist.balance.to_frame(ecdf=False)
+    num = bm.select_dtypes("number").columns
+    np.testing.assert_allclose(bd[num].to_numpy(float), bm[num].to_numpy(float), atol=1e-10)
+    assert mem.balance.effective_sample_size() == pytest.approx(
+        dist.balance.effective_sample_size(), abs=1e-8)
+    assert dist.info["backend"] == "dask" and dist.weights is None
+    for key in ("n_clipped", "n_trimmed_treated", "n_trimmed_comparison"):
+        assert dist.info.get(key) == mem.info.get(key)
+    assert [d for d in dist.info["dropped"] if d["stage"] != "cohort"] == \
+        [d for d in mem.info["dropped"] if d["stage"] != "cohort"]
+
+
+def test_above_the_warm_start_size_from_partitioned_parquet(tmp_path):
+    """250,000 rows over 8 Parquet files: the subsample warm starts of both models run."""
+    sim = simulate("reoffending", n_treated=10_000, n_comparison=240_000, seed=11)
+    args = _args(sim)
+    dd = pytest.importorskip("dask.dataframe")
+    dd.from_pandas(sim.data, npartitions=8, sort=False).to_parquet(tmp_path / "pool")
+    dc = DistributedCohort.from_parquet(tmp_path / "pool", scheduler="synchronous", **args)
+    assert dc.npartitions == 8 and dc.n == 250_000
+    mem = Cohort(sim.data, **args)
+    _same(pbr_eval.estimate(mem, method="aipw"), pbr_eval.estimate(dc, method="aipw"), 1e-10)
+
+
+def test_dropped_rows_are_counted_by_group_as_in_memory(shipped):
+    data, args = shipped
+    data = data.copy()
+    data.loc[::7, "age"] = np.nan
+    data.loc[::11, "sex"] = None
+    mem = Cohort(data, missing="drop", **args)
+    dc = DistributedCohort(data, missing="drop", npartitions=5, scheduler="synchronous", **args)
+    assert [d.to_dict() for d in dc.dropped] == [d.to_dict() for d in mem.dropped]
+    assert (dc.n, dc.n_treated, dc.n_comparison) == (mem.n, mem.n_treated, mem.n_comparison)
+    _same(pbr_eval.estimate(mem, method="ipw"), pbr_eval.estimate(dc, method="ipw"), 1e-10)
+    want = _message(MissingValueError, lambda: Cohort(data, **args))
+    assert want.startswith("Missing values in 'age' (")
+    assert _message(MissingValueError, lambda: DistributedCohort(
+        data, npartitions=5, scheduler="synchronous", **args)) == want
+
+
+def _message(exc_type, build):
+    with pytest.raises(exc_type) as err:
+        build()
+    return str(err.value)
+
+
+@pytest.mark.parametrize("case", ["column", "treatment", "one_group", "constant", "levels",
+                                  "collinear", "small"])
+def test_checks_raise_the_in_memory_errors_and_messages(shipped, case):
+    data, args = shipped
+    data = data.copy()
+    args = dict(args)
+    exc = {"column": MissingColumnError, "treatment": TreatmentError,
+           "one_group": TreatmentError, "constant": CovariateError, "levels": CovariateError,
+           "collinear": CollinearityError, "small": SmallCohortError}[case]
+    if case == "column":
+        args["covariates"] = [*args["covariates"], "agee"]
+    elif case == "treatment":
+        data["treated"] = data["treated"] * 2
+    elif case == "one_group":
+        data["treated"] = 0
+    elif case == "constant":
+        data["flat"] = 3.0
+        args["covariates"] = [*args["covariates"], "flat"]
+    elif case == "levels":
+        data["sex"] = data["sex"].where(data.index % 3 > 0, data["sex"].str.lower())
+    elif case == "collinear":
+        data["age_months"] = data["age"] * 12 + data["prior_offences"]
+        args["covariates"] = [*args["covariates"], "age_months"]
+    elif case == "small":
+        args["min_treated"] = 10_000
+    want = _message(exc, lambda: Cohort(data, **args))
+    got = _message(exc, lambda: DistributedCohort(data, npartitions=4,
+                                                   scheduler="synchronous", **args))
+    if case == "collinear":  # the same covariates named; the in-memory message lists examples
+        assert got.split(" are perfectly collinear")[0] == want.split(" are perfectly")[0]
+    else:
+        assert got == want
+
+
+def test_what_a_distributed_cohort_cannot_do_is_refused_with_the_way_out(shipped):
+    data, args = shipped
+    dc = DistributedCohort(data, npartitions=2, scheduler="synchronous", **args)
+    with pytest.raises(OptionError, match="`method` must be one of 'ipw', .* got 'optimal'"):
+        pbr_eval.estimate(dc, method="optimal")
+    with pytest.raises(OptionError, match="`inference` must be 'analytic' on a distributed"):
+        pbr_eval.estimate(dc, method="ipw", inference="bootstrap")
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(OptionError, match="`propensity` must be 'logit' on a distributed"):
+        pbr_eval.estimate(dc, method="ipw", propensity=LogisticRegression())
+    with pytest.raises(OptionError, match="`cluster` is not supported on a distributed"):
+        DistributedCohort(data, cluster="local_authority", scheduler="synchronous", **args)
+    with pytest.raises(OptionError, match="`scheduler` must be None, 'threads'"):
+        resolve_scheduler(42)
+    small = dc.to_cohort()
+    assert isinstance(small, Cohort) and small.n == dc.n
+
+
+def test_a_pandas_categorical_and_bool_covariates_build_the_same_design():
+    rng = np.random.default_rng(4)
+    n = 3000
+    df = pd.DataFrame({
+        "t": (rng.random(n) < 0.2).astype(int),
+        "region": pd.Categorical(rng.choice(["north", "south", "east"], n),
+                                 categories=["south", "north", "east", "west"]),
+        "flag": rng.random(n) < 0.4, "x": rng.normal(size=n),
+        "y": (rng.random(n) < 0.3).astype(int)})
+    roles = dict(treatment="t", outcome="y", covariates=["region", "flag", "x"])
+    mem = Cohort(df, **roles)
+    dc = DistributedCohort(df, npartitions=3, scheduler="synchronous", **roles)
+    assert dc.design_columns == mem.design_columns
+    assert dc.binary_columns == mem.binary_columns
+    _same(pbr_eval.estimate(mem, method="ipwra"), pbr_eval.estimate(dc, method="ipwra"), 1e-10)
