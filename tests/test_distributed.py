@@ -190,3 +190,60 @@ def test_a_pandas_categorical_and_bool_covariates_build_the_same_design():
     assert dc.design_columns == mem.design_columns
     assert dc.binary_columns == mem.binary_columns
     _same(pbr_eval.estimate(mem, method="ipwra"), pbr_eval.estimate(dc, method="ipwra"), 1e-10)
+
+
+@pytest.mark.parametrize("size", ["shipped", "simulated"])
+def test_nearest_with_replacement_matches_the_same_units(shipped, client, size):
+    if size == "shipped":
+        data, args = shipped
+    else:
+        sim = simulate("reoffending", n_treated=3000, n_comparison=40_000, seed=5)
+        data, args = sim.data, _args(sim)
+    mem = pbr_eval.estimate(Cohort(data, **args), method="nearest", replace=True)
+    dc = DistributedCohort(data, npartitions=7, **args)
+    dist = pbr_eval.estimate(dc, method="nearest", replace=True)
+    mm = mem.extras["match_matrix"]
+    np.testing.assert_array_equal(dist.extras["match_matrix"], mm)  # rows = positions here
+    assert (mm >= 0).all()
+    _same(mem, dist, 1e-10)
+    bm, bd = mem.balance.to_frame(ecdf=False), dist.balance.to_frame(ecdf=False)
+    assert list(bm.index) == list(bd.index)
+    assert (bm["covariate_type"] == bd["covariate_type"]).all()
+    num = bm.select_dtypes("number").columns
+    np.testing.assert_allclose(bd[num].to_numpy(float), bm[num].to_numpy(float), atol=1e-10)
+    np.testing.assert_allclose(dist.balance.counts().to_numpy(), mem.balance.counts().to_numpy(),
+                               atol=1e-9)
+    for key in ("n_comparison_matched", "n_comparison_unmatched", "se", "order", "distance"):
+        assert dist.info[key] == mem.info[key]
+
+
+def test_nearest_settings_it_cannot_run_are_refused(shipped):
+    data, args = shipped
+    dc = DistributedCohort(data, npartitions=2, scheduler="synchronous", **args)
+    with pytest.raises(OptionError, match="`replace` must be True for method='nearest' on a"):
+        pbr_eval.estimate(dc, method="nearest")
+    with pytest.raises(OptionError, match="`ratio` must be 1 for method='nearest'"):
+        pbr_eval.estimate(dc, method="nearest", replace=True, ratio=2)
+
+
+def test_the_neighbour_rule_takes_the_closer_position_first_and_a_strictly_closer_second():
+    from pbr_eval.distributed.matching import nearest_with_replacement
+    from pbr_eval.estimators._nearest import match_nearest
+
+    rng = np.random.default_rng(0)
+    score = np.round(rng.random(400), 2)  # many exact ties, in score and in distance
+    t = rng.random(400) < 0.3
+    mm = match_nearest(t, order=None, score=score, replace=True)[:, 0]
+    rows = np.arange(400)
+    nb = {"ls": np.full(t.sum(), -np.inf), "lr": np.full(t.sum(), -1),
+          "rs": np.full(t.sum(), np.inf), "rr": np.full(t.sum(), -1)}
+    ps, pr = score[~t], rows[~t]
+    for k, i in enumerate(np.flatnonzero(t)):
+        before = (ps < score[i]) | ((ps == score[i]) & (pr < i))
+        if before.any():
+            j = np.flatnonzero(before)[np.lexsort((pr[before], ps[before]))[-1]]
+            nb["ls"][k], nb["lr"][k] = ps[j], pr[j]
+        if (~before).any():
+            j = np.flatnonzero(~before)[np.lexsort((pr[~before], ps[~before]))[0]]
+            nb["rs"][k], nb["rr"][k] = ps[j], pr[j]
+    np.testing.assert_array_equal(nearest_with_replacement(score[t], rows[t], nb, 400), mm)

@@ -69,6 +69,15 @@ def resolve_scheduler(scheduler: Any) -> tuple[Any, Any, str]:
         as ``"tcp://10.0.0.5:8786"``: a client of that remote scheduler. A
         ``distributed.Client``: that client.
 
+    Returns
+    -------
+    scheduler : str or callable
+        What ``dask.compute(..., scheduler=)`` takes.
+    client : distributed.Client or None
+        The client in use (None for the local schedulers).
+    description : str
+        Recorded in results' ``info["scheduler"]``.
+
     Raises
     ------
     OptionError
@@ -272,10 +281,11 @@ class DistributedCohort:
     >>> import pbr_eval
     >>> from pbr_eval.datasets import load_reoffending
     >>> sim = load_reoffending()
+    >>> roles = {k: v for k, v in sim.cohort_args.items() if k != "cluster"}
     >>> dc = pbr_eval.DistributedCohort(sim.data, npartitions=4, scheduler="synchronous",
-    ...                                 **sim.cohort_args)
+    ...                                 **roles)
     >>> dc.n_treated, dc.n_comparison, dc.npartitions
-    (600, 5400, 4)
+    (600, 12000, 4)
     """
 
     def __init__(

@@ -32,10 +32,11 @@ import numpy as np
 
 from pbr_eval.cohort import DroppedRows
 from pbr_eval.distributed.cohort import DistributedCohort
+from pbr_eval.distributed.matching import fit_nearest_distributed
 from pbr_eval.distributed.models import (
     RowSelection,
     att_odds,
-    fit_glm_distributed,
+    fit_glms_distributed,
     fit_logit_distributed,
 )
 from pbr_eval.estimators.base import Estimator, base_info
@@ -47,7 +48,7 @@ from pbr_eval.options import SMD_THRESHOLD
 from pbr_eval.results.balance import BalanceTable, balance_frame
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
-__all__ = ["DISTRIBUTED_METHODS", "fit_distributed", "distributed_balance"]
+__all__ = ["DISTRIBUTED_METHODS", "fit_distributed"]
 
 
 # ------------------------------------------------------------------ row helpers
@@ -237,7 +238,7 @@ def _moments2(part: Mapping[str, Any], wts: _Weights, means: Mapping[str, np.nda
     return out
 
 
-def distributed_balance(cohort: DistributedCohort, wts: _Weights, estimand: str = "ATT"
+def _distributed_balance(cohort: DistributedCohort, wts: _Weights, estimand: str = "ATT"
                         ) -> BalanceTable:
     """Return the balance table (before and after weighting) of a distributed cohort.
 
@@ -335,31 +336,25 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
         raise EstimationError(
             f"`trim`={trim} leaves no {which} units: the groups do not overlap on the "
             "propensity score. Widen `trim`.")
+    families = [FAMILY_FOR_TYPE[cohort.outcome_types[name]] if outcome == "none" else
+                resolve_outcome_model(getattr(estimator, "outcome_model", "auto"),
+                                      cohort.outcome_types[name])
+                for name in cohort.outcomes]
+    sel = RowSelection(ps_params=gamma, clip=clip, trim=trim,
+                       weighted=outcome == "weighted")
+    fits = fit_glms_distributed(cohort, families, sel)
     params: list[Any] = []
-    families: list[str] = []
     noise_params: list[Any] = []
-    for j, name in enumerate(cohort.outcomes):
-        otype = cohort.outcome_types[name]
-        if outcome == "none":
-            fam = FAMILY_FOR_TYPE[otype]
-        else:
-            fam = resolve_outcome_model(getattr(estimator, "outcome_model", "auto"), otype)
-        sel = RowSelection(outcome=j, ps_params=gamma, clip=clip, trim=trim,
-                           weighted=outcome == "weighted")
-        try:
-            fit = fit_glm_distributed(cohort, fam, sel)
-            par = fit.params
-        except EstimationError:
+    for fit in fits:
+        if isinstance(fit, EstimationError):
             if outcome != "none":
-                raise
-            par = None  # the working model for ipw's cohort SE: generic rule instead
-        families.append(fam)
-        if outcome == "none":
+                raise fit
             params.append(None)
-            noise_params.append(par)
-        else:
-            params.append((par, fit.information))
-            noise_params.append(par)
+            noise_params.append(None)  # ipw's working model: the generic cohort-SE rule
+            continue
+        par = fit.params
+        params.append(None if outcome == "none" else (par, fit.information))
+        noise_params.append(par)
     plan = _Plan(gamma=gamma, clip=clip, trim=trim,
                  params=tuple(None if p is None else p[0] for p in params),
                  families=tuple(families), noise_params=tuple(noise_params),
@@ -422,7 +417,7 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
             naive_comparison=float(f["naive"][j] / f["n0"]), se_method=how,
             cohort_std_error=cohort_se))
     wts = _Weights(plan if weighting else None, scale=n1 / S if weighting else 1.0)
-    balance = distributed_balance(cohort, wts)
+    balance = _distributed_balance(cohort, wts)
     extras: dict[str, Any] = {}
     if weighting:
         assert logit is not None
@@ -546,6 +541,7 @@ def _ipwra(est: Estimator, cohort: DistributedCohort) -> CounterfactualResults:
 #: The methods :func:`fit_distributed` runs on a :class:`DistributedCohort`.
 DISTRIBUTED_METHODS: dict[str, Any] = {
     "ipw": _ipw, "regression": _regression, "aipw": _aipw, "ipwra": _ipwra,
+    "nearest": fit_nearest_distributed,
 }
 
 
@@ -570,6 +566,19 @@ def fit_distributed(estimator: Estimator, cohort: DistributedCohort) -> Counterf
     OptionError
         A method not in :data:`DISTRIBUTED_METHODS`, a scikit-learn
         nuisance model, or ``se="cluster"``.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> roles = {k: v for k, v in sim.cohort_args.items() if k != "cluster"}
+    >>> dc = pbr_eval.DistributedCohort(sim.data, npartitions=4, scheduler="synchronous",
+    ...                                 **roles)
+    >>> from pbr_eval.estimators.weighting import InverseProbabilityWeighting
+    >>> res = fit_distributed(InverseProbabilityWeighting(), dc)
+    >>> round(float(res.to_frame()["non_intervention"].iloc[0]), 3), res.info["backend"]
+    (0.3, 'dask')
     """
     fn = DISTRIBUTED_METHODS.get(estimator.method)
     if fn is None:

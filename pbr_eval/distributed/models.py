@@ -23,7 +23,7 @@ from pbr_eval.exceptions import EstimationError
 from pbr_eval.models.logit import LogitFit, fit_logit
 from pbr_eval.models.outcome import OutcomeFit, fit_outcome
 
-__all__ = ["RowSelection", "fit_logit_distributed", "fit_glm_distributed", "att_odds"]
+__all__ = ["RowSelection", "fit_logit_distributed", "fit_glms_distributed", "att_odds"]
 
 _WARM_START_ROWS = 200_000
 
@@ -35,6 +35,27 @@ def att_odds(part: Mapping[str, Any], params: np.ndarray,
     ``ps_raw`` is computed column by column, as
     :meth:`pbr_eval.models.logit.LogitFit.predict` does, so equal rows get
     bit-identical scores.
+
+    Parameters
+    ----------
+    part : mapping
+        A partition's arrays (``X``).
+    params : numpy.ndarray
+        Logistic coefficients, intercept first.
+    clip : (lo, hi) or None
+
+    Returns
+    -------
+    ps_raw, ps, free : numpy.ndarray
+        Fitted scores, clipped scores, and 1 where the score was not clipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ps_raw, ps, free = att_odds({"X": np.array([[0.0], [4.0]])}, np.array([0.0, 1.0]),
+    ...                             (0.05, 0.95))
+    >>> ps.round(3).tolist(), free.tolist()
+    ([0.5, 0.95], [1.0, 0.0])
     """
     ps_raw = LogitFit(params, np.empty((0, 0)), 0, np.nan).predict(part["X"])
     if clip is None:
@@ -49,17 +70,22 @@ class RowSelection:
 
     Attributes
     ----------
-    outcome : int
-        Column of the partition's ``Y``.
     ps_params : numpy.ndarray or None
         Propensity coefficients when the selection depends on the score
         (trimming) or the weights are the ATT odds.
     clip, trim : (lo, hi) or None
     weighted : bool
         Weight each row by the odds ``ps / (1 - ps)`` (IPWRA).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> part = {"X": np.array([[0.0], [1.0], [2.0]]), "t": np.array([True, False, False])}
+    >>> rows, w = RowSelection(ps_params=np.array([0.0, 1.0]), weighted=True).rows(part)
+    >>> rows.tolist(), w.round(3).tolist()
+    ([False, True, True], [1.0, 2.718, 7.389])
     """
 
-    outcome: int
     ps_params: np.ndarray | None = None
     clip: tuple[float, float] | None = None
     trim: tuple[float, float] | None = None
@@ -123,7 +149,7 @@ def _logit_pass(part: Mapping[str, Any], params: np.ndarray) -> dict[str, Any]:
             "extreme": int((low | high).sum()), "harmless": int(harmless.sum())}
 
 
-def _sample(part: Mapping[str, Any], step: int, outcome: int | None,
+def _sample(part: Mapping[str, Any], step: int, outcome: Any,
             sel: RowSelection | None) -> dict[str, Any]:
     X, t = part["X"], part["t"]
     if sel is None:
@@ -133,11 +159,11 @@ def _sample(part: Mapping[str, Any], step: int, outcome: int | None,
     idx = np.flatnonzero(rows)[::step]
     out = {"X": X[idx], "t": t[idx], "w": None if w is None else w[idx]}
     if outcome is not None:
-        out["y"] = part["Y"][idx, outcome]
+        out["y"] = part["Y"][idx][:, outcome]
     return out
 
 
-def _gather_sample(cohort: Any, step: int, outcome: int | None = None,
+def _gather_sample(cohort: Any, step: int, outcome: Any = None,
                    sel: RowSelection | None = None) -> dict[str, Any]:
     got = cohort.map(_sample, step, outcome, sel)
     out: dict[str, Any] = {k: np.concatenate([g[k] for g in got]) for k in ("X", "t")}
@@ -176,6 +202,20 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
     EstimationError
         Separation or no convergence (naming the covariates most involved),
         or a singular design.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> roles = {k: v for k, v in sim.cohort_args.items() if k != "cluster"}
+    >>> dc = pbr_eval.DistributedCohort(sim.data, npartitions=4, scheduler="synchronous",
+    ...                                 **roles)
+    >>> from pbr_eval.models.logit import fit_logit
+    >>> fit = fit_logit_distributed(dc)
+    >>> mem = pbr_eval.Cohort(sim.data, **roles)
+    >>> bool(abs(fit.params - fit_logit(mem.X, mem.t.astype(float)).params).max() < 1e-10)
+    True
     """
     names = cohort.design_columns
     n, p = cohort.n, len(names)
@@ -267,42 +307,54 @@ def _inverse_link(family: str, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return mu, mu
 
 
-def _glm_pass(part: Mapping[str, Any], params: np.ndarray, family: str, sel: RowSelection
-              ) -> dict[str, Any]:
+def _glm_pass(part: Mapping[str, Any], sel: RowSelection,
+              items: Sequence[tuple[int, str, np.ndarray]]) -> dict[str, Any]:
+    """Log-likelihood, score and information of several outcome models on one partition.
+
+    ``items`` holds ``(outcome column, family, coefficients)``; every model
+    shares the partition's row selection and weights, computed once.
+    """
     rows, w = sel.rows(part)
     X = part["X"][rows]
-    y = part["Y"][rows, sel.outcome]
-    w = np.ones(y.size) if w is None else w[rows]
-    eta = X @ params[1:] + params[0]
-    mu, v = _inverse_link(family, eta)
-    if family == "linear":
-        ll = 0.0
-    elif family == "logistic":
-        ll = float(w @ (y * eta - np.logaddexp(0.0, eta)))
-    else:
-        ll = float(w @ (y * eta - np.exp(np.clip(eta, -700, 700))))
-    g, H = _sums(np.empty_like(X), X, w * v, w * (y - mu))
-    return {"ll": ll, "g": g, "H": H, "sw": float(w.sum()), "swy": float(w @ y),
-            "n": int(y.size), "extreme": int(((mu < 1e-10) | (mu > 1 - 1e-10)).sum())
-            if family == "logistic" else 0}
+    w = np.ones(X.shape[0]) if w is None else w[rows]
+    work = np.empty_like(X)
+    out: dict[str, Any] = {"sw": float(w.sum()), "n": int(X.shape[0])}
+    for j, family, params in items:
+        y = part["Y"][rows, j]
+        eta = X @ params[1:] + params[0]
+        mu, v = _inverse_link(family, eta)
+        if family == "linear":
+            ll = 0.0
+        elif family == "logistic":
+            ll = float(w @ (y * eta - np.logaddexp(0.0, eta)))
+        else:
+            ll = float(w @ (y * eta - np.exp(np.clip(eta, -700, 700))))
+        g, H = _sums(work, X, w * v, w * (y - mu))
+        out[f"ll{j}"], out[f"g{j}"], out[f"H{j}"] = ll, g, H
+        out[f"swy{j}"] = float(w @ y)
+        out[f"extreme{j}"] = (int(((mu < 1e-10) | (mu > 1 - 1e-10)).sum())
+                              if family == "logistic" else 0)
+    return out
 
 
-def fit_glm_distributed(cohort: Any, family: str, sel: RowSelection, *,
-                        names: Sequence[str] | None = None, tol: float = 1e-10,
-                        max_iter: int = 100) -> OutcomeFit:
-    """Fit a canonical-link GLM (linear, logistic or Poisson) on selected rows of a distributed cohort.
+def fit_glms_distributed(cohort: Any, families: Sequence[str], sel: RowSelection, *,
+                         names: Sequence[str] | None = None, tol: float = 1e-10,
+                         max_iter: int = 100) -> list[OutcomeFit | EstimationError]:
+    """Fit one canonical-link GLM per outcome on the same rows of a distributed cohort, in lockstep.
 
-    The rules of :func:`pbr_eval.models.outcome.fit_outcome`: the linear
-    model in closed form from the reduced ``Z'WZ`` and ``Z'Wy``; logistic
-    and Poisson by Newton with step halving (converged when the relative
-    change of the log-likelihood is below ``tol`` and the step below 1e-7
-    in centred-and-scaled coordinates), warm-started from a subsample above
-    200,000 rows.
+    Each model follows the rules of :func:`pbr_eval.models.outcome.fit_outcome`:
+    the linear model in closed form from the reduced ``Z'WZ`` and ``Z'Wy``;
+    logistic and Poisson by Newton with step halving (converged when the
+    relative change of the log-likelihood is below ``tol`` and the step
+    below 1e-7 in centred-and-scaled coordinates), warm-started from a
+    subsample above 200,000 rows. The models advance together, so each pass
+    over the partitions serves every outcome still iterating.
 
     Parameters
     ----------
     cohort : DistributedCohort
-    family : {"linear", "logistic", "poisson"}
+    families : sequence of {"linear", "logistic", "poisson"}
+        One per outcome, in :attr:`DistributedCohort.outcomes` order.
     sel : RowSelection
         The rows (comparison, after trimming) and case weights.
     names : sequence of str, optional
@@ -311,93 +363,133 @@ def fit_glm_distributed(cohort: Any, family: str, sel: RowSelection, *,
 
     Returns
     -------
-    OutcomeFit
-        ``information`` is ``Z' diag(w v) Z`` at the estimate.
+    list of OutcomeFit or EstimationError
+        Per outcome, the fit (``information`` is ``Z' diag(w v) Z`` at the
+        estimate) or the error the in-memory fit would raise: a singular
+        design, a one-valued outcome, separation or no convergence.
 
-    Raises
-    ------
-    EstimationError
-        Singular design, a one-valued outcome, separation or no convergence.
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> roles = {k: v for k, v in sim.cohort_args.items() if k != "cluster"}
+    >>> dc = pbr_eval.DistributedCohort(sim.data, npartitions=4, scheduler="synchronous",
+    ...                                 **roles)
+    >>> fits = fit_glms_distributed(dc, ["logistic", "poisson"], RowSelection())
+    >>> [f.family for f in fits], [f.params.size for f in fits]
+    (['logistic', 'poisson'], [9, 9])
     """
     names = list(names or cohort.design_columns)
     p = len(cohort.design_columns)
+    k = len(families)
     mu_x, sd_x = _centre_scale(cohort)
     A = _standardise(mu_x, sd_x)
-
-    def singular() -> EstimationError:
-        return EstimationError(
+    zero = np.zeros(p + 1)
+    first = cohort.reduce(_glm_pass, sel, [(j, "linear", zero) for j in range(k)])
+    out: list[Any] = [None] * k
+    beta: dict[int, np.ndarray] = {}
+    for j, family in enumerate(families):
+        singular = EstimationError(
             f"The {family} outcome model's design is singular among the units it is fitted on: "
             f"some of the covariates ({', '.join(map(repr, names[:8]))}) are collinear or "
             "constant there. Remove redundant covariates.")
-
-    zero = np.zeros(p + 1)
-    first = cohort.reduce(_glm_pass, zero, "linear", sel)
-    if family == "linear":
-        # at params 0 the linear pass gives H = Z'WZ and g = Z'Wy
-        info_s = A.T @ first["H"] @ A
-        try:
-            beta = np.linalg.solve(info_s, A.T @ first["g"])
-        except np.linalg.LinAlgError as err:
-            raise singular() from err
-        if np.linalg.cond(info_s) > 1e13:
-            raise singular()
-        return OutcomeFit("linear", A @ beta, first["H"], n_iter=0)
-    n = first["n"]
-    ybar = first["swy"] / first["sw"]
-    if family == "logistic":
-        if not 0 < ybar < 1:
-            raise EstimationError(
+        if family == "linear":
+            # at coefficients 0 the linear pass gives H = Z'WZ and g = Z'Wy
+            info_s = A.T @ first[f"H{j}"] @ A
+            try:
+                b = np.linalg.solve(info_s, A.T @ first[f"g{j}"])
+            except np.linalg.LinAlgError:
+                out[j] = singular
+                continue
+            out[j] = (singular if np.linalg.cond(info_s) > 1e13
+                      else OutcomeFit("linear", A @ b, first[f"H{j}"], n_iter=0))
+            continue
+        ybar = first[f"swy{j}"] / first["sw"]
+        if family == "logistic" and not 0 < ybar < 1:
+            out[j] = EstimationError(
                 "The binary outcome takes only one value among the units the outcome model is "
                 "fitted on, so a logistic model cannot be fitted; use outcome_model='linear'.")
-        start = np.log(ybar / (1 - ybar))
-    else:
-        if ybar <= 0:
-            raise EstimationError(
+            continue
+        if family == "poisson" and ybar <= 0:
+            out[j] = EstimationError(
                 "The count outcome is zero for every unit the outcome model is fitted on; a "
                 "Poisson model cannot be fitted. Use outcome_model='linear'.")
-        start = np.log(ybar)
-    beta = np.zeros(p + 1)
-    beta[0] = start
+            continue
+        b = np.zeros(p + 1)
+        b[0] = np.log(ybar / (1 - ybar)) if family == "logistic" else np.log(ybar)
+        beta[j] = b
+    if not beta:
+        return out
+    n = first["n"]
     if n > _WARM_START_ROWS:
-        s = _gather_sample(cohort, max(1, n // (_WARM_START_ROWS // 2)), sel.outcome, sel)
-        try:
-            warm = fit_outcome(s["X"], s["y"], family, weights=s.get("w"), tol=tol)
-            assert warm.params is not None
-            beta = np.linalg.solve(A, warm.params)
-        except EstimationError:
-            pass
+        s = _gather_sample(cohort, max(1, n // (_WARM_START_ROWS // 2)), list(beta), sel)
+        for j in beta:
+            try:
+                warm = fit_outcome(s["X"], s["y"][:, list(beta).index(j)], families[j],
+                                   weights=s.get("w"), tol=tol)
+                assert warm.params is not None
+                beta[j] = np.linalg.solve(A, warm.params)
+            except EstimationError:
+                pass
 
-    def state(b: np.ndarray) -> dict[str, Any]:
-        return cohort.reduce(_glm_pass, A @ b, family, sel)
+    def evaluate(trial: dict[int, np.ndarray]) -> dict[str, Any]:
+        return cohort.reduce(_glm_pass, sel, [(j, families[j], A @ b) for j, b in trial.items()])
 
-    cur = state(beta)
-    converged, it = False, 0
-    for it in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
-        score, info = A.T @ cur["g"], A.T @ cur["H"] @ A
-        ll = cur["ll"]
+    got = evaluate(beta)
+    cur = {j: {key: got[f"{key}{j}"] for key in ("ll", "g", "H", "extreme")} for j in beta}
+    state: dict[int, dict[str, Any]] = {}
+
+    def new_step(j: int) -> bool:
+        score, info = A.T @ cur[j]["g"], A.T @ cur[j]["H"] @ A
         try:
             step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError as err:
-            raise singular() from err
-        s_ = 1.0
-        while True:
-            new_beta = beta + s_ * step
-            new = state(new_beta)
-            if new["ll"] >= ll - 1e-12 * abs(ll) or s_ < 1e-8:
-                break
-            s_ /= 2
-        change = abs(new["ll"] - ll) / (abs(ll) + 1e-300)
-        beta, cur = new_beta, new
-        if change < tol and np.max(np.abs(s_ * step)) < 1e-7:
-            converged = True
-            break
-    if cur["extreme"] or not converged or not np.all(np.isfinite(beta)):
-        order = np.argsort(-np.abs(beta[1:]))[:3]
-        involved = ", ".join(f"'{names[j]}'" for j in order)
-        what = (f"{cur['extreme']:,} fitted probabilities are 0 or 1" if cur["extreme"]
-                else f"it did not converge in {max_iter} iterations")
-        raise EstimationError(
-            f"The {family} outcome model cannot be estimated ({what}); the covariates most "
-            f"involved are {involved}. Some of their values occur only with one outcome value; "
-            "coarsen or drop them, or use outcome_model='linear'.")
-    return OutcomeFit(family, A @ beta, cur["H"], n_iter=it)
+        except np.linalg.LinAlgError:
+            out[j] = EstimationError(
+                f"The {families[j]} outcome model's design is singular among the units it is "
+                f"fitted on: some of the covariates ({', '.join(map(repr, names[:8]))}) are "
+                "collinear or constant there. Remove redundant covariates.")
+            return False
+        state[j]["step"], state[j]["s"] = step, 1.0
+        state[j]["it"] += 1
+        return True
+
+    active = []
+    for j in beta:
+        state[j] = {"it": 0, "converged": False}
+        if new_step(j):
+            active.append(j)
+    while active:
+        got = evaluate({j: beta[j] + state[j]["s"] * state[j]["step"] for j in active})
+        still = []
+        for j in active:
+            st, ll = state[j], cur[j]["ll"]
+            new = {key: got[f"{key}{j}"] for key in ("ll", "g", "H", "extreme")}
+            if not (new["ll"] >= ll - 1e-12 * abs(ll) or st["s"] < 1e-8):
+                st["s"] /= 2
+                still.append(j)
+                continue
+            change = abs(new["ll"] - ll) / (abs(ll) + 1e-300)
+            beta[j] = beta[j] + st["s"] * st["step"]
+            cur[j] = new
+            if change < tol and np.max(np.abs(st["s"] * st["step"])) < 1e-7:
+                st["converged"] = True
+            elif st["it"] < max_iter and new_step(j):
+                still.append(j)
+        active = still
+    for j, b in beta.items():
+        if out[j] is not None:
+            continue
+        c = cur[j]
+        if c["extreme"] or not state[j]["converged"] or not np.all(np.isfinite(b)):
+            order = np.argsort(-np.abs(b[1:]))[:3]
+            involved = ", ".join(f"'{names[i]}'" for i in order)
+            what = (f"{c['extreme']:,} fitted probabilities are 0 or 1" if c["extreme"]
+                    else f"it did not converge in {max_iter} iterations")
+            out[j] = EstimationError(
+                f"The {families[j]} outcome model cannot be estimated ({what}); the covariates "
+                f"most involved are {involved}. Some of their values occur only with one outcome "
+                "value; coarsen or drop them, or use outcome_model='linear'.")
+            continue
+        out[j] = OutcomeFit(families[j], A @ b, c["H"], n_iter=state[j]["it"])
+    return out

@@ -165,6 +165,16 @@ def balance_frame(
     pandas.DataFrame
         Indexed by covariate, the columns of :meth:`BalanceTable.to_frame`
         without the eCDF statistics and ``covariate_type``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> side = {"m1": np.array([40.0]), "v1": np.array([100.0]), "m0": np.array([35.0]),
+    ...         "v0": np.array([81.0])}
+    >>> after = dict(side, m0=np.array([39.0]))
+    >>> f = balance_frame(side, after, np.array([False]), ["age"])
+    >>> f[["smd_before", "smd_after"]].round(2).values.tolist()
+    [[0.5, 0.1]]
     """
     var1 = np.where(is_bin, before["m1"] * (1 - before["m1"]), before["v1"])
     var0 = np.where(is_bin, before["m0"] * (1 - before["m0"]), before["v0"])

@@ -1,0 +1,182 @@
+"""Beyond memory on Dask (issue 17.3): a national pool from partitioned Parquet on a LocalCluster.
+
+Run: python benchmarks/bench_distributed.py --treated 1000000 --comparison 10000000 \
+         [--workdir DIR] [--workers 2] [--memory-limit 6GB] [--equality] [--keep]
+
+Writes the pool as Parquet files of ``--chunk`` rows (10 covariates, two outcomes: a rate and
+a count; seeded), starts a LocalCluster (worker processes), builds a DistributedCohort from
+the files and times the cohort build and each method, with the peak resident memory summed
+over this process and the workers (sampled every 0.2 s). As the reference computed in the
+same run it times one plain pass over the data (the sums of one Newton iteration), so the
+methods read as multiples of a pass. ``--equality`` also builds the in-memory Cohort of the
+same rows and prints the largest absolute difference of every estimate, interval and SE
+(only for sizes that fit in memory). The data is deleted at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+P = 10
+
+
+def make_pool(folder: Path, n_treated: int, n_comparison: int, chunk: int, seed: int) -> int:
+    """Write the rows as Parquet files of ``chunk`` rows; return the number of files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = n_treated + n_comparison
+    ss = np.random.SeedSequence(seed)
+    beta = np.linspace(-0.4, 0.4, P)
+    files = 0
+    # treated rows are spread over the files in proportion
+    for k, start in enumerate(range(0, n, chunk)):
+        rng = np.random.default_rng(ss.spawn(1)[0])
+        m = min(chunk, n - start)
+        X = rng.normal(size=(m, P))
+        X[:, 5:] = (X[:, 5:] > 0.3).astype(float)
+        share = n_treated / n
+        lin = np.log(share / (1 - share)) + X @ beta * 0.8
+        p = 1 / (1 + np.exp(-lin))
+        t = (rng.random(m) < p).astype(np.int8)
+        eta = -0.8 + X @ beta[::-1] * 0.5 - 0.3 * t
+        y1 = (rng.random(m) < 1 / (1 + np.exp(-eta))).astype(np.int8)
+        y2 = rng.poisson(np.exp(eta)).astype(np.int16)
+        df = pd.DataFrame(X, columns=[f"x{j}" for j in range(P)])
+        df["treated"], df["reoffended"], df["events"] = t, y1, y2
+        df.to_parquet(folder / f"part-{k:05d}.parquet", index=False)
+        files += 1
+    return files
+
+
+class PeakRSS:
+    """Peak resident memory of this process and its children, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            if psutil.virtual_memory().available < 6 * 2**30:
+                print("STOP: free memory below 6 GB", flush=True)
+                os._exit(3)
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakRSS:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def one_pass(part: dict) -> dict:
+    X = part["X"]
+    v = np.full(X.shape[0], 0.25)
+    return {"H": (X * v[:, None]).T @ X, "g": X.T @ v}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--treated", type=int, default=1_000_000)
+    ap.add_argument("--comparison", type=int, default=10_000_000)
+    ap.add_argument("--chunk", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory-limit", default="6GB")
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--methods", default="ipw,aipw")
+    ap.add_argument("--equality", action="store_true")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--seed", type=int, default=17)
+    a = ap.parse_args()
+
+    import distributed
+
+    import pbr_eval
+
+    work = Path(a.workdir or tempfile.mkdtemp(prefix="pbr_bench_dist_"))
+    folder = work / "pool"
+    n = a.treated + a.comparison
+    print(f"pool: {a.treated:,} treated + {a.comparison:,} comparison = {n:,} rows, "
+          f"{P} covariates, 2 outcomes; LocalCluster {a.workers} worker processes x 1 thread, "
+          f"memory limit {a.memory_limit} each")
+    t0 = time.perf_counter()
+    if not folder.exists():
+        files = make_pool(folder, a.treated, a.comparison, a.chunk, a.seed)
+    else:
+        files = len(list(folder.glob("*.parquet")))
+    size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
+    print(f"data: {files} Parquet files, {size / 2**30:.2f} GB on disk "
+          f"(written in {time.perf_counter() - t0:.0f} s)")
+    roles = dict(treatment="treated", outcome=["reoffended", "events"],
+                 covariates=[f"x{j}" for j in range(P)])
+    rows = []
+    try:
+        with PeakRSS() as mem, distributed.LocalCluster(
+                n_workers=a.workers, threads_per_worker=1, memory_limit=a.memory_limit,
+                dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            t0 = time.perf_counter()
+            dc = pbr_eval.DistributedCohort.from_parquet(folder, scheduler=client, **roles)
+            rows.append(("cohort (read, check, persist)", time.perf_counter() - t0))
+            print(dc, flush=True)
+            passes = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                dc.reduce(one_pass)
+                passes.append(time.perf_counter() - t0)
+            ref = float(np.median(passes))
+            rows.append(("one pass (reference, median of 3)", ref))
+            results = {}
+            for m in a.methods.split(","):
+                t0 = time.perf_counter()
+                results[m] = pbr_eval.estimate(dc, method=m)
+                rows.append((m, time.perf_counter() - t0))
+                print(f"{m}: {rows[-1][1]:.1f} s", flush=True)
+            peak = mem.peak
+        print()
+        print(f"{'step':<36}{'seconds':>10}{'passes':>10}")
+        for name, sec in rows:
+            print(f"{name:<36}{sec:>10.1f}{sec / ref:>10.1f}")
+        print(f"peak RSS (this process + workers): {peak / 2**30:.2f} GB")
+        for m, res in results.items():
+            f = res.to_frame()
+            print(f"{m}: " + "; ".join(
+                f"{r.outcome} {r.non_intervention:.5f} (SE {r.non_intervention_se:.5f})"
+                for r in f.itertuples()))
+        if a.equality:
+            data = pd.read_parquet(folder)
+            cohort = pbr_eval.Cohort(data, **roles)
+            for m, res in results.items():
+                t0 = time.perf_counter()
+                mem_res = pbr_eval.estimate(cohort, method=m)
+                tm = time.perf_counter() - t0
+                fa = mem_res.to_frame().select_dtypes("number")
+                fb = res.to_frame().select_dtypes("number")
+                print(f"{m}: in memory {tm:.1f} s; largest absolute difference of the "
+                      f"numeric columns {float((fa - fb).abs().max().max()):.2e}")
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

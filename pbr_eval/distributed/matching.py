@@ -1,0 +1,398 @@
+"""Nearest-neighbour matching on the propensity score, with replacement, on a distributed cohort.
+
+With replacement and one match per treated unit, MatchIt's walk (see
+:mod:`pbr_eval.estimators._nearest`) looks at two candidates only: the
+comparison units just before and just after the treated unit in the stable
+sort of every unit by score (ties in the score ordered by row). It takes
+first the one fewer sorted positions away (the left one on a tie), then the
+other if it is not farther, and keeps the second only if it is strictly
+closer. Here:
+
+1. the treated units' scores and rows come to the client (one pass);
+2. each partition finds, among its own comparison units, each treated
+   unit's predecessor and successor in the (score, row) order; a tree of
+   pairwise merges keeps the closest across partitions (O(n_treated) per
+   task, nothing of size n_comparison leaves a partition);
+3. the positions between a treated unit and its two candidates are counted
+   from the treated units alone (no comparison unit lies between), which
+   gives the walk's order, and the rule above picks the match;
+4. the matched comparison units are fetched (one pass) and the estimates
+   (WLS with HC3, as in memory) and the "after" balance are computed on the
+   matched sample in memory; "before" balance and the pool's unadjusted
+   rate are reduced over every partition.
+
+The match matrix is therefore the in-memory one for the same scores. The
+propensity coefficients come from the distributed Newton fit, which agrees
+with the in-memory fit to rounding (about 1e-13), so a tie between two
+candidates closer than that could break differently; exact ties (the same
+covariate values) break identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from pbr_eval.distributed.cohort import DistributedCohort
+from pbr_eval.distributed.models import fit_logit_distributed
+from pbr_eval.estimators._overlap import SMD_LIMIT, _warn
+from pbr_eval.estimators.base import base_info, weighted_difference
+from pbr_eval.exceptions import OptionError
+from pbr_eval.models.logit import LogitFit
+from pbr_eval.models.propensity import PropensityScore, vanishing_note
+from pbr_eval.options import SMD_THRESHOLD
+from pbr_eval.results.balance import BalanceTable, balance_frame, weighted_mean_var
+from pbr_eval.results.counterfactual import CounterfactualResults
+
+__all__ = ["fit_nearest_distributed", "nearest_with_replacement"]
+
+
+# ------------------------------------------------------------------- the layout
+def _layout(cohort: DistributedCohort) -> list[tuple[str, Any]]:
+    """Balance columns as :func:`~pbr_eval.results.balance.balance_design` lays them out.
+
+    Numbers as they are; every level of a text covariate as a 0/1 column
+    (the reference level, left out of the design, is one minus the others).
+    """
+    out: list[tuple[str, Any]] = []
+    for c in cohort.covariates:
+        levels = cohort._levels.get(c)
+        if levels is None:
+            out.append((c, cohort.design_columns.index(c)))
+            continue
+        idx = [cohort.design_columns.index(f"{c}[{lev}]") for lev in levels[1:]]
+        out.append((f"{c}[{levels[0]}]", ("ref", idx)))
+        for lev, j in zip(levels[1:], idx, strict=True):
+            out.append((f"{c}[{lev}]", j))
+    return out
+
+
+def _balance_columns(X: np.ndarray, score: np.ndarray, layout: Sequence[tuple[str, Any]]
+                     ) -> np.ndarray:
+    cols = [score]
+    for _, how in layout:
+        cols.append(1.0 - X[:, how[1]].sum(axis=1) if isinstance(how, tuple) else X[:, how])
+    return np.column_stack(cols)
+
+
+def _scores(part: Mapping[str, Any], params: np.ndarray, distance: str) -> np.ndarray:
+    ps = LogitFit(params, np.empty((0, 0)), 0, np.nan).predict(part["X"])
+    if distance == "linear.logit":
+        return np.log(ps) - np.log1p(-ps)
+    return ps
+
+
+# ------------------------------------------------------------------- the passes
+def _treated(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: int,
+             layout: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """Return the treated rows' scores, global rows, outcomes and balance columns; the pool's outcome sums."""
+    t = part["t"]
+    s = _scores(part, params, distance)
+    return {"score": s[t], "row": offset + np.flatnonzero(t), "Y": part["Y"][t],
+            "B": _balance_columns(part["X"][t], s[t], layout),
+            "y0": part["Y"][~t].sum(axis=0), "n0": int((~t).sum())}
+
+
+def _composite(ref_s: np.ndarray, ref_r: np.ndarray, qs: np.ndarray, qr: np.ndarray,
+               n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys ordering (score, row) pairs: the reference set's and the queries'.
+
+    A query whose score is not among the reference scores gets a key
+    between the neighbouring score groups (never equal to a reference key).
+    """
+    u = np.unique(ref_s)
+    code_r = np.searchsorted(u, ref_s)
+    code_q = np.searchsorted(u, qs)
+    exact = (code_q < u.size) & (u[np.minimum(code_q, u.size - 1)] == qs) if u.size else \
+        np.zeros(qs.size, bool)
+    m = np.int64(n_rows + 1)
+    key_r = code_r.astype(np.int64) * m + ref_r
+    key_q = np.where(exact, code_q.astype(np.int64) * m + qr, code_q.astype(np.int64) * m - 1)
+    return key_r, key_q
+
+
+def _neighbours(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: int,
+                treated: Mapping[str, np.ndarray], n_rows: int) -> dict[str, np.ndarray]:
+    """Each treated unit's predecessor and successor among this partition's comparison units."""
+    t = part["t"]
+    s = _scores(part, params, distance)[~t]
+    r = offset + np.flatnonzero(~t)
+    o = np.lexsort((r, s))
+    s, r = s[o], r[o]
+    key_c, key_t = _composite(s, r, treated["score"], treated["row"], n_rows)
+    pos = np.searchsorted(key_c, key_t)
+    has_l, has_r = pos > 0, pos < s.size
+    pl, pr_ = np.maximum(pos - 1, 0), np.minimum(pos, max(s.size - 1, 0))
+    return {"ls": np.where(has_l, s[pl] if s.size else 0.0, -np.inf),
+            "lr": np.where(has_l, r[pl] if s.size else -1, -1),
+            "rs": np.where(has_r, s[pr_] if s.size else 0.0, np.inf),
+            "rr": np.where(has_r, r[pr_] if s.size else -1, -1)}
+
+
+def _merge(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Keep the later predecessor and the earlier successor in (score, row) order."""
+    take_b = (b["lr"] >= 0) & ((a["lr"] < 0) | (b["ls"] > a["ls"])
+                               | ((b["ls"] == a["ls"]) & (b["lr"] > a["lr"])))
+    take_c = (b["rr"] >= 0) & ((a["rr"] < 0) | (b["rs"] < a["rs"])
+                               | ((b["rs"] == a["rs"]) & (b["rr"] < a["rr"])))
+    return {"ls": np.where(take_b, b["ls"], a["ls"]), "lr": np.where(take_b, b["lr"], a["lr"]),
+            "rs": np.where(take_c, b["rs"], a["rs"]), "rr": np.where(take_c, b["rr"], a["rr"])}
+
+
+def _fetch(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: int,
+           rows: np.ndarray, layout: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """Return the matched comparison units of this partition (global ``rows``, sorted)."""
+    n = part["t"].size
+    lo, hi = np.searchsorted(rows, [offset, offset + n])
+    local = rows[lo:hi] - offset
+    X = part["X"][local]
+    s = _scores({"X": X}, params, distance)
+    return {"row": rows[lo:hi], "Y": part["Y"][local], "B": _balance_columns(X, s, layout)}
+
+
+def _before(part: Mapping[str, Any], params: np.ndarray, distance: str,
+            layout: Sequence[tuple[str, Any]], means: Any) -> dict[str, Any]:
+    """Comparison-group sums (``means`` None) or sums of squared deviations of the balance columns."""
+    t = part["t"]
+    B = _balance_columns(part["X"][~t], _scores(part, params, distance)[~t], layout)
+    if means is None:
+        return {"sum0": B.sum(axis=0), "min0": B.min(axis=0) if B.size else np.inf,
+                "max0": B.max(axis=0) if B.size else -np.inf}
+    d = B - means
+    return {"ss0": (d * d).sum(axis=0)}
+
+
+# ------------------------------------------------------------------- the match
+def nearest_with_replacement(ts: np.ndarray, tr: np.ndarray, nb: Mapping[str, np.ndarray],
+                             n_rows: int) -> np.ndarray:
+    """MatchIt's choice between each treated unit's two score neighbours (ratio 1, with replacement).
+
+    Parameters
+    ----------
+    ts, tr : numpy.ndarray
+        The treated units' scores and rows (any order).
+    nb : mapping
+        ``ls``/``lr`` and ``rs``/``rr``: the comparison predecessor's and
+        successor's score and row in the (score, row) order (row -1: none).
+    n_rows : int
+        Rows in the cohort.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The matched comparison row of each treated unit (-1: none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> nb = {"ls": np.array([0.4]), "lr": np.array([3]), "rs": np.array([0.6]),
+    ...       "rr": np.array([7])}
+    >>> nearest_with_replacement(np.array([0.55]), np.array([5]), nb, 10).tolist()
+    [7]
+    """
+    o = np.lexsort((tr, ts))
+    ss, sr = ts[o], tr[o]
+
+    def below(qs: np.ndarray, qr: np.ndarray, inclusive: bool) -> np.ndarray:
+        key_t, key_q = _composite(ss, sr, qs, qr, n_rows)
+        return np.searchsorted(key_t, key_q, side="right" if inclusive else "left")
+
+    q = below(ts, tr, False)  # treated units before each one
+    has_l, has_r = nb["lr"] >= 0, nb["rr"] >= 0
+    gap_l = np.where(has_l, 1 + q - below(nb["ls"], np.maximum(nb["lr"], 0), True), 0)
+    gap_r = np.where(has_r, below(nb["rs"], np.maximum(nb["rr"], 0), False) - q, 0)
+    d_l, d_r = np.abs(ts - nb["ls"]), np.abs(nb["rs"] - ts)
+    left_first = has_l & (~has_r | (gap_l <= gap_r))
+    d_first = np.where(left_first, d_l, d_r)
+    d_second = np.where(left_first, d_r, d_l)
+    second_ok = np.where(left_first, has_r, has_l)
+    pick_left = np.where(second_ok & (d_second < d_first), ~left_first, left_first)
+    out = np.where(pick_left, nb["lr"], nb["rr"])
+    return np.where(has_l | has_r, out, -1)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """The matched sample as :func:`~pbr_eval.estimators.base.weighted_difference` reads a cohort."""
+
+    t: np.ndarray
+    Y: np.ndarray
+    outcomes: list[str]
+    outcome_types: Mapping[str, str]
+
+    def y(self, name: str) -> np.ndarray:
+        """Return one outcome's column."""
+        return self.Y[:, self.outcomes.index(name)]
+
+
+def _check(est: Any) -> None:
+    ok = {"replace": True, "ratio": 1, "caliper": None, "exact": None, "mahvars": None,
+          "discard": "none", "adjust": False, "estimand": "ATT", "propensity": "logit"}
+    for name, want in ok.items():
+        if getattr(est, name) != want:
+            raise OptionError(
+                f"`{name}` must be {want!r} for method='nearest' on a distributed cohort; got "
+                f"{getattr(est, name)!r}. Distributed nearest matching is 1:1 on the propensity "
+                "score with replacement (replace=True); for other settings use "
+                "cohort.to_cohort() when the rows fit in memory."
+            )
+    if est.distance not in ("glm", "linear.logit"):
+        raise OptionError(f"`distance` must be 'glm' or 'linear.logit' on a distributed cohort; "
+                          f"got {est.distance!r}.")
+    if est.se not in ("auto", "HC3", "HC1", "HC0"):
+        raise OptionError(f"`se` must be 'auto', 'HC3', 'HC1' or 'HC0' for distributed nearest "
+                          f"matching; got {est.se!r}.")
+
+
+def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> CounterfactualResults:
+    """Nearest-neighbour matching with replacement on a distributed cohort (see the module notes).
+
+    Parameters
+    ----------
+    est : NearestNeighborMatching
+        With ``replace=True`` (and ratio 1, no caliper, exact or Mahalanobis
+        variables, ``discard="none"``, ``adjust=False``).
+    cohort : DistributedCohort
+
+    Returns
+    -------
+    CounterfactualResults
+        As in memory (``extras["match_matrix"]`` holds global row positions);
+        the balance table has no eCDF statistics and ``weights`` is None.
+
+    Raises
+    ------
+    OptionError
+        Any other setting.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> roles = {k: v for k, v in sim.cohort_args.items() if k != "cluster"}
+    >>> dc = pbr_eval.DistributedCohort(sim.data, npartitions=4, scheduler="synchronous",
+    ...                                 **roles)
+    >>> from pbr_eval.estimators.matching import NearestNeighborMatching
+    >>> res = fit_nearest_distributed(NearestNeighborMatching(replace=True), dc)
+    >>> res.info["n_comparison_matched"]
+    561
+    """
+    _check(est)
+    distance = str(est.distance)
+    logit = fit_logit_distributed(cohort)
+    gamma = logit.params
+    n_rows = cohort.n
+    offsets = np.concatenate([[0], np.cumsum(cohort.partition_sizes)[:-1]]).astype(int)
+    layout = _layout(cohort)
+    import dask
+    from dask import delayed
+
+    parts = cohort.parts
+    got = dask.compute(*[delayed(_treated, pure=False)(p, gamma, distance, int(o), layout)
+                         for p, o in zip(parts, offsets, strict=True)], scheduler=cohort._get)
+    tre = {k: np.concatenate([g[k] for g in got]) for k in ("score", "row", "Y", "B")}
+    y0 = sum(g["y0"] for g in got) / sum(g["n0"] for g in got)
+    tq = {"score": tre["score"], "row": tre["row"]}
+    if cohort.client is not None:
+        tq = cohort.client.scatter(tq, broadcast=True)
+    level = [delayed(_neighbours, pure=False)(p, gamma, distance, int(o), tq, n_rows)
+             for p, o in zip(parts, offsets, strict=True)]
+    while len(level) > 1:
+        level = [delayed(_merge, pure=False)(level[i], level[i + 1]) if i + 1 < len(level)
+                 else level[i] for i in range(0, len(level), 2)]
+    nb = dask.compute(level[0], scheduler=cohort._get)[0]
+    matched = nearest_with_replacement(tre["score"], tre["row"], nb, n_rows)
+    rows, counts = np.unique(matched[matched >= 0], return_counts=True)
+    fetched = dask.compute(*[delayed(_fetch, pure=False)(p, gamma, distance, int(o), rows, layout)
+                             for p, o in zip(parts, offsets, strict=True)], scheduler=cohort._get)
+    ctl = {k: np.concatenate([g[k] for g in fetched]) for k in ("row", "Y", "B")}
+    # the matched sample in row order: treated (weight 1) and matched comparison units
+    n1, n_u = tre["row"].size, rows.size
+    order = np.argsort(np.concatenate([tre["row"], ctl["row"]]), kind="stable")
+    t_s = np.concatenate([np.ones(n1, bool), np.zeros(n_u, bool)])[order]
+    w_c = counts * (n_u / counts.sum())
+    w_s = np.concatenate([np.ones(n1), w_c])[order]
+    Y_s = np.concatenate([tre["Y"], ctl["Y"]])[order]
+    B_s = np.concatenate([tre["B"], ctl["B"]])[order]
+    se = "HC3" if est.se == "auto" else str(est.se)
+    sample = _Sample(t_s, Y_s, list(cohort.outcomes), cohort.outcome_types)
+    estimates = [replace(e, naive_comparison=float(y0[j]))
+                 for j, e in enumerate(weighted_difference(sample, w_s, subclass=None,  # type: ignore[arg-type]
+                                                           se=se))]
+    # ---- balance: "before" comparison moments over every partition, "after" on the sample
+    names = ["distance", *(nm for nm, _ in layout)]
+    s1 = cohort.reduce(_before, gamma, distance, layout, None)
+    n0 = cohort.n_comparison
+    m0 = s1["sum0"] / n0
+    ss0 = cohort.reduce(_before, gamma, distance, layout, m0)["ss0"]
+    m1, v1 = weighted_mean_var(tre["B"], np.ones(n1))
+    before = {"m1": m1, "v1": v1, "m0": m0,
+              "v0": ss0 / (n0 - 1) if n0 > 1 else np.full(m0.size, np.nan)}
+    ma1, va1 = weighted_mean_var(B_s[t_s], w_s[t_s])
+    ma0, va0 = weighted_mean_var(B_s[~t_s], w_s[~t_s])
+    after = {"m1": ma1, "v1": va1, "m0": ma0, "v0": va0}
+    pos = np.searchsorted(ctl["row"], matched)
+    pair = np.abs(tre["B"] - ctl["B"][pos]).mean(axis=0)
+    lo = np.minimum(s1["min0"], tre["B"].min(axis=0))
+    hi = np.maximum(s1["max0"], tre["B"].max(axis=0))
+    binary = [nm for j, nm in enumerate(names)
+              if j > 0 and lo[j] >= 0 and hi[j] <= 1 and _all01(tre["B"][:, j], nm, cohort)]
+    is_bin = np.array([nm in binary for nm in names])
+    frame = balance_frame(before, after, is_bin, names, estimand="ATT",
+                          threshold=SMD_THRESHOLD, pair_dist=pair)
+    frame["covariate_type"] = np.where(is_bin, "binary", "numeric")
+    ess = float(w_c.sum() ** 2 / (w_c**2).sum())
+    counts_tab = {"comparison": {"all": float(n0), "all_ess": float(n0), "matched": float(n_u),
+                                 "matched_ess": ess, "unmatched": float(n0 - n_u),
+                                 "discarded": 0.0},
+                  "treated": {"all": float(n1), "all_ess": float(n1), "matched": float(n1),
+                              "matched_ess": float(n1), "unmatched": 0.0, "discarded": 0.0}}
+    balance = BalanceTable.from_rows(frame.reset_index().to_dict(orient="records"),
+                                     binary=binary, counts=counts_tab)
+    info = base_info(cohort, est, seed=getattr(est, "seed", None))  # type: ignore[arg-type]
+    info.update({
+        "estimand": "ATT", "propensity_model": "logit", "distance": distance, "order": "data",
+        "caliper_score_units": None, "caliper_covariate_units": None,
+        "n_focal_matched": n1, "n_focal_unmatched": 0, "n_treated_matched": n1,
+        "n_comparison_matched": int(n_u), "n_treated_unmatched": 0,
+        "n_comparison_unmatched": int(n0 - n_u), "n_discarded_treated": 0,
+        "n_discarded_comparison": 0, "se": se, "backend": "dask",
+        "npartitions": cohort.npartitions, "scheduler": cohort.scheduler})
+    note = vanishing_note(PropensityScore(np.empty(0), "logit", n_vanishing=logit.n_vanishing,
+                                          estimand="ATT"))
+    if note:
+        info["notes"].append(note)
+    warn = _balance_note(frame, names, layout, cohort, est.method)
+    if warn:
+        info["notes"].append(warn)
+    return CounterfactualResults(
+        method=est.method, estimand="ATT", estimates=estimates, weights=None, balance=balance,
+        info=info, extras={"match_matrix": matched[:, None], "focal_index": tre["row"],
+                           "propensity": {"params": gamma.tolist(), "model": "logit"}})
+
+
+def _all01(x: np.ndarray, name: str, cohort: DistributedCohort) -> bool:
+    """Whether a balance column is 0/1: a level indicator, or a numeric design column found binary."""
+    return "[" in name or name in cohort.binary_columns
+
+
+def _balance_note(frame: Any, names: list[str], layout: Sequence[tuple[str, Any]],
+                  cohort: DistributedCohort, method: str) -> str | None:
+    """:func:`pbr_eval.estimators._overlap.balance_warning` on the design columns (reference levels left out)."""
+    design = [nm for nm, how in layout if not isinstance(how, tuple)]
+    smd = np.abs(frame.loc[design, "smd_after"].to_numpy(float))
+    bad = np.flatnonzero(smd > SMD_LIMIT)
+    if bad.size == 0:
+        return None
+    order = bad[np.argsort(-smd[bad], kind="stable")][:3]
+    shown = ", ".join(f"'{design[j]}' (|SMD| {smd[j]:.2f})" for j in order)
+    return _warn(
+        f"Poor overlap ({method}): after adjustment the groups still differ on {shown}, "
+        f"above {SMD_LIMIT:g}: the comparison group does not resemble the programme group, so "
+        "the non-intervention estimate rests on people unlike them. Tighten the match (a "
+        "caliper, exact matching on those covariates, a smaller `ratio`), restrict the "
+        "comparison pool, or report the imbalance with the estimate.", 4)
