@@ -88,7 +88,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "": {"title": ((str,), False), "seed": ((int,), False), "level": ((float, int), False),
          "data": ((dict,), True), "roles": ((dict,), True), "estimate": ((dict, list), False),
          "pricing": ((dict,), False), "report": ((dict,), False), "output": ((dict,), False),
-         "contract": ((dict,), False), "sensitivity": ((dict,), False)},
+         "contract": ((dict,), False), "sensitivity": ((dict,), False),
+         "dask": ((dict,), False)},
     "data": {"source": ((str,), True), "query": ((str,), False)},
     "roles": {"treatment": ((str,), True), "outcome": ((str, list), True),
               "covariates": ((list,), True), "unit_id": ((str,), False),
@@ -117,6 +118,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                  "cap": ((float, int), False), "trigger": ((float, int), False),
                  "mpl_uplift": ((float, int), False)},
     "sensitivity": {"hidden_bias": ((bool,), False), "better": ((str,), False)},
+    # beyond memory (docs/distributed.md): the cohort is a DistributedCohort on this scheduler
+    "dask": {"scheduler": ((str,), True), "partitions": ((int,), False)},
 }
 
 _DEFAULT_OUTPUTS = ["pilot.html", "pilot.md", "tariff.html", "workbook.xlsx"]
@@ -233,6 +236,7 @@ def _ranges() -> dict[tuple[str, str], Callable[[Any], Any]]:
     :func:`pbr_eval.pricing.inputs.option_problems` (the one range-checking path of the
     pricing engines); here are the other tables and the pricing vocabularies.
     """
+    from pbr_eval.distributed.cohort import check_scheduler
     from pbr_eval.options import (
         BETTER,
         MISSING,
@@ -258,6 +262,7 @@ def _ranges() -> dict[tuple[str, str], Callable[[Any], Any]]:
         ("report", "threshold"): at_least(1), ("report", "min_cohort"): at_least(1),
         ("report", "level"): level,
         ("sensitivity", "better"): choice(BETTER),
+        ("dask", "scheduler"): check_scheduler, ("dask", "partitions"): at_least(1),
     }
 
 
@@ -287,7 +292,7 @@ def _check_values(path: Path, text: str, raw: Mapping[str, Any]) -> None:
     from pbr_eval.options import OUTCOME_TYPES
 
     ranges = _ranges()
-    for table in ("", "roles", "pricing", "contract", "report", "sensitivity"):
+    for table in ("", "roles", "pricing", "contract", "report", "sensitivity", "dask"):
         values = raw if table == "" else raw.get(table)
         if not isinstance(values, Mapping):
             continue
@@ -489,7 +494,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         names.append(name)
         resolved_est.append({"name": name, "method": est["method"],
                              "options": dict(est.get("options", {}))})
-    for table in ("pricing", "report", "output", "contract", "sensitivity"):
+    for table in ("pricing", "report", "output", "contract", "sensitivity", "dask"):
         if table in raw:
             _check_table(p, text, table, raw[table])
     from pbr_eval.pricing.inputs import CONTRACT_OPTION_KINDS, PRICING_OPTION_KINDS, option_problems
@@ -561,6 +566,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         "output": {"folder": out_folder, "path": str(out_path)},
         "contract": dict(raw["contract"]) if "contract" in raw else None,
         "sensitivity": dict(raw["sensitivity"]) if "sensitivity" in raw else None,
+        "dask": dict(raw["dask"]) if "dask" in raw else None,
     }
     return AnalysisSpec(path=p.resolve(), text=text, resolved=resolved)
 
@@ -640,8 +646,14 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
         hash_of = "the data file"
 
     cohort_args = {k: v for k, v in roles.items() if v is not None and k != "at_period"}
+    dask_opts = r.get("dask")
     try:
-        cohort = pbr_eval.Cohort(frame, **cohort_args)
+        if dask_opts:
+            cohort = pbr_eval.DistributedCohort(frame, scheduler=dask_opts["scheduler"],
+                                                npartitions=dask_opts.get("partitions"),
+                                                **cohort_args)
+        else:
+            cohort = pbr_eval.Cohort(frame, **cohort_args)
     except PbrEvalError as err:
         role_key = _roles_key_for(err, roles)
         raise _fail(p, text, "roles", role_key, _after_name(err)
@@ -668,7 +680,7 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
                             + (f"; did you mean {' or '.join(map(repr, near))}?" if near else
                                ". Add it to `roles.covariates`."), k)
             if opt == "caliper":
-                text_cols = [c for c in named if not _numeric(cohort.data[c])]
+                text_cols = [c for c in named if not _numeric(frame[c])]
                 if text_cols:
                     raise _fail(p, text, "estimate.options", opt,
                                 f"on {', '.join(map(repr, text_cols))}: a per-covariate caliper "

@@ -293,6 +293,19 @@ def _cohort(data: str, roles: dict[str, Any], *, at_period: str | None, query: s
     return cohort
 
 
+def _distributed_cohort(data: str, roles: dict[str, Any], scheduler: str, *, query: str | None,
+                        sheet: str | None, sep: str | None) -> Any:
+    """A :class:`pbr_eval.DistributedCohort` for ``--scheduler``: Parquet read by Dask, anything else read here first."""
+    import pbr_eval
+
+    path = Path(data)
+    if query is None and (path.is_dir() or path.suffix.lower() in (".parquet", ".pq")):
+        source: Any = path
+    else:
+        source = _read_for_roles(data, roles, query=query, sheet=sheet, sep=sep)
+    return pbr_eval.DistributedCohort(source, scheduler=scheduler, **roles)
+
+
 def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | None) -> Any:
     """``pbr_eval.estimate`` with ``-o`` options and ``--seed`` (given to estimators that take a seed; a note says when the method does not use one)."""
     import inspect
@@ -362,12 +375,17 @@ def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
 @click.option("--save", "save", default=None, type=click.Path(dir_okay=False),
               help="Also write the full results (JSON) to this file, for `pbr-eval price`.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (estimates and info).")
+@click.option("--scheduler", default=None,
+              help="Run on Dask: 'local' (a LocalCluster here) or a scheduler address such as "
+                   "tcp://10.0.0.5:8786; DATA may then be a folder of Parquet files "
+                   "(see docs/distributed.md).")
 def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
              unit_id: str | None, cluster: str | None, period: str | None,
              period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
              missing: str, min_treated: int, query: str | None, sheet: str | None,
              sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
-             level: float, show_balance: bool, save: str | None, as_json: bool) -> None:
+             level: float, show_balance: bool, save: str | None, as_json: bool,
+             scheduler: str | None) -> None:
     """Estimate the non-intervention rate from a data file (CSV, Parquet, Excel, Stata, SPSS) or a database query.
 
     \b
@@ -382,8 +400,15 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
     """
     roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
                    outcome_types, missing, min_treated)
-    cohort = _cohort(data, roles, at_period=at_period, query=query, sheet=sheet, sep=sep)
-    res = _estimate(cohort, method, options, seed)
+    if scheduler is not None:
+        cohort = _distributed_cohort(data, roles, scheduler, query=query, sheet=sheet, sep=sep)
+        try:
+            res = _estimate(cohort, method, options, seed)
+        finally:
+            cohort.close()
+    else:
+        cohort = _cohort(data, roles, at_period=at_period, query=query, sheet=sheet, sep=sep)
+        res = _estimate(cohort, method, options, seed)
     if save:
         res.to_json(save, level=level)
     if as_json:

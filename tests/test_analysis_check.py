@@ -259,6 +259,13 @@ CORPUS: list[tuple[str, str, str]] = [
     ("folder-outside", _sub('folder = "out"', 'folder = "../elsewhere"'), "output.folder"),
     ("folder-absolute", _sub('folder = "out"', 'folder = "/tmp/pbr-anywhere"'), "output.folder"),
     ("folder-itself", _sub('folder = "out"', 'folder = "."'), "output.folder"),
+    # [dask]
+    ("dask-scheduler-unknown", _sub('folder = "out"', 'folder = "out"\n\n[dask]\nscheduler = "yarn"'),
+     "dask.scheduler"),
+    ("dask-partitions-0", _sub('folder = "out"', 'folder = "out"\n\n[dask]\nscheduler = "local"\n'
+                                                 'partitions = 0'), "dask.partitions"),
+    ("dask-without-scheduler", _sub('folder = "out"', 'folder = "out"\n\n[dask]\npartitions = 4'),
+     "[dask]"),
 ]
 
 

@@ -247,3 +247,25 @@ def test_the_neighbour_rule_takes_the_closer_position_first_and_a_strictly_close
             j = np.flatnonzero(~before)[np.lexsort((pr[~before], ps[~before]))[0]]
             nb["rs"][k], nb["rr"][k] = ps[j], pr[j]
     np.testing.assert_array_equal(nearest_with_replacement(score[t], rows[t], nb, 400), mm)
+
+
+def test_the_cli_runs_on_dask_from_a_parquet_folder_and_refuses_without_a_traceback(
+        tmp_path, capsys):
+    from pbr_eval.cli import main
+
+    dd = pytest.importorskip("dask.dataframe")
+    data = load_reoffending().data
+    dd.from_pandas(data, npartitions=3, sort=False).to_parquet(tmp_path / "pool")
+    common = ["estimate", str(tmp_path / "pool"), "--treatment", "treated", "--outcome",
+              "reoffended", "--covariates", "age,sex,prior_offences", "--method", "ipw", "--json"]
+    assert main([*common, "--scheduler", "synchronous"]) == 0
+    got = capsys.readouterr().out
+    mem = pbr_eval.estimate(Cohort(data, treatment="treated", outcome="reoffended",
+                                   covariates=["age", "sex", "prior_offences"]), method="ipw")
+    import json
+
+    est = json.loads(got)["estimates"][0]
+    assert est["non_intervention"] == pytest.approx(mem.estimates[0].non_intervention, abs=1e-10)
+    assert main([*common, "--scheduler", "yarn"]) == 2
+    err = capsys.readouterr().err
+    assert "`scheduler` must be None" in err and "Traceback" not in err

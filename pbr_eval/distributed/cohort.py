@@ -50,10 +50,47 @@ from pbr_eval.options import (
     check_int,
 )
 
-__all__ = ["DistributedCohort", "resolve_scheduler"]
+__all__ = ["DistributedCohort", "check_scheduler", "resolve_scheduler"]
 
 #: Text values kept per partition while scanning a covariate's levels (more is refused later).
 _LEVEL_CAP = 100_000
+
+
+_SCHEDULER_MSG = ("`scheduler` must be None, 'threads', 'processes', 'synchronous', 'local', a "
+                  "scheduler address such as 'tcp://host:8786', or a distributed.Client; got {!r}.")
+
+
+def check_scheduler(value: Any) -> Any:
+    """Validate a ``scheduler=`` name or address without connecting to anything.
+
+    Parameters
+    ----------
+    value : None, str or distributed.Client
+
+    Returns
+    -------
+    The value, unchanged.
+
+    Raises
+    ------
+    OptionError
+        Anything :func:`resolve_scheduler` would refuse.
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://10.0.0.5:8786")
+    'tcp://10.0.0.5:8786'
+    >>> check_scheduler("yarn")
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `scheduler` must be None, 'threads', 'processes', 'synchronous', 'local', a scheduler address such as 'tcp://host:8786', or a distributed.Client; got 'yarn'.
+    """
+    if value is None or (hasattr(value, "get") and hasattr(value, "scheduler")):
+        return value
+    if isinstance(value, str) and (
+            value in ("threads", "processes", "synchronous", "sync", "local") or "://" in value):
+        return value
+    raise OptionError(_SCHEDULER_MSG.format(value))
 
 
 def resolve_scheduler(scheduler: Any) -> tuple[Any, Any, str]:
@@ -116,10 +153,7 @@ def resolve_scheduler(scheduler: Any) -> tuple[Any, Any, str]:
             return client.get, client, f"distributed client {client.scheduler.address}"
     elif hasattr(scheduler, "get") and hasattr(scheduler, "scheduler"):
         return scheduler.get, scheduler, f"distributed client {scheduler.scheduler.address}"
-    raise OptionError(
-        "`scheduler` must be None, 'threads', 'processes', 'synchronous', 'local', a scheduler "
-        f"address such as 'tcp://host:8786', or a distributed.Client; got {scheduler!r}."
-    )
+    raise OptionError(_SCHEDULER_MSG.format(scheduler))
 
 
 # ----------------------------------------------------------- partition work
