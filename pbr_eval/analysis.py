@@ -647,6 +647,7 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
 
     cohort_args = {k: v for k, v in roles.items() if v is not None and k != "at_period"}
     dask_opts = r.get("dask")
+    cohort: Any
     try:
         if dask_opts:
             cohort = pbr_eval.DistributedCohort(frame, scheduler=dask_opts["scheduler"],

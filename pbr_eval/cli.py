@@ -295,7 +295,7 @@ def _cohort(data: str, roles: dict[str, Any], *, at_period: str | None, query: s
 
 def _distributed_cohort(data: str, roles: dict[str, Any], scheduler: str, *, query: str | None,
                         sheet: str | None, sep: str | None) -> Any:
-    """A :class:`pbr_eval.DistributedCohort` for ``--scheduler``: Parquet read by Dask, anything else read here first."""
+    """Return a :class:`pbr_eval.DistributedCohort` for ``--scheduler``: Parquet read by Dask, anything else read here first."""
     import pbr_eval
 
     path = Path(data)
