@@ -28,6 +28,8 @@ import pandas as pd
 import psutil
 
 P = 10
+#: Options per method (nearest matching is distributed with replacement).
+OPTIONS = {"nearest": {"replace": True}}
 
 
 def make_pool(folder: Path, n_treated: int, n_comparison: int, chunk: int, seed: int) -> int:
@@ -148,7 +150,7 @@ def main() -> None:
             results = {}
             for m in a.methods.split(","):
                 t0 = time.perf_counter()
-                results[m] = pbr_eval.estimate(dc, method=m)
+                results[m] = pbr_eval.estimate(dc, method=m, **OPTIONS.get(m, {}))
                 rows.append((m, time.perf_counter() - t0))
                 print(f"{m}: {rows[-1][1]:.1f} s", flush=True)
             peak = mem.peak
@@ -167,12 +169,17 @@ def main() -> None:
             cohort = pbr_eval.Cohort(data, **roles)
             for m, res in results.items():
                 t0 = time.perf_counter()
-                mem_res = pbr_eval.estimate(cohort, method=m)
+                mem_res = pbr_eval.estimate(cohort, method=m, **OPTIONS.get(m, {}))
                 tm = time.perf_counter() - t0
                 fa = mem_res.to_frame().select_dtypes("number")
                 fb = res.to_frame().select_dtypes("number")
+                extra = ""
+                if m == "nearest":
+                    mm_a, mm_b = mem_res.extras["match_matrix"], res.extras["match_matrix"]
+                    extra = (f"; matched comparison unit differs for {int((mm_a != mm_b).sum()):,} "
+                             f"of {mm_a.shape[0]:,} participants")
                 print(f"{m}: in memory {tm:.1f} s; largest absolute difference of the "
-                      f"numeric columns {float((fa - fb).abs().max().max()):.2e}")
+                      f"numeric columns {float((fa - fb).abs().max().max()):.2e}{extra}")
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
