@@ -238,7 +238,6 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
 
     cur = state(beta)
     converged = False
-    last_info: np.ndarray | None = None
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
         score = A.T @ cur["g"]
@@ -256,7 +255,7 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
         if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
             cur = state(beta)
-            converged, last_info = True, info
+            converged = True
             break
         if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
             beta = beta + step
@@ -287,8 +286,7 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
             "programme's, or use exact matching on them."
         )
     params = A @ beta
-    info_final = (last_info if n > _WARM_START_ROWS and last_info is not None
-                  else A.T @ cur["H"] @ A)
+    info_final = A.T @ cur["H"] @ A  # the information at the estimate, as fit_logit
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
     except np.linalg.LinAlgError:
