@@ -401,6 +401,10 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
     roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
                    outcome_types, missing, min_treated)
     if scheduler is not None:
+        if method == "evaluate":
+            raise OptionError(
+                "`--method evaluate` needs the rows in memory; with `--scheduler` name a method "
+                "that runs on Dask: ipw, regression, aipw, ipwra, or nearest with -o replace=true.")
         cohort = _distributed_cohort(data, roles, scheduler, query=query, sheet=sheet, sep=sep)
         try:
             res = _estimate(cohort, method, options, seed)
