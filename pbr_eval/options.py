@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 Missing = Literal["error", "drop"]
-Estimand = Literal["ATT", "ATC", "ATE"]
+Estimand = Literal["ATT", "ATC", "ATE", "ATO"]
 OutcomeType = Literal["binary", "count", "continuous"]
 Better = Literal["higher", "lower"]
 #: Which area rates to use (pbr_eval.areas).

@@ -63,8 +63,8 @@ def estimator_catalog(family: str | Iterable[str] | None = None) -> pd.DataFrame
     >>> from pbr_eval.estimators import estimator_catalog
     >>> estimator_catalog("doubly_robust")[["method", "class", "estimands"]]
       method                    class estimands
-    0   aipw             AugmentedIPW    (ATT,)
-    1  ipwra  IPWRegressionAdjustment    (ATT,)
+    0   aipw             AugmentedIPW  (ATT, ATE, ATC, ATO)
+    1  ipwra  IPWRegressionAdjustment  (ATT, ATE, ATC, ATO)
     """
     wanted = ESTIMATOR_FAMILIES if family is None else (
         [family] if isinstance(family, str) else list(family))

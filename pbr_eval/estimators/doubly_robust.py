@@ -24,6 +24,7 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators._population import fit_population
 from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.regression import regression_att, regression_y_weights
 from pbr_eval.estimators.weighting import (
@@ -33,6 +34,7 @@ from pbr_eval.estimators.weighting import (
     outcome_estimate,
     se_description,
 )
+from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
 from pbr_eval.inference.influence import CoefficientInfluence
 from pbr_eval.models.outcome import (
@@ -145,7 +147,11 @@ class _DoublyRobust(Estimator):
         trim: float | tuple[float, float] | None = None,
         estimand: str = "ATT",
         se: WeightingSE = "auto",
+        normalize: bool = True,
     ) -> None:
+        if not isinstance(normalize, (bool, np.bool_)):
+            raise OptionError(f"`normalize` must be True or False; got {normalize!r}.")
+        self.normalize = bool(normalize)
         self.propensity = check_propensity_model(propensity)
         self.outcome_model = check_outcome_model(outcome_model)
         self.clip = check_bounds("clip", clip)
@@ -174,6 +180,8 @@ class _DoublyRobust(Estimator):
             Separation in either model (names the covariates), or trimming
             that leaves a group empty.
         """
+        if self.estimand != "ATT":
+            return fit_population(self, cohort, self.method)
         s = att_weighting_setup(self, cohort)
         t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
         estimates = []
@@ -215,8 +223,15 @@ class AugmentedIPW(_DoublyRobust):
         Fitted unweighted on the comparison group.
     clip, trim : float or (lo, hi), optional
         As for ``"ipw"``.
-    estimand : {"ATT"}, default "ATT"
+    estimand : {"ATT", "ATE", "ATC", "ATO"}, default "ATT"
+        The population the rates are for (as for ``"ipw"``; see
+        :func:`~pbr_eval.estimators.estimands.aipw_means`).
     se : {"auto", "robust", "cluster"}, default "auto"
+    normalize : bool, default True
+        Other than the ATT: divide each group's weighted residuals by the
+        weights' sum (True) or by the population's size (False: Stata's
+        ``teffects aipw`` and statsmodels' ``TreatmentEffect.aipw``, which
+        ``tests/reference/nhefs/`` checks). The ATT is always normalised.
 
     Notes
     -----
@@ -242,7 +257,7 @@ class AugmentedIPW(_DoublyRobust):
 
     family = "doubly_robust"
     phrase = "a weighted and regression-adjusted comparison group"
-    estimands = ('ATT',)
+    estimands = ('ATT', 'ATE', 'ATC', 'ATO')
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
@@ -266,8 +281,14 @@ class IPWRegressionAdjustment(_DoublyRobust):
     outcome_model : {"auto", "linear", "logistic", "poisson"} or scikit-learn estimator
         A scikit-learn estimator must accept ``sample_weight``.
     clip, trim : float or (lo, hi), optional
-    estimand : {"ATT"}, default "ATT"
+    estimand : {"ATT", "ATE", "ATC", "ATO"}, default "ATT"
+        The population the rates are for (as for ``"ipw"``): each group's
+        outcome model is fitted with its balancing weights and averaged over
+        the population (Stata's ``teffects ipwra``; see
+        :func:`~pbr_eval.estimators.estimands.gcomp_means`).
     se : {"auto", "robust", "cluster"}, default "auto"
+    normalize : bool, default True
+        Not used by ``ipwra`` (accepted for a common signature).
 
     Notes
     -----
@@ -294,7 +315,7 @@ class IPWRegressionAdjustment(_DoublyRobust):
 
     family = "doubly_robust"
     phrase = "a weighted and regression-adjusted comparison group"
-    estimands = ('ATT',)
+    estimands = ('ATT', 'ATE', 'ATC', 'ATO')
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 

@@ -14,6 +14,7 @@ with a sustained exposure period. Mathematical Modelling 7, 1393-1512.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators._overlap import range_warning
+from pbr_eval.estimators._population import fit_population
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.weighting import (
     CohortNoise,
@@ -29,6 +31,7 @@ from pbr_eval.estimators.weighting import (
     resolve_se,
     se_description,
 )
+from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.design import design_gram, design_matvec, design_rmatvec
 from pbr_eval.inference.influence import CoefficientInfluence, glm_coefficient_influence
 from pbr_eval.models.outcome import (
@@ -211,8 +214,19 @@ class RegressionAdjustment(Estimator):
         regressor (or classifier, for binary outcomes) is cloned and
         fitted on the comparison group; its estimation is then not
         reflected in the standard errors.
-    estimand : {"ATT"}, default "ATT"
+    estimand : {"ATT", "ATE", "ATC"}, default "ATT"
+        The population the rates are for: the programme's participants,
+        everyone, or the comparison group. Other than the ATT, a model is
+        fitted on each group and both are averaged over the population (see
+        :func:`~pbr_eval.estimators.estimands.gcomp_means`).
     se : {"auto", "robust", "cluster"}, default "auto"
+    interactions : sequence of str, optional
+        Fit one outcome model on both groups with a treatment indicator and
+        its interactions with these covariates (``[]``: a common-slopes model),
+        and average its predictions with the treatment set to 0 and 1
+        ("standardisation", Hernan & Robins ch. 13; see
+        :func:`~pbr_eval.estimators.estimands.pooled_gcomp_means`). Default:
+        separate models per group (the ATT: the comparison group's only).
 
     Notes
     -----
@@ -240,7 +254,7 @@ class RegressionAdjustment(Estimator):
 
     family = "regression"
     phrase = "a comparison group (regression-adjusted)"
-    estimands = ('ATT',)
+    estimands = ('ATT', 'ATE', 'ATC')
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
@@ -250,10 +264,16 @@ class RegressionAdjustment(Estimator):
         outcome_model: Any = "auto",
         estimand: str = "ATT",
         se: WeightingSE = "auto",
+        interactions: Sequence[str] | None = None,
     ) -> None:
         self.outcome_model = check_outcome_model(outcome_model)
         self.estimand = check_choice("estimand", estimand, self.estimands)
         self.se = check_choice("se", se, self.se_kinds)
+        if interactions is not None and (isinstance(interactions, str) or not all(
+                isinstance(c, str) for c in interactions)):
+            raise OptionError("`interactions` must be a list of covariate names (or [] for a "
+                              f"common-slopes model); got {interactions!r}.")
+        self.interactions = None if interactions is None else tuple(interactions)
 
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Fit the outcome models and estimate.
@@ -266,6 +286,8 @@ class RegressionAdjustment(Estimator):
         EstimationError
             A singular or separated outcome model (names the covariates).
         """
+        if self.estimand != "ATT" or self.interactions is not None:
+            return fit_population(self, cohort, "regression")
         reject_panel(cohort, self.method)
         se, cl = resolve_se(self.se, cohort)
         t = cohort.t

@@ -698,7 +698,12 @@ class InverseProbabilityWeighting(Estimator):
     trim : float or (lo, hi), optional
         Leave out units whose score is outside ``[lo, hi]``; counts in
         ``info["dropped"]``. Trimming treated units changes the estimand.
-    estimand : {"ATT"}, default "ATT"
+    estimand : {"ATT", "ATE", "ATC", "ATO"}, default "ATT"
+        The population the rates are for: the programme's participants, everyone,
+        the comparison group, or the overlap population (weights ``e(1 - e)``:
+        people who could plausibly have been in either group). Other than the
+        ATT, weights are ``h / e`` (treated) and ``h / (1 - e)`` (comparison)
+        (see :mod:`pbr_eval.estimators.estimands`).
     se : {"auto", "robust", "cluster"}, default "auto"
         ``"auto"``: cluster-robust when the cohort has a ``cluster``, else robust.
 
@@ -716,7 +721,11 @@ class InverseProbabilityWeighting(Estimator):
     variance: IPW has no outcome model, so a working one (the default GLM
     for the outcome type, fitted on the comparison group) is used for that
     standard error only; the point estimate does not use it (see
-    :func:`working_outcome_model`). Limitation: only the ATT is implemented.
+    :func:`working_outcome_model`). For the ATE, ATC and ATO the estimates are
+    the normalised (Hajek) weighted means of :func:`~pbr_eval.estimators.estimands.weighting_means`,
+    as statsmodels' ``TreatmentEffect.ipw`` and Stata's ``teffects ipw``
+    (checked against both on Hernan & Robins' NHEFS data: ATE 3.44 kg), with
+    the intervals of the population's expected rates.
 
     References
     ----------
@@ -735,7 +744,7 @@ class InverseProbabilityWeighting(Estimator):
 
     family = "weighting"
     phrase = "a weighted comparison group"
-    estimands = ('ATT',)
+    estimands = ('ATT', 'ATE', 'ATC', 'ATO')
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
@@ -765,6 +774,10 @@ class InverseProbabilityWeighting(Estimator):
             Separation in the propensity model (names the covariates), or
             trimming that leaves a group empty.
         """
+        if self.estimand != "ATT":
+            from pbr_eval.estimators._population import fit_population  # imports this module
+
+            return fit_population(self, cohort, "ipw")
         s = att_weighting_setup(self, cohort)
         t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
         se_method = se_description(s.se, ["propensity score"], prop.phi is not None)

@@ -90,6 +90,13 @@ class OutcomeEstimate:
         (the weighting family from its outcome model, see
         :func:`pbr_eval.estimators.weighting.outcome_estimate`; ``did``: the
         effect's). NaN: :func:`cohort_se` uses its generic rule.
+    population : bool, default False
+        True for an estimate of a population other than the treated cohort
+        (``estimand`` "ATE", "ATC" or "ATO"): ``observed`` is then the
+        estimated mean with the programme for that population, and both
+        targets' intervals use the model-based standard errors of the
+        population's expected rates (there is no cohort of observed outcomes
+        to condition on), as statsmodels and Stata report.
 
     Examples
     --------
@@ -115,6 +122,7 @@ class OutcomeEstimate:
     se_method: str
     cohort_std_error: float = math.nan
     se_note: str = ""
+    population: bool = False
 
 
 #: A standard error at or below this fraction of the outcome's scale is floating-point noise.
@@ -193,6 +201,8 @@ def cohort_se(e: OutcomeEstimate) -> float:
 
     Rules, in order:
 
+    0. A population estimate (``e.population``: the ATE, ATC or ATO) has no
+       cohort of observed outcomes: its ``non_intervention_se``.
     1. The estimator's own ``e.cohort_std_error`` when it is finite: the
        weighting family (``ipw``, ``aipw``, ``ipwra``, ``regression``,
        ``entropy``) computes it from the comparison-side influence plus the
@@ -229,6 +239,8 @@ def cohort_se(e: OutcomeEstimate) -> float:
     >>> cohort_se(e2)
     0.027
     """
+    if e.population:
+        return e.non_intervention_se
     if math.isfinite(e.cohort_std_error) and e.cohort_std_error > 0:
         return float(e.cohort_std_error)
     se_eff = e.std_error if math.isfinite(e.std_error) and e.std_error > 0 else float("nan")
@@ -261,7 +273,7 @@ def cohort_effect_se(e: OutcomeEstimate) -> float:
     >>> cohort_effect_se(e)
     0.025
     """
-    if math.isfinite(e.cohort_std_error) and e.cohort_std_error > 0:
+    if math.isfinite(e.cohort_std_error) and e.cohort_std_error > 0 and not e.population:
         return float(e.cohort_std_error)
     return e.std_error
 
@@ -572,11 +584,16 @@ class CounterfactualResults(Results, HasFigures):
                 e = self.estimate_for(r["outcome"])
                 why = not_computable(e, cohort_effect_se(e)) or "see the notes"
                 eff += f"  (interval and p-value not computable: {why})"
+            pop = self.estimate_for(r["outcome"]).population
             lines += [
                 f"Outcome: {r['outcome']} ({r['outcome_type']})",
-                f"  treated (n={r['n_treated']:,}) observed:      {fmt(r['observed'])}",
-                f"  non-intervention (comparison n={r['n_comparison']:,}): "
-                f"{fmt(r['non_intervention'])}  {ni_ci}",
+                (f"  with the programme, {self.estimand} population (estimated): "
+                 if pop else f"  treated (n={r['n_treated']:,}) observed:      ")
+                + fmt(r["observed"]),
+                (f"  non-intervention, {self.estimand} population (treated n={r['n_treated']:,}, "
+                 f"comparison n={r['n_comparison']:,}): " if pop else
+                 f"  non-intervention (comparison n={r['n_comparison']:,}): ")
+                + f"{fmt(r['non_intervention'])}  {ni_ci}",
                 f"  effect:  {eff}",
                 f"  unadjusted comparison pool:  {fmt(r['naive_comparison'])}",
                 "",

@@ -1,0 +1,225 @@
+"""Fitting the weighting, regression and doubly robust estimators for the ATE, ATC and ATO.
+
+The glue between an estimator's options and the pure functions of
+:mod:`pbr_eval.estimators.estimands`: the propensity score for the chosen
+target population (clipped or trimmed), the balancing weights and their
+overlap check, one :class:`~pbr_eval.results.counterfactual.OutcomeEstimate`
+per outcome (marked ``population=True``: its intervals are for the target
+population's expected rates) and the results' ``info``. The ATT keeps its own
+code path (``weighting.py``, ``regression.py``, ``doubly_robust.py``), whose
+numbers these functions reproduce.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numpy as np
+
+from pbr_eval.cohort import Cohort
+from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators.base import base_info, weights_series
+from pbr_eval.estimators.estimands import (
+    POPULATION,
+    Means,
+    aipw_means,
+    balancing_weights,
+    gcomp_means,
+    pooled_gcomp_means,
+    weighting_means,
+)
+from pbr_eval.estimators.weighting import (
+    AttPropensity,
+    clip_trim_info,
+    outcome_estimate,
+    reject_panel,
+    resolve_se,
+    se_description,
+)
+from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
+from pbr_eval.inference.influence import logit_influence, with_intercept
+from pbr_eval.models.outcome import resolve_outcome_model
+from pbr_eval.models.propensity import fit_propensity
+from pbr_eval.results.counterfactual import CounterfactualResults
+
+__all__ = ["fit_population", "population_propensity", "interaction_columns"]
+
+
+def population_propensity(
+    cohort: Cohort,
+    model: Any,
+    estimand: str,
+    *,
+    clip: tuple[float, float] | None,
+    trim: tuple[float, float] | None,
+    Z: np.ndarray,
+) -> AttPropensity:
+    """Fit the propensity score for a target population, clip or trim it, and compute its influence.
+
+    Scores of exactly 0 or 1 are refused (every unit carries weight in the
+    ATE), except, for the ATC, treated units whose score is 1 (they get no weight).
+    The returned object's ``odds`` holds the comparison units' balancing
+    weights :math:`h/(1-e)`.
+    """
+    fit = fit_propensity(cohort, None if model == "logit" else model,
+                         estimand="ATC" if estimand == "ATC" else None)
+    ps_raw = fit.ps
+    t = cohort.t
+    if clip is not None:
+        ps = np.clip(ps_raw, clip[0], clip[1])
+        free = ((ps_raw > clip[0]) & (ps_raw < clip[1])).astype(float)
+    else:
+        ps, free = ps_raw, np.ones_like(ps_raw)
+    keep = np.ones(t.size, dtype=bool)
+    if trim is not None:
+        keep = (ps_raw >= trim[0]) & (ps_raw <= trim[1])
+    if not (t & keep).any() or not (~t & keep).any():
+        raise EstimationError(
+            f"`trim`={trim} leaves no {'treated' if not (t & keep).any() else 'comparison'} "
+            "units: the groups do not overlap on the propensity score. Widen `trim`."
+        )
+    phi = logit_influence(Z, t, ps_raw) if fit.logit is not None else None
+    w0 = balancing_weights(estimand, ps)[1]
+    return AttPropensity(ps_raw, ps, free, w0, phi, keep, fit.model, int((free == 0).sum()),
+                         int((t & ~keep).sum()), int((~t & ~keep).sum()),
+                         fit.n_vanishing)
+
+
+def _weight_warning(cohort: Cohort, w: np.ndarray, keep: np.ndarray, method: str,
+                    estimand: str) -> str | None:
+    """Warn when one unit carries more than 10% of its group's weight."""
+    parts = []
+    for grp, who in ((cohort.t & keep, "programme"), (~cohort.t & keep, "comparison")):
+        wg = w[grp]
+        share = float(wg.max() / wg.sum()) if wg.sum() > 0 else 1.0
+        if share > 0.10:
+            parts.append(f"one {who} unit carries {share:.0%} of its group's weight")
+    if not parts:
+        return None
+    note = (f"Weak overlap ({method}, {estimand}): {'; '.join(parts)}. Extreme propensity "
+            "scores make the estimate rest on a few people; consider estimand='ATO' (the "
+            "overlap population), `trim`, or restricting the data to where the groups overlap.")
+    warnings.warn(note, OverlapWarning, stacklevel=4)
+    return note
+
+
+def interaction_columns(cohort: Cohort, interactions: tuple[str, ...]) -> np.ndarray:
+    """Design columns (indices into ``cohort.X``) made from the named covariates.
+
+    Raises
+    ------
+    OptionError
+        A name that is not one of the cohort's covariates.
+    """
+    unknown = [c for c in interactions if c not in cohort.covariates]
+    if unknown:
+        raise OptionError(
+            f"`interactions` must name covariates of the cohort ({', '.join(cohort.covariates)}); "
+            f"got {', '.join(map(repr, unknown))}. Add them to the Cohort's covariates first.")
+    return np.array([j for j, name in enumerate(cohort.design_columns)
+                     if cohort.design_sources[name] in interactions], dtype=int)
+
+
+def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualResults:
+    """Fit ``estimator`` (ipw, regression, aipw or ipwra) for its ``estimand`` other than the ATT.
+
+    Parameters
+    ----------
+    estimator : Estimator
+        Its options: ``estimand``, ``se``, and as it has them ``propensity``,
+        ``clip``, ``trim``, ``outcome_model``, ``normalize``, ``interactions``.
+    cohort : Cohort
+    kind : {"ipw", "regression", "aipw", "ipwra"}
+
+    Returns
+    -------
+    CounterfactualResults
+        ``estimand`` the estimator's; every estimate ``population=True``.
+    """
+    reject_panel(cohort, estimator.method)
+    se, cl = resolve_se(estimator.se, cohort)
+    estimand = estimator.estimand
+    t, X = cohort.t, cohort.X
+    Z = with_intercept(X)
+    info = base_info(cohort, estimator)
+    interactions = getattr(estimator, "interactions", None)
+    needs_ps = kind != "regression" or estimand == "ATO"
+    prop = None
+    keep = np.ones(t.size, dtype=bool)
+    if needs_ps:
+        prop = population_propensity(cohort, estimator.propensity, estimand,
+                                     clip=getattr(estimator, "clip", None),
+                                     trim=getattr(estimator, "trim", None), Z=Z)
+        keep = prop.keep
+        w1, w0 = balancing_weights(estimand, prop.ps)[:2]
+        w = np.where(t, w1, w0) * keep
+        for grp in (t & keep, ~t & keep):
+            w[grp] *= grp.sum() / w[grp].sum()
+        note = _weight_warning(cohort, w, keep, estimator.method, estimand)
+        if note:
+            info["notes"].append(note)
+        clip_trim_info(prop, info, estimator.method)
+    else:
+        w = np.ones(t.size)
+    ps_kw: dict[str, Any] = {}
+    if prop is not None:
+        ps_kw = {"Z": Z, "phi_gamma": prop.phi, "free": prop.free, "keep": keep}
+    nuisance = {"ipw": ["propensity score"], "regression": ["outcome model"]}.get(
+        kind, ["propensity score", "outcome model"])
+    estimates = []
+    families: dict[str, str] = {}
+    for name in cohort.outcomes:
+        otype = cohort.outcome_types[name]
+        y = cohort.y(name)
+        means: Means
+        if kind == "ipw":
+            assert prop is not None
+            means = weighting_means(y, t, prop.ps, estimand, **ps_kw)
+        else:
+            model = resolve_outcome_model(estimator.outcome_model, otype)
+            if kind == "regression" and interactions is not None:
+                means = pooled_gcomp_means(y, t, X, model, estimand, keep=keep,
+                                           interactions=interaction_columns(cohort, interactions),
+                                           names=cohort.design_columns)
+            elif kind == "aipw":
+                assert prop is not None
+                means = aipw_means(y, t, X, prop.ps, model, estimand,
+                                   normalize=estimator.normalize, names=cohort.design_columns,
+                                   **ps_kw)
+            else:
+                means = gcomp_means(y, t, X, model, estimand,
+                                    e=None if prop is None else prop.ps,
+                                    weighted=kind == "ipwra", names=cohort.design_columns,
+                                    **ps_kw)
+            families[name] = means.fits[0].family
+        analytic = means.analytic and (prop is None or prop.phi is not None)
+        e = outcome_estimate(
+            name, otype, means.mu0, means.mu1, means.phi0, means.phi1, cluster=cl,
+            n_treated=int((t & keep & (w > 0)).sum()),
+            n_comparison=int((~t & keep & (w > 0)).sum()), naive=float(y[~t].mean()),
+            se_method=se_description(se, nuisance, analytic))
+        estimates.append(dataclasses.replace(e, population=True))
+    info["notes"].append(
+        f"Estimand {estimand}: the rates are for {POPULATION[estimand]}. 'Observed' is the "
+        "estimated rate with the programme for that population (not an observed rate), and "
+        "the intervals are for the population's expected rates.")
+    if interactions is not None:
+        info["notes"].append(
+            "One outcome model fitted on both groups with a treatment indicator"
+            + (f" and its interactions with {', '.join(interactions)}" if interactions else "")
+            + " (standardisation).")
+    balance = BalanceTable(X, cohort.design_columns, t, w, cohort.binary_columns,
+                           estimand="ATE" if estimand == "ATO" else estimand)
+    info.update({"estimand": estimand, "se": se,
+                 "effective_sample_size": balance.effective_sample_size()})
+    if prop is not None:
+        info["propensity_model"] = prop.model
+    if families:
+        info["outcome_models"] = families
+    return CounterfactualResults(
+        method=estimator.method, estimand=estimand, estimates=estimates,
+        weights=weights_series(cohort, w), balance=balance, info=info,
+        extras={} if prop is None else {"propensity": prop},
+    )
