@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import statsmodels
 import statsmodels.api as sm
-from causaldata import nhefs
 from statsmodels.treatment.treatment_effects import TreatmentEffect
 
 COLUMNS = ["seqn", "qsmk", "wt82_71", "sex", "race", "age", "education", "smokeintensity",
@@ -80,6 +79,8 @@ def accurate_se(res_gmm, p: np.ndarray) -> list[float]:
 
 
 def main() -> None:
+    from causaldata import nhefs  # installed by make_reference.sh only
+
     d = nhefs.load_pandas().data
     d = d[d["wt82"].notna()][COLUMNS].copy()
     for c in ["qsmk", "sex", "race", *CATEGORICAL]:
