@@ -8,4 +8,4 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 VENV="$(mktemp -d)/venv"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q "causaldata==0.1.5" "statsmodels==0.15.0" "pandas" "numpy"
-cd "$HERE" && "$VENV/bin/python" make_reference.py
+cd "$HERE" && "$VENV/bin/python" make_nhefs_reference.py
