@@ -31,6 +31,7 @@ from pbr_eval.estimators import (
     StaggeredDiD,
     Subclassification,
 )
+from pbr_eval.estimators.transport import transport
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
 from pbr_eval.pricing import (
     DifferentialTariff,
@@ -77,6 +78,7 @@ __all__ = [
     "DifferenceInDifferences",
     "HistoricalBaseline",
     "StaggeredDiD",
+    "transport",
     "CounterfactualResults",
     "BalanceTable",
     "PriceRecommendation",
