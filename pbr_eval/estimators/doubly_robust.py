@@ -18,21 +18,24 @@ estimators. Journal of Econometrics 219(1), 101-122.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
-from pbr_eval.estimators._population import fit_population
+from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.regression import regression_att, regression_y_weights
 from pbr_eval.estimators.weighting import (
     CohortNoise,
     att_weighting_setup,
     check_bounds,
+    covariate_list,
     outcome_estimate,
     se_description,
+    weighting_propensity,
 )
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
@@ -44,7 +47,6 @@ from pbr_eval.models.outcome import (
     mean_derivative,
     resolve_outcome_model,
 )
-from pbr_eval.models.propensity import check_propensity_model
 from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -148,11 +150,16 @@ class _DoublyRobust(Estimator):
         estimand: str = "ATT",
         se: WeightingSE = "auto",
         normalize: bool = True,
+        propensity_covariates: Sequence[str] | str | None = None,
+        outcome_covariates: Sequence[str] | str | None = None,
     ) -> None:
+        self.propensity_covariates = covariate_list("propensity_covariates",
+                                                    propensity_covariates)
+        self.outcome_covariates = covariate_list("outcome_covariates", outcome_covariates)
         if not isinstance(normalize, (bool, np.bool_)):
             raise OptionError(f"`normalize` must be True or False; got {normalize!r}.")
         self.normalize = bool(normalize)
-        self.propensity = check_propensity_model(propensity)
+        self.propensity = weighting_propensity(propensity)
         self.outcome_model = check_outcome_model(outcome_model)
         self.clip = check_bounds("clip", clip)
         self.trim = check_bounds("trim", trim)
@@ -180,7 +187,7 @@ class _DoublyRobust(Estimator):
             Separation in either model (names the covariates), or trimming
             that leaves a group empty.
         """
-        if self.estimand != "ATT":
+        if uses_population_path(self):
             return fit_population(self, cohort, self.method)
         s = att_weighting_setup(self, cohort)
         t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
@@ -232,6 +239,10 @@ class AugmentedIPW(_DoublyRobust):
         weights' sum (True) or by the population's size (False: Stata's
         ``teffects aipw`` and statsmodels' ``TreatmentEffect.aipw``, which
         ``tests/reference/nhefs/`` checks). The ATT is always normalised.
+    propensity_covariates, outcome_covariates : list of str, optional
+        The covariates of the treatment and outcome models (default: all the
+        cohort's), as Stata ``teffects``' two variable lists; ``propensity``
+        may also be ``"probit"`` (``teffects``' default).
 
     Notes
     -----
@@ -289,6 +300,10 @@ class IPWRegressionAdjustment(_DoublyRobust):
     se : {"auto", "robust", "cluster"}, default "auto"
     normalize : bool, default True
         Not used by ``ipwra`` (accepted for a common signature).
+    propensity_covariates, outcome_covariates : list of str, optional
+        The covariates of the treatment and outcome models (default: all the
+        cohort's), as Stata ``teffects``' two variable lists; ``propensity``
+        may also be ``"probit"`` (``teffects``' default).
 
     Notes
     -----

@@ -22,10 +22,11 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators._overlap import range_warning
-from pbr_eval.estimators._population import fit_population
+from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.estimators.weighting import (
     CohortNoise,
+    covariate_list,
     outcome_estimate,
     reject_panel,
     resolve_se,
@@ -227,6 +228,9 @@ class RegressionAdjustment(Estimator):
         ("standardisation", Hernan & Robins ch. 13; see
         :func:`~pbr_eval.estimators.estimands.pooled_gcomp_means`). Default:
         separate models per group (the ATT: the comparison group's only).
+    outcome_covariates : list of str, optional
+        The covariates of the outcome model (default: all the cohort's),
+        Stata ``teffects``' outcome-model variable list.
 
     Notes
     -----
@@ -265,7 +269,9 @@ class RegressionAdjustment(Estimator):
         estimand: str = "ATT",
         se: WeightingSE = "auto",
         interactions: Sequence[str] | None = None,
+        outcome_covariates: Sequence[str] | str | None = None,
     ) -> None:
+        self.outcome_covariates = covariate_list("outcome_covariates", outcome_covariates)
         self.outcome_model = check_outcome_model(outcome_model)
         self.estimand = check_choice("estimand", estimand, self.estimands)
         self.se = check_choice("se", se, self.se_kinds)
@@ -286,7 +292,7 @@ class RegressionAdjustment(Estimator):
         EstimationError
             A singular or separated outcome model (names the covariates).
         """
-        if self.estimand != "ATT" or self.interactions is not None:
+        if uses_population_path(self):
             return fit_population(self, cohort, "regression")
         reject_panel(cohort, self.method)
         se, cl = resolve_se(self.se, cohort)

@@ -51,7 +51,13 @@ from pbr_eval.models.propensity import (
     fit_propensity,
     vanishing_note,
 )
-from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice, check_probability
+from pbr_eval.options import (
+    WEIGHTING_SE,
+    WeightingSE,
+    check_choice,
+    check_columns,
+    check_probability,
+)
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = ["InverseProbabilityWeighting", "ipw_att", "AttPropensity", "att_propensity",
@@ -89,6 +95,39 @@ def check_bounds(name: str, value: Any) -> tuple[float, float] | None:
         if 0 <= lo < hi <= 1:
             return (lo, hi)
     raise OptionError(msg)
+
+
+def covariate_list(name: str, value: Any) -> tuple[str, ...] | None:
+    """Return ``None`` or the non-empty tuple of covariate names of ``propensity_covariates`` / ``outcome_covariates``.
+
+    Examples
+    --------
+    >>> covariate_list("outcome_covariates", "age")
+    ('age',)
+    >>> covariate_list("outcome_covariates", [])
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `outcome_covariates` must name at least one covariate (or be None for all of the cohort's); got an empty list.
+    """
+    if value is None:
+        return None
+    names = check_columns(name, value)
+    if not names:
+        raise OptionError(f"`{name}` must name at least one covariate (or be None for all of "
+                          "the cohort's); got an empty list.")
+    return tuple(names)
+
+
+def weighting_propensity(model: Any) -> Any:
+    """Return ``propensity=`` of the weighting family: ``"probit"`` or what :func:`check_propensity_model` accepts.
+
+    Examples
+    --------
+    >>> weighting_propensity("probit")
+    'probit'
+    """
+    return "probit" if isinstance(model, str) and model == "probit" else (
+        check_propensity_model(model))
 
 
 def resolve_se(se: str, cohort: Cohort) -> tuple[str, np.ndarray | None]:
@@ -688,10 +727,10 @@ class InverseProbabilityWeighting(Estimator):
 
     Parameters
     ----------
-    propensity : "logit" or scikit-learn classifier, default "logit"
-        Main-effects logistic regression on the cohort's covariates, or a
-        classifier (cloned and fitted; its estimation is then not reflected
-        in the standard errors).
+    propensity : "logit", "probit" or scikit-learn classifier, default "logit"
+        Main-effects logistic (or probit: Stata ``teffects``' default)
+        regression on the cohort's covariates, or a classifier (cloned and
+        fitted; its estimation is then not reflected in the standard errors).
     clip : float or (lo, hi), optional
         Clip scores to ``[lo, hi]`` (a number ``a`` means ``(a, 1 - a)``);
         the number clipped is reported in ``info["n_clipped"]``.
@@ -706,6 +745,9 @@ class InverseProbabilityWeighting(Estimator):
         (see :mod:`pbr_eval.estimators.estimands`).
     se : {"auto", "robust", "cluster"}, default "auto"
         ``"auto"``: cluster-robust when the cohort has a ``cluster``, else robust.
+    propensity_covariates : list of str, optional
+        The covariates of the propensity model (default: all the cohort's),
+        Stata ``teffects``' treatment-model variable list.
 
     Notes
     -----
@@ -756,8 +798,11 @@ class InverseProbabilityWeighting(Estimator):
         trim: float | tuple[float, float] | None = None,
         estimand: str = "ATT",
         se: WeightingSE = "auto",
+        propensity_covariates: Sequence[str] | str | None = None,
     ) -> None:
-        self.propensity = check_propensity_model(propensity)
+        self.propensity = weighting_propensity(propensity)
+        self.propensity_covariates = covariate_list("propensity_covariates",
+                                                    propensity_covariates)
         self.clip = check_bounds("clip", clip)
         self.trim = check_bounds("trim", trim)
         self.estimand = check_choice("estimand", estimand, self.estimands)
@@ -774,9 +819,12 @@ class InverseProbabilityWeighting(Estimator):
             Separation in the propensity model (names the covariates), or
             trimming that leaves a group empty.
         """
-        if self.estimand != "ATT":
-            from pbr_eval.estimators._population import fit_population  # imports this module
+        from pbr_eval.estimators._population import (  # it imports this module
+            fit_population,
+            uses_population_path,
+        )
 
+        if uses_population_path(self):
             return fit_population(self, cohort, "ipw")
         s = att_weighting_setup(self, cohort)
         t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
