@@ -163,8 +163,8 @@ def test_weak_overlap_warns_naming_covariates() -> None:
     [
         ({"clip": 0.7}, r"`clip` must be a number below 0.5"),
         ({"trim": (0.5, 0.1)}, r"`trim` must be a number below 0.5 or a pair"),
-        ({"propensity": "probit"}, r"`propensity` must be 'logit'"),
-        ({"estimand": "ATE"}, r"`estimand` must be one of 'ATT'; got 'ATE'"),
+        ({"propensity": "tobit"}, r"`propensity` must be 'logit'"),
+        ({"estimand": "ATX"}, r"`estimand` must be one of 'ATT', 'ATE', 'ATC', 'ATO'; got 'ATX'"),
         ({"se": "HC3"}, r"`se` must be one of 'auto', 'robust', 'cluster'; got 'HC3'"),
     ],
     ids=["clip-too-big", "trim-reversed", "propensity-name", "estimand", "se"],
