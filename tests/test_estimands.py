@@ -29,7 +29,11 @@ from pbr_eval.estimators.estimands import (
 from pbr_eval.estimators.regression import regression_att
 from pbr_eval.estimators.weighting import ipw_att
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.influence import logit_influence, with_intercept
+from pbr_eval.inference.influence import (
+    logit_coefficient_influence,
+    logit_influence,
+    with_intercept,
+)
 from pbr_eval.models.logit import fit_logit
 
 REF_DIR = Path(__file__).parent / "reference" / "nhefs"
@@ -128,7 +132,9 @@ def _same(a: tuple, m) -> None:  # noqa: ANN001
 def test_att_weighting_reproduces_ipw_att(small: dict) -> None:
     s = small
     odds = s["e"] / (1 - s["e"])
-    _same(ipw_att(s["y"], s["t"], odds, Z=s["Z"], phi_gamma=s["phi"]),
+    ci = logit_coefficient_influence(s["X"], s["t"], s["e"])
+    np.testing.assert_allclose(ci.matrix(), s["phi"], rtol=1e-8, atol=1e-12)
+    _same(ipw_att(s["y"], s["t"], odds, Z=s["Z"], phi_gamma=ci),
           weighting_means(s["y"], s["t"], s["e"], "ATT", Z=s["Z"], phi_gamma=s["phi"]))
 
 
