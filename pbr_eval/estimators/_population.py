@@ -62,7 +62,7 @@ def population_propensity(
     trim: tuple[float, float] | None,
     Z: np.ndarray,
     columns: np.ndarray | None = None,
-) -> AttPropensity:
+) -> tuple[AttPropensity, np.ndarray | None]:
     r"""Fit the propensity score for a target population, clip or trim it, and compute its influence.
 
     Parameters
@@ -78,7 +78,9 @@ def population_propensity(
 
     Returns
     -------
-    AttPropensity
+    AttPropensity, numpy.ndarray or None
+        The score (its ``phi`` left None) and the influence on the model's
+        coefficients as an (n, k) array (None for a scikit-learn classifier).
         ``odds`` holds the comparison units' balancing weights :math:`h/(1-e)`;
         ``free`` is the not-clipped indicator times :math:`(de/d\eta)/(e(1-e))`
         (1 for a logit), the factor the pure functions of
@@ -124,9 +126,9 @@ def population_propensity(
             "units: the groups do not overlap on the propensity score. Widen `trim`."
         )
     w0 = balancing_weights(estimand, ps)[1]
-    return AttPropensity(ps_raw, ps, free * scale, w0, phi, keep, label,
+    return AttPropensity(ps_raw, ps, free * scale, w0, None, keep, label,
                          int((free == 0).sum()), int((t & ~keep).sum()),
-                         int((~t & ~keep).sum()), n_vanishing)
+                         int((~t & ~keep).sum()), n_vanishing), phi
 
 
 def _weight_warning(cohort: Cohort, w: np.ndarray, keep: np.ndarray, method: str,
@@ -238,9 +240,10 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
     Z = with_intercept(X if ps_cols is None else X[:, ps_cols])
     needs_ps = kind != "regression" or estimand == "ATO"
     prop = None
+    phi_gamma: np.ndarray | None = None
     keep = np.ones(t.size, dtype=bool)
     if needs_ps:
-        prop = population_propensity(cohort, estimator.propensity, estimand,
+        prop, phi_gamma = population_propensity(cohort, estimator.propensity, estimand,
                                      clip=getattr(estimator, "clip", None),
                                      trim=getattr(estimator, "trim", None), Z=Z,
                                      columns=ps_cols)
@@ -260,7 +263,7 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
         w = np.ones(t.size)
     ps_kw: dict[str, Any] = {}
     if prop is not None:
-        ps_kw = {"Z": Z, "phi_gamma": prop.phi, "free": prop.free, "keep": keep}
+        ps_kw = {"Z": Z, "phi_gamma": phi_gamma, "free": prop.free, "keep": keep}
     nuisance = {"ipw": ["propensity score"], "regression": ["outcome model"]}.get(
         kind, ["propensity score", "outcome model"])
     estimates = []
@@ -289,7 +292,7 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
                                     e=None if prop is None else prop.ps,
                                     weighted=kind == "ipwra", names=out_names, **ps_kw)
             families[name] = means.fits[0].family
-        analytic = means.analytic and (prop is None or prop.phi is not None)
+        analytic = means.analytic and (prop is None or phi_gamma is not None)
         noise = None
         if estimand == "ATT":
             noise = _att_noise(kind, means, Xo, y, t, keep,
