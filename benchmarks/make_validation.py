@@ -235,7 +235,7 @@ def main() -> None:
     if args.misspec_from_csv:
         table = pd.read_csv(MISSPEC_CSV)
         date = re.search(r"--misspec-reps \d+` on (\S+)", DOC.read_text(encoding="utf-8"))
-        write_misspecification_doc(table, int(table["n_reps"].max()),
+        write_misspecification_doc(table, int(table.loc[table["design"] != ALL_DESIGNS, "n_reps"].max()),
                                    date.group(1) if date else None)
         return
     if args.misspec_reps > 0:
