@@ -7,6 +7,7 @@ status 2 (no traceback unless ``--debug``).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -827,8 +828,6 @@ def _bad(path: str, where: str, expected: str, got: Any) -> OptionError:
 
 def _check_results_payload(path: str, payload: Any) -> None:
     """Return the shape of a saved results file, checked before any report or price uses it."""
-    import math
-
     from pbr_eval.options import OUTCOME_TYPES
 
     est = payload.get("estimates")
@@ -851,6 +850,7 @@ def _check_results_payload(path: str, payload: Any) -> None:
                 raise _bad(path, f"`estimates[{i}].{key}`", "a number or null", v)
             if isinstance(v, float) and math.isinf(v):
                 raise _bad(path, f"`estimates[{i}].{key}`", "a finite number or null", v)
+        _check_row_ranges(path, i, row)
     for key, kind, expected in (("info", dict, "an object"), ("balance", list, "a list"),
                                 ("method", str, "text"), ("prices", dict, "an object")):
         if key in payload and payload[key] is not None and not isinstance(payload[key], kind):
@@ -863,6 +863,47 @@ def _check_results_payload(path: str, payload: Any) -> None:
     if level is not None and (isinstance(level, bool) or not isinstance(level, (int, float))
                               or not 0 < level < 1):
         raise _bad(path, "`level`", "a number strictly between 0 and 1", level)
+
+
+def _check_row_ranges(path: str, i: int, row: dict[str, Any]) -> None:
+    """Refuse a saved estimate row whose figures cannot be true (a hand-edited or corrupt file).
+
+    Counts are whole and not negative; a p-value and standard errors lie in
+    their ranges; a yes/no outcome's rates lie in [0, 1] and its differences in
+    [-1, 1]; each interval holds its estimate (lower <= estimate <= upper).
+    """
+    def num(key: str) -> float | None:
+        v = row.get(key)
+        return float(v) if isinstance(v, (int, float)) and v == v else None
+
+    for key in ("n_treated", "n_comparison", "n_dropped"):
+        v = num(key)
+        if v is not None and (v < 0 or v != int(v)):
+            raise _bad(path, f"`estimates[{i}].{key}`", "a whole number, 0 or more", row[key])
+    checks: list[tuple[str, float, float, str]] = [
+        ("p_value", 0.0, 1.0, "a p-value between 0 and 1"),
+        ("std_error", 0.0, math.inf, "a standard error, 0 or more"),
+        ("non_intervention_se", 0.0, math.inf, "a standard error, 0 or more")]
+    if row.get("outcome_type") == "binary":
+        for key in ("observed", "non_intervention", "non_intervention_ci_lower",
+                    "non_intervention_ci_upper", "naive_comparison"):
+            checks.append((key, 0.0, 1.0, "a rate of a yes/no outcome, between 0 and 1"))
+        for key in ("effect", "ci_lower", "ci_upper"):
+            checks.append((key, -1.0, 1.0, "a difference of two rates, between -1 and 1"))
+    for key, lo, hi, expected in checks:
+        v = num(key)
+        if v is not None and not lo <= v <= hi:
+            raise _bad(path, f"`estimates[{i}].{key}`", expected, row[key])
+    for est, lo_key, hi_key in (("non_intervention", "non_intervention_ci_lower",
+                                 "non_intervention_ci_upper"),
+                                ("effect", "ci_lower", "ci_upper")):
+        e, lo, hi = num(est), num(lo_key), num(hi_key)
+        if lo is not None and hi is not None and lo > hi:
+            raise _bad(path, f"`estimates[{i}].{lo_key}` and `{hi_key}`",
+                       "an interval with its lower end first", (row[lo_key], row[hi_key]))
+        if e is not None and lo is not None and hi is not None and not lo - 1e-9 <= e <= hi + 1e-9:
+            raise _bad(path, f"`estimates[{i}].{est}`", f"a value inside its interval "
+                       f"[{row[lo_key]}, {row[hi_key]}]", row[est])
 
 
 def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
