@@ -391,6 +391,19 @@ def collinear_from_cross_products(G: np.ndarray, *, tol: float = 1e-9) -> list[i
     For data read in blocks (``pbr-eval validate`` on a large file): ``G`` is
     the sum over rows of (x - mean)(x - mean)', merged block by block.
 
+    Parameters
+    ----------
+    G : numpy.ndarray
+        The (p, p) centred cross-product matrix of the design columns.
+    tol : float, default 1e-9
+        Relative size below which an eigenvalue counts as zero.
+
+    Returns
+    -------
+    list of int
+        The positions of the columns that take part in an exact linear
+        dependence (empty when there is none).
+
     Examples
     --------
     >>> import numpy as np

@@ -90,6 +90,12 @@ class FileCheck:
         ``outcome_types`` (as :class:`Cohort` counts them).
     passes : int
         Times the file was read.
+
+    Examples
+    --------
+    >>> found = FileCheck(errors=(), warnings=(), rows=1200)
+    >>> found.rows, found.errors, found.passes
+    (1200, (), 1)
     """
 
     errors: tuple[PbrEvalError, ...]
@@ -402,12 +408,39 @@ class _Pass:
 def estimate_check_memory(path: str | Path, columns: Sequence[str], *, sep: str | None = None,
                           roles: Mapping[str, Any] | None = None,
                           block_rows: int = BLOCK_ROWS) -> tuple[int, int] | None:
-    """Estimate (bytes, rows) a block-wise check of ``columns`` needs, before reading the file.
+    r"""Estimate (bytes, rows) a block-wise check of ``columns`` needs, before reading the file.
 
     The interpreter and libraries (:data:`BASE_MEMORY`), a few copies of one block (its
     size per row from the first rows, as :func:`pbr_eval.io.estimate_memory` measures it)
     and, with a ``unit_id`` role, the identifiers' hashes (9 bytes a row, 17 with
     ``period``) and their sorted copies. ``None`` when the file is not a CSV file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file to be checked.
+    columns : sequence of str
+        The role columns the check reads.
+    sep : str, optional
+        The field separator (default: detected).
+    roles : mapping, optional
+        The roles (``unit_id``, ``period``) that add identifier hashes to the need.
+    block_rows : int, default BLOCK_ROWS
+        Rows read at a time.
+
+    Returns
+    -------
+    tuple of (int, int) or None
+        Bytes needed and rows estimated; ``None`` for a file that is not CSV.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.csv").write_text("id,treated\n1,0\n2,1\n3,0\n")
+    >>> need, rows = estimate_check_memory(folder / "tiny.csv", ["treated"])
+    >>> need > BASE_MEMORY, rows > 0
+    (True, True)
     """
     est = estimate_memory(path, columns, sep=sep)
     if est is None:
@@ -480,6 +513,7 @@ outcome_types, period_order, max_levels
     p = Path(path)
     c = Cohort.__new__(Cohort)
     c.first_treated = None
+    c.time_to_event = {}  # no time-to-event roles in a block-wise check (as its roles say)
     findings = _Findings(collect=True)
     c._findings = findings
     try:
@@ -522,7 +556,32 @@ outcome_types, period_order, max_levels
 
 def count_rows(path: str | Path, columns: Sequence[str], *, sep: str | None = None,
                block_rows: int = BLOCK_ROWS) -> int:
-    """Count the rows of a CSV file as read with only ``columns`` (0 for no columns), block by block."""
+    r"""Count the rows of a CSV file as read with only ``columns`` (0 for no columns), block by block.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file.
+    columns : sequence of str
+        The columns to read (the role columns).
+    sep : str, optional
+        The field separator (default: detected as :func:`pbr_eval.io.read_data` does).
+    block_rows : int, default BLOCK_ROWS
+        Rows read at a time.
+
+    Returns
+    -------
+    int
+        The number of data rows.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.csv").write_text("id,treated\n1,0\n2,1\n3,0\n")
+    >>> count_rows(folder / "tiny.csv", ["treated"], block_rows=2)
+    3
+    """
     if not columns:
         return 0
     return sum(len(b) for b in _blocks(Path(path), list(columns), {}, sep, block_rows))

@@ -385,6 +385,20 @@ def read_data(
 def reading_error(path: Path, kind: str, err: BaseException) -> DataError:
     """Return the typed error for a ``kind`` file (e.g. "CSV") that could not be read.
 
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (only its name is shown).
+    kind : str
+        The format it was read as, in words ("CSV", "Parquet").
+    err : BaseException
+        What the reader raised.
+
+    Returns
+    -------
+    DataError
+        A message saying what went wrong and how to fix it (UTF-8, memory or the reader's words).
+
     Examples
     --------
     >>> str(reading_error(Path("a.csv"), "CSV", MemoryError()))

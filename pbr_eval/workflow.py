@@ -128,7 +128,25 @@ HEADLINE_RULE = (
 
 
 def panel_specs(k: int) -> list[tuple[str, str, dict[str, Any]]]:
-    """Return the panel, headline first: (label, method, options)."""
+    """Return the panel, headline first: (label, method, options).
+
+    Parameters
+    ----------
+    k : int
+        Comparison units per participant in the headline's matching with replacement.
+
+    Returns
+    -------
+    list of tuple of (str, str, dict)
+        The panel label, the registered method and its options, headline first.
+
+    Examples
+    --------
+    >>> [method for _, method, _ in panel_specs(3)]
+    ['nearest', 'aipw', 'entropy', 'ipw', 'regression']
+    >>> panel_specs(3)[0][2]
+    {'replace': True, 'ratio': 3, 'adjust': True}
+    """
     return [
         (f"matching with replacement 1:{k}, adjusted", "nearest",
          {"replace": True, "ratio": k, "adjust": True}),

@@ -89,6 +89,12 @@ class FragilityFlag:
         The panel member it concerns ("" for the cohort as a whole).
     outcome : str
         The outcome it concerns ("" for all).
+
+    Examples
+    --------
+    >>> flag = FragilityFlag("small_ess", "Few comparison people carry the weight.")
+    >>> flag.warning
+    'SmallSampleWarning'
     """
 
     code: str
@@ -142,6 +148,17 @@ class EvaluationResults(CounterfactualResults):
         Aggregates of the overlap assessment (see :func:`pbr_eval.workflow.assess_overlap`).
     flags : tuple of FragilityFlag
         The fragility warnings raised.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_reoffending
+    >>> sim = load_reoffending()
+    >>> ev = pbr_eval.evaluate(pbr_eval.Cohort(sim.data, **sim.cohort_args), warn=False)
+    >>> isinstance(ev, EvaluationResults), ev.kind
+    (True, 'evaluation')
+    >>> ev.headline == ev.panel.iloc[0]["estimator"]
+    True
     """
 
     kind: ClassVar[str] = "evaluation"
