@@ -897,11 +897,11 @@ def _check_row_ranges(path: str, i: int, row: dict[str, Any]) -> None:
     for est, lo_key, hi_key in (("non_intervention", "non_intervention_ci_lower",
                                  "non_intervention_ci_upper"),
                                 ("effect", "ci_lower", "ci_upper")):
-        e, lo, hi = num(est), num(lo_key), num(hi_key)
-        if lo is not None and hi is not None and lo > hi:
+        e, a, b = num(est), num(lo_key), num(hi_key)
+        if a is not None and b is not None and a > b:
             raise _bad(path, f"`estimates[{i}].{lo_key}` and `{hi_key}`",
                        "an interval with its lower end first", (row[lo_key], row[hi_key]))
-        if e is not None and lo is not None and hi is not None and not lo - 1e-9 <= e <= hi + 1e-9:
+        if e is not None and a is not None and b is not None and not a - 1e-9 <= e <= b + 1e-9:
             raise _bad(path, f"`estimates[{i}].{est}`", f"a value inside its interval "
                        f"[{row[lo_key]}, {row[hi_key]}]", row[est])
 
