@@ -32,6 +32,7 @@ from pbr_eval.estimators import (
     Subclassification,
 )
 from pbr_eval.estimators.transport import transport
+from pbr_eval.estimators.synthetic import SyntheticControl, SyntheticDiD
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
 from pbr_eval.pricing import (
     DifferentialTariff,
@@ -79,6 +80,8 @@ __all__ = [
     "HistoricalBaseline",
     "StaggeredDiD",
     "transport",
+    "SyntheticControl",
+    "SyntheticDiD",
     "CounterfactualResults",
     "BalanceTable",
     "PriceRecommendation",

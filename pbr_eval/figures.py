@@ -47,6 +47,10 @@ The figures and their data
     ``upper`` (pointwise interval), ``band_lower`` / ``band_upper``
     (simultaneous band; ``None`` where not computed), ``outcome``, ``level``;
     a point withheld by disclosure control is ``None``.
+``synthetic_path``
+    ``period``, ``observed`` (the programme areas' mean), ``non_intervention``
+    (their estimated path without the programme), ``start`` (the first
+    programme period), ``outcome``, ``label`` (the method, in words).
 
 Every text a figure shows (titles, axis and tick labels, legend entries,
 annotations) passes through :func:`pbr_eval.io.clean_text`, the function the
@@ -335,6 +339,22 @@ def _survival(ax: Axes, d: Mapping[str, Any]) -> None:
     ax.grid(alpha=0.3)
 
 
+def _synthetic_path(ax: Axes, d: Mapping[str, Any]) -> None:
+    x = list(d["period"])
+    ax.plot(x, [v if _finite(v) else float("nan") for v in d["observed"]], "-", color=_BLUE,
+            linewidth=1.6, label="programme area(s), observed")
+    ax.plot(x, [v if _finite(v) else float("nan") for v in d["non_intervention"]], "--",
+            color=_ORANGE, linewidth=1.6,
+            label=f"without the programme ({d.get('label', 'synthetic control')})")
+    if _finite(d.get("start")):
+        ax.axvline(float(d["start"]) - 0.5, color=_GREY, linestyle=":", linewidth=1,
+                   label="start")
+    ax.set_xlabel("period")
+    ax.set_ylabel(str(d.get("outcome", "outcome")))
+    ax.legend(loc="best", fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+
+
 FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "love": _love,
     "overlap": _overlap,
@@ -348,6 +368,7 @@ FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "event_study": _event_study,
     "survival": _survival,
     "incidence": _survival,
+    "synthetic_path": _synthetic_path,
 }
 
 #: Figure name -> a plain-English default title.
@@ -364,6 +385,7 @@ FIGURE_TITLES: dict[str, str] = {
     "event_study": "Effect by periods since the start, with its band",
     "survival": "Share free of the outcome, with and without the programme",
     "incidence": "Share who have had the outcome, with and without the programme",
+    "synthetic_path": "The programme areas with and without the programme",
 }
 
 

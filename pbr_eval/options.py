@@ -129,7 +129,7 @@ INFLUENCE_SE: tuple[str, ...] = get_args(InfluenceSE)
 # the same names in ``Estimator.se_kinds`` (tests/test_estimator_contract.py).
 #: Every ``se=`` name, with what it is (:data:`SE_DESCRIPTIONS`).
 SeKind = Literal["auto", "matched_set", "cluster", "unit", "robust", "HC3", "HC1", "HC0",
-                 "abadie_imbens"]
+                 "abadie_imbens", "placebo", "jackknife"]
 SE_KINDS: tuple[str, ...] = get_args(SeKind)
 #: What each ``se=`` name means, in plain words (read by the docs' estimator tables).
 SE_DESCRIPTIONS: dict[str, str] = {
@@ -143,6 +143,9 @@ SE_DESCRIPTIONS: dict[str, str] = {
     "HC1": "heteroskedasticity-robust HC1",
     "HC0": "heteroskedasticity-robust HC0",
     "abadie_imbens": "Abadie-Imbens (2006) matching variance (with replacement)",
+    "placebo": "placebo: comparison areas drawn at random play the treated (Arkhangelsky et "
+               "al. 2021, Algorithm 4)",
+    "jackknife": "jackknife over areas with the weights held fixed (two or more treated areas)",
 }
 #: ``se=`` of nearest-neighbour matching.
 MatchingSE = Literal["auto", "matched_set", "HC3", "HC1", "HC0", "abadie_imbens"]
@@ -152,16 +155,25 @@ StrataSE = Literal["matched_set", "HC3", "HC1", "HC0"]
 WeightingSE = Literal["auto", "robust", "cluster"]
 #: ``se=`` of difference-in-differences.
 DidSE = Literal["auto", "unit", "cluster"]
+#: ``se=`` of synthetic difference-in-differences.
+SynthSE = Literal["auto", "placebo", "jackknife"]
+#: ``se=`` of synthetic control (its jackknife is far too wide: leaving out a heavily
+#: weighted area moves the level; in simulation its SE was over ten times the estimates' spread).
+SynthControlSE = Literal["auto", "placebo"]
 MATCHING_SE: tuple[str, ...] = get_args(MatchingSE)
 STRATA_SE: tuple[str, ...] = get_args(StrataSE)
 WEIGHTING_SE: tuple[str, ...] = get_args(WeightingSE)
 DID_SE: tuple[str, ...] = get_args(DidSE)
+SYNTH_SE: tuple[str, ...] = get_args(SynthSE)
+SYNTH_CONTROL_SE: tuple[str, ...] = get_args(SynthControlSE)
 #: Old ``se=`` spellings of the matching family, accepted with a DeprecationWarning
 #: until the next release: ``"cluster"`` meant the matched set there, and now names
 #: the cohort's cluster column everywhere.
 MATCHING_SE_RENAMED: dict[str, str] = {"cluster": "matched_set"}
 __all__ += ["SeKind", "SE_KINDS", "SE_DESCRIPTIONS", "MatchingSE", "StrataSE", "WeightingSE",
-            "DidSE", "MATCHING_SE", "STRATA_SE", "WEIGHTING_SE", "DID_SE", "MATCHING_SE_RENAMED",
+            "DidSE", "SynthSE", "MATCHING_SE", "STRATA_SE", "WEIGHTING_SE", "DID_SE", "SYNTH_SE",
+            "SynthControlSE", "SYNTH_CONTROL_SE",
+            "MATCHING_SE_RENAMED",
             "warn_renamed", "renamed_keyword"]
 
 #: Estimator families (``Estimator.family``), in the order the docs list them, with
@@ -179,6 +191,7 @@ FAMILY_DESCRIPTIONS: dict[str, str] = {
     "baseline": "the participants' own earlier rate (not a comparison group)",
 }
 __all__ += ["EstimatorFamily", "ESTIMATOR_FAMILIES", "FAMILY_DESCRIPTIONS"]
+
 
 #: The propensity model: logistic regression, or any scikit-learn classifier
 #: passed as an object (``propensity=`` of every estimator that fits one).

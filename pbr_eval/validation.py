@@ -64,9 +64,10 @@ class Design:
     name : str
         Key in :data:`DESIGNS`.
     scenario : str
-        A scenario of :func:`pbr_eval.datasets.simulate`, or ``"staggered"``
-        (:func:`pbr_eval.datasets.simulate_staggered`, whose known-truth coverage
-        study is the test named by ``own_study``).
+        A scenario of :func:`pbr_eval.datasets.simulate`, ``"staggered"``
+        (:func:`pbr_eval.datasets.simulate_staggered`) or ``"synthetic"``
+        (:func:`pbr_eval.datasets.simulate_synthetic`), whose known-truth coverage
+        studies are the tests named by ``own_study``.
     label : str
         How the docs' tables name the design (plain words).
     description : str
@@ -100,10 +101,12 @@ class Design:
         >>> DESIGNS["families"].example_cohort(seed=1).is_panel
         True
         """
-        from pbr_eval.datasets import simulate, simulate_staggered
+        from pbr_eval.datasets import simulate, simulate_staggered, simulate_synthetic
 
         if self.scenario == "staggered":
             return simulate_staggered(n_units=400, seed=seed).cohort()
+        if self.scenario == "synthetic":
+            return simulate_synthetic(**dict(self.scenario_params or {}), seed=seed).cohort()
         sim = simulate(self.scenario, n_treated=150, n_comparison=1500, seed=seed,
                        **dict(self.scenario_params or {}))
         return Cohort(sim.data, **{**sim.cohort_args, **dict(self.cohort_options or {})})
@@ -141,6 +144,13 @@ DESIGNS: dict[str, Design] = {d.name: d for d in (
            "Panel of units joining the programme in waves (simulate_staggered): selection on "
            "an observed covariate that also shifts the trend, known group-time effects.",
            own_study="tests/test_staggered.py::test_reduced_coverage_staggered"),
+    Design("synthetic", "synthetic", "areas, one start",
+           "Panel of 30 areas over 20 periods, a programme starting in three of them in period "
+           "15 (simulate_synthetic): an interactive fixed-effects model, known effects that "
+           "grow after the start.",
+           scenario_params={"n_areas": 30, "n_treated": 3, "n_periods": 20, "start": 15,
+                            "effect": -3.0, "growth": -0.2, "selection": 0.0},
+           own_study="tests/test_synthetic_estimator.py::test_reduced_coverage_synthetic"),
 )}
 
 

@@ -135,7 +135,7 @@ def test_front_door_takes_exactly_the_registered_parts_and_options():
     assert set(SCHEMA["report"]) - {"outputs"} <= set(OPTIONS)
     with pytest.raises(OptionError, match=r"`boardnote` is not a part of a report; the parts "
                                           r"are 'area_tariffs'.*'sensitivity', 'simulation', "
-                                          r"'staggered', 'survival', 'tariff' \(and the options 'kind'"):
+                                          r"'staggered', 'survival', 'synthetic', 'tariff' \(and the options 'kind'"):
         report_inputs(None, boardnote="x")
 
 

@@ -220,6 +220,13 @@ def _survival() -> Any:
                                       method="ipw")
 
 
+def _synthetic() -> Any:
+    from pbr_eval.datasets import simulate_synthetic
+
+    sim = simulate_synthetic(n_areas=12, n_treated=2, n_periods=8, start=6, seed=3)
+    return pbr_eval.estimate(sim.cohort(), method="sdid").extras["synthetic"]
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "survival": _survival,
     "counterfactual": _counterfactual,
@@ -243,6 +250,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "case_checks": _case_checks,
     "staggered_did": _staggered,
     "evaluation": _evaluation,
+    "synthetic_control": _synthetic,
 }
 
 _UNIT_ID = re.compile(r"\b[PFC]\d{6,7}\b")  # the shipped files' person, family, claim ids

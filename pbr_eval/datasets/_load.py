@@ -15,7 +15,7 @@ import pandas as pd
 from pbr_eval.datasets import _families, _reoffending
 from pbr_eval.datasets._simulate import Simulation
 
-__all__ = ["load_families", "load_reoffending"]
+__all__ = ["load_families", "load_reoffending", "load_prop99"]
 
 _DATA = "_data"
 _TRUTH_FILE = "truth.json"
@@ -115,3 +115,46 @@ def load_families() -> Simulation:
     ['attendance_rate', 'youth_offending', 'adult_employed']
     """
     return _load("families", _families.COHORT_ARGS)
+
+
+#: Roles of :func:`load_prop99`'s panel for :class:`pbr_eval.Cohort`.
+PROP99_COHORT_ARGS: dict[str, Any] = {
+    "treatment": "treated", "outcome": "packs_per_capita", "covariates": [],
+    "unit_id": "state", "period": "year", "first_treated": "first_treated", "min_treated": 1}
+
+
+def load_prop99() -> pd.DataFrame:
+    """Load California's Proposition 99 panel: cigarette sales in 39 US states, 1970-2000.
+
+    The standard example of synthetic control (Abadie, Diamond & Hainmueller
+    2010) and synthetic DiD (Arkhangelsky et al. 2021): California raised
+    its tobacco tax and funded anti-smoking work from 1989 (Proposition 99);
+    the other 38 states had no such programme in the period. Real, public,
+    state-level data (no people): packs of cigarettes sold per person, from
+    the Tax Burden on Tobacco (Orzechowski & Walker), as shipped by the R
+    package ``synthdid``. :data:`PROP99_COHORT_ARGS` gives the roles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        1,209 rows (39 states x 31 years): ``state``, ``year``,
+        ``packs_per_capita``, ``treated`` (1 for California in every year)
+        and ``first_treated`` (1989 for California, 0 for the others).
+
+    References
+    ----------
+    Abadie, A., Diamond, A. & Hainmueller, J. (2010). Synthetic control
+    methods for comparative case studies: estimating the effect of
+    California's tobacco control program. JASA 105(490), 493-505.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import load_prop99
+    >>> d = load_prop99()
+    >>> d.shape, d.loc[d["treated"] == 1, "state"].unique().tolist()
+    ((1209, 5), ['California'])
+    """
+    with resources.as_file(
+        resources.files("pbr_eval.datasets").joinpath(_DATA).joinpath("california_prop99.csv")
+    ) as path:
+        return pd.read_csv(path)

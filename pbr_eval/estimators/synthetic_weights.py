@@ -31,11 +31,11 @@ units): leave each unit out with the weights held fixed.
 Checked against synthdid-py 0.1.0 (a port of R ``synthdid``) on California's
 Proposition 99: estimates (-15.604, -19.620, -27.349, as published), weights and
 effect curves to 1e-7, jackknife standard errors to 1e-7
-(``tests/reference/synthdid/``). Not yet reachable through
-:func:`pbr_eval.estimate`: the estimator class (a ``Cohort`` in, a results
-object with the treated areas' non-intervention path out) is still to come.
-Frank-Wolfe runs in Python loops (``synthdid``'s up to 10,000 iterations per
-weight vector): a placebo standard error with 200 replications takes minutes.
+(``tests/reference/synthdid/``). The estimators reachable through
+:func:`pbr_eval.estimate` are in :mod:`pbr_eval.estimators.synthetic`.
+Frank-Wolfe runs ``synthdid``'s up to 10,000 iterations per weight vector; the
+placebo replications run side by side (:func:`fw_weights_batch`: one
+vectorised iteration for all of them), so 200 placebos cost a few fits.
 
 References
 ----------
@@ -56,7 +56,7 @@ import numpy as np
 from pbr_eval.exceptions import EstimationError
 
 __all__ = ["SynthFit", "synth_fit", "placebo_se", "jackknife_se", "SYNTH_METHODS",
-           "fw_weights"]
+           "fw_weights", "fw_weights_batch", "placebo_estimates"]
 
 SYNTH_METHODS = ("sdid", "sc", "did")
 
@@ -157,6 +157,93 @@ def fw_weights(Y: np.ndarray, zeta: float, *, intercept: bool = True, start: np.
     return w
 
 
+def fw_weights_batch(Y: np.ndarray, zeta: np.ndarray, *, intercept: bool = True,
+                     start: np.ndarray | None = None, min_decrease: np.ndarray | float = 1e-3,
+                     max_iter: int = 1000) -> np.ndarray:
+    """:func:`fw_weights` for ``R`` problems of one shape at once (placebo replications).
+
+    ``Y`` has shape (R, rows, cols) and ``zeta`` / ``min_decrease`` one value per
+    problem; each problem takes the same steps as :func:`fw_weights` would and
+    stops by the same rule (its weights are then left alone), so the results
+    equal the one-at-a-time ones up to the order of floating-point sums.
+
+    Parameters
+    ----------
+    Y : numpy.ndarray, shape (R, rows, cols)
+        One problem per leading index: the last column is the target.
+    zeta : numpy.ndarray, shape (R,)
+        Ridge penalties.
+    intercept : bool, default True
+    start : numpy.ndarray, shape (R, cols - 1), optional
+        Starting weights (default: equal).
+    min_decrease : float or numpy.ndarray, default 1e-3
+        Stopping rule per problem, as :func:`fw_weights`.
+    max_iter : int, default 1000
+
+    Returns
+    -------
+    numpy.ndarray, shape (R, cols - 1)
+        The weights, one row per problem.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Y = np.array([[1.0, 3.0, 2.0], [2.0, 4.0, 3.0], [0.0, 2.0, 1.0]])
+    >>> fw_weights_batch(np.stack([Y, Y]), np.array([1e-6, 1e-6]), intercept=False,
+    ...                  min_decrease=1e-9).round(3).tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+    """
+    Y = np.asarray(Y, dtype=float)
+    R, rows, cols = Y.shape
+    k = cols - 1
+    zeta = np.broadcast_to(np.asarray(zeta, dtype=float), (R,))
+    tol = np.broadcast_to(np.asarray(min_decrease, dtype=float), (R,)) ** 2
+    w = np.full((R, k), 1.0 / k) if start is None else np.array(start, dtype=float)
+    if intercept:
+        Y = Y - Y.mean(axis=1, keepdims=True)
+    A, b = Y[:, :, :k], Y[:, :, k]
+    eta = rows * zeta**2
+    G = np.einsum("rni,rnj->rij", A, A)
+    Atb = np.einsum("rni,rn->ri", A, b)
+    Gw = np.einsum("rij,rj->ri", G, w)
+    wGw = np.einsum("ri,ri->r", w, Gw)
+    wAtb = np.einsum("ri,ri->r", w, Atb)
+    ww = np.einsum("ri,ri->r", w, w)
+    btb = np.einsum("rn,rn->r", b, b)
+    diag = np.einsum("rii->ri", G).copy()
+    prev = np.full(R, np.inf)
+    prev2 = np.full(R, np.inf)
+    active = np.ones(R, dtype=bool)
+    rr = np.arange(R)
+    zeta2 = zeta**2
+    # A finished problem takes steps of 0, which leave its state exactly as it was
+    # (1 * x + 0 * y == x), so its objective stays put and it stays finished.
+    for t in range(max_iter):
+        if t >= 2:
+            active &= prev2 - prev > tol
+            if not active.any():
+                break
+        i = np.argmin(Gw - Atb + eta[:, None] * w, axis=1)
+        wi = w[rr, i]
+        Gwi, Atbi, di = Gw[rr, i], Atb[rr, i], diag[rr, i]
+        dd = 1.0 - 2 * wi + ww
+        den = (di - 2 * Gwi + wGw) + eta * dd
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = -(((Gwi - Atbi) - (wGw - wAtb)) + eta * (wi - ww)) / den
+        ok = active & (dd > 0) & (den > 0)
+        step = np.where(ok, np.clip(raw, 0.0, 1.0), 0.0)
+        s1 = 1.0 - step
+        wGw = s1 * s1 * wGw + 2 * step * s1 * Gwi + step * step * di
+        wAtb = s1 * wAtb + step * Atbi
+        ww = s1 * s1 * ww + 2 * step * s1 * wi + step * step
+        Gw = s1[:, None] * Gw + step[:, None] * G[rr, :, i]
+        w = s1[:, None] * w
+        w[rr, i] += step
+        prev2 = prev
+        prev = zeta2 * ww + (wGw - 2 * wAtb + btb) / rows
+    return w
+
+
 def _sparsify(v: np.ndarray) -> np.ndarray:
     v = v.copy()
     v[v <= v.max() / 4] = 0.0
@@ -253,25 +340,109 @@ def synth_fit(Y: np.ndarray, N0: int, T0: int, *, method: str = "sdid",
                     counterfactual=synth + gap, method=method, N0=N0, T0=T0)
 
 
+def _sparsify_rows(V: np.ndarray) -> np.ndarray:
+    V = V.copy()
+    V[V <= V.max(axis=1, keepdims=True) / 4] = 0.0
+    return V / V.sum(axis=1, keepdims=True)
+
+
+def _fw_sparsified_batch(Y: np.ndarray, zeta: np.ndarray, *, intercept: bool,
+                         min_decrease: np.ndarray, max_iter: int) -> np.ndarray:
+    w = fw_weights_batch(Y, zeta, intercept=intercept, min_decrease=min_decrease, max_iter=100)
+    return fw_weights_batch(Y, zeta, intercept=intercept, start=_sparsify_rows(w),
+                            min_decrease=min_decrease, max_iter=max_iter)
+
+
+def placebo_estimates(Y: np.ndarray, N0: int, T0: int, *, method: str = "sdid",
+                      replications: int = 200, seed: int | np.random.SeedSequence | None = None,
+                      max_iter: int = 10_000) -> np.ndarray:
+    """Estimates of ``replications`` placebo panels, fitted side by side.
+
+    Each placebo permutes the ``N0`` comparison units (``rng.permutation``,
+    one draw per replication, in order) and lets the last ``N1`` of them play
+    the treated; its weights are re-fitted as :func:`synth_fit` would
+    (:func:`fw_weights_batch`), so each estimate equals
+    ``synth_fit(Y[:N0][perm], N0 - N1, T0, method=method).estimate``.
+
+    Parameters
+    ----------
+    Y : numpy.ndarray, shape (N, T)
+        As :func:`synth_fit`: comparison units first.
+    N0, T0 : int
+    method : {"sdid", "sc", "did"}
+    replications : int, default 200
+    seed : int or numpy.random.SeedSequence, optional
+    max_iter : int, default 10000
+
+    Returns
+    -------
+    numpy.ndarray, shape (replications,)
+        The placebo estimates.
+
+    Raises
+    ------
+    EstimationError
+        No more comparison than treated units, or an unknown ``method``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Y = rng.normal(size=(12, 1)) + np.arange(8) + rng.normal(scale=0.3, size=(12, 8))
+    >>> placebo_estimates(Y, 11, 6, replications=5, seed=1).shape
+    (5,)
+    """
+    Y = np.asarray(Y, dtype=float)
+    N1 = Y.shape[0] - N0
+    if N0 <= N1:
+        raise EstimationError(
+            f"Placebo standard errors need more comparison units ({N0}) than treated ({N1}).")
+    if method not in SYNTH_METHODS:
+        raise EstimationError(f"`method` must be one of {', '.join(map(repr, SYNTH_METHODS))}; "
+                              f"got {method!r}.")
+    rng = np.random.default_rng(seed)
+    Yc = Y[:N0]
+    P = np.stack([Yc[rng.permutation(N0)] for _ in range(replications)])  # (R, N0, T)
+    n0 = N0 - N1
+    T = Y.shape[1]
+    T1 = T - T0
+    R = replications
+    sig = np.diff(P[:, :n0, :T0], axis=2).reshape(R, -1).std(axis=1, ddof=1) if T0 >= 2 \
+        else np.zeros(R)
+    mind = np.where(sig > 0, 1e-5 * sig, 1e-8)
+    # collapsed (n0 + 1) x (T0 + 1) panels, as _collapsed
+    top = np.concatenate([P[:, :n0, :T0], P[:, :n0, T0:].mean(axis=2, keepdims=True)], axis=2)
+    bottom = np.concatenate([P[:, n0:, :T0].mean(axis=1),
+                             P[:, n0:, T0:].mean(axis=(1, 2))[:, None]], axis=1)
+    Yc_all = np.concatenate([top, bottom[:, None, :]], axis=1)
+    if method == "did":
+        om = np.full((R, n0), 1.0 / n0)
+        lam = np.full((R, T0), 1.0 / T0)
+    elif method == "sc":
+        lam = np.zeros((R, T0))
+        om = _fw_sparsified_batch(np.transpose(Yc_all[:, :, :T0], (0, 2, 1)), 1e-6 * sig,
+                                  intercept=False, min_decrease=mind, max_iter=max_iter)
+    else:
+        lam = _fw_sparsified_batch(Yc_all[:, :n0, :], 1e-6 * sig, intercept=True,
+                                   min_decrease=mind, max_iter=max_iter)
+        om = _fw_sparsified_batch(np.transpose(Yc_all[:, :, :T0], (0, 2, 1)),
+                                  (N1 * T1) ** 0.25 * sig, intercept=True, min_decrease=mind,
+                                  max_iter=max_iter)
+    u = np.concatenate([-om, np.full((R, N1), 1.0 / N1)], axis=1)
+    v = np.concatenate([-lam, np.full((R, T1), 1.0 / T1)], axis=1)
+    return np.einsum("rn,rnt,rt->r", u, P, v)
+
+
 def placebo_se(Y: np.ndarray, N0: int, T0: int, *, method: str = "sdid", replications: int = 200,
                seed: int | np.random.SeedSequence | None = None) -> tuple[float, np.ndarray]:
     """Placebo standard error: comparison units drawn at random play the treated.
 
     ``N1`` of the ``N0`` comparison units are drawn without replacement and
     placed last; the estimator (weights re-fitted) is applied to the
-    comparison units alone. Returns ``sqrt((r - 1) / r) * sd(estimates)``
-    and the estimates.
+    comparison units alone (:func:`placebo_estimates`). Returns
+    ``sqrt((r - 1) / r) * sd(estimates)`` and the estimates.
     """
-    N1 = Y.shape[0] - N0
-    if N0 <= N1:
-        raise EstimationError(
-            f"Placebo standard errors need more comparison units ({N0}) than treated ({N1}).")
-    rng = np.random.default_rng(seed)
-    ests = np.empty(replications)
-    Yc = Y[:N0]
-    for r in range(replications):
-        perm = rng.permutation(N0)
-        ests[r] = synth_fit(Yc[perm], N0 - N1, T0, method=method).estimate
+    ests = placebo_estimates(Y, N0, T0, method=method, replications=replications, seed=seed)
     return float(np.sqrt((replications - 1) / replications) * ests.std(ddof=1)), ests
 
 
