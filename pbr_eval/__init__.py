@@ -31,8 +31,8 @@ from pbr_eval.estimators import (
     StaggeredDiD,
     Subclassification,
 )
-from pbr_eval.estimators.transport import transport
 from pbr_eval.estimators.synthetic import SyntheticControl, SyntheticDiD
+from pbr_eval.estimators.transport import transport
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
 from pbr_eval.pricing import (
     DifferentialTariff,

@@ -54,6 +54,18 @@ _FORMS = {"sc": "synthetic control", "sdid": "synthetic difference-in-difference
           "did": "difference-in-differences"}
 
 
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"`{name}` must be True or False; got {value!r}.")
+    return value
+
+
+def _seed(value: Any) -> int | None:
+    if value is not None and (not isinstance(value, (int, np.integer)) or value < 0):
+        raise OptionError(f"`seed` must be a non-negative integer or None; got {value!r}.")
+    return None if value is None else int(value)
+
+
 class _Synthetic(Estimator):
     """Shared fitting of the synthetic-weights estimators (not registered itself)."""
 
@@ -72,12 +84,8 @@ class _Synthetic(Estimator):
         self.start = start
         self.se = check_choice("se", se, self.se_kinds)
         self.n_placebo = check_int("n_placebo", n_placebo, minimum=2)
-        if not isinstance(cross_checks, bool):
-            raise OptionError(f"`cross_checks` must be True or False; got {cross_checks!r}.")
-        self.cross_checks = cross_checks
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise OptionError(f"`seed` must be a non-negative integer or None; got {seed!r}.")
-        self.seed = seed
+        self.cross_checks = _flag("cross_checks", cross_checks)
+        self.seed = _seed(seed)
 
     # ------------------------------------------------------------ data
     def _panel(self, cohort: Cohort) -> dict[str, Any]:
