@@ -33,22 +33,33 @@ __all__ = ["staggered_section", "STAGGERED_TITLE"]
 STAGGERED_TITLE = "Staggered roll-out: effects by start period and time since the start"
 
 
-def _staggered(inputs: ReportInputs) -> Any:
-    """Return the :class:`~pbr_eval.results.staggered.StaggeredResults` of the report, or None."""
-    given = inputs.get("staggered")
+def extras_part(inputs: ReportInputs, part: str, kind: str, producer: str) -> Any:
+    """Return the results object of report part ``part`` (given, or the results' own ``extras[part]``) when its kind is ``kind``, else None.
+
+    Raises :class:`OptionError` when the part was given but is not of that kind;
+    ``producer`` names the results and the call that makes them (for the message). Shared by the
+    staggered and synthetic-control sections.
+    """
+    given = inputs.get(part)
     obj = results_object(given if given is not None else
-                         (getattr(inputs.results, "extras", None) or {}).get("staggered"))
-    if getattr(obj, "kind", None) == "staggered_did":
+                         (getattr(inputs.results, "extras", None) or {}).get(part))
+    if getattr(obj, "kind", None) == kind:
         return obj
     if given is not None:
         raise OptionError(
-            "`staggered` must be the StaggeredResults of estimate(..., method='staggered_did') "
-            "(results.extras['staggered']) or its to_dict(); got "
-            f"{type(given).__name__}. Leave it out for other methods.")
+            f"`{part}` must be the {producer} (results.extras[{part!r}]) or its "
+            f"to_dict(); got {type(given).__name__}. Leave it out for other methods.")
     return None
 
 
-def _difference(row: Any, table: str, i: int, column: str) -> Value:
+def _staggered(inputs: ReportInputs) -> Any:
+    """Return the :class:`~pbr_eval.results.staggered.StaggeredResults` of the report, or None."""
+    return extras_part(inputs, "staggered", "staggered_did",
+                       "StaggeredResults of estimate(..., method='staggered_did')")
+
+
+def difference_value(row: Any, table: str, i: int, column: str) -> Value:
+    """Return a table cell's effect as a typed value (rate or mean difference by the outcome type)."""
     kind = "rate_difference" if row.get("outcome_type") == "binary" else "mean_difference"
     return Value(row.get(column), kind, cell=Cell(table, i, column))
 
@@ -82,9 +93,9 @@ def staggered_section(inputs: ReportInputs) -> Section:
             "Averaged over every programme unit and period after its start, the programme "
             "changed '{outcome}' by {est} ({pct}% CI {lo} to {hi}).",
             outcome=Value(str(row.get("outcome")), "text"), pct=pct(inputs.level),
-            est=_difference(row, agg.name, i, "estimate"),
-            lo=_difference(row, agg.name, i, "ci_lower"),
-            hi=_difference(row, agg.name, i, "ci_upper")))
+            est=difference_value(row, agg.name, i, "estimate"),
+            lo=difference_value(row, agg.name, i, "ci_lower"),
+            hi=difference_value(row, agg.name, i, "ci_upper")))
     paras.append(
         "Rows by periods since the start with a negative number of periods are checks of the "
         "parallel-trends assumption: their effects should be close to zero. The limits 'all "

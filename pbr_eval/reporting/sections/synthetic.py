@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pbr_eval.exceptions import OptionError
 from pbr_eval.kinds import Column, Schema
 from pbr_eval.reporting.model import (
-    Cell,
     Paragraph,
     ReportInputs,
     Section,
@@ -21,8 +19,8 @@ from pbr_eval.reporting.sections._common import (
     free_text,
     not_available,
     pct,
-    results_object,
 )
+from pbr_eval.reporting.sections.staggered import difference_value, extras_part
 from pbr_eval.results.synthetic import PATH_SCHEMA, SYNTH_CHECK_SCHEMA, UNIT_WEIGHT_SCHEMA
 
 __all__ = ["synthetic_section", "SYNTHETIC_TITLE"]
@@ -40,22 +38,8 @@ def _period_label(v: Any) -> str:
 
 def _synthetic(inputs: ReportInputs) -> Any:
     """Return the :class:`~pbr_eval.results.synthetic.SyntheticResults` of the report, or None."""
-    given = inputs.get("synthetic")
-    obj = results_object(given if given is not None else
-                         (getattr(inputs.results, "extras", None) or {}).get("synthetic"))
-    if getattr(obj, "kind", None) == "synthetic_control":
-        return obj
-    if given is not None:
-        raise OptionError(
-            "`synthetic` must be the SyntheticResults of estimate(..., method='synthetic_control' "
-            "or 'sdid') (results.extras['synthetic']) or its to_dict(); got "
-            f"{type(given).__name__}. Leave it out for other methods.")
-    return None
-
-
-def _difference(row: Any, table: str, i: int, column: str) -> Value:
-    kind = "rate_difference" if row.get("outcome_type") == "binary" else "mean_difference"
-    return Value(row.get(column), kind, cell=Cell(table, i, column))
+    return extras_part(inputs, "synthetic", "synthetic_control",
+                       "SyntheticResults of estimate(..., method='synthetic_control' or 'sdid')")
 
 
 @section("synthetic", title=SYNTHETIC_TITLE, order=26, reports=("pilot",),
@@ -109,9 +93,9 @@ def synthetic_section(inputs: ReportInputs) -> Section:
             "From the start, the programme changed '{outcome}' by {est} on average ({pct}% CI "
             "{lo} to {hi}; standard error by {how}).",
             outcome=Value(str(row.get("outcome")), "text"), pct=pct(inputs.level),
-            est=_difference(row, cc.name, i, "estimate"),
-            lo=_difference(row, cc.name, i, "ci_lower"),
-            hi=_difference(row, cc.name, i, "ci_upper"),
+            est=difference_value(row, cc.name, i, "estimate"),
+            lo=difference_value(row, cc.name, i, "ci_lower"),
+            hi=difference_value(row, cc.name, i, "ci_upper"),
             how=Value("placebo areas" if sr.info.get("se") == "placebo" else
                       "leaving out one area at a time", "text")))
     paras.append(
