@@ -7,7 +7,7 @@ two passes after its nuisance fits: the first reduces the sums that give
 the means and the constants of the influence functions (``Z'(o (y - mu0))``,
 ``Z' diag(v) Z``, ...), the second the sums of squared influences (the
 robust SE of the expected rate and effect) and of the cohort terms (the
-cohort-target SE, :func:`pbr_eval.estimators.weighting.cohort_variance`).
+cohort-target SE, :func:`pbr_eval.estimators._outcome_se.cohort_variance`).
 The influence functions are those of the in-memory functions
 (:func:`~pbr_eval.estimators.weighting.ipw_att`,
 :func:`~pbr_eval.estimators.regression.regression_att`,
@@ -39,8 +39,8 @@ from pbr_eval.distributed.models import (
     fit_glms_distributed,
     fit_logit_distributed,
 )
+from pbr_eval.estimators._att import se_description
 from pbr_eval.estimators.base import Estimator, base_info
-from pbr_eval.estimators.weighting import se_description
 from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
 from pbr_eval.models.outcome import FAMILY_FOR_TYPE, _inverse_link, resolve_outcome_model
 from pbr_eval.models.propensity import PropensityScore, vanishing_note

@@ -1,7 +1,7 @@
 """Overlap warnings every estimator family shares (issue 14).
 
 Weighting already warns on extreme propensity scores
-(:func:`pbr_eval.estimators.weighting.overlap_warning`). This module adds the
+(:func:`pbr_eval.estimators._att.overlap_warning`). This module adds the
 checks the other families lacked, so that no estimator returns a number built
 on a comparison group unlike the programme's without saying so:
 

@@ -20,6 +20,20 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators._att import (
+    AttPropensity,
+    clip_trim_info,
+    overlap_warning,
+    reject_panel,
+    resolve_se,
+    se_description,
+)
+from pbr_eval.estimators._outcome_se import (
+    CohortNoise,
+    outcome_estimate,
+    regression_noise,
+    working_outcome_model,
+)
 from pbr_eval.estimators.base import base_info, weights_series
 from pbr_eval.estimators.estimands import (
     POPULATION,
@@ -29,17 +43,6 @@ from pbr_eval.estimators.estimands import (
     gcomp_means,
     pooled_gcomp_means,
     weighting_means,
-)
-from pbr_eval.estimators.weighting import (
-    AttPropensity,
-    CohortNoise,
-    clip_trim_info,
-    outcome_estimate,
-    overlap_warning,
-    reject_panel,
-    resolve_se,
-    se_description,
-    working_outcome_model,
 )
 from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
 from pbr_eval.inference.influence import logit_influence, with_intercept
@@ -182,15 +185,13 @@ def _columns(cohort: Cohort, names: tuple[str, ...] | None, option: str) -> np.n
 def _att_noise(kind: str, means: Means, X: np.ndarray, y: np.ndarray, t: np.ndarray,
                keep: np.ndarray, w0: np.ndarray | None, otype: str,
                names: list[str]) -> CohortNoise | None:
-    """Return the cohort-noise terms of an ATT estimate (see :func:`~pbr_eval.estimators.weighting.cohort_variance`).
+    """Return the cohort-noise terms of an ATT estimate (see :func:`~pbr_eval.estimators._outcome_se.cohort_variance`).
 
     Regression and IPWRA use their comparison-group outcome model; AIPW and
     IPW a working model (the default GLM on the comparison group), with the
     normalised balancing weights as the outcomes' weights (used in the
     cluster term only).
     """
-    from pbr_eval.estimators.regression import regression_noise  # regression imports this module
-
     c = ~t & keep
     Xo1 = with_intercept(X)
     if kind in ("regression", "ipwra") and means.fits:

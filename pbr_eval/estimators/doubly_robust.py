@@ -25,18 +25,17 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
-from pbr_eval.estimators._population import fit_population, uses_population_path
-from pbr_eval.estimators.base import Estimator, register, weights_series
-from pbr_eval.estimators.regression import regression_att, regression_y_weights
-from pbr_eval.estimators.weighting import (
-    CohortNoise,
+from pbr_eval.estimators._att import (
     att_weighting_setup,
     check_bounds,
     covariate_list,
-    outcome_estimate,
     se_description,
     weighting_propensity,
 )
+from pbr_eval.estimators._outcome_se import CohortNoise, outcome_estimate, regression_y_weights
+from pbr_eval.estimators._population import fit_population, uses_population_path
+from pbr_eval.estimators.base import Estimator, register, weights_series
+from pbr_eval.estimators.regression import regression_att
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
 from pbr_eval.inference.influence import CoefficientInfluence

@@ -19,13 +19,9 @@ from scipy.special import logsumexp
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators._att import reject_panel, resolve_se
+from pbr_eval.estimators._outcome_se import outcome_estimate, working_outcome_model
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
-from pbr_eval.estimators.weighting import (
-    outcome_estimate,
-    reject_panel,
-    resolve_se,
-    working_outcome_model,
-)
 from pbr_eval.exceptions import InfeasibleBalanceError
 from pbr_eval.inference.design import design_gram
 from pbr_eval.options import ENTROPY_MOMENTS, WEIGHTING_SE, WeightingSE, check_choice
@@ -230,7 +226,7 @@ class EntropyBalancing(Estimator):
     standard errors include the estimation of the weights (see
     :func:`entropy_att`). The default intervals, for the cohort's own rate
     and effect, use ``cohort_std_error`` (see
-    :func:`~pbr_eval.estimators.weighting.cohort_variance`), for which a
+    :func:`~pbr_eval.estimators._outcome_se.cohort_variance`), for which a
     working outcome model (the default GLM, fitted on the comparison group)
     supplies the outcome's conditional mean and variance; the point estimate
     does not use it. The estimator is consistent if the comparison

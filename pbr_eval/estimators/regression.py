@@ -21,32 +21,26 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators._att import covariate_list, reject_panel, resolve_se, se_description
+from pbr_eval.estimators._outcome_se import outcome_estimate, regression_noise
 from pbr_eval.estimators._overlap import range_warning
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
-from pbr_eval.estimators.weighting import (
-    CohortNoise,
-    covariate_list,
-    outcome_estimate,
-    reject_panel,
-    resolve_se,
-    se_description,
-)
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.design import design_gram, design_matvec, design_rmatvec
+from pbr_eval.inference.design import design_gram, design_rmatvec
 from pbr_eval.inference.influence import CoefficientInfluence, glm_coefficient_influence
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
-    conditional_variance,
     fit_outcome,
-    mean_derivative,
     resolve_outcome_model,
 )
 from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = ["RegressionAdjustment", "regression_att"]
+# regression_noise lives in _outcome_se (below _population, which needs it) and stays
+# importable here
+__all__ = ["RegressionAdjustment", "regression_att", "regression_noise"]
 
 
 def regression_att(
@@ -136,71 +130,6 @@ def regression_att(
         D = design_rmatvec(X, tk * v) / n1
         phi0 = phi0 + phi_beta.dot(D)
     return mu0, mu1, phi0, phi1, fit, m, phi_beta
-
-
-def regression_noise(
-    fit: OutcomeFit,
-    X: np.ndarray,
-    y: np.ndarray,
-    m: np.ndarray,
-    treated: np.ndarray,
-    comparison: np.ndarray,
-    outcome_type: str,
-    *,
-    weights: np.ndarray | None = None,
-    Z: np.ndarray | None = None,
-) -> CohortNoise:
-    r"""Return the cohort-noise terms of g-computation (see :func:`~pbr_eval.estimators.weighting.cohort_variance`).
-
-    Parameters
-    ----------
-    fit : OutcomeFit
-        The outcome model fitted on ``comparison`` (with ``weights`` if any).
-    X, y, m : numpy.ndarray
-        Covariates, outcome and the model's predictions, every row.
-    treated, comparison : numpy.ndarray of bool
-    outcome_type : str
-    weights : numpy.ndarray, optional
-        The fit's case weights (IPWRA's odds), every row.
-    Z : numpy.ndarray, optional
-        ``X`` with an intercept column.
-
-    Returns
-    -------
-    CohortNoise
-
-    Notes
-    -----
-    The weight of a comparison unit's outcome in
-    :math:`\hat\mu_0 = \frac{1}{n_1}\sum_T m_0(x_i; \hat\beta)` is
-    :math:`c_j = w_j z_j' H^{-1} D` (:math:`H` the information, :math:`D =
-    \frac{1}{n_1}\sum_T \dot m_i z_i`). For a scikit-learn model, whose
-    information is unknown, :math:`c_j = 1/n_0` is used (an approximation,
-    only in the cluster term).
-    """
-    v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
-    c = regression_y_weights(fit, X, m, treated, comparison, weights=weights, Z=Z)
-    return CohortNoise(treated, comparison, y, m, v, c, mean_derivative(fit, m, outcome_type))
-
-
-def regression_y_weights(
-    fit: OutcomeFit,
-    X: np.ndarray,
-    m: np.ndarray,
-    treated: np.ndarray,
-    comparison: np.ndarray,
-    *,
-    weights: np.ndarray | None = None,
-    Z: np.ndarray | None = None,
-) -> np.ndarray:
-    """Each comparison outcome's weight in g-computation's ``mu0`` (see :func:`regression_noise`)."""
-    if not (fit.analytic and fit.information is not None):
-        return comparison / max(int(comparison.sum()), 1)
-    tk = treated.astype(float)
-    dm = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
-    h = np.linalg.solve(fit.information, design_rmatvec(X, tk * dm) / tk.sum())
-    cw = comparison.astype(float) * (1.0 if weights is None else weights)
-    return cw * design_matvec(X, h)
 
 
 @register("regression")

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.cohort import Cohort
+from pbr_eval.estimators._att import reject_panel, resolve_se
+from pbr_eval.estimators._outcome_se import outcome_estimate
 from pbr_eval.estimators.base import base_info
 from pbr_eval.estimators.entropy import EntropyBalancing, entropy_att, entropy_weights
-from pbr_eval.estimators.weighting import outcome_estimate, reject_panel, resolve_se
 from pbr_eval.exceptions import InfeasibleBalanceError, OptionError
 from pbr_eval.options import WEIGHTING_SE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults

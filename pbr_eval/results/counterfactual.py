@@ -88,7 +88,7 @@ class OutcomeEstimate:
         non-intervention rate, and equally of the cohort's own effect (the
         observed rate is known exactly), where the estimator computes one
         (the weighting family from its outcome model, see
-        :func:`pbr_eval.estimators.weighting.outcome_estimate`; ``did``: the
+        :func:`pbr_eval.estimators._outcome_se.outcome_estimate`; ``did``: the
         effect's). NaN: :func:`cohort_se` uses its generic rule.
     population : bool, default False
         True for an estimate of a population other than the treated cohort
@@ -207,7 +207,7 @@ def cohort_se(e: OutcomeEstimate) -> float:
        weighting family (``ipw``, ``aipw``, ``ipwra``, ``regression``,
        ``entropy``) computes it from the comparison-side influence plus the
        cohort's outcome noise :math:`\overline{v(X)}_T / n_1` from an
-       outcome model (see :func:`pbr_eval.estimators.weighting.outcome_estimate`);
+       outcome model (see :func:`pbr_eval.estimators._outcome_se.outcome_estimate`);
        ``did`` sets it to the effect's standard error.
     2. Otherwise (matching, subclassification, ``baseline``), for a rate: an
        estimator of :math:`E[Y(0) \mid T=1]` with standard error ``s``

@@ -1,0 +1,344 @@
+r"""From influence functions to an :class:`~pbr_eval.results.counterfactual.OutcomeEstimate`.
+
+The standard errors the weighting, regression and doubly robust estimators
+share: :func:`outcome_estimate` (the expected-rate SEs from the influence
+functions, and the cohort's own-rate SE), :func:`cohort_variance` with the
+cohort's own outcome noise (:class:`CohortNoise`), the working outcome model
+that ipw and entropy use for it (:func:`working_outcome_model`) and
+g-computation's (:func:`regression_noise`). Below
+:mod:`~pbr_eval.estimators.weighting`, :mod:`~pbr_eval.estimators.regression`
+and :mod:`~pbr_eval.estimators._population`, which all import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pbr_eval.exceptions import EstimationError
+from pbr_eval.inference.design import design_matvec, design_rmatvec
+from pbr_eval.inference.influence import influence_covariance
+from pbr_eval.models.outcome import (
+    FAMILY_FOR_TYPE,
+    OutcomeFit,
+    conditional_variance,
+    fit_outcome,
+    mean_derivative,
+)
+from pbr_eval.results.counterfactual import OutcomeEstimate
+
+__all__ = ["CohortNoise", "cohort_variance", "outcome_estimate", "working_outcome_model",
+           "regression_noise", "regression_y_weights"]
+
+
+@dataclass(frozen=True)
+class CohortNoise:
+    r"""What :func:`cohort_variance` needs to know about the cohort's own outcome noise.
+
+    Attributes
+    ----------
+    treated : numpy.ndarray of bool
+        The treated units the estimate is for (after any trimming).
+    comparison : numpy.ndarray of bool
+        The comparison units the outcome model was fitted on.
+    y : numpy.ndarray
+        The outcome, every row.
+    m0, v0 : numpy.ndarray
+        For every row, the comparison-group outcome model's mean
+        :math:`m_0(x) = E[Y \mid X = x, T = 0]` and variance
+        :math:`v(x) = \mathrm{Var}(Y \mid X = x, T = 0)`.
+    y_weights : numpy.ndarray
+        :math:`c_j = \partial\hat\mu_0 / \partial y_j`, the weight of each
+        comparison unit's outcome in the estimate (0 for other rows); used
+        only with a ``cluster``.
+    dm : numpy.ndarray or None
+        :math:`\dot m(x) = dm_0/d\eta` for every row (how a shared shift of
+        the model's linear predictor moves the mean); ``None`` means 1
+        (additive, linear model). Used only with a ``cluster``.
+    """
+
+    treated: np.ndarray
+    comparison: np.ndarray
+    y: np.ndarray
+    m0: np.ndarray
+    v0: np.ndarray
+    y_weights: np.ndarray
+    dm: np.ndarray | None = None
+
+
+def cohort_variance(
+    phi0: np.ndarray, mu0: float, noise: CohortNoise, *, cluster: np.ndarray | None
+) -> float:
+    r"""Variance of :math:`\hat\mu_0` as an estimate of the cohort's own rate.
+
+    Parameters
+    ----------
+    phi0 : numpy.ndarray
+        Influence function of :math:`\hat\mu_0` (every row).
+    mu0 : float
+        The estimate.
+    noise : CohortNoise
+    cluster : numpy.ndarray or None
+        Cluster label per row (cluster-robust version below).
+
+    Returns
+    -------
+    float
+        NaN when the outcome model's mean or variance is not finite for a
+        treated unit.
+
+    Notes
+    -----
+    The cohort's own rate is :math:`\theta_c = \frac{1}{n_1}\sum_{T=1}
+    Y_i(0)`. Write :math:`Y_i(0) = m_0(X_i) + \varepsilon_i`. Then
+    :math:`\theta_c - \mu_0 = \frac{1}{n_1}\sum_{T=1} (m_0(X_i) - \mu_0) +
+    \frac{1}{n_1}\sum_{T=1}\varepsilon_i`, and the treated units' own noise
+    :math:`\varepsilon_i` does not enter :math:`\hat\mu_0` (which uses
+    the treated units' covariates only), so with
+    :math:`a_i = \phi_{0,i} - T_i (m_0(X_i) - \hat\mu_0)/n_1`
+
+    .. math::
+
+        \mathrm{Var}(\hat\mu_0 - \theta_c) \approx \sum_i a_i^2
+        + \frac{1}{n_1^2}\sum_{T=1} v(X_i)
+        = \sum_i \phi_{0,i}^2 + \frac{\sigma^2}{n_1} - 2C ,
+
+    :math:`C = \frac{1}{n_1}\sum_{T=1}\phi_{0,i}(m_0(X_i) - \hat\mu_0)`,
+    :math:`\sigma^2 = \overline{(m_0 - \hat\mu_0)^2}_T + \bar v_T`, the
+    variance of :math:`Y(0)` among the treated. For regression-type
+    estimators (whose treated influence is :math:`(m_0 - \mu_0)/n_1`) the
+    :math:`a_i` are the comparison-side influences and the variance is
+    their sum of squares plus :math:`\bar v_T / n_1`. The cohort's observed
+    rate is known exactly, so the cohort effect (observed minus
+    :math:`\theta_c`) has the same standard error.
+
+    With a ``cluster`` (treated and comparison units may share clusters),
+    let the noise have a cluster part, a shift :math:`u_g` of the outcome
+    model's linear predictor shared by every unit of cluster :math:`g`
+    (treated or not), variance :math:`\tau^2`: to first order
+    :math:`\varepsilon_i = \dot m_i u_g + e_i` with :math:`\dot m = dm_0/d\eta`
+    (1 for a linear model, :math:`m(1-m)` logistic, :math:`m` Poisson).
+    Cluster :math:`g` contributes :math:`B_g = A_g - E_g/n_1` with
+    :math:`A_g = \sum_{i \in g} a_i` and :math:`E_g = \sum_{i \in g, T=1}
+    \varepsilon_i`. A comparison unit's outcome enters :math:`A_g` with
+    weight :math:`c_j = \partial\hat\mu_0/\partial y_j` (``y_weights``),
+    so with :math:`W_g = \sum_{j \in g, T=0} c_j \dot m_j`,
+    :math:`M_g = \sum_{i \in g, T=1} \dot m_i` and :math:`Q_g = \sum_{i
+    \in g, T=1} \dot m_i^2`: :math:`E[A_g E_g] = \tau^2 W_g M_g` and
+    :math:`E[E_g^2] = \sum_{i \in g, T=1} v(X_i) + \tau^2 (M_g^2 - Q_g)`.
+    Hence
+
+    .. math::
+
+        \mathrm{Var} \approx \frac{G}{G-1}\sum_g A_g^2
+        + \frac{1}{n_1^2}\sum_{T=1} v(X_i)
+        + \hat\tau^2 \sum_g \Big[\frac{M_g^2 - Q_g}{n_1^2}
+        - 2\,\frac{M_g W_g}{n_1}\Big],
+
+    with :math:`\hat\tau^2` from the comparison residuals
+    :math:`r = y - m_0` by moments over pairs within clusters,
+    :math:`\sum_g \sum_{j \ne k \in g} r_j r_k / \sum_g \sum_{j \ne k
+    \in g} \dot m_j \dot m_k` (truncated at 0). The empirical
+    :math:`\sum_g A_g^2` already carries the :math:`\tau^2 W_g^2` part, so
+    the area effect enters as :math:`\tau^2 \sum_g (W_g - M_g/n_1)^2`: it
+    cancels between the estimate and the cohort's own rate when each
+    cluster's comparison weight matches its share of the treated.
+    Limitations: one :math:`\tau^2` for all clusters and units (random
+    intercept on the model's linear-predictor scale), estimated from the
+    comparison group (noisy with few clusters). Checked for coverage on
+    simulated cohorts with area effects in ``docs/validation.md``.
+    """
+    tk = np.asarray(noise.treated, dtype=float)
+    n1 = float(tk.sum())
+    m0, v0 = noise.m0, noise.v0
+    tt = tk > 0
+    if n1 <= 0 or not (np.all(np.isfinite(m0[tt])) and np.all(np.isfinite(v0[tt]))):
+        return float("nan")
+    a = phi0 - tk * (m0 - mu0) / n1
+    var_c = float(influence_covariance(a, cluster)[0, 0]) + float(tk @ v0) / n1**2
+    if cluster is not None:
+        _, codes = np.unique(np.asarray(cluster), return_inverse=True)
+        G = int(codes.max()) + 1
+        cc = np.asarray(noise.comparison, dtype=bool)
+        dm = np.ones_like(m0) if noise.dm is None else noise.dm
+
+        def by_cluster(x: np.ndarray) -> np.ndarray:
+            return np.bincount(codes, weights=x, minlength=G)
+
+        r = np.where(cc, noise.y - m0, 0.0)
+        dmc = np.where(cc, dm, 0.0)
+        pairs = float((by_cluster(dmc) ** 2 - by_cluster(dmc**2)).sum())
+        cross = float((by_cluster(r) ** 2 - by_cluster(r**2)).sum())
+        tau2 = max(cross / pairs, 0.0) if pairs > 0 else 0.0
+        dmt = np.where(tk > 0, dm, 0.0)
+        M, Q = by_cluster(dmt), by_cluster(dmt**2)
+        W = by_cluster(np.where(cc, noise.y_weights * dm, 0.0))
+        var_c += tau2 * float(((M**2 - Q) / n1**2 - 2.0 * M * W / n1).sum())
+    return max(var_c, 0.0)
+
+
+def outcome_estimate(
+    name: str,
+    outcome_type: str,
+    mu0: float,
+    mu1: float,
+    phi0: np.ndarray,
+    phi1: np.ndarray,
+    *,
+    cluster: np.ndarray | None,
+    n_treated: int,
+    n_comparison: int,
+    naive: float,
+    se_method: str,
+    noise: CohortNoise | None = None,
+) -> OutcomeEstimate:
+    r"""Return an :class:`OutcomeEstimate` from the two means and their influences.
+
+    Parameters
+    ----------
+    name, outcome_type : str
+    mu0, mu1 : float
+        Non-intervention and treated means.
+    phi0, phi1 : numpy.ndarray
+        Their influence functions (``mu_hat - mu ~= sum_i phi_i``).
+    cluster : numpy.ndarray or None
+        Cluster label per row for cluster-robust standard errors.
+    n_treated, n_comparison : int
+    naive : float
+    se_method : str
+    noise : CohortNoise, optional
+        The outcome model's view of the cohort's own outcome noise; gives
+        the cohort standard error (``cohort_std_error``, see
+        :func:`cohort_variance`). Without it that is NaN and
+        :func:`~pbr_eval.results.counterfactual.cohort_se` uses its generic rule.
+
+    Returns
+    -------
+    OutcomeEstimate
+        ``non_intervention_se`` and ``std_error`` are the influence-function
+        SEs for the *expected* rate and effect; ``cohort_std_error`` the SE
+        of the estimate as an estimate of the cohort's *own* rate (and
+        effect).
+
+    """
+    cov = influence_covariance(np.column_stack([phi0, phi1]), cluster)
+    v0_ = float(cov[0, 0])
+    ve = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    cohort = float("nan")
+    if noise is not None:
+        var_c = cohort_variance(phi0, mu0, noise, cluster=cluster)
+        if np.isfinite(var_c):
+            cohort = float(np.sqrt(var_c))
+            se_method += ("; the default intervals (the cohort's own rate and effect) add the "
+                          "cohort's outcome noise from an outcome model (cohort_std_error)")
+    return OutcomeEstimate(
+        outcome=name,
+        outcome_type=outcome_type,
+        n_treated=n_treated,
+        n_comparison=n_comparison,
+        observed=mu1,
+        non_intervention=mu0,
+        non_intervention_se=float(np.sqrt(max(v0_, 0.0))),
+        effect=mu1 - mu0,
+        std_error=float(np.sqrt(max(ve, 0.0))),
+        naive_comparison=naive,
+        se_method=se_method,
+        cohort_std_error=cohort,
+    )
+
+
+def working_outcome_model(
+    X: np.ndarray,
+    y: np.ndarray,
+    treated: np.ndarray,
+    comparison: np.ndarray,
+    outcome_type: str,
+    y_weights: np.ndarray,
+    names: list[str] | None = None,
+) -> CohortNoise | None:
+    """Return a working outcome model for the cohort standard error of ``ipw`` and ``entropy``.
+
+    Fits the default GLM for the outcome type (logistic, Poisson or linear;
+    main effects) on the comparison units, and returns its mean and
+    variance for every row as a :class:`CohortNoise` (see
+    :func:`cohort_variance`). The estimators' point estimates and their
+    ``target="expected"`` standard errors do not use it. Returns ``None``
+    when the model cannot be fitted (e.g. separation); the cohort SE then
+    falls back to :func:`~pbr_eval.results.counterfactual.cohort_se`'s
+    generic rule.
+    """
+    family = FAMILY_FOR_TYPE[outcome_type]
+    try:
+        fit = fit_outcome(X, y, family, names=names, subset=comparison)
+    except EstimationError:
+        return None
+    m, _ = fit.predict(X)
+    v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
+    return CohortNoise(treated, comparison, y, m, v, y_weights,
+                       mean_derivative(fit, m, outcome_type))
+
+
+def regression_noise(
+    fit: OutcomeFit,
+    X: np.ndarray,
+    y: np.ndarray,
+    m: np.ndarray,
+    treated: np.ndarray,
+    comparison: np.ndarray,
+    outcome_type: str,
+    *,
+    weights: np.ndarray | None = None,
+    Z: np.ndarray | None = None,
+) -> CohortNoise:
+    r"""Return the cohort-noise terms of g-computation (see :func:`~pbr_eval.estimators._outcome_se.cohort_variance`).
+
+    Parameters
+    ----------
+    fit : OutcomeFit
+        The outcome model fitted on ``comparison`` (with ``weights`` if any).
+    X, y, m : numpy.ndarray
+        Covariates, outcome and the model's predictions, every row.
+    treated, comparison : numpy.ndarray of bool
+    outcome_type : str
+    weights : numpy.ndarray, optional
+        The fit's case weights (IPWRA's odds), every row.
+    Z : numpy.ndarray, optional
+        ``X`` with an intercept column.
+
+    Returns
+    -------
+    CohortNoise
+
+    Notes
+    -----
+    The weight of a comparison unit's outcome in
+    :math:`\hat\mu_0 = \frac{1}{n_1}\sum_T m_0(x_i; \hat\beta)` is
+    :math:`c_j = w_j z_j' H^{-1} D` (:math:`H` the information, :math:`D =
+    \frac{1}{n_1}\sum_T \dot m_i z_i`). For a scikit-learn model, whose
+    information is unknown, :math:`c_j = 1/n_0` is used (an approximation,
+    only in the cluster term).
+    """
+    v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
+    c = regression_y_weights(fit, X, m, treated, comparison, weights=weights, Z=Z)
+    return CohortNoise(treated, comparison, y, m, v, c, mean_derivative(fit, m, outcome_type))
+
+
+def regression_y_weights(
+    fit: OutcomeFit,
+    X: np.ndarray,
+    m: np.ndarray,
+    treated: np.ndarray,
+    comparison: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    Z: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each comparison outcome's weight in g-computation's ``mu0`` (see :func:`regression_noise`)."""
+    if not (fit.analytic and fit.information is not None):
+        return comparison / max(int(comparison.sum()), 1)
+    tk = treated.astype(float)
+    dm = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
+    h = np.linalg.solve(fit.information, design_rmatvec(X, tk * dm) / tk.sum())
+    cw = comparison.astype(float) * (1.0 if weights is None else weights)
+    return cw * design_matvec(X, h)
