@@ -267,6 +267,35 @@ def working_outcome_model(
     when the model cannot be fitted (e.g. separation); the cohort SE then
     falls back to :func:`~pbr_eval.results.counterfactual.cohort_se`'s
     generic rule.
+
+    Parameters
+    ----------
+    X, y : numpy.ndarray
+        Covariates (no intercept) and the outcome, every row.
+    treated, comparison : numpy.ndarray of bool
+        The treated units the estimate is for and the comparison units the
+        model is fitted on.
+    outcome_type : {"binary", "count", "continuous"}
+        Chooses the GLM (logistic, Poisson, linear).
+    y_weights : numpy.ndarray
+        Each comparison outcome's weight in the estimate (see
+        :class:`CohortNoise`).
+    names : list of str, optional
+        Covariate names for error messages.
+
+    Returns
+    -------
+    CohortNoise or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.], [1.], [0.], [1.], [0.], [1.]])
+    >>> t = np.array([True, True, False, False, False, False])
+    >>> y = np.array([5., 6., 1., 3., 1., 3.])
+    >>> noise = working_outcome_model(X, y, t, ~t, "continuous", ~t / 4.0)
+    >>> noise.m0.round(6).tolist()
+    [1.0, 3.0, 1.0, 3.0, 1.0, 3.0]
     """
     family = FAMILY_FOR_TYPE[outcome_type]
     try:
@@ -318,6 +347,19 @@ def regression_noise(
     \frac{1}{n_1}\sum_T \dot m_i z_i`). For a scikit-learn model, whose
     information is unknown, :math:`c_j = 1/n_0` is used (an approximation,
     only in the cluster term).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pbr_eval.models.outcome import fit_outcome
+    >>> X = np.array([[0.], [1.], [0.], [1.], [0.], [1.]])
+    >>> t = np.array([True, True, False, False, False, False])
+    >>> y = np.array([5., 6., 1., 3., 1., 3.])
+    >>> fit = fit_outcome(X, y, "linear", subset=~t)
+    >>> m = fit.predict(X)[0]
+    >>> noise = regression_noise(fit, X, y, m, t, ~t, "continuous")
+    >>> noise.y_weights.round(6).tolist()  # each comparison outcome's weight in mu0
+    [0.0, 0.0, 0.25, 0.25, 0.25, 0.25]
     """
     v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
     c = regression_y_weights(fit, X, m, treated, comparison, weights=weights, Z=Z)
