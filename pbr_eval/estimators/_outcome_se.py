@@ -352,14 +352,14 @@ def regression_noise(
     --------
     >>> import numpy as np
     >>> from pbr_eval.models.outcome import fit_outcome
-    >>> X = np.array([[0.], [1.], [0.], [1.], [0.], [1.]])
-    >>> t = np.array([True, True, False, False, False, False])
-    >>> y = np.array([5., 6., 1., 3., 1., 3.])
-    >>> fit = fit_outcome(X, y, "linear", subset=~t)
-    >>> m = fit.predict(X)[0]
-    >>> noise = regression_noise(fit, X, y, m, t, ~t, "continuous")
-    >>> noise.y_weights.round(6).tolist()  # each comparison outcome's weight in mu0
-    [0.0, 0.0, 0.25, 0.25, 0.25, 0.25]
+    >>> Xr = np.arange(5.0).reshape(-1, 1)          # one covariate, 0 to 4
+    >>> comparison = Xr[:, 0] < 3                    # fitted on the first three rows
+    >>> fit = fit_outcome(Xr, 2 * Xr[:, 0] + 1, "linear", subset=comparison)
+    >>> means = fit.predict(Xr)[0]
+    >>> noise = regression_noise(fit, Xr, 2 * Xr[:, 0] + 1, means, ~comparison, comparison,
+    ...                          "continuous")
+    >>> noise.y_weights.round(4).tolist()  # mu0 = sum of these times y: the fit at x = 3.5
+    [-0.9167, 0.3333, 1.5833, 0.0, 0.0]
     """
     v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
     c = regression_y_weights(fit, X, m, treated, comparison, weights=weights, Z=Z)
