@@ -113,8 +113,9 @@ def test_observed_curve_influence_is_greenwood(cohort: pbr_eval.Cohort) -> None:
 
 
 @pytest.mark.parametrize("method", ["ipw", "nearest", "entropy"])
-def test_grouped_variances_equal_the_sums_of_squares(cohort: pbr_eval.Cohort, method: str) -> None:
-    from pbr_eval.survival.pieces import _profile_variances, variances
+def test_grouped_covariances_equal_the_sums_of_outer_products(cohort: pbr_eval.Cohort,
+                                                              method: str) -> None:
+    from pbr_eval.survival.pieces import _profile_covariances, covariances, variances
 
     X, t, time, event = _arrays(cohort)
     d = est_mod._Data(cohort, time, event, GRID, WINDOW, "robust")
@@ -125,7 +126,33 @@ def test_grouped_variances_equal_the_sums_of_squares(cohort: pbr_eval.Cohort, me
     for got, want in zip(fast, ((phi1 ** 2).sum(0), (phi0 ** 2).sum(0), ((phi1 - phi0) ** 2).sum(0)),
                          strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
-    assert _profile_variances(design.observed, design.counterfactual, None) is not None
+    full = covariances(cohort.n, design.observed, design.counterfactual)
+    for got, want in zip(full, (phi1.T @ phi1, phi0.T @ phi0, phi1.T @ phi0), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-13)
+    assert _profile_covariances(design.observed, design.counterfactual, None) is not None
+
+
+def test_clustered_and_chunked_covariances_equal_the_sums_of_outer_products(
+        cohort: pbr_eval.Cohort) -> None:
+    from pbr_eval.survival.pieces import covariances
+
+    X, t, time, event = _arrays(cohort)
+    d = est_mod._Data(cohort, time, event, GRID, WINDOW, "robust")
+    design = est_mod._design("aipw", d, {})
+    phi1 = influences(cohort.n, design.observed)
+    phi0 = influences(cohort.n, design.counterfactual)
+    C1, C0, C10 = covariances(cohort.n, design.observed, design.counterfactual, chunk=97)
+    np.testing.assert_allclose(C0, phi0.T @ phi0, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(C10, phi1.T @ phi0, rtol=1e-9, atol=1e-13)
+    codes = np.arange(cohort.n) // 3
+    U1 = np.zeros((codes.max() + 1, phi1.shape[1]))
+    U0 = np.zeros_like(U1)
+    np.add.at(U1, codes, phi1)
+    np.add.at(U0, codes, phi0)
+    g = U1.shape[0]
+    K1, K0, K10 = covariances(cohort.n, design.observed, design.counterfactual, codes)
+    np.testing.assert_allclose(K10, g / (g - 1) * U1.T @ U0, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(K1, g / (g - 1) * U1.T @ U1, rtol=1e-9, atol=1e-13)
 
 
 def test_km_influence_se_equals_r_robust_se():

@@ -71,8 +71,20 @@ _ARRAYS = ("times", "observed", "non_intervention", "se_observed", "se_non_inter
            "se_difference", "at_risk_treated", "at_risk_comparison")
 
 
+_COVARIANCES = ("observed", "non_intervention", "cross")
+
+
 def _arr(x: Any) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in x], dtype=float)
+
+
+def _matrix(x: Any, size: int) -> np.ndarray:
+    m = np.array([[np.nan if v is None else v for v in row] for row in x], dtype=float)
+    if m.shape != (size, size):
+        raise OptionError(f"`covariance` matrices must be {size} x {size} (one row and column per "
+                          f"time); got {m.shape}.")
+    m.setflags(write=False)
+    return m
 
 
 class SurvivalResults(Results, HasFigures):
@@ -107,6 +119,13 @@ class SurvivalResults(Results, HasFigures):
         People still followed and free of the outcome at each time (unweighted).
     weights : pandas.Series or None
         Adjustment weights by row (None for rebuilt results and outcome models).
+    covariance : mapping or None
+        Covariance matrices of the curves at :attr:`times`: ``observed``,
+        ``non_intervention`` and ``cross`` (observed at time j with
+        non-intervention at time k), from the same influence functions (or
+        bootstrap) as the standard errors; what :func:`pbr_eval.interim_payment`
+        needs for the uncertainty of a conditional probability. None for
+        results saved before they were kept.
     info : mapping
         Method, options, standard-error method, cohort description, notes.
 
@@ -147,6 +166,7 @@ class SurvivalResults(Results, HasFigures):
         info: Mapping[str, Any],
         weights: pd.Series | None = None,
         level: float = DEFAULT_LEVEL,
+        covariance: Mapping[str, ArrayLike] | None = None,
     ) -> None:
         self.outcome = str(outcome)
         self.method = str(method)
@@ -167,6 +187,8 @@ class SurvivalResults(Results, HasFigures):
         self.info = MappingProxyType(dict(info))
         self.weights = weights
         self.level = check_level(level)
+        self.covariance = None if covariance is None else MappingProxyType({
+            k: _matrix(covariance[k], self.times.size) for k in _COVARIANCES})
         if not np.any(np.isclose(self.times, self.window)):
             raise OptionError("`times` must include the window.")
         self._freeze()
@@ -365,6 +387,8 @@ class SurvivalResults(Results, HasFigures):
             "window": self.window, "horizon": self.horizon, "level": self.level,
             **{k: getattr(self, k).tolist() for k in _ARRAYS},
             "rmst": dict(self.rmst), "counts": dict(self.counts), "info": dict(self.info),
+            "covariance": None if self.covariance is None else {
+                k: v.tolist() for k, v in self.covariance.items()},
         }
 
     @classmethod
@@ -373,4 +397,4 @@ class SurvivalResults(Results, HasFigures):
         return cls(outcome=s["outcome"], method=s["method"], unit=s["unit"], window=s["window"],
                    horizon=s["horizon"], level=s.get("level", DEFAULT_LEVEL),
                    rmst=s["rmst"], counts=s["counts"], info=s.get("info", {}),
-                   **{k: s[k] for k in _ARRAYS})
+                   covariance=s.get("covariance"), **{k: s[k] for k in _ARRAYS})

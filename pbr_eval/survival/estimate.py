@@ -66,8 +66,9 @@ from pbr_eval.survival.pieces import (
     CoxMeanPiece,
     KMPiece,
     WeightModel,
+    covariances,
+    diagonals,
     grid_from_window,
-    variances,
 )
 
 __all__ = ["estimate_survival", "SURVIVAL_METHODS", "SURVIVAL_SE"]
@@ -426,22 +427,23 @@ def estimate_survival(
     design = _design(method, d, dict(options))
     obs, cf = design.observed.estimate, design.counterfactual.estimate
     if se == "bootstrap":
-        v1, v0, vd = _bootstrap_variances(cohort, method, dict(options), name, d, obs, cf,
-                                          check_int("n_boot", n_boot, minimum=2), seed)
+        cov = _bootstrap_covariances(cohort, method, dict(options), d,
+                                     check_int("n_boot", n_boot, minimum=2), seed)
         se_method = (f"bootstrap ({check_int('n_boot', n_boot, minimum=2)} replicates, units "
                      + ("by cluster" if cohort.cluster is not None else "")
                      + " resampled within each group, everything re-estimated)")
     else:
-        v1, v0, vd = variances(cohort.n, design.observed, design.counterfactual, design.cluster)
+        cov = covariances(cohort.n, design.observed, design.counterfactual, design.cluster)
         se_method = design.se_method
-    return _results(cohort, name, spec, method, d, design, obs, cf, v1, v0, vd, se_method,
+    return _results(cohort, name, spec, method, d, design, obs, cf, cov, se_method,
                     level, options, seed)
 
 
 def _results(cohort: Cohort, name: str, spec: Any, method: str, d: _Data, design: _Design,
-             obs: np.ndarray, cf: np.ndarray, v1: np.ndarray, v0: np.ndarray, vd: np.ndarray,
+             obs: np.ndarray, cf: np.ndarray, cov: tuple[np.ndarray, np.ndarray, np.ndarray],
              se_method: str, level: float, options: dict[str, Any],
              seed: int | None) -> SurvivalResults:
+    v1, v0, vd = diagonals(*cov)
     t = cohort.t
     w = design.weights
     used1 = t if w is None else t & (w > 0)
@@ -488,13 +490,15 @@ def _results(cohort: Cohort, name: str, spec: Any, method: str, d: _Data, design
         times=d.grid, observed=obs[:G], non_intervention=cf[:G], se_observed=sd(v1)[:G],
         se_non_intervention=sd(v0)[:G], se_difference=sd(vd)[:G], rmst=rm, counts=counts,
         at_risk_treated=at1, at_risk_comparison=at0, info=info, weights=weights, level=level,
+        covariance={k: c[:G, :G] for k, c in zip(("observed", "non_intervention", "cross"), cov,
+                                                 strict=True)},
     )
 
 
-def _bootstrap_variances(cohort: Cohort, method: str, options: dict[str, Any], name: str,
-                         d: _Data, obs: np.ndarray, cf: np.ndarray, n_boot: int,
-                         seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return variances from re-estimating everything on resampled cohorts.
+def _bootstrap_covariances(cohort: Cohort, method: str, options: dict[str, Any], d: _Data,
+                           n_boot: int, seed: int | None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return covariances (as :func:`covariances`) from re-estimating everything on resampled cohorts.
 
     Units, or clusters, drawn with replacement within each group.
     """
@@ -532,5 +536,7 @@ def _bootstrap_variances(cohort: Cohort, method: str, options: dict[str, Any], n
             f"The bootstrap failed in {failed} of {n_boot} replicates; use se='auto'."
         )
     r1, r0 = np.array(reps1), np.array(reps0)
-    return r1.var(axis=0, ddof=1), r0.var(axis=0, ddof=1), (r1 - r0).var(axis=0, ddof=1)
+    r1, r0 = r1 - r1.mean(axis=0), r0 - r0.mean(axis=0)
+    k = r1.shape[0] - 1
+    return r1.T @ r1 / k, r0.T @ r0 / k, r1.T @ r0 / k
 

@@ -32,7 +32,7 @@ from pbr_eval.survival.cox import CoxFit
 from pbr_eval.survival.km import KMCurve, kaplan_meier, km_profile_index, km_profiles
 
 __all__ = ["KMPiece", "CoxMeanPiece", "WeightModel", "Combination", "variances",
-           "influences", "grid_from_window"]
+           "covariances", "diagonals", "influences", "grid_from_window"]
 
 #: Rows per chunk when influences are accumulated.
 CHUNK = 131_072
@@ -403,9 +403,10 @@ def _grouped(piece: KMPiece, values: np.ndarray) -> np.ndarray:
                             for j in range(values.shape[1])])
 
 
-def _profile_variances(observed: Combination, counterfactual: Combination,
-                       A0: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Return sums of squared influences without materialising them.
+def _profile_covariances(observed: Combination, counterfactual: Combination,
+                         A0: np.ndarray | None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Return sums of outer products of influences without materialising them.
 
     When both curves are one Kaplan-Meier piece each on different rows and only the counterfactual's weights are
     estimated (weighting and matching): every row's influence is its weight times one of a few
@@ -419,32 +420,114 @@ def _profile_variances(observed: Combination, counterfactual: Combination,
         return None
     if np.intersect1d(p1.rows, p0.rows).size:
         return None
-    P1, P0 = p1.P, p0.P
-    sum1 = (np.bincount(p1.idx, weights=p1.w ** 2, minlength=P1.shape[0]) @ np.nan_to_num(
-        P1 ** 2)) * s1 ** 2
-    sum0 = (np.bincount(p0.idx, weights=p0.w ** 2, minlength=P0.shape[0]) @ np.nan_to_num(
-        P0 ** 2)) * s0 ** 2
-    cross = np.zeros_like(sum1)
+    P1, P0 = np.nan_to_num(p1.P), np.nan_to_num(p0.P)
+    m1 = np.bincount(p1.idx, weights=p1.w ** 2, minlength=P1.shape[0])
+    m0 = np.bincount(p0.idx, weights=p0.w ** 2, minlength=P0.shape[0])
+    C1 = (P1.T * m1) @ P1 * s1 ** 2
+    C0 = (P0.T * m0) @ P0 * s0 ** 2
+    C10 = np.zeros_like(C1)
     if A0 is not None and counterfactual.weights is not None:
         phi = counterfactual.weights.phi
         # the weight model's own term over every row, and its cross terms with the curves
-        sum0 = sum0 + np.einsum("qk,qj,jk->k", A0, phi.T @ phi, A0)
-        sum0 = sum0 + 2 * s0 * (np.nan_to_num(P0) * (
-            _grouped(p0, p0.w[:, None] * phi[p0.rows]) @ A0)).sum(axis=0)
-        cross = s1 * (np.nan_to_num(P1) * (
-            _grouped(p1, p1.w[:, None] * phi[p1.rows]) @ A0)).sum(axis=0)
-    nan1 = np.isnan(P1).any(axis=0)
-    nan0 = np.isnan(P0).any(axis=0)
-    sum1[nan1] = np.nan
-    sum0[nan0] = np.nan
-    diff = sum1 + sum0 - 2 * cross
-    return sum1, sum0, diff
+        C0 = C0 + A0.T @ (phi.T @ phi) @ A0
+        B = s0 * P0.T @ (_grouped(p0, p0.w[:, None] * phi[p0.rows]) @ A0)
+        C0 = C0 + B + B.T
+        C10 = s1 * P1.T @ (_grouped(p1, p1.w[:, None] * phi[p1.rows]) @ A0)
+    for C, P in ((C1, p1.P), (C0, p0.P)):
+        bad = np.isnan(P).any(axis=0)
+        C[bad, :] = np.nan
+        C[:, bad] = np.nan
+    return C1, C0, C10
+
+
+def covariances(n: int, observed: Combination, counterfactual: Combination,
+                cluster: np.ndarray | None = None, chunk: int = CHUNK
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Covariance matrices of the observed and counterfactual quantities, and between them.
+
+    Parameters
+    ----------
+    n : int
+        Rows of the cohort (pieces' rows are positions in ``0..n-1``, sorted).
+    observed, counterfactual : Combination
+    cluster : numpy.ndarray, optional
+        Integer cluster code per row (0..G-1, -1 for rows in none): influences
+        are summed within clusters and the covariance multiplied by G/(G-1).
+    chunk : int, default :data:`CHUNK`
+        Rows of influences held in memory at once.
+
+    Returns
+    -------
+    cov_observed, cov_counterfactual, cov_cross : numpy.ndarray
+        Q x Q each (``cov_cross[j, k]``: observed quantity j with
+        counterfactual quantity k); NaN where an influence is undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, d = np.array([1., 2, 2, 3, 4, 1, 3, 5]), np.array([1., 1, 0, 1, 0, 1, 0, 1])
+    >>> p1 = KMPiece(np.arange(5), t[:5], d[:5], np.ones(5), np.array([2.5]), 3.0)
+    >>> p0 = KMPiece(np.arange(5, 8), t[5:], d[5:], np.ones(3), np.array([2.5]), 3.0)
+    >>> C1, C0, C10 = covariances(8, Combination([(1.0, p1)]), Combination([(1.0, p0)]))
+    >>> C1.shape, bool(np.allclose(C10, 0))  # separate groups: no covariance
+    ((2, 2), True)
+    """
+    Q = int(np.asarray(observed.estimate).size)
+    A1 = _correction(observed, n, Q, chunk)
+    A0 = _correction(counterfactual, n, Q, chunk)
+    if cluster is None:
+        fast = _profile_covariances(observed, counterfactual, A0)
+        if fast is not None:
+            return fast
+    # the observed curve's influence lives on its own rows (the participants) unless its
+    # weights are estimated: the counterfactual's on every row
+    if observed.weights is None:
+        rows1 = np.unique(np.concatenate([p.rows for _, p in observed.pieces]))  # type: ignore
+    else:
+        rows1 = np.arange(n)
+    if cluster is None:
+        C1, C0, C10 = np.zeros((Q, Q)), np.zeros((Q, Q)), np.zeros((Q, Q))
+        for lo in range(0, n, chunk):
+            f0, _ = _influence(counterfactual, np.arange(lo, min(n, lo + chunk)), Q, A0)
+            C0 += f0.T @ f0
+        for lo in range(0, rows1.size, chunk):
+            r = rows1[lo: lo + chunk]
+            f1, _ = _influence(observed, r, Q, A1)
+            f0, _ = _influence(counterfactual, r, Q, A0)
+            C1 += f1.T @ f1
+            C10 += f1.T @ f0
+        return C1, C0, C10
+    codes = np.asarray(cluster)
+    G = int(codes.max()) + 1
+    if G < 2:
+        nan = np.full((Q, Q), np.nan)
+        return nan, nan, nan
+    U1 = np.zeros((G, Q))
+    U0 = np.zeros((G, Q))
+
+    def add(U: np.ndarray, r: np.ndarray, f: np.ndarray) -> None:
+        c = codes[r]
+        inside = c >= 0
+        ci, fi = c[inside], f[inside]
+        for q in range(Q):
+            U[:, q] += np.bincount(ci, weights=fi[:, q], minlength=G)
+
+    for lo in range(0, n, chunk):
+        r = np.arange(lo, min(n, lo + chunk))
+        add(U0, r, _influence(counterfactual, r, Q, A0)[0])
+    for lo in range(0, rows1.size, chunk):
+        r = rows1[lo: lo + chunk]
+        add(U1, r, _influence(observed, r, Q, A1)[0])
+    scale = G / (G - 1)
+    return scale * U1.T @ U1, scale * U0.T @ U0, scale * U1.T @ U0
 
 
 def variances(n: int, observed: Combination, counterfactual: Combination,
               cluster: np.ndarray | None = None, chunk: int = CHUNK
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Variances of the observed and counterfactual quantities and of their difference.
+
+    The diagonals of :func:`covariances`.
 
     Parameters
     ----------
@@ -472,57 +555,30 @@ def variances(n: int, observed: Combination, counterfactual: Combination,
     >>> bool(np.allclose(vd, v1 + v0))  # separate groups: the variances add
     True
     """
-    Q = int(np.asarray(observed.estimate).size)
-    A1 = _correction(observed, n, Q, chunk)
-    A0 = _correction(counterfactual, n, Q, chunk)
-    if cluster is None:
-        fast = _profile_variances(observed, counterfactual, A0)
-        if fast is not None:
-            return fast
-    # the observed curve's influence lives on its own rows (the participants) unless its
-    # weights are estimated: the counterfactual's on every row
-    if observed.weights is None:
-        rows1 = np.unique(np.concatenate([p.rows for _, p in observed.pieces]))  # type: ignore
-    else:
-        rows1 = np.arange(n)
-    if cluster is None:
-        s1 = np.zeros(Q)
-        s0 = np.zeros(Q)
-        cross = np.zeros(Q)
-        for lo in range(0, n, chunk):
-            f0, _ = _influence(counterfactual, np.arange(lo, min(n, lo + chunk)), Q, A0)
-            s0 += (f0 * f0).sum(axis=0)
-        for lo in range(0, rows1.size, chunk):
-            r = rows1[lo: lo + chunk]
-            f1, _ = _influence(observed, r, Q, A1)
-            f0, _ = _influence(counterfactual, r, Q, A0)
-            s1 += (f1 * f1).sum(axis=0)
-            cross += (f1 * f0).sum(axis=0)
-        return s1, s0, s1 + s0 - 2 * cross
-    codes = np.asarray(cluster)
-    G = int(codes.max()) + 1
-    if G < 2:
-        nan = np.full(Q, np.nan)
-        return nan, nan, nan
-    U1 = np.zeros((G, Q))
-    U0 = np.zeros((G, Q))
+    return diagonals(*covariances(n, observed, counterfactual, cluster, chunk))
 
-    def add(U: np.ndarray, r: np.ndarray, f: np.ndarray) -> None:
-        c = codes[r]
-        inside = c >= 0
-        ci, fi = c[inside], f[inside]
-        for q in range(Q):
-            U[:, q] += np.bincount(ci, weights=fi[:, q], minlength=G)
 
-    for lo in range(0, n, chunk):
-        r = np.arange(lo, min(n, lo + chunk))
-        add(U0, r, _influence(counterfactual, r, Q, A0)[0])
-    for lo in range(0, rows1.size, chunk):
-        r = rows1[lo: lo + chunk]
-        add(U1, r, _influence(observed, r, Q, A1)[0])
-    scale = G / (G - 1)
-    return (scale * (U1 * U1).sum(axis=0), scale * (U0 * U0).sum(axis=0),
-            scale * ((U1 - U0) ** 2).sum(axis=0))
+def diagonals(C1: np.ndarray, C0: np.ndarray, C10: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the variances of the observed, counterfactual and difference quantities.
+
+    Parameters
+    ----------
+    C1, C0, C10 : numpy.ndarray
+        The matrices of :func:`covariances`.
+
+    Returns
+    -------
+    var_observed, var_counterfactual, var_difference : numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [v.tolist() for v in diagonals(np.eye(1), 2 * np.eye(1), 0.5 * np.eye(1))]
+    [[1.0], [2.0], [2.0]]
+    """
+    v1, v0, c = np.diag(C1).copy(), np.diag(C0).copy(), np.diag(C10)
+    return v1, v0, v1 + v0 - 2 * c
 
 
 def grid_from_window(window: float, steps: int = 52) -> np.ndarray:
