@@ -78,6 +78,7 @@ __all__ = [
     "finite_number",
     "excel_format",
     "DEFAULT_CURRENCY",
+    "KIND_DECIMALS",
 ]
 
 ColumnKind = Literal[
@@ -101,6 +102,15 @@ COLUMN_KINDS: tuple[str, ...] = get_args(ColumnKind)
 
 #: Kinds that disclosure control acts on: counts are suppressed, rates withheld.
 DISCLOSIVE_KINDS: frozenset[str] = frozenset({"count", "rate", "outcome"})
+
+#: The most decimal places a reader sees for a number of each kind (rates and
+#: probabilities as percentages, rate differences in percentage points); the report tests
+#: fail on any visible number with more.
+KIND_DECIMALS: dict[str, int] = {
+    "count": 0, "planned_count": 0, "integer": 0, "money": 0, "rate": 1, "probability": 1,
+    "rate_difference": 1, "ratio": 2, "p_value": 3, "mean": 3, "mean_difference": 3,
+    "number": 3, "outcome": 3, "outcome_difference": 3,
+}
 
 #: Currency symbol shown with money (UK default; configurable where money is shown).
 DEFAULT_CURRENCY = "£"
@@ -310,6 +320,8 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
     ('£3', '12,000', '<0.001')
     >>> format_value(float("nan"), "ratio"), format_value("[c]", "count")
     ('n/a', '[c]')
+    >>> format_value(0.000312, "number"), format_value(-0.0002, "mean_difference")
+    ('0.000', '+0.000')
     """
     if isinstance(value, str):
         return value
@@ -332,13 +344,13 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
         return f"{v:.2f}"
     if kind == "p_value":
         return "<0.001" if v < 0.001 else f"{v:.3f}"
-    if kind == "mean":
-        return f"{v:.3g}" if v != 0 and abs(v) < 1e-3 else f"{v:,.3f}"
+    # means, differences and other numbers: at most KIND_DECIMALS places, never exponents
+    if round(v, 3) == 0:
+        v = 0.0
     if kind == "mean_difference":
-        return f"{v:+.3g}" if v != 0 and abs(v) < 1e-3 else f"{v:+,.3f}"
-    # number (and the unresolved outcome kinds)
-    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
-        return f"{v:.3g}"
+        return f"{v:+,.3f}"
+    if kind != "mean" and abs(v) >= 1e6:
+        return f"{v:,.0f}"
     return f"{v:,.3f}"
 
 

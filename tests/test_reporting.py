@@ -93,7 +93,9 @@ def test_workbook_sheets_numbers_formats_and_frozen_headers(res, rec, tmp_path):
 
     path = write_workbook(build(res, pricing=rec, kind="tariff"), tmp_path / "tables.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["README", *sheets_for("tariff")]  # sheets from the registry
+    # sheets from the registry, then the hidden machine-readable provenance
+    assert wb.sheetnames == ["README", *sheets_for("tariff"), "Provenance data"]
+    assert wb["Provenance data"].sheet_state == "hidden"
     ws = wb["Prices"]
     assert ws.freeze_panes == "B2"
     header = [c.value for c in ws[1]]
@@ -264,8 +266,8 @@ def test_constant_outcome_is_not_called_significant_in_the_report(sim):
     data["reconviction_events"] = 2
     r = pbr_eval.estimate(pbr_eval.Cohort(data, **sim.cohort_args))
     words = [text(p) for p in build(r, generated="x").section("headline").paragraphs]
-    line = next(w for w in words if "'reconviction_events'" in w)
-    assert line == ("The 600 people in the programme had on average 2.000 'reconviction_events' "
+    line = next(w for w in words if "'reconviction events'" in w)  # the name in words
+    assert line == ("The 600 people in the programme had on average 2.000 'reconviction events' "
                     "each, against 2.000 estimated for a matched comparison group. The "
                     "uncertainty of these figures cannot be computed (no interval, no p-value); "
                     "the reason is under Methods and limitations.")

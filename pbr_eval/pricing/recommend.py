@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import NotViableError, OptionError
+from pbr_eval.kinds import format_value
 from pbr_eval.options import (
     BETTER,
     DEFAULT_LEVEL,
@@ -30,6 +31,11 @@ from pbr_eval.pricing.rates import (
 )
 from pbr_eval.pricing.recommendation import PRICE_COLUMNS, PriceRecommendation
 from pbr_eval.results.counterfactual import CounterfactualResults
+
+
+def _rate_kind(outcome_type: str) -> str:
+    """Return the kind a non-intervention rate is shown as: a share for a yes/no outcome, else a mean."""
+    return "rate" if outcome_type == "binary" else "mean"
 
 __all__ = [
     "PriceRecommendation",
@@ -616,7 +622,8 @@ def _price_one(
     if recommended == 0.0:
         notes.append(
             f"For '{paid}' no positive price is value for money at the cautious "
-            f"non-intervention rate ({n_rule:.4g}); the recommended price is 0."
+            f"non-intervention rate ({format_value(n_rule, _rate_kind(outcome_type))}); the "
+            "recommended price is 0."
         )
     budget_price = float("nan")
     if budget is not None and n_people is not None:
@@ -691,5 +698,6 @@ def _price_one(
         "verdict": verdict,
     }
     if c is None:
-        notes.append(f"No floor for '{paid}': give `cost_per_participant` to check viability.")
+        notes.append(f"No floor for '{paid}': the provider's cost per participant was not "
+                     "given, so the price's viability for the provider is not checked.")
     return row, notes

@@ -20,6 +20,7 @@ from typing import Any
 
 from pbr_eval.disclosure import DisclosurePolicy, Protection, is_hidden
 from pbr_eval.exceptions import OptionError
+from pbr_eval.glossary import method_words, plain_name
 from pbr_eval.kinds import DEFAULT_CURRENCY
 from pbr_eval.options import (
     DEFAULT_DISCLOSURE_THRESHOLD,
@@ -36,6 +37,7 @@ from pbr_eval.reporting.model import (
     Report,
     ReportInputs,
     Section,
+    Table,
     Value,
     report_parts,
     sections_for,
@@ -131,9 +133,10 @@ def report_inputs(results: Any, **options: Any) -> ReportInputs:
 def _resolve(value: Value, prot: Protection, policy: DisclosurePolicy) -> Value:
     cell = value.cell
     if cell is not None and cell.table in prot.rows and 0 <= cell.row < len(prot.rows[cell.table]):
-        return replace(value, value=prot.rows[cell.table][cell.row].get(cell.column))
-    if value.kind == "text":
-        return value
+        value = replace(value, value=prot.rows[cell.table][cell.row].get(cell.column))
+        return replace(value, value=plain_name(value.value)) if value.kind == "text" else value
+    if value.kind == "text":  # a name from the data reads as words (pbr_eval.glossary)
+        return replace(value, value=plain_name(value.value))
     return replace(value, value=policy.value(plain(value.value), value.kind,
                                              denominator=value.denominator))
 
@@ -146,8 +149,16 @@ def _paragraph(p: str | Paragraph, prot: Protection, policy: DisclosurePolicy) -
     return Paragraph(p.template, **{k: _resolve(v, prot, policy) for k, v in p.values.items()})
 
 
+def _plain_rows(table: Table, rows: Any) -> tuple[dict[str, Any], ...]:
+    """Return the protected rows with the names from the data in words, in the text columns (:func:`pbr_eval.glossary.plain_name`)."""
+    text = [c.name for c in table.schema if c.kind == "text"]
+    return tuple({**r, **{k: plain_name(r[k]) for k in text if k in r}} for r in rows)
+
+
 def _figure(f: Figure, prot: Protection, currency: str) -> Figure | None:
     f = replace(f, data={**f.data, "currency": currency})  # money axes in the report's currency
+    if isinstance(f.data.get("covariates"), (list, tuple)):  # axis labels: names in words
+        f = replace(f, data={**f.data, "covariates": [plain_name(c) for c in f.data["covariates"]]})
     if not f.points:
         return f
     keep = [k for k, c in enumerate(f.points)
@@ -204,7 +215,7 @@ def build_report(inputs: ReportInputs) -> Report:
     for s in built:
         sections.append(replace(
             s,
-            tables=tuple(replace(t, rows=tuple(prot.rows[t.name])) for t in s.tables),
+            tables=tuple(replace(t, rows=_plain_rows(t, prot.rows[t.name])) for t in s.tables),
             paragraphs=tuple(_paragraph(p, prot, policy) for p in s.paragraphs),
             notes=tuple(_paragraph(p, prot, policy) for p in s.notes),
             figures=tuple(f for f in (_figure(f, prot, inputs.currency) for f in s.figures)
@@ -217,8 +228,8 @@ def build_report(inputs: ReportInputs) -> Report:
     subtitle = _paragraph(Paragraph(
         "{nt} people in the programme, {nc} in the comparison pool; method: {method}.",
         nt=Value(cohort.get("n_treated"), "count"), nc=Value(cohort.get("n_comparison"), "count"),
-        method=Value(method, "text")) if cohort else
-        Paragraph("Method: {method}.", method=Value(method, "text")), prot, policy)
+        method=Value(method_words(method), "text")) if cohort else
+        Paragraph("Method: {method}.", method=Value(method_words(method), "text")), prot, policy)
     return Report(
         kind=inputs.kind,
         title=inputs.title or DEFAULT_TITLES[inputs.kind],

@@ -16,6 +16,7 @@ atomically (:func:`pbr_eval.io.write_bytes`).
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def _readme(ws: Any, report: Report) -> None:
         ("Workbook", report.title),
         ("Cohort", paragraph_text(report.subtitle, cur)),
         ("Generated", report.generated),
-        ("How it was made", "pbr_eval estimated the non-intervention rate (the outcome rate the "
+        ("How it was made", "pbr-eval estimated the non-intervention rate (the outcome rate the "
          "programme's people would have had anyway) and turned it into prices; see the sheets."),
         ("Disclosure control", paragraph_text(report.disclosure, cur)),
         ("Symbols", f"{MARKER} = hidden by disclosure control; n/a = not computable."),
@@ -117,6 +118,8 @@ def _readme(ws: Any, report: Report) -> None:
             rows.append((f"Sheet '{sheet}'", s.title if s.available
                          else f"Not available: {s.reason}."))
     rows += [(f"Provenance: {k}", v) for k, v in provenance_items(report.provenance)]
+    rows.append(("Provenance data", "The same with its machine-readable keys: the hidden "
+                 "sheet 'Provenance data' (unhide it to read it)."))
     for i, (k, v) in enumerate(rows, start=1):
         _text_cell(ws, i, 1, k).font = _HEADER_FONT
         _text_cell(ws, i, 2, v).alignment = Alignment(wrap_text=True, vertical="top")
@@ -142,6 +145,16 @@ def _section_sheet(wb: Any, ws: Any, s: Section, currency: str, figures: bool) -
             ws.add_image(img, f"{get_column_letter(ncol + 2)}{2 + 22 * k}")
 
 
+def _provenance_sheet(ws: Any, report: Report) -> None:
+    """Write the machine-readable provenance (keys and values as recorded) on a hidden sheet."""
+    ws.sheet_state = "hidden"
+    _text_cell(ws, 1, 1, "key").font = _HEADER_FONT
+    _text_cell(ws, 1, 2, "value").font = _HEADER_FONT
+    for i, (k, v) in enumerate(report.provenance.items(), start=2):
+        _text_cell(ws, i, 1, k)
+        _text_cell(ws, i, 2, json.dumps(v, default=str) if not isinstance(v, str) else v)
+
+
 def workbook_bytes(report: Report, *, figures: bool = True) -> bytes:
     """Return the report as the bytes of an .xlsx workbook."""
     wb = Workbook()
@@ -153,6 +166,7 @@ def workbook_bytes(report: Report, *, figures: bool = True) -> bytes:
         if sheet:
             _section_sheet(wb, wb.create_sheet(_sheet_name(sheet, wb.sheetnames)), s,
                            report.currency, figures)
+    _provenance_sheet(wb.create_sheet("Provenance data"), report)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

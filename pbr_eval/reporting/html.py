@@ -1,7 +1,7 @@
 """Render a built report as one self-contained HTML file.
 
-Inline CSS, figures embedded as base64 PNG, no scripts and no external
-resources, so the file can be e-mailed, archived and printed (A4, tables and
+Inline CSS, figures embedded as base64 PNG, no scripts (provenance's
+machine-readable copy is JSON in a ``<template>``, which browsers never show) and no external resources, so the file can be e-mailed, archived and printed (A4, tables and
 figures kept whole across pages). Every text that came from the data passes
 through :func:`~pbr_eval.reporting.safety.escape_html`.
 """
@@ -20,6 +20,7 @@ from pbr_eval.reporting.text import (
     is_text_column,
     paragraph_text,
     provenance_items,
+    provenance_json,
     shown_columns,
 )
 
@@ -87,7 +88,10 @@ def _figure(f: Figure) -> str:
 
 def _provenance(prov: Mapping[str, Any]) -> str:
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in provenance_items(prov))
-    return f'<dl class="prov">{items}</dl>'
+    # the machine-readable copy (the keys): a <template> is never rendered
+    data = (f'<template id="pbr-eval-provenance" data-format="json">'
+            f"{provenance_json(prov)}</template>")
+    return f'<dl class="prov">{items}</dl>{data}'
 
 
 def render_html(report: Report) -> str:
@@ -110,7 +114,7 @@ def render_html(report: Report) -> str:
         f"<title>{esc(report.title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{esc(report.title)}</h1>",
         f'<p class="subtitle">{para(report.subtitle)}</p>',
-        f'<p class="meta">Generated {esc(report.generated)} by pbr_eval '
+        f'<p class="meta">Generated {esc(report.generated)} by pbr-eval '
         f'{esc(report.provenance.get("pbr_eval") or "")}.</p></header>',
     ]
     for s in report.sections:

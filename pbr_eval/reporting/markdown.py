@@ -16,6 +16,7 @@ from pbr_eval.reporting.text import (
     is_text_column,
     paragraph_text,
     provenance_items,
+    provenance_json,
     shown_columns,
 )
 
@@ -78,4 +79,7 @@ def render_markdown(report: Report,
             out += [f"_{para(p)}_", ""]
     out += ["## Provenance", "", para(report.disclosure), ""]
     out += [f"- **{esc(key)}**: {esc(v)}" for key, v in provenance_items(report.provenance)]
+    # the machine-readable copy (the keys), in a comment a Markdown viewer does not show
+    json_text = provenance_json(report.provenance).replace("--", "\\u002d\\u002d")
+    out += ["", f"<!-- pbr-eval provenance (JSON)\n{json_text}\n-->"]
     return "\n".join(out) + "\n"

@@ -39,6 +39,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from pbr_eval.glossary import plain_name
 from pbr_eval.io import save_workbook
 from pbr_eval.kinds import DEFAULT_CURRENCY, Column, excel_format
 from pbr_eval.pricing.whatif import ADVICE, RISK_LEVELS, Evidence, WhatIfInputs
@@ -159,8 +160,8 @@ _SCALE_WORDS = {
 
 
 def _plain(name: str) -> str:
-    """Return an outcome or title as plain words (underscores become spaces)."""
-    return " ".join(str(name).replace("_", " ").split())
+    """Return an outcome or title as plain words (:func:`pbr_eval.glossary.plain_name`)."""
+    return " ".join(str(plain_name(str(name))).replace("_", " ").split())
 
 
 class _Book:

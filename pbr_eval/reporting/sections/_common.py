@@ -12,6 +12,7 @@ import pandas as pd
 
 from pbr_eval.disclosure import MARKER
 from pbr_eval.exceptions import OptionError, PbrEvalError
+from pbr_eval.glossary import plain_text
 from pbr_eval.kinds import Column, Schema, finite_number
 from pbr_eval.reporting.model import Cell, Figure, Paragraph, ReportInputs, Section, Table, Value
 
@@ -186,6 +187,7 @@ def free_text(text: str, *, kind: str = "count") -> str | Paragraph:
             values[key] = Value(int(token.replace(",", "")), kind)
         return "{" + key + "}"
 
+    text = plain_text(text)  # names quoted by the engines read as words (pbr_eval.glossary)
     template = _NUMBER.sub(sub, text.replace("{", "(").replace("}", ")"))
     return Paragraph(template, **values) if values else template
 

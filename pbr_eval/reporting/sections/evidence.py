@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from pbr_eval.disclosure import MARKER, is_hidden
+from pbr_eval.glossary import method_words, names_text, option_value, options_text
 from pbr_eval.kinds import Column, Schema, finite_number
 from pbr_eval.reporting import model as rm
 from pbr_eval.reporting.model import Paragraph, ReportInputs, Section, Table, Value, section
@@ -373,20 +374,23 @@ def methods_section(inputs: ReportInputs) -> Section:
     method = method_name(rdict)
     cohort = info.get("cohort") or {}
     paras: list[str | Paragraph] = list(free_text(c) for c in method_caveat(method, info))
+    estimand = rdict.get("estimand", info.get("estimand"))
     paras.append(Paragraph(
-        "Method: {method}; estimand {estimand} (the non-intervention rate of the people in the "
-        "programme); the comparison is {who}.", method=Value(method, "text"),
-        estimand=Value(str(rdict.get("estimand", info.get("estimand", "not recorded"))), "text"),
+        "Method: {method}; estimand: {estimand}; the comparison is {who}.",
+        method=Value(method_words(method), "text"),
+        estimand=Value(option_value(estimand) if estimand else "not recorded", "text"),
         who=Value(method_phrase(method), "text")))
     paras.append(Paragraph("Covariates used: {cov}.", cov=Value(
-        ", ".join(map(str, cohort.get("covariates") or [])) or "not recorded", "text")))
+        names_text(cohort.get("covariates") or []), "text")))
     se = info.get("se") or info.get("se_method")
     if se:
-        paras.append(Paragraph("Standard errors: {se}.", se=Value(str(se), "text")))
+        paras.append(Paragraph("Standard errors: {se}.", se=Value(option_value(str(se),
+                                                                               name="se"),
+                                                                  "text")))
     opts = info.get("options") or {}
-    if opts:
-        paras.append(Paragraph("Options: {opts}.", opts=Value(
-            ", ".join(f"{k}={v}" for k, v in opts.items()), "text")))
+    if opts:  # in words; the option names themselves are in the provenance's data block
+        paras.append(Paragraph("Method settings: {opts}.", opts=Value(options_text(opts),
+                                                                      "text")))
     left = rows_left_out(info.get("dropped") or [])
     if left is not None:
         paras += left.sentences

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pbr_eval.exceptions import OptionError
+from pbr_eval.glossary import method_words
 from pbr_eval.reporting.model import (
     Cell,
     Paragraph,
@@ -71,8 +72,9 @@ def staggered_section(inputs: ReportInputs) -> Section:
     st = _staggered(inputs)
     if st is None:
         return not_available("staggered", STAGGERED_TITLE,
-                             "these results are not from a staggered roll-out (method "
-                             "'staggered_did'); a saved results file does not carry its "
+                             "these results are not from a staggered roll-out (method: "
+                             f"{method_words('staggered_did')}); a saved results file does not "
+                             "carry its "
                              "effects by group and period: pass staggered= with them")
     agg = Table("staggered_effects", "Effects by summary", AGGREGATION_SCHEMA,
                 frame_rows(st.aggregations(level=inputs.level), AGGREGATION_SCHEMA.names),

@@ -1,0 +1,228 @@
+"""No report label is a code identifier, and no number shows more than its kind's decimals.
+
+Every report a commissioner or evaluator gets is rendered on the shipped data (the pilot
+and tariff reports as HTML and Markdown, the table workbooks, the live tariff workbook and
+the what-if page, with every part: prices, a contract with a cap, trigger and minimum
+performance level, payments, cash flow, hidden-bias checks, claims, areas) and by the
+demo analyses (``examples/*.toml`` through ``pbr-eval run``). Their visible text must hold
+
+* no code identifier: no ``snake_case`` or ``name[level]`` token, no ``CamelCase`` class
+  name, no ``option=value``, no ``call()``, no "GBP" (money shows its symbol);
+* no number with more decimals than its kind allows (:data:`pbr_eval.kinds.KIND_DECIMALS`:
+  at most three anywhere, one for a percentage or percentage points, none for money),
+  and every non-whole number in a workbook carries its kind's number format.
+
+Machine-readable provenance is kept apart and not checked: the JSON in the HTML's
+``<template>``, the Markdown's comment, the workbook's hidden
+"Provenance data" sheet. The words come from one place, :mod:`pbr_eval.glossary`.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+import pbr_eval
+from pbr_eval.analysis import commissioner_bundle, hidden_bias_sensitivity, run_analysis
+from pbr_eval.areas import area_rates, area_tariffs
+from pbr_eval.claims import simulate_claims, validate_claims
+from pbr_eval.datasets import load_reoffending
+from pbr_eval.estimators import ESTIMATORS
+from pbr_eval.glossary import METHOD_WORDS, plain_name
+from pbr_eval.kinds import KIND_DECIMALS
+from pbr_eval.reporting import build, write_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Proper names that look like CamelCase identifiers.
+NAMES = {"McNemar"}
+IDENTIFIER = re.compile(
+    r"\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b"      # snake_case
+    r"|\b[A-Za-z]\w*\[[^\]\s]*\]"                   # design column name[level]
+    r"|\b[A-Z][a-z]+[A-Z]\w*\b"                     # CamelCase class names
+    r"|\b\w+=\S|\w\(\)|\bGBP\b")                    # option=value, call(), currency code
+MAX_DECIMALS = max(KIND_DECIMALS.values())
+TOO_PRECISE = re.compile(
+    rf"\d\.\d{{{MAX_DECIMALS + 1},}}"                            # any number: at most 3
+    rf"|\d\.\d{{{KIND_DECIMALS['rate'] + 1},}}\s?%"              # a percentage: 1
+    rf"|\d\.\d{{{KIND_DECIMALS['rate_difference'] + 1},}} pp"    # percentage points: 1
+    r"|£-?[\d,]+\.\d")                                          # money: none
+
+
+def _visible_html(text: str) -> str:
+    text = re.sub(r"<(style|script|template)\b.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r'(src|href)="[^"]*"', " ", text)
+    return htmllib.unescape(re.sub(r"<[^>]+>", "\n", text))
+
+
+def _visible_markdown(text: str) -> str:
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)
+    return text.replace("\\_", "_").replace("\\[", "[").replace("\\]", "]")
+
+
+def _format_decimals(fmt: str) -> int:
+    body = fmt.split(";")[0]
+    return len(body.split(".")[1].rstrip("%\" ")) if "." in body else 0
+
+
+def _visible_xlsx(path: Path) -> str:
+    wb = load_workbook(path)
+    out = []
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        out.append(ws.title)
+        for row in ws.iter_rows():
+            for c in row:
+                v = c.value
+                if v is None or (isinstance(v, str) and v.startswith("=")):
+                    continue  # formulas: their words are in tests/test_workbook.py
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    if float(v).is_integer():
+                        continue
+                    if c.number_format == "General" or _format_decimals(
+                            c.number_format) > MAX_DECIMALS:
+                        out.append(f"{ws.title}!{c.coordinate} unformatted {v!r} "
+                                   f"({c.number_format})")
+                    continue
+                out.append(str(v))
+    return "\n".join(out)
+
+
+def visible_text(path: Path) -> str:
+    """Return what a reader sees in one output file."""
+    if path.suffix == ".html":
+        return _visible_html(path.read_text(encoding="utf-8"))
+    if path.suffix == ".md":
+        return _visible_markdown(path.read_text(encoding="utf-8"))
+    if path.suffix == ".xlsx":
+        return _visible_xlsx(path)
+    raise AssertionError(f"not a report: {path}")
+
+
+def problems(text: str) -> list[str]:
+    """Return the visible lines holding an identifier or a too precise number."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        ids = [m for m in IDENTIFIER.findall(line) if m not in NAMES]
+        if ids or TOO_PRECISE.search(line) or "unformatted" in line:
+            out.append(line[:200])
+    return list(dict.fromkeys(out))
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> dict[str, Path]:
+    """Every report kind and format on the shipped reoffending data, with every part."""
+    d = tmp_path_factory.mktemp("labels")
+    sim = load_reoffending()
+    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    res = pbr_eval.estimate(cohort)
+    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"],
+                         attachment_fee=100.0, cost_per_participant=300.0,
+                         cohort_size=cohort.n_treated)
+    bundle = commissioner_bundle(rec, cohort_size=cohort.n_treated, cost_per_participant=300.0,
+                                 referrals_per_month=50, months_of_referrals=12,
+                                 attachment_fee=100.0, draws=400, seed=1, trigger=0.7,
+                                 cap=200_000.0, mpl_uplift=0.01)
+    rates = area_rates(cohort, outcome="reoffended")
+    cs = simulate_claims(300, seed=2)
+    parts = dict(pricing=bundle, sensitivity=hidden_bias_sensitivity(res, cohort, better="lower"),
+                 claims=validate_claims(cs.claims, cs.records, cs.rules, members=cs.members),
+                 areas=rates, area_tariffs=area_tariffs(rates, value_per_outcome=5000,
+                                                        effect=0.05))
+    out = {}
+    for name in ("pilot.html", "pilot.md", "tariff.html", "tariff.md", "tariff.xlsx",
+                 "whatif.html"):
+        kind = "pilot" if name.startswith("pilot") else "tariff"
+        out[name] = pbr_eval.report(res, d / name, kind=kind, generated="2026-01-01",
+                                    **parts)[0]
+    for kind in ("pilot", "tariff"):  # the table workbooks (the live one is tariff.xlsx)
+        out[f"{kind} table workbook"] = write_workbook(
+            build(res, kind=kind, generated="2026-01-01", **parts), d / f"{kind}_table.xlsx")
+    return out
+
+
+@pytest.fixture(scope="module")
+def analyses(tmp_path_factory) -> dict[str, Path]:
+    """Every report the shipped analysis files write (``pbr-eval run``)."""
+    d = tmp_path_factory.mktemp("analyses")
+    shutil.copytree(ROOT / "examples", d / "examples")
+    shutil.copytree(ROOT / "data", d / "data")
+    out = {}
+    for name in ("reoffending.toml", "families.toml"):
+        run = run_analysis(d / "examples" / name, out=d / name.replace(".toml", ""),
+                           generated="2026-01-01")
+        out.update({f"{name}: {f.name}": f for f in run.files
+                    if f.suffix in (".html", ".md", ".xlsx")})
+    return out
+
+
+def test_every_format_is_rendered(shipped, analyses):
+    suffixes = {p.suffix for p in [*shipped.values(), *analyses.values()]}
+    assert suffixes == {".html", ".md", ".xlsx"}
+    assert any("whatif" in k for k in analyses) and any(k.endswith("workbook.xlsx")
+                                                          for k in analyses)
+
+
+@pytest.mark.parametrize("name", ["pilot.html", "pilot.md", "tariff.html", "tariff.md",
+                                  "tariff.xlsx", "whatif.html", "pilot table workbook",
+                                  "tariff table workbook"])
+def test_shipped_data_reports_show_words_and_kind_formats(shipped, name):
+    text = visible_text(shipped[name])
+    assert len(text) > 500
+    assert problems(text) == []
+
+
+def test_demo_analyses_show_words_and_kind_formats(analyses):
+    found = {name: problems(visible_text(path)) for name, path in analyses.items()}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_the_check_finds_identifiers_and_long_decimals():
+    assert problems("Options: std_caliper=True") and problems("offence_type[drugs]")
+    assert problems("rate (0.7664)") and problems("24.67%") and problems("£1,234.50")
+    assert problems("AttachmentFee") and problems("GBP 5,000") and problems("-3.52 pp")
+    assert not problems("offence type: drugs, 24.7%, -3.5 pp, £1,235, 0.752, McNemar")
+
+
+def test_names_from_the_data_read_as_words(shipped):
+    text = visible_text(shipped["pilot.html"])
+    assert "reconviction events" in text and "offence type: drugs" in text
+    assert plain_name("reconviction_events") == "reconviction events"
+
+
+def test_machine_provenance_is_kept_apart(shipped):
+    html = shipped["pilot.html"].read_text(encoding="utf-8")
+    block = re.search(r'<template id="pbr-eval-provenance" data-format="json">(.*?)</template>',
+                      html, flags=re.S)
+    data = json.loads(block.group(1))
+    assert data["options"]["std_caliper"] is True and data["data_fingerprint"]
+    md = shipped["pilot.md"].read_text(encoding="utf-8")
+    assert json.loads(md.split("pbr-eval provenance (JSON)", 1)[1].split("-->")[0])["method"]
+    wb = load_workbook(shipped["pilot table workbook"])
+    assert wb["Provenance data"].sheet_state == "hidden"
+    assert "data_fingerprint" in [c.value for c in wb["Provenance data"]["A"]]
+
+
+def test_every_estimator_has_words():
+    assert set(ESTIMATORS) <= set(METHOD_WORDS)
+
+
+def test_kinds_decimals_cover_every_number_kind():
+    from pbr_eval.kinds import COLUMN_KINDS, format_value
+
+    assert set(KIND_DECIMALS) == set(COLUMN_KINDS) - {"text"}
+    for kind, places in KIND_DECIMALS.items():
+        for v in (0.000312, 0.123456, 1234.56789, 9_876_543.21):
+            text = format_value(v, kind)
+            dec = re.search(r"\.(\d+)", text)
+            assert (len(dec.group(1)) if dec else 0) <= places, (kind, v, text)
+    assert np.isfinite(MAX_DECIMALS)
