@@ -28,12 +28,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from test_report_sections import full  # noqa: F401  (the report with every part)
 
 import pbr_eval
-from pbr_eval.analysis import commissioner_bundle, hidden_bias_sensitivity, run_analysis
-from pbr_eval.areas import area_rates, area_tariffs
-from pbr_eval.claims import simulate_claims, validate_claims
-from pbr_eval.datasets import load_reoffending
+from pbr_eval.analysis import commissioner_bundle, run_analysis
 from pbr_eval.estimators import ESTIMATORS
 from pbr_eval.glossary import METHOD_WORDS, plain_name
 from pbr_eval.kinds import KIND_DECIMALS
@@ -119,25 +117,16 @@ def problems(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory) -> dict[str, Path]:
-    """Every report kind and format on the shipped reoffending data, with every part."""
+def shipped(full, tmp_path_factory) -> dict[str, Path]:  # noqa: F811  (the imported fixture)
+    """Every report kind and format on the shipped reoffending data, with every part
+    (``tests/test_report_sections.py``'s report, its contract given a cap, trigger and
+    minimum performance level)."""
     d = tmp_path_factory.mktemp("labels")
-    sim = load_reoffending()
-    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    res = pbr_eval.estimate(cohort)
-    rec = pbr_eval.price(res, value_per_outcome=5000, better="lower", outcomes=["reoffended"],
-                         attachment_fee=100.0, cost_per_participant=300.0,
-                         cohort_size=cohort.n_treated)
-    bundle = commissioner_bundle(rec, cohort_size=cohort.n_treated, cost_per_participant=300.0,
-                                 referrals_per_month=50, months_of_referrals=12,
-                                 attachment_fee=100.0, draws=400, seed=1, trigger=0.7,
-                                 cap=200_000.0, mpl_uplift=0.01)
-    rates = area_rates(cohort, outcome="reoffended")
-    cs = simulate_claims(300, seed=2)
-    parts = dict(pricing=bundle, sensitivity=hidden_bias_sensitivity(res, cohort, better="lower"),
-                 claims=validate_claims(cs.claims, cs.records, cs.rules, members=cs.members),
-                 areas=rates, area_tariffs=area_tariffs(rates, value_per_outcome=5000,
-                                                        effect=0.05))
+    res, parts = full["res"], dict(full["parts"])
+    parts["pricing"] = commissioner_bundle(
+        full["bundle"]["recommendation"], cost_per_participant=300.0, referrals_per_month=50,
+        months_of_referrals=12, attachment_fee=100.0, draws=400, seed=1, trigger=0.7,
+        cap=200_000.0, mpl_uplift=0.01)
     out = {}
     for name in ("pilot.html", "pilot.md", "tariff.html", "tariff.md", "tariff.xlsx",
                  "whatif.html"):

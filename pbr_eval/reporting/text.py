@@ -73,7 +73,7 @@ def provenance_items(prov: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def provenance_json(prov: Mapping[str, Any]) -> str:
-    """Return provenance with its keys as JSON, safe inside HTML or a comment (no ``<``, ``>``, ``&``).
+    r"""Return provenance with its keys as JSON, safe inside HTML or a comment (no ``<``, ``>``, ``&``).
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ def provenance_json(prov: Mapping[str, Any]) -> str:
     --------
     >>> print(provenance_json({"data_fingerprint": "<ab>"}))
     {
-     "data_fingerprint": "\\u003cab\\u003e"
+     "data_fingerprint": "\u003cab\u003e"
     }
     """
     text = json.dumps(prov, default=str, sort_keys=False, indent=1)
