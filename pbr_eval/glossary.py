@@ -343,12 +343,103 @@ def plain_text(text: str) -> str:
     --------
     >>> plain_text("Expected rate for 'adult_employed' taken as observed; give `cost_per_participant`.")
     "Expected rate for 'adult employed' taken as observed; give 'cost per participant'."
+    >>> plain_text("a baseline uses the cohort's own history (use method='did' to use them)")
+    "a baseline uses the cohort's own history (use the method difference-in-differences to use them)"
     """
     def words(m: re.Match[str]) -> str:
         name = m.group(2)
         return f"'{plain_name(name)}'" if is_identifier(name) else m.group(0)
 
-    return _QUOTED.sub(words, text)
+    def setting(m: re.Match[str]) -> str:
+        key, value = m.group(1), m.group(3)
+        if key == "method":
+            return f"the method {method_words(value)}"
+        return f"{OPTION_WORDS.get(key, _words(key))} {option_value(value, name=key)}"
+
+    text = _SETTING.sub(setting, text)
+    return _WARNING_CLASS.sub(warning_words, _QUOTED.sub(words, text))
 
 
-__all__ += ["names_text", "plain_text"]
+_SETTING = re.compile(r"`?\b([a-z][a-z0-9_]*)=(['\"])([A-Za-z0-9_.]+)\2`?")
+
+
+_WARNING_CLASS = re.compile(r"\b((?:[A-Z][a-z0-9]+)+)Warning\b")
+
+
+def warning_words(m: re.Match[str] | str) -> str:
+    """Return a warning's class name as words: ``PropensitySpecificationWarning`` -> "propensity specification".
+
+    Parameters
+    ----------
+    m : str or re.Match
+        The class name (or a match of it, as :func:`plain_text` passes).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> warning_words("DisagreementWarning"), warning_words("PropensitySpecificationWarning")
+    ('disagreement', 'propensity specification')
+    >>> plain_text("Warning (DisagreementWarning): the panel differs.")
+    'Warning (disagreement): the panel differs.'
+    """
+    name = m if isinstance(m, str) else m.group(0)
+    name = name[:-len("Warning")] if name.endswith("Warning") and name != "Warning" else name
+    return " ".join(w.lower() for w in re.findall(r"[A-Z][a-z0-9]*", name)) or name
+
+
+#: Front doors and helpers a "not available" reason may name, as a reader says them
+#: (others read as their words: ``estimate_survival`` -> "estimate survival").
+CALL_WORDS: dict[str, str] = {
+    "evaluate": "the design-first evaluation (pbr-eval evaluate)",
+    "estimate": "an estimate (pbr-eval estimate)",
+    "estimate_survival": "a time-to-event estimate",
+    "commissioner_bundle": "an analysis file's contract table",
+    "price": "a price recommendation (pbr-eval price)",
+}
+_CALL = re.compile(r"`?\bpbr_eval((?:\.[A-Za-z_]\w*)+)(?:\([^()]*\))?`?")
+_KEYWORD = re.compile(r"`?\b([A-Za-z_]\w*)=`?(?=[\s,.;:)]|$)")
+_BARE = re.compile(r"`?\b([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)(?:\(\))?`?")
+_PAREN_REPEAT = re.compile(r"(\b[\w -]+) \(the \1 \(([^()]*)\)\)")
+
+
+def plain_reason(text: str) -> str:
+    """Return a sentence written for a programmer (a "not available" reason) in a reader's words.
+
+    Quoted names read as words (:func:`plain_text`); a call such as
+    ``pbr_eval.evaluate`` or ``estimate_survival(...)`` reads through
+    :data:`CALL_WORDS`; a keyword ``survival=`` reads ``'survival'``; any other
+    ``snake_case`` name reads as its words.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> plain_reason("not from the design-first evaluation (pbr_eval.evaluate)")
+    'not from the design-first evaluation (pbr-eval evaluate)'
+    >>> plain_reason("pass survival= with the results of estimate_survival")
+    "pass 'survival' with the results of a time-to-event estimate"
+    """
+    def call(m: re.Match[str]) -> str:
+        name = m.group(1).rsplit(".", 1)[-1]
+        return CALL_WORDS.get(name, _words(name))
+
+    def bare(m: re.Match[str]) -> str:
+        return CALL_WORDS.get(m.group(1), _words(m.group(1)))
+
+    text = _CALL.sub(call, plain_text(text))
+    text = _KEYWORD.sub(lambda m: f"'{_words(m.group(1))}'", text)
+    text = _BARE.sub(bare, text)
+    # "the design-first evaluation (the design-first evaluation (pbr-eval evaluate))"
+    return _PAREN_REPEAT.sub(r"\1 (\2)", text)
+
+
+__all__ += ["names_text", "plain_text", "plain_reason", "warning_words", "CALL_WORDS"]

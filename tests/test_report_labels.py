@@ -12,6 +12,13 @@ demo analyses (``examples/*.toml`` through ``pbr-eval run``). Their visible text
   at most three anywhere, one for a percentage or percentage points, none for money),
   and every non-whole number in a workbook carries its kind's number format.
 
+Every section in the registry (:data:`pbr_eval.reporting.model.SECTIONS`, so sections
+other modules register later too) must be available in at least one of the reports
+rendered here: beside the shipped-data report, the design-first evaluation (overlap and
+fragility warnings), time-to-event and staggered roll-out reports are rendered. A section
+that needs a new part fails :func:`test_every_registered_section_is_rendered` until its
+input is added to :data:`SCENARIOS`.
+
 Machine-readable provenance is kept apart and not checked: the JSON in the HTML's
 ``<template>``, the Markdown's comment, the workbook's hidden
 "Provenance data" sheet. The words come from one place, :mod:`pbr_eval.glossary`.
@@ -36,6 +43,7 @@ from pbr_eval.estimators import ESTIMATORS
 from pbr_eval.glossary import METHOD_WORDS, plain_name
 from pbr_eval.kinds import KIND_DECIMALS
 from pbr_eval.reporting import build, write_workbook
+from pbr_eval.reporting.model import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Proper names that look like CamelCase identifiers.
@@ -137,6 +145,98 @@ def shipped(full, tmp_path_factory) -> dict[str, Path]:  # noqa: F811  (the impo
         out[f"{kind} table workbook"] = write_workbook(
             build(res, kind=kind, generated="2026-01-01", **parts), d / f"{kind}_table.xlsx")
     return out
+
+
+def _evaluation_scenario() -> tuple[object, dict]:
+    """The design-first evaluation of a cohort whose propensity and outcome models are both
+    wrong: overlap in words and two fragility warnings; priced, with a contract."""
+    from pbr_eval.datasets._designs import simulate_design
+
+    cohort = simulate_design("both_wrong", seed=1).cohort()
+    ev = pbr_eval.evaluate(cohort, warn=False)
+    assert {f.code for f in ev.flags} >= {"propensity_misspecified", "disagreement"}
+    rec = pbr_eval.price(ev, value_per_outcome=5000, better="higher", attachment_fee=100.0,
+                         cost_per_participant=300.0, cohort_size=cohort.n_treated)
+    return ev, {"pricing": commissioner_bundle(
+        rec, cohort_size=cohort.n_treated, cost_per_participant=300.0, referrals_per_month=25,
+        months_of_referrals=12, attachment_fee=100.0, draws=200, seed=1)}
+
+
+def _survival_scenario() -> tuple[object, dict]:
+    from pbr_eval.datasets import load_reoffending_time
+
+    sim = load_reoffending_time()
+    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    return pbr_eval.estimate(cohort), {"survival": pbr_eval.estimate_survival(cohort)}
+
+
+def _staggered_scenario() -> tuple[object, dict]:
+    from pbr_eval.datasets import simulate_staggered
+
+    sim = simulate_staggered(n_units=400, seed=3)
+    return pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99, seed=1), {}
+
+
+def _baseline_scenario() -> tuple[object, dict]:
+    """A historical baseline: the estimator's caveat as the warning box."""
+    from pbr_eval.datasets import load_families
+
+    sim = load_families()
+    return pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args),
+                             method="baseline"), {}
+
+
+#: Reports beside the shipped-data one, so that every registered section is available in
+#: one of them: name -> (builder of (results, parts), report kinds, files to write).
+SCENARIOS = {
+    "evaluation": (_evaluation_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
+    "survival": (_survival_scenario, ("pilot",), (".html", ".md", ".xlsx")),
+    "staggered": (_staggered_scenario, ("pilot",), (".html", ".md", ".xlsx")),
+    "baseline": (_baseline_scenario, ("pilot", "tariff"), (".html", ".xlsx")),
+}
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory) -> dict:
+    """The :data:`SCENARIOS` reports: built (for the registry check) and written."""
+    d = tmp_path_factory.mktemp("scenarios")
+    built, files = [], {}
+    for name, (make, kinds, suffixes) in SCENARIOS.items():
+        res, parts = make()
+        for kind in kinds:
+            built.append(build(res, kind=kind, generated="2026-01-01", **parts))
+            for suffix in suffixes:
+                path = d / f"{name}_{kind}{suffix}"
+                if suffix == ".xlsx":  # the table workbook (the live one: tariff.xlsx above)
+                    files[path.name] = write_workbook(built[-1], path)
+                else:
+                    files[path.name] = pbr_eval.report(res, path, kind=kind,
+                                                       generated="2026-01-01", **parts)[0]
+    return {"built": built, "files": files}
+
+
+def test_every_registered_section_is_rendered(full, scenarios):  # noqa: F811
+    reports = [*scenarios["built"], *(build(full["res"], kind=k, generated="2026-01-01",
+                                            **full["parts"]) for k in ("pilot", "tariff"))]
+    shown = {(r.kind, s.id) for r in reports for s in r.sections if s.available}
+    wanted = {(kind, spec.id) for spec in SECTIONS.values() for kind in spec.reports}
+    assert wanted - shown == set(), (
+        "these (report, section) pairs are never rendered available here: give their input "
+        "in SCENARIOS of tests/test_report_labels.py")
+
+
+@pytest.mark.parametrize("name", [f"{n}_{k}{s}" for n, (_, kinds, sfx) in SCENARIOS.items()
+                                  for k in kinds for s in sfx])
+def test_every_section_shows_words_and_kind_formats(scenarios, name):
+    text = visible_text(scenarios["files"][name])
+    assert len(text) > 500
+    assert problems(text) == []
+
+
+def test_evaluation_overlap_and_fragility_read_as_words(scenarios):
+    text = visible_text(scenarios["files"]["evaluation_pilot.html"])
+    assert "How the estimate was chosen" in text and "Overlap:" in text
+    assert "effective size" in text and problems(text) == []
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from typing import Any
 
 from pbr_eval.disclosure import DisclosurePolicy, Protection, is_hidden
 from pbr_eval.exceptions import OptionError
-from pbr_eval.glossary import method_words, plain_name
+from pbr_eval.glossary import method_words, plain_name, plain_reason
 from pbr_eval.kinds import DEFAULT_CURRENCY
 from pbr_eval.options import (
     DEFAULT_DISCLOSURE_THRESHOLD,
@@ -215,6 +215,7 @@ def build_report(inputs: ReportInputs) -> Report:
     for s in built:
         sections.append(replace(
             s,
+            reason=plain_reason(s.reason) if s.reason else s.reason,  # a reason in words
             tables=tuple(replace(t, rows=_plain_rows(t, prot.rows[t.name])) for t in s.tables),
             paragraphs=tuple(_paragraph(p, prot, policy) for p in s.paragraphs),
             notes=tuple(_paragraph(p, prot, policy) for p in s.notes),
