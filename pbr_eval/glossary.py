@@ -416,10 +416,12 @@ def plain_reason(text: str) -> str:
     Parameters
     ----------
     text : str
+        The reason as a section's code wrote it.
 
     Returns
     -------
     str
+        The same sentence with no code name left in it.
 
     Examples
     --------
