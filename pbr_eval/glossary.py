@@ -400,7 +400,7 @@ CALL_WORDS: dict[str, str] = {
     "price": "a price recommendation (pbr-eval price)",
 }
 _CALL = re.compile(r"`?\bpbr_eval((?:\.[A-Za-z_]\w*)+)(?:\([^()]*\))?`?")
-_KEYWORD = re.compile(r"`?\b([A-Za-z_]\w*)=`?(?=[\s,.;:)]|$)")
+_KEYWORD = re.compile(r"`?\b([A-Za-z_]\w*)=(?:\.\.\.)?`?(?=[\s,.;:)]|$)")
 _BARE = re.compile(r"`?\b([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)(?:\(\))?`?")
 _PAREN_REPEAT = re.compile(r"(\b[\w -]+) \(the \1 \(([^()]*)\)\)")
 

@@ -250,7 +250,7 @@ def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp
     assert wb.sheetnames[wb.sheetnames.index("Staggered roll-out") + 1] == "Roll-out cross-checks"
     saved = json.loads(r.to_json())
     gone = build(saved, generated="x").section("staggered")
-    assert not gone.available and "pass staggered=" in gone.reason
+    assert not gone.available and "pass 'staggered'" in gone.reason
     back = build(saved, generated="x", staggered=st.to_dict()).section("staggered")
     assert back.available and back.tables[0].rows == effects.rows
     with pytest.raises(OptionError, match=r"`staggered` must be the StaggeredResults .* got "

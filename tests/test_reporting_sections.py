@@ -96,8 +96,8 @@ def test_sections_not_available_otherwise(inputs: dict, tmp_path: Path) -> None:
     rep = build(inputs["res"], kind="tariff", generated="x")
     ids = {s.id: s for s in rep.sections}
     assert not ids["claims"].available and not ids["areas"].available
-    assert ids["claims"].reason == "no claims validation was given (claims=...)"
-    assert ids["areas"].reason == "no area rates were given (areas=...)"
+    assert ids["claims"].reason == "no claims validation was given ('claims')"
+    assert ids["areas"].reason == "no area rates were given ('areas')"
     # HTML / Markdown leave an optional empty section out (no empty heading) ...
     html = pbr_eval.report(inputs["res"], tmp_path / "r.html", generated="x")[0].read_text()
     md = pbr_eval.report(inputs["res"], tmp_path / "r.md", generated="x")[0].read_text()
