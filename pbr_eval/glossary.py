@@ -68,6 +68,8 @@ METHOD_WORDS: dict[str, str] = {
     "did": "difference-in-differences",
     "staggered_did": "difference-in-differences for a staggered roll-out",
     "baseline": "historical baseline",
+    "synthetic_control": "synthetic control (weighted comparison areas)",
+    "sdid": "synthetic difference-in-differences",
 }
 
 #: Estimator option names in words.

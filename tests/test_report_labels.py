@@ -15,7 +15,8 @@ demo analyses (``examples/*.toml`` through ``pbr-eval run``). Their visible text
 Every section in the registry (:data:`pbr_eval.reporting.model.SECTIONS`, so sections
 other modules register later too) must be available in at least one of the reports
 rendered here: beside the shipped-data report, the design-first evaluation (overlap and
-fragility warnings), time-to-event and staggered roll-out reports are rendered. A section
+fragility warnings), time-to-event, staggered roll-out, synthetic control and historical
+baseline reports are rendered. A section
 that needs a new part fails :func:`test_every_registered_section_is_rendered` until its
 input is added to :data:`SCENARIOS`.
 
@@ -46,8 +47,8 @@ from pbr_eval.reporting import build, write_workbook
 from pbr_eval.reporting.model import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Proper names that look like CamelCase identifiers.
-NAMES = {"McNemar"}
+#: Proper names and abbreviations that look like CamelCase identifiers.
+NAMES = {"McNemar", "DiD"}
 IDENTIFIER = re.compile(
     r"\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b"      # snake_case
     r"|\b[A-Za-z]\w*\[[^\]\s]*\]"                   # design column name[level]
@@ -177,6 +178,14 @@ def _staggered_scenario() -> tuple[object, dict]:
     return pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99, seed=1), {}
 
 
+def _synthetic_scenario() -> tuple[object, dict]:
+    """Synthetic difference-in-differences on California's Proposition 99 panel."""
+    from pbr_eval.datasets import PROP99_COHORT_ARGS, load_prop99
+
+    prop99 = pbr_eval.Cohort(load_prop99(), **PROP99_COHORT_ARGS)
+    return pbr_eval.estimate(prop99, method="sdid", seed=1), {}
+
+
 def _baseline_scenario() -> tuple[object, dict]:
     """A historical baseline: the estimator's caveat as the warning box."""
     from pbr_eval.datasets import load_families
@@ -192,6 +201,7 @@ SCENARIOS = {
     "evaluation": (_evaluation_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
     "survival": (_survival_scenario, ("pilot",), (".html", ".md", ".xlsx")),
     "staggered": (_staggered_scenario, ("pilot",), (".html", ".md", ".xlsx")),
+    "synthetic": (_synthetic_scenario, ("pilot",), (".html", ".md", ".xlsx")),
     "baseline": (_baseline_scenario, ("pilot", "tariff"), (".html", ".xlsx")),
 }
 
@@ -279,7 +289,7 @@ def test_the_check_finds_identifiers_and_long_decimals():
     assert problems("Options: std_caliper=True") and problems("offence_type[drugs]")
     assert problems("rate (0.7664)") and problems("24.67%") and problems("£1,234.50")
     assert problems("AttachmentFee") and problems("GBP 5,000") and problems("-3.52 pp")
-    assert not problems("offence type: drugs, 24.7%, -3.5 pp, £1,235, 0.752, McNemar")
+    assert not problems("offence type: drugs, 24.7%, -3.5 pp, £1,235, 0.752, McNemar, DiD")
 
 
 def test_names_from_the_data_read_as_words(shipped):
