@@ -134,7 +134,7 @@ def test_report_section(fitted, tmp_path):
     # a saved results file does not carry the path: not available, unless given
     saved = Results.from_dict(res.to_dict())
     gone = build(saved, generated="x").section("synthetic")
-    assert not gone.available and "pass synthetic=" in gone.reason
+    assert not gone.available and "pass 'synthetic'" in gone.reason  # reasons in words (glossary)
     back = build(saved, generated="x",
                  synthetic=res.extras["synthetic"].to_dict()).section("synthetic")
     assert back.available
