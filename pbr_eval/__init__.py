@@ -34,6 +34,7 @@ from pbr_eval.estimators import (
 from pbr_eval.estimators.synthetic import SyntheticControl, SyntheticDiD
 from pbr_eval.estimators.transport import transport
 from pbr_eval.exceptions import PbrEvalError, PbrEvalWarning
+from pbr_eval.imputation import ImputedCohorts, add_missing, from_completed, impute
 from pbr_eval.pricing import (
     DifferentialTariff,
     PaymentRisk,
@@ -46,6 +47,7 @@ from pbr_eval.pricing.recommend import PriceRecommendation
 from pbr_eval.results.bootstrap import BootstrapResults
 from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.results.evaluation import EvaluationResults
+from pbr_eval.results.imputation import ImputedResults
 from pbr_eval.results.survival import SurvivalResults
 from pbr_eval.survival import estimate_survival, weighted_curves
 from pbr_eval.time_to_event import TimeToEvent
@@ -63,6 +65,11 @@ __all__ = [
     "estimate",
     "evaluate",
     "EvaluationResults",
+    "impute",
+    "add_missing",
+    "from_completed",
+    "ImputedCohorts",
+    "ImputedResults",
     "price",
     "report",
     "ESTIMATORS",

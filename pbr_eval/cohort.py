@@ -485,6 +485,8 @@ class Cohort:
         What to do with rows that have a missing value in a role column.
         ``"drop"`` leaves them out and records how many and why in
         :attr:`dropped`; every result built from the cohort reports it.
+        To impute missing covariates instead, use :func:`pbr_eval.impute`
+        (``missing="impute"`` here raises an error pointing to it).
     min_treated : int, default 30
         Fewer treated units than this raises :class:`SmallCohortError`. The
         Justice Data Lab asks for at least 60.
@@ -724,6 +726,13 @@ class Cohort:
                    period: str | None, missing: str, min_treated: int, max_levels: int,
                    period_order: Sequence[Any] | None) -> list[Any] | None:
         """Check the options and set the roles; return ``period_order`` as a list (or None)."""
+        if missing == "impute":  # several completed cohorts, not one: the mice workflow
+            raise OptionError(
+                "missing='impute' makes several completed cohorts, not one: call "
+                "pbr_eval.impute(data, treatment=..., outcome=..., covariates=..., m=10, "
+                "seed=...) with the same roles, then .estimate(method=...) to pool the "
+                "estimates by Rubin's rules (docs/imputation.md)."
+            )
         check_choice("missing", missing, MISSING)
         self.min_treated = check_int("min_treated", min_treated, minimum=1)
         self.max_levels = check_int("max_levels", max_levels, minimum=2)

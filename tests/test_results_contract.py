@@ -212,6 +212,16 @@ def _staggered() -> Any:
                              seed=1).extras["staggered"]
 
 
+def _imputation() -> Any:
+    from pbr_eval.datasets import load_reoffending
+
+    sim = load_reoffending()
+    data = pbr_eval.add_missing(sim.data.sample(n=2000, random_state=1), ["age"], share=0.2,
+                                seed=1)
+    return pbr_eval.impute(data, m=2, seed=1, iterations=2, **sim.cohort_args).estimate(
+        method="ipw")
+
+
 def _survival() -> Any:
     from pbr_eval.datasets import load_reoffending_time
 
@@ -228,6 +238,7 @@ def _synthetic() -> Any:
 
 
 FACTORIES: dict[str, Callable[[], Any]] = {
+    "imputation": _imputation,
     "survival": _survival,
     "counterfactual": _counterfactual,
     "bootstrap": _bootstrap,

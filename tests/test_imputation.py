@@ -1,0 +1,151 @@
+"""Multiple imputation: R mice's pooled figures on the shared example, reproducibility, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pbr_eval
+from pbr_eval.exceptions import CovariateError, MissingColumnError, MissingValueError, OptionError
+from pbr_eval.imputation import from_completed
+from pbr_eval.inference.rubin import barnard_rubin_df, pool_scalar
+from pbr_eval.results import Results
+
+REF = Path(__file__).parent / "reference" / "r_mice"
+_spec = importlib.util.spec_from_file_location("r_mice_reference", REF / "make_reference.py")
+assert _spec is not None and _spec.loader is not None
+mr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mr)
+
+QUANTITIES = ("estimate", "std_error", "df", "fmi", "riv", "within", "between")
+
+
+@pytest.fixture(scope="module")
+def example() -> pd.DataFrame:
+    return mr.shared_example()
+
+
+@pytest.fixture(scope="module")
+def cells() -> pd.DataFrame:
+    return pd.read_csv(REF / "imputed_cells.csv")
+
+
+@pytest.fixture(scope="module")
+def pooled_r(example: pd.DataFrame, cells: pd.DataFrame) -> pbr_eval.ImputedResults:
+    imp = from_completed(mr.completed_from_cells(example, cells), example, **mr.ROLES)
+    return imp.estimate(method="regression", target="expected")
+
+
+@pytest.mark.parametrize("row", pd.read_csv(REF / "pooled.csv").to_dict(orient="records"),
+                         ids=lambda r: f"{r['outcome']}-{r['quantity']}")
+def test_pooled_equals_r_mice_pool_scalar(pooled_r: pbr_eval.ImputedResults, row: dict) -> None:
+    """Same imputations, regression adjustment in each, Rubin's rules: R mice to 1e-6 (relative)."""
+    got = pooled_r.pooled(row["outcome"], row["quantity"])
+    for q in QUANTITIES:
+        assert getattr(got, q) == pytest.approx(row[q], rel=1e-6, abs=1e-12), q
+    assert pooled_r.info["df_complete"] == row["dfcom"]
+
+
+def test_per_imputation_estimates_equal_r(pooled_r: pbr_eval.ImputedResults) -> None:
+    ref = pd.read_csv(REF / "per_imputation.csv")
+    got = pooled_r.per_imputation()
+    merged = ref.merge(got, on=["outcome", "imputation"], suffixes=("_r", ""))
+    assert len(merged) == len(ref) == 2 * mr.M
+    for c in ("non_intervention", "non_intervention_se", "effect", "std_error"):
+        np.testing.assert_allclose(merged[c], merged[f"{c}_r"], rtol=1e-8)
+
+
+def test_same_seed_gives_the_committed_imputations(example: pd.DataFrame,
+                                                   cells: pd.DataFrame) -> None:
+    imp = pbr_eval.impute(example, m=mr.M, seed=mr.SEED, **mr.ROLES)
+    for c, part in cells.groupby("covariate"):
+        for j, coh in enumerate(imp.cohorts, start=1):
+            np.testing.assert_array_equal(coh.data.loc[part["row"].to_numpy(), c].to_numpy(),
+                                          part[f"imp{j}"].to_numpy())
+    # observed values untouched, outcomes and treatment never imputed
+    for coh in imp.cohorts:
+        seen = example["age"].notna()
+        np.testing.assert_array_equal(coh.data.loc[seen, "age"], example.loc[seen, "age"])
+        np.testing.assert_array_equal(coh.data["reoffended"], example["reoffended"])
+    counts = imp.imputed.set_index("covariate")
+    assert counts.loc["age", "n_imputed"] == int(example["age"].isna().sum())
+    t = example["treated"] == 1
+    assert counts.loc["age", "n_imputed_treated"] == int((example["age"].isna() & t).sum())
+    other = pbr_eval.impute(example, m=2, seed=mr.SEED + 1, **mr.ROLES)
+    assert not np.array_equal(other.cohorts[0].X, imp.cohorts[0].X)
+
+
+def test_results_contract_round_trip_and_summary(pooled_r: pbr_eval.ImputedResults) -> None:
+    again = Results.from_dict(pooled_r.to_dict())
+    assert again.to_dict() == pooled_r.to_dict()
+    assert again.to_frame().equals(pooled_r.to_frame())
+    frame = pooled_r.to_frame()
+    assert list(frame.columns) == [c.name for c in pooled_r.schema]
+    p = pooled_r.pooled("reoffended")
+    assert frame.loc[0, "non_intervention_ci_lower"] < p.estimate < frame.loc[0,
+                                                                              "non_intervention_ci_upper"]
+    text = pooled_r.summary()
+    assert "pooled over 5 imputations" in text and "fraction of missing information" in text
+    assert "Values imputed: age" in text
+    assert len(pooled_r.balance()) == mr.M * 8
+
+
+def test_rubin_rules_by_hand() -> None:
+    q, u = [0.30, 0.34, 0.31, 0.33], [0.0004, 0.0005, 0.0004, 0.0006]
+    p = pool_scalar(q, u, df_complete=100)
+    b = np.var(q, ddof=1)
+    assert p.estimate == pytest.approx(np.mean(q))
+    assert p.total == pytest.approx(np.mean(u) + 1.25 * b)
+    lam = 1.25 * b / p.total
+    df_old = 3 / lam**2
+    df_obs = 101 / 103 * 100 * (1 - lam)
+    assert p.df == pytest.approx(df_old * df_obs / (df_old + df_obs))
+    assert barnard_rubin_df(4, b, p.total) == pytest.approx(df_old)
+    # imputations that agree: lambda floored, df close to the complete-data df
+    same = pool_scalar([0.3, 0.3], [0.01, 0.01], df_complete=50)
+    assert same.between == 0 and 40 < same.df < 50 and same.fmi < 0.05
+    with pytest.raises(ValueError, match="at least 2 imputations"):
+        pool_scalar([0.3], [0.01])
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        pool_scalar([0.3, 0.4], [0.01, -1])
+
+
+def test_errors_name_the_column_or_option(example: pd.DataFrame) -> None:
+    with pytest.raises(OptionError, match="`m` must be"):
+        pbr_eval.impute(example, m=1, **mr.ROLES)
+    with pytest.raises(MissingColumnError, match="agee"):
+        pbr_eval.impute(example, **{**mr.ROLES, "covariates": ["agee", "sex"]})
+    text_gap = example.assign(sex=example["sex"].where(example.index % 7 != 0))
+    with pytest.raises(CovariateError, match="Covariate 'sex' is text with"):
+        pbr_eval.impute(text_gap, **mr.ROLES)
+    with pytest.raises(MissingValueError, match="nothing to impute"):
+        pbr_eval.impute(example.fillna(30), **mr.ROLES)
+    with pytest.raises(OptionError, match="one row per person"):
+        pbr_eval.impute(example, period="year", **mr.ROLES)
+    with pytest.raises(OptionError, match="unexpected keyword.*caliper"):
+        pbr_eval.impute(example, caliper=0.2, **mr.ROLES)
+    with pytest.raises(OptionError, match="changes .* observed values of 'age'"):
+        shifted = example.assign(age=example["age"] + 1).fillna(30)
+        from_completed([shifted, shifted], example, **mr.ROLES)
+    with pytest.raises(OptionError, match="at least 2 data sets"):
+        from_completed([example], example, **mr.ROLES)
+
+
+def test_missing_outcome_rows_follow_missing_option(example: pd.DataFrame) -> None:
+    gap = example.assign(reoffended=example["reoffended"].where(example.index % 50 != 1))
+    with pytest.raises(MissingValueError, match="'reoffended'"):
+        pbr_eval.impute(gap, m=2, seed=1, iterations=2, **mr.ROLES)
+    imp = pbr_eval.impute(gap, m=2, seed=1, iterations=2, missing="drop", **mr.ROLES)
+    assert imp.cohorts[0].n_dropped == 40
+    assert not math.isnan(imp.cohorts[0].X).any()
+
+
+def test_cohort_missing_impute_points_to_impute(example: pd.DataFrame) -> None:
+    with pytest.raises(OptionError, match=r"missing='impute' makes several completed cohorts.*"
+                                          r"pbr_eval\.impute\(data"):
+        pbr_eval.Cohort(example, missing="impute", **mr.ROLES)
