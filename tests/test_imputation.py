@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +141,7 @@ def test_missing_outcome_rows_follow_missing_option(example: pd.DataFrame) -> No
         pbr_eval.impute(gap, m=2, seed=1, iterations=2, **mr.ROLES)
     imp = pbr_eval.impute(gap, m=2, seed=1, iterations=2, missing="drop", **mr.ROLES)
     assert imp.cohorts[0].n_dropped == 40
-    assert not math.isnan(imp.cohorts[0].X).any()
+    assert not np.isnan(imp.cohorts[0].X).any()
 
 
 def test_cohort_missing_impute_points_to_impute(example: pd.DataFrame) -> None:
