@@ -283,7 +283,9 @@ def report(
           :func:`pbr_eval.estimate_survival` (or its ``to_dict()``);
         * ``synthetic`` - the :class:`~pbr_eval.results.synthetic.SyntheticResults` of
           ``method="synthetic_control"`` or ``"sdid"`` (taken from ``results.extras`` when not
-          given; give it, or its ``to_dict()``, with a saved results file).
+          given; give it, or its ``to_dict()``, with a saved results file);
+        * ``interim`` - the :class:`~pbr_eval.results.survival.InterimPaymentResults` of
+          :func:`pbr_eval.interim_payment` (or its ``to_dict()``).
 
     Returns
     -------

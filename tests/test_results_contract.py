@@ -237,9 +237,19 @@ def _synthetic() -> Any:
     return pbr_eval.estimate(sim.cohort(), method="sdid").extras["synthetic"]
 
 
+def _interim_payment() -> Any:
+    from pbr_eval.datasets import load_reoffending_time
+
+    sim = load_reoffending_time()
+    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    return pbr_eval.interim_payment(pbr_eval.estimate_survival(cohort), cohort,
+                                    pay_for="no_outcome", price=1000.0)
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "imputation": _imputation,
     "survival": _survival,
+    "interim_payment": _interim_payment,
     "counterfactual": _counterfactual,
     "bootstrap": _bootstrap,
     "balance": _balance,

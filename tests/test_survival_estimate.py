@@ -85,7 +85,8 @@ def test_cox_g_computation_equals_r(ref_inputs, dataset):
 def test_results_face(ipw):
     f = ipw.to_frame()
     assert list(f["quantity"]) == ["outcome within 365 days",
-                                   "mean days free of the outcome, up to 365"]
+                                   "mean days free of the outcome, up to 365",
+                                   "mean days to the outcome, if within 365"]
     assert (f["non_intervention_ci_lower"] < f["non_intervention"]).all()
     assert (f["non_intervention"] < f["non_intervention_ci_upper"]).all()
     curves = ipw.curves()
@@ -184,3 +185,22 @@ def test_reduced_coverage():
     assert len(summary) == 2
     assert (summary["coverage"] >= 0.85).all(), summary
     assert (summary["bias"].abs() < 4 * summary["bias_mc_se"]).all(), summary
+
+
+def test_mean_time_to_the_outcome_recovers_the_truth():
+    """The JDL's time to first reoffence: mean days to it among those who had it within the window."""
+    sim = simulate_reoffending_time(n_treated=3_000, n_comparison=15_000, seed=11)
+    res = pbr_eval.estimate_survival(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="ipw")
+    got = res.time_to_outcome()
+    S = sim.curves.set_index("day")
+    for key in ("observed", "non_intervention"):
+        s = S[key].to_numpy()
+        truth = (s[:-1].sum() - 365 * s[-1]) / (1 - s[-1])
+        assert abs(got[key] - truth) < 3.5 * got[f"se_{key}"], (key, got[key], truth)
+    row = res.to_frame().iloc[2]
+    assert row["quantity"] == "mean days to the outcome, if within 365"
+    assert row["effect"] == pytest.approx(got["observed"] - got["non_intervention"])
+    assert row["std_error"] == pytest.approx(got["se_difference"])
+    short = pbr_eval.estimate_survival(pbr_eval.Cohort(sim.data, **sim.cohort_args),
+                                       method="ipw", horizon=180)
+    assert np.isnan(short.to_frame().iloc[2]["observed"])

@@ -50,8 +50,8 @@ from pbr_eval.datasets._common import check_count, check_seed
 from pbr_eval.datasets._simulate import simulate
 from pbr_eval.options import check_positive
 
-__all__ = ["TimeToEventSimulation", "simulate_reoffending_time", "load_reoffending_time",
-           "TIME_TO_EVENT_ARGS", "EXTRACTION_DATE"]
+__all__ = ["TimeToEventSimulation", "simulate_reoffending_time", "simulate_reoffending_interim",
+           "load_reoffending_time", "TIME_TO_EVENT_ARGS", "EXTRACTION_DATE"]
 
 #: Date the simulated data were extracted: the end of follow-up for everyone.
 EXTRACTION_DATE = "2025-03-31"
@@ -115,6 +115,15 @@ def _hazard_scale(frame: pd.DataFrame) -> np.ndarray:
     return -np.log1p(-expit(_reoffending._linear(coef, cov)))
 
 
+def _checked(n_treated: Any, n_comparison: Any, seed: Any, hazard_ratio: Any, shape: Any,
+             window: Any, release_span: Any) -> tuple[int, int, int, float, float, int, int]:
+    """Return the simulators' common options, checked."""
+    return (check_count("n_treated", n_treated), check_count("n_comparison", n_comparison),
+            check_seed(seed), check_positive("hazard_ratio", hazard_ratio),
+            check_positive("shape", shape), check_count("window", window),
+            check_count("release_span", release_span))
+
+
 def simulate_reoffending_time(
     *,
     n_treated: int = 600,
@@ -157,23 +166,37 @@ def simulate_reoffending_time(
     >>> sim.data.shape, list(sim.truth.index)
     ((600, 11), ['window_probability', 'rmst'])
     """
-    n_treated = check_count("n_treated", n_treated)
-    n_comparison = check_count("n_comparison", n_comparison)
-    seed = check_seed(seed)
-    hazard_ratio = check_positive("hazard_ratio", hazard_ratio)
-    shape = check_positive("shape", shape)
-    window = check_count("window", window)
-    release_span = check_count("release_span", release_span)
+    n_treated, n_comparison, seed, hazard_ratio, shape, window, release_span = _checked(
+        n_treated, n_comparison, seed, hazard_ratio, shape, window, release_span)
+    frame, t, days, rng = _latent(n_treated, n_comparison, seed, hazard_ratio, shape, [seed, 1])
+    follow = rng.integers(0, release_span, len(frame), endpoint=True)
+    censored = _dated(frame, days, follow, window)
+    params = {"n_treated": n_treated, "n_comparison": n_comparison, "seed": seed,
+              "hazard_ratio": hazard_ratio, "shape": shape, "window": window,
+              "release_span": release_span, "extraction_date": EXTRACTION_DATE,
+              "share_censored_in_window": float(censored.mean())}
+    return _simulation(frame, params)
+
+
+def _latent(n_treated: int, n_comparison: int, seed: int, hazard_ratio: float, shape: float,
+            key: list[int]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.random.Generator]:
+    """Covariates and programme entry, and the whole-day times to a first reoffence."""
     base = simulate("reoffending", n_treated=n_treated, n_comparison=n_comparison, seed=seed)
     frame = base.data[_COLUMNS].copy()
     t = frame["treated"].to_numpy() == 1
     c = _hazard_scale(frame) * np.where(t, hazard_ratio, 1.0)
-    rng = np.random.default_rng([seed, 1])
-    n = len(frame)
+    rng = np.random.default_rng(key)
     # S(t) = exp(-(t/365)^k c)  =>  T = 365 (E / c)^(1/k), E ~ Exp(1)
-    days = np.ceil(365.0 * (rng.exponential(1.0, n) / c) ** (1.0 / shape))
+    days = np.ceil(365.0 * (rng.exponential(1.0, len(frame)) / c) ** (1.0 / shape))
+    return frame, t, days, rng
+
+
+def _dated(frame: pd.DataFrame, days: np.ndarray, follow: np.ndarray, window: int) -> np.ndarray:
+    """Add release, first-reoffence and end dates (follow-up ``follow`` days to the extraction date).
+
+    Returns who is censored inside the window.
+    """
     end = pd.Timestamp(EXTRACTION_DATE)
-    follow = rng.integers(0, release_span, n, endpoint=True)
     released = end - pd.to_timedelta(follow, unit="D")
     seen = days <= follow
     reoffence = (released + pd.to_timedelta(np.where(seen, days, 0), unit="D")).where(seen)
@@ -181,11 +204,74 @@ def simulate_reoffending_time(
     frame["first_reoffence"] = pd.Series(reoffence.strftime("%Y-%m-%d"), index=frame.index,
                                          dtype=object).where(seen, None)
     frame["follow_up_end"] = EXTRACTION_DATE
-    censored = (~seen) & (follow < window)
+    return np.asarray((~seen) & (follow < window))
+
+
+def simulate_reoffending_interim(
+    *,
+    recruitment: int = 365,
+    cut_after: int = 182,
+    n_treated: int = 300, n_comparison: int = 3_000, seed: int = 20130401,
+    hazard_ratio: float = 0.8, shape: float = 0.7, window: int = 365,
+    release_span: int = 1_000,
+) -> TimeToEventSimulation:
+    """Simulate a programme cohort still in follow-up, and the count its window will end with.
+
+    Participants are released uniformly over ``recruitment`` days; the data
+    are cut (the extraction date) ``cut_after`` days after the last release,
+    so the last participants have had ``cut_after`` of the ``window`` days
+    (with the defaults: released over 12 months, cut 6 months after the last
+    release, "6 of 12 months"). Comparison people are released over the
+    ``release_span`` days before the cut, as in
+    :func:`simulate_reoffending_time` (same model, same covariates).
+
+    Parameters
+    ----------
+    n_treated, n_comparison : int
+        Programme participants and comparison people.
+    seed : int
+        Seed (the times use ``numpy.random.default_rng([seed, 2])``).
+    hazard_ratio, shape, window : float, float, int
+        As :func:`simulate_reoffending_time`.
+    recruitment : int, default 365
+        Days over which participants are released.
+    cut_after : int, default 182
+        Days from the last release to the cut-off.
+    release_span : int, default 1000
+        Comparison people's releases are spread over this many days before the cut.
+
+    Returns
+    -------
+    TimeToEventSimulation
+        The data at the cut-off; ``params["final_count"]``: participants
+        whose first reoffence falls within the window (what reconciliation
+        will count), ``params["outcomes_at_cut"]``: those seen by the cut.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import simulate_reoffending_interim
+    >>> sim = simulate_reoffending_interim(n_treated=100, n_comparison=500, seed=1)
+    >>> p = sim.params
+    >>> p["outcomes_at_cut"] <= p["final_count"] <= 100
+    True
+    """
+    n_treated, n_comparison, seed, hazard_ratio, shape, window, release_span = _checked(
+        n_treated, n_comparison, seed, hazard_ratio, shape, window, release_span)
+    recruitment = check_count("recruitment", recruitment)
+    cut_after = check_count("cut_after", cut_after)
+    frame, t, days, rng = _latent(n_treated, n_comparison, seed, hazard_ratio, shape, [seed, 2])
+    n = len(frame)
+    follow = np.where(t, rng.integers(cut_after, cut_after + recruitment, n, endpoint=True),
+                      rng.integers(0, release_span, n, endpoint=True))
+    censored = _dated(frame, days, follow, window)
+    final = (days <= window) & t
     params = {"n_treated": n_treated, "n_comparison": n_comparison, "seed": seed,
               "hazard_ratio": hazard_ratio, "shape": shape, "window": window,
-              "release_span": release_span, "extraction_date": EXTRACTION_DATE,
-              "share_censored_in_window": float(censored.mean())}
+              "recruitment": recruitment, "cut_after": cut_after, "release_span": release_span,
+              "extraction_date": EXTRACTION_DATE,
+              "share_censored_in_window": float(censored[t].mean()),
+              "final_count": int(final.sum()),
+              "outcomes_at_cut": int((final & (days <= follow)).sum())}
     return _simulation(frame, params)
 
 

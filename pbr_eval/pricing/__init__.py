@@ -48,6 +48,7 @@ from pbr_eval.pricing.sensitivity import (
     tipping_point,
 )
 from pbr_eval.pricing.tariff import PaymentStatement, Tariff
+from pbr_eval.pricing.time_based import TimeFreeMilestones
 
 __all__ = [
     "CONTRACT_OPTION_KINDS",
@@ -76,6 +77,7 @@ __all__ = [
     "AttachmentAndResults",
     "AttachmentFee",
     "Milestones",
+    "TimeFreeMilestones",
     "MinimumPerformanceLevel",
     "PaymentMechanism",
     "PaymentStatement",

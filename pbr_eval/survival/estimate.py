@@ -417,8 +417,9 @@ def estimate_survival(
     >>> cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
     >>> res = pbr_eval.estimate_survival(cohort, method="ipw")
     >>> f = res.to_frame()
-    >>> list(f["quantity"])
-    ['outcome within 365 days', 'mean days free of the outcome, up to 365']
+    >>> list(f["quantity"])  # doctest: +NORMALIZE_WHITESPACE
+    ['outcome within 365 days', 'mean days free of the outcome, up to 365',
+     'mean days to the outcome, if within 365']
     """
     check_choice("method", method, SURVIVAL_METHODS)
     check_choice("se", se, SURVIVAL_SE)
@@ -490,8 +491,7 @@ def _results(cohort: Cohort, name: str, spec: Any, method: str, d: _Data, design
         times=d.grid, observed=obs[:G], non_intervention=cf[:G], se_observed=sd(v1)[:G],
         se_non_intervention=sd(v0)[:G], se_difference=sd(vd)[:G], rmst=rm, counts=counts,
         at_risk_treated=at1, at_risk_comparison=at0, info=info, weights=weights, level=level,
-        covariance={k: c[:G, :G] for k, c in zip(("observed", "non_intervention", "cross"), cov,
-                                                 strict=True)},
+        covariance=dict(zip(("observed", "non_intervention", "cross"), cov, strict=True)),
     )
 
 

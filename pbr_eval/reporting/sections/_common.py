@@ -20,6 +20,7 @@ __all__ = [
     "not_available",
     "figure",
     "results_object",
+    "results_part",
     "with_text",
     "schema_table",
     "results_dict",
@@ -132,6 +133,23 @@ def results_object(obj: Any) -> Any:
         except PbrEvalError:
             return None
     return None
+
+
+def results_part(inputs: ReportInputs, part: str, kind: str, expected: str) -> Any:
+    """Return the results object given as the report part ``part`` (or its ``to_dict()``), or None.
+
+    None when the part is absent; :class:`~pbr_eval.exceptions.OptionError`
+    naming the part and what was ``expected`` when it is something else
+    (another kind of results).
+    """
+    given = inputs.get(part)
+    if given is None:
+        return None
+    obj = results_object(given)
+    if getattr(obj, "kind", None) != kind:
+        raise OptionError(f"`{part}` must be {expected} or its to_dict(); got "
+                          f"{type(given).__name__}.")
+    return obj
 
 
 def figure(obj: Any, name: str, inputs: ReportInputs, title: str, alt: str) -> Figure | None:
