@@ -168,7 +168,10 @@ def _survival_scenario() -> tuple[object, dict]:
 
     sim = load_reoffending_time()
     cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    return pbr_eval.estimate(cohort), {"survival": pbr_eval.estimate_survival(cohort)}
+    res = pbr_eval.estimate_survival(cohort)
+    return pbr_eval.estimate(cohort), {
+        "survival": res, "interim": pbr_eval.interim_payment(res, cohort, pay_for="avoided",
+                                                             price=2000.0)}
 
 
 def _staggered_scenario() -> tuple[object, dict]:
@@ -199,7 +202,7 @@ def _baseline_scenario() -> tuple[object, dict]:
 #: one of them: name -> (builder of (results, parts), report kinds, files to write).
 SCENARIOS = {
     "evaluation": (_evaluation_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
-    "survival": (_survival_scenario, ("pilot",), (".html", ".md", ".xlsx")),
+    "survival": (_survival_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
     "staggered": (_staggered_scenario, ("pilot",), (".html", ".md", ".xlsx")),
     "synthetic": (_synthetic_scenario, ("pilot",), (".html", ".md", ".xlsx")),
     "baseline": (_baseline_scenario, ("pilot", "tariff"), (".html", ".xlsx")),
