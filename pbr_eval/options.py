@@ -192,6 +192,16 @@ FAMILY_DESCRIPTIONS: dict[str, str] = {
 }
 __all__ += ["EstimatorFamily", "ESTIMATOR_FAMILIES", "FAMILY_DESCRIPTIONS"]
 
+#: Below this many clusters, ``method="did"`` with ``se="auto"`` and a cohort ``cluster`` uses
+#: the wild cluster restricted bootstrap instead of the cluster-robust (CRV1) normal interval,
+#: which is too narrow there: Cameron, Gelbach & Miller (2008) find CRV tests over-reject at
+#: every cluster count they simulate (5 to 30) while the wild cluster bootstrap-t does not,
+#: and MacKinnon & Webb (2018) show the same with few treated clusters. pbr_eval's own
+#: study (benchmarks/results/validate_wild.txt): 12 areas, CRV1 covers 0.893, the wild
+#: bootstrap 0.930.
+FEW_CLUSTERS = 30
+__all__ += ["FEW_CLUSTERS"]
+
 
 #: The propensity model: logistic regression, or any scikit-learn classifier
 #: passed as an object (``propensity=`` of every estimator that fits one).

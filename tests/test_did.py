@@ -140,3 +140,59 @@ def test_cohort_interval_uses_the_effect_se(model: str) -> None:
         assert f.loc[e.outcome, "non_intervention_se"] == pytest.approx(e.std_error)
         assert f.loc[e.outcome, "std_error"] == pytest.approx(e.std_error)
         assert g.loc[e.outcome, "non_intervention_se"] == pytest.approx(e.non_intervention_se)
+
+
+def test_few_clusters_switch_to_the_wild_cluster_bootstrap() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "vdfc", Path(__file__).parents[1] / "benchmarks" / "validate_did_few_clusters.py")
+    assert spec is not None and spec.loader is not None
+    vdfc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vdfc)
+    c = Cohort(vdfc.panel(np.random.default_rng(3)), treatment="treated", outcome="y",
+               covariates=[], unit_id="person", period="period", cluster="area", min_treated=1)
+    auto = estimate(c, method="did", post=4)
+    crv = estimate(c, method="did", post=4, se="cluster")
+    few = auto.info["few_clusters"]["y"]
+    assert few["n_clusters"] == 12 and few["full_enumeration"] and few["n_draws"] == 4096
+    assert "wild cluster restricted bootstrap" in auto.estimates[0].se_method
+    assert any("Only 12 clusters" in n for n in auto.info["notes"])
+    assert auto.estimates[0].effect == crv.estimates[0].effect
+    assert few["crv_std_error"] == pytest.approx(crv.estimates[0].std_error, rel=1e-8)
+    # the implied SE spans the bootstrap's interval at 95%
+    assert 2 * 1.959964 * auto.estimates[0].std_error == pytest.approx(
+        few["upper"] - few["lower"], rel=1e-6)
+    off = estimate(c, method="did", post=4, few_clusters=0)
+    assert "few_clusters" not in off.info
+    assert off.estimates[0].std_error == crv.estimates[0].std_error
+
+
+@pytest.mark.slow
+def test_reduced_coverage_few_clusters() -> None:
+    """12 areas, 80 panels: the automatic wild bootstrap covers at least as often as CRV1.
+
+    The full study is benchmarks/validate_did_few_clusters.py; this guard fails below 0.85.
+    """
+    import importlib.util
+    import warnings
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "vdfc", Path(__file__).parents[1] / "benchmarks" / "validate_did_few_clusters.py")
+    assert spec is not None and spec.loader is not None
+    vdfc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vdfc)
+    rng = np.random.default_rng(77)
+    ok_w, ok_c = [], []
+    for _ in range(80):
+        c = Cohort(vdfc.panel(rng), treatment="treated", outcome="y", covariates=[],
+                   unit_id="person", period="period", cluster="area", min_treated=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PreTrendWarning)
+            for se, ok in (("auto", ok_w), ("cluster", ok_c)):
+                f = estimate(c, method="did", post=4, se=se).to_frame().iloc[0]
+                ok.append(f["ci_lower"] <= vdfc.EFFECT <= f["ci_upper"])
+    assert np.mean(ok_w) >= 0.85 and np.mean(ok_w) >= np.mean(ok_c), (np.mean(ok_w),
+                                                                      np.mean(ok_c))

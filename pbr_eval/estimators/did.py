@@ -28,7 +28,17 @@ from pbr_eval.cohort import Cohort, DroppedRows
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators.base import ESTIMATORS, Estimator, base_info, register, weights_series
 from pbr_eval.exceptions import EstimationError, OptionError, PreTrendWarning
-from pbr_eval.options import DID_ADJUST, DID_MODELS, DID_SE, DidSE, check_choice
+from pbr_eval.inference.wild import WildInterval, wild_cluster_interval
+from pbr_eval.options import (
+    DEFAULT_LEVEL,
+    DID_ADJUST,
+    DID_MODELS,
+    DID_SE,
+    FEW_CLUSTERS,
+    DidSE,
+    check_choice,
+    check_int,
+)
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
 
 __all__ = ["DifferenceInDifferences", "panel_ols"]
@@ -156,6 +166,15 @@ class DifferenceInDifferences(Estimator):
         Cluster the standard errors by unit (``"unit"``) or by the cohort's
         ``cluster`` (e.g. local authority). ``"auto"``: the cohort's cluster
         when it has one, else unit.
+    few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
+        With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
+        this, the interval comes from the wild cluster restricted bootstrap
+        (below); 0 never uses it. ``se="cluster"`` always gives the
+        cluster-robust standard error.
+    seed : int, default 0
+        Seed of the wild bootstrap's draws when they are not all enumerated
+        (more than 13 clusters); fixed by default so that a report's numbers
+        repeat.
 
     Notes
     -----
@@ -177,10 +196,34 @@ class DifferenceInDifferences(Estimator):
     trends; the pre-trend test has low power, and passing it does not
     prove the assumption (Roth 2022).
 
+    **Few clusters.** With few clusters the cluster-robust standard error is
+    too small and its normal interval under-covers (Cameron, Gelbach &
+    Miller 2008). Below ``few_clusters`` clusters (and with ``model="2x2"``
+    and ``adjust="none"``, where the effect is one OLS coefficient), the
+    effect's interval is the wild cluster restricted bootstrap test inverted
+    (:func:`pbr_eval.inference.wild.wild_cluster_interval`: Rademacher
+    weights, all ``2^G`` sign patterns up to 13 clusters, else 9,999 seeded
+    draws; Webb's six-point weights below 10 clusters). The reported
+    standard error is the one that interval implies (its width over
+    ``2 x 1.96``), so the default 95% interval is the bootstrap's width
+    centred on the estimate; the bootstrap's own limits, its p-value and the
+    cluster-robust standard error are in ``info["few_clusters"]``, and
+    ``se_method`` and ``info["notes"]`` say which was used. The
+    non-intervention standard error for the *expected* rate stays the
+    cluster-robust one. In 1,000 simulated 12-area panels
+    (``benchmarks/results/validate_did_few_clusters.txt``) this interval
+    held the true effect 0.953 of the time (Monte Carlo SE 0.007), the
+    cluster-robust one 0.901 (0.009).
+
     References
     ----------
     Angrist & Pischke (2009); Bertrand, Duflo & Mullainathan (2004);
     Abadie (2005); Roth (2022).
+    Cameron, A. C., Gelbach, J. B. & Miller, D. L. (2008). Bootstrap-based
+    improvements for inference with clustered errors. Review of Economics
+    and Statistics 90(3), 414-427.
+    MacKinnon, J. G. & Webb, M. D. (2018). The wild bootstrap for few
+    (treated) clusters. Econometrics Journal 21(2), 114-135.
 
     Examples
     --------
@@ -205,11 +248,17 @@ class DifferenceInDifferences(Estimator):
         adjust: str = "none",
         post: Any = None,
         se: DidSE = "auto",
+        few_clusters: int = FEW_CLUSTERS,
+        seed: int | None = 0,
     ) -> None:
         self.model = check_choice("model", model, DID_MODELS)
         self.adjust = check_choice("adjust", adjust, DID_ADJUST)
         self.post = post
         self.se = check_choice("se", se, self.se_kinds)
+        self.few_clusters = check_int("few_clusters", few_clusters, minimum=0)
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise OptionError(f"`seed` must be a non-negative integer or None; got {seed!r}.")
+        self.seed = seed
 
     # ------------------------------------------------------------ helpers
     def _periods(self, cohort: Cohort) -> tuple[list[Any], list[Any], list[Any]]:
@@ -315,7 +364,17 @@ class DifferenceInDifferences(Estimator):
         estimates = []
         event_tables: dict[str, pd.DataFrame] = {}
         pretrend: dict[str, dict[str, float]] = {}
-        for name in cohort.outcomes:
+        n_cl = int(pd.unique(sat_clusters).size)
+        # the recommended choice (se="auto") only: se="cluster" asks for the cluster-robust SE
+        wild = self.se == "auto" and clusters is not None and n_cl < self.few_clusters
+        if wild and (self.model != "2x2" or self.adjust != "none"):
+            wild = False
+            info["notes"].append(
+                f"Only {n_cl:,} clusters: the cluster-robust interval is likely too narrow. The "
+                "wild cluster bootstrap is used only with model='2x2' and adjust='none'.")
+        few: dict[str, dict[str, Any]] = {}
+        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        for name, stream in zip(cohort.outcomes, streams, strict=True):
             y = cohort.y(name)[keep]
             b, V, G = pooled_ols_clustered(y, sat, sat_clusters, weights)
             a = np.array([1.0, 1.0, 1.0, 0.0])
@@ -328,6 +387,19 @@ class DifferenceInDifferences(Estimator):
             else:
                 effect = float(b[3])
                 eff_se = float(np.sqrt(V[3, 3]))
+            se_method = (f"clustered by {'unit' if se == 'unit' else cohort.cluster} "
+                         f"({G:,} clusters; linearmodels PanelOLS cov_type='clustered')")
+            if wild:
+                wi = wild_cluster_interval(sat, y, sat_clusters, 3, level=DEFAULT_LEVEL,
+                                           seed=stream)
+                few[name] = _few_cluster_record(wi)
+                z = float(stats.norm.ppf(0.5 + DEFAULT_LEVEL / 2))
+                eff_se = (wi.upper - wi.lower) / (2 * z)
+                se_method = (
+                    f"wild cluster restricted bootstrap over {G:,} clusters of {cohort.cluster} "
+                    f"(fewer than {self.few_clusters:,}; {wi.weights} weights, {wi.n_draws:,} "
+                    f"draws{', all enumerated' if wi.full_enumeration else ''}); standard error "
+                    "implied by its interval")
             m_tp = (tk * pk) > 0
             observed = float(np.average(y[m_tp], weights=wk[m_tp]))
             y_all = cohort.y(name)
@@ -338,9 +410,7 @@ class DifferenceInDifferences(Estimator):
                 n_comparison=int(pd.unique(ent[tk == 0]).size),
                 observed=observed, non_intervention=observed - effect,
                 non_intervention_se=ni_se, effect=effect, std_error=eff_se,
-                naive_comparison=naive, cohort_std_error=eff_se,
-                se_method=(f"clustered by {'unit' if se == 'unit' else cohort.cluster} "
-                           f"({G:,} clusters; linearmodels PanelOLS cov_type='clustered')"),
+                naive_comparison=naive, cohort_std_error=eff_se, se_method=se_method,
             ))
             if len(periods) > 2:
                 table, test = self._event_study(y, tk, tim, ent, weights, clusters, periods,
@@ -358,8 +428,14 @@ class DifferenceInDifferences(Estimator):
                        "doubtful. Consider adjust='ipw' or 'entropy', or another comparison group.")
                 warnings.warn(msg, PreTrendWarning, stacklevel=2)
                 info["notes"].append(msg)
+        if few:
+            info["few_clusters"] = few
+            info["notes"].append(
+                f"Only {n_cl:,} clusters (fewer than {self.few_clusters:,}): the effect's interval "
+                "is the wild cluster restricted bootstrap's (Cameron, Gelbach & Miller 2008), "
+                "because the cluster-robust one is too narrow with few clusters.")
         info.update({"estimand": "ATT", "model": self.model, "adjust": self.adjust, "se": se,
-                     "pre_periods": pre, "post_periods": post})
+                     "pre_periods": pre, "post_periods": post, "seed": self.seed})
         last_pre = cohort.data[cohort.period].to_numpy() == pre[-1]
         Xp = cohort.X[last_pre]
         balance = BalanceTable(Xp, cohort.design_columns, t[last_pre], w[last_pre],
@@ -393,3 +469,11 @@ class DifferenceInDifferences(Estimator):
         stat = float(bp @ np.linalg.solve(Vp, bp))
         p = float(stats.chi2.sf(stat, len(pre_cols)))
         return table, {"statistic": stat, "df": float(len(pre_cols)), "p_value": p}
+
+
+def _few_cluster_record(wi: WildInterval) -> dict[str, Any]:
+    """Return the wild bootstrap's own figures, as ``info["few_clusters"][outcome]`` keeps them."""
+    return {"lower": wi.lower, "upper": wi.upper, "p_value": wi.p_value, "level": wi.level,
+            "crv_std_error": wi.crv_std_error, "n_clusters": wi.n_clusters,
+            "n_draws": wi.n_draws, "weights": wi.weights,
+            "full_enumeration": wi.full_enumeration}
