@@ -12,10 +12,10 @@ Causal Inference 5(1).
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy import optimize
-from scipy.special import logsumexp
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
@@ -122,15 +122,30 @@ def entropy_weights(
             "comparison pool."
         )
 
+    # The solver asks for the value and gradient, then the Hessian, at the same lambda:
+    # the weights of the last lambda are kept, so each lambda costs one pass for the
+    # weights (one exp) and one for the gradient (and one Gram pass for the Hessian).
+    last: dict[str, Any] = {}
+
+    def weights(lam: np.ndarray) -> tuple[float, np.ndarray]:
+        key = lam.tobytes()
+        if last.get("key") != key:
+            a = Dc @ lam
+            top = float(a.max()) if a.size else 0.0
+            if not np.isfinite(top):
+                top = 0.0
+            e = np.exp(a - top, out=a)
+            total = float(e.sum())
+            e /= total
+            last.update(key=key, lse=top + np.log(total), p=e)
+        return last["lse"], last["p"]
+
     def fun(lam: np.ndarray) -> tuple[float, np.ndarray]:
-        a = Dc @ lam
-        lse = logsumexp(a)
-        p = np.exp(a - lse)
+        lse, p = weights(lam)
         return float(lse), Dc.T @ p
 
     def hess(lam: np.ndarray) -> np.ndarray:
-        a = Dc @ lam
-        p = np.exp(a - logsumexp(a))
+        p = weights(lam)[1]
         H = design_gram(Dc, p)  # block by block: no n x q temporary
         return H[1:, 1:] - np.outer(H[0, 1:], H[0, 1:])
 
@@ -156,8 +171,7 @@ def entropy_weights(
                 break
             h /= 2
         lam, f0, g0 = lam - h * step, f1, g1
-    a = Dc @ lam
-    p = np.exp(a - logsumexp(a))
+    p = weights(lam)[1]
     gap = np.abs(Dc.T @ p)
     if not np.all(np.isfinite(gap)) or gap.max() > BALANCE_TOL:
         order = np.argsort(-np.nan_to_num(gap, nan=np.inf))[:4]
