@@ -270,6 +270,20 @@ def fit_outcome(
                     # fitted probabilities of 0 or 1: separation, reported as such below
                     return beta, eta, False, it
                 raise singular(err) from err
+            # Newton decrement: the step would raise the log-likelihood by about
+            # score'step / 2. Negligible (with the step): take it and stop; small
+            # (inside the quadratic region): take it without a line search. Either way
+            # the log-likelihood pass is saved; the iterates are those of the line search,
+            # which accepts the full step there.
+            decrement = float(sums.score @ step) / 2
+            largest = float(np.max(np.abs(step)))
+            if decrement < tol * abs(ll) and largest < 1e-7:
+                beta = beta + step
+                return beta, design_matvec(Xs, beta, **std), True, it
+            if decrement < 1e-3 * abs(ll) and largest < 0.1:
+                beta = beta + step
+                eta = design_matvec(Xs, beta, **std)
+                continue
             s = 1.0
             while True:
                 new_beta = beta + s * step
