@@ -38,7 +38,7 @@ import numpy as np
 
 from pbr_eval.distributed.cohort import DistributedCohort
 from pbr_eval.distributed.models import fit_logit_distributed
-from pbr_eval.estimators._overlap import SMD_LIMIT, _warn
+from pbr_eval.estimators._overlap import _warn, poor_balance_note
 from pbr_eval.estimators.base import base_info, weighted_difference
 from pbr_eval.exceptions import OptionError
 from pbr_eval.models.logit import LogitFit
@@ -385,14 +385,5 @@ def _balance_note(frame: Any, names: list[str], layout: Sequence[tuple[str, Any]
     """:func:`pbr_eval.estimators._overlap.balance_warning` on the design columns (reference levels left out)."""
     design = [nm for nm, how in layout if not isinstance(how, tuple)]
     smd = np.abs(frame.loc[design, "smd_after"].to_numpy(float))
-    bad = np.flatnonzero(smd > SMD_LIMIT)
-    if bad.size == 0:
-        return None
-    order = bad[np.argsort(-smd[bad], kind="stable")][:3]
-    shown = ", ".join(f"'{design[j]}' (|SMD| {smd[j]:.2f})" for j in order)
-    return _warn(
-        f"Poor overlap ({method}): after adjustment the groups still differ on {shown}, "
-        f"above {SMD_LIMIT:g}: the comparison group does not resemble the programme group, so "
-        "the non-intervention estimate rests on people unlike them. Tighten the match (a "
-        "caliper, exact matching on those covariates, a smaller `ratio`), restrict the "
-        "comparison pool, or report the imbalance with the estimate.", 4)
+    note = poor_balance_note(smd, design, method)
+    return None if note is None else _warn(note, 4)

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
+from pbr_eval.models.glm import outcome_separation_error, propensity_separation_error
 from pbr_eval.models.logit import LogitFit, fit_logit
 from pbr_eval.models.outcome import OutcomeFit, fit_outcome
 
@@ -275,16 +276,7 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
             break
     n_extreme = cur["extreme"] - cur["harmless"]
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
-        order = np.argsort(-np.abs(beta[1:]))[:3]
-        involved = ", ".join(f"'{names[j]}'" for j in order)
-        what = (f"{n_extreme:,} fitted probabilities are 0 or 1" if n_extreme
-                else f"it did not converge in {max_iter} iterations")
-        raise EstimationError(
-            f"The logistic model separates the groups perfectly or nearly so ({what}). "
-            f"The covariates most involved are {involved}: some of their values occur in only "
-            "one group. Coarsen or drop them, restrict the comparison pool to people like the "
-            "programme's, or use exact matching on them."
-        )
+        raise propensity_separation_error(beta, names, n_extreme, max_iter)
     params = A @ beta
     info_final = A.T @ cur["H"] @ A  # the information at the estimate, as fit_logit
     try:
@@ -480,14 +472,7 @@ def fit_glms_distributed(cohort: Any, families: Sequence[str], sel: RowSelection
             continue
         c = cur[j]
         if c["extreme"] or not state[j]["converged"] or not np.all(np.isfinite(b)):
-            order = np.argsort(-np.abs(b[1:]))[:3]
-            involved = ", ".join(f"'{names[i]}'" for i in order)
-            what = (f"{c['extreme']:,} fitted probabilities are 0 or 1" if c["extreme"]
-                    else f"it did not converge in {max_iter} iterations")
-            out[j] = EstimationError(
-                f"The {families[j]} outcome model cannot be estimated ({what}); the covariates "
-                f"most involved are {involved}. Some of their values occur only with one outcome "
-                "value; coarsen or drop them, or use outcome_model='linear'.")
+            out[j] = outcome_separation_error(families[j], b, names, c["extreme"], max_iter)
             continue
         out[j] = OutcomeFit(families[j], A @ b, c["H"], n_iter=state[j]["it"])
     return out

@@ -27,6 +27,7 @@ Science 25(1), 1-21.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -98,19 +99,28 @@ def balance_warning(cohort: Cohort, w: np.ndarray, method: str, *, estimand: str
         The note, or None when balance is acceptable.
     """
     smd = np.abs(smd_after(cohort.X, cohort.t, w, estimand=estimand))
+    note = poor_balance_note(smd, cohort.design_columns, method, hint)
+    return None if note is None else _warn(note, stacklevel)
+
+
+def poor_balance_note(smd: np.ndarray, names: Sequence[str], method: str,
+                      hint: str = "") -> str | None:
+    """Return the note of :func:`balance_warning` from each column's |SMD| after adjustment (None: fine).
+
+    Shared with the distributed matching (:mod:`pbr_eval.distributed.matching`), which
+    has the |SMD| from reduced moments.
+    """
     bad = np.flatnonzero(smd > SMD_LIMIT)
     if bad.size == 0:
         return None
     order = bad[np.argsort(-smd[bad], kind="stable")][:3]
-    shown = ", ".join(f"'{cohort.design_columns[j]}' (|SMD| {smd[j]:.2f})" for j in order)
-    return _warn(
+    shown = ", ".join(f"'{names[j]}' (|SMD| {smd[j]:.2f})" for j in order)
+    return (
         f"Poor overlap ({method}): {hint}after adjustment the groups still differ on {shown}, "
         f"above {SMD_LIMIT:g}: the comparison group does not resemble the programme group, so "
         "the non-intervention estimate rests on people unlike them. Tighten the match (a "
         "caliper, exact matching on those covariates, a smaller `ratio`), restrict the "
-        "comparison pool, or report the imbalance with the estimate.",
-        stacklevel,
-    )
+        "comparison pool, or report the imbalance with the estimate.")
 
 
 def range_warning(cohort: Cohort, method: str, *, stacklevel: int = 3) -> str | None:

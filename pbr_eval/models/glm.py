@@ -22,11 +22,13 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
+from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_sums
 
 __all__ = ["GLMSums", "canonical_mean", "glm_loglik", "glm_sums"]
@@ -167,3 +169,44 @@ def glm_sums(
     info, score = design_sums(X, v, resid, center=center, scale=scale)
     ll = glm_loglik(family, y, eta, weights) if loglik and family != "linear" else float("nan")
     return GLMSums(score, info, ll)
+
+
+def _failure(beta: np.ndarray, names: Sequence[str], n_extreme: int,
+             max_iter: int) -> tuple[str, str]:
+    """Return what went wrong and the three covariates with the largest coefficients, quoted."""
+    order = np.argsort(-np.abs(beta[1:]))[:3]
+    involved = ", ".join(f"'{names[j]}'" for j in order)
+    what = (f"{n_extreme:,} fitted probabilities are 0 or 1" if n_extreme
+            else f"it did not converge in {max_iter} iterations")
+    return what, involved
+
+
+def propensity_separation_error(beta: np.ndarray, names: Sequence[str], n_extreme: int,
+                                max_iter: int) -> EstimationError:
+    """Return the error of a logistic propensity model that separates the groups or does not converge.
+
+    One message for the in-memory fit (:func:`pbr_eval.models.logit.fit_logit`) and the
+    distributed one (:func:`pbr_eval.distributed.models.fit_logit_distributed`).
+    """
+    what, involved = _failure(beta, names, n_extreme, max_iter)
+    return EstimationError(
+        f"The logistic model separates the groups perfectly or nearly so ({what}). "
+        f"The covariates most involved are {involved}: some of their values occur in only "
+        "one group. Coarsen or drop them, restrict the comparison pool to people like the "
+        "programme's, or use exact matching on them."
+    )
+
+
+def outcome_separation_error(family: str, beta: np.ndarray, names: Sequence[str],
+                             n_extreme: int, max_iter: int) -> EstimationError:
+    """Return the error of a logistic or Poisson outcome model that separates or does not converge.
+
+    One message for :func:`pbr_eval.models.outcome.fit_outcome` and
+    :func:`pbr_eval.distributed.models.fit_glms_distributed`.
+    """
+    what, involved = _failure(beta, names, n_extreme, max_iter)
+    return EstimationError(
+        f"The {family} outcome model cannot be estimated ({what}); the covariates most "
+        f"involved are {involved}. Some of their values occur only with one outcome value; "
+        "coarsen or drop them, or use outcome_model='linear'."
+    )

@@ -17,6 +17,7 @@ from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_gram, design_sums, row_blocks
+from pbr_eval.models.glm import propensity_separation_error
 from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -284,19 +285,7 @@ def fit_logit(
         extreme &= ~harmless
     n_extreme = int(extreme.sum())
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
-        order = np.argsort(-np.abs(beta[1:]))[:3]
-        involved = ", ".join(f"'{names[j]}'" for j in order)
-        what = (
-            f"{n_extreme:,} fitted probabilities are 0 or 1"
-            if n_extreme
-            else f"it did not converge in {max_iter} iterations"
-        )
-        raise EstimationError(
-            f"The logistic model separates the groups perfectly or nearly so ({what}). "
-            f"The covariates most involved are {involved}: some of their values occur in only "
-            "one group. Coarsen or drop them, restrict the comparison pool to people like the "
-            "programme's, or use exact matching on them."
-        )
+        raise propensity_separation_error(beta, names, n_extreme, max_iter)
     if _standardised_start:
         return LogitFit(params=beta, cov=np.empty((0, 0)), n_iter=it, loglik=ll,
                         n_vanishing=n_vanishing)

@@ -15,7 +15,12 @@ import numpy as np
 
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.inference.design import design_gram, design_matvec, design_sums
-from pbr_eval.models.glm import canonical_mean, glm_loglik, glm_sums
+from pbr_eval.models.glm import (
+    canonical_mean,
+    glm_loglik,
+    glm_sums,
+    outcome_separation_error,
+)
 from pbr_eval.options import OUTCOME_MODELS
 
 __all__ = ["OutcomeFit", "fit_outcome", "resolve_outcome_model", "FAMILY_FOR_TYPE",
@@ -316,15 +321,7 @@ def fit_outcome(
     else:
         n_extreme = 0
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
-        order = np.argsort(-np.abs(beta[1:]))[:3]
-        involved = ", ".join(f"'{names[j]}'" for j in order)
-        what = (f"{n_extreme:,} fitted probabilities are 0 or 1" if n_extreme
-                else f"it did not converge in {max_iter} iterations")
-        raise EstimationError(
-            f"The {model} outcome model cannot be estimated ({what}); the covariates most "
-            f"involved are {involved}. Some of their values occur only with one outcome value; "
-            "coarsen or drop them, or use outcome_model='linear'."
-        )
+        raise outcome_separation_error(model, beta, names, n_extreme, max_iter)
     info = design_gram(X, w * v, **std)
     Ainv = np.linalg.inv(A)
     return OutcomeFit(model, A @ beta, Ainv.T @ info @ Ainv, n_iter=it)
