@@ -50,6 +50,15 @@ from pbr_eval import Cohort, estimate
 
 #: MatchIt's time for nearest matching on the 20,000 x 1,000,000 design (issue 17's record).
 MATCHIT_SECONDS = {(20_000, 1_000_000): 5.0}
+#: Issue 17's acceptance bars by size: seconds per estimator (and as a multiple of the
+#: logistic fit), seconds for the Cohort build plus nearest matching, peak memory (MB).
+BARS: dict[tuple[int, int], dict[str, Any]] = {
+    (20_000, 1_000_000): {"methods": ("ipw", "regression", "aipw", "ipwra", "entropy"),
+                          "seconds": 1.0, "x_logit": 2.0, "cohort_nearest": 0.5,
+                          "peak_mb": 1.5 * 1024},
+    (100_000, 10_000_000): {"methods": ("ipw", "aipw"), "seconds": 6.0, "x_logit": None,
+                            "cohort_nearest": 6.0, "peak_mb": 4 * 1024},
+}
 METHODS = ("ipw", "regression", "aipw", "ipwra", "entropy", "nearest")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -115,11 +124,12 @@ def run(n1: int, n0: int, repeat: int, methods: list[str]) -> list[str]:
     load0 = os.getloadavg()
     df = make_data(n1, n0)
     covs = [f"x{j}" for j in range(10)]
-    builds = []
+    builds, build_cpus = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         cohort = Cohort(df, treatment="treated", outcome=["y", "z"], covariates=covs)
         builds.append(time.perf_counter() - t0)
+        build_cpus.append(time.process_time() - c0)
     role_mb = cohort.data.memory_usage(deep=True).sum() / 2**20
     Z = np.column_stack([np.ones(cohort.n), cohort.X])
     t = cohort.t.astype(float)
@@ -138,12 +148,13 @@ def run(n1: int, n0: int, repeat: int, methods: list[str]) -> list[str]:
     base_mb = rss_mb()
     matchit = MATCHIT_SECONDS.get((n1, n0))
     build = statistics.median(builds)
+    build_cpu = statistics.median(build_cpus)
     lines = [
         f"## {n1:,} treated x {n0:,} comparison units, 10 covariates, two outcomes",
         "",
         f"References in this run (median of {repeat}): one plain numpy Newton logistic fit "
         f"{logit:.2f} s ({logit_cpu:.2f} s CPU); one sort of {cohort.n:,} scores {sort:.3f} s; building the Cohort "
-        f"{build:.2f} s. Role columns {role_mb:,.0f} MB; the parent process (data frame and "
+        f"{build:.2f} s ({build_cpu:.2f} s CPU). Role columns {role_mb:,.0f} MB; the parent process (data frame and "
         f"Cohort) {base_mb:,.0f} MB at the fork.",
         "",
         "| method | median wall s | CPU s | x logistic fit (wall) | x logistic fit (CPU) "
@@ -151,6 +162,7 @@ def run(n1: int, n0: int, repeat: int, methods: list[str]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     ctx = mp.get_context("fork")
+    measured: dict[str, tuple[float, float, float]] = {}
     for method in methods:
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, args=(cohort, method, repeat, send))
@@ -161,16 +173,54 @@ def run(n1: int, n0: int, repeat: int, methods: list[str]) -> list[str]:
         vs_matchit = (f"{(wall + build) / matchit:.2f} (with the Cohort)"
                       if matchit and method == "nearest" else "")
         cpu = statistics.median(cpus)
+        measured[method] = (wall, cpu, base_mb + growth)
         lines.append(
             f"| {method} | {wall:.2f} | {cpu:.2f} | {wall / logit:.2f} | {cpu / logit_cpu:.2f} | "
             f"{vs_matchit} | {base_mb + growth:,.0f} | {growth:,.0f} | "
             f"{growth / role_mb:.1f} |")
         if method == "nearest":
-            lines.append(f"| Cohort + nearest | {wall + build:.2f} | | | | | | | |")
+            lines.append(f"| Cohort + nearest | {wall + build:.2f} | {cpu + build_cpu:.2f} | | "
+                         "| | | | |")
+    bars = BARS.get((n1, n0))
+    if bars:
+        lines += ["", acceptance(bars, measured, build, build_cpu, logit, logit_cpu)]
     load1 = os.getloadavg()
     lines += ["", f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load0)}; "
               f"after: {', '.join(f'{x:.1f}' for x in load1)} on {os.cpu_count()} CPUs.", ""]
     return lines
+
+
+def acceptance(bars: dict[str, Any], measured: dict[str, tuple[float, float, float]],
+               build: float, build_cpu: float, logit: float, logit_cpu: float) -> str:
+    """One paragraph: each of issue 17's bars for this size, its figure (wall and CPU) and met or not.
+
+    The bars are wall seconds on an idle machine; on a loaded one read the CPU figures.
+    """
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    parts = []
+    for m in bars["methods"]:
+        if m not in measured:
+            continue
+        wall, cpu, _ = measured[m]
+        text = (f"{m} {wall:.2f} s wall / {cpu:.2f} s CPU (bar {bars['seconds']:g} s: "
+                f"{verdict(wall <= bars['seconds'])} wall, {verdict(cpu <= bars['seconds'])} CPU")
+        if bars["x_logit"]:
+            text += (f"; {cpu / logit_cpu:.2f}x the logistic fit's CPU, bar {bars['x_logit']:g}x: "
+                     f"{verdict(cpu / logit_cpu <= bars['x_logit'])}")
+        parts.append(text + ")")
+    if "nearest" in measured:
+        wall, cpu, _ = measured["nearest"]
+        parts.append(f"Cohort + nearest {wall + build:.2f} s wall / {cpu + build_cpu:.2f} s CPU "
+                     f"(bar {bars['cohort_nearest']:g} s: "
+                     f"{verdict(wall + build <= bars['cohort_nearest'])} wall, "
+                     f"{verdict(cpu + build_cpu <= bars['cohort_nearest'])} CPU)")
+    if measured:
+        peak = max(v[2] for v in measured.values())
+        parts.append(f"largest peak {peak:,.0f} MB (bar {bars['peak_mb']:,.0f} MB: "
+                     f"{verdict(peak <= bars['peak_mb'])})")
+    return "Acceptance (issue 17): " + "; ".join(parts) + "."
 
 
 def machine() -> str:
