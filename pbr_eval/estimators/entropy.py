@@ -23,7 +23,7 @@ from pbr_eval.estimators._att import reject_panel, resolve_se
 from pbr_eval.estimators._outcome_se import outcome_estimate, working_outcome_model
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.exceptions import InfeasibleBalanceError
-from pbr_eval.inference.design import design_gram
+from pbr_eval.inference.design import design_gram, row_blocks
 from pbr_eval.options import ENTROPY_MOMENTS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
@@ -104,12 +104,22 @@ def entropy_weights(
     >>> round(float(w[~t] @ C[~t, 0]), 10)
     1.5
     """
-    s = C.std(axis=0)
+    # Memory: one standardised copy D of the constraint columns (returned); the
+    # comparison rows are selected by zero weights, never copied (at 10 million rows a
+    # copy is 0.8 GB), and the sums over them run block by block.
+    n, q = C.shape
+    centre = C.mean(axis=0)
+    sq = np.zeros(q)
+    for rows in row_blocks(n):
+        dev = C[rows] - centre
+        sq += np.einsum("ij,ij->j", dev, dev)
+    s = np.sqrt(sq / max(n, 1))
     s[s == 0] = 1.0
     D = C / s
     tau = D[t].mean(axis=0)
-    Dc = D[~t] - tau
-    lo, hi = Dc.min(axis=0), Dc.max(axis=0)
+    comparison = ~np.asarray(t, dtype=bool)
+    lo = np.min(D, axis=0, where=comparison[:, None], initial=np.inf) - tau
+    hi = np.max(D, axis=0, where=comparison[:, None], initial=-np.inf) - tau
     rng_ = hi - lo
     edge = (lo >= -1e-12 * np.maximum(rng_, 1)) | (hi <= 1e-12 * np.maximum(rng_, 1))
     if edge.any():
@@ -130,7 +140,9 @@ def entropy_weights(
     def weights(lam: np.ndarray) -> tuple[float, np.ndarray]:
         key = lam.tobytes()
         if last.get("key") != key:
-            a = Dc @ lam
+            a = D @ lam
+            a -= float(tau @ lam)
+            a[~comparison] = -np.inf  # the treated rows get weight exp(-inf) = 0
             top = float(a.max()) if a.size else 0.0
             if not np.isfinite(top):
                 top = 0.0
@@ -140,13 +152,20 @@ def entropy_weights(
             last.update(key=key, lse=top + np.log(total), p=e)
         return last["lse"], last["p"]
 
+    def imbalance(p: np.ndarray) -> np.ndarray:
+        # sum over the comparison rows of p_i (d_i - tau) (p is 0 elsewhere)
+        return D.T @ p - tau * float(p.sum())
+
     def fun(lam: np.ndarray) -> tuple[float, np.ndarray]:
         lse, p = weights(lam)
-        return float(lse), Dc.T @ p
+        return float(lse), imbalance(p)
+
+    ones = np.ones(q)
 
     def hess(lam: np.ndarray) -> np.ndarray:
         p = weights(lam)[1]
-        H = design_gram(Dc, p)  # block by block: no n x q temporary
+        # over [1, D - tau], block by block: no n x q temporary
+        H = design_gram(D, p, center=tau, scale=ones)
         return H[1:, 1:] - np.outer(H[0, 1:], H[0, 1:])
 
     q = D.shape[1]
@@ -172,7 +191,7 @@ def entropy_weights(
             h /= 2
         lam, f0, g0 = lam - h * step, f1, g1
     p = weights(lam)[1]
-    gap = np.abs(Dc.T @ p)
+    gap = np.abs(imbalance(p))
     if not np.all(np.isfinite(gap)) or gap.max() > BALANCE_TOL:
         order = np.argsort(-np.nan_to_num(gap, nan=np.inf))[:4]
         names = ", ".join(f"'{labels[j]}' ({gap[j]:.2g} SD)" for j in order if gap[j] > BALANCE_TOL)
@@ -182,9 +201,7 @@ def entropy_weights(
             "comparison group. Drop or coarsen them, balance means only (moments='mean'), or "
             "widen the comparison pool."
         )
-    w = np.zeros(t.size)
-    w[~t] = p
-    return w, lam, D, tau
+    return p.copy(), lam, D, tau  # p is 0 on the treated rows
 
 
 def entropy_att(
