@@ -335,7 +335,7 @@ def _estimate(cohort: Any, method: str, options: tuple[str, ...], seed: int | No
 @click.option("--out", "out_dir", default="reports/demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the demo's outputs.")
 @click.option("--value-per-outcome", "value", default=None, type=float,
-              help="Illustrative value (GBP) of one person not reoffending.  [default: 5000]")
+              help="Illustrative value (£) of one person not reoffending.  [default: 5000]")
 @_old_flag("--value", "--value-per-outcome", "value", type=float)
 def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
     """Run the whole job on the shipped reoffending data.
@@ -1111,7 +1111,7 @@ def workbook_cmd(results: str, out: str, pricing: str | None, value: float | Non
 @cli.command("price")
 @click.argument("results_json", type=click.Path(exists=True, dir_okay=False))
 @click.option("--value-per-outcome", "value", default=None, type=float,
-              help="Value (e.g. GBP) of one additional outcome, from a unit-cost source "
+              help="Value (£) of one additional outcome, from a unit-cost source "
                    "(required).")
 @_old_flag("--value", "--value-per-outcome", "value", type=float)
 @_pricing_choice_options

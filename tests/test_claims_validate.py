@@ -222,6 +222,18 @@ def test_mismatched_identifiers_warn(sim):
     assert (out.claims["status"] == "unevidenced").all()
 
 
+def test_summaries_show_money_by_its_kind(res):
+    from pbr_eval.claims import estimate_invalid_rate
+
+    val = res.value_at_stake().iloc[0]
+    text = res.summary()
+    assert f"value of valid claims: £{val['valid']:,.0f}; at risk" in text and "GBP" not in text
+    est = estimate_invalid_rate(pd.DataFrame({"invalid": [True] * 2 + [False] * 13}),
+                                paid_total=766 * 800)
+    assert f"Implied recovery: £{est.recovery:,.0f} (between £" in est.summary()
+    assert "GBP" not in est.summary()
+
+
 def test_results_surface_smoke(res, tmp_path):
     from pbr_eval.claims import estimate_invalid_rate
 

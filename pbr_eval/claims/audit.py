@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from pbr_eval.exceptions import DataError, MissingColumnError, OptionError
-from pbr_eval.kinds import Column, Schema
+from pbr_eval.kinds import Column, Schema, format_value
 from pbr_eval.options import (
     ALLOCATIONS,
     DEFAULT_LEVEL,
@@ -433,8 +433,9 @@ class AuditEstimate(Results):
             f"{self.upper:.1%}).",
         ]
         if self.recovery is not None:
-            lines.append(f"Implied recovery: GBP {self.recovery:,.0f} (between GBP "
-                         f"{self.recovery_lower:,.0f} and GBP {self.recovery_upper:,.0f}).")
+            money = [format_value(v, "money") for v in
+                     (self.recovery, self.recovery_lower, self.recovery_upper)]
+            lines.append(f"Implied recovery: {money[0]} (between {money[1]} and {money[2]}).")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -257,8 +257,9 @@ class ClaimsValidation(Results):
             f"  duplicate (already claimed, not paid again): {int(tot['duplicate']):,}",
         ]
         if self._has_values():
-            lines.append(f"  value of valid claims: GBP {val['valid']:,.0f}; at risk "
-                         f"(invalid + unevidenced + duplicate): GBP {val['at_risk']:,.0f}")
+            lines.append(f"  value of valid claims: {format_value(val['valid'], 'money')}; at "
+                         f"risk (invalid + unevidenced + duplicate): "
+                         f"{format_value(val['at_risk'], 'money')}")
         lines += ["", "By rule:", self.counts("rule").to_string()]
         if self._has_authority():
             lines += ["", "By local authority:", self.counts("authority").to_string()]
