@@ -30,7 +30,8 @@ CSS = """
 :root { --ink:#1b1b1b; --muted:#555; --accent:#1f5fa8; --warn:#8a1c1c; --rule:#d6d6d6; }
 * { box-sizing: border-box; }
 body { font-family: "Segoe UI", Helvetica, Arial, sans-serif; color: var(--ink);
-       max-width: 60rem; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.45; }
+       max-width: 78rem; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.45; }
+p, ul, ol, .headline, .warning, dl.prov, figure { max-width: 60rem; }  /* lines to read */
 h1 { font-size: 1.7rem; margin-bottom: .2rem; color: var(--accent); }
 h2 { font-size: 1.25rem; border-bottom: 2px solid var(--rule); padding-bottom: .2rem;
      margin-top: 2rem; }
@@ -44,7 +45,8 @@ h2 { font-size: 1.25rem; border-bottom: 2px solid var(--rule); padding-bottom: .
 .note { color: var(--muted); font-size: .9rem; }
 table { border-collapse: collapse; width: 100%; margin: .8rem 0; font-size: .88rem; }
 th, td { border-bottom: 1px solid var(--rule); padding: .3rem .45rem; text-align: right; }
-th { background: #f3f3f3; vertical-align: bottom; }
+th { background: #f3f3f3; vertical-align: bottom; hyphens: auto; }
+td.num { white-space: nowrap; }
 td.text, th.text { text-align: left; }
 .scroll { overflow-x: auto; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }

@@ -150,6 +150,10 @@ OUTCOME_INPUT_ROWS: tuple[_Input, ...] = (
          "Programme used 10%.", ("decimal", 0, 1), optional=True),
 )
 
+#: The live workbook's number formats where they are finer than the reports' (kinds.excel_format):
+#: rates to 0.01% so a changed input shows; "yes_no" is the workbook's own kind.
+_LIVE_FORMATS = {"rate": "0.00%", "probability": "0.00%", "yes_no": '"Yes";"Yes";"No"',
+                 "mean": "0.0000"}
 _SCALE_CODES = {"logit": 1, "log": 2, "normal": 3, "draws": 4}
 _SCALE_WORDS = {
     "logit": "normal on the log-odds scale (a share of people)",
@@ -224,15 +228,9 @@ class _Book:
         return cell
 
     def fmt(self, kind: str) -> str:
-        if kind in ("rate", "probability"):
-            return "0.00%"
-        if kind == "money":
+        if kind == "money":  # to the penny: the workbook equals pbr_eval's figures to it
             return f'"{self.currency}"#,##0.00;-"{self.currency}"#,##0.00'
-        if kind == "yes_no":
-            return '"Yes";"Yes";"No"'
-        if kind == "mean":
-            return "0.0000"
-        return excel_format(kind, currency=self.currency)
+        return _LIVE_FORMATS.get(kind) or excel_format(kind, currency=self.currency)
 
     def sheet(self, title: str, heading: str, subtitle: str, widths: Sequence[float]) -> Any:
         ws = self.wb.create_sheet(title)
