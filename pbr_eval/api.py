@@ -281,6 +281,8 @@ def report(
           it, or its ``to_dict()``, with a saved results file);
         * ``survival`` - the :class:`~pbr_eval.results.survival.SurvivalResults` of
           :func:`pbr_eval.estimate_survival` (or its ``to_dict()``);
+        * ``imputation`` - the :class:`~pbr_eval.results.imputation.ImputedResults` of
+          :func:`pbr_eval.impute` ``(...).estimate(...)`` (or its ``to_dict()``);
         * ``synthetic`` - the :class:`~pbr_eval.results.synthetic.SyntheticResults` of
           ``method="synthetic_control"`` or ``"sdid"`` (taken from ``results.extras`` when not
           given; give it, or its ``to_dict()``, with a saved results file);

@@ -95,7 +95,7 @@ class ImputedCohorts:
     (2, 600)
     >>> print(imp.imputed[["covariate", "n_imputed"]].to_string(index=False))
     covariate  n_imputed
-          age       2514
+          age       2512
     """
 
     def __init__(self, cohorts: Sequence[Cohort], imputed: pd.DataFrame,
@@ -545,8 +545,8 @@ def add_missing(data: pd.DataFrame, columns: Sequence[str], *, share: float = 0.
     seed : int, optional
         Seed of the draws.
     depends_on : sequence of str, optional
-        Numeric columns (never made missing) that drive the chance of a gap;
-        default the first numeric column not in ``columns`` (e.g. the treatment).
+        Numeric columns (never made missing) that drive the chance of a gap.
+        Default none: every value has the same chance (missing completely at random).
     strength : float, default 1.0
         Log-odds change in the chance of a gap per standard deviation of the driver.
 
@@ -577,8 +577,7 @@ def add_missing(data: pd.DataFrame, columns: Sequence[str], *, share: float = 0.
     cols = list(columns)
     if not (isinstance(share, (int, float)) and 0 < share < 1):
         raise OptionError(f"`share` must be a number between 0 and 1; got {share!r}.")
-    drivers = list(depends_on) if depends_on is not None else [
-        c for c in data.columns if c not in cols and pd.api.types.is_numeric_dtype(data[c])][:1]
+    drivers = list(depends_on) if depends_on is not None else []
     absent = [c for c in [*cols, *drivers] if c not in data.columns]
     if absent:
         raise MissingColumnError(missing_columns_message(
@@ -598,7 +597,8 @@ def add_missing(data: pd.DataFrame, columns: Sequence[str], *, share: float = 0.
     out = data.copy()
     for c in cols:
         lin = strength * z
-        a = brentq(lambda a, lin=lin: float(expit(a + lin).mean()) - share, -50, 50)
+        a = brentq(lambda a, lin=lin: float(expit(a + lin).mean()) - share, -50, 50) \
+            if drivers else float(np.log(share / (1 - share)))
         gone = rng.random(len(data)) < expit(a + lin)
         out[c] = out[c].astype(float) if pd.api.types.is_integer_dtype(out[c]) else out[c]
         out.loc[gone, c] = np.nan

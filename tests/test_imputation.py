@@ -148,3 +148,45 @@ def test_cohort_missing_impute_points_to_impute(example: pd.DataFrame) -> None:
     with pytest.raises(OptionError, match=r"missing='impute' makes several completed cohorts.*"
                                           r"pbr_eval\.impute\(data"):
         pbr_eval.Cohort(example, missing="impute", **mr.ROLES)
+
+
+def test_report_section_pooled_figures_and_small_counts_suppressed(
+        example: pd.DataFrame, tmp_path: Path) -> None:
+    """The section shows the pooled figures; a small count of imputed values is suppressed."""
+    t = example["treated"].to_numpy() == 1
+    gap = example.fillna({"age": 35.0, "prior_offences": 3.0})
+    gap.loc[np.flatnonzero(t)[:3], "age"] = np.nan        # 3 participants: below the threshold
+    gap.loc[np.flatnonzero(~t)[:60], "age"] = np.nan
+    pooled = pbr_eval.impute(gap, m=2, seed=3, iterations=2, **mr.ROLES).estimate(method="ipw")
+    complete = pbr_eval.estimate(pbr_eval.Cohort(gap, missing="drop", **mr.ROLES),
+                                 method="ipw")
+    out = pbr_eval.report(complete, tmp_path / "pilot.md", imputation=pooled)
+    text = Path(out[0]).read_text(encoding="utf-8")
+    part = text[text.index("Missing covariates: multiple imputation"):]
+    part = part[:part.index("\n## ")]
+    row = next(line for line in part.splitlines() if line.startswith("| age |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "\\[c\\]" and "3" not in cells[1:3], row   # treated count hidden
+    # secondary suppression: comparison and total are not both shown (3 = total - comparison)
+    assert "\\[c\\]" in (cells[2], cells[3]), row
+    shown = f"{pooled.to_frame().loc[0, 'non_intervention']:.1%}"
+    assert shown in part and "fraction of missing information" in part
+    with pytest.raises(OptionError, match="`imputation` must be the ImputedResults"):
+        pbr_eval.report(complete, tmp_path / "bad.md", imputation=complete)
+
+
+def test_reduced_coverage_and_complete_case_bias() -> None:
+    """A reduced benchmarks/validate_imputation.py (committed output there): with 20% of two
+    covariates missing at random depending on the outcome, the imputed estimate is close to
+    the truth and covers it, while the complete cases are biased downwards."""
+    spec = importlib.util.spec_from_file_location(
+        "validate_imputation", Path(__file__).parents[1] / "benchmarks" / "validate_imputation.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    frame = bench.run(replicates=12, n_treated=150, n_comparison=1000, m=3)
+    table = bench.summarise(frame).set_index("approach")
+    imputed, cc = table.loc["imputed"], table.loc["complete cases"]
+    assert abs(imputed["bias"]) < 3 * imputed["bias_mc_se"] + 0.01
+    assert cc["bias"] < -0.04 and cc["bias"] < imputed["bias"] - 0.03
+    assert imputed["coverage"] >= 10 / 12

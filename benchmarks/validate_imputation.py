@@ -1,0 +1,130 @@
+"""Multiple imputation in repeated simulation with known truth (issue 16 acceptance; on demand).
+
+Cohorts from :func:`pbr_eval.datasets.simulate` (``"reoffending"``: 200 participants and
+2,000 comparison people by default), one seed per replicate. In each, about 20% of ``age``
+and of ``prior_offences`` are made missing at random by :func:`pbr_eval.add_missing`: more
+often for people who reoffended and for longer sentences (the chance depends on observed
+columns only, log-odds 1 per standard deviation). The non-intervention rate of
+``reoffended`` (the participants' own rate without the programme, known in the simulation)
+is then estimated with AIPW three ways:
+
+- ``before gaps``: on the data before the gaps were made (the reference);
+- ``imputed``: :func:`pbr_eval.impute` (m imputations, 5 iterations per chain) then
+  ``estimate(method="aipw")``, pooled by Rubin's rules (t interval, Barnard-Rubin df);
+- ``complete cases``: ``Cohort(missing="drop")``, the rows with no gap.
+
+Printed per approach: mean bias and its Monte Carlo SE, mean SE / SD of the estimates,
+coverage of the 95% interval with its Monte Carlo SE, mean fraction of missing information.
+
+    python benchmarks/validate_imputation.py [--replicates 300] [--n-treated 200]
+        [--n-comparison 2000] [--m 5] [--workers 1]
+
+Record its output with ``python benchmarks/record.py benchmarks/validate_imputation.py ...``
+(under ``nice -n 10`` with ``--workers 1`` on a shared machine; about 4 CPU seconds per
+replicate at the default size). Not yet recorded: the first run was starved of CPU on the
+shared machine. A reduced version (12 replicates of 150 + 1,000 people, m = 3) runs in CI:
+tests/test_imputation.py::test_reduced_coverage_and_complete_case_bias.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import pbr_eval
+from pbr_eval.datasets import simulate
+
+SEED0 = 160_000
+GAPS = ("age", "prior_offences")
+DRIVERS = ("reoffended", "sentence_months")
+METHOD = "aipw"
+
+
+def one(r: int, n_treated: int, n_comparison: int, m: int, share: float = 0.2) -> list[dict]:
+    """One replicate: the three approaches' estimates, SEs, intervals and the truth."""
+    sim = simulate("reoffending", n_treated=n_treated, n_comparison=n_comparison,
+                   seed=SEED0 + r)
+    truth = float(sim.truth.loc["reoffended", "non_intervention"])
+    args = {k: v for k, v in sim.cohort_args.items() if k != "period"}
+    gaps = pbr_eval.add_missing(sim.data, list(GAPS), share=share, seed=SEED0 + 50_000 + r,
+                                depends_on=list(DRIVERS))
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = {
+            "before gaps": pbr_eval.estimate(pbr_eval.Cohort(sim.data, **args), method=METHOD),
+            "complete cases": pbr_eval.estimate(
+                pbr_eval.Cohort(gaps, missing="drop", **args), method=METHOD),
+        }
+        pooled = pbr_eval.impute(gaps, m=m, seed=SEED0 + 90_000 + r, iterations=5,
+                                 **args).estimate(method=METHOD)
+    for name, res in fits.items():
+        f = res.to_frame().iloc[0]
+        rows.append({"approach": name, "rep": r, "estimate": float(f.non_intervention),
+                     "se": float(f.non_intervention_se),
+                     "lo": float(f.non_intervention_ci_lower),
+                     "hi": float(f.non_intervention_ci_upper), "fmi": np.nan, "truth": truth})
+    f = pooled.to_frame().iloc[0]
+    rows.append({"approach": "imputed", "rep": r, "estimate": float(f.non_intervention),
+                 "se": float(f.non_intervention_se), "lo": float(f.non_intervention_ci_lower),
+                 "hi": float(f.non_intervention_ci_upper),
+                 "fmi": float(f.non_intervention_fmi), "truth": truth})
+    return rows
+
+
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bias, its MC SE, SE/SD, coverage and its MC SE, mean fmi by approach."""
+    out = []
+    for approach, g in frame.groupby("approach", sort=False):
+        err = g["estimate"] - g["truth"]
+        n = len(g)
+        cov = float(((g["lo"] <= g["truth"]) & (g["truth"] <= g["hi"])).mean())
+        out.append({"approach": approach, "replicates": n, "bias": err.mean(),
+                    "bias_mc_se": err.std(ddof=1) / np.sqrt(n),
+                    "se_over_sd": g["se"].mean() / g["estimate"].std(ddof=1),
+                    "coverage": cov, "coverage_mc_se": np.sqrt(cov * (1 - cov) / n),
+                    "mean_fmi": g["fmi"].mean()})
+    return pd.DataFrame(out)
+
+
+def run(replicates: int, n_treated: int, n_comparison: int, m: int,
+        workers: int = 1) -> pd.DataFrame:
+    """All replicates (in order; ``workers`` processes through joblib when above 1)."""
+    if workers > 1:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=workers)(delayed(one)(r, n_treated, n_comparison, m)
+                                         for r in range(replicates))
+    else:
+        parts = [one(r, n_treated, n_comparison, m) for r in range(replicates)]
+    return pd.DataFrame([row for p in parts for row in p])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replicates", type=int, default=300)
+    ap.add_argument("--n-treated", type=int, default=200)
+    ap.add_argument("--n-comparison", type=int, default=2000)
+    ap.add_argument("--m", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=1)
+    a = ap.parse_args()
+    t0, c0 = time.time(), time.process_time()
+    frame = run(a.replicates, a.n_treated, a.n_comparison, a.m, a.workers)
+    table = summarise(frame)
+    print(f"Multiple imputation, {a.replicates} replicates of {a.n_treated} + "
+          f"{a.n_comparison} people; about 20% of {' and '.join(GAPS)} missing at random "
+          f"(depending on {' and '.join(DRIVERS)}); {METHOD}; m = {a.m}; seeds "
+          f"{SEED0} + replicate")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"share of rows with a gap (mean): "
+          f"{1 - (1 - 0.2) ** len(GAPS):.2f} expected")
+    print(f"CPU seconds (this process): {time.process_time() - c0:.0f}; wall: "
+          f"{time.time() - t0:.0f}")
+
+
+if __name__ == "__main__":
+    main()
