@@ -17,6 +17,7 @@ estimators. Journal of Econometrics 219(1), 101-122.
 
 from __future__ import annotations
 
+import inspect
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +36,7 @@ from pbr_eval.estimators._att import (
 from pbr_eval.estimators._outcome_se import CohortNoise, outcome_estimate, regression_y_weights
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
+from pbr_eval.estimators.crossfit import fit_crossfit
 from pbr_eval.estimators.regression import regression_att
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
@@ -46,7 +48,7 @@ from pbr_eval.models.outcome import (
     mean_derivative,
     resolve_outcome_model,
 )
-from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
+from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["AugmentedIPW", "IPWRegressionAdjustment", "aipw_att"]
@@ -242,6 +244,17 @@ class AugmentedIPW(_DoublyRobust):
         The covariates of the treatment and outcome models (default: all the
         cohort's), as Stata ``teffects``' two variable lists; ``propensity``
         may also be ``"probit"`` (``teffects``' default).
+    cross_fit : int, optional
+        Cross-fitting with this many folds (ATT only): each fold's propensity
+        score and comparison outcome come from models fitted on the other
+        folds, so flexible scikit-learn learners give valid influence-function
+        standard errors (DoubleML's ATTE score; see
+        :func:`~pbr_eval.estimators.crossfit.fit_crossfit`). Scores are clipped
+        to [0.01, 0.99] unless ``clip`` says otherwise.
+    repetitions : int, default 1
+        With ``cross_fit``: repeated splits, combined by the median rule.
+    seed : int, optional
+        With ``cross_fit``: the seed of the fold assignment.
 
     Notes
     -----
@@ -271,11 +284,55 @@ class AugmentedIPW(_DoublyRobust):
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
+    def __init__(self, *, cross_fit: int | None = None, repetitions: int = 1,
+                 seed: int | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.cross_fit = None if cross_fit is None else check_int("cross_fit", cross_fit,
+                                                                   minimum=2)
+        self.repetitions = check_int("repetitions", repetitions, minimum=1)
+        self.seed = seed
+        if self.cross_fit is None:
+            return
+        if self.estimand != "ATT":
+            raise OptionError(f"`cross_fit` estimates the ATT only; got estimand="
+                              f"{self.estimand!r}. Use estimand='ATT' or cross_fit=None.")
+        for name in ("trim", "propensity_covariates", "outcome_covariates"):
+            if getattr(self, name) is not None:
+                raise OptionError(f"`{name}` cannot be combined with cross_fit; got "
+                                  f"{getattr(self, name)!r}. Leave it out, or use "
+                                  "cross_fit=None.")
+
+    def fit(self, cohort: Cohort) -> CounterfactualResults:
+        """Fit both nuisance models and estimate (cross-fitted with ``cross_fit=K``).
+
+        Raises
+        ------
+        OptionError
+            Panel cohort, an unsuitable outcome model, ``se="cluster"`` without a
+            cluster, fewer units (or clusters) than folds.
+        EstimationError
+            Separation in either model (names the covariates), trimming that
+            leaves a group empty, or a learner that fails on a training fold.
+        """
+        if self.cross_fit is not None:
+            return fit_crossfit(self, cohort)
+        return super().fit(cohort)
+
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
                         np.ndarray]:
         return _aipw(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep,
                      phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
+
+
+# the options of AugmentedIPW, as get_params / option_names read them: the shared ones and its own
+_SHARED = inspect.signature(_DoublyRobust.__init__).parameters.values()
+_OWN = list(inspect.signature(AugmentedIPW.__init__).parameters.values())[1:4]
+setattr(AugmentedIPW.__init__, "__signature__",  # noqa: B010
+        inspect.Signature([*_SHARED, *_OWN], return_annotation=None))
+AugmentedIPW.__init__.__annotations__ = {
+    **_DoublyRobust.__init__.__annotations__,
+    **{k: v for k, v in AugmentedIPW.__init__.__annotations__.items() if k != "options"}}
 
 
 @register("ipwra")
