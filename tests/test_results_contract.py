@@ -230,6 +230,15 @@ def _survival() -> Any:
                                       method="ipw")
 
 
+def _parallel_trends() -> Any:
+    from pbr_eval.datasets import load_medicaid_event_study
+    from pbr_eval.estimators.did_sensitivity import parallel_trends_sensitivity
+
+    es = load_medicaid_event_study()
+    return parallel_trends_sensitivity(es["betahat"], es["sigma"], n_pre=5, n_post=2,
+                                       M=[0.0, 0.02])
+
+
 def _synthetic() -> Any:
     from pbr_eval.datasets import simulate_synthetic
 
@@ -272,6 +281,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "staggered_did": _staggered,
     "evaluation": _evaluation,
     "synthetic_control": _synthetic,
+    "parallel_trends": _parallel_trends,
 }
 
 _UNIT_ID = re.compile(r"\b[PFC]\d{6,7}\b")  # the shipped files' person, family, claim ids

@@ -10,12 +10,13 @@ import json
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pbr_eval.datasets import _families, _reoffending
 from pbr_eval.datasets._simulate import Simulation
 
-__all__ = ["load_families", "load_reoffending", "load_prop99"]
+__all__ = ["load_families", "load_reoffending", "load_prop99", "load_medicaid_event_study"]
 
 _DATA = "_data"
 _TRUTH_FILE = "truth.json"
@@ -158,3 +159,34 @@ def load_prop99() -> pd.DataFrame:
         resources.files("pbr_eval.datasets").joinpath(_DATA).joinpath("california_prop99.csv")
     ) as path:
         return pd.read_csv(path)
+
+
+def load_medicaid_event_study() -> dict[str, Any]:
+    """Load an event study of Medicaid expansion on insurance coverage: coefficients and covariance.
+
+    R ``HonestDiD``'s worked example (Rambachan & Roth 2023): the share of
+    low-income childless adults with health insurance in US states (ACS,
+    2008-2015), states that expanded Medicaid in 2014 against those that did
+    not expand by 2015; a two-way fixed effects event study with 2013 as the
+    reference year, standard errors clustered by state (43 states).
+    Aggregates only. Made by ``tests/reference/honestdid/make_medicaid_event_study.py``
+    from the public data of the Mixtape Sessions' Advanced-DID course.
+
+    Returns
+    -------
+    dict
+        ``betahat`` (7 coefficients: 2008-2012, then 2014 and 2015),
+        ``sigma`` (their 7 x 7 covariance), ``n_pre`` (5), ``n_post`` (2),
+        ``event_years``, ``reference_year`` and ``source``.
+
+    Examples
+    --------
+    >>> from pbr_eval.datasets import load_medicaid_event_study
+    >>> es = load_medicaid_event_study()
+    >>> es["betahat"].shape, es["n_pre"], round(float(es["betahat"][5]), 4)
+    ((7,), 5, 0.0464)
+    """
+    d = json.loads(_read_text("medicaid_event_study.json"))
+    d["betahat"] = np.asarray(d["betahat"], dtype=float)
+    d["sigma"] = np.asarray(d["sigma"], dtype=float)
+    return d
