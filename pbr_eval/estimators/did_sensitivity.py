@@ -67,6 +67,14 @@ class FLCI:
     weights : tuple of float
         ``v``: the weights of the pre- and post-period coefficients.
     level : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ci = smoothness_flci(np.array([0.0, 0.0, 1.0, 1.0]), np.eye(4) * 0.01,
+    ...                      n_pre=2, n_post=2, M=0.0)
+    >>> ci.max_bias, bool(ci.lower < ci.estimate < ci.upper)
+    (0.0, True)
     """
 
     M: float

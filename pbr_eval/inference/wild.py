@@ -244,6 +244,28 @@ def wild_draws(n_clusters: int, *, n_boot: int = 9999, weights: str | None = Non
     weights then have too few distinct draws; Webb 2023), else Rademacher, fully
     enumerated when ``2^G < n_boot`` (deterministic; no seed used).
 
+    Parameters
+    ----------
+    n_clusters : int
+        The number of clusters ``G``.
+    n_boot : int, default 9999
+        Draws when they are not all enumerated.
+    weights : {"rademacher", "webb"}, optional
+        Default: Webb below 10 clusters, else Rademacher.
+    seed : int or numpy.random.SeedSequence, optional
+        For random draws.
+
+    Returns
+    -------
+    tuple
+        The draws (array of shape ``(G, B)``), the weights used and whether
+        every sign pattern was enumerated.
+
+    Raises
+    ------
+    OptionError
+        For unknown ``weights``.
+
     Examples
     --------
     >>> v, kind, full = wild_draws(12)
@@ -282,6 +304,17 @@ class WildInterval:
     n_clusters : int
     crv_std_error : float
         The cluster-robust (CRV1) standard error, for contrast.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(12), 20)
+    >>> x = (g < 4).astype(float)
+    >>> y = x + rng.normal(size=12)[g] + rng.normal(size=240)
+    >>> wi = wild_cluster_interval(np.column_stack([np.ones(240), x]), y, g, 1)
+    >>> wi.n_clusters, wi.n_draws, wi.weights
+    (12, 4096, 'rademacher')
     """
 
     estimate: float
