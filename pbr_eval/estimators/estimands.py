@@ -300,6 +300,29 @@ def _beta_influence(
     return glm_influence(X1, r, fit.information, extra)
 
 
+def _group_mean(
+    y: np.ndarray, X: np.ndarray, X1: np.ndarray, grp: np.ndarray, model: Any,
+    names: list[str] | None, target: tuple[np.ndarray, np.ndarray, float],
+    ps: tuple[np.ndarray | None, np.ndarray | None, np.ndarray], *,
+    wfit: np.ndarray | None = None, a: np.ndarray | None = None,
+) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None, tuple[float, np.ndarray]]:
+    """One group's outcome model (weights ``wfit``, if any) averaged over the target population.
+
+    Returns the fit, its mean and variance for every row, the coefficients' influence and
+    ``(mean, influence)`` from :func:`_average`; ``a`` is the balancing weights' derivative
+    (the ``a_r`` term of :func:`_beta_influence`).
+    """
+    p, dp, P = target
+    Z, phi_gamma, fr = ps
+    fit = fit_outcome(X[grp], y[grp], model, weights=None if wfit is None else wfit[grp],
+                      names=names)
+    m, v = fit.predict(X)
+    r = grp.astype(float) * (1.0 if wfit is None else wfit) * (y - m)
+    a_r = None if a is None else r * a * fr
+    phi_beta = _beta_influence(fit, X1, r, a_r, Z, phi_gamma)
+    return fit, m, v, phi_beta, _average(m, v, fit, X1, p, dp, P, phi_beta, Z, phi_gamma, fr)
+
+
 def gcomp_means(
     y: np.ndarray,
     t: np.ndarray,
@@ -371,16 +394,11 @@ def gcomp_means(
     res = []
     fits = []
     for g, grp in ((0, ~t & keep), (1, t & keep)):
-        wfit = None if bw is None else bw[1 - g]
-        fit = fit_outcome(X[grp], y[grp], model, weights=None if wfit is None else wfit[grp],
-                          names=names)
+        fit, _, _, _, mean = _group_mean(
+            y, X, X1, grp, model, names, (p, dp, P), (Z, phi_gamma, fr),
+            wfit=None if bw is None else bw[1 - g], a=None if bw is None else bw[3 - g])
         fits.append(fit)
-        m, v = fit.predict(X)
-        cw = grp.astype(float) * (1.0 if wfit is None else wfit)
-        r = cw * (y - m)
-        a_r = None if bw is None else r * bw[3 - g] * fr
-        phi_beta = _beta_influence(fit, X1, r, a_r, Z, phi_gamma)
-        res.append(_average(m, v, fit, X1, p, dp, P, phi_beta, Z, phi_gamma, fr))
+        res.append(mean)
     analytic = all(f.analytic for f in fits)
     return Means(res[0][0], res[1][0], res[0][1], res[1][1], analytic, tuple(fits))
 
@@ -525,12 +543,9 @@ def aipw_means(
     res = []
     fits = []
     for g, grp in ((0, ~t & keep), (1, t & keep)):
-        fit = fit_outcome(X[grp], y[grp], model, names=names)
+        fit, m, v, phi_beta, (A, phiA) = _group_mean(y, X, X1, grp, model, names, (p, dp, P),
+                                                     (Z, phi_gamma, fr))
         fits.append(fit)
-        m, v = fit.predict(X)
-        r = grp * (y - m)
-        phi_beta = _beta_influence(fit, X1, r, None, Z, phi_gamma)
-        A, phiA = _average(m, v, fit, X1, p, dp, P, phi_beta, Z, phi_gamma, fr)
         w = np.where(grp, bw[1 - g], 0.0)
         a = bw[3 - g]
         resid = w * (y - m)
