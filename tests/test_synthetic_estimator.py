@@ -131,6 +131,9 @@ def test_report_section(fitted, tmp_path):
     text = md.read_text(encoding="utf-8")
     assert "| 1989 | yes |" in text  # periods as labels, not 1,989.000
     assert "on average (95% CI" in text
+    # the header counts areas, not people (issue 18.5)
+    assert "people in the programme, " not in text
+    assert "areas in the programme, 38 in the comparison pool" in text
     # a saved results file does not carry the path: not available, unless given
     saved = Results.from_dict(res.to_dict())
     gone = build(saved, generated="x").section("synthetic")

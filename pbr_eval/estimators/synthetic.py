@@ -241,6 +241,7 @@ class _Synthetic(Estimator):
             "n_treated_areas": int(N1), "n_comparison_areas": int(N0), "se": se_kind,
             "n_placebo": self.n_placebo if se_kind == "placebo" else 0,
             "treated_areas": [str(u) for u in p["units"][N0:]],
+            "unit_words": ["area", "areas"],   # the report header counts areas, not people
         })
         sr = SyntheticResults(
             path=pd.concat(paths, ignore_index=True),

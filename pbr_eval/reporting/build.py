@@ -226,8 +226,11 @@ def build_report(inputs: ReportInputs) -> Report:
     info = rdict.get("info") or {}
     cohort = info.get("cohort") or {}
     method = str(rdict.get("method") or info.get("method") or "unknown")
+    # the unit's word: an area panel (synthetic control) counts areas, not people; always the
+    # plural, so that a suppressed count is not given away by a singular noun
+    word = str((info.get("unit_words") or ("person", "people"))[-1])
     subtitle = _paragraph(Paragraph(
-        "{nt} people in the programme, {nc} in the comparison pool; method: {method}.",
+        "{nt} " + word + " in the programme, {nc} in the comparison pool; method: {method}.",
         nt=Value(cohort.get("n_treated"), "count"), nc=Value(cohort.get("n_comparison"), "count"),
         method=Value(method_words(method), "text")) if cohort else
         Paragraph("Method: {method}.", method=Value(method_words(method), "text")), prot, policy)
