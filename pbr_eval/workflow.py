@@ -467,6 +467,14 @@ def evaluate(cohort: Cohort, *, ratio: int | None = None,
     if cohort.is_panel:
         raise OptionError("`evaluate` compares people at one time; this cohort has periods. "
                           "Use cohort.at_period(...) or pbr_eval.estimate(method='did').")
+    if not cohort.outcomes:
+        names = ", ".join(f"'{n}'" for n in cohort.time_to_event)
+        raise OptionError(
+            "`evaluate` estimates the non-intervention rate or mean of `outcome` columns; this "
+            f"cohort has time-to-event outcomes only ({names}). Use "
+            "pbr_eval.estimate_survival(cohort, method='ipw') (or 'nearest', 'cox', 'aipw') for "
+            "the non-intervention curve, the probability by the window and the mean time free "
+            "of the outcome, or give a yes/no `outcome` column as well.")
     level = check_level(level)
     disagreement = check_positive("disagreement", disagreement)
     n1, n0 = cohort.n_treated, cohort.n_comparison

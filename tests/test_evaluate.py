@@ -258,3 +258,15 @@ def test_report_section_reads_for_a_commissioner(shipped) -> None:
     assert "counts as {ess} people" in text and "Propensity model" in text
     assert "0.1 to 0.9" not in text
     assert "passes its specification test" in " ".join(map(str, s.notes))
+
+
+def test_time_to_event_only_cohort_is_sent_to_estimate_survival():
+    """A cohort with time-to-event outcomes only gets a typed error naming the route, not a KeyError."""
+    from pbr_eval.datasets import load_reoffending_time
+    from pbr_eval.exceptions import OptionError
+
+    sim = load_reoffending_time()
+    cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
+    with pytest.raises(OptionError, match=r"time-to-event outcomes only \('first_reoffence'\)"
+                       r".*estimate_survival"):
+        pbr_eval.evaluate(cohort)

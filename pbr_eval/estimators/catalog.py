@@ -144,7 +144,7 @@ def se_table() -> str:
 
     Examples
     --------
-    >>> print(se_table().splitlines()[-1])
+    >>> print(next(row for row in se_table().splitlines() if "abadie_imbens" in row))
     | `"abadie_imbens"` | Abadie-Imbens (2006) matching variance (with replacement) | `nearest` |
     """
     cat = estimator_catalog()
