@@ -78,6 +78,7 @@ __all__ = [
     "finite_number",
     "excel_format",
     "DEFAULT_CURRENCY",
+    "format_money",
     "KIND_DECIMALS",
 ]
 
@@ -352,6 +353,30 @@ def format_value(value: Any, kind: str, *, currency: str = DEFAULT_CURRENCY,
     if kind != "mean" and abs(v) >= 1e6:
         return f"{v:,.0f}"
     return f"{v:,.3f}"
+
+
+def format_money(value: Any, *, currency: str = DEFAULT_CURRENCY) -> str:
+    """Return an amount of money for a sentence, by the money kind.
+
+    Parameters
+    ----------
+    value : float
+        The amount.
+    currency : str, default "£"
+        The currency symbol.
+
+    Returns
+    -------
+    str
+        Whole units with thousands separators and the symbol; a negative amount
+        carries its sign before the symbol.
+
+    Examples
+    --------
+    >>> format_money(12345.6), format_money(-50)
+    ('£12,346', '-£50')
+    """
+    return format_value(value, "money", currency=currency)
 
 
 def excel_format(kind: str, *, currency: str = DEFAULT_CURRENCY) -> str:

@@ -41,7 +41,7 @@ def test_peak_working_capital_matches_hand_calculation():
     assert f["cash_position"].iloc[-1] == pytest.approx(-12_000)
     assert len(f) == 21
     assert cf.breakeven_month is None
-    assert "Peak working capital needed: 108,000" in cf.summary()
+    assert "Peak working capital needed: £108,000" in cf.summary()
     # Attachment fee paid with the 3-month payment lag instead (months 3-8): cash by month
     # -8k, -24k, -48k, -66k, -84k, -102k, -112k, -114k (month 7), then -108k from month 8.
     late = cash_flow(referrals=20, months_of_referrals=6, cost_per_participant=1200,

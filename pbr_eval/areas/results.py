@@ -35,7 +35,7 @@ from pbr_eval.areas.plots import (
 from pbr_eval.areas.pooling import FayHerriotFit, _Direct
 from pbr_eval.disclosure import DisclosurePolicy
 from pbr_eval.exceptions import OptionError
-from pbr_eval.kinds import Column, Schema
+from pbr_eval.kinds import Column, Schema, format_money
 from pbr_eval.options import AREA_ESTIMATES, DEFAULT_LEVEL, check_choice, check_int, check_level
 from pbr_eval.results.base import HasFigures, Results, frame_from_records
 
@@ -79,6 +79,8 @@ TARIFF_COLUMNS = [
     "misallocation",
     "misallocation_per_person",
 ]
+
+
 
 
 def _area_schema(outcome_type: str, *, published: bool = False) -> Schema:
@@ -633,12 +635,12 @@ class AreaTariffs(Results, HasFigures):
             f"pbr_eval: area tariffs for '{paid}'",
             "=" * 72,
             f"National: non-intervention {nat['non_intervention']:.1%}, expected "
-            f"{nat['expected_rate']:.1%}, price {nat['price']:,.0f} per outcome, minimum "
+            f"{nat['expected_rate']:.1%}, price {format_money(nat['price'])} per outcome, minimum "
             f"performance level {nat['minimum_performance_level']:.1%}.",
-            f"Area prices range from {f['price'].min():,.0f} to {f['price'].max():,.0f}; "
+            f"Area prices range from {format_money(f['price'].min())} to {format_money(f['price'].max())}; "
             f"MPLs from {f['minimum_performance_level'].min():.1%} to "
             f"{f['minimum_performance_level'].max():.1%}.",
-            f"Under one national price {self.total_misallocated:,.0f} of {total_pay:,.0f} "
+            f"Under one national price {format_money(self.total_misallocated)} of {format_money(total_pay)} "
             f"({self.total_misallocated / total_pay:.1%}) would go to the wrong areas: "
             f"{len(over)} areas over-paid (paid for deadweight), {len(under)} under-paid.",
         ]

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import optimize
 
 from pbr_eval.exceptions import OptionError
-from pbr_eval.kinds import Column, Schema
+from pbr_eval.kinds import Column, Schema, format_money
 from pbr_eval.options import (
     DEFAULT_DISCOUNT_RATE,
     OUTCOME_TYPES,
@@ -35,6 +35,8 @@ from pbr_eval.options import (
 from pbr_eval.results.base import HasFigures, Results, frame_from_records
 
 __all__ = ["CashFlowSchedule", "cash_flow", "npv", "irr"]
+
+
 
 
 def _discount_rate(value: object) -> float:
@@ -214,14 +216,14 @@ class CashFlowSchedule(Results, HasFigures):
         be = self.breakeven_month
         lines = [
             "Cash flow", "=" * 60,
-            f"Delivery cost {f['delivery_cost'].sum():,.0f}; income "
-            f"{(f['attachment_income'] + f['outcome_income']).sum():,.0f} over "
+            f"Delivery cost {format_money(f['delivery_cost'].sum())}; income "
+            f"{format_money((f['attachment_income'] + f['outcome_income']).sum())} over "
             f"{len(f)} months.",
-            f"Peak working capital needed: {self.peak_working_capital:,.0f} (month "
+            f"Peak working capital needed: {format_money(self.peak_working_capital)} (month "
             f"{self.peak_month}).",
             "Cash position back above zero from month "
             f"{be}." if be is not None else "Cash position never recovers.",
-            f"Net present value at {self.discount_rate:.1%}: {self.npv:,.0f}.",
+            f"Net present value at {self.discount_rate:.1%}: {format_money(self.npv)}.",
         ]
         try:
             lines.append(f"Investor's internal rate of return: {self.investor_irr():.1%} a year.")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import NotViableError, OptionError
-from pbr_eval.kinds import format_value
+from pbr_eval.kinds import format_money, format_value
 from pbr_eval.options import (
     BETTER,
     DEFAULT_LEVEL,
@@ -630,8 +630,8 @@ def _price_one(
         budget_price = max(0.0, (budget / n_people - a) / r)
         if budget_price < recommended:
             notes.append(
-                f"For '{paid}' the budget ({budget:,.0f} for {n_people:,} participants) caps the "
-                f"price at {budget_price:,.0f} per outcome, below the {recommended:,.0f} the "
+                f"For '{paid}' the budget ({format_money(budget)} for {n_people:,} participants) caps the "
+                f"price at {format_money(budget_price)} per outcome, below the {format_money(recommended)} the "
                 "rule gives; the recommended price is the budget price."
             )
             recommended = budget_price
@@ -650,23 +650,23 @@ def _price_one(
         if not viable:
             gap = floor - ceiling
             verdict = (
-                f"NOT VIABLE at these inputs: the provider needs at least {floor:,.0f} per "
-                f"'{paid}' outcome to cover its cost of {c:,.0f} per participant, but the most "
-                f"worth paying is {max(ceiling, 0):,.0f}; short by {gap:,.0f} per outcome "
-                f"({gap * r:,.0f} per participant"
-                + (f", {gap * r * n_people:,.0f} over the cohort" if n_people else "")
+                f"NOT VIABLE at these inputs: the provider needs at least {format_money(floor)} per "
+                f"'{paid}' outcome to cover its cost of {format_money(c)} per participant, but the most "
+                f"worth paying is {format_money(max(ceiling, 0))}; short by {format_money(gap)} per outcome "
+                f"({format_money(gap * r)} per participant"
+                + (f", {format_money(gap * r * n_people)} over the cohort" if n_people else "")
                 + "). Lower the cost, raise the expected rate, or pay for a more valuable outcome."
             )
         elif floor > recommended:
             verdict = (
-                f"Viable only at the central estimate: at the recommended {recommended:,.0f} the "
-                f"provider is {floor - recommended:,.0f} per outcome short of break-even "
-                f"({floor:,.0f}); paying up to {ceiling:,.0f} raises the chance of paying for "
+                f"Viable only at the central estimate: at the recommended {format_money(recommended)} the "
+                f"provider is {format_money(floor - recommended)} per outcome short of break-even "
+                f"({format_money(floor)}); paying up to {format_money(ceiling)} raises the chance of paying for "
                 "deadweight."
             )
         else:
             verdict = (
-                f"Viable: the recommended price leaves the provider {recommended - floor:,.0f} "
+                f"Viable: the recommended price leaves the provider {format_money(recommended - floor)} "
                 "per outcome above break-even."
             )
     cpa = recommended * r / (r - n) + a / (r - n)

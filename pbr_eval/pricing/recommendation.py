@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import OptionError
-from pbr_eval.kinds import Column, Schema
+from pbr_eval.kinds import Column, Schema, format_money
 from pbr_eval.options import DEFAULT_LEVEL, check_choice
 from pbr_eval.results.base import HasFigures, Results, frame_from_records
 
@@ -49,6 +49,8 @@ PRICE_COLUMNS = [
     "viable",
     "verdict",
 ]
+
+
 
 
 def _price_schema(rate_kind: str) -> Schema:
@@ -150,22 +152,22 @@ class PriceRecommendation(Results, HasFigures):
                 return f"{x:.1%}" if _share else f"{x:.3g}"
             lines += [
                 f"Paid outcome: {r['paid_outcome']}",
-                f"  value of one additional outcome: {r['value_per_outcome']:,.0f}",
+                f"  value of one additional outcome: {format_money(r['value_per_outcome'])}",
                 f"  expected rate with the programme: {fmt(r['expected_rate'])}; non-intervention "
                 f"rate {fmt(r['non_intervention'])} ({pct}% CI "
                 f"{fmt(r['non_intervention_ci_lower'])} to {fmt(r['non_intervention_ci_upper'])})",
                 f"  {r['deadweight_share']:.0%} of the outcomes paid for would have happened anyway",
-                f"  most worth paying (central estimate): {r['ceiling']:,.0f} per outcome",
-                f"  recommended price per outcome: {r['recommended']:,.0f} (band "
-                f"{r['band_lower']:,.0f} to {r['band_upper']:,.0f}); chance of paying for "
+                f"  most worth paying (central estimate): {format_money(r['ceiling'])} per outcome",
+                f"  recommended price per outcome: {format_money(r['recommended'])} (band "
+                f"{format_money(r['band_lower'])} to {format_money(r['band_upper'])}); chance of paying for "
                 f"deadweight at this price {r['prob_overpay']:.1%}",
             ]
             if np.isfinite(r["floor"]):
-                lines.append(f"  provider's break-even price: {r['floor']:,.0f} per outcome")
+                lines.append(f"  provider's break-even price: {format_money(r['floor'])} per outcome")
             if np.isfinite(r["expected_total_payment"]):
                 lines.append(
                     f"  expected payments for {int(r['cohort_size']):,} participants: "
-                    f"{r['expected_total_payment']:,.0f}"
+                    f"{format_money(r['expected_total_payment'])}"
                 )
             if r["verdict"]:
                 lines.append(f"  {r['verdict']}")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import OptionError
-from pbr_eval.kinds import Column, Schema
+from pbr_eval.kinds import Column, Schema, format_money
 from pbr_eval.options import (
     BETTER,
     EFFECT_SCALES,
@@ -39,6 +39,8 @@ __all__ = ["PaymentRisk", "simulate_payments"]
 
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
 
 
 class PaymentRisk(Results, HasFigures):
@@ -161,16 +163,16 @@ class PaymentRisk(Results, HasFigures):
         lines = [
             f"Payment risk: {i['draws']:,} simulated cohorts of {i['cohort_size']:,} "
             f"(seed {i['seed']})", "=" * 72,
-            f"Expected payments {pay['mean']:,.0f} (90% range "
-            f"{pay['p05']:,.0f} to {pay['p95']:,.0f}).",
-            f"Expected value of additional outcomes {val['mean']:,.0f}.",
+            f"Expected payments {format_money(pay['mean'])} (90% range "
+            f"{format_money(pay['p05'])} to {format_money(pay['p95'])}).",
+            f"Expected value of additional outcomes {format_money(val['mean'])}.",
             f"Chance the commissioner pays more than the additional outcomes are worth: "
             f"{self.prob_commissioner_overpays:.1%}.",
-            f"Budget covering payments in 95% of cases: {self.budget_at(0.95):,.0f}.",
+            f"Budget covering payments in 95% of cases: {format_money(self.budget_at(0.95))}.",
         ]
         if self.cost is not None:
             lines.append(f"Chance the provider does not recover its costs "
-                         f"({self.cost:,.0f}): {self.prob_provider_loss:.1%}.")
+                         f"({format_money(self.cost)}): {self.prob_provider_loss:.1%}.")
         else:
             lines.append("Provider's risk not computed: give `cost_per_participant`.")
         return "\n".join(lines)

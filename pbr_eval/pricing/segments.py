@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import NotViableError, OptionError
-from pbr_eval.kinds import Column, Schema
+from pbr_eval.kinds import Column, Schema, format_money
 from pbr_eval.options import (
     EFFECT_SCALES,
     check_choice,
@@ -30,6 +30,8 @@ from pbr_eval.pricing.tariff import Tariff
 from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["DifferentialTariff", "differential_tariff", "payment_groups"]
+
+
 
 
 def _probabilities(p0: Any) -> pd.Series:
@@ -202,8 +204,8 @@ class DifferentialTariff(Results):
             lines.append(f"{str(g):<14}{int(r['n']):>8,}{r['mean_p0']:>14.1%}"
                          f"{r['flat_margin']:>14,.0f}{r['price']:>12,.0f}{r['margin']:>12,.0f}")
         spread = t["flat_margin"].max() - t["flat_margin"].min()
-        lines.append(f"Under the flat price of {self.info['flat_price']:,.0f} the best group is "
-                     f"worth {spread:,.0f} more per person than the worst: that gap is the "
+        lines.append(f"Under the flat price of {format_money(self.info['flat_price'])} the best group is "
+                     f"worth {format_money(spread)} more per person than the worst: that gap is the "
                      "incentive to cherry-pick, which the differential prices remove.")
         return "\n".join(lines)
 
@@ -352,7 +354,7 @@ def differential_tariff(
     table["price"] = (margin + table["cost_per_participant"]) / table["expected_rate"]
     if (table["price"] < 0).any():
         raise NotViableError(
-            f"At a total of {total:,.0f} the common margin is {margin:,.0f} per person, below "
+            f"At a total of {format_money(total)} the common margin is {format_money(margin)} per person, below "
             "minus the cost of some group: it would need a negative price. Raise the budget."
         )
     table["margin"] = table["price"] * table["expected_rate"] - table["cost_per_participant"]

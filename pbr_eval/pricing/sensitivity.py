@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pbr_eval.exceptions import OptionError
+from pbr_eval.kinds import format_money
 from pbr_eval.options import (
     check_count,
     check_int,
@@ -20,6 +21,8 @@ from pbr_eval.pricing.recommend import PriceRecommendation, value_for_money_ceil
 
 __all__ = ["price_sensitivity", "plot_price_sensitivity", "tipping_point", "scenario_table",
            "scenarios_from"]
+
+
 
 
 def _rate_fn(expected_rate: float | None, expected_effect: float | None) -> Any:
@@ -248,12 +251,12 @@ def scenario_table(
         tol = 1e-6 * max(pay, 1.0)
         if net < -tol:
             was = "too high"
-            words = (f"The commissioner pays {-net:,.0f} more than the additional outcomes are "
+            words = (f"The commissioner pays {format_money(-net)} more than the additional outcomes are "
                      f"worth: it pays for {n_people * n:,.0f} outcomes that would have "
                      "happened anyway.")
         elif net > tol:
             was = "too low"
-            words = (f"The provider is paid {net:,.0f} less than the value it creates; it may "
+            words = (f"The provider is paid {format_money(net)} less than the value it creates; it may "
                      "under-invest or withdraw, and the commissioner keeps the surplus.")
         else:
             was = "about right"

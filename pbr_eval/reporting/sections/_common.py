@@ -179,27 +179,34 @@ def pct(level: float) -> Value:
     return Value(int(round(level * 100)), "integer")
 
 
-_NUMBER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)")
+_NUMBER = re.compile(r"(?<![\w.])(-?£)?(\d[\d,]*(?:\.\d+)?)")
 
 
 def free_text(text: str, *, kind: str = "count") -> str | Paragraph:
     """Text written by an engine (a note, a reason) as a paragraph whose numbers are typed.
 
     Whole numbers become ``kind`` values (counts by default, so a small one is
-    hidden by the policy like any count); decimals are kept as written.
+    hidden by the policy like any count); amounts after a currency sign are
+    money (never hidden as counts); decimals are kept as written.
 
     Examples
     --------
     >>> p = free_text("missing values in age (3), sex (12)")
     >>> p.template, [v.value for v in p.values.values()]
     ('missing values in age ({n0}), sex ({n1})', [3, 12])
+    >>> p = free_text("short by £3 per outcome")
+    >>> p.template, p.values["n0"].kind, p.values["n0"].value
+    ('short by {n0} per outcome', 'money', 3.0)
     """
     values: dict[str, Value] = {}
 
     def sub(m: re.Match[str]) -> str:
-        token = m.group(1)
+        sign, token = m.group(1), m.group(2)
         key = f"n{len(values)}"
-        if "." in token:
+        if sign:
+            amount = float(token.replace(",", ""))
+            values[key] = Value(-amount if sign.startswith("-") else amount, "money")
+        elif "." in token:
             values[key] = Value(token, "text")
         else:
             values[key] = Value(int(token.replace(",", "")), kind)
