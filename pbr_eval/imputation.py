@@ -311,6 +311,8 @@ def impute(data: pd.DataFrame, *, treatment: str, outcome: str | Sequence[str],
     Limitations: text covariates are not imputed; interactions of the
     treatment with the covariates are not in the imputation models (impute
     each group separately if effects differ strongly by covariate).
+    The imputation's linear algebra runs on one BLAS thread, so the same
+    ``seed`` gives the same imputations whatever the number of cores.
 
     References
     ----------
@@ -328,6 +330,7 @@ def impute(data: pd.DataFrame, *, treatment: str, outcome: str | Sequence[str],
     True
     """
     from statsmodels.imputation.mice import MICEData
+    from threadpoolctl import threadpool_limits
 
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     covs = list(covariates)
@@ -370,7 +373,10 @@ def impute(data: pd.DataFrame, *, treatment: str, outcome: str | Sequence[str],
     for j in range(m):
         md = MICEData(work, perturbation_method="gaussian", k_pmm=donors,
                       rng=np.random.default_rng(streams[j]))
-        with warnings.catch_warnings():
+        # BLAS on one thread: a multi-threaded sum rounds differently, and predictive mean
+        # matching turns a last-digit difference into another donor; the same seed must give
+        # the same imputations on any number of cores
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore")  # statsmodels' formula and convergence chatter
             md.update_all(iterations)
         filled = data.copy()

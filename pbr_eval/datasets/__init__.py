@@ -13,6 +13,7 @@ from pbr_eval.datasets._load import (
 from pbr_eval.datasets._reoffending_time import (
     TimeToEventSimulation,
     load_reoffending_time,
+    simulate_reoffending_interim,
     simulate_reoffending_time,
 )
 from pbr_eval.datasets._simulate import SCENARIOS, Simulation, simulate, simulate_areas
@@ -38,6 +39,7 @@ __all__ = [
     "load_reoffending_time",
     "simulate",
     "simulate_areas",
+    "simulate_reoffending_interim",
     "simulate_reoffending_time",
     "simulate_staggered",
     "simulate_synthetic",

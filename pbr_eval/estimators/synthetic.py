@@ -335,7 +335,7 @@ class SyntheticControl(_Synthetic):
     >>> from pbr_eval.datasets import simulate_synthetic
     >>> sim = simulate_synthetic(seed=4)
     >>> res = pbr_eval.estimate(sim.cohort(), method="synthetic_control", n_placebo=20, seed=1)
-    >>> res.extras["synthetic"].path()["post"].value_counts()["yes"]
+    >>> int(res.extras["synthetic"].path()["post"].value_counts()["yes"])
     6
     """
 

@@ -141,7 +141,7 @@ class CashFlowSchedule(Results, HasFigures):
     >>> cf.to_frame()["net"].tolist()
     [-10000.0, -10000.0, 0.0, 15000.0, 15000.0]
     >>> print(cf.summary().splitlines()[3])
-    Peak working capital needed: 20,000 (month 1).
+    Peak working capital needed: £20,000 (month 1).
     """
 
     kind: ClassVar[str] = "cash_flow"
