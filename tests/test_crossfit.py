@@ -98,3 +98,18 @@ def test_option_errors() -> None:
     with pytest.raises(OptionError, match="needs at least 80 programme participants"):
         pbr_eval.estimate(cohort, method="aipw", cross_fit=80)
 
+
+
+@pytest.mark.slow
+def test_coverage_where_main_effects_fail_reduced() -> None:
+    """Reduced benchmarks/validate_crossfit.py: 40 cohorts of 150 (the full study: 200 of 300)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from validate_crossfit import study
+
+    tab = study(reps=40, n_treated=150, seed=11).set_index("estimator")
+    flex = tab.loc["aipw, cross_fit=5, degree-2 polynomial learners"]
+    main = tab.loc["aipw, main effects (no cross-fitting)"]
+    assert flex["cover_ni"] >= 0.85 and abs(flex["bias_ni"]) < 0.15
+    assert main["cover_ni"] < flex["cover_ni"] and abs(main["bias_ni"]) > 3 * abs(flex["bias_ni"])
