@@ -8,7 +8,9 @@ a count; seeded), starts a LocalCluster (worker processes), builds a Distributed
 the files and times the cohort build and each method, with the peak resident memory summed
 over this process and the workers (sampled every 0.2 s). As the reference computed in the
 same run it times one plain pass over the data (the sums of one Newton iteration), so the
-methods read as multiples of a pass. ``--equality`` also builds the in-memory Cohort of the
+methods read as multiples of a pass. Each step also reports how many passes over the
+partitions it made (``DistributedCohort.passes``; on a pbr_eval without that counter, the
+number of ``dask.compute`` calls) and the CPU seconds of this process and the workers. ``--equality`` also builds the in-memory Cohort of the
 same rows and prints the largest absolute difference of every estimate, interval and SE
 (only for sizes that fit in memory). The data is deleted at the end unless ``--keep``.
 """
@@ -91,6 +93,38 @@ class PeakRSS:
         self._t.join()
 
 
+class Passes:
+    """Count passes: the cohort's own counter, else the ``dask.compute`` calls (older pbr_eval)."""
+
+    def __init__(self) -> None:
+        import dask
+
+        self.calls = 0
+        self._compute = dask.compute
+
+        def counted(*args, **kw):
+            self.calls += 1
+            return self._compute(*args, **kw)
+
+        dask.compute = counted
+
+    def now(self, dc) -> int:
+        return self.calls if dc is None or not hasattr(dc, "passes") else dc.passes
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its children (the workers) so far."""
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            c = proc.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def one_pass(part: dict) -> dict:
     X = part["X"]
     v = np.full(X.shape[0], 0.25)
@@ -131,14 +165,18 @@ def main() -> None:
           f"(written in {time.perf_counter() - t0:.0f} s)")
     roles = dict(treatment="treated", outcome=["reoffended", "events"],
                  covariates=[f"x{j}" for j in range(P)])
-    rows = []
+    rows: list[tuple[str, float, float, int]] = []
+    print(f"load average at the start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     try:
         with PeakRSS() as mem, distributed.LocalCluster(
                 n_workers=a.workers, threads_per_worker=1, memory_limit=a.memory_limit,
                 dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-            t0 = time.perf_counter()
+            counter = Passes()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             dc = pbr_eval.DistributedCohort.from_parquet(folder, scheduler=client, **roles)
-            rows.append(("cohort (read, check, persist)", time.perf_counter() - t0))
+            n_build = counter.now(dc) if hasattr(dc, "passes") else counter.calls
+            rows.append(("cohort (read, check, persist)", time.perf_counter() - t0,
+                         cpu_seconds() - c0, n_build))
             print(dc, flush=True)
             passes = []
             for _ in range(3):
@@ -146,18 +184,24 @@ def main() -> None:
                 dc.reduce(one_pass)
                 passes.append(time.perf_counter() - t0)
             ref = float(np.median(passes))
-            rows.append(("one pass (reference, median of 3)", ref))
+            rows.append(("one pass (reference, median of 3)", ref, float("nan"), 1))
             results = {}
             for m in a.methods.split(","):
-                t0 = time.perf_counter()
+                k0 = counter.now(dc)
+                t0, c0 = time.perf_counter(), cpu_seconds()
                 results[m] = pbr_eval.estimate(dc, method=m, **OPTIONS.get(m, {}))
-                rows.append((m, time.perf_counter() - t0))
+                rows.append((m, time.perf_counter() - t0, cpu_seconds() - c0,
+                             counter.now(dc) - k0))
                 print(f"{m}: {rows[-1][1]:.1f} s", flush=True)
             peak = mem.peak
         print()
-        print(f"{'step':<36}{'seconds':>10}{'passes':>10}")
-        for name, sec in rows:
-            print(f"{name:<36}{sec:>10.1f}{sec / ref:>10.1f}")
+        print(f"{'step':<36}{'seconds':>9}{'CPU s':>9}{'passes':>8}{'s/pass':>8}"
+              f"{'x ref':>8}")
+        for name, sec, cpu, k in rows:
+            print(f"{name:<36}{sec:>9.1f}{cpu:>9.1f}{k:>8d}{sec / max(k, 1):>8.2f}"
+                  f"{sec / ref:>8.1f}")
+        print("(passes: passes over the partitions; s/pass: seconds per pass; x ref: seconds "
+              "as a multiple of the reference pass)")
         print(f"peak RSS (this process + workers): {peak / 2**30:.2f} GB")
         for m, res in results.items():
             f = res.to_frame()
@@ -181,6 +225,7 @@ def main() -> None:
                 print(f"{m}: in memory {tm:.1f} s; largest absolute difference of the "
                       f"numeric columns {float((fa - fb).abs().max().max()):.2e}{extra}")
     finally:
+        print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -269,3 +269,119 @@ def test_the_cli_runs_on_dask_from_a_parquet_folder_and_refuses_without_a_traceb
     assert main([*common, "--scheduler", "yarn"]) == 2
     err = capsys.readouterr().err
     assert "`scheduler` must be None" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- passes (issue 17.3)
+def _numeric_pool(n=6000, seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    t = (rng.random(n) < 1 / (1 + np.exp(1.5 - X[:, 0] + 0.5 * X[:, 1]))).astype(int)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    df["t"] = t
+    df["y"] = (rng.random(n) < 1 / (1 + np.exp(0.5 - 0.4 * X[:, 2]))).astype(int)
+    df["k"] = rng.poisson(np.exp(0.2 * X[:, 3]))
+    return df, dict(treatment="t", outcome=["y", "k"], covariates=["a", "b", "c", "d"])
+
+
+def test_the_cohort_is_read_once_and_the_nuisance_models_share_their_passes():
+    from pbr_eval.distributed.models import (
+        RowSelection,
+        fit_glms_distributed,
+        fit_logit_distributed,
+    )
+
+    df, roles = _numeric_pool()
+    dc = DistributedCohort(df, npartitions=4, scheduler="synchronous", **roles)
+    assert (dc.passes, dc.reads) == (1, 1)  # checks, arrays and sums from one read
+    text = load_reoffending()
+    dct = DistributedCohort(text.data, npartitions=4, scheduler="synchronous",
+                            **_args(text))
+    assert (dct.passes, dct.reads) == (2, 1)  # text covariates: one more pass in memory
+    k = dc.passes
+    fit_logit_distributed(dc)
+    logit_passes = dc.passes - k
+    k = dc.passes
+    fit_glms_distributed(dc, ["logistic", "poisson"], RowSelection())
+    glm_passes = dc.passes - k
+    assert logit_passes >= 2 and glm_passes >= 2
+    for method in ("ipw", "aipw"):
+        k = dc.passes
+        res = pbr_eval.estimate(dc, method=method)
+        # in lockstep, plus two passes for the estimates, SEs and balance (not the sum)
+        assert dc.passes - k <= max(logit_passes, glm_passes) + 2, method
+        _same(pbr_eval.estimate(Cohort(df, **roles), method=method), res, 1e-10)
+    k = dc.passes
+    pbr_eval.estimate(dc, method="nearest", replace=True)
+    assert dc.passes - k <= logit_passes + 3
+
+
+def test_persist_false_rereads_the_source_on_every_pass(tmp_path):
+    df, roles = _numeric_pool()
+    dd = pytest.importorskip("dask.dataframe")
+    dd.from_pandas(df, npartitions=3, sort=False).to_parquet(tmp_path / "pool")
+    dc = DistributedCohort.from_parquet(tmp_path / "pool", scheduler="synchronous",
+                                        persist=False, **roles)
+    assert dc.reads == dc.passes == 1
+    res = pbr_eval.estimate(dc, method="ipw")
+    assert dc.reads == dc.passes > 3
+    _same(pbr_eval.estimate(Cohort(df, **roles), method="ipw"), res, 1e-10)
+
+
+# ---------------------------------------------------------------- exact cells
+def _cells_case(case):
+    sim = load_reoffending()
+    data, args = sim.data.copy(), _args(sim)
+    if case == "unmatched":  # a cell with 5 comparison units: its other participants go unmatched
+        cell = (data["offence_type"] == "motoring") & (data["sex"] == data["sex"].iloc[0])
+        spare = data.index[cell & (data["treated"] == 0)][5:]
+        return data.drop(index=spare), args, {"exact": ["offence_type", "sex"]}
+    if case == "random":
+        return data, args, {"exact": ["sex"], "order": "random", "seed": 7}
+    return data, args, {"exact": ["sex", "offence_type"]}
+
+
+@pytest.mark.parametrize("case", ["largest", "unmatched", "random"])
+def test_nearest_without_replacement_in_exact_cells_matches_the_same_units(client, case):
+    data, args, opts = _cells_case(case)
+    mem = pbr_eval.estimate(Cohort(data, **args), method="nearest", **opts)
+    dc = DistributedCohort(data, npartitions=6, **args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dist = pbr_eval.estimate(dc, method="nearest", **opts)
+    np.testing.assert_array_equal(dist.extras["match_matrix"], mem.extras["match_matrix"])
+    _same(mem, dist, 1e-10)
+    bm, bd = mem.balance.to_frame(ecdf=False), dist.balance.to_frame(ecdf=False)
+    num = bm.select_dtypes("number").columns
+    np.testing.assert_allclose(bd[num].to_numpy(float), bm[num].to_numpy(float), atol=1e-10)
+    np.testing.assert_allclose(dist.balance.counts().to_numpy(), mem.balance.counts().to_numpy(),
+                               atol=1e-9)
+    for key in ("n_focal_matched", "n_treated_unmatched", "n_comparison_matched", "se",
+                "order"):
+        assert dist.info[key] == mem.info[key], key
+    assert [d for d in dist.info["dropped"] if d["stage"] != "cohort"] == \
+        [d for d in mem.info["dropped"] if d["stage"] != "cohort"]
+    assert set(mem.info["notes"]) <= set(dist.info["notes"])
+    if case == "unmatched":
+        assert dist.info["n_treated_unmatched"] > 0
+
+
+def test_matching_without_replacement_is_refused_without_cells_or_with_what_cannot_split(
+        shipped):
+    data, args = shipped
+    dc = DistributedCohort(data, npartitions=2, scheduler="synchronous", **args)
+    with pytest.raises(OptionError, match="unless `exact` names the cells to match within"):
+        pbr_eval.estimate(dc, method="nearest", replace=False)
+    with pytest.raises(OptionError, match="`ratio` must be 1 for method='nearest' on a "
+                                          "distributed cohort; got 2. Distributed nearest "
+                                          "matching without replacement"):
+        pbr_eval.estimate(dc, method="nearest", exact=["sex"], ratio=2)
+    with pytest.raises(OptionError, match="`caliper` must be None"):
+        pbr_eval.estimate(dc, method="nearest", exact=["sex"], caliper=0.1)
+    from pbr_eval.distributed import matching
+
+    with pytest.raises(OptionError, match="cells; at most 10 are matched on a distributed"):
+        old, matching.MAX_CELLS = matching.MAX_CELLS, 10
+        try:
+            pbr_eval.estimate(dc, method="nearest", exact=["age"])
+        finally:
+            matching.MAX_CELLS = old

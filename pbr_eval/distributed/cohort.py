@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from pbr_eval.options import (
     check_int,
 )
 
-__all__ = ["DistributedCohort", "check_scheduler", "resolve_scheduler"]
+__all__ = ["DistributedCohort", "PerPartition", "check_scheduler", "resolve_scheduler"]
 
 #: Text values kept per partition while scanning a covariate's levels (more is refused later).
 _LEVEL_CAP = 100_000
@@ -157,8 +158,13 @@ def resolve_scheduler(scheduler: Any) -> tuple[Any, Any, str]:
 
 
 # ----------------------------------------------------------- partition work
-def _scan(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-partition summaries for the checks (every value here is reduced on the client)."""
+#: Rows of the warm-start sample kept on the client, over all partitions (see ``_finish``).
+SAMPLE_ROWS = 100_000
+
+
+def _scan_frame(df: pd.DataFrame, spec: Mapping[str, Any]
+                ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Per-partition summaries for the checks (reduced on the client) and the complete rows."""
     tr, outs, covs = spec["treatment"], spec["outcomes"], spec["covariates"]
     cols = spec["columns"]
     frame = df.loc[:, cols]
@@ -172,7 +178,7 @@ def _scan(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
         "na_rows": int(rows.sum()), "na_rows_t": int((rows & is1).sum()),
         "na_rows_c": int((rows & is0).sum()), "n1_all": int(is1.sum()),
     }
-    comp = frame.loc[~rows]
+    comp = frame.loc[~rows] if rows.any() else frame
     out["hash"] = _frame_sha256(comp)
     t = comp[tr]
     out["t_values"] = set(pd.unique(t).tolist()[:20])
@@ -196,43 +202,136 @@ def _scan(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
                     "binary": bool(((v == 0.0) | (v == 1.0)).all()), "whole": whole,
                     "n_ge_100": int((v >= 100).sum()), "n": int(v.size)}
     out.update(inf=inf, stats=stats, levels=levels)
-    return out
+    return out, comp
 
 
-def _prepare(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the partition's arrays: design ``X`` (global levels), treatment ``t`` and outcomes ``Y``."""
-    frame = df.loc[:, spec["columns"]]
-    frame = frame.loc[~frame.isna().any(axis=1).to_numpy()]
+def _arrays(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the complete rows' arrays: numeric design columns, text covariates as local codes, ``t``, ``Y``.
+
+    A text covariate is kept as integer codes into its partition's own levels
+    (``_finish`` maps them to the global levels once the client knows them).
+    """
     n = len(frame)
-    blocks = []
+    text = set(spec["text"])
+    num, codes = {}, {}
     for c in spec["covariates"]:
         s = frame[c]
-        levels = spec["levels"].get(c)
-        if levels is None:
-            blocks.append(s.to_numpy(dtype=float).reshape(n, 1))
-            continue
-        codes = pd.Categorical(s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype)
-                               else s, categories=levels).codes
-        blocks.append((codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float))
-    X = np.ascontiguousarray(np.hstack(blocks) if blocks else np.empty((n, 0)), dtype=float)
+        if c in text:
+            cd, uniques = pd.factorize(s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype)
+                                       else s)
+            codes[c] = (cd.astype(np.int64), list(uniques))
+        else:
+            num[c] = s.to_numpy(dtype=float)
     t = np.ascontiguousarray(frame[spec["treatment"]].to_numpy() == 1, dtype=bool)
-    Y = np.column_stack([frame[c].to_numpy(dtype=float) for c in spec["outcomes"]])
-    return {"X": X, "t": t, "Y": np.ascontiguousarray(Y), "n": n}
+    Y = np.empty((n, len(spec["outcomes"])))
+    for j, c in enumerate(spec["outcomes"]):
+        Y[:, j] = frame[c].to_numpy(dtype=float)
+    return {"num": num, "codes": codes, "t": t, "Y": Y, "n": n}
 
 
-def _gram(part: Mapping[str, Any]) -> dict[str, Any]:
-    X, t = part["X"], part["t"]
-    Z = np.empty((X.shape[0], X.shape[1] + 1))
+def _design(raw: Mapping[str, Any], spec: Mapping[str, Any], levels: Mapping[str, Sequence[Any]]
+            ) -> np.ndarray:
+    """Return the partition's design ``X`` with the global category levels (reference level left out)."""
+    n = raw["n"]
+    width = sum(len(levels[c]) - 1 if c in levels else 1 for c in spec["covariates"])
+    X = np.empty((n, width))
+    j = 0
+    for c in spec["covariates"]:
+        if c not in levels:
+            X[:, j] = raw["num"][c]
+            j += 1
+            continue
+        local, uniques = raw["codes"][c]
+        to_global = pd.Index(list(levels[c])).get_indexer(uniques)
+        code = to_global[local] if uniques else np.empty(0, np.int64)
+        L = len(levels[c])
+        X[:, j:j + L - 1] = code[:, None] == np.arange(1, L)[None, :]
+        j += L - 1
+    return X
+
+
+def _sums(X: np.ndarray, t: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
+    """Return the cohort's Gram matrices (all rows; comparison rows with ``Z'Y``), group ranges, binary columns."""
+    n, p = X.shape
+    Z = np.empty((n, p + 1))
     Z[:, 0] = 1.0
     Z[:, 1:] = X
-    big = np.inf * np.ones(X.shape[1])
-    return {"ZZ": Z.T @ Z, "n": X.shape[0], "n1": int(t.sum()),
-            "sum1": X[t].sum(axis=0), "sum0": X[~t].sum(axis=0),
-            "min0": X[~t].min(axis=0) if (~t).any() else big,
-            "max0": X[~t].max(axis=0) if (~t).any() else -big,
+    Z0 = Z[~t]
+    big = np.inf * np.ones(p)
+    return {"ZZ": Z.T @ Z, "n": n, "n1": int(t.sum()), "ZZ0": Z0.T @ Z0, "ZY0": Z0.T @ Y[~t],
+            "sum1": X[t].sum(axis=0), "sum0": Z0[:, 1:].sum(axis=0),
+            "min0": Z0[:, 1:].min(axis=0) if Z0.shape[0] else big,
+            "max0": Z0[:, 1:].max(axis=0) if Z0.shape[0] else -big,
             "min1": X[t].min(axis=0) if t.any() else big,
             "max1": X[t].max(axis=0) if t.any() else -big,
             "binary": ((X == 0) | (X == 1)).all(axis=0)}
+
+
+def _finish(part: Mapping[str, Any], spec: Mapping[str, Any],
+            levels: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """Build the partition's design; add its sums and an evenly spaced row sample (``summary2``)."""
+    raw = part["raw"]
+    X = _design(raw, spec, levels)
+    t, Y, n = raw["t"], raw["Y"], raw["n"]
+    step = max(1, -(-n // max(1, spec["sample_cap"])))
+    idx = np.arange(0, n, step)
+    return {"X": X, "t": t, "Y": Y, "n": n, "summary": part["summary"],
+            "summary2": {"gram": _sums(X, t, Y), "n": n,
+                         "sample": {"X": X[idx], "t": t[idx], "Y": Y[idx]}}}
+
+
+def _ingest(df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """One read of a partition: the checks' summaries and the arrays (and, without text covariates, the sums).
+
+    Arrays that cannot be built (a text outcome, say) are left out: the
+    client's checks then name the problem from the summaries.
+    """
+    summary, comp = _scan_frame(df, spec)
+    try:
+        raw = _arrays(comp, spec)
+    except (TypeError, ValueError):
+        return {"summary": summary, "raw": None}
+    part = {"summary": summary, "raw": raw}
+    return _finish(part, spec, {}) if not spec["text"] else part
+
+
+def _reread(df: pd.DataFrame, spec: Mapping[str, Any], levels: Mapping[str, Sequence[Any]]
+            ) -> dict[str, Any]:
+    """Return a partition's arrays read again from the source (``persist=False``), without the checks."""
+    frame = df.loc[:, spec["columns"]]
+    frame = frame.loc[~frame.isna().any(axis=1).to_numpy()]
+    raw = _arrays(frame, spec)
+    return {"X": _design(raw, spec, levels), "t": raw["t"], "Y": raw["Y"], "n": raw["n"]}
+
+
+def _summary(part: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    got = tuple(part.get(k) for k in keys)
+    return got[0] if len(keys) == 1 else got
+
+
+@dataclass(frozen=True)
+class PerPartition:
+    """An argument of :meth:`DistributedCohort.run` with one value per partition, in order.
+
+    Examples
+    --------
+    >>> PerPartition([0, 10]).values[1]
+    10
+    """
+
+    values: Sequence[Any]
+
+
+def _serve(part: Mapping[str, Any], requests: Mapping[str, tuple[Any, tuple[Any, ...]]]
+           ) -> dict[str, Any]:
+    """Answer several requests from one partition (one pass: :meth:`DistributedCohort.run`)."""
+    return {k: fn(part, *args) for k, (fn, args) in requests.items()}
+
+
+def _is_numeric(dtype: Any) -> bool:
+    """Whether a covariate's column enters the design as it is (numbers or booleans, not categories)."""
+    return bool(pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)))
 
 
 def _combine(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -367,19 +466,47 @@ class DistributedCohort:
         self.columns = list(dict.fromkeys(
             [treatment, *self.outcomes, *self.covariates, *([unit_id] if unit_id else [])]))
         self._ddf = ddf
-        self._validate(outcome_types)
-        spec = {"columns": self.columns, "treatment": treatment, "outcomes": self.outcomes,
-                "covariates": self.covariates, "levels": self._levels}
+        self.passes = 0
+        self.reads = 0
+        text = [c for c in self.covariates if not _is_numeric(ddf[c].dtype)]
+        spec: dict[str, Any] = {
+            "columns": self.columns, "treatment": treatment, "outcomes": self.outcomes,
+            "covariates": self.covariates, "text": text,
+            "sample_cap": -(-SAMPLE_ROWS // max(1, ddf.npartitions))}
+        self._spec = spec
+        self._persisted = persist
         from dask import delayed
 
-        parts = [delayed(_prepare, pure=True)(p, spec) for p in ddf.to_delayed()]
+        # one read: the checks' summaries, the arrays and (without text covariates) the sums
+        parts = [delayed(_ingest, pure=True)(p, spec) for p in ddf.to_delayed()]
         if persist:
-            parts = list(self.client.persist(parts) if self.client is not None
-                         else _persist_local(parts, self._get))
+            parts = self._persist(parts)
+        self.reads += 1
+        self.passes += 1
+        if not persist and not text:
+            both = self._collect(parts, "summary", "summary2")
+            scans, finals = [b[0] for b in both], [b[1] for b in both]
+        else:
+            scans, finals = self._collect(parts, "summary"), None
+        self._validate(scans, outcome_types)
+        if finals is None:
+            if text:  # the global levels are known now: one pass builds the designs
+                parts = [delayed(_finish, pure=False)(p, spec, self._levels) for p in parts]
+                if persist:
+                    parts = self._persist(parts)
+                else:
+                    self.reads += 1
+                self.passes += 1
+            finals = self._collect(parts, "summary2")
+        if not persist:
+            parts = [delayed(_reread, pure=True)(p, spec, self._levels)
+                     for p in ddf.to_delayed()]
         self.parts = parts
-        g = _combine(self.map(_gram))
+        g = _combine([f["gram"] for f in finals])
         self._gram = g
-        self.partition_sizes = [int(n) for n in self.map(lambda p: p["n"])]
+        self.partition_sizes = [int(f["n"]) for f in finals]
+        self.sample = {k: np.concatenate([f["sample"][k] for f in finals])
+                       for k in ("X", "t", "Y")}
         self.binary_columns = [c for j, c in enumerate(self.design_columns) if g["binary"][j]]
         self._check_design(g)
         if unit_id is not None:
@@ -387,6 +514,25 @@ class DistributedCohort:
                 f"`unit_id` '{unit_id}' was not checked for duplicates or contamination: a "
                 "distributed cohort does not compare identifiers across partitions."
             )
+
+    def _persist(self, parts: list[Any]) -> list[Any]:
+        """Keep the partitions' results in the cluster's memory (this process's for local schedulers)."""
+        if self.client is not None:
+            return list(self.client.persist(parts))
+        return _persist_local(parts, self._get)
+
+    def _collect(self, parts: list[Any], *keys: str) -> list[Any]:
+        """Fetch the small summaries ``keys`` of every partition (the arrays stay where they are)."""
+        import dask
+        from dask import delayed
+
+        got = list(dask.compute(*[delayed(_summary, pure=False)(p, keys) for p in parts],
+                                scheduler=self._get))
+        if "summary2" in keys and any((g[-1] if len(keys) > 1 else g) is None for g in got):
+            raise DataError(
+                "A partition's role columns could not be read as numbers although every check "
+                "passed; check the columns' types in each Parquet file (they must agree).")
+        return got
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -433,11 +579,89 @@ class DistributedCohort:
         from dask import delayed
 
         tasks = [delayed(fn, pure=False)(p, *args) for p in self.parts]
+        self._count()
         return list(dask.compute(*tasks, scheduler=self._get))
 
     def reduce(self, fn: Callable[..., Mapping[str, Any]], *args: Any) -> dict[str, Any]:
         """Run ``fn`` on every partition and reduce the dicts it returns (sums; ``min*``/``max*`` keys by min/max)."""
         return _combine(self.map(fn, *args))
+
+    def run(self, requests: Mapping[str, tuple[Any, ...]]) -> dict[str, Any]:
+        """Serve several requests in ONE pass over the partitions.
+
+        Parameters
+        ----------
+        requests : mapping
+            ``name -> (fn, args)`` (the results reduced as by :meth:`reduce`)
+            or ``name -> (fn, args, "list")`` (the per-partition results, in
+            order). An argument wrapped in :class:`PerPartition` gives each
+            partition its own value.
+
+        Returns
+        -------
+        dict
+            ``name -> result``.
+        """
+        import dask
+        from dask import delayed
+
+        def own(i: int) -> dict[str, Any]:
+            return {k: (v[0], tuple(a.values[i] if isinstance(a, PerPartition) else a
+                                    for a in v[1])) for k, v in requests.items()}
+
+        tasks = [delayed(_serve, pure=False)(p, own(i)) for i, p in enumerate(self.parts)]
+        self._count()
+        got = list(dask.compute(*tasks, scheduler=self._get))
+        return {k: ([g[k] for g in got] if len(v) > 2 and v[2] == "list"
+                    else _combine([g[k] for g in got])) for k, v in requests.items()}
+
+    def map_merge(self, fn: Callable[..., Any], merge: Callable[[Any, Any], Any],
+                  *args: Any) -> Any:
+        """One pass: ``fn(partition, *args)`` on every partition, merged pairwise in a tree on the cluster.
+
+        Arguments wrapped in :class:`PerPartition` give each partition its own value.
+        """
+        import dask
+        from dask import delayed
+
+        level = [delayed(fn, pure=False)(p, *[a.values[i] if isinstance(a, PerPartition) else a
+                                              for a in args])
+                 for i, p in enumerate(self.parts)]
+        while len(level) > 1:
+            level = [delayed(merge, pure=False)(level[i], level[i + 1]) if i + 1 < len(level)
+                     else level[i] for i in range(0, len(level), 2)]
+        self._count()
+        return dask.compute(level[0], scheduler=self._get)[0]
+
+    def map_buckets(self, split: Callable[..., Sequence[Any]], apply: Callable[..., Any],
+                    n_buckets: int, *args: Any) -> list[Any]:
+        """One pass that regroups rows: ``split`` cuts each partition into ``n_buckets`` pieces, ``apply`` gets one bucket's pieces.
+
+        ``split(partition, *args)`` returns a sequence of ``n_buckets``
+        pieces; ``apply(*pieces)`` receives bucket ``b``'s piece of every
+        partition, in partition order, on one worker (only those pieces
+        travel). Arguments wrapped in :class:`PerPartition` give each
+        partition its own value.
+
+        Returns
+        -------
+        list
+            ``apply``'s result for each bucket.
+        """
+        import dask
+        from dask import delayed
+
+        cut = [delayed(split, pure=False, nout=n_buckets)(
+            p, *[a.values[i] if isinstance(a, PerPartition) else a for a in args])
+            for i, p in enumerate(self.parts)]
+        tasks = [delayed(apply, pure=False)(*[c[b] for c in cut]) for b in range(n_buckets)]
+        self._count()
+        return list(dask.compute(*tasks, scheduler=self._get))
+
+    def _count(self) -> None:
+        self.passes += 1
+        if not self._persisted:
+            self.reads += 1
 
     def close(self) -> None:
         """Close a client this cohort started (``scheduler="local"`` or an address)."""
@@ -478,15 +702,8 @@ class DistributedCohort:
                     f"Available columns: {_list_names(available, 12)}."
                 )
 
-    def _validate(self, given_types: Mapping[str, str] | None) -> None:
-        from dask import delayed
-
-        spec = {"columns": self.columns, "treatment": self.treatment,
-                "outcomes": self.outcomes, "covariates": self.covariates}
-        import dask
-
-        scans = dask.compute(*[delayed(_scan, pure=True)(p, spec)
-                               for p in self._ddf.to_delayed()], scheduler=self._get)
+    def _validate(self, scans: Sequence[Mapping[str, Any]],
+                  given_types: Mapping[str, str] | None) -> None:
         n = sum(s["n"] for s in scans)
         self.n_input_rows = n
         if n == 0:

@@ -33,12 +33,8 @@ import numpy as np
 from pbr_eval.cohort import DroppedRows
 from pbr_eval.distributed.cohort import DistributedCohort
 from pbr_eval.distributed.matching import fit_nearest_distributed
-from pbr_eval.distributed.models import (
-    RowSelection,
-    att_odds,
-    fit_glms_distributed,
-    fit_logit_distributed,
-)
+from pbr_eval.distributed.models import RowSelection, att_odds, glm_job, logit_job
+from pbr_eval.distributed.passes import Job, run_jobs
 from pbr_eval.estimators._att import se_description
 from pbr_eval.estimators.base import Estimator, base_info
 from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
@@ -238,20 +234,33 @@ def _moments2(part: Mapping[str, Any], wts: _Weights, means: Mapping[str, np.nda
     return out
 
 
-def _distributed_balance(cohort: DistributedCohort, wts: _Weights, estimand: str = "ATT"
-                        ) -> BalanceTable:
-    """Return the balance table (before and after weighting) of a distributed cohort.
+def _balance_means(s1: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    """Scale the comparison weights' sums of ``_moments1`` (taken with unscaled odds) and return the means.
 
-    Means and variances as :class:`~pbr_eval.results.balance.BalanceTable`
-    (two passes: sums, then sums of squared deviations); the eCDF statistics,
-    which sort every covariate, are not computed.
+    ``s1`` is updated in place: ``sw0``, ``sw20`` and ``swx0`` become the
+    sums with the weights ``scale * odds`` (the treated weights are 1).
     """
-    s1 = cohort.reduce(_moments1, wts)
-    means = {}
+    s1 = dict(s1)
+    s1["sw0"], s1["sw20"], s1["swx0"] = (s1["sw0"] * scale, s1["sw20"] * scale**2,
+                                         s1["swx0"] * scale)
+    means: dict[str, Any] = {"s1": s1}
     for g in ("1", "0"):
         means["a" + g] = s1["swx" + g] / s1["sw" + g]
         means["b" + g] = s1["sx" + g] / s1["n" + g]
-    s2 = cohort.reduce(_moments2, wts, means)
+    return means
+
+
+def _distributed_balance(cohort: DistributedCohort, means: Mapping[str, Any],
+                         s2: Mapping[str, Any], estimand: str = "ATT") -> BalanceTable:
+    """Return the balance table (before and after weighting) of a distributed cohort.
+
+    Means and variances as :class:`~pbr_eval.results.balance.BalanceTable`,
+    from two passes the estimates' passes carry: sums (``_moments1``, then
+    :func:`_balance_means`), then sums of squared deviations
+    (``_moments2``); the eCDF statistics, which sort every covariate, are
+    not computed.
+    """
+    s1 = means["s1"]
     before: dict[str, np.ndarray] = {}
     after: dict[str, np.ndarray] = {}
     for g in ("1", "0"):
@@ -316,62 +325,29 @@ _COHORT_SE = ("; the default intervals (the cohort's own rate and effect) add th
               "outcome noise from an outcome model (cohort_std_error)")
 
 
-def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, outcome: str
-         ) -> CounterfactualResults:
-    """Fit the nuisance models and run the two passes (``outcome``: "none", "plain", "weighted")."""
-    _check_options(estimator, cohort)
-    method = estimator.method
-    clip = getattr(estimator, "clip", None)
-    trim = getattr(estimator, "trim", None)
-    info = base_info(cohort, estimator)  # type: ignore[arg-type]
-    gamma, logit = None, None
-    if weighting:
-        logit = fit_logit_distributed(cohort)
-        gamma = logit.params
-    k = len(cohort.outcomes)
-    base = _Plan(gamma=gamma, clip=clip, trim=trim)
-    prop0 = cohort.reduce(_first_pass, base) if trim is not None else None
-    if prop0 is not None and (prop0["n1"] == 0 or prop0["n_c"] == 0):
-        which = "treated" if prop0["n1"] == 0 else "comparison"
+def _trim_counts(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
+    pr = plan.prop(part)
+    t, keep = part["t"], pr["keep"]
+    return {"n1": float((t & keep).sum()), "n_c": float((~t & keep).sum())}
+
+
+def _trim_job(plan: _Plan) -> Job:
+    """Check that trimming leaves both groups (its pass is shared with the outcome models' first)."""
+    got = (yield {"trim": (_trim_counts, (plan,))})["trim"]
+    if got["n1"] == 0 or got["n_c"] == 0:
+        which = "treated" if got["n1"] == 0 else "comparison"
         raise EstimationError(
-            f"`trim`={trim} leaves no {which} units: the groups do not overlap on the "
+            f"`trim`={plan.trim} leaves no {which} units: the groups do not overlap on the "
             "propensity score. Widen `trim`.")
-    families = [FAMILY_FOR_TYPE[cohort.outcome_types[name]] if outcome == "none" else
-                resolve_outcome_model(getattr(estimator, "outcome_model", "auto"),
-                                      cohort.outcome_types[name])
-                for name in cohort.outcomes]
-    sel = RowSelection(ps_params=gamma, clip=clip, trim=trim,
-                       weighted=outcome == "weighted")
-    fits = fit_glms_distributed(cohort, families, sel)
-    params: list[Any] = []
-    noise_params: list[Any] = []
-    for fit in fits:
-        if isinstance(fit, EstimationError):
-            if outcome != "none":
-                raise fit
-            params.append(None)
-            noise_params.append(None)  # ipw's working model: the generic cohort-SE rule
-            continue
-        par = fit.params
-        params.append(None if outcome == "none" else (par, fit.information))
-        noise_params.append(par)
-    plan = _Plan(gamma=gamma, clip=clip, trim=trim,
-                 params=tuple(None if p is None else p[0] for p in params),
-                 families=tuple(families), noise_params=tuple(noise_params),
-                 noise_families=tuple(families), weighted_fit=outcome == "weighted",
-                 c_part=weighting and outcome != "weighted")
-    if outcome == "none":
-        plan = _Plan(gamma=gamma, clip=clip, trim=trim, families=tuple(families),
-                     noise_params=tuple(noise_params), noise_families=tuple(families),
-                     c_part=True)
-    f = cohort.reduce(_first_pass, plan)
+
+
+def _constants(f: Mapping[str, Any], params: list[Any], k: int, p1: int, outcome: str,
+               weighting: bool, c_part: bool) -> dict[str, Any]:
+    """Return the influence functions' constants from the first pass's sums (see the module notes)."""
     n1, S = float(f["n1"]), float(f["S"])
-    p1 = len(cohort.design_columns) + 1
     kvec, hvec = np.zeros((p1, k)), np.zeros((p1, k))
     A, C = np.zeros(k), np.zeros(k)
-    Hps_inv = None
-    if weighting:
-        Hps_inv = _inv(f["Hps"], "propensity model's")
+    Hps_inv = _inv(f["Hps"], "propensity model's") if weighting else None
     for j in range(k):
         info_j = params[j][1] if params[j] is not None else None
         if info_j is not None:
@@ -386,16 +362,100 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
                 kvec[:, j] = Iinv_T @ Dn - Iinv_T @ f["Bc"][:, j] / S
             else:
                 kvec[:, j] = Iinv_T @ Dn
-        if plan.c_part:
+        if c_part:
             C[j] = f["sum_com"][j] / S
             assert Hps_inv is not None
             hvec[:, j] = Hps_inv @ (f["G"][:, j] - C[j] * f["G1"]) / S
-    mu0 = A + C
-    mu1 = f["sum_ty"] / n1
-    consts = {"n1": n1, "S": S, "A": A, "C": C, "mu0": mu0, "mu1": mu1, "kvec": kvec,
-              "hvec": hvec, "maxps": float(f["maxps"][0]) if weighting else 0.0}
-    plan2 = _Plan(**{**plan.__dict__, "consts": consts})
-    s = cohort.reduce(_second_pass, plan2)
+    return {"n1": n1, "S": S, "A": A, "C": C, "mu0": A + C, "mu1": f["sum_ty"] / n1,
+            "kvec": kvec, "hvec": hvec, "maxps": float(f["maxps"][0]) if weighting else 0.0}
+
+
+def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, outcome: str
+         ) -> CounterfactualResults:
+    """Fit the nuisance models and run the two passes (``outcome``: "none", "plain", "weighted").
+
+    The propensity and outcome models iterate in lockstep when the outcome
+    models do not depend on the score (no trimming, unweighted); the
+    estimates' first pass shares its pass with the propensity model's state
+    at its estimate; the balance sums ride on the two estimate passes.
+    """
+    _check_options(estimator, cohort)
+    method = estimator.method
+    clip = getattr(estimator, "clip", None)
+    trim = getattr(estimator, "trim", None)
+    info = base_info(cohort, estimator)  # type: ignore[arg-type]
+    k = len(cohort.outcomes)
+    p1 = len(cohort.design_columns) + 1
+    families = [FAMILY_FOR_TYPE[cohort.outcome_types[name]] if outcome == "none" else
+                resolve_outcome_model(getattr(estimator, "outcome_model", "auto"),
+                                      cohort.outcome_types[name])
+                for name in cohort.outcomes]
+    depends = weighting and (trim is not None or outcome == "weighted")
+    jobs: dict[str, Job] = {}
+    if weighting:
+        jobs["logit"] = logit_job(cohort)
+    if not depends:
+        jobs["glm"] = glm_job(cohort, families, RowSelection())
+    started: set[str] = set()
+
+    def estimate_job(gamma: np.ndarray | None, fits: list[Any]) -> Job:
+        params: list[Any] = []
+        noise_params: list[Any] = []
+        for fit in fits:
+            if isinstance(fit, EstimationError):
+                if outcome != "none":
+                    raise fit
+                params.append(None)
+                noise_params.append(None)  # ipw's working model: the generic cohort-SE rule
+                continue
+            params.append(None if outcome == "none" else (fit.params, fit.information))
+            noise_params.append(fit.params)
+        plan = _Plan(gamma=gamma, clip=clip, trim=trim,
+                     params=tuple(None if q is None else q[0] for q in params),
+                     families=tuple(families), noise_params=tuple(noise_params),
+                     noise_families=tuple(families), weighted_fit=outcome == "weighted",
+                     c_part=weighting and outcome != "weighted")
+        if outcome == "none":
+            plan = _Plan(gamma=gamma, clip=clip, trim=trim, families=tuple(families),
+                         noise_params=tuple(noise_params), noise_families=tuple(families),
+                         c_part=True)
+        g = cohort._gram
+        first: dict[str, Any] = {"first": (_first_pass, (plan,)),
+                                 "m1": (_moments1, (_Weights(plan if weighting else None),))}
+        if not weighting and cohort.design_columns:
+            first["outside"] = (_outside, (g["min0"], g["max0"]))
+        got = yield first
+        f = got["first"]
+        consts = _constants(f, params, k, p1, outcome, weighting, plan.c_part)
+        plan2 = _Plan(**{**plan.__dict__, "consts": consts})
+        wts = _Weights(plan if weighting else None,
+                       scale=consts["n1"] / consts["S"] if weighting else 1.0)
+        means = _balance_means(got["m1"], wts.scale)
+        second = yield {"second": (_second_pass, (plan2,)),
+                        "m2": (_moments2, (wts, {k_: means[k_] for k_ in ("a1", "a0", "b1", "b0")}))}
+        return {"f": f, "s": second["second"], "consts": consts, "plan": plan,
+                "noise_params": noise_params, "means": means, "m2": second["m2"],
+                "outside": got.get("outside")}
+
+    def hook(event: str, value: Any, done: dict[str, Any]) -> dict[str, Job]:
+        new: dict[str, Job] = {}
+        if event == "logit.published" and depends:
+            if trim is not None:
+                new["trim"] = _trim_job(_Plan(gamma=value, clip=clip, trim=trim))
+            new["glm"] = glm_job(cohort, families, RowSelection(
+                ps_params=value, clip=clip, trim=trim, weighted=outcome == "weighted"))
+        if ("glm" in done and (not weighting or "logit.published" in done)
+                and "est" not in started):
+            started.add("est")
+            new["est"] = estimate_job(done.get("logit.published"), done["glm"])
+        return new
+
+    done = run_jobs(cohort, jobs, hook)
+    est = done["est"]
+    logit = done.get("logit")
+    f, s, consts = est["f"], est["s"], est["consts"]
+    noise_params = est["noise_params"]
+    n1, mu0, mu1 = consts["n1"], consts["mu0"], consts["mu1"]
     # ---- results
     n_comp = int(f["n_pos"]) if weighting else cohort.n_comparison
     nuis = (["propensity score"] if weighting else []) + \
@@ -416,8 +476,7 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
             effect=float(mu1[j] - mu0[j]), std_error=float(np.sqrt(max(ve, 0.0))),
             naive_comparison=float(f["naive"][j] / f["n0"]), se_method=how,
             cohort_std_error=cohort_se))
-    wts = _Weights(plan if weighting else None, scale=n1 / S if weighting else 1.0)
-    balance = _distributed_balance(cohort, wts)
+    balance = _distributed_balance(cohort, est["means"], est["m2"])
     extras: dict[str, Any] = {}
     if weighting:
         assert logit is not None
@@ -430,7 +489,7 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
         info["notes"].append(
             "Regression adjustment does not weight units: the balance table shows the "
             "unadjusted groups, and the estimate relies on the outcome model where they differ.")
-        note = _range_note(cohort, method)
+        note = _range_note(cohort, method, est["outside"])
         if note:
             info["notes"].append(note)
     info.update({"estimand": "ATT", "se": "robust", "backend": "dask",
@@ -499,7 +558,8 @@ def _outside(part: Mapping[str, Any], lo: np.ndarray, hi: np.ndarray) -> dict[st
     return {"out": ((X1 < lo) | (X1 > hi)).sum(axis=0).astype(float)}
 
 
-def _range_note(cohort: DistributedCohort, method: str) -> str | None:
+def _range_note(cohort: DistributedCohort, method: str,
+                outside: Mapping[str, Any] | None) -> str | None:
     """:func:`pbr_eval.estimators._overlap.range_warning` from the cohort's group ranges."""
     from pbr_eval.estimators._overlap import RANGE_SHARE, _warn
 
@@ -507,7 +567,8 @@ def _range_note(cohort: DistributedCohort, method: str) -> str | None:
     if not cohort.design_columns:
         return None
     lo, hi = g["min0"], g["max0"]
-    share = cohort.reduce(_outside, lo, hi)["out"] / cohort.n_treated
+    assert outside is not None  # reduced in the estimates' first pass
+    share = outside["out"] / cohort.n_treated
     bad = np.flatnonzero(share > RANGE_SHARE)
     if bad.size == 0:
         return None

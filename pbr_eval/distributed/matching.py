@@ -1,6 +1,6 @@
-"""Nearest-neighbour matching on the propensity score, with replacement, on a distributed cohort.
+"""Nearest-neighbour matching on the propensity score on a distributed cohort.
 
-With replacement and one match per treated unit, MatchIt's walk (see
+**With replacement** and one match per treated unit, MatchIt's walk (see
 :mod:`pbr_eval.estimators._nearest`) looks at two candidates only: the
 comparison units just before and just after the treated unit in the stable
 sort of every unit by score (ties in the score ordered by row). It takes
@@ -8,7 +8,9 @@ first the one fewer sorted positions away (the left one on a tie), then the
 other if it is not farther, and keeps the second only if it is strictly
 closer. Here:
 
-1. the treated units' scores and rows come to the client (one pass);
+1. the treated units' scores and rows come to the client (one pass, which
+   also gives the propensity model's state at its estimate and the pool's
+   sums for the balance table);
 2. each partition finds, among its own comparison units, each treated
    unit's predecessor and successor in the (score, row) order; a tree of
    pairwise merges keeps the closest across partitions (O(n_treated) per
@@ -16,16 +18,46 @@ closer. Here:
 3. the positions between a treated unit and its two candidates are counted
    from the treated units alone (no comparison unit lies between), which
    gives the walk's order, and the rule above picks the match;
-4. the matched comparison units are fetched (one pass) and the estimates
-   (WLS with HC3, as in memory) and the "after" balance are computed on the
-   matched sample in memory; "before" balance and the pool's unadjusted
-   rate are reduced over every partition.
+4. the matched comparison units are fetched (one pass, with the pool's sums
+   of squares) and the estimates (WLS with HC3, as in memory) and the
+   "after" balance are computed on the matched sample in memory; "before"
+   balance and the pool's unadjusted rate are reduced over every partition.
 
 The match matrix is therefore the in-memory one for the same scores. The
 propensity coefficients come from the distributed Newton fit, which agrees
 with the in-memory fit to rounding (about 1e-13), so a tie between two
 candidates closer than that could break differently; exact ties (the same
 covariate values) break identically.
+
+**Without replacement, within exact cells** (``exact=[...]``, columns that
+are covariates). MatchIt's greedy order makes each match depend on every
+earlier one, so the whole pool cannot be split across workers; but cells
+share no units, so the greedy walk of one cell never sees another's. Here:
+
+1. as step 1 above, and each partition lists its distinct cells (the values
+   of the ``exact`` columns' design columns) with their treated and
+   comparison counts; the client numbers the cells that hold both groups;
+2. one pass regroups the rows of those cells (score, row, group: 17 bytes
+   a row) into buckets of whole cells, each bucket on one worker, where the
+   in-memory :func:`~pbr_eval.estimators._nearest.match_nearest` matches
+   each cell without replacement, its treated units choosing in the global
+   order restricted to the cell (``order="largest"`` by default, as
+   MatchIt; "smallest", "data" and "random" with the same ``seed`` too);
+3. as step 4 above; matched sets are numbered by the treated units' rows
+   (the in-memory subclasses) for the matched-set standard errors.
+
+Treated units in cells without comparison units stay unmatched and are
+reported as in memory. The matched sets equal the in-memory ones with
+``exact=`` the same columns whenever two candidates of a treated unit are
+never at exactly the same score distance with units of other cells between
+them in the score order: the walk compares positions among the cell's units,
+where MatchIt counts positions among all units. Equal scores mean equal
+covariates, hence the same cell, so the common ties (identical covariate
+patterns) break identically; an exact tie between different scores is the
+coincidence the with-replacement note above already allows for. Refused
+(``OptionError``): ``replace=False`` without ``exact``, ``ratio`` other than
+1, calipers, Mahalanobis variables, ``discard``, ``adjust``, the ATC and
+more than :data:`MAX_CELLS` cells.
 """
 
 from __future__ import annotations
@@ -36,11 +68,13 @@ from typing import Any
 
 import numpy as np
 
-from pbr_eval.distributed.cohort import DistributedCohort
-from pbr_eval.distributed.models import fit_logit_distributed
+from pbr_eval.distributed.cohort import DistributedCohort, PerPartition
+from pbr_eval.distributed.models import logit_job
+from pbr_eval.distributed.passes import Job, run_jobs
 from pbr_eval.estimators._overlap import _warn, poor_balance_note
 from pbr_eval.estimators.base import base_info, weighted_difference
-from pbr_eval.exceptions import OptionError
+from pbr_eval.estimators.matching import unmatched_note
+from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.models.logit import LogitFit
 from pbr_eval.models.propensity import PropensityScore, vanishing_note
 from pbr_eval.options import SMD_THRESHOLD
@@ -228,23 +262,199 @@ class _Sample:
         return self.Y[:, self.outcomes.index(name)]
 
 
-def _check(est: Any) -> None:
-    ok = {"replace": True, "ratio": 1, "caliper": None, "exact": None, "mahvars": None,
-          "discard": "none", "adjust": False, "estimand": "ATT", "propensity": "logit"}
+#: Exact cells a distributed matching accepts (the client holds one row per cell).
+MAX_CELLS = 1_000_000
+
+
+def _check(est: Any, cohort: DistributedCohort) -> None:
+    if est.replace:
+        ok = {"ratio": 1, "caliper": None, "exact": None, "mahvars": None, "discard": "none",
+              "adjust": False, "estimand": "ATT", "propensity": "logit"}
+        what = ("Distributed nearest matching with replacement is 1:1 on the propensity score "
+                "(no exact cells)")
+    else:
+        ok = {"ratio": 1, "caliper": None, "mahvars": None, "discard": "none", "adjust": False,
+              "estimand": "ATT", "propensity": "logit"}
+        what = ("Distributed nearest matching without replacement is 1:1 on the propensity "
+                "score within exact cells (exact=[...])")
     for name, want in ok.items():
         if getattr(est, name) != want:
             raise OptionError(
                 f"`{name}` must be {want!r} for method='nearest' on a distributed cohort; got "
-                f"{getattr(est, name)!r}. Distributed nearest matching is 1:1 on the propensity "
-                "score with replacement (replace=True); for other settings use "
-                "cohort.to_cohort() when the rows fit in memory."
+                f"{getattr(est, name)!r}. {what}; for other settings use cohort.to_cohort() "
+                "when the rows fit in memory."
             )
+    if not est.replace:
+        if not est.exact:
+            raise OptionError(
+                "`replace` must be True for method='nearest' on a distributed cohort unless "
+                "`exact` names the cells to match within; got replace=False and no `exact`. "
+                "MatchIt's greedy order without replacement makes every match depend on every "
+                "earlier one, so it is distributed only cell by cell: pass exact=[...] (columns "
+                "that are covariates), replace=True, or use cohort.to_cohort().")
+        missing = [c for c in est.exact if c not in cohort.covariates]
+        if missing:
+            raise OptionError(
+                f"`exact` names {', '.join(map(repr, missing))}, which "
+                f"{'is' if len(missing) == 1 else 'are'} not among the covariates; exact "
+                f"cells must be covariates ({', '.join(map(repr, cohort.covariates))}).")
+        if est.order not in (None, "largest", "smallest", "data", "random"):
+            raise OptionError(
+                f"`order` must be None, 'largest', 'smallest', 'data' or 'random' for "
+                f"distributed matching within exact cells; got {est.order!r}.")
+        n1, n0 = cohort.n_treated, cohort.n_comparison
+        if n1 > n0:
+            raise OptionError(
+                f"`ratio`=1 without replacement needs at least {n1:,} comparison units for "
+                f"{n1:,} treated units; there are {n0:,}. Lower `ratio` or set replace=True.")
     if est.distance not in ("glm", "linear.logit"):
         raise OptionError(f"`distance` must be 'glm' or 'linear.logit' on a distributed cohort; "
                           f"got {est.distance!r}.")
-    if est.se not in ("auto", "HC3", "HC1", "HC0"):
-        raise OptionError(f"`se` must be 'auto', 'HC3', 'HC1' or 'HC0' for distributed nearest "
-                          f"matching; got {est.se!r}.")
+    allowed = ("auto", "HC3", "HC1", "HC0") + (() if est.replace else ("matched_set",))
+    if est.se not in allowed:
+        raise OptionError(f"`se` must be {', '.join(map(repr, allowed))} for distributed "
+                          f"nearest matching; got {est.se!r}.")
+
+
+# ------------------------------------------------------------------- exact cells
+def _cell_columns(cohort: DistributedCohort, exact: Sequence[str]) -> list[int]:
+    """Design columns that identify an exact cell: a numeric covariate, or every level dummy of a text one."""
+    idx: list[int] = []
+    for c in exact:
+        idx.extend(j for j, nm in enumerate(cohort.design_columns)
+                   if cohort.design_sources[nm] == c)
+    return idx
+
+
+def _cells(part: Mapping[str, Any], idx: Sequence[int]) -> dict[str, Any]:
+    """Return the partition's distinct cells and, per cell, its treated and comparison counts."""
+    key = part["X"][:, list(idx)]
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    t = part["t"]
+    return {"cells": uniq, "n1": np.bincount(inv[t], minlength=len(uniq)),
+            "n0": np.bincount(inv[~t], minlength=len(uniq))}
+
+
+def _cell_pieces(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: int,
+                 idx: Sequence[int], to_global: np.ndarray, n_buckets: int
+                 ) -> list[dict[str, np.ndarray]]:
+    """Cut the partition's rows in matchable cells into buckets by cell (score, global row, group)."""
+    key = part["X"][:, list(idx)]
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    cell = to_global[inv.reshape(-1)]
+    keep = cell >= 0
+    s = _scores(part, params, distance)
+    rows = offset + np.flatnonzero(keep)
+    cell, s, t = cell[keep], s[keep], part["t"][keep]
+    bucket = cell % n_buckets
+    return [{"cell": cell[bucket == b], "row": rows[bucket == b], "score": s[bucket == b],
+             "t": t[bucket == b]} for b in range(n_buckets)]
+
+
+def _match_cells(order_name: str, *pieces: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Match within each cell of a bucket with the in-memory walk (MatchIt's greedy order).
+
+    ``order_name`` "largest", "smallest" or "data", or an array of the
+    treated rows in the global choosing order ("random").
+    """
+    from pbr_eval.estimators._nearest import match_nearest
+
+    cat = {k: np.concatenate([p[k] for p in pieces]) for k in ("cell", "row", "score", "t")}
+    o = np.argsort(cat["cell"], kind="stable")  # pieces come in partition order: rows ascend
+    cell, row, score, t = (cat[k][o] for k in ("cell", "row", "score", "t"))
+    bounds = np.flatnonzero(np.diff(cell)) + 1
+    out_t, out_c = [], []
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, cell.size], strict=True):
+        if hi <= lo:
+            continue
+        sc, tt, rr = score[lo:hi], t[lo:hi], row[lo:hi]
+        fr = rr[tt]
+        if isinstance(order_name, str):
+            if order_name == "largest":
+                order = np.argsort(-sc[tt], kind="stable")
+            elif order_name == "smallest":
+                order = np.argsort(sc[tt], kind="stable")
+            else:
+                order = np.arange(fr.size)
+        else:  # the global random order restricted to this cell's treated units
+            rank = np.searchsorted(order_name[0], fr)
+            order = np.argsort(order_name[1][rank], kind="stable")
+        mm = match_nearest(tt, order=order, score=sc, replace=False, ratio=1)[:, 0]
+        out_t.append(fr)
+        out_c.append(np.where(mm >= 0, rr[np.maximum(mm, 0)], -1))
+    empty = np.empty(0, np.int64)
+    return {"treated": np.concatenate(out_t) if out_t else empty,
+            "control": np.concatenate(out_c) if out_c else empty}
+
+
+def nearest_in_cells(cohort: DistributedCohort, est: Any, gamma: np.ndarray, distance: str,
+                     per: PerPartition, tre: Mapping[str, np.ndarray],
+                     got: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Match each treated unit without replacement within its exact cell (see the module notes).
+
+    Parameters
+    ----------
+    cohort : DistributedCohort
+    est : NearestNeighborMatching
+        ``exact`` names the cells; ``order`` the choosing order.
+    gamma : numpy.ndarray
+        Propensity coefficients.
+    distance : {"glm", "linear.logit"}
+    per : PerPartition
+        Each partition's first global row.
+    tre : mapping
+        The treated units' ``score`` and ``row`` (ascending rows).
+    got : sequence of mapping
+        Each partition's distinct cells and group counts (``_cells``, taken
+        in the pass that fetched the treated units).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The matched comparison row of each treated unit (-1: none), in ``tre`` order.
+
+    Raises
+    ------
+    OptionError
+        More than :data:`MAX_CELLS` cells (``exact`` on a measurement).
+    """
+    idx = _cell_columns(cohort, est.exact)
+    table, inverse = np.unique(np.concatenate([g["cells"] for g in got]), axis=0,
+                               return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(table) > MAX_CELLS:
+        raise OptionError(
+            f"`exact` on {', '.join(map(repr, est.exact))} makes {len(table):,} cells; at most "
+            f"{MAX_CELLS:,} are matched on a distributed cohort. Exact cells must be categories "
+            "(region, sex, offence group), not measurements.")
+    n1 = np.zeros(len(table), np.int64)
+    n0 = np.zeros(len(table), np.int64)
+    maps, start = [], 0
+    for g in got:
+        k = len(g["cells"])
+        codes = inverse[start:start + k]
+        start += k
+        np.add.at(n1, codes, g["n1"])
+        np.add.at(n0, codes, g["n0"])
+        maps.append(codes)
+    both = (n1 > 0) & (n0 > 0)
+    matchable = np.where(both, np.cumsum(both) - 1, -1)  # codes of the cells with both groups
+    maps = [matchable[m] for m in maps]
+    order_name = est.order or "largest"
+    if order_name == "random":
+        perm = np.random.default_rng(est.seed).permutation(tre["row"].size)
+        rank = np.empty(perm.size, np.int64)
+        rank[perm] = np.arange(perm.size)
+        order_name = (tre["row"], rank)
+    n_buckets = max(1, min(int(both.sum()), 2 * cohort.npartitions))
+    parts = cohort.map_buckets(_cell_pieces, lambda *pieces: _match_cells(order_name, *pieces),
+                               n_buckets, gamma, distance, per, idx, PerPartition(maps),
+                               n_buckets)
+    matched = np.full(tre["row"].size, -1, np.int64)
+    for b in parts:
+        matched[np.searchsorted(tre["row"], b["treated"])] = b["control"]
+    return matched
 
 
 def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> CounterfactualResults:
@@ -281,62 +491,80 @@ def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> Counterfactu
     >>> res.info["n_comparison_matched"]
     561
     """
-    _check(est)
+    _check(est, cohort)
     distance = str(est.distance)
-    logit = fit_logit_distributed(cohort)
-    gamma = logit.params
     n_rows = cohort.n
     offsets = np.concatenate([[0], np.cumsum(cohort.partition_sizes)[:-1]]).astype(int)
+    per = PerPartition([int(o) for o in offsets])
     layout = _layout(cohort)
-    import dask
-    from dask import delayed
 
-    parts = cohort.parts
-    got = dask.compute(*[delayed(_treated, pure=False)(p, gamma, distance, int(o), layout)
-                         for p, o in zip(parts, offsets, strict=True)], scheduler=cohort._get)
+    def first_job(gamma: np.ndarray) -> Job:
+        """Ask for the treated rows and the pool's sums: one pass, shared with the score model's final state."""
+        req: dict[str, tuple[Any, ...]] = {
+            "treated": (_treated, (gamma, distance, per, layout), "list"),
+            "before": (_before, (gamma, distance, layout, None))}
+        if not est.replace:
+            req["cells"] = (_cells, (_cell_columns(cohort, est.exact),), "list")
+        return (yield req)
+
+    def hook(event: str, value: Any, done: dict[str, Any]) -> dict[str, Job]:
+        return {"first": first_job(value)} if event == "logit.published" else {}
+
+    done = run_jobs(cohort, {"logit": logit_job(cohort)}, hook)
+    logit, gamma = done["logit"], done["logit.published"]
+    got, s1 = done["first"]["treated"], done["first"]["before"]
     tre = {k: np.concatenate([g[k] for g in got]) for k in ("score", "row", "Y", "B")}
     y0 = sum(g["y0"] for g in got) / sum(g["n0"] for g in got)
-    tq = {"score": tre["score"], "row": tre["row"]}
-    if cohort.client is not None:
-        tq = cohort.client.scatter(tq, broadcast=True)
-    level = [delayed(_neighbours, pure=False)(p, gamma, distance, int(o), tq, n_rows)
-             for p, o in zip(parts, offsets, strict=True)]
-    while len(level) > 1:
-        level = [delayed(_merge, pure=False)(level[i], level[i + 1]) if i + 1 < len(level)
-                 else level[i] for i in range(0, len(level), 2)]
-    nb = dask.compute(level[0], scheduler=cohort._get)[0]
-    matched = nearest_with_replacement(tre["score"], tre["row"], nb, n_rows)
-    rows, counts = np.unique(matched[matched >= 0], return_counts=True)
-    fetched = dask.compute(*[delayed(_fetch, pure=False)(p, gamma, distance, int(o), rows, layout)
-                             for p, o in zip(parts, offsets, strict=True)], scheduler=cohort._get)
-    ctl = {k: np.concatenate([g[k] for g in fetched]) for k in ("row", "Y", "B")}
-    # the matched sample in row order: treated (weight 1) and matched comparison units
-    n1, n_u = tre["row"].size, rows.size
-    order = np.argsort(np.concatenate([tre["row"], ctl["row"]]), kind="stable")
-    t_s = np.concatenate([np.ones(n1, bool), np.zeros(n_u, bool)])[order]
-    w_c = counts * (n_u / counts.sum())
-    w_s = np.concatenate([np.ones(n1), w_c])[order]
-    Y_s = np.concatenate([tre["Y"], ctl["Y"]])[order]
-    B_s = np.concatenate([tre["B"], ctl["B"]])[order]
-    se = "HC3" if est.se == "auto" else str(est.se)
-    sample = _Sample(t_s, Y_s, list(cohort.outcomes), cohort.outcome_types)
-    estimates = [replace(e, naive_comparison=float(y0[j]))
-                 for j, e in enumerate(weighted_difference(sample, w_s, subclass=None,  # type: ignore[arg-type]
-                                                           se=se))]
-    # ---- balance: "before" comparison moments over every partition, "after" on the sample
-    names = ["distance", *(nm for nm, _ in layout)]
-    s1 = cohort.reduce(_before, gamma, distance, layout, None)
+    if est.replace:
+        tq = {"score": tre["score"], "row": tre["row"]}
+        if cohort.client is not None:
+            tq = cohort.client.scatter(tq, broadcast=True)
+        nb = cohort.map_merge(_neighbours, _merge, gamma, distance, per, tq, n_rows)
+        matched = nearest_with_replacement(tre["score"], tre["row"], nb, n_rows)
+    else:
+        matched = nearest_in_cells(cohort, est, gamma, distance, per, tre,
+                                   done["first"]["cells"])
+    has = matched >= 0
+    if not has.any():
+        raise EstimationError(
+            "No treated unit found a comparison unit within the calipers/exact cells. "
+            "Widen `caliper`, drop it, or use fewer `exact` columns.")
+    rows, counts = np.unique(matched[has], return_counts=True)
     n0 = cohort.n_comparison
     m0 = s1["sum0"] / n0
-    ss0 = cohort.reduce(_before, gamma, distance, layout, m0)["ss0"]
+    last = cohort.run({"fetch": (_fetch, (gamma, distance, per, rows, layout), "list"),
+                       "ss0": (_before, (gamma, distance, layout, m0))})
+    fetched, ss0 = last["fetch"], last["ss0"]["ss0"]
+    ctl = {k: np.concatenate([g[k] for g in fetched]) for k in ("row", "Y", "B")}
+    # the matched sample in row order: matched treated (weight 1) and matched comparison units
+    n1, n_u, n1m = tre["row"].size, rows.size, int(has.sum())
+    order = np.argsort(np.concatenate([tre["row"][has], ctl["row"]]), kind="stable")
+    t_s = np.concatenate([np.ones(n1m, bool), np.zeros(n_u, bool)])[order]
+    w_c = counts * (n_u / counts.sum())
+    w_s = np.concatenate([np.ones(n1m), w_c])[order]
+    Y_s = np.concatenate([tre["Y"][has], ctl["Y"]])[order]
+    B_s = np.concatenate([tre["B"][has], ctl["B"]])[order]
+    subclass = None
+    if not est.replace:  # matched sets numbered as in memory: by the treated units' rows
+        pair = np.arange(n1m)
+        sub_c = np.empty(n_u, np.int64)
+        sub_c[np.searchsorted(rows, matched[has])] = pair
+        subclass = np.concatenate([pair, sub_c])[order]
+    se = (("HC3" if est.replace else "matched_set") if est.se == "auto" else str(est.se))
+    sample = _Sample(t_s, Y_s, list(cohort.outcomes), cohort.outcome_types)
+    estimates = [replace(e, naive_comparison=float(y0[j]))
+                 for j, e in enumerate(weighted_difference(sample, w_s,  # type: ignore[arg-type]
+                                                           subclass=subclass, se=se))]
+    # ---- balance: "before" comparison moments over every partition, "after" on the sample
+    names = ["distance", *(nm for nm, _ in layout)]
     m1, v1 = weighted_mean_var(tre["B"], np.ones(n1))
     before = {"m1": m1, "v1": v1, "m0": m0,
               "v0": ss0 / (n0 - 1) if n0 > 1 else np.full(m0.size, np.nan)}
     ma1, va1 = weighted_mean_var(B_s[t_s], w_s[t_s])
     ma0, va0 = weighted_mean_var(B_s[~t_s], w_s[~t_s])
     after = {"m1": ma1, "v1": va1, "m0": ma0, "v0": va0}
-    pos = np.searchsorted(ctl["row"], matched)
-    pair = np.abs(tre["B"] - ctl["B"][pos]).mean(axis=0)
+    pos = np.searchsorted(ctl["row"], matched[has])
+    pair = np.abs(tre["B"][has] - ctl["B"][pos]).mean(axis=0)
     lo = np.minimum(s1["min0"], tre["B"].min(axis=0))
     hi = np.maximum(s1["max0"], tre["B"].max(axis=0))
     binary = [nm for j, nm in enumerate(names)
@@ -349,16 +577,18 @@ def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> Counterfactu
     counts_tab = {"comparison": {"all": float(n0), "all_ess": float(n0), "matched": float(n_u),
                                  "matched_ess": ess, "unmatched": float(n0 - n_u),
                                  "discarded": 0.0},
-                  "treated": {"all": float(n1), "all_ess": float(n1), "matched": float(n1),
-                              "matched_ess": float(n1), "unmatched": 0.0, "discarded": 0.0}}
+                  "treated": {"all": float(n1), "all_ess": float(n1), "matched": float(n1m),
+                              "matched_ess": float(n1m), "unmatched": float(n1 - n1m),
+                              "discarded": 0.0}}
     balance = BalanceTable.from_rows(frame.reset_index().to_dict(orient="records"),
                                      binary=binary, counts=counts_tab)
     info = base_info(cohort, est, seed=getattr(est, "seed", None))  # type: ignore[arg-type]
     info.update({
-        "estimand": "ATT", "propensity_model": "logit", "distance": distance, "order": "data",
+        "estimand": "ATT", "propensity_model": "logit", "distance": distance,
+        "order": "data" if est.replace else (est.order or "largest"),
         "caliper_score_units": None, "caliper_covariate_units": None,
-        "n_focal_matched": n1, "n_focal_unmatched": 0, "n_treated_matched": n1,
-        "n_comparison_matched": int(n_u), "n_treated_unmatched": 0,
+        "n_focal_matched": n1m, "n_focal_unmatched": n1 - n1m, "n_treated_matched": n1m,
+        "n_comparison_matched": int(n_u), "n_treated_unmatched": n1 - n1m,
         "n_comparison_unmatched": int(n0 - n_u), "n_discarded_treated": 0,
         "n_discarded_comparison": 0, "se": se, "backend": "dask",
         "npartitions": cohort.npartitions, "scheduler": cohort.scheduler})
@@ -366,6 +596,10 @@ def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> Counterfactu
                                           estimand="ATT"))
     if note:
         info["notes"].append(note)
+    if n1m < n1:
+        row, text = unmatched_note(n1 - n1m, n1, n1, ("treated", "comparison"))
+        info["dropped"] = [*info["dropped"], row]
+        info["notes"].append(text)
     warn = _balance_note(frame, names, layout, cohort, est.method)
     if warn:
         info["notes"].append(warn)

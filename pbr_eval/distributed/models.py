@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from pbr_eval.distributed.passes import Job, Publish, run_jobs
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.models.glm import outcome_separation_error, propensity_separation_error
 from pbr_eval.models.logit import LogitFit, fit_logit
 from pbr_eval.models.outcome import OutcomeFit, fit_outcome
 
-__all__ = ["RowSelection", "fit_logit_distributed", "fit_glms_distributed", "att_odds"]
+__all__ = ["RowSelection", "fit_logit_distributed", "fit_glms_distributed", "att_odds",
+           "logit_job", "glm_job"]
 
 _WARM_START_ROWS = 200_000
 
@@ -150,29 +152,14 @@ def _logit_pass(part: Mapping[str, Any], params: np.ndarray) -> dict[str, Any]:
             "extreme": int((low | high).sum()), "harmless": int(harmless.sum())}
 
 
-def _sample(part: Mapping[str, Any], step: int, outcome: Any,
-            sel: RowSelection | None) -> dict[str, Any]:
-    X, t = part["X"], part["t"]
+def _warm_sample(cohort: Any, sel: RowSelection | None = None) -> dict[str, Any]:
+    """Return the cohort's evenly spaced row sample (taken while it was built: no pass), restricted to ``sel``'s rows."""
+    smp = cohort.sample
     if sel is None:
-        rows, w = np.ones(t.size, bool), None
-    else:
-        rows, w = sel.rows(part)
-    idx = np.flatnonzero(rows)[::step]
-    out = {"X": X[idx], "t": t[idx], "w": None if w is None else w[idx]}
-    if outcome is not None:
-        out["y"] = part["Y"][idx][:, outcome]
-    return out
-
-
-def _gather_sample(cohort: Any, step: int, outcome: Any = None,
-                   sel: RowSelection | None = None) -> dict[str, Any]:
-    got = cohort.map(_sample, step, outcome, sel)
-    out: dict[str, Any] = {k: np.concatenate([g[k] for g in got]) for k in ("X", "t")}
-    if got[0]["w"] is not None:
-        out["w"] = np.concatenate([g["w"] for g in got])
-    if outcome is not None:
-        out["y"] = np.concatenate([g["y"] for g in got])
-    return out
+        return {"X": smp["X"], "t": smp["t"], "Y": smp["Y"], "w": None}
+    rows, w = sel.rows(smp)
+    return {"X": smp["X"][rows], "t": smp["t"][rows], "Y": smp["Y"][rows],
+            "w": None if w is None else w[rows]}
 
 
 def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 100
@@ -218,6 +205,47 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
     >>> bool(abs(fit.params - fit_logit(mem.X, mem.t.astype(float)).params).max() < 1e-10)
     True
     """
+    return run_jobs(cohort, {"logit": logit_job(cohort, tol=tol, max_iter=max_iter)})["logit"]
+
+
+def logit_job(cohort: Any, *, tol: float = 1e-10, max_iter: int = 100) -> Job:
+    """Run the propensity fit of :func:`fit_logit_distributed` as a job of :func:`run_jobs`.
+
+    Each Newton iteration yields one request (``"logit"``: the partitions'
+    log-likelihood, score and information at the trial coefficients). Once
+    converged it publishes the coefficients (:class:`Publish`), so the
+    estimates' first pass can share the pass that gives the state at them,
+    and returns the :class:`LogitFit` after the separation check.
+
+    Parameters
+    ----------
+    cohort : DistributedCohort
+    tol, max_iter
+        As :func:`fit_logit_distributed`.
+
+    Returns
+    -------
+    generator
+        Returning a :class:`~pbr_eval.models.logit.LogitFit`.
+
+    Raises
+    ------
+    EstimationError
+        As :func:`fit_logit_distributed`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from pbr_eval.distributed.cohort import DistributedCohort
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=400), "t": (rng.random(400) < 0.3).astype(int),
+    ...                    "y": rng.poisson(1.0, 400)})
+    >>> dc = DistributedCohort(df, treatment="t", outcome="y", covariates=["x"], npartitions=2,
+    ...                        scheduler="synchronous", min_treated=10)
+    >>> got = run_jobs(dc, {"ps": logit_job(dc)})
+    >>> bool((got["ps"].params == got["ps.published"]).all())
+    True
+    """
     names = cohort.design_columns
     n, p = cohort.n, len(names)
     mu, sd = _centre_scale(cohort)
@@ -226,7 +254,7 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
     beta = np.zeros(p + 1)
     beta[0] = np.log(ybar / (1 - ybar))
     if n > _WARM_START_ROWS:
-        s = _gather_sample(cohort, n // (_WARM_START_ROWS // 2))
+        s = _warm_sample(cohort)
         try:
             beta = fit_logit(s["X"], s["t"].astype(float), tol=1e-8, max_iter=max_iter,
                              center=mu, scale=sd, _standardised_start=True,
@@ -234,11 +262,11 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
         except EstimationError:
             pass
 
-    def state(b_std: np.ndarray) -> dict[str, Any]:
-        return cohort.reduce(_logit_pass, A @ b_std)
+    def ask(b_std: np.ndarray) -> dict[str, Any]:
+        return {"logit": (_logit_pass, (A @ b_std,))}
 
-    cur = state(beta)
-    converged = False
+    cur = (yield ask(beta))["logit"]
+    converged, final_known = False, True
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
         score = A.T @ cur["g"]
@@ -255,17 +283,16 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
         decrement = float(score @ step) / 2
         if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
-            cur = state(beta)
-            converged = True
+            converged, final_known = True, False  # the state at beta: asked for below
             break
         if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
             beta = beta + step
-            cur = state(beta)
+            cur = (yield ask(beta))["logit"]
             continue
         t = 1.0
         while True:
             new_beta = beta + t * step
-            new = state(new_beta)
+            new = (yield ask(new_beta))["logit"]
             if new["ll"] >= ll - 1e-12 * abs(ll) or t < 1e-8:
                 break
             t /= 2
@@ -274,10 +301,16 @@ def fit_logit_distributed(cohort: Any, *, tol: float = 1e-10, max_iter: int = 10
         if change < tol and np.max(np.abs(t * step)) < 1e-6:
             converged = True
             break
-    n_extreme = cur["extreme"] - cur["harmless"]
-    if n_extreme or not converged or not np.all(np.isfinite(beta)):
-        raise propensity_separation_error(beta, names, n_extreme, max_iter)
+    if not converged or not np.all(np.isfinite(beta)):
+        raise propensity_separation_error(beta, names, cur["extreme"] - cur["harmless"],
+                                          max_iter)
     params = A @ beta
+    yield Publish(params)
+    if not final_known:
+        cur = (yield ask(beta))["logit"]
+    n_extreme = cur["extreme"] - cur["harmless"]
+    if n_extreme:
+        raise propensity_separation_error(beta, names, n_extreme, max_iter)
     info_final = A.T @ cur["H"] @ A  # the information at the estimate, as fit_logit
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
@@ -370,13 +403,65 @@ def fit_glms_distributed(cohort: Any, families: Sequence[str], sel: RowSelection
     >>> [f.family for f in fits], [f.params.size for f in fits]
     (['logistic', 'poisson'], [9, 9])
     """
+    return run_jobs(cohort, {"glm": glm_job(cohort, families, sel, names=names, tol=tol,
+                                            max_iter=max_iter)})["glm"]
+
+
+def _plain_first(cohort: Any, k: int) -> dict[str, Any]:
+    """Return the linear pass at zero over the comparison rows, from the sums the cohort build kept."""
+    g = cohort._gram
+    n0 = float(g["ZZ0"][0, 0])
+    out: dict[str, Any] = {"sw": n0, "n": int(n0)}
+    for j in range(k):
+        out[f"H{j}"], out[f"g{j}"], out[f"swy{j}"] = g["ZZ0"], g["ZY0"][:, j], float(g["ZY0"][0, j])
+    return out
+
+
+def glm_job(cohort: Any, families: Sequence[str], sel: RowSelection, *,
+            names: Sequence[str] | None = None, tol: float = 1e-10, max_iter: int = 100) -> Job:
+    """Run the outcome fits of :func:`fit_glms_distributed` as a job of :func:`run_jobs`.
+
+    The first request (the linear sums at zero: the closed-form linear
+    fits and each outcome's mean) is answered by the cohort build's sums
+    when the models are fitted on every comparison row without weights, so
+    no pass is spent on it; each Newton iteration of the models still
+    iterating is then one request (``"glm"``).
+
+    Parameters
+    ----------
+    cohort : DistributedCohort
+    families, sel, names, tol, max_iter
+        As :func:`fit_glms_distributed`.
+
+    Returns
+    -------
+    generator
+        Returning the list :func:`fit_glms_distributed` returns.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from pbr_eval.distributed.cohort import DistributedCohort
+    >>> x = np.linspace(-1, 1, 300)
+    >>> frame = pd.DataFrame({"x": x, "t": (np.arange(300) % 4 == 0).astype(int),
+    ...                       "y1": 2 * x, "y2": x ** 2})
+    >>> dc = DistributedCohort(frame, treatment="t", outcome=["y1", "y2"], covariates=["x"],
+    ...                        scheduler="synchronous", min_treated=10)
+    >>> before = dc.passes
+    >>> fits = run_jobs(dc, {"m": glm_job(dc, ["linear", "linear"], RowSelection())})["m"]
+    >>> dc.passes - before, [f.family for f in fits]
+    (0, ['linear', 'linear'])
+    """
     names = list(names or cohort.design_columns)
     p = len(cohort.design_columns)
     k = len(families)
     mu_x, sd_x = _centre_scale(cohort)
     A = _standardise(mu_x, sd_x)
     zero = np.zeros(p + 1)
-    first = cohort.reduce(_glm_pass, sel, [(j, "linear", zero) for j in range(k)])
+    if sel.ps_params is None:
+        first = _plain_first(cohort, k)
+    else:
+        first = (yield {"glm": (_glm_pass, (sel, [(j, "linear", zero) for j in range(k)]))})["glm"]
     out: list[Any] = [None] * k
     beta: dict[int, np.ndarray] = {}
     for j, family in enumerate(families):
@@ -411,22 +496,20 @@ def fit_glms_distributed(cohort: Any, families: Sequence[str], sel: RowSelection
         beta[j] = b
     if not beta:
         return out
-    n = first["n"]
-    if n > _WARM_START_ROWS:
-        s = _gather_sample(cohort, max(1, n // (_WARM_START_ROWS // 2)), list(beta), sel)
+    if first["n"] > _WARM_START_ROWS:
+        s = _warm_sample(cohort, sel)
         for j in beta:
             try:
-                warm = fit_outcome(s["X"], s["y"][:, list(beta).index(j)], families[j],
-                                   weights=s.get("w"), tol=tol)
-                assert warm.params is not None
-                beta[j] = np.linalg.solve(A, warm.params)
+                warm = fit_outcome(s["X"], s["Y"][:, j], families[j], weights=s["w"], tol=tol)
+                if warm.params is not None:
+                    beta[j] = np.linalg.solve(A, warm.params)
             except EstimationError:
                 pass
 
-    def evaluate(trial: dict[int, np.ndarray]) -> dict[str, Any]:
-        return cohort.reduce(_glm_pass, sel, [(j, families[j], A @ b) for j, b in trial.items()])
+    def ask(trial: dict[int, np.ndarray]) -> dict[str, Any]:
+        return {"glm": (_glm_pass, (sel, [(j, families[j], A @ b) for j, b in trial.items()]))}
 
-    got = evaluate(beta)
+    got = (yield ask(beta))["glm"]
     cur = {j: {key: got[f"{key}{j}"] for key in ("ll", "g", "H", "extreme")} for j in beta}
     state: dict[int, dict[str, Any]] = {}
 
@@ -450,7 +533,7 @@ def fit_glms_distributed(cohort: Any, families: Sequence[str], sel: RowSelection
         if new_step(j):
             active.append(j)
     while active:
-        got = evaluate({j: beta[j] + state[j]["s"] * state[j]["step"] for j in active})
+        got = (yield ask({j: beta[j] + state[j]["s"] * state[j]["step"] for j in active}))["glm"]
         still = []
         for j in active:
             st, ll = state[j], cur[j]["ll"]

@@ -66,7 +66,7 @@ from pbr_eval.replicate import ReplicateHints
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["NearestNeighborMatching", "matched_estimates", "abadie_imbens_estimates",
-           "discard_units", "exact_cells", "check_distance"]
+           "discard_units", "exact_cells", "check_distance", "unmatched_note"]
 
 Distance = Literal[
     "glm", "linear.logit", "mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean"
@@ -162,6 +162,45 @@ def discard_units(score: np.ndarray, t: np.ndarray, how: str) -> np.ndarray:
     if how in ("both", "control"):
         out |= ~t & ((score < s1.min()) | (score > s1.max()))
     return out
+
+
+def unmatched_note(n_unmatched: int, n_focal: int, n_treated: int, names: tuple[str, str]
+                   ) -> tuple[dict[str, Any], str]:
+    """Return the dropped-rows entry and the note for focal units left without a match.
+
+    Shared by the in-memory and the distributed (exact-cell) matching.
+
+    Parameters
+    ----------
+    n_unmatched, n_focal, n_treated : int
+    names : (str, str)
+        What the focal and the pool units are called ("treated", "comparison").
+
+    Returns
+    -------
+    dropped : dict
+        A :class:`~pbr_eval.cohort.DroppedRows` as a dict.
+    note : str
+
+    Examples
+    --------
+    >>> unmatched_note(3, 40, 40, ("treated", "comparison"))[1][:46]
+    '3 of 40 treated units had no comparison unit w'
+    """
+    dropped = DroppedRows(
+        n_unmatched,
+        f"{names[0]} units with no {names[1]} unit within the caliper or exact cell "
+        "(not matched)", stage="nearest",
+        n_treated=n_unmatched if names[0] == "treated" else 0,
+        n_comparison=0 if names[0] == "treated" else n_unmatched,
+        share_treated=(n_unmatched / max(n_treated, 1) if names[0] == "treated"
+                       else 0.0)).to_dict()
+    note = (f"{n_unmatched:,} of {n_focal:,} {names[0]} units had no {names[1]} "
+            "unit within the caliper or exact cell and were left out: the estimate is for the "
+            "matched "
+            f"{names[0]} only (the estimand becomes the effect on the matched {names[0]}), "
+            f"not the whole {'cohort' if names[0] == 'treated' else 'pool'}.")
+    return dropped, note
 
 
 def exact_cells(cohort: Cohort, columns: Sequence[str]) -> np.ndarray:
@@ -694,21 +733,9 @@ class NearestNeighborMatching(Estimator):
                 "units lay outside the region of common support and were discarded."
             )
         if n_unmatched:
-            dropped.append(DroppedRows(
-                n_unmatched,
-                f"{names[0]} units with no {names[1]} unit within the caliper or exact cell "
-                "(not matched)", stage="nearest",
-                n_treated=n_unmatched if names[0] == "treated" else 0,
-                n_comparison=0 if names[0] == "treated" else n_unmatched,
-                share_treated=(n_unmatched / max(int(t.sum()), 1) if names[0] == "treated"
-                               else 0.0)).to_dict())
-            info["notes"].append(
-                f"{n_unmatched:,} of {int(p.focal.sum()):,} {names[0]} units had no {names[1]} "
-                "unit within the caliper or exact cell and were left out: the estimate is for the "
-                "matched "
-                f"{names[0]} only (the estimand becomes the effect on the matched {names[0]}), "
-                f"not the whole {'cohort' if names[0] == 'treated' else 'pool'}."
-            )
+            row, note = unmatched_note(n_unmatched, int(p.focal.sum()), int(t.sum()), names)
+            dropped.append(row)
+            info["notes"].append(note)
         if n_disc_f:
             info["notes"].append(
                 f"With {n_disc_f:,} {names[0]} units discarded, the estimand is the effect on the "
