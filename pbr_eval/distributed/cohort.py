@@ -356,7 +356,10 @@ class DistributedCohort:
     The roles, options and checks are those of :class:`pbr_eval.Cohort`
     (the same error classes and messages; rows left out for missing values
     are counted by group); the rows stay on the cluster as one block of
-    arrays per partition. ``pbr_eval.estimate(cohort, method=...)`` runs
+    arrays per partition. The source is read once: one task per partition
+    computes the checks' summaries, builds the arrays and their sums (text
+    covariates are coded once the client knows every level: one more pass,
+    in memory). ``pbr_eval.estimate(cohort, method=...)`` runs
     the methods in :data:`pbr_eval.distributed.DISTRIBUTED_METHODS` as
     map-reduce with the in-memory numbers.
 
@@ -390,6 +393,14 @@ class DistributedCohort:
     partition_sizes : list of int
         Rows used in each partition, in order (the in-memory row order is
         the partitions' concatenation).
+    passes, reads : int
+        Passes over the partitions so far, and how many of them read the
+        source (the build reads it once; with ``persist=False`` every pass
+        does).
+    sample : dict of numpy.ndarray
+        ``X``, ``t``, ``Y`` of an evenly spaced sample of about
+        :data:`SAMPLE_ROWS` rows, taken during the build (the models' warm
+        starts).
 
     Raises
     ------

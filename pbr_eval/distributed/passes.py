@@ -26,7 +26,24 @@ Job = Generator[Any, Any, Any]
 
 @dataclass(frozen=True)
 class Publish:
-    """A value a job hands to the others before it has finished (see :func:`run_jobs`)."""
+    """A value a job hands to the others before it has finished (see :func:`run_jobs`).
+
+    Attributes
+    ----------
+    value : object
+        Recorded as ``"<job>.published"`` and passed to the hook.
+
+    Examples
+    --------
+    >>> class Nothing:
+    ...     def run(self, requests):
+    ...         return {}
+    >>> def early():
+    ...     yield Publish(41)
+    ...     return 42
+    >>> run_jobs(Nothing(), {"a": early()})
+    {'a.published': 41, 'a': 42}
+    """
 
     value: Any
 
