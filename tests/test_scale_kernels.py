@@ -13,7 +13,14 @@ import pytest
 from pbr_eval import Cohort
 from pbr_eval.datasets import load_reoffending
 from pbr_eval.estimators.weighting import att_propensity
-from pbr_eval.inference.design import design_gram, design_matvec, design_rmatvec, row_blocks
+from pbr_eval.inference.design import (
+    RAW_CENTRE_RATIO,
+    design_gram,
+    design_matvec,
+    design_rmatvec,
+    design_sums,
+    row_blocks,
+)
 from pbr_eval.inference.influence import (
     glm_coefficient_influence,
     glm_influence,
@@ -22,6 +29,7 @@ from pbr_eval.inference.influence import (
     with_intercept,
 )
 from pbr_eval.models.glm import GLMSums, glm_sums
+from pbr_eval.models.logit import fit_logit
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +105,42 @@ def test_the_propensity_influence_is_the_one_it_replaced():
     dense = logit_influence(with_intercept(cohort.X), cohort.t, prop.ps_raw)
     np.testing.assert_allclose(prop.phi.matrix(), dense, rtol=1e-10,
                                atol=1e-12 * np.abs(dense).max())
+
+
+@pytest.mark.parametrize("far", [False, True], ids=["centres-near-zero", "a-column-far-from-zero"])
+def test_standardised_sums_either_way_equal_the_dense_formula(far):
+    # centres within RAW_CENTRE_RATIO scales: raw sums centred afterwards; a column far
+    # from zero (a calendar year): centred inside the blocks. Both equal the dense sums.
+    rng = np.random.default_rng(11)
+    n = 20_011
+    X = rng.normal(size=(n, 3)) * [1.0, 4.0, 0.5] + [0.5, -6.0, 0.2]
+    X[:, 2] = X[:, 2] > 0.3  # an indicator
+    if far:
+        X[:, 0] = 2020 + rng.integers(0, 8, size=n)
+    center, scale = X.mean(axis=0), X.std(axis=0)
+    assert (np.abs(center) > RAW_CENTRE_RATIO * scale).any() == far
+    Z = with_intercept((X - center) / scale)
+    v, r = rng.random(n), rng.normal(size=n)
+    H, g = design_sums(X, v, r, center=center, scale=scale, chunk=1_000)
+    dense = (Z * v[:, None]).T @ Z
+    np.testing.assert_allclose(H, dense, rtol=1e-12, atol=1e-12 * np.abs(dense).max())
+    np.testing.assert_allclose(g, Z.T @ r, rtol=1e-11, atol=1e-11 * np.abs(r).sum())
+    assert np.array_equal(H, H.T)
+
+
+def test_the_logistic_fit_does_not_lose_digits_to_a_column_far_from_zero():
+    # the same data with a year column and with years since 2020: the slopes are the same
+    # to 1e-12 and so are the standard errors (sums over the raw columns lost 1.5e-9 of them)
+    rng = np.random.default_rng(5)
+    n = 300_000  # above the warm start's threshold too
+    year = rng.integers(2012, 2024, size=n).astype(float)
+    earn = rng.gamma(2.0, 10_000.0, size=n)
+    other = rng.normal(size=n)
+    eta = -3 + 0.05 * (year - 2018) + 2e-5 * earn + 0.5 * other
+    t = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    a = fit_logit(np.column_stack([year, earn, other]), t)
+    b = fit_logit(np.column_stack([year - 2020, earn, other]), t)
+    np.testing.assert_allclose(a.params[1:], b.params[1:], rtol=1e-12)
+    np.testing.assert_allclose(a.params[0] + 2020 * a.params[1], b.params[0], rtol=1e-12)
+    se_a, se_b = np.sqrt(np.diag(a.cov))[1:], np.sqrt(np.diag(b.cov))[1:]
+    np.testing.assert_allclose(se_a, se_b, rtol=1e-12)

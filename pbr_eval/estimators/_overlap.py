@@ -31,8 +31,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pbr_eval.cohort import Cohort
+from pbr_eval.cohort import Cohort, _is_binary
 from pbr_eval.exceptions import OverlapWarning
+from pbr_eval.inference.design import row_blocks
 
 __all__ = ["SMD_LIMIT", "RANGE_SHARE", "balance_warning", "range_warning", "smd_after"]
 
@@ -70,7 +71,9 @@ def smd_after(X: np.ndarray, t: np.ndarray, w: np.ndarray, *, estimand: str = "A
         return np.zeros(X.shape[1])
     diff = (w1 @ X) / s1 - (w0 @ X) / s0
     Xf = X[focal]
-    binary = ((Xf == 0) | (Xf == 1)).all(axis=0) & ((X == 0) | (X == 1)).all(axis=0)
+    # 0/1 in every row (then in the focal rows too); a column is scanned past its first
+    # rows only when they are all 0 or 1, so no n x p temporaries
+    binary = np.array([_is_binary(X[:, j]) for j in range(X.shape[1])], dtype=bool)
     p = Xf.mean(axis=0)
     var = np.where(binary, p * (1 - p), Xf.var(axis=0, ddof=1) if Xf.shape[0] > 1 else 0.0)
     sd = np.sqrt(np.clip(var, 0, None))
@@ -147,8 +150,14 @@ def range_warning(cohort: Cohort, method: str, *, stacklevel: int = 3) -> str | 
     X, t = cohort.X, cohort.t
     if X.shape[1] == 0:
         return None
-    X1, X0 = X[t], X[~t]
-    lo, hi = X0.min(axis=0), X0.max(axis=0)
+    X1 = X[t]
+    # the pool's range block by block: no copy of the comparison rows
+    lo, hi = np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
+    for rows in row_blocks(X.shape[0]):
+        X0 = X[rows][~t[rows]]
+        if X0.shape[0]:
+            np.minimum(lo, X0.min(axis=0), out=lo)
+            np.maximum(hi, X0.max(axis=0), out=hi)
     share = ((X1 < lo) | (X1 > hi)).mean(axis=0)
     bad = np.flatnonzero(share > RANGE_SHARE)
     if bad.size == 0:

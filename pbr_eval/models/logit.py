@@ -180,8 +180,9 @@ def fit_logit(
     else:
         mu, sd = np.asarray(center, dtype=float), np.asarray(scale, dtype=float)
     # The iterations work on the raw columns (no standardised copy of X): the
-    # gradient and information are accumulated in raw coordinates and mapped to
-    # centred-and-scaled ones, g_s = A'g and H_s = A'HA, where raw parameters are
+    # gradient and information are summed over the centred-and-scaled design directly
+    # (pbr_eval.inference.design, which centres a column far from zero before summing,
+    # so a calendar year or earnings lose no digits), where raw parameters are
     # A @ (standardised parameters). Solving in standardised coordinates keeps the
     # system well conditioned; the optimum (raw gradient zero) is unchanged.
     A = np.zeros((p + 1, p + 1))
@@ -233,9 +234,7 @@ def fit_logit(
             v = v * w
             resid = resid * w
         # one pass of Newton sums over [1, X], block by block (no n x p work array)
-        H, g = design_sums(X, v, resid)
-        score = A.T @ g
-        info = A.T @ H @ A
+        info, score = design_sums(X, v, resid, center=mu, scale=sd)
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as err:
@@ -299,7 +298,7 @@ def fit_logit(
     # the information at the estimate itself (one chunked pass), so that the covariance
     # and the influence functions built on it (pbr_eval.inference.influence) agree exactly
     v = prob * (1 - prob) * (1.0 if w is None else w)
-    info_final = A.T @ design_gram(X, v) @ A
+    info_final = design_gram(X, v, center=mu, scale=sd)
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
     except np.linalg.LinAlgError:
