@@ -188,12 +188,16 @@ def match_nearest(
     """
     focal = np.asarray(focal, dtype=bool)
     n = focal.size
-    disc = np.zeros(n, bool) if discarded is None else np.asarray(discarded, bool)
-    cells_ = np.zeros(n, np.int64) if cells is None else np.asarray(cells, np.int64)
     focal_idx = np.flatnonzero(focal)
     nf = focal_idx.size
-    mm = np.full((nf, ratio), -1, dtype=np.int64)
     cal = np.inf if caliper is None else float(caliper)
+    if (mah is None and ratio == 1 and cal_x is None and not replace and not closest
+            and cells is None):
+        return _greedy_one_cell(focal, focal_idx, np.asarray(score, dtype=float), order,
+                                discarded, cal)
+    disc = np.zeros(n, bool) if discarded is None else np.asarray(discarded, bool)
+    cells_ = np.zeros(n, np.int64) if cells is None else np.asarray(cells, np.int64)
+    mm = np.full((nf, ratio), -1, dtype=np.int64)
     if mah is not None:
         # MatchIt splits the sample by exact cell and matches each separately.
         for c in np.unique(cells_[focal_idx]):
@@ -225,20 +229,16 @@ def match_nearest(
     pos = np.empty(n, np.int64)
     pos[ord_all] = np.arange(n)
     if ratio == 1 and cal_x is None and not replace and not closest:
-        # fast path: the pool as flat arrays, no Python lists of the whole pool
-        if cells is None:
-            units = ord_all[~focal[ord_all] & ~disc[ord_all]]
-            key = pos[units]
-        else:
-            units = np.flatnonzero(~focal & ~disc)
-            key = cells_[units] * (n + 1) + pos[units]
-            o = np.argsort(key)  # keys are distinct: any sort is the stable one
-            units, key = units[o], key[o]
+        # fast path (several exact cells): the pool as flat arrays, no Python lists of it
+        units = np.flatnonzero(~focal & ~disc)
+        key = cells_[units] * (n + 1) + pos[units]
+        o = np.argsort(key)  # keys are distinct: any sort is the stable one
+        units, key = units[o], key[o]
         keyf = cells_[focal_idx] * (n + 1) + pos[focal_idx]
         seq0 = np.arange(nf) if order is None else np.asarray(order)
         return _greedy_1to1(
-            units, None if cells is None else cells_[units], pos[units], score_a[units],
-            seq0.tolist(), score_a[focal_idx].tolist(), cells_[focal_idx].tolist(),
+            _flat(cells_[units], "q", -1), _flat(pos[units], "q", -1), _flat(units, "q", -1),
+            _flat(score_a[units], "d", np.nan), seq0.tolist(), score_a[focal_idx].tolist(), cells_[focal_idx].tolist(),
             pos[focal_idx].tolist(), np.searchsorted(key, keyf, side="left").tolist(),
             np.searchsorted(key, keyf, side="right").tolist(), cal, (~disc[focal_idx]).tolist(),
         )
@@ -292,6 +292,47 @@ def match_nearest(
     return np.array(chosen, dtype=np.int64).reshape(nf, ratio)
 
 
+def _greedy_one_cell(focal: np.ndarray, focal_idx: np.ndarray, score: np.ndarray,
+                     order: np.ndarray | None, discarded: np.ndarray | None,
+                     cal: float) -> np.ndarray:
+    """The commonest case (1:1, no replacement, one cell): one sort and :func:`_greedy_1to1`.
+
+    Everything but the sort is O(n) in flat array operations and O(n_focal) in Python:
+    the pool's positions are read off the sorted order (``pos`` of every unit is never
+    built), and each focal unit's slot in the pool is its position less the focal and
+    discarded units before it, found by a search over sorted keys.
+    """
+    nf = focal_idx.size
+    ord_all = stable_argsort(score)
+    focal_s = focal[ord_all]  # in sorted order: is the unit at each position focal?
+    pool_s = ~focal_s
+    if discarded is not None:
+        pool_s &= ~np.asarray(discarded, bool)[ord_all]
+    upos = np.flatnonzero(pool_s)  # the pool units' positions, ascending
+    m = upos.size
+    # the pool's columns with a sentinel slot at each end, filled in place
+    punit = np.empty(m + 2, np.int64)
+    punit[0] = punit[-1] = -1
+    units = np.take(ord_all, upos, out=punit[1:-1])
+    pscore = np.empty(m + 2)
+    pscore[0] = pscore[-1] = np.nan
+    np.take(score, units, out=pscore[1:-1])
+    fpos_s = np.flatnonzero(focal_s)  # the focal units' positions, ascending
+    # each focal unit's index in data order (focal_idx is ascending)
+    fk = np.searchsorted(focal_idx, ord_all[fpos_s])
+    fpos = np.empty(nf, np.int64)
+    fpos[fk] = fpos_s
+    slot = np.empty(nf, np.int64)  # pool units to the left of each focal unit
+    slot[fk] = np.searchsorted(upos, fpos_s)  # sorted keys: a forward search
+    ok = (np.ones(nf, bool) if discarded is None
+          else ~np.asarray(discarded, bool)[focal_idx])
+    seq0 = np.arange(nf) if order is None else np.asarray(order)
+    cl = slot.tolist()
+    return _greedy_1to1(None, _flat(upos, "q", -1), punit.data, pscore.data, seq0.tolist(),
+                        score[focal_idx].tolist(), [0] * nf, fpos.tolist(), cl, cl, cal,
+                        ok.tolist())
+
+
 def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
     """``values`` with a sentinel ``fill`` at each end, as a ``memoryview``.
 
@@ -305,10 +346,10 @@ def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
 
 
 def _greedy_1to1(
-    units: np.ndarray,
-    cells: np.ndarray | None,
-    upos: np.ndarray,
-    uscore: np.ndarray,
+    pcell: memoryview | None,
+    ppos: memoryview,
+    punit: memoryview,
+    pscore: memoryview,
     seq: list[int],
     fscore: list[float],
     fcell: list[int],
@@ -323,22 +364,20 @@ def _greedy_1to1(
     Same result as :func:`_find_vec` with ``ratio=1``: the nearest available
     control on each side (caliper-checked), the nearer wins, and at equal
     distance the one fewer positions away (the left one if equally far).
-    ``units``/``cells``/``upos``/``uscore`` are the pool units in (cell,
-    position) order (slots 1..m; ``cells`` None for one cell), ``cl_all`` /
-    ``cr_all`` each focal unit's left/right insertion slot in that order, and
+    ``pcell``/``ppos``/``punit``/``pscore`` are the pool units' cells (None: one
+    cell), positions, indices and scores in (cell, position) order, in slots 1..m
+    with a sentinel at slots 0 and m + 1 (see :func:`_flat`); ``cl_all`` / ``cr_all``
+    each focal unit's left/right insertion slot in that order, and
     ``fscore``/``fcell``/``fpos`` are per focal unit. The union-find arrays
     ("nearest available slot to the left / right") and the pool columns are
     memoryviews of numpy arrays, so preparing a pool of 100,000 costs a few
     array operations rather than 100,000 Python objects.
     """
-    m = int(units.size)
+    m = len(punit) - 2
     slots = np.arange(m + 2, dtype=np.int64)
     left = slots.data
     right = slots.copy().data
-    pcell = _flat(np.zeros(m, np.int64) if cells is None else cells, "q", -1)
-    ppos = _flat(upos, "q", -1)
-    punit = _flat(units, "q", -1)
-    pscore = _flat(uscore, "d", np.nan)
+    one_cell = pcell is None
     out = [-1] * len(fscore)
     n_avail = m
     for k in seq:
@@ -365,13 +404,13 @@ def _greedy_1to1(
             right[a], a = r, right[a]
         sr = r
         dl = dr = -1.0
-        if sl >= 1 and pcell[sl] == c:
+        if sl >= 1 and (one_cell or pcell[sl] == c):  # type: ignore[index] # pcell given
             dl = di - pscore[sl]
             if dl < 0:
                 dl = -dl
             if dl > cal:
                 dl = -1.0
-        if sr <= m and pcell[sr] == c:
+        if sr <= m and (one_cell or pcell[sr] == c):  # type: ignore[index] # pcell given
             dr = pscore[sr] - di
             if dr < 0:
                 dr = -dr

@@ -107,21 +107,21 @@ def ipw_att(
     >>> mu0, mu1
     (0.75, 0.5)
     """
-    keep = np.ones(t.size, dtype=bool) if keep is None else keep
-    c = (~t & keep).astype(float)
-    tk = (t & keep).astype(float)
+    # as few full-length temporaries as the sums allow (the same values as c * odds etc.)
+    co = np.where(~t if keep is None else ~t & keep, odds, 0.0)  # comparison units' odds
+    tk = (t if keep is None else t & keep).astype(float)
     n1 = tk.sum()
-    S = float((c * odds).sum())
-    mu0 = float((c * odds) @ y / S)
+    S = float(co.sum())
+    mu0 = float(co @ y / S)
     mu1 = float(tk @ y / n1)
-    psi = c * odds * (y - mu0)
-    phi0 = psi.copy()
+    phi0 = co * (y - mu0)
     if phi_gamma is not None:
-        G = design_rmatvec(phi_gamma.X, psi if free is None else psi * free)
+        G = design_rmatvec(phi_gamma.X, phi0 if free is None else phi0 * free)
         phi0 += phi_gamma.dot(G)
     phi0 /= S
-    phi1 = tk * (y - mu1) / n1
-    return mu0, mu1, phi0, phi1
+    tk *= y - mu1
+    tk /= n1
+    return mu0, mu1, phi0, tk
 
 
 

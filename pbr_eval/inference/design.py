@@ -201,10 +201,11 @@ def design_sums(
     g = np.zeros(p + 1)
     if n == 0:
         return H, g
-    standardise = center is not None and scale is not None
     # centre inside the blocks only when some column is far from zero (accuracy)
-    shift = (center if standardise and bool(
-        (np.abs(center) > RAW_CENTRE_RATIO * np.asarray(scale)).any()) else None)
+    shift = None
+    if center is not None and scale is not None and bool(
+            (np.abs(center) > RAW_CENTRE_RATIO * np.asarray(scale)).any()):
+        shift = center
     nonneg = bool((v >= 0).all())
     m0 = min(chunk, n)
     buf = np.empty((m0, p))
@@ -226,8 +227,7 @@ def design_sums(
             H[1:, 1:] += block.T @ block
         else:
             H[1:, 1:] += (src * vr[:m, 0, None]).T @ src
-    if standardise:
-        assert center is not None and scale is not None
+    if center is not None and scale is not None:
         if shift is None:  # raw sums -> centred ones
             s1 = H[0, 1:].copy()
             H[1:, 1:] += (H[0, 0] * np.outer(center, center) - np.outer(s1, center)

@@ -17,7 +17,7 @@ from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_gram, design_sums, row_blocks
-from pbr_eval.models.glm import propensity_separation_error
+from pbr_eval.models.glm import propensity_separation_error, softplus
 from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -76,8 +76,8 @@ class LogitFit:
 def _loglik(eta: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
     # sum of y*eta - log(1 + exp(eta)), the Bernoulli log-likelihood on the logit scale
     if w is None:
-        return float(y @ eta - np.logaddexp(0.0, eta).sum())
-    return float((w * y) @ eta - w @ np.logaddexp(0.0, eta))
+        return float(y @ eta - softplus(eta).sum())
+    return float((w * y) @ eta - w @ softplus(eta))
 
 
 def fit_logit(
