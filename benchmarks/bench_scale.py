@@ -252,8 +252,11 @@ def write(section: list[str], n1: int, n0: int, command: str) -> None:
     body = section[0] + "\n\n" + stamp + "\n".join(section[2:]) + "\n"
     sections = sorted([*kept, body], key=lambda s: [int(x.replace(",", "")) for x in
                                                     re.findall(r"\d[\d,]*", s[:60])][:2])
-    RESULTS.write_text(intro + "".join(s if s.endswith("\n\n") else s + "\n" for s in sections),
-                       encoding="utf-8")
+    # complete or not at all: a temporary file beside it, then renamed over it
+    tmp = RESULTS.with_name(RESULTS.name + ".tmp")
+    tmp.write_text(intro + "".join(s if s.endswith("\n\n") else s + "\n" for s in sections),
+                   encoding="utf-8")
+    os.replace(tmp, RESULTS)
 
 
 def main() -> None:

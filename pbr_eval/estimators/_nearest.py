@@ -295,7 +295,7 @@ def match_nearest(
 def _greedy_one_cell(focal: np.ndarray, focal_idx: np.ndarray, score: np.ndarray,
                      order: np.ndarray | None, discarded: np.ndarray | None,
                      cal: float) -> np.ndarray:
-    """The commonest case (1:1, no replacement, one cell): one sort and :func:`_greedy_1to1`.
+    """Match the commonest case (1:1, no replacement, one cell): one sort and :func:`_greedy_1to1`.
 
     Everything but the sort is O(n) in flat array operations and O(n_focal) in Python:
     the pool's positions are read off the sorted order (``pos`` of every unit is never
