@@ -19,6 +19,7 @@ import numpy as np
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
 from pbr_eval.inference.influence import influence_covariance
+from pbr_eval.models.glm import canonical_slope
 from pbr_eval.models.outcome import (
     FAMILY_FOR_TYPE,
     OutcomeFit,
@@ -380,7 +381,7 @@ def regression_y_weights(
     if not (fit.analytic and fit.information is not None):
         return comparison / max(int(comparison.sum()), 1)
     tk = treated.astype(float)
-    dm = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
+    dm = canonical_slope(fit.family, m)
     h = np.linalg.solve(fit.information, design_rmatvec(X, tk * dm) / tk.sum())
     cw = comparison.astype(float) * (1.0 if weights is None else weights)
     return cw * design_matvec(X, h)

@@ -41,6 +41,7 @@ from pbr_eval.estimators.regression import regression_att
 from pbr_eval.exceptions import OptionError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
 from pbr_eval.inference.influence import CoefficientInfluence
+from pbr_eval.models.glm import canonical_slope
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
@@ -117,23 +118,23 @@ def _aipw(
     keep = np.ones(t.size, dtype=bool) if keep is None else keep
     A, mu1, phiA, phi1, fit, m, phi_beta = regression_att(
         y, t, X, model, keep=keep, names=names)
-    c = (~t & keep).astype(float)
-    co = c * odds
+    c = ~t & keep
+    co = np.where(c, odds, 0.0)  # the comparison units' odds (the same values as c * odds)
     S = float(co.sum())
     C = float(co @ (y - m) / S)
-    psiC = co * (y - m - C)
-    phiC = psiC.copy()
-    if phi_gamma is not None:
-        phiC += phi_gamma.dot(design_rmatvec(X, psiC if free is None else psiC * free))
+    phiC = co * (y - m - C)
+    if phi_gamma is not None:  # (the product is taken before phiC is added to)
+        phiC += phi_gamma.dot(design_rmatvec(X, phiC if free is None else phiC * free))
     y_weights = co / S
     if phi_beta is not None:
         # dm/deta of the canonical-link GLM, from the predictions already made
-        v = {"linear": np.ones_like(m), "logistic": m * (1 - m), "poisson": m}[fit.family]
+        v = canonical_slope(fit.family, m)
         Bc = design_rmatvec(X, co * v)
         phiC -= phi_beta.dot(Bc)
         assert fit.information is not None
         D = design_rmatvec(X, (t & keep) * v) / float((t & keep).sum())
-        y_weights = y_weights + c * design_matvec(X, np.linalg.solve(fit.information, D - Bc / S))
+        y_weights += np.where(c, design_matvec(X, np.linalg.solve(fit.information, D - Bc / S)),
+                              0.0)
     phiC /= S
     return A + C, mu1, phiA + phiC, phi1, fit, m, y_weights
 

@@ -31,7 +31,23 @@ from scipy.special import expit
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_sums
 
-__all__ = ["GLMSums", "canonical_mean", "glm_loglik", "glm_sums", "softplus"]
+__all__ = ["GLMSums", "canonical_mean", "canonical_slope", "glm_loglik", "glm_sums", "softplus"]
+
+
+def canonical_slope(family: str, mu: np.ndarray) -> np.ndarray:
+    """``dmu/deta`` of a canonical-link family at the means ``mu`` (only the one asked for is built).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> canonical_slope("logistic", np.array([0.5, 0.1])).tolist()
+    [0.25, 0.09000000000000001]
+    """
+    if family == "logistic":
+        return mu * (1 - mu)
+    if family == "poisson":
+        return mu
+    return np.ones_like(mu)
 
 
 def softplus(eta: np.ndarray) -> np.ndarray:

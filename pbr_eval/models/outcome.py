@@ -206,13 +206,16 @@ def fit_outcome(
         else:
             est.fit(X, y.astype(int) if hasattr(est, "predict_proba") else y)
         return OutcomeFit(family="sklearn", params=None, estimator=est)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     # the rows fitted on (all, or the subset's, which the others join with weight 0)
-    fitted = np.arange(n) if subset is None else np.flatnonzero(subset)
-    if subset is not None:
-        w = w * np.asarray(subset, dtype=bool)
-    n_fit = fitted.size
-    probe = X[fitted[:: max(1, n_fit // 100_000)]] if subset is not None else X[:: max(1, n // 100_000)]
+    fitted = None if subset is None else np.flatnonzero(subset)
+    if subset is None:
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    elif weights is None:
+        w = np.asarray(subset, dtype=bool).astype(float)  # the same as ones * subset
+    else:
+        w = np.asarray(weights, dtype=float) * np.asarray(subset, dtype=bool)
+    n_fit = n if fitted is None else fitted.size
+    probe = X[fitted[:: max(1, n_fit // 100_000)]] if fitted is not None else X[:: max(1, n // 100_000)]
     mu_x = probe.mean(axis=0) if n_fit else np.zeros(p)
     sd_x = probe.std(axis=0)
     sd_x[sd_x == 0] = 1.0
@@ -306,7 +309,7 @@ def fit_outcome(
     if n_fit > _WARM_START_ROWS:
         # Newton converges quadratically: start the full fit from a subsample's optimum.
         step_rows = n_fit // (_WARM_START_ROWS // 2)
-        sub = slice(0, None, step_rows) if subset is None else fitted[::step_rows]
+        sub = slice(0, None, step_rows) if fitted is None else fitted[::step_rows]
         try:
             warm, _, ok, _ = newton(X[sub], y[sub], w[sub], beta)
             if ok:
@@ -316,7 +319,7 @@ def fit_outcome(
     beta, eta, converged, it = newton(X, y, w, beta)
     mu, v = _inverse_link(model, eta)
     if model == "logistic":
-        mu_fit = mu if subset is None else mu[fitted]
+        mu_fit = mu if fitted is None else mu[fitted]
         n_extreme = int(((mu_fit < 1e-10) | (mu_fit > 1 - 1e-10)).sum())
     else:
         n_extreme = 0
