@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pbr_eval.cohort import Cohort, _is_binary
+from pbr_eval.cohort import Cohort, zero_one_columns
 from pbr_eval.exceptions import OverlapWarning
 from pbr_eval.inference.design import row_blocks
 
@@ -69,11 +69,11 @@ def smd_after(X: np.ndarray, t: np.ndarray, w: np.ndarray, *, estimand: str = "A
     s1, s0 = w1.sum(), w0.sum()
     if s1 <= 0 or s0 <= 0 or X.shape[1] == 0:
         return np.zeros(X.shape[1])
-    diff = (w1 @ X) / s1 - (w0 @ X) / s0
+    means = np.stack([w1, w0]) @ X  # one pass over X for both groups' weighted sums
+    diff = means[0] / s1 - means[1] / s0
     Xf = X[focal]
-    # 0/1 in every row (then in the focal rows too); a column is scanned past its first
-    # rows only when they are all 0 or 1, so no n x p temporaries
-    binary = np.array([_is_binary(X[:, j]) for j in range(X.shape[1])], dtype=bool)
+    # 0/1 in every row (then in the focal rows too), found in one blocked pass
+    binary = zero_one_columns(X)
     p = Xf.mean(axis=0)
     var = np.where(binary, p * (1 - p), Xf.var(axis=0, ddof=1) if Xf.shape[0] > 1 else 0.0)
     sd = np.sqrt(np.clip(var, 0, None))

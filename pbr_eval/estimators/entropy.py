@@ -27,7 +27,7 @@ from pbr_eval.inference.design import design_gram, row_blocks
 from pbr_eval.options import ENTROPY_MOMENTS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
-__all__ = ["EntropyBalancing", "entropy_weights", "balance_constraints"]
+__all__ = ["EntropyBalancing", "balance_constraints", "balance_jacobian_pinv", "entropy_weights"]
 
 #: Largest standardised imbalance accepted as "balanced" after the solve.
 BALANCE_TOL = 1e-8
@@ -204,8 +204,26 @@ def entropy_weights(
     return p.copy(), lam, D, tau  # p is 0 on the treated rows
 
 
+def balance_jacobian_pinv(w: np.ndarray, D: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """Return ``pinv(M)`` with ``M = sum_c w_i (d_i - tau) d_i'``, the balance equations' Jacobian.
+
+    The same for every outcome of one set of weights: :func:`entropy_att` takes it
+    once computed (one Gram pass over ``D`` per set of weights, not per outcome).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = np.array([[0.0], [1.0], [2.0]])
+    >>> balance_jacobian_pinv(np.array([0.0, 0.5, 0.5]), D, np.array([1.5])).round(12).tolist()
+    [[4.0]]
+    """
+    H = design_gram(D, w)  # [[sum w, w'D], [D'w, D'WD]]
+    return np.linalg.pinv(H[1:, 1:] - np.outer(tau, H[0, 1:]))
+
+
 def entropy_att(
-    y: np.ndarray, t: np.ndarray, w: np.ndarray, D: np.ndarray, tau: np.ndarray
+    y: np.ndarray, t: np.ndarray, w: np.ndarray, D: np.ndarray, tau: np.ndarray,
+    Minv: np.ndarray | None = None,
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Non-intervention and treated means with influences that include the weights' estimation.
 
@@ -220,6 +238,8 @@ def entropy_att(
     ``phi_mu0_i = [(1 - t_i) e_i (y_i - mu0) + g' phi_lambda_i] / E`` with
     ``g = sum_c e_i (y_i - mu0) d_i`` (Zhao & Percival 2017 show the
     estimator is an M-estimator). ``e`` is used normalised (``E = 1``).
+    ``Minv`` is :func:`balance_jacobian_pinv` of the same weights (computed here
+    when not given).
     """
     tf = t.astype(float)
     n1 = tf.sum()
@@ -227,10 +247,10 @@ def entropy_att(
     mu0 = float(w @ y)
     # phi_lambda_i = -(w_i - t_i / n1) M^{-1} (d_i - tau), so phi_lambda' g needs only
     # (d_i - tau)' a with a = M^{-T} g: no n x q temporaries
-    H = design_gram(D, w)  # [[sum w, w'D], [D'w, D'WD]]
-    M = H[1:, 1:] - np.outer(tau, H[0, 1:])
+    if Minv is None:
+        Minv = balance_jacobian_pinv(w, D, tau)
     resid = w * (y - mu0)
-    a = np.linalg.pinv(M).T @ (resid @ D)
+    a = Minv.T @ (resid @ D)
     phi0 = resid - (D @ a - float(tau @ a)) * (w - tf / n1)
     phi1 = tf * (y - mu1) / n1
     return mu0, mu1, phi0, phi1
@@ -308,9 +328,10 @@ class EntropyBalancing(Estimator):
         n1 = int(t.sum())
         w = np.where(t, 1.0, p * n1)
         estimates = []
+        Minv = balance_jacobian_pinv(p, D, tau)  # one pass for every outcome
         for name in cohort.outcomes:
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1 = entropy_att(y, t, p, D, tau)
+            mu0, mu1, phi0, phi1 = entropy_att(y, t, p, D, tau, Minv)
             otype = cohort.outcome_types[name]
             noise = working_outcome_model(cohort.X, y, t, ~t, otype, p, cohort.design_columns)
             estimates.append(outcome_estimate(
