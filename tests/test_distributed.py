@@ -167,8 +167,10 @@ def test_what_a_distributed_cohort_cannot_do_is_refused_with_the_way_out(shipped
 
     with pytest.raises(OptionError, match="`propensity` must be 'logit' on a distributed"):
         pbr_eval.estimate(dc, method="ipw", propensity=LogisticRegression())
-    with pytest.raises(OptionError, match="`cluster` is not supported on a distributed"):
-        DistributedCohort(data, cluster="local_authority", scheduler="synchronous", **args)
+    with pytest.raises(OptionError, match="`period` is not supported on a distributed"):
+        DistributedCohort(data, scheduler="synchronous", **{**args, "period": "sex"})
+    with pytest.raises(OptionError, match="`se='cluster'` needs a cohort built with `cluster`"):
+        pbr_eval.estimate(dc, method="ipw", se="cluster")
     with pytest.raises(OptionError, match="`scheduler` must be None, 'threads'"):
         resolve_scheduler(42)
     small = dc.to_cohort()
@@ -385,3 +387,34 @@ def test_matching_without_replacement_is_refused_without_cells_or_with_what_cann
             pbr_eval.estimate(dc, method="nearest", exact=["age"])
         finally:
             matching.MAX_CELLS = old
+
+
+# ---------------------------------------------------------------- cluster-robust SEs
+CLUSTER_CASES = [("ipw", {}), ("aipw", {"clip": 0.05}), ("ipwra", {}), ("regression", {})]
+
+
+@pytest.fixture(scope="module")
+def clustered(client):
+    """The shipped data by local authority over 6 partitions (an authority spans several)."""
+    sim = load_reoffending()
+    args = {k: v for k, v in sim.cohort_args.items() if k != "period"}
+    return Cohort(sim.data, **args), DistributedCohort(sim.data, npartitions=6, **args)
+
+
+@pytest.mark.parametrize(("method", "options"), CLUSTER_CASES,
+                         ids=[f"{m}-{'-'.join(o) or 'plain'}" for m, o in CLUSTER_CASES])
+def test_cluster_robust_standard_errors_equal_the_in_memory_ones(clustered, method, options):
+    mem_cohort, dc = clustered
+    mem = pbr_eval.estimate(mem_cohort, method=method, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dist = pbr_eval.estimate(dc, method=method, **options)
+    assert mem.info["se"] == dist.info["se"] == "cluster"
+    _same(mem, dist, 1e-10)
+    for e_mem, e_dist in zip(mem.estimates, dist.estimates, strict=True):
+        assert e_dist.cohort_std_error == pytest.approx(e_mem.cohort_std_error, abs=1e-10)
+        assert e_dist.se_method == e_mem.se_method
+    if method == "ipw":  # the clusters matter here: robust SEs differ
+        robust = pbr_eval.estimate(dc, method=method, se="robust")
+        assert robust.estimates[0].std_error != pytest.approx(dist.estimates[0].std_error,
+                                                              rel=1e-3)

@@ -226,7 +226,11 @@ def _arrays(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
     Y = np.empty((n, len(spec["outcomes"])))
     for j, c in enumerate(spec["outcomes"]):
         Y[:, j] = frame[c].to_numpy(dtype=float)
-    return {"num": num, "codes": codes, "t": t, "Y": Y, "n": n}
+    out = {"num": num, "codes": codes, "t": t, "Y": Y, "n": n}
+    if spec.get("cluster"):
+        cl, labels = pd.factorize(frame[spec["cluster"]])
+        out["cl"] = (cl.astype(np.int64), np.asarray(labels))
+    return out
 
 
 def _design(raw: Mapping[str, Any], spec: Mapping[str, Any], levels: Mapping[str, Sequence[Any]]
@@ -275,7 +279,7 @@ def _finish(part: Mapping[str, Any], spec: Mapping[str, Any],
     t, Y, n = raw["t"], raw["Y"], raw["n"]
     step = max(1, -(-n // max(1, spec["sample_cap"])))
     idx = np.arange(0, n, step)
-    return {"X": X, "t": t, "Y": Y, "n": n, "summary": part["summary"],
+    return {"X": X, "t": t, "Y": Y, "n": n, "cl": raw.get("cl"), "summary": part["summary"],
             "summary2": {"gram": _sums(X, t, Y), "n": n,
                          "sample": {"X": X[idx], "t": t[idx], "Y": Y[idx]}}}
 
@@ -301,7 +305,8 @@ def _reread(df: pd.DataFrame, spec: Mapping[str, Any], levels: Mapping[str, Sequ
     frame = df.loc[:, spec["columns"]]
     frame = frame.loc[~frame.isna().any(axis=1).to_numpy()]
     raw = _arrays(frame, spec)
-    return {"X": _design(raw, spec, levels), "t": raw["t"], "Y": raw["Y"], "n": raw["n"]}
+    return {"X": _design(raw, spec, levels), "t": raw["t"], "Y": raw["Y"], "n": raw["n"],
+            "cl": raw.get("cl")}
 
 
 def _summary(part: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -373,6 +378,11 @@ class DistributedCohort:
     unit_id : str, optional
         Kept as a role; duplicates are not checked across partitions (a
         note says so).
+    cluster : str, optional
+        Grouping for cluster-robust standard errors (e.g. the local
+        authority), as for :class:`pbr_eval.Cohort`: the weighting family's
+        default ``se="auto"`` then sums the influences by cluster, reduced
+        across partitions (a cluster may span partitions).
     scheduler : None, str or distributed.Client
         Where the work runs (see :func:`resolve_scheduler`): ``None`` (the
         active client, else threads), ``"local"`` (a LocalCluster here) or
@@ -405,16 +415,16 @@ class DistributedCohort:
     Raises
     ------
     OptionError
-        ``cluster`` or ``period`` given (not supported on a distributed
-        cohort), or a bad option.
+        ``period`` given (not supported on a distributed cohort), or a bad
+        option.
     MissingColumnError, TreatmentError, MissingValueError, InfiniteValueError,
     OutcomeTypeError, CovariateError, CollinearityError, SmallCohortError
         As :class:`pbr_eval.Cohort`.
 
     Notes
     -----
-    Limitations: no ``cluster`` (cluster-robust SEs) or ``period`` (panel
-    designs); ``unit_id`` duplicates and contamination are not checked; the
+    Limitations: no ``period`` (panel designs); ``unit_id`` duplicates
+    and contamination are not checked; the
     "whole numbers that look like a measurement" rule for outcomes uses
     "at least half the values are 100 or more" for the median; the
     fingerprint hashes the partitions (it differs from the in-memory
@@ -450,13 +460,13 @@ class DistributedCohort:
         npartitions: int | None = None,
         persist: bool = True,
     ) -> None:
-        for name, val in (("cluster", cluster), ("period", period)):
-            if val is not None:
-                raise OptionError(
-                    f"`{name}` is not supported on a distributed cohort (got {val!r}): "
-                    "cluster-robust standard errors and panel designs need the in-memory "
-                    "pbr_eval.Cohort. Leave it out, or load the data into memory."
-                )
+        if period is not None:
+            raise OptionError(
+                f"`period` is not supported on a distributed cohort (got {period!r}): panel "
+                "designs need the in-memory pbr_eval.Cohort. Leave it out, or load the data "
+                "into memory.")
+        if cluster is not None and not isinstance(cluster, str):
+            raise OptionError(f"`cluster` must be one column name; got {cluster!r}.")
         check_choice("missing", missing, MISSING)
         self.min_treated = check_int("min_treated", min_treated, minimum=1)
         self.max_levels = check_int("max_levels", max_levels, minimum=2)
@@ -467,7 +477,7 @@ class DistributedCohort:
         self.covariates: list[str] = check_columns("covariates", covariates)
         if not self.outcomes:
             raise OptionError("`outcome` must name at least one column; got none.")
-        self.unit_id, self.cluster, self.period = unit_id, None, None
+        self.unit_id, self.cluster, self.period = unit_id, cluster, None
         self.missing = missing
         self.notes: list[str] = []
         self.period_order = None
@@ -475,14 +485,15 @@ class DistributedCohort:
         ddf = self._frame(data, npartitions)
         self._check_roles(list(ddf.columns))
         self.columns = list(dict.fromkeys(
-            [treatment, *self.outcomes, *self.covariates, *([unit_id] if unit_id else [])]))
+            [treatment, *self.outcomes, *self.covariates, *([unit_id] if unit_id else []),
+             *([cluster] if cluster else [])]))
         self._ddf = ddf
         self.passes = 0
         self.reads = 0
         text = [c for c in self.covariates if not _is_numeric(ddf[c].dtype)]
         spec: dict[str, Any] = {
             "columns": self.columns, "treatment": treatment, "outcomes": self.outcomes,
-            "covariates": self.covariates, "text": text,
+            "covariates": self.covariates, "text": text, "cluster": cluster,
             "sample_cap": -(-SAMPLE_ROWS // max(1, ddf.npartitions))}
         self._spec = spec
         self._persisted = persist
@@ -696,6 +707,8 @@ class DistributedCohort:
                  *(("covariates", c) for c in self.covariates)]
         if self.unit_id is not None:
             pairs.append(("unit_id", self.unit_id))
+        if self.cluster is not None:
+            pairs.append(("cluster", self.cluster))
         dup = [c for c in set(self.covariates) if self.covariates.count(c) > 1]
         if dup:
             raise CovariateError(
@@ -723,7 +736,8 @@ class DistributedCohort:
         for c in self.columns:
             if na[c] == n:
                 role = ("treatment" if c == self.treatment else "outcome" if c in self.outcomes
-                        else "covariates" if c in self.covariates else "unit_id")
+                        else "covariates" if c in self.covariates
+                        else "cluster" if c == self.cluster else "unit_id")
                 raise MissingValueError(
                     f"Column '{c}' (`{role}`) has no values: all {_plural(n, 'row')} are "
                     f"missing, so missing='drop' would leave nothing. Check that the file was "
@@ -966,7 +980,7 @@ class DistributedCohort:
         """Return the role arguments (as for :meth:`pbr_eval.Cohort.roles`)."""
         return {"treatment": self.treatment, "outcome": list(self.outcomes),
                 "covariates": list(self.covariates), "unit_id": self.unit_id,
-                "cluster": None, "period": None, "missing": self.missing,
+                "cluster": self.cluster, "period": None, "missing": self.missing,
                 "min_treated": self.min_treated,
                 **({"max_levels": self.max_levels}
                    if self.max_levels != DEFAULT_MAX_LEVELS else {})}

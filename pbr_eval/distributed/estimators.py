@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from pbr_eval.cohort import DroppedRows
-from pbr_eval.distributed.cohort import DistributedCohort
+from pbr_eval.distributed.cohort import DistributedCohort, _combine
 from pbr_eval.distributed.matching import fit_nearest_distributed
 from pbr_eval.distributed.models import RowSelection, att_odds, glm_job, logit_job
 from pbr_eval.distributed.passes import Job, run_jobs
@@ -163,6 +163,7 @@ def _second_pass(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     k = Y.shape[1]
     out: dict[str, Any] = {"s00": np.zeros(k), "s11": np.zeros(k), "s01": np.zeros(k), "saa": np.zeros(k),
            "beyond": 0.0}
+    cols: list[list[np.ndarray]] = []
     if plan.gamma is not None:
         out["beyond"] = float(((tk > 0) & (pr["ps_raw"] > q["maxps"])).sum())
         tps = t.astype(float) - pr["ps_raw"]
@@ -185,11 +186,59 @@ def _second_pass(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
         out["s11"][j] = phi1 @ phi1
         out["s01"][j] = phi0 @ phi1
         npar = plan.noise_params[j] if plan.noise_params else None
+        a = None
         if npar is not None:
             mn, _ = _predict(X, npar, plan.noise_families[j])
             a = phi0 - tk * (mn - q["mu0"][j]) / n1
             out["saa"][j] = a @ a
+        if q.get("cluster"):
+            cols.append(_cluster_columns(phi0, phi1, a, None if a is None else mn,
+                                         plan.noise_families[j] if a is not None else "",
+                                         y, tk, c, co, Zk[:, j], plan, has_m, S))
+    if q.get("cluster"):
+        codes, labels = part["cl"]
+        M = np.column_stack([np.bincount(codes, weights=col, minlength=len(labels))
+                             for block in cols for col in block])
+        out["cl"] = (labels, M)
     return out
+
+
+#: Per-cluster sums the cluster-robust SEs need, per outcome (see ``_cluster_columns``).
+_CLUSTER_STATS = 10
+
+
+def _cluster_columns(phi0: np.ndarray, phi1: np.ndarray, a: np.ndarray | None,
+                     mn: np.ndarray | None, family: str, y: np.ndarray, tk: np.ndarray,
+                     c: np.ndarray, co: np.ndarray, zk: np.ndarray, plan: _Plan, has_m: bool,
+                     S: float) -> list[np.ndarray]:
+    """Return the row terms whose per-cluster sums give the cluster-robust SEs of one outcome.
+
+    ``phi0``, ``phi1`` (the estimate's influences); with a noise model the
+    cohort terms of :func:`pbr_eval.estimators._outcome_se.cohort_variance`:
+    ``a``, the comparison residual ``r`` and ``r^2``, ``dm`` and ``dm^2``
+    over the comparison rows and the treated rows, and ``c_j dm_j`` with
+    ``c_j = d mu0 / d y_j`` (the outcome's weight in the estimate: ``o/S``
+    for the weighting term, the outcome model's ``z'k`` times ``1`` or the
+    odds).
+    """
+    zero = np.zeros_like(phi0)
+    if a is None or mn is None:
+        return [phi0, phi1, *([zero] * (_CLUSTER_STATS - 2))]
+    if family == "logistic":
+        mc = np.clip(mn, 0.0, 1.0)
+        dm = mc * (1.0 - mc)
+    elif family == "poisson":
+        dm = np.maximum(mn, 0.0)
+    else:
+        dm = np.ones_like(mn)
+    yw = zero.copy()
+    if plan.c_part:
+        yw += co / S
+    if has_m:
+        yw += (co if plan.weighted_fit else c) * zk
+    r = c * (y - mn)
+    dmc, dmt = c * dm, tk * dm
+    return [phi0, phi1, a, r, r * r, dmc, dmc * dmc, dmt, dmt * dmt, c * yw * dm]
 
 
 # ------------------------------------------------------------------ balance
@@ -304,9 +353,18 @@ def _check_options(estimator: Estimator, cohort: DistributedCohort) -> None:
             f"cohort; got {om!r}. A scikit-learn model needs the rows in memory: use "
             "cohort.to_cohort()."
         )
-    if getattr(estimator, "se", "auto") == "cluster":
-        raise OptionError("`se='cluster'` needs a cohort with a `cluster`; a distributed cohort "
-                          "has none. Use se='robust'.")
+    if getattr(estimator, "se", "auto") == "cluster" and cohort.cluster is None:
+        raise OptionError(
+            "`se='cluster'` needs a cohort built with `cluster` (e.g. the local authority); "
+            "this one has none. Pass cluster=... to DistributedCohort or use se='robust'.")
+
+
+def _resolve_se(estimator: Estimator, cohort: DistributedCohort) -> str:
+    """``"auto"`` is cluster-robust when the cohort has a ``cluster``, else robust (as in memory)."""
+    se = getattr(estimator, "se", "auto")
+    if se == "auto":
+        return "cluster" if cohort.cluster is not None else "robust"
+    return str(se)
 
 
 def _v0_sum(family: str, otype: str, first: Mapping[str, Any], j: int, k_params: int
@@ -323,6 +381,38 @@ def _v0_sum(family: str, otype: str, first: Mapping[str, Any], j: int, k_params:
 
 _COHORT_SE = ("; the default intervals (the cohort's own rate and effect) add the cohort's "
               "outcome noise from an outcome model (cohort_std_error)")
+
+
+def _cluster_sums(got: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Add the partitions' per-cluster sums by cluster label (a cluster may span partitions)."""
+    import pandas as pd
+
+    codes, labels = pd.factorize(np.concatenate([g[0] for g in got]))
+    U = np.zeros((len(labels), got[0][1].shape[1]))
+    np.add.at(U, codes, np.vstack([g[1] for g in got]))
+    return U
+
+
+def _clustered(U: np.ndarray, j: int, n1: float) -> tuple[float, float, float, float, float]:
+    """Cluster-robust ``s00, s11, s01, saa`` and the cluster-effect term of one outcome.
+
+    As :func:`pbr_eval.inference.influence.influence_covariance` (sums of
+    the influences within clusters, times ``G / (G - 1)``) and
+    :func:`pbr_eval.estimators._outcome_se.cohort_variance` (``tau^2`` from
+    pairs of comparison residuals within clusters), from the per-cluster
+    sums of ``_cluster_columns``.
+    """
+    from pbr_eval.inference.influence import influence_covariance
+
+    B = U[:, j * _CLUSTER_STATS:(j + 1) * _CLUSTER_STATS]
+    G = B.shape[0]
+    cov = influence_covariance(B[:, :3], np.arange(G))
+    r, r2, dmc, dmc2, M, Q, W = (B[:, i] for i in range(3, 10))
+    pairs = float((dmc**2 - dmc2).sum())
+    cross = float((r**2 - r2).sum())
+    tau2 = max(cross / pairs, 0.0) if pairs > 0 else 0.0
+    tau_part = tau2 * float(((M**2 - Q) / n1**2 - 2.0 * M * W / n1).sum())
+    return (float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1]), float(cov[2, 2]), tau_part)
 
 
 def _trim_counts(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
@@ -380,6 +470,7 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
     at its estimate; the balance sums ride on the two estimate passes.
     """
     _check_options(estimator, cohort)
+    se = _resolve_se(estimator, cohort)
     method = estimator.method
     clip = getattr(estimator, "clip", None)
     trim = getattr(estimator, "trim", None)
@@ -427,13 +518,17 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
         got = yield first
         f = got["first"]
         consts = _constants(f, params, k, p1, outcome, weighting, plan.c_part)
+        consts["cluster"] = se == "cluster"
         plan2 = _Plan(**{**plan.__dict__, "consts": consts})
         wts = _Weights(plan if weighting else None,
                        scale=consts["n1"] / consts["S"] if weighting else 1.0)
         means = _balance_means(got["m1"], wts.scale)
-        second = yield {"second": (_second_pass, (plan2,)),
+        second = yield {"second": (_second_pass, (plan2,), "list"),
                         "m2": (_moments2, (wts, {k_: means[k_] for k_ in ("a1", "a0", "b1", "b0")}))}
-        return {"f": f, "s": second["second"], "consts": consts, "plan": plan,
+        parts = second["second"]
+        clusters = _cluster_sums([p_.pop("cl") for p_ in parts]) if se == "cluster" else None
+        return {"f": f, "s": _combine(parts), "clusters": clusters, "consts": consts,
+                "plan": plan,
                 "noise_params": noise_params, "means": means, "m2": second["m2"],
                 "outside": got.get("outside")}
 
@@ -460,19 +555,24 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
     n_comp = int(f["n_pos"]) if weighting else cohort.n_comparison
     nuis = (["propensity score"] if weighting else []) + \
         (["outcome model"] if outcome != "none" else [])
-    se_method = se_description("robust", nuis, True)
+    se_method = se_description(se, nuis, True)
     estimates = []
     for j, name in enumerate(cohort.outcomes):
         otype = cohort.outcome_types[name]
-        ve = s["s00"][j] + s["s11"][j] - 2 * s["s01"][j]
+        s00, s11, s01, saa = s["s00"][j], s["s11"][j], s["s01"][j], s["saa"][j]
+        if est["clusters"] is not None:
+            s00, s11, s01, saa, tau_part = _clustered(est["clusters"], j, n1)
+        ve = s00 + s11 - 2 * s01
         cohort_se, how = float("nan"), se_method
         if noise_params[j] is not None and f["bad_noise"][j] == 0:
-            var_c = s["saa"][j] + _v0_sum(families[j], otype, f, j, p1) / n1**2
+            var_c = saa + _v0_sum(families[j], otype, f, j, p1) / n1**2
+            if est["clusters"] is not None:
+                var_c += tau_part
             cohort_se, how = float(np.sqrt(max(var_c, 0.0))), se_method + _COHORT_SE
         estimates.append(OutcomeEstimate(
             outcome=name, outcome_type=otype, n_treated=int(n1), n_comparison=n_comp,
             observed=float(mu1[j]), non_intervention=float(mu0[j]),
-            non_intervention_se=float(np.sqrt(max(s["s00"][j], 0.0))),
+            non_intervention_se=float(np.sqrt(max(s00, 0.0))),
             effect=float(mu1[j] - mu0[j]), std_error=float(np.sqrt(max(ve, 0.0))),
             naive_comparison=float(f["naive"][j] / f["n0"]), se_method=how,
             cohort_std_error=cohort_se))
@@ -492,7 +592,7 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
         note = _range_note(cohort, method, est["outside"])
         if note:
             info["notes"].append(note)
-    info.update({"estimand": "ATT", "se": "robust", "backend": "dask",
+    info.update({"estimand": "ATT", "se": se, "backend": "dask",
                  "npartitions": cohort.npartitions, "scheduler": cohort.scheduler})
     if weighting:
         info["effective_sample_size"] = balance.effective_sample_size()
