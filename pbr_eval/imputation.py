@@ -311,8 +311,10 @@ def impute(data: pd.DataFrame, *, treatment: str, outcome: str | Sequence[str],
     Limitations: text covariates are not imputed; interactions of the
     treatment with the covariates are not in the imputation models (impute
     each group separately if effects differ strongly by covariate).
-    The imputation's linear algebra runs on one BLAS thread, so the same
-    ``seed`` gives the same imputations whatever the number of cores.
+    The imputation's linear algebra runs on one BLAS thread and the donors are
+    chosen on predictions rounded to 1e-8 of their scale with ties broken by row
+    order (:func:`pmm_donors`), so the same ``seed`` gives the same imputations
+    whatever the number of cores or the processor.
 
     References
     ----------
@@ -371,8 +373,8 @@ def impute(data: pd.DataFrame, *, treatment: str, outcome: str | Sequence[str],
                                    "covariates": covs, "missing": missing, **roles}
     completed = []
     for j in range(m):
-        md = MICEData(work, perturbation_method="gaussian", k_pmm=donors,
-                      rng=np.random.default_rng(streams[j]))
+        md = _stable_mice_data(MICEData)(work, perturbation_method="gaussian", k_pmm=donors,
+                                         rng=np.random.default_rng(streams[j]))
         # BLAS on one thread: a multi-threaded sum rounds differently, and predictive mean
         # matching turns a last-digit difference into another donor; the same seed must give
         # the same imputations on any number of cores
@@ -396,6 +398,73 @@ def impute(data: pd.DataFrame, *, treatment: str, outcome: str | Sequence[str],
         "predictors": [treatment, *outcomes, *covs], "imputed_columns": gaps,
     }
     return _build(completed, frame, gaps, t, cohort_args, settings)
+
+
+def pmm_donors(predicted_observed: np.ndarray, predicted_missing: np.ndarray, donors: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Predictive mean matching: the observed row that donates each missing value.
+
+    For each missing row the ``donors`` observed rows whose predicted values are
+    nearest to its own are found and one is drawn at random. Predictions are put
+    on a grid of 1e-8 of their largest magnitude and ties are broken by row order
+    (stable sorts), so a last-digit difference in the linear algebra (another
+    processor, another BLAS kernel) does not change the donor; the same seed then
+    gives the same imputations on any machine.
+
+    Parameters
+    ----------
+    predicted_observed, predicted_missing : numpy.ndarray
+        The imputation model's predictions for the rows with the value observed and
+        for the rows where it is missing.
+    donors : int
+        How many nearest observed rows each missing value is drawn from.
+    rng : numpy.random.Generator
+        The chain's random stream (one integer draw per missing row).
+
+    Returns
+    -------
+    numpy.ndarray
+        Positions in ``predicted_observed`` of the donors, one per missing row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> obs = np.array([0.0, 1.0, 1.0, 5.0])
+    >>> pmm_donors(obs, np.array([0.9, 4.0]), 1, np.random.default_rng(0)).tolist()
+    [1, 3]
+    """
+    po = np.asarray(predicted_observed, dtype=float).ravel()
+    pm = np.asarray(predicted_missing, dtype=float).ravel()
+    scale = max(float(np.max(np.abs(po), initial=0.0)), float(np.max(np.abs(pm), initial=0.0)))
+    grid = scale * 1e-8 if scale > 0 else 1.0
+    po, pm = np.round(po / grid), np.round(pm / grid)
+    order = np.argsort(po, kind="stable")
+    ranked = po[order]
+    k = max(1, min(donors, len(ranked)))
+    window = np.searchsorted(ranked, pm)[:, None] + np.arange(-k, k)[None, :]
+    outside = (window < 0) | (window >= len(ranked))
+    window = np.clip(window, 0, len(ranked) - 1)
+    distance = np.abs(pm[:, None] - ranked[window])
+    distance[outside] = np.inf
+    nearest = np.argsort(distance, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(pm))
+    pick = nearest[rows, rng.integers(0, k, len(pm))]
+    return order[window[rows, pick]]
+
+
+def _stable_mice_data(base: Any) -> Any:
+    """statsmodels' MICEData with :func:`pmm_donors` as its predictive mean matching."""
+
+    class StableMICEData(base):  # type: ignore[misc, valid-type]
+        def impute_pmm(self, vname: str) -> None:
+            endog_obs, exog_obs, exog_miss, kw_obs, kw_miss = self.get_split_data(vname)
+            model, params = self.models[vname], self.params[vname]
+            po = self._get_predicted(model.predict(params, exog_obs, **kw_obs))
+            pm = self._get_predicted(model.predict(params, exog_miss, **kw_miss))
+            donor = pmm_donors(po, pm, self.k_pmm, self.rng)
+            self._store_changes(vname, np.asarray(endog_obs)[donor].squeeze())
+
+    return StableMICEData
 
 
 def _build(completed: Sequence[pd.DataFrame], frame: pd.DataFrame, gaps: Sequence[str],
