@@ -20,8 +20,9 @@ bias over ``Delta^SD(M)`` (finite only when ``v`` is orthogonal to a linear tren
 It covers ``theta`` with probability at least ``level`` for every ``delta`` in the set.
 The breakdown value is the largest ``M`` at which the interval still excludes zero.
 
-Not implemented here: the relative-magnitudes restriction ``Delta^RM(Mbar)`` and its
-conditional / hybrid (C-LF) confidence sets; R ``HonestDiD`` computes them.
+The relative-magnitudes restriction ``Delta^RM(Mbar)`` and its conditional / hybrid
+(C-LF) confidence sets are in :mod:`pbr_eval.estimators.did_relative`;
+:func:`parallel_trends_sensitivity` runs either.
 
 References
 ----------
@@ -306,24 +307,41 @@ def smoothness_breakdown(betahat: Any, sigma: Any, *, n_pre: int, n_post: int,
 
 def parallel_trends_sensitivity(betahat: Any, sigma: Any, *, n_pre: int, n_post: int,
                                 M: Any = None, l: Any = None,  # noqa: E741
-                                level: float = 0.95) -> ParallelTrendsResults:
-    """Intervals for an event-study effect when parallel trends may bend by up to ``M``.
+                                level: float = 0.95, restriction: str = "smoothness",
+                                seed: int = 0, outcome: str = "",
+                                outcome_type: str = "") -> ParallelTrendsResults:
+    """Intervals for an event-study effect when parallel trends may fail by up to a bound.
 
-    The smoothness restriction of Rambachan & Roth (2023), ``Delta^SD(M)``: for each
-    ``M`` the fixed-length confidence interval (:func:`smoothness_flci`) and, once, the
-    breakdown value (:func:`smoothness_breakdown`).
+    Rambachan & Roth (2023). ``restriction="smoothness"``: ``Delta^SD(M)``, the
+    fixed-length confidence interval (:func:`smoothness_flci`) for each ``M`` and the
+    breakdown value (:func:`smoothness_breakdown`). ``restriction="relative_magnitudes"``:
+    ``Delta^RM(Mbar)``, the conditional least-favourable hybrid interval
+    (:func:`pbr_eval.estimators.did_relative.relative_magnitudes_ci`) for each ``Mbar``
+    (given as ``M``) and its breakdown value.
 
     Parameters
     ----------
     betahat, sigma, n_pre, n_post, l, level
         As :func:`smoothness_flci`.
     M : sequence of float, optional
-        The bounds to try; default six values from 0 to twice the breakdown value
-        (or to the first post coefficient's standard error when it is zero).
+        The bounds to try. Default for smoothness: six values from 0 to twice the
+        breakdown value (or to the first post coefficient's standard error when it is
+        zero); for relative magnitudes: 0, 0.5, 1, 1.5 and 2 (R HonestDiD's grid).
+    restriction : {"smoothness", "relative_magnitudes"}, default "smoothness"
+    seed : int, default 0
+        Seed of the relative-magnitudes test's simulated critical value.
+    outcome, outcome_type : str, optional
+        Recorded in ``info`` and the table (for reports).
 
     Returns
     -------
     ParallelTrendsResults
+
+    Raises
+    ------
+    OptionError
+        For inconsistent shapes, negative bounds, non-finite input or an unknown
+        restriction.
 
     Examples
     --------
@@ -332,31 +350,59 @@ def parallel_trends_sensitivity(betahat: Any, sigma: Any, *, n_pre: int, n_post:
     ...                                 n_pre=2, n_post=2, M=[0.0])
     >>> round(r.original["lower"], 3), round(float(r.to_frame()["lower"].iloc[0]), 3)
     (0.804, 0.785)
+    >>> r = parallel_trends_sensitivity(np.array([0.0, 0.02, 0.5, 0.5]), np.eye(4) * 0.001,
+    ...                                 n_pre=2, n_post=2, restriction="relative_magnitudes")
+    >>> r.to_frame()["M"].tolist(), bool(r.breakdown > 2)
+    ([0.0, 0.5, 1.0, 1.5, 2.0], True)
     """
+    from pbr_eval.estimators.did_relative import (
+        relative_magnitudes_breakdown,
+        relative_magnitudes_ci,
+    )
+    from pbr_eval.options import check_choice
+    from pbr_eval.results.parallel_trends import RESTRICTION_WORDS
+
+    restriction = check_choice("restriction", restriction, tuple(RESTRICTION_WORDS))
     b, S, lv = _checked(betahat, sigma, n_pre, n_post, l)
     level = check_level(level)
-    bd = smoothness_breakdown(b, S, n_pre=n_pre, n_post=n_post, l=lv, level=level)
-    if M is None:
-        top = 2 * bd if 0 < bd < float("inf") else float(np.sqrt(S[n_pre, n_pre]))
-        grid = [float(x) for x in np.linspace(0.0, top, 6)]
-    else:
-        grid = [check_number("M", x) for x in np.atleast_1d(np.asarray(M, dtype=float))]
     rows = []
-    for m in grid:
-        ci = smoothness_flci(b, S, n_pre=n_pre, n_post=n_post, M=m, l=lv, level=level)
-        rows.append({"M": ci.M, "estimate": ci.estimate, "lower": ci.lower, "upper": ci.upper,
-                     "max_bias": ci.max_bias, "std_error": ci.std_error})
+    if restriction == "smoothness":
+        bd = smoothness_breakdown(b, S, n_pre=n_pre, n_post=n_post, l=lv, level=level)
+        if M is None:
+            top = 2 * bd if 0 < bd < float("inf") else float(np.sqrt(S[n_pre, n_pre]))
+            grid = [float(x) for x in np.linspace(0.0, top, 6)]
+        else:
+            grid = [check_number("M", x) for x in np.atleast_1d(np.asarray(M, dtype=float))]
+        for m in grid:
+            ci = smoothness_flci(b, S, n_pre=n_pre, n_post=n_post, M=m, l=lv, level=level)
+            rows.append({"M": ci.M, "estimate": ci.estimate, "lower": ci.lower,
+                         "upper": ci.upper, "max_bias": ci.max_bias, "std_error": ci.std_error})
+        method = "fixed-length confidence interval (FLCI)"
+        notes: list[str] = []
+    else:
+        bd = relative_magnitudes_breakdown(b, S, n_pre=n_pre, n_post=n_post, l=lv, level=level,
+                                           seed=seed)
+        grid = ([0.0, 0.5, 1.0, 1.5, 2.0] if M is None else
+                [check_number("M", x) for x in np.atleast_1d(np.asarray(M, dtype=float))])
+        step = 0.0
+        for m in grid:
+            ci = relative_magnitudes_ci(b, S, n_pre=n_pre, n_post=n_post, Mbar=m, l=lv,
+                                        level=level, seed=seed)
+            step = max(step, ci.grid_step)
+            rows.append({"M": ci.Mbar, "estimate": np.nan, "lower": ci.lower,
+                         "upper": ci.upper, "max_bias": np.nan, "std_error": np.nan})
+        method = "conditional least-favourable hybrid test inverted on a grid (C-LF)"
+        notes = [f"Interval ends are points of a grid of 1,000 values (spacing {step:.2g}): "
+                 "exact to that spacing."]
     est = float(lv @ b[n_pre:])
     se = float(np.sqrt(lv @ S[n_pre:, n_pre:] @ lv))
     z = float(stats.norm.ppf(0.5 + level / 2))
-    info = {"restriction": "smoothness",
-            "restriction_label": "smoothness (the difference in trends may change slope by at "
-                                 "most M between consecutive periods; Rambachan & Roth 2023)",
-            "method": "fixed-length confidence interval (FLCI)", "n_pre": n_pre,
-            "n_post": n_post, "target_weights": [float(x) for x in lv],
-            "notes": ["The relative-magnitudes restriction is not computed by pbr_eval; "
-                      "R HonestDiD gives it."]}
+    info = {"restriction": restriction, "restriction_label": RESTRICTION_WORDS[restriction][1],
+            "method": method, "n_pre": n_pre, "n_post": n_post,
+            "target_weights": [float(x) for x in lv], "outcome": outcome, "seed": seed,
+            "notes": notes}
+    table = pd.DataFrame(rows).assign(outcome_type=outcome_type)
     return ParallelTrendsResults(
-        table=pd.DataFrame(rows),
+        table=table,
         original={"estimate": est, "std_error": se, "lower": est - z * se, "upper": est + z * se},
         breakdown=bd, info=info, level=level)
