@@ -49,6 +49,7 @@ from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.results.evaluation import EvaluationResults
 from pbr_eval.results.imputation import ImputedResults
 from pbr_eval.results.survival import SurvivalResults
+from pbr_eval.sensitivity import parallel_trends
 from pbr_eval.survival import estimate_survival, interim_payment, weighted_curves
 from pbr_eval.time_to_event import TimeToEvent
 from pbr_eval.validation import CoverageStudy, coverage_study
@@ -88,6 +89,7 @@ __all__ = [
     "HistoricalBaseline",
     "StaggeredDiD",
     "transport",
+    "parallel_trends",
     "SyntheticControl",
     "SyntheticDiD",
     "CounterfactualResults",

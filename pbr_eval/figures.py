@@ -47,6 +47,11 @@ The figures and their data
     ``upper`` (pointwise interval), ``band_lower`` / ``band_upper``
     (simultaneous band; ``None`` where not computed), ``outcome``, ``level``;
     a point withheld by disclosure control is ``None``.
+``parallel_trends``
+    ``bound`` (the bounds on the departure from parallel trends), ``lower`` /
+    ``upper`` (the interval at each bound; ``None`` where empty), ``original``
+    (``[lower, upper]`` assuming parallel trends), ``estimate``, ``breakdown``
+    (``None`` if not reached), ``xlabel``, ``outcome``, ``level``.
 ``synthetic_path``
     ``period``, ``observed`` (the programme areas' mean), ``non_intervention``
     (their estimated path without the programme), ``start`` (the first
@@ -312,6 +317,35 @@ def _event_study(ax: Axes, d: Mapping[str, Any]) -> None:
     ax.grid(alpha=0.3)
 
 
+def _parallel_trends(ax: Axes, d: Mapping[str, Any]) -> None:
+    """Intervals against the bound, the original interval first (Rambachan & Roth's plot)."""
+    level = float(d.get("level", 0.95))
+    bounds = [float(b) for b in d["bound"]]
+    step = (max(bounds) - min(bounds)) / max(len(bounds) - 1, 1) if len(bounds) > 1 else 1.0
+    x0 = min(bounds) - step if bounds else 0.0
+    lo, hi = d["original"]
+    if _finite(lo) and _finite(hi):
+        ax.vlines(x0, lo, hi, color=_ORANGE, linewidth=2.2,
+                  label=f"{level:.0%} interval if trends are parallel")
+    pts = [(b, lo_, hi_) for b, lo_, hi_ in zip(bounds, d["lower"], d["upper"], strict=True)
+           if _finite(lo_) and _finite(hi_)]
+    for k, (b, lo_, hi_) in enumerate(pts):
+        ax.vlines(b, lo_, hi_, color=_BLUE, linewidth=2.2,
+                  label=f"{level:.0%} interval allowing the departure" if k == 0 else "_nolegend_")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    bd = d.get("breakdown")
+    if _finite(bd) and bounds and min(bounds) <= float(bd) <= max(bounds) + step:
+        ax.axvline(float(bd), color=_RED, linestyle="--", linewidth=1,
+                   label="breakdown: the interval reaches zero")
+    ticks = [x0, *bounds]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["parallel", *[f"{b:.3g}" for b in bounds]], fontsize=7)
+    ax.set_xlabel(str(d.get("xlabel", "bound")))
+    ax.set_ylabel(f"effect on {d.get('outcome') or 'the outcome'}")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+
+
 def _survival(ax: Axes, d: Mapping[str, Any]) -> None:
     """Step curves (survival or cumulative incidence) with pointwise bands; ``None`` gaps."""
     times = [float(t) for t in d["times"]]
@@ -366,6 +400,7 @@ FIGURES: dict[str, Callable[[Axes, Mapping[str, Any]], None]] = {
     "funnel": _funnel,
     "misallocation": _misallocation,
     "event_study": _event_study,
+    "parallel_trends": _parallel_trends,
     "survival": _survival,
     "incidence": _survival,
     "synthetic_path": _synthetic_path,
@@ -383,6 +418,7 @@ FIGURE_TITLES: dict[str, str] = {
     "funnel": "Funnel plot of area non-intervention rates",
     "misallocation": "Money misallocated by a single national price",
     "event_study": "Effect by periods since the start, with its band",
+    "parallel_trends": "The effect's interval as parallel trends are allowed to fail",
     "survival": "Share free of the outcome, with and without the programme",
     "incidence": "Share who have had the outcome, with and without the programme",
     "synthetic_path": "The programme areas with and without the programme",

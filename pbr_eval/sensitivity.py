@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -61,6 +61,7 @@ __all__ = [
     "PlaceboResults",
     "placebo_outcome",
     "placebo_split",
+    "parallel_trends",
 ]
 
 _GAMMA_MAX = 1e6
@@ -739,3 +740,239 @@ def placebo_split(
         + (f" {failed} split(s) failed to estimate." if failed else "")
     )
     return PlaceboResults("comparison-only split", table, flagged, msg, level)
+
+
+# --------------------------------------------------------------------------- parallel trends
+def _event_inputs(results: Any, outcome: str | None) -> dict[str, Any]:
+    """Event-study coefficients, covariance, periods and levels from a DiD result (or a dict)."""
+    from pbr_eval.results.staggered import StaggeredResults
+
+    if isinstance(results, Mapping) and "betahat" in results:
+        need = ("betahat", "sigma", "n_pre", "n_post")
+        missing = [k for k in need if k not in results]
+        if missing:
+            raise OptionError(f"`results` as a mapping needs {', '.join(need)}; missing "
+                              f"{', '.join(missing)}.")
+        return {"betahat": np.asarray(results["betahat"], float),
+                "sigma": np.asarray(results["sigma"], float), "n_pre": int(results["n_pre"]),
+                "n_post": int(results["n_post"]), "outcome": str(outcome or ""),
+                "outcome_type": "", "observed": {}, "observed_all": math.nan}
+    extras = getattr(results, "extras", None) or {}
+    st = results if isinstance(results, StaggeredResults) else extras.get("staggered")
+    if isinstance(st, StaggeredResults):
+        outcomes = list(dict.fromkeys(st.group_time["outcome"]))
+        name = outcomes[0] if outcome is None else check_choice("outcome", outcome, outcomes)
+        if name not in st.event_cov:
+            raise OptionError("These staggered results carry no covariance of their event study "
+                              "(saved by an older pbr_eval): estimate again with "
+                              "method='staggered_did'.")
+        ev = st.event_study(name)
+        ref = ev.index[(ev["std_error"] == 0) & (ev["estimate"] == 0)]
+        if len(ref) != 1:
+            raise OptionError(
+                "`base_period` must be 'universal' for a parallel-trends sensitivity analysis "
+                "(every event-study effect measured against the same period before the start); "
+                f"got base_period={st.info.get('base_period')!r}. Estimate again with "
+                "method='staggered_did', base_period='universal'.")
+        k = int(ref[0])
+        keep = np.r_[0:k, k + 1:len(ev)]
+        cov = np.asarray(st.event_cov[name])[np.ix_(keep, keep)]
+        et = ev["event_time"].to_numpy(int)
+        gt = st.group_time
+        cells = gt[(gt["outcome"] == name) & np.isfinite(gt["estimate"].to_numpy(float))]
+        cells = cells.assign(e=(cells["period"] - cells["group"]).astype(int))
+        observed = {int(e): float(np.average(p["observed"], weights=p["n_treated"]))
+                    for e, p in cells.groupby("e") if p["n_treated"].sum() > 0}
+        return {"betahat": ev["estimate"].to_numpy(float)[keep], "sigma": cov,
+                "n_pre": k, "n_post": len(ev) - k - 1, "outcome": name,
+                "outcome_type": str(gt.loc[gt["outcome"] == name, "outcome_type"].iloc[0]),
+                "event_times": [int(e) for e in et[k + 1:]], "observed": observed,
+                "observed_all": math.nan}
+    tables, covs = extras.get("event_study"), extras.get("event_study_cov")
+    if isinstance(results, CounterfactualResults) and tables and covs:
+        outcomes = list(tables)
+        name = outcomes[0] if outcome is None else check_choice("outcome", outcome, outcomes)
+        tab = tables[name]
+        pre = tab["pre_period"].to_numpy(bool)
+        if pre.any() and not (np.all(pre[:int(pre.sum())]) and not pre[int(pre.sum()):].any()):
+            raise OptionError("The event study's periods are not in time order (pre-programme "
+                              "periods first); build the Cohort with period_order=.")
+        row = results.to_frame().set_index("outcome").loc[name]
+        return {"betahat": tab["coef"].to_numpy(float), "sigma": np.asarray(covs[name], float),
+                "n_pre": int(pre.sum()), "n_post": int((~pre).sum()), "outcome": name,
+                "outcome_type": str(row["outcome_type"]), "observed": {},
+                "observed_all": float(row["observed"])}
+    raise OptionError(
+        "`results` must be difference-in-differences results with an event study: "
+        "estimate(..., method='staggered_did', base_period='universal'), or "
+        "estimate(..., method='did', model='twfe') on more than two periods, or a mapping "
+        "with betahat, sigma, n_pre and n_post; got "
+        f"{type(results).__name__}" + (f" (method {results.method!r})"
+                                       if isinstance(results, CounterfactualResults) else "")
+        + ".")
+
+
+def parallel_trends(results: Any, *, outcome: str | None = None,
+                    restriction: str = "relative_magnitudes", bounds: Any = None,
+                    target: str = "first", level: float = DEFAULT_LEVEL,
+                    value_per_outcome: float | None = None, expected_rate: float | None = None,
+                    better: str = "higher", seed: int = 0) -> Any:
+    r"""How far parallel trends may fail before a DiD effect (and its price) is lost.
+
+    Rambachan & Roth (2023) on the event study of a difference-in-differences result:
+    for each bound, the effect's confidence interval allowing that much departure from
+    parallel trends, and the breakdown value (the largest bound at which the interval
+    still excludes zero). With ``value_per_outcome``, also the price per outcome that
+    keeps the chance of paying for deadweight at the stated risk ``(1 - level) / 2``
+    under each bound: the non-intervention level's upper limit is the expected level
+    minus the interval's limit nearer zero, priced with
+    :func:`pbr_eval.pricing.recommend.value_for_money_ceiling`; at the breakdown value
+    the safe price is zero.
+
+    Parameters
+    ----------
+    results : CounterfactualResults, StaggeredResults or mapping
+        ``estimate(..., method="staggered_did", base_period="universal")`` (its
+        event study and the effects' influence-function covariance),
+        ``estimate(..., method="did", model="twfe")`` on more than two periods, or a
+        mapping with ``betahat``, ``sigma``, ``n_pre``, ``n_post`` (as
+        :func:`pbr_eval.datasets.load_medicaid_event_study` returns).
+    outcome : str, optional
+        Default: the first outcome.
+    restriction : {"relative_magnitudes", "smoothness"}, default "relative_magnitudes"
+        Relative magnitudes: after the start the difference in trends moves between
+        consecutive periods by at most ``Mbar`` times its largest such move before
+        the start. Smoothness: it may change slope by at most ``M`` per period.
+    bounds : sequence of float, optional
+        ``Mbar`` or ``M`` values (defaults as
+        :func:`pbr_eval.estimators.did_sensitivity.parallel_trends_sensitivity`).
+    target : {"first", "average"}, default "first"
+        The effect in the first period from the start, or the average over the
+        periods after it.
+    level : float, default 0.95
+    value_per_outcome : float, optional
+        What one additional outcome is worth; gives the price columns.
+    expected_rate : float, optional
+        The level expected with the programme; default the programme group's observed
+        level in the target periods (staggered) or after the start (``did``).
+    better : {"higher", "lower"}, default "higher"
+        Which way the outcome should move. ``"lower"`` (a binary outcome such as
+        reoffending) prices its complement (not reoffending).
+    seed : int, default 0
+        Seed of the relative-magnitudes test's simulated critical value.
+
+    Returns
+    -------
+    ParallelTrendsResults
+
+    Raises
+    ------
+    OptionError
+        Results without an event study, a staggered result with a varying base
+        period, too few pre-periods, an unknown outcome, restriction or target,
+        ``better="lower"`` with a non-binary outcome, or prices without an expected
+        level.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_medicaid_event_study
+    >>> pt = pbr_eval.parallel_trends(load_medicaid_event_study(), bounds=[0.5, 1.0],
+    ...                               value_per_outcome=1000, expected_rate=0.5)
+    >>> round(pt.breakdown, 2), pt.to_frame()["price"].round(2).tolist()
+    (1.95, [48.26, 34.19])
+    """
+    from pbr_eval.estimators.did_sensitivity import parallel_trends_sensitivity
+    from pbr_eval.kinds import DEFAULT_CURRENCY
+    from pbr_eval.options import check_money, check_rate
+    from pbr_eval.pricing.recommend import value_for_money_ceiling
+    from pbr_eval.results.parallel_trends import ParallelTrendsResults
+
+    level = check_level(level)
+    target = check_choice("target", target, ("first", "average"))
+    better = check_choice("better", better, BETTER)
+    ev = _event_inputs(results, outcome)
+    n_pre, n_post = ev["n_pre"], ev["n_post"]
+    if n_pre < (2 if restriction == "smoothness" else 1) or n_post < 1:
+        raise OptionError(
+            f"The event study needs at least {2 if restriction == 'smoothness' else 1} "
+            f"period(s) before the reference period and one after it; got {n_pre} before and "
+            f"{n_post} after. Use a longer panel.")
+    notes: list[str] = []
+    if restriction == "relative_magnitudes" and target == "first" and n_post > 8:
+        # later post periods only add free nuisance effects: the interval for the first
+        # stays valid on the first eight (the projection of the restriction onto them)
+        keep = n_pre + 8
+        ev = {**ev, "betahat": ev["betahat"][:keep], "sigma": ev["sigma"][:keep, :keep],
+              "event_times": (ev.get("event_times") or [])[:8]}
+        notes.append(f"Only the first 8 of the {n_post} periods after the start enter the "
+                     "relative-magnitudes test of the first period's effect (the later ones "
+                     "only add effects that are free under the restriction).")
+        n_post = 8
+    lv = np.eye(n_post)[0] if target == "first" else np.full(n_post, 1.0 / n_post)
+    pt = parallel_trends_sensitivity(ev["betahat"], ev["sigma"], n_pre=n_pre, n_post=n_post,
+                                     M=bounds, l=lv, level=level, restriction=restriction,
+                                     seed=seed, outcome=ev["outcome"],
+                                     outcome_type=ev["outcome_type"])
+    info = dict(pt.info)
+    info["notes"] = [*info.get("notes", []), *notes]
+    info["target"] = target
+    if ev.get("event_times"):
+        info["event_times_after"] = ev["event_times"]
+    if value_per_outcome is None:
+        return ParallelTrendsResults(table=pt.to_frame(), original=pt.original,
+                                     breakdown=pt.breakdown, info=info, level=level)
+    v = check_money("value_per_outcome", value_per_outcome, positive=True)
+    otype = ev["outcome_type"] or None
+    if expected_rate is None:
+        if ev["observed"]:
+            ets = ev["event_times"][:1] if target == "first" else ev["event_times"]
+            vals = [ev["observed"][e] for e in ets if e in ev["observed"]]
+            r = float(np.mean(vals)) if vals else math.nan
+        else:
+            r = ev["observed_all"]
+        if not math.isfinite(r):
+            raise OptionError("`expected_rate` must be given with `value_per_outcome` when the "
+                              "results do not carry the programme group's observed level; got "
+                              "None.")
+    else:
+        r = check_rate("expected_rate", expected_rate, outcome_type=otype)
+    if better == "lower":
+        if ev["outcome_type"] != "binary":
+            raise OptionError("`better='lower'` prices the outcome's complement, which needs a "
+                              f"binary outcome; got outcome type {ev['outcome_type']!r}. Price a "
+                              "count outcome per event avoided with pbr_eval.price.")
+        r_paid = 1.0 - r
+    else:
+        r_paid = r
+    if not r_paid > 0:
+        raise OptionError(f"The expected level of the paid outcome must be above 0; got {r_paid}.")
+
+    def gain_lower(lo: float, hi: float) -> float:
+        return lo if better == "higher" else -hi
+
+    def price_at(lo: float, hi: float) -> tuple[float, float]:
+        g = gain_lower(lo, hi)
+        if not (math.isfinite(g)):
+            return math.nan, math.nan
+        ni_up = r_paid - g
+        return ni_up, max(0.0, float(value_for_money_ceiling(v, ni_up, r_paid)))
+
+    table = pt.to_frame()
+    pairs = [price_at(lo, hi) for lo, hi in zip(table["lower"], table["upper"], strict=True)]
+    table["non_intervention_upper"] = [p[0] for p in pairs]
+    table["price"] = [p[1] for p in pairs]
+    ordinary = price_at(pt.original["lower"], pt.original["upper"])[1]
+    holds = math.inf
+    for b, p in zip(table["M"], table["price"], strict=True):
+        if not (math.isfinite(p) and p >= ordinary - 0.005):
+            holds = math.nan if b == table["M"].iloc[0] else holds
+            break
+        holds = float(b)
+    else:
+        holds = math.inf
+    info.update({"value_per_outcome": v, "expected_rate": r, "paid_expected_rate": r_paid,
+                 "better": better, "risk": (1 - level) / 2, "ordinary_price": ordinary,
+                 "price_holds_to": holds, "currency": DEFAULT_CURRENCY})
+    return ParallelTrendsResults(table=table, original=pt.original, breakdown=pt.breakdown,
+                                 info=info, level=level)

@@ -363,6 +363,7 @@ class DifferenceInDifferences(Estimator):
         twfe = pd.DataFrame({"treated_x_post": tk * pk})
         estimates = []
         event_tables: dict[str, pd.DataFrame] = {}
+        event_covs: dict[str, np.ndarray] = {}
         pretrend: dict[str, dict[str, float]] = {}
         n_cl = int(pd.unique(sat_clusters).size)
         # the recommended choice (se="auto") only: se="cluster" asks for the cluster-robust SE
@@ -413,9 +414,10 @@ class DifferenceInDifferences(Estimator):
                 naive_comparison=naive, cohort_std_error=eff_se, se_method=se_method,
             ))
             if len(periods) > 2:
-                table, test = self._event_study(y, tk, tim, ent, weights, clusters, periods,
-                                                pre, name)
+                table, test, cov = self._event_study(y, tk, tim, ent, weights, clusters,
+                                                     periods, pre, name)
                 event_tables[name] = table
+                event_covs[name] = cov
                 if test is not None:
                     pretrend[name] = test
         if pretrend:
@@ -443,7 +445,8 @@ class DifferenceInDifferences(Estimator):
         return CounterfactualResults(
             method=self.method, estimand="ATT", estimates=estimates,
             weights=weights_series(cohort, w), balance=balance, info=info,
-            extras={"event_study": event_tables} if event_tables else {},
+            extras={"event_study": event_tables, "event_study_cov": event_covs}
+            if event_tables else {},
         )
 
     @staticmethod
@@ -451,7 +454,7 @@ class DifferenceInDifferences(Estimator):
         y: np.ndarray, tk: np.ndarray, tim: np.ndarray, ent: np.ndarray,
         weights: np.ndarray | None, clusters: np.ndarray | None, periods: list[Any],
         pre: list[Any], name: str,
-    ) -> tuple[pd.DataFrame, dict[str, float] | None]:
+    ) -> tuple[pd.DataFrame, dict[str, float] | None, np.ndarray]:
         ref = pre[-1]
         others = [p for p in periods if p != ref]
         X = pd.DataFrame({f"treated_x_{p}": tk * (tim == p) for p in others})
@@ -463,12 +466,12 @@ class DifferenceInDifferences(Estimator):
             "pre_period": [p in pre for p in others]})
         pre_cols = [f"treated_x_{p}" for p in others if p in pre]
         if not pre_cols:
-            return table, None
+            return table, None, V.to_numpy()
         bp = b[pre_cols].to_numpy()
         Vp = V.loc[pre_cols, pre_cols].to_numpy()
         stat = float(bp @ np.linalg.solve(Vp, bp))
         p = float(stats.chi2.sf(stat, len(pre_cols)))
-        return table, {"statistic": stat, "df": float(len(pre_cols)), "p_value": p}
+        return table, {"statistic": stat, "df": float(len(pre_cols)), "p_value": p}, V.to_numpy()
 
 
 def _few_cluster_record(wi: WildInterval) -> dict[str, Any]:

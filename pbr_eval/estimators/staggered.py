@@ -305,6 +305,7 @@ class StaggeredDiD(Estimator):
         agg_rows: list[pd.DataFrame] = []
         cc_rows: list[dict[str, Any]] = []
         max_t: dict[tuple[str, str], np.ndarray] = {}
+        event_cov: dict[str, np.ndarray] = {}
         weights_used = ""
         notes_gt: list[str] = []
         for name, stream in zip(cohort.outcomes, streams, strict=True):
@@ -321,6 +322,7 @@ class StaggeredDiD(Estimator):
             agg_rows.append(out["agg_frame"].assign(outcome=name, outcome_type=otype))
             for fam, v in out["max_t"].items():
                 max_t[(name, fam)] = v
+            event_cov[name] = out["event_cov"]
             if self.cross_checks:
                 cc_rows.extend(self._cross_checks(Y, gt, p["cluster"], name, otype,
                                                   p["X"] is not None))
@@ -344,7 +346,7 @@ class StaggeredDiD(Estimator):
             aggregation_table=pd.concat(agg_rows, ignore_index=True),
             cross_check_table=pd.DataFrame(cc_rows, columns=[
                 "outcome", "outcome_type", "estimator", "estimate", "std_error", "note"]),
-            max_t=max_t, info=info,
+            max_t=max_t, info=info, event_cov=event_cov,
         )
         w = np.zeros(cohort.n)
         w[p["rows_keep"]] = 1.0
@@ -429,7 +431,10 @@ class StaggeredDiD(Estimator):
             rows.append({"aggregation": _agg_name(kind), "label": "overall",
                          "event_time": np.nan, "estimate": float(ag.overall),
                          "std_error": float(ses[-1])})
+        dyn = spans.get("dynamic")
+        Ld = L[:, dyn.start:dyn.stop - 1] if dyn is not None else L[:, :0]
         return {"se_cells": se[spans["cells"]], "se_ni_cells": se_ni_cells,
+                "event_cov": Ld.T @ gram @ Ld / gt.n**2,
                 "agg_frame": pd.DataFrame(rows),
                 "max_t": max_t, "weights": weights, "head": head, "obs_agg": obs_agg,
                 "se_head": float(se[spans[self.aggregation]][-1]),

@@ -202,19 +202,33 @@ class ParallelTrendsResults(Results, HasFigures):
         return "\n".join(lines)
 
     def price_sentence(self) -> str:
-        """The ordinary price and the bound up to which it keeps the stated deadweight risk."""
+        """The ordinary price and the bound up to which it keeps the stated deadweight risk.
+
+        Examples
+        --------
+        >>> import pbr_eval
+        >>> from pbr_eval.datasets import load_medicaid_event_study
+        >>> pt = pbr_eval.parallel_trends(load_medicaid_event_study(), bounds=[0.0, 1.0],
+        ...                               value_per_outcome=1000, expected_rate=0.5)
+        >>> print(pt.price_sentence())  # doctest: +NORMALIZE_WHITESPACE
+        The ordinary recommended price, £57 per outcome, keeps the chance of paying for
+        deadweight at 2.5% up to Mbar = 0 and not at the next bound tried; beyond that the
+        price safe at that risk is lower (the table's last column), and at the breakdown
+        value it is £0.
+        """
         cur = str(self.info.get("currency", "£"))
         name = RESTRICTION_WORDS.get(self.restriction, RESTRICTION_WORDS["smoothness"])[0]
         ordinary = float(self.info.get("ordinary_price", math.nan))
         risk = float(self.info.get("risk", (1 - self.level) / 2))
         holds = float(self.info.get("price_holds_to", math.nan))
         money = format_value(ordinary, "money", currency=cur)
-        if not math.isfinite(holds):
-            where = f"for every {name} tried"
-        elif holds <= 0:
-            where = "only if trends are exactly parallel (at no bound tried)"
+        bounds = self.table["M"].to_numpy(float)
+        if math.isnan(holds):
+            where = f"not even at the smallest bound tried ({name} = {bounds[0]:.3g})"
+        elif math.isinf(holds):
+            where = f"at every bound tried (up to {name} = {bounds[-1]:.3g})"
         else:
-            where = f"only while {name} is at most {holds:.3g}"
+            where = f"up to {name} = {holds:.3g} and not at the next bound tried"
         return (f"The ordinary recommended price, {money} per outcome, keeps the chance of "
                 f"paying for deadweight at {risk:.1%} {where}; beyond that the price safe at "
                 f"that risk is lower (the table's last column), and at the breakdown value it "

@@ -126,6 +126,11 @@ class StaggeredResults(Results, HasFigures):
         family of effects (``"group_time"``, ``"dynamic"``, ``"group"``,
         ``"calendar"``), from which the simultaneous band's critical value is
         its ``level`` quantile.
+    event_cov : mapping
+        ``outcome -> array``: the analytic (influence-function) covariance of the
+        event-study effects, in the order of :meth:`event_study` (what a
+        parallel-trends sensitivity analysis reads; empty for results saved
+        before it was kept).
     info : mapping
         Settings (model, comparison, anticipation, base period, bootstrap
         draws and weights, seed, clusters), notes and rows left out.
@@ -147,8 +152,11 @@ class StaggeredResults(Results, HasFigures):
         max_t: Mapping[tuple[str, str], np.ndarray],
         info: Mapping[str, Any],
         level: float = DEFAULT_LEVEL,
+        event_cov: Mapping[str, Any] | None = None,
     ) -> None:
         self.group_time = group_time.reset_index(drop=True)
+        self.event_cov = MappingProxyType({k: np.asarray(v, dtype=float)
+                                           for k, v in (event_cov or {}).items()})
         self.aggregation_table = aggregation_table.reset_index(drop=True)
         self.cross_check_table = cross_check_table.reset_index(drop=True)
         self.max_t = MappingProxyType({k: np.asarray(v, dtype=float) for k, v in max_t.items()})
@@ -408,6 +416,7 @@ class StaggeredResults(Results, HasFigures):
                       for k, v in self.max_t.items()],
             "info": dict(self.info),
             "level": self.level,
+            "event_cov": {k: v.tolist() for k, v in self.event_cov.items()},
         }
 
     @classmethod
@@ -426,4 +435,5 @@ class StaggeredResults(Results, HasFigures):
                    for m in state.get("max_t", [])},
             info=state.get("info", {}),
             level=state.get("level", DEFAULT_LEVEL),
+            event_cov=state.get("event_cov") or {},
         )
