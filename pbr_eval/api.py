@@ -287,7 +287,10 @@ def report(
           ``method="synthetic_control"`` or ``"sdid"`` (taken from ``results.extras`` when not
           given; give it, or its ``to_dict()``, with a saved results file);
         * ``interim`` - the :class:`~pbr_eval.results.survival.InterimPaymentResults` of
-          :func:`pbr_eval.interim_payment` (or its ``to_dict()``).
+          :func:`pbr_eval.interim_payment` (or its ``to_dict()``);
+        * ``parallel_trends`` - the
+          :class:`~pbr_eval.results.parallel_trends.ParallelTrendsResults` of
+          :func:`pbr_eval.parallel_trends` (or its ``to_dict()``).
 
     Returns
     -------

@@ -334,7 +334,7 @@ def _parallel_trends(ax: Axes, d: Mapping[str, Any]) -> None:
                   label=f"{level:.0%} interval allowing the departure" if k == 0 else "_nolegend_")
     ax.axhline(0.0, color="black", linewidth=0.8)
     bd = d.get("breakdown")
-    if _finite(bd) and bounds and min(bounds) <= float(bd) <= max(bounds) + step:
+    if bd is not None and _finite(bd) and bounds and min(bounds) <= float(bd) <= max(bounds) + step:
         ax.axvline(float(bd), color=_RED, linestyle="--", linewidth=1,
                    label="breakdown: the interval reaches zero")
     ticks = [x0, *bounds]

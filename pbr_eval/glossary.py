@@ -107,6 +107,9 @@ OPTION_WORDS: dict[str, str] = {
     "cross_checks": "cross-checks",
     "multiplier": "multiplier",
     "n_boot": "bootstrap replicates",
+    "restriction": "how parallel trends may fail",
+    "bounds": "bounds tried",
+    "target": "effect examined",
 }
 
 #: Option values and other code words in words (values not listed read as themselves).
@@ -126,6 +129,13 @@ VALUE_WORDS: dict[str, str] = {
     "smallest": "smallest score first",
     "random": "random",
     "data": "data order",
+    "relative_magnitudes": "relative magnitudes: after the start, the difference in trends moves "
+                           "by at most a multiple (Mbar) of its largest move before the start",
+    "smoothness": "smoothness: the difference in trends changes slope by at most M a period",
+    "universal": "one base period for every effect",
+    "varying": "the period just before, for each effect",
+    "first": "the first period from the start",
+    "average": "the average of the periods after the start",
 }
 
 #: Each ``se=`` name in words (the same descriptions the docs' estimator tables show).

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_did_sensitivity import REF, _medicaid
 
 import pbr_eval
 from pbr_eval.estimators.did_relative import (
@@ -19,13 +19,6 @@ from pbr_eval.estimators.did_relative import (
 )
 from pbr_eval.estimators.did_sensitivity import parallel_trends_sensitivity
 from pbr_eval.exceptions import OptionError
-
-REF = Path(__file__).parent / "reference" / "honestdid"
-
-
-def _medicaid() -> tuple[np.ndarray, np.ndarray]:
-    d = json.loads((REF / "medicaid_event_study.json").read_text())
-    return np.array(d["betahat"]), np.array(d["sigma"])
 
 
 def _sig3(x: float) -> str:

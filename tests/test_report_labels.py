@@ -192,7 +192,11 @@ def _staggered_scenario() -> tuple[object, dict]:
     from pbr_eval.datasets import simulate_staggered
 
     sim = simulate_staggered(n_units=400, seed=3)
-    return pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99, seed=1), {}
+    res = pbr_eval.estimate(sim.cohort(), method="staggered_did", n_boot=99, seed=1,
+                            base_period="universal")
+    # with its parallel-trends sensitivity section (bounds, breakdown, prices)
+    return res, {"parallel_trends": pbr_eval.parallel_trends(res, bounds=[0.0, 1.0],
+                                                             value_per_outcome=1000)}
 
 
 def _synthetic_scenario() -> tuple[object, dict]:
@@ -218,7 +222,7 @@ SCENARIOS = {
     "evaluation": (_evaluation_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
     "survival": (_survival_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
     "imputation": (_imputation_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
-    "staggered": (_staggered_scenario, ("pilot",), (".html", ".md", ".xlsx")),
+    "staggered": (_staggered_scenario, ("pilot", "tariff"), (".html", ".md", ".xlsx")),
     "synthetic": (_synthetic_scenario, ("pilot",), (".html", ".md", ".xlsx")),
     "baseline": (_baseline_scenario, ("pilot", "tariff"), (".html", ".xlsx")),
 }

@@ -209,7 +209,7 @@ def rm_identified_set(betahat: Any, *, n_pre: int, n_post: int, Mbar: float,
 
 
 def _gamma_matrix(lv: np.ndarray) -> np.ndarray:
-    """An invertible matrix whose first row is ``l'`` (the rest: an orthogonal complement)."""
+    """Return an invertible matrix whose first row is ``l'`` (the rest: an orthogonal complement)."""
     k = lv.size
     if k == 1:
         return lv.reshape(1, 1)
@@ -401,9 +401,7 @@ def relative_magnitudes_ci(betahat: Any, sigma: Any, *, n_pre: int, n_post: int,
     >>> round(ci.lower, 2), round(ci.upper, 2)
     (0.19, 0.41)
     """
-    from pbr_eval.options import check_int, check_level
-
-    from pbr_eval.options import check_choice
+    from pbr_eval.options import check_choice, check_int, check_level
 
     level = check_level(level)
     method = check_choice("method", method, ("C-LF", "conditional"))

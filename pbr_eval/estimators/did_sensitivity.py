@@ -386,11 +386,11 @@ def parallel_trends_sensitivity(betahat: Any, sigma: Any, *, n_pre: int, n_post:
                 [check_number("M", x) for x in np.atleast_1d(np.asarray(M, dtype=float))])
         step = 0.0
         for m in grid:
-            ci = relative_magnitudes_ci(b, S, n_pre=n_pre, n_post=n_post, Mbar=m, l=lv,
+            rm = relative_magnitudes_ci(b, S, n_pre=n_pre, n_post=n_post, Mbar=m, l=lv,
                                         level=level, seed=seed)
-            step = max(step, ci.grid_step)
-            rows.append({"M": ci.Mbar, "estimate": np.nan, "lower": ci.lower,
-                         "upper": ci.upper, "max_bias": np.nan, "std_error": np.nan})
+            step = max(step, rm.grid_step)
+            rows.append({"M": rm.Mbar, "estimate": np.nan, "lower": rm.lower,
+                         "upper": rm.upper, "max_bias": np.nan, "std_error": np.nan})
         method = "conditional least-favourable hybrid test inverted on a grid (C-LF)"
         notes = [f"Interval ends are points of a grid of 1,000 values (spacing {step:.2g}): "
                  "exact to that spacing."]

@@ -158,7 +158,7 @@ class ParallelTrendsResults(Results, HasFigures):
         return self.table.copy()
 
     def conclusion(self) -> str:
-        """One plain sentence: how far parallel trends may fail before the effect could be zero."""
+        """Return one plain sentence: how far parallel trends may fail before the effect could be zero."""
         o, bd = self.original, self.breakdown
         name, _, unit = RESTRICTION_WORDS.get(self.restriction, RESTRICTION_WORDS["smoothness"])
         if o["lower"] <= 0 <= o["upper"]:
@@ -202,7 +202,7 @@ class ParallelTrendsResults(Results, HasFigures):
         return "\n".join(lines)
 
     def price_sentence(self) -> str:
-        """The ordinary price and the bound up to which it keeps the stated deadweight risk.
+        """Return the ordinary price and the bound up to which it keeps the stated deadweight risk.
 
         Examples
         --------

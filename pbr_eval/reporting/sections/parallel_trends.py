@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pbr_eval.glossary import VALUE_WORDS, plain_name
 from pbr_eval.reporting.model import Cell, Paragraph, ReportInputs, Section, Table, Value, section
 from pbr_eval.reporting.sections._common import (
     figure,
@@ -27,7 +28,7 @@ def _diff(value: Any, otype: str, cell: Cell | None = None) -> Value:
 
 def _conclusion(pt: Any, bound_name: str, otype: str) -> Paragraph:
     o, bd = pt.original, pt.breakdown
-    outcome = Value(str(pt.info.get("outcome") or "the outcome"), "text")
+    outcome = Value(str(plain_name(pt.info.get("outcome") or "the outcome")), "text")
     if o["lower"] <= 0 <= o["upper"]:
         return Paragraph("Even if trends were exactly parallel, the interval of the effect on "
                          "'{outcome}' contains zero: there is no conclusion for a departure from "
@@ -97,8 +98,7 @@ def parallel_trends_section(inputs: ReportInputs) -> Section:
     table = Table("parallel_trends", "Intervals by bound", SENSITIVITY_SCHEMA,
                   frame_rows(frame, SENSITIVITY_SCHEMA.names), display=tuple(display))
     o = pt.original
-    target = ("the first period from the start" if pt.info.get("target", "first") == "first"
-              else "the average of the periods after the start")
+    target = VALUE_WORDS[str(pt.info.get("target", "first"))]
     paras: list[str | Paragraph] = [
         Paragraph("Difference-in-differences assumes that, without the programme, the programme "
                   "and comparison groups' outcomes would have moved in parallel. This section "
