@@ -79,7 +79,32 @@ def _price_paragraph(pt: Any, bound_name: str, table: Table) -> Paragraph:
 @section("parallel_trends", title=PARALLEL_TRENDS_TITLE, order={"pilot": 26, "tariff": 65},
          needs=("parallel_trends",), sheet="Parallel trends", optional=True)
 def parallel_trends_section(inputs: ReportInputs) -> Section:
-    """Rambachan & Roth sensitivity of a DiD effect: intervals by bound, the breakdown value in words, the plot, and prices under each bound."""
+    """Rambachan & Roth sensitivity of a DiD effect: intervals by bound, the breakdown value in words, the plot, and prices under each bound.
+
+    Parameters
+    ----------
+    inputs : ReportInputs
+        The report's inputs; reads the part ``parallel_trends`` (a
+        :class:`~pbr_eval.results.parallel_trends.ParallelTrendsResults` or its
+        ``to_dict()``).
+
+    Returns
+    -------
+    Section
+        Not available (and left out of HTML and Markdown) without the part.
+
+    Examples
+    --------
+    >>> import pbr_eval
+    >>> from pbr_eval.datasets import load_medicaid_event_study, load_reoffending
+    >>> from pbr_eval.reporting.build import report_inputs
+    >>> sim = load_reoffending()
+    >>> res = pbr_eval.estimate(pbr_eval.Cohort(sim.data, **sim.cohort_args), method="ipw")
+    >>> pt = pbr_eval.parallel_trends(load_medicaid_event_study(), bounds=[1.0])
+    >>> sec = parallel_trends_section(report_inputs(res, kind="pilot", parallel_trends=pt))
+    >>> sec.available, sec.tables[0].name
+    (True, 'parallel_trends')
+    """
     pt = results_part(inputs, "parallel_trends", "parallel_trends",
                       "the ParallelTrendsResults of pbr_eval.parallel_trends(results, ...)")
     if pt is None:
