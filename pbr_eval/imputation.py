@@ -453,7 +453,7 @@ def pmm_donors(predicted_observed: np.ndarray, predicted_missing: np.ndarray, do
 
 
 def _stable_mice_data(base: Any) -> Any:
-    """statsmodels' MICEData with :func:`pmm_donors` as its predictive mean matching."""
+    """Return statsmodels' MICEData with :func:`pmm_donors` as its predictive mean matching."""
 
     class StableMICEData(base):  # type: ignore[misc, valid-type]
         def impute_pmm(self, vname: str) -> None:
