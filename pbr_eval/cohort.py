@@ -1743,6 +1743,18 @@ def zero_one_columns(X: np.ndarray, *, block: int = 65_536) -> np.ndarray:
     a column leaves the candidates at its first other value, so continuous columns
     cost only the first block.
 
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A two-dimensional array of numbers (rows by columns); NaN counts as another value.
+    block : int, default 65,536
+        Rows read at a time.
+
+    Returns
+    -------
+    numpy.ndarray
+        One boolean per column: True when every value in it is 0 or 1.
+
     Examples
     --------
     >>> import numpy as np

@@ -210,6 +210,20 @@ def balance_jacobian_pinv(w: np.ndarray, D: np.ndarray, tau: np.ndarray) -> np.n
     The same for every outcome of one set of weights: :func:`entropy_att` takes it
     once computed (one Gram pass over ``D`` per set of weights, not per outcome).
 
+    Parameters
+    ----------
+    w : numpy.ndarray
+        The comparison units' weights (zero for rows that are not comparison units).
+    D : numpy.ndarray
+        The balance columns, one row per unit.
+    tau : numpy.ndarray
+        The balance targets (the participants' means of the columns).
+
+    Returns
+    -------
+    numpy.ndarray
+        The pseudo-inverse of the Jacobian, one row and column per balance column.
+
     Examples
     --------
     >>> import numpy as np

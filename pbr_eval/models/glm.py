@@ -37,6 +37,18 @@ __all__ = ["GLMSums", "canonical_mean", "canonical_slope", "glm_loglik", "glm_su
 def canonical_slope(family: str, mu: np.ndarray) -> np.ndarray:
     """``dmu/deta`` of a canonical-link family at the means ``mu`` (only the one asked for is built).
 
+    Parameters
+    ----------
+    family : {"logistic", "poisson", "linear"}
+        The canonical-link family.
+    mu : numpy.ndarray
+        The fitted means.
+
+    Returns
+    -------
+    numpy.ndarray
+        The derivative of the mean with respect to the linear predictor, one per mean.
+
     Examples
     --------
     >>> import numpy as np
@@ -55,6 +67,16 @@ def softplus(eta: np.ndarray) -> np.ndarray:
 
     The same values as ``numpy.logaddexp(0, eta)`` to within an ulp or two, in a third of
     its time on large arrays (vectorised ``exp`` and ``log1p``, one work array).
+
+    Parameters
+    ----------
+    eta : numpy.ndarray
+        Linear predictors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log(1 + exp(eta))`` element by element.
 
     Examples
     --------
