@@ -17,7 +17,12 @@ Printed per approach: mean bias and its Monte Carlo SE, mean SE / SD of the esti
 coverage of the 95% interval with its Monte Carlo SE, mean fraction of missing information.
 
     python benchmarks/validate_imputation.py [--replicates 300] [--n-treated 200]
-        [--n-comparison 2000] [--m 5] [--workers 1]
+        [--n-comparison 2000] [--m 5] [--workers 1] [--cache DIR]
+
+``--cache DIR`` keeps each replicate's rows (and its CPU seconds) in ``DIR``, written
+atomically, so an interrupted run resumes where it stopped and a run can be finished by
+later runs; the table is the same whichever run computed a replicate (one seed per
+replicate), and the CPU seconds printed are the replicates' own, summed.
 
 Record its output with ``python benchmarks/record.py benchmarks/validate_imputation.py ...``
 (under ``nice -n 10`` with ``--workers 1`` on a shared machine; about 4 CPU seconds per
@@ -29,8 +34,11 @@ tests/test_imputation.py::test_reduced_coverage_and_complete_case_bias.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,6 +54,7 @@ METHOD = "aipw"
 
 def one(r: int, n_treated: int, n_comparison: int, m: int, share: float = 0.2) -> list[dict]:
     """One replicate: the three approaches' estimates, SEs, intervals and the truth."""
+    c0 = time.process_time()
     sim = simulate("reoffending", n_treated=n_treated, n_comparison=n_comparison,
                    seed=SEED0 + r)
     truth = float(sim.truth.loc["reoffended", "non_intervention"])
@@ -73,6 +82,23 @@ def one(r: int, n_treated: int, n_comparison: int, m: int, share: float = 0.2) -
                  "se": float(f.non_intervention_se), "lo": float(f.non_intervention_ci_lower),
                  "hi": float(f.non_intervention_ci_upper),
                  "fmi": float(f.non_intervention_fmi), "truth": truth})
+    cpu = time.process_time() - c0
+    return [{**row, "cpu_s": cpu} for row in rows]
+
+
+def cached(r: int, n_treated: int, n_comparison: int, m: int,
+           cache: Path | None) -> list[dict]:
+    """:func:`one`, read from ``cache`` when there, else computed and saved (temp + rename)."""
+    if cache is None:
+        return one(r, n_treated, n_comparison, m)
+    path = cache / f"rep_{r}_{n_treated}_{n_comparison}_{m}.csv"
+    if path.exists():
+        return pd.read_csv(path).to_dict("records")
+    rows = one(r, n_treated, n_comparison, m)
+    fd, tmp = tempfile.mkstemp(dir=cache, suffix=".tmp")
+    os.close(fd)
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    os.replace(tmp, path)
     return rows
 
 
@@ -92,15 +118,17 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(replicates: int, n_treated: int, n_comparison: int, m: int,
-        workers: int = 1) -> pd.DataFrame:
+        workers: int = 1, cache: Path | None = None) -> pd.DataFrame:
     """All replicates (in order; ``workers`` processes through joblib when above 1)."""
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
     if workers > 1:
         from joblib import Parallel, delayed
 
-        parts = Parallel(n_jobs=workers)(delayed(one)(r, n_treated, n_comparison, m)
+        parts = Parallel(n_jobs=workers)(delayed(cached)(r, n_treated, n_comparison, m, cache)
                                          for r in range(replicates))
     else:
-        parts = [one(r, n_treated, n_comparison, m) for r in range(replicates)]
+        parts = [cached(r, n_treated, n_comparison, m, cache) for r in range(replicates)]
     return pd.DataFrame([row for p in parts for row in p])
 
 
@@ -111,9 +139,11 @@ def main() -> None:
     ap.add_argument("--n-comparison", type=int, default=2000)
     ap.add_argument("--m", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="folder keeping each replicate's rows, so a run resumes")
     a = ap.parse_args()
     t0, c0 = time.time(), time.process_time()
-    frame = run(a.replicates, a.n_treated, a.n_comparison, a.m, a.workers)
+    frame = run(a.replicates, a.n_treated, a.n_comparison, a.m, a.workers, a.cache)
     table = summarise(frame)
     print(f"Multiple imputation, {a.replicates} replicates of {a.n_treated} + "
           f"{a.n_comparison} people; about 20% of {' and '.join(GAPS)} missing at random "
@@ -122,8 +152,10 @@ def main() -> None:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"share of rows with a gap (mean): "
           f"{1 - (1 - 0.2) ** len(GAPS):.2f} expected")
-    print(f"CPU seconds (this process): {time.process_time() - c0:.0f}; wall: "
-          f"{time.time() - t0:.0f}")
+    rep_cpu = frame.drop_duplicates("rep")["cpu_s"]
+    print(f"CPU seconds of the replicates (summed, in the processes that ran them): "
+          f"{rep_cpu.sum():.0f} ({rep_cpu.mean():.1f} per replicate); this process: "
+          f"{time.process_time() - c0:.0f} CPU s, {time.time() - t0:.0f} s wall")
 
 
 if __name__ == "__main__":
