@@ -8,7 +8,8 @@ a count; seeded), starts a LocalCluster (worker processes), builds a Distributed
 the files and times the cohort build and each method, with the peak resident memory summed
 over this process and the workers (sampled every 0.2 s). As the reference computed in the
 same run it times one plain pass over the data (the sums of one Newton iteration), so the
-methods read as multiples of a pass. Each step also reports how many passes over the
+methods read as multiples of a pass (in wall-clock and in CPU seconds, the latter steadier on
+a shared machine). Each step also reports how many passes over the
 partitions it made (``DistributedCohort.passes``; on a pbr_eval without that counter, the
 number of ``dask.compute`` calls) and the CPU seconds of this process and the workers. ``--equality`` also builds the in-memory Cohort of the
 same rows and prints the largest absolute difference of every estimate, interval and SE
@@ -195,13 +196,14 @@ def main() -> None:
             rows.append(("cohort (read, check, persist)", time.perf_counter() - t0,
                          cpu_seconds() - c0, n_build))
             print(dc, flush=True)
-            passes = []
+            passes, cpus = [], []
             for _ in range(3):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds()
                 dc.reduce(one_pass)
                 passes.append(time.perf_counter() - t0)
-            ref = float(np.median(passes))
-            rows.append(("one pass (reference, median of 3)", ref, float("nan"), 1))
+                cpus.append(cpu_seconds() - c0)
+            ref, ref_cpu = float(np.median(passes)), float(np.median(cpus))
+            rows.append(("one pass (reference, median of 3)", ref, ref_cpu, 1))
             results = {}
             for m in a.methods.split(","):
                 k0 = counter.now(dc)
@@ -213,12 +215,13 @@ def main() -> None:
             peak = mem.peak
         print()
         print(f"{'step':<36}{'seconds':>9}{'CPU s':>9}{'passes':>8}{'s/pass':>8}"
-              f"{'x ref':>8}")
+              f"{'x ref':>8}{'CPU x ref':>11}")
         for name, sec, cpu, k in rows:
             print(f"{name:<36}{sec:>9.1f}{cpu:>9.1f}{k:>8d}{sec / max(k, 1):>8.2f}"
-                  f"{sec / ref:>8.1f}")
+                  f"{sec / ref:>8.1f}{cpu / ref_cpu:>11.1f}")
         print("(passes: passes over the partitions; s/pass: seconds per pass; x ref: seconds "
-              "as a multiple of the reference pass)")
+              "as a multiple of the reference pass; CPU x ref: CPU seconds (this process and "
+              "the workers) as a multiple of the reference pass's)")
         print(f"peak RSS (this process + workers): {peak / 2**30:.2f} GB")
         for m, res in results.items():
             f = res.to_frame()
