@@ -157,6 +157,71 @@ def test_covariates_needed_when_trends_depend_on_them():
     assert abs(e0.effect - truth) > 5 * e0.std_error
 
 
+# ------------------------------------------------------------- fast paths
+@pytest.mark.parametrize("comparison", ["never_treated", "not_yet_treated"])
+@pytest.mark.parametrize("model", ["dr", "ipw", "reg"])
+def test_blocked_cells_equal_one_cell_at_a_time(model, comparison):
+    """group_time_att fits each group's cells together; one did_2x2 per cell gives the same."""
+    from pbr_eval.estimators.group_time import _logit, did_2x2
+
+    sim = simulate_staggered(n_units=900, n_periods=7, waves=(3, 5, 6), seed=4)
+    d = sim.data.sort_values(["unit", "period"])
+    Y = d.pivot(index="unit", columns="period", values="y").to_numpy()
+    first = d.groupby("unit")[["first_treated", "x1", "x2"]].first()
+    ft = first["first_treated"].replace(0, np.inf).to_numpy(float)
+    X = first[["x1", "x2"]].to_numpy()
+    periods = np.arange(1, 8)
+    gt = group_time_att(Y, ft, periods, X=X, model=model, comparison=comparison, anticipation=1)
+    Xc = np.column_stack([np.ones(len(X)), X])
+    for k, (g, t, b) in enumerate(gt.info["cells_index"]):
+        in_g = ft == periods[g]
+        ctrl = ~np.isfinite(ft)
+        if comparison == "not_yet_treated":
+            ctrl |= (ft > periods[max(t, b)] + 1) & ~in_g
+        idx = np.flatnonzero(in_g | ctrl)
+        D = in_g[idx]
+        ps = None if model == "reg" else _logit(Xc[idx], D, np.ones(idx.size))
+        att, psi = did_2x2(Y[idx, t] - Y[idx, b], D, Xc[idx], model=model, ps=ps)
+        assert gt.att[k] == pytest.approx(att, abs=1e-12)
+        full = np.zeros(len(Y))
+        full[idx] = psi * len(Y) / idx.size
+        np.testing.assert_allclose(gt.psi[:, k], full, rtol=0, atol=1e-10)
+
+
+def test_row_order_and_left_out_units_do_not_change_the_estimates():
+    """The wide layout is a permutation of the rows: shuffled rows give the same numbers."""
+    sim = simulate_staggered(n_units=800, n_areas=20, seed=8)
+    d = sim.data
+    shuffled = d.sample(frac=1.0, random_state=3)
+    shuffled = shuffled[~((shuffled["unit"] == 5) & (shuffled["period"] == 2))]  # unbalanced
+    ref = d[d["unit"] != 5]
+    kw = {"method": "staggered_did", "n_boot": 199, "seed": 4, "cross_checks": False}
+    a = pbr_eval.estimate(pbr_eval.Cohort(ref, **sim.cohort_args), **kw)
+    b = pbr_eval.estimate(pbr_eval.Cohort(shuffled, **sim.cohort_args), **kw)
+    fa, fb = a.extras["staggered"].to_frame(), b.extras["staggered"].to_frame()
+    np.testing.assert_allclose(fb["estimate"], fa["estimate"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fb["std_error"], fa["std_error"], rtol=1e-9)
+    assert b.info["n_units"] == a.info["n_units"] == 799
+
+
+def test_draws_from_sums_equal_the_summing_front_door():
+    from pbr_eval.inference.multiplier import cluster_sums, draws_from_sums
+
+    psi = np.random.default_rng(5).normal(size=(3000, 3))
+    cl = np.random.default_rng(6).integers(0, 50, 3000)
+    for kind in ("rademacher", "gaussian"):
+        a = multiplier_draws(psi, n_boot=99, seed=3, cluster=cl, weights=kind)
+        S = cluster_sums(psi, cl)
+        b = draws_from_sums(S, n_units=3000, n_boot=99, seed=3, weights=kind)
+        np.testing.assert_allclose(b.draws, a.draws, rtol=0, atol=1e-14)
+        assert b.n_clusters == a.n_clusters == 50
+    g = draws_from_sums(None, n_units=3000, n_boot=99, seed=3, weights="gaussian",
+                        gram=S.T @ S, n_clusters=50)
+    np.testing.assert_allclose(g.draws, a.draws, rtol=0, atol=1e-12)
+    with pytest.raises(OptionError, match="need the summed"):
+        draws_from_sums(None, n_units=3000, n_boot=9, seed=1, weights="rademacher")
+
+
 # ------------------------------------------------------------------- bootstrap
 def test_bootstrap_se_close_to_analytic_and_band_wider(mpdta):
     c = _cohort(mpdta)

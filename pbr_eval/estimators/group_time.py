@@ -241,13 +241,18 @@ def did_2x2(
     model: str,
     ps: np.ndarray | None = None,
     weights: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
+) -> tuple[Any, np.ndarray]:
     """Two-period DiD of Sant'Anna & Zhao (2020) on one sample: ATT and its influence function.
+
+    Every step is linear in the outcome change (the nuisance models' estimation
+    effects included), so ``dy`` may also be a matrix: one column per outcome
+    (or per period's level, whose differences are then the DiDs:
+    :func:`group_time_att` fits each group's columns at once).
 
     Parameters
     ----------
-    dy : numpy.ndarray
-        Outcome change ``Y_t - Y_b`` per unit.
+    dy : numpy.ndarray, shape (n,) or (n, q)
+        Outcome change ``Y_t - Y_b`` per unit (or ``q`` of them).
     D : numpy.ndarray of bool
         In the treated group (else comparison).
     X : numpy.ndarray
@@ -260,8 +265,8 @@ def did_2x2(
 
     Returns
     -------
-    att : float
-    psi : numpy.ndarray
+    att : float, or numpy.ndarray of shape (q,) for a matrix ``dy``
+    psi : numpy.ndarray, shape of ``dy``
         The influence function on this sample (``sd(psi) / sqrt(n)`` is the SE).
 
     Examples
@@ -271,58 +276,70 @@ def did_2x2(
     >>> att, psi = did_2x2(dy, D, np.ones((6, 1)), model="dr")
     >>> round(att, 6)
     3.0
+    >>> atts, _ = did_2x2(np.column_stack([dy, 2 * dy]), D, np.ones((6, 1)), model="dr")
+    >>> atts.round(6).tolist()
+    [3.0, 6.0]
     """
-    n = dy.size
+    dy = np.asarray(dy, dtype=float)
+    vector = dy.ndim == 1
+    Yq = dy[:, None] if vector else dy
+    n = Yq.shape[0]
     w = np.ones(n) if weights is None else weights / weights.mean()
     Df = D.astype(float)
+    ctrl = ~D
+    k = X.shape[1]
+    if model in ("reg", "dr"):
+        beta, inv = _ols(X[ctrl], Yq[ctrl], w[ctrl], n)
+    else:
+        beta = np.zeros((k, Yq.shape[1]))
+
+    def resid_mean(v: np.ndarray) -> np.ndarray:
+        """``mean(v * r)`` per column, ``r = dy - X beta`` (no (n, q) temporary)."""
+        return (v @ Yq - (v @ X) @ beta) / n
+
+    # psi = r * a + Z @ C, with r = dy - X beta: psi = dy * a + [Z, X a] @ [C; -beta]
     if model == "reg":
-        ctrl = ~D
-        beta, inv = _ols(X[ctrl], dy[ctrl], w[ctrl], n)
-        m = X @ beta
         w_t = w * Df
         mt = w_t.mean()
-        eta_t = (w_t * dy).mean() / mt
-        eta_c = (w_t * m).mean() / mt
-        # OLS asymptotic linear representation (over all n; zero off the comparison)
-        e = np.where(ctrl, w * (dy - m), 0.0)
-        M1 = (w_t[:, None] * X).mean(axis=0)
-        lin = (X @ (inv @ M1)) * e
-        inf_t = w_t * (dy - eta_t) / mt
-        inf_c = (w_t * (m - eta_c) + lin) / mt
-        return float(eta_t - eta_c), inf_t - inf_c
-    if ps is None:
-        ps = _logit(X, D, w)
-    ps = np.minimum(ps, 1 - 1e-6)
-    keep = np.where(D, True, ps < TRIM_LEVEL)
-    if model == "dr":
-        ctrl = ~D
-        beta, inv = _ols(X[ctrl], dy[ctrl], w[ctrl], n)
-        m = X @ beta
+        # ATT = the group's mean of dy - m; OLS asymptotic linear representation over all n
+        # (zero off the comparison)
+        eta = resid_mean(w_t) / mt
+        M1 = (X.T @ w_t) / n
+        a = (w_t - (X @ (inv @ M1)) * np.where(ctrl, w, 0.0)) / mt
+        Z = np.column_stack([w_t / mt, X * a[:, None]])
+        C = np.vstack([-eta[None, :], -beta])
     else:
-        m = np.zeros(n)
-    r = dy - m
-    w_t = keep * w * Df
-    w_c = keep * w * ps * (1 - Df) / (1 - ps)
-    mt, mc = w_t.mean(), w_c.mean()
-    if mc <= 0:
-        raise EstimationError("Every comparison unit was trimmed (propensity scores >= 0.995).")
-    eta_t = (w_t * r).mean() / mt
-    eta_c = (w_c * r).mean() / mc
-    # logit asymptotic linear representation: score @ (X'WX / n)^{-1}
-    W = ps * (1 - ps) * w
-    H = (X * W[:, None]).T @ X
-    score = w * (Df - ps)
-    M2 = ((w_c * (r - eta_c))[:, None] * X).mean(axis=0)
-    inf_c2 = score * (X @ np.linalg.solve(H / n, M2))
-    inf_t = w_t * (r - eta_t)
-    inf_c = w_c * (r - eta_c) + inf_c2
-    if model == "dr":
-        e = np.where(ctrl, w * r, 0.0)
-        M1 = (w_t[:, None] * X).mean(axis=0)
-        M3 = (w_c[:, None] * X).mean(axis=0)
-        inf_t = inf_t - (X @ (inv @ M1)) * e
-        inf_c = inf_c - (X @ (inv @ M3)) * e
-    return float(eta_t - eta_c), inf_t / mt - inf_c / mc
+        if ps is None:
+            ps = _logit(X, D, w)
+        ps = np.minimum(ps, 1 - 1e-6)
+        keep = np.where(D, True, ps < TRIM_LEVEL)
+        w_t = keep * w * Df
+        w_c = keep * w * ps * (1 - Df) / (1 - ps)
+        mt, mc = w_t.mean(), w_c.mean()
+        if mc <= 0:
+            raise EstimationError("Every comparison unit was trimmed (propensity scores >= 0.995).")
+        eta_t = resid_mean(w_t) / mt
+        eta_c = resid_mean(w_c) / mc
+        eta = eta_t - eta_c
+        # logit asymptotic linear representation: score @ (X'WX / n)^{-1} M2
+        W = ps * (1 - ps) * w
+        H = (X * W[:, None]).T @ X
+        score = w * (Df - ps)
+        Xc_w = X * w_c[:, None]
+        M2 = (Xc_w.T @ Yq - (Xc_w.T @ X) @ beta) / n - np.outer(Xc_w.sum(axis=0) / n, eta_c)
+        S2 = np.linalg.solve(H / n, M2)
+        a = w_t / mt - w_c / mc
+        if model == "dr":
+            M1 = (X.T @ w_t) / n
+            M3 = (X.T @ w_c) / n
+            a -= ((X @ (inv @ M1)) / mt - (X @ (inv @ M3)) / mc) * np.where(ctrl, w, 0.0)
+        Z = np.column_stack([w_t / mt, w_c / mc, X * (score / mc)[:, None], X * a[:, None]])
+        C = np.vstack([-eta_t[None, :], eta_c[None, :], -S2, -beta])
+    psi = Yq * a[:, None]
+    psi += Z @ C
+    if vector:
+        return float(eta[0]), psi[:, 0]
+    return eta, psi
 
 
 # ----------------------------------------------------------------- ATT(g, t)
@@ -417,6 +434,7 @@ def group_time_att(
         gidx = np.where(gidx == last, T, gidx)
         never = gidx == T
         groups = groups[groups != last]
+    group_sizes = np.bincount(gidx, minlength=T + 1)
     Xc = np.ones((n, 1)) if X is None or np.size(X) == 0 else np.column_stack([np.ones(n), X])
     cells: list[tuple[int, int, int]] = []  # (group idx, time idx, base idx)
     for g in groups:
@@ -430,49 +448,62 @@ def group_time_att(
             cells.append((int(g), int(t), int(b)))
     K = len(cells)
     att = np.full(K, np.nan)
-    psi = np.zeros((n, K))
+    psi = np.zeros((n, K), order="F")  # written a cell (column) at a time
     n1 = np.zeros(K, dtype=np.int64)
     n0 = np.zeros(K, dtype=np.int64)
     observed = np.full(K, np.nan)
     comp_mean = np.full(K, np.nan)
-    ps_cache: dict[tuple[int, bytes], np.ndarray] = {}
+    # Cells that share a group and a comparison set share one sample, propensity score and
+    # outcome-regression design: each such block is fitted once on the levels of the periods
+    # its cells need (the estimators are linear in the outcome, so a cell's ATT and influence
+    # are the level fits' differences between its period and its base period).
+    blocks: dict[tuple[int, tuple[int, ...]], list[int]] = {}
     for k, (g, t, b) in enumerate(cells):
-        in_g = gidx == g
-        observed[k] = Y[in_g, t].mean()
+        n1[k] = int(group_sizes[g])
         if t == b:  # universal base period: the reference cell
             att[k] = 0.0
-            n1[k] = int(in_g.sum())
             continue
-        later = max(t, b)
         if comparison == "never_treated":
-            ctrl = never
+            key: tuple[int, ...] = ()
         else:
-            ctrl = never | ((gidx > later + anticipation) & ~in_g)
-        n1[k] = int(in_g.sum())
-        n0[k] = int(ctrl.sum())
-        if n0[k]:
-            comp_mean[k] = Y[ctrl, t].mean()
-        if n0[k] == 0:
-            notes.append(
-                f"ATT(g={periods[g]!r}, t={periods[t]!r}) cannot be computed: no comparison "
-                "units are untreated in both periods."
-            )
+            later = max(t, b)
+            key = tuple(int(h) for h in groups if h > later + anticipation and h != g)
+        blocks.setdefault((g, key), []).append(k)
+    group_means = {int(g): Y[gidx == g].mean(axis=0) for g in groups}
+    for k, (g, t, _) in enumerate(cells):
+        observed[k] = group_means[g][t]
+    for (g, key), ks in blocks.items():
+        ctrl = never | np.isin(gidx, key) if key else never
+        n_ctrl = int(ctrl.sum())
+        if n_ctrl == 0:
+            for k in ks:
+                g_, t, _ = cells[k]
+                notes.append(
+                    f"ATT(g={periods[g_]!r}, t={periods[t]!r}) cannot be computed: no comparison "
+                    "units are untreated in both periods."
+                )
             continue
-        sample = in_g | ctrl
-        idx = np.flatnonzero(sample)
-        D = in_g[idx]
-        dy = Y[idx, t] - Y[idx, b]
+        idx = np.flatnonzero(ctrl | (gidx == g))
+        D = gidx[idx] == g
+        cols = sorted({c for k in ks for c in cells[k][1:]})
+        where = {c: j for j, c in enumerate(cols)}
+        tj = np.array([where[cells[k][1]] for k in ks])
+        bj = np.array([where[cells[k][2]] for k in ks])
+        Ys = Y[np.ix_(idx, np.array(cols))]
+        # the cells' outcome changes Y_t - Y_b as one product (exact: +1, -1 and zeros)
+        diff = np.zeros((len(cols), len(ks)))
+        diff[tj, np.arange(len(ks))] = 1.0
+        diff[bj, np.arange(len(ks))] = -1.0
         Xs = Xc[idx]
-        ps = None
-        if model != "reg":
-            key = (g, ctrl.tobytes() if comparison != "never_treated" else b"never")
-            ps = ps_cache.get(key)
-            if ps is None:
-                ps = _logit(Xs, D, np.ones(idx.size))
-                ps_cache[key] = ps
-        a, p = did_2x2(dy, D, Xs, model=model, ps=ps)
-        att[k] = a
-        psi[idx, k] = p * (n / idx.size)
+        ps = None if model == "reg" else _logit(Xs, D, np.ones(idx.size))
+        block_att, block_psi = did_2x2(Ys @ diff, D, Xs, model=model, ps=ps)
+        block_psi *= n / idx.size
+        comp = Ys[~D].mean(axis=0)
+        for j, k in enumerate(ks):
+            att[k] = block_att[j]
+            n0[k] = n_ctrl
+            comp_mean[k] = comp[tj[j]]
+            psi[idx, k] = block_psi[:, j]
     gv = periods[groups]
     unit_group = np.where(never, np.inf, periods[np.minimum(gidx, T - 1)].astype(float))
     grp = np.array([periods[c[0]] for c in cells])

@@ -34,8 +34,9 @@ from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.inference.multiplier import (
     MULTIPLIER_WEIGHTS,
     cluster_sums,
+    draws_from_sums,
     iqr_se,
-    multiplier_draws,
+    resolve_weights,
 )
 from pbr_eval.options import DID_SE, DidSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
@@ -193,7 +194,8 @@ class StaggeredDiD(Estimator):
         if periods.size < 2:
             raise OptionError(f"Staggered adoption needs at least two periods; found {periods.size}.")
         ids = cohort.column(uid)
-        uniq, unit_idx = np.unique(ids, return_inverse=True)
+        # = np.unique(ids, return_inverse=True), by hashing (several times faster on 12M rows)
+        unit_idx, uniq = pd.factorize(ids, sort=True, use_na_sentinel=False)
         tpos = np.searchsorted(periods, cohort.column(per))
         n_units, T = uniq.size, periods.size
         seen = np.zeros((n_units, T), dtype=bool)
@@ -201,8 +203,6 @@ class StaggeredDiD(Estimator):
         full = seen.all(axis=1)
         ft_unit = np.zeros(n_units)
         ft_unit[unit_idx] = cohort.column(ft_col).astype(float)
-        t_unit = np.zeros(n_units, dtype=bool)
-        t_unit[unit_idx] = cohort.t
         dropped: list[DroppedRows] = []
 
         def drop(mask_units: np.ndarray, reason: str) -> None:
@@ -244,22 +244,34 @@ class StaggeredDiD(Estimator):
         rows_keep = keep[unit_idx]
         pos_of = np.full(n_units, -1)
         pos_of[units] = np.arange(units.size)
-        r_unit = pos_of[unit_idx[rows_keep]]
-        r_t = tpos[rows_keep]
+        # the wide layout: row wide[i * T + t] of the cohort is unit i in period t (the panel
+        # is balanced and a unit has one row per period, so this is a permutation of the kept
+        # rows); None when the rows are already in that order (sorted by unit and period)
+        every = units.size == n_units  # no unit left out: positions are the units' codes
+        key = unit_idx * T + tpos if every else pos_of[unit_idx[rows_keep]] * T + tpos[rows_keep]
+        wide: np.ndarray | None = None
+        if not (every and bool((key == np.arange(key.size)).all())):
+            wide = np.empty(units.size * T, dtype=np.int64)
+            wide[key] = np.flatnonzero(rows_keep)
+        n = units.size
+
+        def to_wide(values: np.ndarray) -> np.ndarray:
+            v = values if wide is None else values[wide]
+            return v.reshape((n, T) + values.shape[1:])
+
         X = None
         if cohort.X.shape[1]:
-            first = np.zeros((units.size, cohort.X.shape[1]))
-            order = np.lexsort((r_t, r_unit))
-            firsts = order[np.r_[True, r_unit[order][1:] != r_unit[order][:-1]]]
-            Xk = cohort.X[rows_keep]
-            first[r_unit[firsts]] = Xk[firsts]
-            varies = np.abs(Xk - first[r_unit]).max(axis=0) > 1e-12
+            X3 = to_wide(cohort.X)
+            X = np.ascontiguousarray(X3[:, 0, :])
+            varies = np.zeros(X.shape[1], dtype=bool)
+            for start in range(0, n, 1 << 16):  # in blocks of units: no (n, T, k) temporaries
+                blk = X3[start:start + (1 << 16)]
+                varies |= (np.abs(blk - blk[:, :1, :]) > 1e-12).any(axis=(0, 1))
             if varies.any():
                 names = [c for c, v in zip(cohort.design_columns, varies, strict=True) if v]
                 info["notes"].append(
                     f"Covariates {', '.join(names[:4])} change over periods; each unit's values "
                     "in its first period are used.")
-            X = first
         cluster = None
         se = {"auto": "cluster" if cohort.cluster is not None else "unit"}.get(self.se, self.se)
         if se == "cluster" and cohort.cluster is None:
@@ -267,17 +279,17 @@ class StaggeredDiD(Estimator):
                               "the programme rolled out by); this one has none. Use se='unit'.")
         if se == "cluster":
             assert cohort.cluster is not None
-            cl = cohort.column(cohort.cluster)[rows_keep]
-            codes = pd.factorize(pd.Series(cl))[0]
-            per_unit = pd.Series(codes).groupby(r_unit).agg(["min", "max"])
-            if (per_unit["min"] != per_unit["max"]).any():
+            codes = np.full(cohort.n, -1, dtype=np.int64)
+            # codes in label order, so the bootstrap draws do not depend on the rows' order
+            codes[rows_keep] = pd.factorize(cohort.column(cohort.cluster)[rows_keep], sort=True)[0]
+            cw = to_wide(codes)
+            if (cw != cw[:, :1]).any():
                 raise OptionError(
                     f"`cluster` column '{cohort.cluster}' changes over periods within units; "
                     "clusters must be fixed for each unit (e.g. the area at the start).")
-            cluster = np.empty(units.size, dtype=np.int64)
-            cluster[per_unit.index.to_numpy()] = per_unit["min"].to_numpy()
-        return {"periods": periods, "rows_keep": rows_keep, "r_unit": r_unit, "r_t": r_t,
-                "n": units.size, "first_treated": ft[units], "X": X, "cluster": cluster,
+            cluster = np.ascontiguousarray(cw[:, 0])
+        return {"periods": periods, "rows_keep": rows_keep, "to_wide": to_wide,
+                "n": n, "first_treated": ft[units], "X": X, "cluster": cluster,
                 "se": se, "dropped": dropped, "T": T}
 
     # ------------------------------------------------------------ fit
@@ -297,7 +309,7 @@ class StaggeredDiD(Estimator):
         info = base_info(cohort, self, seed=self.seed)
         p = self._panel(cohort, info)
         info["dropped"] = info["dropped"] + [d.to_dict() for d in p["dropped"]]
-        n, T, periods = p["n"], p["T"], p["periods"]
+        n, periods = p["n"], p["periods"]
         ss = np.random.SeedSequence(self.seed)
         streams = ss.spawn(len(cohort.outcomes))
         estimates: list[OutcomeEstimate] = []
@@ -309,8 +321,7 @@ class StaggeredDiD(Estimator):
         weights_used = ""
         notes_gt: list[str] = []
         for name, stream in zip(cohort.outcomes, streams, strict=True):
-            Y = np.full((n, T), np.nan)
-            Y[p["r_unit"], p["r_t"]] = cohort.y(name)[p["rows_keep"]]
+            Y = p["to_wide"](cohort.y(name))
             gt = group_time_att(Y, p["first_treated"], periods, X=p["X"], model=self.model,
                                 comparison=self.comparison, anticipation=self.anticipation,
                                 base_period=self.base_period)
@@ -369,17 +380,33 @@ class StaggeredDiD(Estimator):
         # influence of the headline's observed mean: cell means plus their weights' influence
         a_obs = obs_agg.A[:, -1]
         psi_obs = np.zeros(gt.n)
-        in_cell = np.flatnonzero(a_obs)
         tpos = np.searchsorted(gt.periods, gt.time)
-        for k in in_cell:
-            members = gt.unit_group == gt.group[k]
-            psi_obs[members] += a_obs[k] * (gt.n / members.sum()) * (
-                Y[members, tpos[k]] - gt.observed[k])
-        se_ni_cells = _cell_non_intervention_se(gt, Y, tpos, cluster)
+        for members, ks in _group_cells(gt, a_obs != 0):
+            dev = Y[np.ix_(members, tpos[ks])] - gt.observed[ks]
+            psi_obs[members] += (gt.n / members.size) * (dev @ a_obs[ks])
         Zc = (gt.unit_group[:, None] == gt.group_values[None, :]).astype(float)
         Zc -= Zc.mean(axis=0)
         psi_obs += Zc @ obs_agg.B[:, -1]
-        P = np.hstack([gt.psi, Zc, psi_obs[:, None]])
+        # the influence functions P = [psi, Zc, psi_obs] (n x m), summed within clusters, and
+        # their Gram matrix; the (n, m) matrix itself is built only for Rademacher draws
+        # without clusters (the others need only sums or the Gram matrix)
+        E = np.column_stack([Zc, psi_obs])
+        m = K + E.shape[1]
+        n_cl = gt.n if cluster is None else int(np.unique(cluster).size)
+        weights_kind = resolve_weights(self.multiplier, self.n_boot, n_cl, m) if self.n_boot \
+            else "none"
+        S: np.ndarray | None
+        if cluster is not None:
+            S = np.hstack([cluster_sums(gt.psi, cluster), cluster_sums(E, cluster)])
+            gram = S.T @ S
+        elif weights_kind == "rademacher":
+            S = np.hstack([gt.psi, E])
+            gram = S.T @ S
+        else:
+            S = None
+            G12 = gt.psi.T @ E
+            gram = np.block([[gt.psi.T @ gt.psi, G12], [G12.T, E.T @ E]])
+        se_ni_cells = _cell_non_intervention_se(gt, Y, tpos, cluster, gram, S)
         # linear maps of P onto every parameter
         blocks: dict[str, np.ndarray] = {"cells": np.vstack([np.eye(K), np.zeros((nG + 1, K))])}
         for kind, ag in aggs.items():
@@ -390,8 +417,6 @@ class StaggeredDiD(Estimator):
         ni[-1, 0] = 1.0
         blocks["non_intervention"] = ni
         L = np.hstack(list(blocks.values()))
-        S = P if cluster is None else cluster_sums(P, cluster)
-        gram = S.T @ S
         var = np.einsum("ij,ij->j", L, gram @ L) / gt.n**2
         se_an = np.sqrt(np.clip(var, 0.0, None))
         spans, start = {}, 0
@@ -402,8 +427,8 @@ class StaggeredDiD(Estimator):
         max_t: dict[str, np.ndarray] = {}
         se = se_an.copy()
         if self.n_boot:
-            md = multiplier_draws(P, n_boot=self.n_boot, seed=stream, cluster=cluster,
-                                  weights=self.multiplier, gram=gram)
+            md = draws_from_sums(S, n_units=gt.n, n_boot=self.n_boot, seed=stream,
+                                 weights=weights_kind, gram=gram, n_clusters=n_cl)
             weights = md.weights
             D = md.draws @ L
             se_b = iqr_se(D)
@@ -504,24 +529,46 @@ class StaggeredDiD(Estimator):
         return rows
 
 
+def _group_cells(gt: GroupTime, cells: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the selected cells by group: (the group's units, the cells' positions) per group."""
+    out = []
+    for g in gt.group_values:
+        ks = np.flatnonzero(cells & (gt.group == g))
+        if ks.size:
+            out.append((np.flatnonzero(gt.unit_group == g), ks))
+    return out
+
+
 def _cell_non_intervention_se(gt: GroupTime, Y: np.ndarray, tpos: np.ndarray,
-                              cluster: np.ndarray | None) -> np.ndarray:
+                              cluster: np.ndarray | None, gram: np.ndarray,
+                              S: np.ndarray | None) -> np.ndarray:
     """Analytic SE of each cell's non-intervention mean, observed(g, t) - ATT(g, t).
 
     As an estimate of the group's *expected* outcome without the programme:
     the influence of the group's observed mean, ``(n / n_g) (Y_it - observed)``
     on its members, minus the cell's ATT influence; clustered like the rest.
-    O(n) per cell, no extra (n, K) matrix (the bootstrap is not run for it).
+    From the cells' sums of squared influence (``gram``'s diagonal) or their
+    cluster sums (``S``'s first columns) and one pass over each group's
+    members: no extra (n, K) matrix (the bootstrap is not run for it).
     """
     out = np.full(gt.att.size, np.nan)
-    for k in range(gt.att.size):
-        if not np.isfinite(gt.att[k]):
-            continue
-        members = gt.unit_group == gt.group[k]
-        d = -gt.psi[:, k]
-        d[members] += (gt.n / members.sum()) * (Y[members, tpos[k]] - gt.observed[k])
-        s = d if cluster is None else cluster_sums(d[:, None], cluster)[:, 0]
-        out[k] = math.sqrt(float(s @ s)) / gt.n
+    codes = None if cluster is None else np.unique(cluster, return_inverse=True)[1]
+    for members, ks in _group_cells(gt, np.isfinite(gt.att)):
+        psi_m = gt.psi[np.ix_(members, ks)]
+        obs_m = (gt.n / members.size) * (Y[np.ix_(members, tpos[ks])] - gt.observed[ks])
+        if codes is None:
+            # sum of d^2, d = obs_m - psi on the members and -psi elsewhere
+            ss = np.diag(gram)[ks] - np.einsum("ij,ij->j", psi_m, psi_m)
+            d = obs_m - psi_m
+            ss = ss + np.einsum("ij,ij->j", d, d)
+        else:
+            assert S is not None
+            sums = -S[:, ks]
+            for j in range(ks.size):
+                sums[:, j] += np.bincount(codes[members], weights=obs_m[:, j],
+                                          minlength=sums.shape[0])
+            ss = np.einsum("ij,ij->j", sums, sums)
+        out[ks] = np.sqrt(np.clip(ss, 0.0, None)) / gt.n
     return out
 
 

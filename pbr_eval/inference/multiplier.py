@@ -50,6 +50,8 @@ __all__ = [
     "iqr_se",
     "uniform_critical_value",
     "cluster_sums",
+    "resolve_weights",
+    "draws_from_sums",
 ]
 
 MULTIPLIER_WEIGHTS = ("auto", "rademacher", "gaussian")
@@ -155,23 +157,90 @@ def multiplier_draws(
     n = psi.shape[0]
     m = psi.shape[1]
     C = n if cluster is None else int(np.unique(np.asarray(cluster)).size)
-    if weights == "auto":
-        weights = "gaussian" if float(n_boot) * C * m > AUTO_GAUSSIAN_WORK else "rademacher"
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    weights = resolve_weights(weights, n_boot, C, m)
     S = None
     if weights != "gaussian" or gram is None:
         S = psi if cluster is None else cluster_sums(psi, cluster)
+    return draws_from_sums(S, n_units=n, n_boot=n_boot, seed=seed, weights=weights, gram=gram,
+                           n_clusters=C)
+
+
+def resolve_weights(weights: str, n_boot: int, n_clusters: int, m: int) -> str:
+    """Return the weights ``"auto"`` stands for: Gaussian above :data:`AUTO_GAUSSIAN_WORK` work.
+
+    Examples
+    --------
+    >>> resolve_weights("auto", 999, 1_000_000, 49), resolve_weights("auto", 999, 2_000, 49)
+    ('gaussian', 'rademacher')
+    """
+    if weights == "auto":
+        work = float(n_boot) * n_clusters * m  # multiply-adds of the Rademacher product
+        return "gaussian" if work > AUTO_GAUSSIAN_WORK else "rademacher"
+    return weights
+
+
+def draws_from_sums(
+    S: np.ndarray | None,
+    *,
+    n_units: int,
+    n_boot: int,
+    seed: int | np.random.SeedSequence | None,
+    weights: str,
+    gram: np.ndarray | None = None,
+    n_clusters: int | None = None,
+) -> MultiplierDraws:
+    """Multiplier draws from the (cluster-)summed influence functions ``S`` (clusters x m).
+
+    What :func:`multiplier_draws` does after summing within clusters, for callers
+    that have the sums (or, for Gaussian weights, only their Gram matrix
+    ``S'S``: then ``S`` may be None).
+
+    Parameters
+    ----------
+    S : numpy.ndarray, shape (C, m), or None
+        Influence functions summed within clusters (the rows themselves
+        without clusters), in sorted cluster order.
+    n_units : int
+        The divisor ``n`` (units, not clusters).
+    n_boot : int
+    seed : int or SeedSequence, optional
+    weights : {"rademacher", "gaussian"}
+    gram : numpy.ndarray, optional
+        ``S'S``, required when ``S`` is None.
+    n_clusters : int, optional
+        Rows of ``S`` (reported), when ``S`` is None; default ``n_units``.
+
+    Returns
+    -------
+    MultiplierDraws
+        The same draws as :func:`multiplier_draws` on the unsummed rows.
+
+    Examples
+    --------
+    >>> from numpy.random import default_rng
+    >>> S = default_rng(0).normal(size=(500, 2))
+    >>> a = draws_from_sums(S, n_units=500, n_boot=99, seed=1, weights="gaussian")
+    >>> b = draws_from_sums(None, n_units=500, n_boot=99, seed=1, weights="gaussian", gram=S.T @ S)
+    >>> bool(abs(a.draws - b.draws).max() < 1e-12)
+    True
+    """
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if weights == "gaussian":
         if gram is None:
-            assert S is not None
+            if S is None:
+                raise OptionError("Gaussian multiplier draws need the sums `S` or their `gram`.")
             gram = S.T @ S
+        m = gram.shape[0]
+        C = S.shape[0] if S is not None else (n_units if n_clusters is None else n_clusters)
         # a symmetric square root that tolerates zero columns (degenerate parameters)
         vals, vecs = np.linalg.eigh(gram)
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))
         z = np.random.default_rng(ss).standard_normal((n_boot, m))
-        draws = z @ root.T / n
+        draws = z @ root.T / n_units
     else:
-        assert S is not None
+        if S is None:
+            raise OptionError("Rademacher multiplier draws need the summed influence functions `S`.")
+        C, m = S.shape
         tiles = range(0, C, _TILE)
         children = ss.spawn(len(tiles))
         draws = np.zeros((n_boot, m))
@@ -184,8 +253,8 @@ def multiplier_draws(
             bits = np.unpackbits(np.frombuffer(rng.bytes(nbytes), dtype=np.uint8))
             v = lut[bits[: n_boot * c]].reshape(n_boot, c)
             draws += v @ block
-        draws /= n
-    return MultiplierDraws(draws=draws, weights=weights, n_units=n, n_clusters=C)
+        draws /= n_units
+    return MultiplierDraws(draws=draws, weights=weights, n_units=n_units, n_clusters=C)
 
 
 def _quantile1(x: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
