@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
-from pbr_eval.inference.design import design_gram, design_sums, row_blocks
+from pbr_eval.inference.design import CHUNK_ROWS, design_gram, design_sums, row_blocks
 from pbr_eval.models.glm import propensity_separation_error, softplus
 from pbr_eval.replicate import WorkBuffers
 
@@ -61,11 +61,13 @@ class LogitFit:
         X = np.asarray(X, dtype=float)
         b = self.params[1:]
         eta = np.empty(X.shape[0])
+        term = np.empty(min(CHUNK_ROWS, X.shape[0]))  # one work block for x_j b_j
         for rows in row_blocks(X.shape[0]):  # blocks of rows stay in cache; same sums
-            block = np.full(rows.stop - rows.start, self.params[0])
+            block = eta[rows]
+            block.fill(self.params[0])
+            tj = term[: rows.stop - rows.start]
             for j in range(X.shape[1]):
-                block += X[rows, j] * b[j]
-            eta[rows] = block
+                block += np.multiply(X[rows, j], b[j], out=tj)
         return eta
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -297,7 +299,9 @@ def fit_logit(
                         n_vanishing=n_vanishing)
     # the information at the estimate itself (one chunked pass), so that the covariance
     # and the influence functions built on it (pbr_eval.inference.influence) agree exactly
-    v = prob * (1 - prob) * (1.0 if w is None else w)
+    v = prob * (1 - prob)
+    if w is not None:
+        v *= w
     info_final = design_gram(X, v, center=mu, scale=sd)
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
