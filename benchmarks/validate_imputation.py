@@ -13,8 +13,10 @@ is then estimated with AIPW three ways:
   ``estimate(method="aipw")``, pooled by Rubin's rules (t interval, Barnard-Rubin df);
 - ``complete cases``: ``Cohort(missing="drop")``, the rows with no gap.
 
-Printed per approach: mean bias and its Monte Carlo SE, mean SE / SD of the estimates,
-coverage of the 95% interval with its Monte Carlo SE, mean fraction of missing information.
+Printed per approach: mean bias and its Monte Carlo SE, mean SE / SD of the errors
+(estimate minus truth: the truth, the cohort's own rate, varies between cohorts, so the SD of
+the estimates alone is about half the SD the SE describes), coverage of the 95% interval with
+its Monte Carlo SE, mean fraction of missing information.
 
     python benchmarks/validate_imputation.py [--replicates 300] [--n-treated 200]
         [--n-comparison 2000] [--m 5] [--workers 1] [--cache DIR]
@@ -25,9 +27,9 @@ later runs; the table is the same whichever run computed a replicate (one seed p
 replicate), and the CPU seconds printed are the replicates' own, summed.
 
 Record its output with ``python benchmarks/record.py benchmarks/validate_imputation.py ...``
-(under ``nice -n 10`` with ``--workers 1`` on a shared machine; about 4 CPU seconds per
-replicate at the default size). Not yet recorded: the first run was starved of CPU on the
-shared machine. A reduced version (12 replicates of 150 + 1,000 people, m = 3) runs in CI:
+(under ``nice -n 10`` on a shared machine; about 2 CPU seconds per replicate at the default
+size on the AMD EPYC machine of the recorded run, which computed the replicates with
+``--workers 2 --cache`` and wrote the table from the cache). A reduced version (12 replicates of 150 + 1,000 people, m = 3) runs in CI:
 tests/test_imputation.py::test_reduced_coverage_and_complete_case_bias.
 """
 
@@ -103,7 +105,7 @@ def cached(r: int, n_treated: int, n_comparison: int, m: int,
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Bias, its MC SE, SE/SD, coverage and its MC SE, mean fmi by approach."""
+    """Bias, its MC SE, mean SE / SD of the errors, coverage and its MC SE, mean fmi by approach."""
     out = []
     for approach, g in frame.groupby("approach", sort=False):
         err = g["estimate"] - g["truth"]
@@ -111,7 +113,9 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
         cov = float(((g["lo"] <= g["truth"]) & (g["truth"] <= g["hi"])).mean())
         out.append({"approach": approach, "replicates": n, "bias": err.mean(),
                     "bias_mc_se": err.std(ddof=1) / np.sqrt(n),
-                    "se_over_sd": g["se"].mean() / g["estimate"].std(ddof=1),
+                    # the truth (the cohort's own rate) varies between cohorts: the SE is
+                    # for the error, not for the estimate alone
+                    "se_over_sd": g["se"].mean() / err.std(ddof=1),
                     "coverage": cov, "coverage_mc_se": np.sqrt(cov * (1 - cov) / n),
                     "mean_fmi": g["fmi"].mean()})
     return pd.DataFrame(out)
