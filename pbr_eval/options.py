@@ -46,6 +46,7 @@ __all__ = [
     "check_probability",
     "check_level",
     "check_int",
+    "check_seed",
     "check_columns",
     "ClaimStatus",
     "CLAIM_STATUSES",
@@ -198,7 +199,10 @@ __all__ += ["EstimatorFamily", "ESTIMATOR_FAMILIES", "FAMILY_DESCRIPTIONS"]
 #: every cluster count they simulate (5 to 30) while the wild cluster bootstrap-t does not,
 #: and MacKinnon & Webb (2018) show the same with few treated clusters. pbr_eval's own
 #: study (benchmarks/results/validate_wild.txt): 12 areas, CRV1 covers 0.893, the wild
-#: bootstrap 0.930.
+#: bootstrap 0.930. The same threshold switches ``ipw``, ``regression``, ``aipw`` and ``ipwra``
+#: (ATT, ``se="auto"``) to the wild cluster restricted score bootstrap
+#: (benchmarks/results/validate_weighting_few_clusters.txt: 12 areas, cluster-robust 0.924-0.930,
+#: wild 0.952-0.958).
 FEW_CLUSTERS = 30
 __all__ += ["FEW_CLUSTERS"]
 
@@ -437,6 +441,26 @@ def check_level(level: Any) -> float:
             f"`level` must be a number strictly between 0 and 1 (e.g. 0.95); got {_fmt(level)}."
         )
     return float(level)
+
+
+def check_seed(seed: Any) -> int | None:
+    """Return ``seed`` if it is a non-negative integer or None (the seed of a random step).
+
+    Examples
+    --------
+    >>> check_seed(3), check_seed(None)
+    (3, None)
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    pbr_eval.exceptions.OptionError: `seed` must be a non-negative integer or None; got -1.
+    """
+    if seed is None:
+        return None
+    integer = isinstance(seed, int) or getattr(getattr(seed, "dtype", None), "kind", "") in ("i", "u")
+    if isinstance(seed, bool) or not integer or seed < 0:
+        raise OptionError(f"`seed` must be a non-negative integer or None; got {_fmt(seed)}.")
+    return int(seed)
 
 
 def check_int(name: str, value: Any, *, minimum: int = 1) -> int:

@@ -592,6 +592,14 @@ def _run(estimator: Estimator, cohort: DistributedCohort, *, weighting: bool, ou
         note = _range_note(cohort, method, est["outside"])
         if note:
             info["notes"].append(note)
+    few = getattr(estimator, "few_clusters", 0)
+    if (est["clusters"] is not None and getattr(estimator, "se", "auto") == "auto"
+            and est["clusters"].shape[0] < few):
+        info["notes"].append(
+            f"Only {est['clusters'].shape[0]:,} clusters (fewer than {few:,}): the cluster-robust "
+            "interval is likely too narrow. The wild cluster bootstrap that the in-memory "
+            "estimator uses then is not available on a distributed cohort: cohort.to_cohort() "
+            "gives it when the rows fit in memory.")
     info.update({"estimand": "ATT", "se": se, "backend": "dask",
                  "npartitions": cohort.npartitions, "scheduler": cohort.scheduler})
     if weighting:

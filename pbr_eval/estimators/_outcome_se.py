@@ -12,13 +12,16 @@ and :mod:`~pbr_eval.estimators._population`, which all import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
 from pbr_eval.inference.influence import influence_covariance
+from pbr_eval.inference.wild import wild_cluster_interval
 from pbr_eval.models.glm import canonical_slope
 from pbr_eval.models.outcome import (
     FAMILY_FOR_TYPE,
@@ -27,10 +30,13 @@ from pbr_eval.models.outcome import (
     fit_outcome,
     mean_derivative,
 )
+from pbr_eval.options import DEFAULT_LEVEL, check_int, check_seed
 from pbr_eval.results.counterfactual import OutcomeEstimate
 
 __all__ = ["CohortNoise", "cohort_variance", "outcome_estimate", "working_outcome_model",
-           "regression_noise", "regression_y_weights"]
+           "regression_noise", "regression_y_weights", "few_cluster_options", "uses_wild",
+           "working_regression",
+           "few_cluster_estimate", "note_few_clusters"]
 
 
 @dataclass(frozen=True)
@@ -385,3 +391,194 @@ def regression_y_weights(
     h = np.linalg.solve(fit.information, design_rmatvec(X, tk * dm) / tk.sum())
     cw = comparison.astype(float) * (1.0 if weights is None else weights)
     return cw * design_matvec(X, h)
+
+
+# ------------------------------------------------------------------ few clusters
+def few_cluster_options(few_clusters: Any, seed: Any) -> tuple[int, int | None]:
+    """Check the ``few_clusters`` threshold (an integer >= 0) and the wild bootstrap's ``seed``.
+
+    Examples
+    --------
+    >>> few_cluster_options(30, 0)
+    (30, 0)
+    """
+    return check_int("few_clusters", few_clusters, minimum=0), check_seed(seed)
+
+
+def uses_wild(se_option: str, cluster: np.ndarray | None, few_clusters: int) -> bool:
+    """Whether the wild cluster bootstrap replaces the cluster-robust interval.
+
+    Only for the recommended choice ``se="auto"`` (``se="cluster"`` asks for the
+    cluster-robust standard error) with a cohort ``cluster`` of fewer than
+    ``few_clusters`` clusters (:data:`pbr_eval.options.FEW_CLUSTERS` by default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> uses_wild("auto", np.repeat(np.arange(12), 5), 30), uses_wild("cluster", None, 30)
+    (True, False)
+    """
+    return (se_option == "auto" and cluster is not None
+            and int(np.unique(np.asarray(cluster)).size) < few_clusters)
+
+
+def working_regression(
+    y_work: np.ndarray, treated: np.ndarray, control_weights: np.ndarray, phi_effect: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    r"""Return the ATT as a weighted regression: ``X = [1, treated]``, weights, score offsets, ATT.
+
+    The weighted least-squares coefficient of ``y_work`` on ``treated`` (weight
+    1 for the treated, ``control_weights`` for the others) is
+    :math:`\bar{\tilde y}_T - \sum_C \omega_i \tilde y_i / S`; its influence is
+    :math:`\phi^{WLS}_i = u_i / n_1` (treated) or :math:`-\omega_i u_i / S`.
+    The weights are scaled to mean 1 among the comparison units used (the
+    coefficient does not change; the restricted fit then gives each
+    comparison unit the weight of one observation on average, so that
+    without covariates every estimator is the difference in means and its
+    test the ordinary wild cluster restricted bootstrap's).
+    The offsets :math:`N_i = S(\phi^{WLS}_i - \phi_i)` on the intercept's
+    score make the regression's influence the estimator's own ``phi_effect``
+    (its nuisance models included), so its cluster-robust variance is the
+    estimator's (up to the small-sample factor).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([True, True, False, False]); y = np.array([3.0, 5.0, 1.0, 2.0])
+    >>> X, w, off, effect = working_regression(y, t, np.array([0, 0, 1.0, 3.0]), np.zeros(4))
+    >>> effect, w.tolist()
+    (2.25, [1.0, 1.0, 0.5, 1.5])
+    """
+    tk = np.asarray(treated, dtype=bool)
+    om = np.where(tk, 0.0, np.asarray(control_weights, dtype=float))
+    om *= np.count_nonzero(om) / om.sum()  # mean 1 among the comparison units used
+    n1, S = float(tk.sum()), float(om.sum())
+    b = float(y_work[tk].mean())
+    a = float(om @ y_work / S)
+    u = np.where(tk, y_work - b, y_work - a)
+    phi_wls = np.where(tk, u / n1, -om * u / S)
+    offsets = np.zeros((tk.size, 2))
+    offsets[:, 0] = S * (phi_wls - phi_effect)
+    X = np.column_stack([np.ones(tk.size), tk.astype(float)])
+    return X, np.where(tk, 1.0, om), offsets, b - a
+
+
+def few_cluster_estimate(
+    estimate: OutcomeEstimate,
+    y_work: np.ndarray,
+    treated: np.ndarray,
+    control_weights: np.ndarray,
+    phi_effect: np.ndarray,
+    cluster: np.ndarray,
+    *,
+    few_clusters: int,
+    seed: int | np.random.SeedSequence | None,
+) -> tuple[OutcomeEstimate, dict[str, Any]]:
+    r"""Return the estimate with its interval by the wild cluster restricted (score) bootstrap.
+
+    The ATT of the weighting, regression and doubly robust estimators is the
+    weighted least-squares coefficient of a working outcome ``y_work`` (the
+    outcome, or its residual from the comparison group's outcome model) on
+    ``[1, treated]``, with weight 1 for the treated and ``control_weights``
+    (the odds, or 1) for the comparison units:
+    :math:`\hat\delta = \bar{\tilde y}_T - \sum_C \omega_i \tilde y_i / \sum_C \omega_i`.
+    The estimation effect of the propensity and outcome models, which the
+    estimator's influence function ``phi_effect`` carries, enters each
+    unit's intercept score as an offset
+    :math:`N_i = S(\phi^{WLS}_i - \phi_i)` (:math:`S = \sum_C \omega`), so the
+    cluster-robust t statistic is the estimator's own. The test of
+    :math:`\delta = \delta_0` flips the clusters' restricted scores (Kline &
+    Santos 2012; the wild cluster restricted bootstrap, Cameron, Gelbach &
+    Miller 2008, when there are no nuisance models) and is inverted into the
+    interval (:func:`~pbr_eval.inference.wild.wild_cluster_interval`:
+    Rademacher weights, all ``2^G`` sign patterns up to 13 clusters, else
+    9,999 seeded draws; Webb's below 10 clusters).
+
+    The returned estimate's ``std_error`` is the one the interval implies
+    (its width over ``2 x 1.96``); ``cohort_std_error`` is multiplied by the
+    same ratio to the cluster-robust standard error; ``non_intervention_se``
+    (the expected rate's) stays cluster-robust.
+
+    Parameters
+    ----------
+    estimate : OutcomeEstimate
+        The estimate with its cluster-robust standard errors.
+    y_work : numpy.ndarray
+        The working outcome, every row.
+    treated : numpy.ndarray of bool
+        The treated units the estimate is for (after trimming).
+    control_weights : numpy.ndarray
+        Each comparison unit's weight (0 for rows left out and for the treated).
+    phi_effect : numpy.ndarray
+        The effect's influence function (``phi1 - phi0``), every row.
+    cluster : numpy.ndarray
+        Cluster label per row.
+    few_clusters : int
+        The threshold used (reported).
+    seed : int or SeedSequence, optional
+        For the draws when they are not all enumerated.
+
+    Returns
+    -------
+    tuple
+        The estimate with the wild bootstrap's standard errors and its record
+        (``info["few_clusters"][outcome]``), or the estimate unchanged and a
+        record saying why when the working regression does not reproduce it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pbr_eval.results.counterfactual import OutcomeEstimate
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(12), 25); t = (g % 3 == 0) & (rng.random(300) < 0.7)
+    >>> y = 1.0 + 0.5 * t + rng.normal(size=12)[g] + rng.normal(size=300)
+    >>> mu1, mu0 = y[t].mean(), y[~t].mean()
+    >>> phi = np.where(t, (y - mu1) / t.sum(), -(y - mu0) / (~t).sum())
+    >>> e = OutcomeEstimate("y", "continuous", int(t.sum()), int((~t).sum()), mu1, mu0, 0.1,
+    ...                     mu1 - mu0, 0.1, mu0, "cluster-robust")
+    >>> new, rec = few_cluster_estimate(e, y, t, (~t).astype(float), phi, g, few_clusters=30,
+    ...                                 seed=1)
+    >>> rec["n_clusters"], rec["weights"], rec["full_enumeration"]
+    (12, 'rademacher', True)
+    >>> bool(rec["lower"] < new.effect < rec["upper"])
+    True
+    """
+    X, w, offsets, effect = working_regression(y_work, treated, control_weights, phi_effect)
+    if not np.isclose(effect, estimate.effect, rtol=1e-8,
+                      atol=1e-10 * (1 + abs(estimate.effect))):
+        return estimate, {"used": False, "reason": (
+            "the working regression does not reproduce the estimate (e.g. an outcome model "
+            "without an intercept): the cluster-robust interval is kept")}
+    wi = wild_cluster_interval(X, y_work, cluster, 1, level=DEFAULT_LEVEL, seed=seed,
+                               case_weights=w, score_offsets=offsets)
+    z = float(stats.norm.ppf(0.5 + DEFAULT_LEVEL / 2))
+    se = (wi.upper - wi.lower) / (2 * z)
+    ratio = se / estimate.std_error if estimate.std_error > 0 else float("nan")
+    record = {"used": True, **wi.to_dict(), "crv_std_error": estimate.std_error,
+              "threshold": few_clusters}
+    method = (f"{estimate.se_method}; interval of the effect by the wild cluster restricted "
+              f"(score) bootstrap over {wi.n_clusters:,} clusters (fewer than {few_clusters:,}; "
+              f"{wi.weights} weights, {wi.n_draws:,} draws"
+              f"{', all enumerated' if wi.full_enumeration else ''}); standard error implied by "
+              "its interval")
+    new = replace(estimate, std_error=se, se_method=method,
+                  cohort_std_error=estimate.cohort_std_error * ratio)
+    return new, record
+
+
+def note_few_clusters(info: dict[str, Any], records: dict[str, dict[str, Any]],
+                      few_clusters: int) -> None:
+    """Record the wild bootstrap's figures in ``info["few_clusters"]`` and say so in the notes."""
+    if not records:
+        return
+    info["few_clusters"] = records
+    used = [r for r in records.values() if r.get("used")]
+    if used:
+        info["notes"].append(
+            f"Only {used[0]['n_clusters']:,} clusters (fewer than {few_clusters:,}): the "
+            "effect's interval is the wild cluster restricted (score) bootstrap's (Cameron, "
+            "Gelbach & Miller 2008; Kline & Santos 2012), because the cluster-robust one is "
+            "too narrow with few clusters.")
+    for name, r in records.items():
+        if not r.get("used"):
+            info["notes"].append(f"'{name}': {r['reason']}.")

@@ -476,7 +476,4 @@ class DifferenceInDifferences(Estimator):
 
 def _few_cluster_record(wi: WildInterval) -> dict[str, Any]:
     """Return the wild bootstrap's own figures, as ``info["few_clusters"][outcome]`` keeps them."""
-    return {"lower": wi.lower, "upper": wi.upper, "p_value": wi.p_value, "level": wi.level,
-            "crv_std_error": wi.crv_std_error, "n_clusters": wi.n_clusters,
-            "n_draws": wi.n_draws, "weights": wi.weights,
-            "full_enumeration": wi.full_enumeration}
+    return wi.to_dict()

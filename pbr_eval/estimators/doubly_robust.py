@@ -33,7 +33,14 @@ from pbr_eval.estimators._att import (
     se_description,
     weighting_propensity,
 )
-from pbr_eval.estimators._outcome_se import CohortNoise, outcome_estimate, regression_y_weights
+from pbr_eval.estimators._outcome_se import (
+    CohortNoise,
+    few_cluster_estimate,
+    note_few_clusters,
+    outcome_estimate,
+    regression_y_weights,
+    uses_wild,
+)
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.crossfit import fit_crossfit
@@ -49,7 +56,7 @@ from pbr_eval.models.outcome import (
     mean_derivative,
     resolve_outcome_model,
 )
-from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice, check_int
+from pbr_eval.options import FEW_CLUSTERS, WEIGHTING_SE, WeightingSE, check_choice, check_int
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["AugmentedIPW", "IPWRegressionAdjustment", "aipw_att"]
@@ -154,7 +161,9 @@ class _DoublyRobust(Estimator):
         normalize: bool = True,
         propensity_covariates: Sequence[str] | str | None = None,
         outcome_covariates: Sequence[str] | str | None = None,
+        few_clusters: int = FEW_CLUSTERS,
     ) -> None:
+        self.few_clusters = check_int("few_clusters", few_clusters, minimum=0)
         self.propensity_covariates = covariate_list("propensity_covariates",
                                                     propensity_covariates)
         self.outcome_covariates = covariate_list("outcome_covariates", outcome_covariates)
@@ -194,7 +203,11 @@ class _DoublyRobust(Estimator):
         s = att_weighting_setup(self, cohort)
         t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
         estimates = []
-        for name in cohort.outcomes:
+        wild = uses_wild(self.se, s.cluster, self.few_clusters)
+        few: dict[str, dict[str, Any]] = {}
+        seed = getattr(self, "seed", None)
+        streams = np.random.SeedSequence(0 if seed is None else seed).spawn(len(cohort.outcomes))
+        for name, stream in zip(cohort.outcomes, streams, strict=True):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
@@ -202,12 +215,21 @@ class _DoublyRobust(Estimator):
             c = ~t & keep
             v = conditional_variance(fit, m, y[c], m[c], otype)
             noise = CohortNoise(t & keep, c, y, m, v, y_weights, mean_derivative(fit, m, otype))
-            estimates.append(outcome_estimate(
+            est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster, n_treated=s.n_treated,
                 n_comparison=s.n_comparison, naive=float(y[~t].mean()),
                 se_method=se_description(s.se, ["propensity score", "outcome model"],
                                          fit.analytic and prop.phi is not None),
-                noise=noise))
+                noise=noise)
+            if wild:
+                # the ATT: the treated units' mean residual minus the comparison units'
+                # odds-weighted one (aipw; ipwra's is 0 by its weighted fit)
+                assert s.cluster is not None
+                est, few[name] = few_cluster_estimate(
+                    est, y - m, t & keep, c * prop.odds, phi1 - phi0, s.cluster,
+                    few_clusters=self.few_clusters, seed=stream)
+            estimates.append(est)
+        note_few_clusters(info, few, self.few_clusters)
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)
         info.update({"estimand": self.estimand, "propensity_model": prop.model, "se": s.se,
                      "effective_sample_size": balance.effective_sample_size()})
@@ -245,6 +267,12 @@ class AugmentedIPW(_DoublyRobust):
         The covariates of the treatment and outcome models (default: all the
         cohort's), as Stata ``teffects``' two variable lists; ``propensity``
         may also be ``"probit"`` (``teffects``' default).
+    few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
+        With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
+        this, the ATT's interval comes from the wild cluster restricted
+        (score) bootstrap (as for ``"ipw"``; not with ``cross_fit``); 0 never
+        uses it. Its draws, when not all enumerated, are seeded by ``seed``
+        (0 when None).
     cross_fit : int, optional
         Cross-fitting with this many folds (ATT only): each fold's propensity
         score and comparison outcome come from models fitted on the other
@@ -361,6 +389,8 @@ class IPWRegressionAdjustment(_DoublyRobust):
         The covariates of the treatment and outcome models (default: all the
         cohort's), as Stata ``teffects``' two variable lists; ``propensity``
         may also be ``"probit"`` (``teffects``' default).
+    few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
+        As for ``"aipw"`` (draws seeded by 0 when not all enumerated).
 
     Notes
     -----

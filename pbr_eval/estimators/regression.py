@@ -22,7 +22,14 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators._att import covariate_list, reject_panel, resolve_se, se_description
-from pbr_eval.estimators._outcome_se import outcome_estimate, regression_noise
+from pbr_eval.estimators._outcome_se import (
+    few_cluster_estimate,
+    few_cluster_options,
+    note_few_clusters,
+    outcome_estimate,
+    regression_noise,
+    uses_wild,
+)
 from pbr_eval.estimators._overlap import range_warning
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
@@ -35,7 +42,7 @@ from pbr_eval.models.outcome import (
     fit_outcome,
     resolve_outcome_model,
 )
-from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
+from pbr_eval.options import FEW_CLUSTERS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 # regression_noise lives in _outcome_se (below _population, which needs it) and stays
@@ -160,6 +167,12 @@ class RegressionAdjustment(Estimator):
     outcome_covariates : list of str, optional
         The covariates of the outcome model (default: all the cohort's),
         Stata ``teffects``' outcome-model variable list.
+    few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
+        With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
+        this, the ATT's interval comes from the wild cluster restricted
+        (score) bootstrap (as for ``"ipw"``); 0 never uses it.
+    seed : int, default 0
+        Seed of the wild bootstrap's draws when they are not all enumerated.
 
     Notes
     -----
@@ -199,7 +212,10 @@ class RegressionAdjustment(Estimator):
         se: WeightingSE = "auto",
         interactions: Sequence[str] | None = None,
         outcome_covariates: Sequence[str] | str | None = None,
+        few_clusters: int = FEW_CLUSTERS,
+        seed: int | None = 0,
     ) -> None:
+        self.few_clusters, self.seed = few_cluster_options(few_clusters, seed)
         self.outcome_covariates = covariate_list("outcome_covariates", outcome_covariates)
         self.outcome_model = check_outcome_model(outcome_model)
         self.estimand = check_choice("estimand", estimand, self.estimands)
@@ -229,7 +245,10 @@ class RegressionAdjustment(Estimator):
         X = cohort.X
         estimates = []
         families = {}
-        for name in cohort.outcomes:
+        wild = uses_wild(self.se, cl, self.few_clusters)
+        few: dict[str, dict[str, Any]] = {}
+        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        for name, stream in zip(cohort.outcomes, streams, strict=True):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
@@ -237,13 +256,22 @@ class RegressionAdjustment(Estimator):
                 y, t, X, model, names=cohort.design_columns)
             families[name] = fit.family
             noise = regression_noise(fit, X, y, m, t, ~t, otype)
-            estimates.append(outcome_estimate(
+            est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=cl, n_treated=cohort.n_treated,
                 n_comparison=cohort.n_comparison, naive=float(y[~t].mean()),
                 se_method=se_description(se, ["outcome model"], fit.analytic),
-                noise=noise))
+                noise=noise)
+            if wild:
+                # the comparison group's mean residual is 0 (a GLM with an intercept), so the
+                # ATT is the treated units' mean residual minus the comparison units' one
+                assert cl is not None
+                est, few[name] = few_cluster_estimate(
+                    est, y - m, t, (~t).astype(float), phi1 - phi0, cl,
+                    few_clusters=self.few_clusters, seed=stream)
+            estimates.append(est)
         w = np.ones(cohort.n)
         info = base_info(cohort, self)
+        note_few_clusters(info, few, self.few_clusters)
         info.update({"estimand": self.estimand, "outcome_models": families, "se": se})
         info["notes"].append(
             "Regression adjustment does not weight units: the balance table shows the "

@@ -40,12 +40,19 @@ from pbr_eval.estimators._att import (
     se_description,
     weighting_propensity,
 )
-from pbr_eval.estimators._outcome_se import outcome_estimate, working_outcome_model
+from pbr_eval.estimators._outcome_se import (
+    few_cluster_estimate,
+    few_cluster_options,
+    note_few_clusters,
+    outcome_estimate,
+    uses_wild,
+    working_outcome_model,
+)
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.inference.design import design_rmatvec
 from pbr_eval.inference.influence import CoefficientInfluence
-from pbr_eval.options import WEIGHTING_SE, WeightingSE, check_choice
+from pbr_eval.options import FEW_CLUSTERS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 # AttPropensity, att_propensity, AttWeighting, att_weighting_setup and
@@ -153,10 +160,21 @@ class InverseProbabilityWeighting(Estimator):
         ATT, weights are ``h / e`` (treated) and ``h / (1 - e)`` (comparison)
         (see :mod:`pbr_eval.estimators.estimands`).
     se : {"auto", "robust", "cluster"}, default "auto"
-        ``"auto"``: cluster-robust when the cohort has a ``cluster``, else robust.
+        ``"auto"``: cluster-robust when the cohort has a ``cluster``, else robust;
+        below ``few_clusters`` clusters the effect's interval is the wild
+        cluster bootstrap's.
     propensity_covariates : list of str, optional
         The covariates of the propensity model (default: all the cohort's),
         Stata ``teffects``' treatment-model variable list.
+    few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
+        With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
+        this, the ATT's interval comes from the wild cluster restricted
+        (score) bootstrap (see
+        :func:`~pbr_eval.estimators._outcome_se.few_cluster_estimate`); 0 never
+        uses it. ``se="cluster"`` always gives the cluster-robust one.
+    seed : int, default 0
+        Seed of the wild bootstrap's draws when they are not all enumerated
+        (more than 13 clusters).
 
     Notes
     -----
@@ -208,7 +226,10 @@ class InverseProbabilityWeighting(Estimator):
         estimand: str = "ATT",
         se: WeightingSE = "auto",
         propensity_covariates: Sequence[str] | str | None = None,
+        few_clusters: int = FEW_CLUSTERS,
+        seed: int | None = 0,
     ) -> None:
+        self.few_clusters, self.seed = few_cluster_options(few_clusters, seed)
         self.propensity = weighting_propensity(propensity)
         self.propensity_covariates = covariate_list("propensity_covariates",
                                                     propensity_covariates)
@@ -234,7 +255,10 @@ class InverseProbabilityWeighting(Estimator):
         t, prop, keep, w, info = s.t, s.prop, s.keep, s.w, s.info
         se_method = se_description(s.se, ["propensity score"], prop.phi is not None)
         estimates = []
-        for name in cohort.outcomes:
+        wild = uses_wild(self.se, s.cluster, self.few_clusters)
+        few: dict[str, dict[str, Any]] = {}
+        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        for name, stream in zip(cohort.outcomes, streams, strict=True):
             y = cohort.y(name)
             mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep,
                                            phi_gamma=prop.phi, free=prop.free)
@@ -243,10 +267,17 @@ class InverseProbabilityWeighting(Estimator):
             noise = working_outcome_model(cohort.X, y, t & keep, c, otype,
                                           c * prop.odds / (c * prop.odds).sum(),
                                           cohort.design_columns)
-            estimates.append(outcome_estimate(
+            est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster,
                 n_treated=s.n_treated, n_comparison=s.n_comparison, naive=float(y[~t].mean()),
-                se_method=se_method, noise=noise))
+                se_method=se_method, noise=noise)
+            if wild:
+                assert s.cluster is not None
+                est, few[name] = few_cluster_estimate(
+                    est, y, t & keep, c * prop.odds, phi1 - phi0, s.cluster,
+                    few_clusters=self.few_clusters, seed=stream)
+            estimates.append(est)
+        note_few_clusters(info, few, self.few_clusters)
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns,
                                estimand="ATT")
         ess = balance.effective_sample_size()
