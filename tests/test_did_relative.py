@@ -76,6 +76,28 @@ def test_identified_set_matches_readme_grid_and_hand_example() -> None:
         (0.4, 0.6))
 
 
+def test_against_python_port_when_its_values_are_committed() -> None:
+    """honestdid 0.1.1 (tests/reference/honestdid/make_relative_magnitudes.sh): the conditional
+    test's kept grid points equal, the C-LF ends within one grid step (simulated first stage)."""
+    path = REF / "relative_magnitudes.json"
+    if not path.exists():
+        pytest.fail("relative_magnitudes.json missing: run make_relative_magnitudes.sh")
+    ref = json.loads(path.read_text())
+    b, S = _medicaid()
+    for case in ref["conditional"]:
+        lv = np.array(case["l"])
+        sd = float(np.sqrt(lv @ S[5:, 5:] @ lv))
+        thetas = np.linspace(-20 * sd, 20 * sd, 1000)
+        ours = np.flatnonzero(_accepts(b, S, 5, 2, lv, case["Mbar"], thetas, 0.95, 0, 0,
+                                       "conditional"))
+        assert ours.tolist() == case["accepted"], case["Mbar"]
+    for case in ref["clf"]:
+        ci = relative_magnitudes_ci(b, S, n_pre=5, n_post=2, Mbar=case["Mbar"], l=case["l"],
+                                    grid="zero")
+        assert abs(ci.lower - case["lower"]) <= ci.grid_step * 1.01
+        assert abs(ci.upper - case["upper"]) <= ci.grid_step * 1.01
+
+
 def test_medicaid_breakdown_between_readme_bounds() -> None:
     b, S = _medicaid()
     bd = relative_magnitudes_breakdown(b, S, n_pre=5, n_post=2)
