@@ -410,9 +410,11 @@ CALL_WORDS: dict[str, str] = {
     "estimate_survival": "a time-to-event estimate",
     "commissioner_bundle": "an analysis file's contract table",
     "price": "a price recommendation (pbr-eval price)",
+    "parallel_trends": "a parallel-trends sensitivity analysis",
 }
 _CALL = re.compile(r"`?\bpbr_eval((?:\.[A-Za-z_]\w*)+)(?:\([^()]*\))?`?")
 _KEYWORD = re.compile(r"`?\b([A-Za-z_]\w*)=(?:\.\.\.)?`?(?=[\s,.;:)]|$)")
+_KEYWORD_VALUE = re.compile(r"`?\b([A-Za-z_]\w*)=(?=[A-Za-z])")
 _BARE = re.compile(r"`?\b([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)(?:\(\))?`?")
 _PAREN_REPEAT = re.compile(r"(\b[\w -]+) \(the \1 \(([^()]*)\)\)")
 
@@ -422,7 +424,8 @@ def plain_reason(text: str) -> str:
 
     Quoted names read as words (:func:`plain_text`); a call such as
     ``pbr_eval.evaluate`` or ``estimate_survival(...)`` reads through
-    :data:`CALL_WORDS`; a keyword ``survival=`` reads ``'survival'``; any other
+    :data:`CALL_WORDS`; a keyword ``survival=`` reads ``'survival'`` (given a
+    value, ``name=value`` reads ``'name' with value``); any other
     ``snake_case`` name reads as its words.
 
     Parameters
@@ -441,6 +444,8 @@ def plain_reason(text: str) -> str:
     'not from the design-first evaluation (pbr-eval evaluate)'
     >>> plain_reason("pass survival= with the results of estimate_survival")
     "pass 'survival' with the results of a time-to-event estimate"
+    >>> plain_reason("pass parallel_trends=pbr_eval.parallel_trends(results, ...) for a DiD")
+    "pass 'parallel trends' with a parallel-trends sensitivity analysis for a DiD"
     """
     def call(m: re.Match[str]) -> str:
         name = m.group(1).rsplit(".", 1)[-1]
@@ -451,6 +456,7 @@ def plain_reason(text: str) -> str:
 
     text = _CALL.sub(call, plain_text(text))
     text = _KEYWORD.sub(lambda m: f"'{_words(m.group(1))}'", text)
+    text = _KEYWORD_VALUE.sub(lambda m: f"'{_words(m.group(1))}' with ", text)
     text = _BARE.sub(bare, text)
     # "the design-first evaluation (the design-first evaluation (pbr-eval evaluate))"
     return _PAREN_REPEAT.sub(r"\1 (\2)", text)
