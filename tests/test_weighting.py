@@ -194,3 +194,14 @@ def test_does_not_mutate_and_surface() -> None:
     assert "ipw" in res.summary() and res._repr_html_().startswith("<div>")
     assert res.info["effective_sample_size"]["comparison"] > 0
     assert res.to_dict()["method"] == "ipw"
+
+
+def test_summary_without_covariates_has_no_balance_line():
+    """A cohort without covariates has an empty balance table: summary() prints no balance line
+    (it raised ValueError from nanmax on nothing)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": rng.normal(size=400), "t": (rng.random(400) < 0.4).astype(int)})
+    res = estimate(Cohort(df, treatment="t", outcome="y", covariates=[]), method="ipw")
+    assert np.isnan(res.balance.max_abs_smd_after)
+    text = res.summary()
+    assert "Balance:" not in text and "non-intervention" in text

@@ -550,9 +550,10 @@ class BalanceTable(Results, HasFigures):
 
     @property
     def max_abs_smd_after(self) -> float:
-        """The largest |SMD| after adjustment (covariates only, not the distance)."""
+        """The largest |SMD| after adjustment (covariates only, not the distance; NaN without any)."""
         c = self._core.drop(index="distance", errors="ignore")
-        return float(np.nanmax(np.abs(c["smd_after"].to_numpy())))
+        smd = np.abs(c["smd_after"].to_numpy(dtype=float))
+        return float(np.nanmax(smd)) if np.isfinite(smd).any() else float("nan")
 
     @property
     def imbalanced(self) -> list[str]:

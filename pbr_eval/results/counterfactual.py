@@ -598,7 +598,7 @@ class CounterfactualResults(Results, HasFigures):
                 f"  unadjusted comparison pool:  {fmt(r['naive_comparison'])}",
                 "",
             ]
-        if self.balance is not None:
+        if self.balance is not None and np.isfinite(self.balance.max_abs_smd_after):
             bal = self.balance
             lines.append(
                 f"Balance: max |SMD| after adjustment {bal.max_abs_smd_after:.3f}"
