@@ -28,8 +28,7 @@ replicate), and the CPU seconds printed are the replicates' own, summed.
 
 Record its output with ``python benchmarks/record.py benchmarks/validate_imputation.py ...``
 (under ``nice -n 10`` on a shared machine; about 2 CPU seconds per replicate at the default
-size on the AMD EPYC machine of the recorded run, which computed the replicates with
-``--workers 2 --cache`` and wrote the table from the cache). A reduced version (12 replicates of 150 + 1,000 people, m = 3) runs in CI:
+size on the AMD EPYC machine of the recorded run, which used ``--workers 2``). A reduced version (12 replicates of 150 + 1,000 people, m = 3) runs in CI:
 tests/test_imputation.py::test_reduced_coverage_and_complete_case_bias.
 """
 
