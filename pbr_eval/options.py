@@ -446,6 +446,21 @@ def check_level(level: Any) -> float:
 def check_seed(seed: Any) -> int | None:
     """Return ``seed`` if it is a non-negative integer or None (the seed of a random step).
 
+    Parameters
+    ----------
+    seed : object
+        What the user passed as ``seed=``.
+
+    Returns
+    -------
+    int or None
+        The seed as a Python integer (NumPy integers accepted), or None.
+
+    Raises
+    ------
+    OptionError
+        Anything else: a negative number, a float, a string.
+
     Examples
     --------
     >>> check_seed(3), check_seed(None)

@@ -168,6 +168,22 @@ def multiplier_draws(
 def resolve_weights(weights: str, n_boot: int, n_clusters: int, m: int) -> str:
     """Return the weights ``"auto"`` stands for: Gaussian above :data:`AUTO_GAUSSIAN_WORK` work.
 
+    Parameters
+    ----------
+    weights : str
+        ``"auto"``, or a named kind of multiplier weights (returned unchanged).
+    n_boot : int
+        Bootstrap draws.
+    n_clusters : int
+        Units or clusters whose influence is multiplied by each draw's weights.
+    m : int
+        Estimates bootstrapped together (columns of the influence matrix).
+
+    Returns
+    -------
+    str
+        ``"gaussian"`` or ``"rademacher"`` for ``"auto"``; otherwise ``weights``.
+
     Examples
     --------
     >>> resolve_weights("auto", 999, 1_000_000, 49), resolve_weights("auto", 999, 2_000, 49)
