@@ -308,10 +308,26 @@ class _PolyhedronTest:
         return out
 
 
+def _checked(betahat: Any, sigma: Any, n_pre: int, n_post: int,
+             l_vec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b = np.asarray(betahat, dtype=float).ravel()
+    S = np.asarray(sigma, dtype=float)
+    if n_pre < 1 or n_post < 1 or b.size != n_pre + n_post:
+        raise OptionError(f"`betahat` must have n_pre + n_post = {n_pre} + {n_post} entries "
+                          f"(the reference period left out); got {b.size}.")
+    if S.shape != (b.size, b.size) or not np.allclose(S, S.T, atol=1e-12 * np.abs(S).max()):
+        raise OptionError(f"`sigma` must be a symmetric {b.size} x {b.size} covariance "
+                          f"matrix; got shape {S.shape}.")
+    if not np.all(np.isfinite(b)) or not np.all(np.isfinite(S)):
+        raise OptionError("`betahat` and `sigma` must be finite numbers; got NaN or inf.")
+    lv = (np.eye(n_post)[0] if l_vec is None else np.asarray(l_vec, dtype=float).ravel())
+    if lv.size != n_post:
+        raise OptionError(f"`l` must have one weight per post period ({n_post}); got {lv.size}.")
+    return b, S, lv
+
+
 def _prepare(betahat: Any, sigma: Any, n_pre: int, n_post: int, l_vec: Any,
              Mbar: Any, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    from pbr_eval.estimators.did_sensitivity import _checked
-
     b, S, lv = _checked(betahat, sigma, n_pre, n_post, l_vec)
     if n_post > MAX_RM_POST_PERIODS:
         raise OptionError(

@@ -41,6 +41,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from pbr_eval.estimators.did_relative import (
+    _checked,
+    relative_magnitudes_breakdown,
+    relative_magnitudes_ci,
+)
 from pbr_eval.exceptions import OptionError
 from pbr_eval.options import check_level, check_number
 from pbr_eval.results.parallel_trends import ParallelTrendsResults
@@ -117,24 +122,6 @@ def folded_normal_quantile(mean: float, level: float = 0.95) -> float:
         return float(stats.norm.cdf(c - r) - stats.norm.cdf(-c - r)) - level
 
     return float(optimize.brentq(f, r, r + 10.0, xtol=1e-14))
-
-
-def _checked(betahat: Any, sigma: Any, n_pre: int, n_post: int,
-             l_vec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    b = np.asarray(betahat, dtype=float).ravel()
-    S = np.asarray(sigma, dtype=float)
-    if n_pre < 1 or n_post < 1 or b.size != n_pre + n_post:
-        raise OptionError(f"`betahat` must have n_pre + n_post = {n_pre} + {n_post} entries "
-                          f"(the reference period left out); got {b.size}.")
-    if S.shape != (b.size, b.size) or not np.allclose(S, S.T, atol=1e-12 * np.abs(S).max()):
-        raise OptionError(f"`sigma` must be a symmetric {b.size} x {b.size} covariance "
-                          f"matrix; got shape {S.shape}.")
-    if not np.all(np.isfinite(b)) or not np.all(np.isfinite(S)):
-        raise OptionError("`betahat` and `sigma` must be finite numbers; got NaN or inf.")
-    lv = (np.eye(n_post)[0] if l_vec is None else np.asarray(l_vec, dtype=float).ravel())
-    if lv.size != n_post:
-        raise OptionError(f"`l` must have one weight per post period ({n_post}); got {lv.size}.")
-    return b, S, lv
 
 
 def _bias_map(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -355,10 +342,6 @@ def parallel_trends_sensitivity(betahat: Any, sigma: Any, *, n_pre: int, n_post:
     >>> r.to_frame()["M"].tolist(), bool(r.breakdown > 2)
     ([0.0, 0.5, 1.0, 1.5, 2.0], True)
     """
-    from pbr_eval.estimators.did_relative import (
-        relative_magnitudes_breakdown,
-        relative_magnitudes_ci,
-    )
     from pbr_eval.options import check_choice
     from pbr_eval.results.parallel_trends import RESTRICTION_WORDS
 
