@@ -35,11 +35,13 @@ import numpy as np
 
 from pbr_eval.estimators._nearest_mah import MAH_WALK_LIMIT, _match_mah_cell, _match_mah_tree
 from pbr_eval.estimators._pool import (
+    KEY_SORT_MIN,
     _closest_rounds,
     _covs_ok,
     _Pool,
     _stable_sort_small,
     partial_sort_first,
+    sorted_order,
     stable_argsort,
 )
 
@@ -303,7 +305,11 @@ def _greedy_one_cell(focal: np.ndarray, focal_idx: np.ndarray, score: np.ndarray
     discarded units before it, found by a search over sorted keys.
     """
     nf = focal_idx.size
-    ord_all = stable_argsort(score)
+    if score.size >= KEY_SORT_MIN and not np.isnan(score.min()):
+        ord_all, sorted_score = sorted_order(score)
+    else:
+        ord_all = stable_argsort(score)
+        sorted_score = score[ord_all]
     focal_s = focal[ord_all]  # in sorted order: is the unit at each position focal?
     pool_s = ~focal_s
     if discarded is not None:
@@ -313,10 +319,11 @@ def _greedy_one_cell(focal: np.ndarray, focal_idx: np.ndarray, score: np.ndarray
     # the pool's columns with a sentinel slot at each end, filled in place
     punit = np.empty(m + 2, np.int64)
     punit[0] = punit[-1] = -1
-    units = np.take(ord_all, upos, out=punit[1:-1])
+    np.take(ord_all, upos, out=punit[1:-1])
     pscore = np.empty(m + 2)
     pscore[0] = pscore[-1] = np.nan
-    np.take(score, units, out=pscore[1:-1])
+    np.take(sorted_score, upos, out=pscore[1:-1])  # ascending positions: a forward read
+    del sorted_score
     fpos_s = np.flatnonzero(focal_s)  # the focal units' positions, ascending
     # each focal unit's index in data order (focal_idx is ascending)
     fk = np.searchsorted(focal_idx, ord_all[fpos_s])
