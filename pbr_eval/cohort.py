@@ -1800,7 +1800,8 @@ def _design_matrix(columns: Sequence[np.ndarray], n: int, *,
     return X, _DesignStats(lo=lo, hi=hi, sums=sums, zero_one=zero_one)
 
 
-def zero_one_columns(X: np.ndarray, *, block: int = 65_536) -> np.ndarray:
+def zero_one_columns(X: np.ndarray, *, block: int = 65_536,
+                     columns: np.ndarray | None = None) -> np.ndarray:
     """Return which columns of ``X`` hold only 0 and 1 (a boolean mask), in one pass over the rows.
 
     The same answer as :func:`_is_binary` column by column, but reading ``X`` block by
@@ -1814,6 +1815,8 @@ def zero_one_columns(X: np.ndarray, *, block: int = 65_536) -> np.ndarray:
         A two-dimensional array of numbers (rows by columns); NaN counts as another value.
     block : int, default 65,536
         Rows read at a time.
+    columns : numpy.ndarray of int, optional
+        Test only these column positions (the others come out False); default all.
 
     Returns
     -------
@@ -1827,7 +1830,7 @@ def zero_one_columns(X: np.ndarray, *, block: int = 65_536) -> np.ndarray:
     [True, False, False]
     """
     n, p = X.shape
-    cand = np.arange(p)
+    cand = np.arange(p) if columns is None else np.asarray(columns, dtype=np.intp)
     for start in range(0, max(n, 1), block):
         if cand.size == 0:
             break

@@ -77,3 +77,21 @@ def test_key_sort_matches_are_the_plain_sorts(opts: dict, monkeypatch) -> None: 
     plain = match_nearest(focal, order=order, score=score, **kw)
     np.testing.assert_array_equal(fast, plain)
     assert (fast >= 0).sum() > 0.5 * focal.sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_cell_kernel_equals_general_walk(seed: int) -> None:
+    # the one-cell kernel walks the sorted order of all units with the focal and
+    # discarded ones marked taken; MatchIt's general walk must give the same matches
+    rng = np.random.default_rng(seed)
+    n = KEY_SORT_MIN + 4000
+    focal = rng.random(n) < 0.1
+    score = np.round(rng.random(n), 3)  # exact ties, runs of focal units between pool units
+    discarded = rng.random(n) < 0.02
+    order = rng.permutation(int(focal.sum()))
+    for cal in (None, 0.0005):
+        fast = match_nearest(focal, order=order, score=score, caliper=cal, discarded=discarded)
+        walk = match_nearest(focal, order=order, score=score, caliper=cal, discarded=discarded,
+                             cal_x=np.zeros((n, 1)), cal_w=np.array([np.inf]))
+        np.testing.assert_array_equal(fast, walk)
+        assert (fast[discarded[focal]] == -1).all()

@@ -299,45 +299,32 @@ def _greedy_one_cell(focal: np.ndarray, focal_idx: np.ndarray, score: np.ndarray
                      cal: float) -> np.ndarray:
     """Match the commonest case (1:1, no replacement, one cell): one sort and :func:`_greedy_1to1`.
 
-    Everything but the sort is O(n) in flat array operations and O(n_focal) in Python:
-    the pool's positions are read off the sorted order (``pos`` of every unit is never
-    built), and each focal unit's slot in the pool is its position less the focal and
-    discarded units before it, found by a search over sorted keys.
+    Everything but the sort is O(n_focal) in Python and a few flat array operations:
+    the walk runs over the sorted order of *all* units (slot = position + 1), with the
+    focal and discarded units marked taken before it starts, so no array of the pool's
+    positions, units or scores is gathered out of the sort (three n-arrays fewer).
     """
     nf = focal_idx.size
-    if score.size >= KEY_SORT_MIN and not np.isnan(score.min()):
+    n = score.size
+    if n >= KEY_SORT_MIN and not np.isnan(score.min()):
         ord_all, sorted_score = sorted_order(score)
     else:
         ord_all = stable_argsort(score)
         sorted_score = score[ord_all]
-    focal_s = focal[ord_all]  # in sorted order: is the unit at each position focal?
-    pool_s = ~focal_s
-    if discarded is not None:
-        pool_s &= ~np.asarray(discarded, bool)[ord_all]
-    upos = np.flatnonzero(pool_s)  # the pool units' positions, ascending
-    m = upos.size
-    # the pool's columns with a sentinel slot at each end, filled in place
-    punit = np.empty(m + 2, np.int64)
-    punit[0] = punit[-1] = -1
-    np.take(ord_all, upos, out=punit[1:-1])
-    pscore = np.empty(m + 2)
-    pscore[0] = pscore[-1] = np.nan
-    np.take(sorted_score, upos, out=pscore[1:-1])  # ascending positions: a forward read
-    del sorted_score
-    fpos_s = np.flatnonzero(focal_s)  # the focal units' positions, ascending
+    out_pool = focal if discarded is None else focal | np.asarray(discarded, bool)
+    gone = np.flatnonzero(out_pool[ord_all])  # positions of units that cannot be chosen
+    fpos_s = gone[focal[ord_all[gone]]]  # the focal units' positions, ascending
     # each focal unit's index in data order (focal_idx is ascending)
     fk = np.searchsorted(focal_idx, ord_all[fpos_s])
     fpos = np.empty(nf, np.int64)
     fpos[fk] = fpos_s
-    slot = np.empty(nf, np.int64)  # pool units to the left of each focal unit
-    slot[fk] = np.searchsorted(upos, fpos_s)  # sorted keys: a forward search
     ok = (np.ones(nf, bool) if discarded is None
           else ~np.asarray(discarded, bool)[focal_idx])
     seq0 = np.arange(nf) if order is None else np.asarray(order)
-    cl = slot.tolist()
-    return _greedy_1to1(None, _flat(upos, "q", -1), punit.data, pscore.data, seq0.tolist(),
-                        score[focal_idx].tolist(), [0] * nf, fpos.tolist(), cl, cl, cal,
-                        ok.tolist())
+    cl = fpos.tolist()  # the slot left of each focal unit's (slot = position + 1)
+    return _greedy_1to1(None, None, ord_all.data, sorted_score.data, seq0.tolist(),
+                        score[focal_idx].tolist(), [0] * nf, [p + 1 for p in cl], cl, cl, cal,
+                        ok.tolist(), shift=1, taken=gone + 1, n_slots=n)
 
 
 def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
@@ -354,7 +341,7 @@ def _flat(values: np.ndarray, code: str, fill: float) -> memoryview:
 
 def _greedy_1to1(
     pcell: memoryview | None,
-    ppos: memoryview,
+    ppos: memoryview | None,
     punit: memoryview,
     pscore: memoryview,
     seq: list[int],
@@ -365,6 +352,10 @@ def _greedy_1to1(
     cr_all: list[int],
     cal: float,
     ok: list[bool],
+    *,
+    shift: int = 0,
+    taken: np.ndarray | None = None,
+    n_slots: int | None = None,
 ) -> np.ndarray:
     """Return the common case (1:1, no replacement, no covariate calipers), inlined.
 
@@ -379,14 +370,23 @@ def _greedy_1to1(
     ("nearest available slot to the left / right") and the pool columns are
     memoryviews of numpy arrays, so preparing a pool of 100,000 costs a few
     array operations rather than 100,000 Python objects.
+
+    The one-cell caller walks over the sorted order of all units instead: ``ppos``
+    None (a slot's position is the slot itself, ``fpos`` in slots too), ``punit`` /
+    ``pscore`` without sentinels (slot ``s`` reads element ``s - shift``), ``n_slots``
+    slots of which ``taken`` (the focal and discarded units') start unavailable.
     """
-    m = len(punit) - 2
-    slots = np.arange(m + 2, dtype=np.int64)
+    m = len(punit) - 2 if n_slots is None else n_slots
+    slots = np.arange(m + 2, dtype=np.int64 if m >= 2**31 - 2 else np.int32)
+    right = slots.copy()
+    if taken is not None and taken.size:
+        slots[taken] -= 1
+        right[taken] += 1
     left = slots.data
-    right = slots.copy().data
+    right = right.data
     one_cell = pcell is None
     out = [-1] * len(fscore)
-    n_avail = m
+    n_avail = m - (0 if taken is None else taken.size)
     for k in seq:
         if n_avail == 0:
             break
@@ -412,24 +412,25 @@ def _greedy_1to1(
         sr = r
         dl = dr = -1.0
         if sl >= 1 and (one_cell or pcell[sl] == c):  # type: ignore[index] # pcell given
-            dl = di - pscore[sl]
+            dl = di - pscore[sl - shift]
             if dl < 0:
                 dl = -dl
             if dl > cal:
                 dl = -1.0
         if sr <= m and (one_cell or pcell[sr] == c):  # type: ignore[index] # pcell given
-            dr = pscore[sr] - di
+            dr = pscore[sr - shift] - di
             if dr < 0:
                 dr = -dr
             if dr > cal:
                 dr = -1.0
         if dl < 0 and dr < 0:
             continue
-        if dr < 0 or (dl >= 0 and (dl < dr or (dl == dr and ii - ppos[sl] <= ppos[sr] - ii))):
+        if dr < 0 or (dl >= 0 and (dl < dr or (dl == dr and (
+                ii - sl <= sr - ii if ppos is None else ii - ppos[sl] <= ppos[sr] - ii)))):
             s = sl
         else:
             s = sr
-        out[k] = punit[s]
+        out[k] = punit[s - shift]
         left[s] = s - 1
         right[s] = s + 1
         n_avail -= 1

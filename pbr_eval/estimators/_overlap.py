@@ -48,14 +48,17 @@ def _warn(note: str, stacklevel: int) -> str:
     return note
 
 
-def smd_after(X: np.ndarray, t: np.ndarray, w: np.ndarray, *, estimand: str = "ATT"
-              ) -> np.ndarray:
+def smd_after(X: np.ndarray, t: np.ndarray, w: np.ndarray, *, estimand: str = "ATT",
+              binary: np.ndarray | None = None) -> np.ndarray:
     """Standardised mean differences after adjustment, per column of ``X``, in one pass.
 
     Weighted group means (units with weight 0 left out) divided by the focal
     group's standard deviation before adjustment (``sqrt(p (1 - p))`` for a 0/1
     column), MatchIt's convention; the cheap version of
     :class:`~pbr_eval.diagnostics.balance.BalanceTable`'s ``smd_after`` for a warning.
+    ``binary``: columns already known to hold only 0 and 1 in every row of ``X`` (a
+    boolean mask, e.g. the cohort's ``binary_columns``); only the others are read to
+    find out (a 0/1 column is otherwise read to its last row).
 
     Examples
     --------
@@ -65,15 +68,19 @@ def smd_after(X: np.ndarray, t: np.ndarray, w: np.ndarray, *, estimand: str = "A
     array([0.707])
     """
     focal = t if estimand != "ATC" else ~t
-    w1, w0 = np.where(t, w, 0.0), np.where(~t, w, 0.0)
-    s1, s0 = w1.sum(), w0.sum()
+    W = np.empty((2, t.size))  # both groups' weights, for one pass over X
+    np.multiply(w, t, out=W[0])
+    np.multiply(w, ~t, out=W[1])
+    s1, s0 = W[0].sum(), W[1].sum()
     if s1 <= 0 or s0 <= 0 or X.shape[1] == 0:
         return np.zeros(X.shape[1])
-    means = np.stack([w1, w0]) @ X  # one pass over X for both groups' weighted sums
+    means = W @ X
+    del W
     diff = means[0] / s1 - means[1] / s0
     Xf = X[focal]
     # 0/1 in every row (then in the focal rows too), found in one blocked pass
-    binary = zero_one_columns(X)
+    known = np.zeros(X.shape[1], bool) if binary is None else np.asarray(binary, bool)
+    binary = known | zero_one_columns(X, columns=np.flatnonzero(~known))
     p = Xf.mean(axis=0)
     var = np.where(binary, p * (1 - p), Xf.var(axis=0, ddof=1) if Xf.shape[0] > 1 else 0.0)
     sd = np.sqrt(np.clip(var, 0, None))
@@ -101,7 +108,8 @@ def balance_warning(cohort: Cohort, w: np.ndarray, method: str, *, estimand: str
     str or None
         The note, or None when balance is acceptable.
     """
-    smd = np.abs(smd_after(cohort.X, cohort.t, w, estimand=estimand))
+    known = np.isin(cohort.design_columns, cohort.binary_columns)
+    smd = np.abs(smd_after(cohort.X, cohort.t, w, estimand=estimand, binary=known))
     note = poor_balance_note(smd, cohort.design_columns, method, hint)
     return None if note is None else _warn(note, stacklevel)
 

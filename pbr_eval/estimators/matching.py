@@ -693,9 +693,17 @@ class NearestNeighborMatching(Estimator):
         """Step 4: ``info``, with every unit left out counted (dropped rows) and explained."""
         t, discarded, w, names = cohort.t, p.discarded, m.w, self._names()
         info = base_info(cohort, self, seed=self.seed)
-        n_unmatched = int((m.fw == 0).sum() - discarded[m.idx_f].sum())
         n_disc_f = int(discarded[m.idx_f].sum())
-        n_disc_p = int(discarded[~p.focal].sum())
+        n_unmatched = int((m.fw == 0).sum() - n_disc_f)
+        # the counts by group from whole-array masks (no n-sized gathers such as w[~t])
+        n_t, n_disc = int(np.count_nonzero(t)), int(np.count_nonzero(discarded))
+        n_disc_t = int(np.count_nonzero(discarded & t))
+        n_disc_p = n_disc - n_disc_t if self.estimand == "ATT" else n_disc_t
+        used = w > 0
+        n_used, n_used_t = int(np.count_nonzero(used)), int(np.count_nonzero(used & t))
+        used |= discarded  # now: matched or discarded
+        n_left = t.size - int(np.count_nonzero(used))
+        n_left_t = n_t - int(np.count_nonzero(used & t))
         info.update(
             {
                 "estimand": self.estimand,
@@ -707,12 +715,12 @@ class NearestNeighborMatching(Estimator):
                     zip(self._covariate_calipers(), p.cal_w.tolist(), strict=True)),
                 "n_focal_matched": int(m.fw.sum()),
                 "n_focal_unmatched": n_unmatched,
-                "n_treated_matched": int((w[t] > 0).sum()),
-                "n_comparison_matched": int((w[~t] > 0).sum()),
-                "n_treated_unmatched": int(((w[t] == 0) & ~discarded[t]).sum()),
-                "n_comparison_unmatched": int(((w[~t] == 0) & ~discarded[~t]).sum()),
-                "n_discarded_treated": int(discarded[t].sum()),
-                "n_discarded_comparison": int(discarded[~t].sum()),
+                "n_treated_matched": n_used_t,
+                "n_comparison_matched": n_used - n_used_t,
+                "n_treated_unmatched": n_left_t,
+                "n_comparison_unmatched": n_left - n_left_t,
+                "n_discarded_treated": n_disc_t,
+                "n_discarded_comparison": n_disc - n_disc_t,
                 "se": se,
             }
         )
@@ -724,16 +732,15 @@ class NearestNeighborMatching(Estimator):
             dropped.append(DroppedRows(
                 n_disc_f + n_disc_p,
                 f"outside common support of the propensity score (discard={self.discard!r}): "
-                f"{int(discarded[t].sum()):,} treated, {int(discarded[~t].sum()):,} comparison",
-                stage="nearest", n_treated=int(discarded[t].sum()),
-                n_comparison=int(discarded[~t].sum()),
-                share_treated=float(discarded[t].sum() / max(t.sum(), 1))).to_dict())
+                f"{n_disc_t:,} treated, {n_disc - n_disc_t:,} comparison",
+                stage="nearest", n_treated=n_disc_t, n_comparison=n_disc - n_disc_t,
+                share_treated=float(n_disc_t / max(n_t, 1))).to_dict())
             info["notes"].append(
-                f"{int(discarded[t].sum()):,} treated and {int(discarded[~t].sum()):,} comparison "
+                f"{n_disc_t:,} treated and {n_disc - n_disc_t:,} comparison "
                 "units lay outside the region of common support and were discarded."
             )
         if n_unmatched:
-            row, note = unmatched_note(n_unmatched, int(p.focal.sum()), int(t.sum()), names)
+            row, note = unmatched_note(n_unmatched, m.idx_f.size, n_t, names)
             dropped.append(row)
             info["notes"].append(note)
         if n_disc_f:
