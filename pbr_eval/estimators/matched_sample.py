@@ -21,7 +21,6 @@ import numpy as np
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.estimators.base import matched_sample_se, weighted_difference
-from pbr_eval.inference.sandwich import wls_sandwich
 from pbr_eval.results.counterfactual import OutcomeEstimate
 
 __all__ = ["matched_estimates", "abadie_imbens_estimates", "variance_neighbours"]
@@ -32,55 +31,99 @@ class _Adjusted:
     """One outcome's regression adjustment in a matched sample (see :func:`_regression_adjusted`)."""
 
     outcome: str
-    observed: float          # weighted mean of the treated
-    non_intervention: float  # observed - effect (the intercept, for the ATT)
-    effect: float            # the coefficient on treatment
-    cov: np.ndarray          # the coefficients' sandwich covariance
-    var_intercept: float     # the intercept's variance given the covariates (group-wise residuals)
+    observed: float          # with the programme: the treated units' fit at the focal mean
+    non_intervention: float  # without: the comparison units' fit at the focal mean
+    effect: float            # observed - non_intervention
+    var_effect: float        # the effect's sandwich variance (the interacted regression's)
+    var_intercept: float     # the non-intervention estimate's variance given the covariates
     var_focal_fit: float     # variance over the focal units of the comparison model's fit
     var_comparison: float    # the comparison units' weighted residual variance (their own model)
     n_focal: float           # Kish's effective number of focal units
 
 
-def _group_residuals(Z: np.ndarray, y: np.ndarray, w: np.ndarray,
-                     groups: tuple[np.ndarray, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Scaled residuals of ``y`` on ``Z`` by WLS within each group (the interacted model).
+@dataclass(frozen=True)
+class _GroupFit:
+    """One group's own weighted regression in the matched sample (see :func:`_group_fit`)."""
+
+    design: np.ndarray     # (1, x - xbar_g): the covariates centred at the group's own means
+    coef_map: np.ndarray   # A^+: the coefficients are coef_map @ (sqrt(w) y)
+    at_focal: np.ndarray   # weights c on the group's outcomes: its fit at the focal mean is c'y
+    leverage: np.ndarray   # h_i = w_i z_i'(Z'WZ)^+ z_i
+    inflation: np.ndarray  # 1 - 2 h_i + q_i: the residual's variance over the outcome's
+    rank: int              # columns the fit could identify
+
+
+def _group_fit(X: np.ndarray, w: np.ndarray, xbar_focal: np.ndarray) -> _GroupFit:
+    """One group's WLS of the outcome on its own centred covariates, linear in its outcomes.
+
+    With ``z_i = (1, x_i - xbar_g)``, the covariates centred at the group's own weighted
+    means, the intercept column is orthogonal to the others (``sum_i w_i (x_i - xbar_g) =
+    0``), so the intercept is the group's weighted mean outcome and the slopes ``b`` come
+    from the centred block alone: minimum-norm (``Z'WZ``'s pseudo-inverse) when a covariate
+    is constant in the group or two are collinear (a direction the group's data cannot
+    estimate is then not adjusted along). The fit at the focal mean,
+    ``ybar_g + (xbar_f - xbar_g)'b``, is ``c'y`` with
+    ``c_i = w_i (1, xbar_f - xbar_g)'(Z'WZ)^+ z_i``.
 
     Each unit's outcome has its own noise (a comparison unit used several times is one
-    person, its matching weight ``w`` a count of uses), so with ``A = Z'WZ`` the residual
-    ``r_i`` has variance ``v (1 - 2 h_i + q_i)``, ``h_i = w_i z_i'A^-1 z_i``,
-    ``q_i = z_i'A^-1 (sum_j w_j^2 z_j z_j') A^-1 z_i`` (HC2's leverage correction for such
-    weights: heavily reused units pull the fit towards them). Returns ``r_i`` divided by the
-    root of that factor, and each group's coefficients.
+    person, its matching weight ``w`` a count of uses), so the residual ``r_i`` has
+    variance ``v (1 - 2 h_i + q_i)``, ``h_i = w_i z_i'(Z'WZ)^+ z_i``,
+    ``q_i = z_i'(Z'WZ)^+ (sum_j w_j^2 z_j z_j') (Z'WZ)^+ z_i`` (HC2's leverage correction
+    for such weights: heavily reused units pull the fit towards them).
     """
-    r = np.empty_like(y)
-    coefs = []
-    for g in groups:
-        sw = np.sqrt(w[g])
-        U, sv, Vt = np.linalg.svd(Z[g] * sw[:, None], full_matrices=False)
-        ok = sv > sv.max() * max(Z.shape) * np.finfo(float).eps
-        U, sv, Vt = U[:, ok], sv[ok], Vt[ok]
-        bg = Vt.T @ ((U.T @ (y[g] * sw)) / sv)
-        P = (Z[g] @ Vt.T) / sv  # z_i'A^-1 z_j = P_i . P_j
-        h = w[g] * np.einsum("ij,ij->i", P, P)
-        Pw = P * w[g][:, None]
-        q = np.einsum("ij,ij->i", P @ (Pw.T @ Pw), P)
-        r[g] = (y[g] - Z[g] @ bg) / np.sqrt(np.maximum(1 - 2 * h + q, 1e-12))
-        coefs.append(bg)
-    return r, coefs
+    W = float(w.sum())
+    mean_x = (w @ X) / W
+    sw = np.sqrt(w)
+    Z = np.column_stack([np.ones(w.size), X - mean_x])
+    U, sv, Vt = np.linalg.svd(Z * sw[:, None], full_matrices=False)
+    ok = sv > sv.max() * max(Z.shape) * np.finfo(float).eps
+    U, sv, Vt = U[:, ok], sv[ok], Vt[ok]
+    coef_map = (Vt.T / sv) @ U.T
+    at_focal = sw * (np.r_[1.0, xbar_focal - mean_x] @ coef_map)
+    P = (Z @ Vt.T) / sv  # z_i'(Z'WZ)^+ z_j = P_i . P_j
+    h = w * np.einsum("ij,ij->i", P, P)
+    Pw = P * w[:, None]
+    q = np.einsum("ij,ij->i", P @ (Pw.T @ Pw), P)
+    return _GroupFit(design=Z, coef_map=coef_map, at_focal=at_focal, leverage=h,
+                     inflation=np.maximum(1 - 2 * h + q, 1e-12), rank=int(ok.sum()))
+
+
+def _sandwich_of_linear(d: np.ndarray, e: np.ndarray, h: np.ndarray, *,
+                        cluster: np.ndarray | None, kind: str, k: int) -> float:
+    """Robust variance of ``d'y``, a coefficient of a WLS fit with residuals ``e``.
+
+    A WLS coefficient is ``d'y`` with ``d = w_i (Z'WZ)^-1 z_i`` (its row), so its sandwich
+    variance is ``sum_i d_i^2 e_i^2`` (HC0), the same with ``e_i / (1 - h_i)`` (HC3) or
+    times ``n / (n - k)`` (HC1), and ``G/(G-1) (n-1)/(n-k) sum_g (sum_{i in g} d_i e_i)^2``
+    by cluster (``sandwich::vcovCL``'s HC1): the diagonal entry of
+    :func:`pbr_eval.inference.sandwich.wls_sandwich`'s covariance, here also for a
+    rank-deficient design (``k`` its rank).
+    """
+    n = d.size
+    if cluster is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = d * e / (1 - h) if kind == "HC3" else d * e
+        v = float(u @ u)
+        return v * n / (n - k) if kind == "HC1" else v
+    _, g = np.unique(cluster, return_inverse=True)
+    n_g = int(g.max()) + 1
+    v = float(np.sum(np.bincount(g, weights=d * e) ** 2))
+    return v * n_g / max(n_g - 1, 1) * (n - 1) / (n - k) if kind == "HC1" else v
 
 
 def _regression_adjusted(
     cohort: Cohort, w: np.ndarray, *, cluster: np.ndarray | None, kind: str, focal: np.ndarray
 ) -> list[_Adjusted]:
-    """``y ~ 1 + t + (x - xbar_focal)`` by WLS in the matched sample, one row per outcome.
+    """Each group's own WLS on the covariates in the matched sample, at the focal group's means.
 
-    With covariates centred at the weighted focal-group means, the
-    coefficient on ``t`` is the adjusted effect on the focal group, and the
-    intercept (plus the coefficient, for the ATC) the adjusted mean outcome
-    of the comparison group at the focal group's covariates. Also returned:
-    the pieces of the non-intervention rate's variance (see
-    :func:`matched_estimates`).
+    The g-computation of MatchIt's "Estimating Effects After Matching" (the outcome
+    regression with the treatment interacted with every covariate, its predictions
+    averaged over the focal group): the comparison units' own regression evaluated at the
+    focal units' weighted covariate means is the non-intervention estimate, the treated
+    units' own regression there the estimate with the programme (for the ATT simply the
+    treated units' weighted mean), the effect their difference, which is the coefficient
+    on ``t`` in ``y ~ t * (x - xbar_f)``. Also returned: the effect's sandwich variance
+    and the pieces of the non-intervention rate's variance (see :func:`matched_estimates`).
     """
     keep = w > 0
     t = cohort.t[keep]
@@ -89,30 +132,45 @@ def _regression_adjusted(
     f = focal[keep]
     wf = ww[f]
     xbar = (wf @ Xc[f]) / wf.sum()
-    Z = np.column_stack([np.ones(t.size), t.astype(float), Xc - xbar])
     n_focal = float(wf.sum() ** 2 / (wf @ wf))
-    # the intercept is linear in y: beta_0 = c'y, c = e_0' (Z'WZ)^-1 Z'W
-    c = ww * (Z @ np.linalg.lstsq(Z.T @ (Z * ww[:, None]), np.eye(Z.shape[1])[0], rcond=None)[0])
-    Zg = np.delete(Z, 1, axis=1)  # intercept and centred covariates, fitted per group
+    fits = {g: _group_fit(Xc[sel], ww[sel], xbar) for g, sel in ((True, t), (False, ~t))}
+    c = np.empty(t.size)  # the non-intervention estimate is c'y: comparison units only
+    c[~t], c[t] = fits[False].at_focal, 0.0
+    d = np.empty(t.size)  # the effect is d'y
+    d[t], d[~t] = fits[True].at_focal, -fits[False].at_focal
+    lev = np.empty(t.size)
+    infl = np.empty(t.size)
+    for g, sel in ((True, t), (False, ~t)):
+        lev[sel], infl[sel] = fits[g].leverage, fits[g].inflation
+    rank = fits[True].rank + fits[False].rank
+    if cluster is not None:
+        _, codes = np.unique(cluster, return_inverse=True)
+        n_cl = int(codes.max()) + 1
     out: list[_Adjusted] = []
     for name in cohort.outcomes:
         y = cohort.y(name)[keep]
-        beta, cov = wls_sandwich(Z, y, ww, cluster=cluster, kind=kind)  # type: ignore[arg-type]
-        observed = float(np.average(y[t], weights=ww[t]))
-        effect = float(beta[1])
-        r, (_, b0) = _group_residuals(Zg, y, ww, (t, ~t))
+        e = np.empty(t.size)
+        slope0 = np.zeros(Xc.shape[1])
+        for g, sel in ((True, t), (False, ~t)):
+            fit = fits[g]
+            coef = fit.coef_map @ (np.sqrt(ww[sel]) * y[sel])
+            e[sel] = y[sel] - fit.design @ coef
+            if not g:
+                slope0 = coef[1:]
+        observed = float(fits[True].at_focal @ y[t])
+        non_int = float(fits[False].at_focal @ y[~t])
+        r = e / np.sqrt(infl)  # each residual scaled to its outcome's variance
         if cluster is None:
             v_int = float((c * c) @ (r * r))
         else:
-            _, g = np.unique(cluster, return_inverse=True)
-            n_g = int(g.max()) + 1
-            v_int = float(np.sum(np.bincount(g, weights=c * r) ** 2)) * n_g / max(n_g - 1, 1)
-        fit = Z[f, 2:] @ b0[1:]  # the comparison model's fit, centred at the focal mean
-        v_comp = float(np.average(r[~t] ** 2, weights=ww[~t]))
+            v_int = float(np.sum(np.bincount(codes, weights=c * r) ** 2)) * n_cl / max(n_cl - 1, 1)
+        comp_fit = (Xc[f] - xbar) @ slope0  # the comparison model's fit, centred at the focal mean
         out.append(_Adjusted(
-            outcome=name, observed=observed, non_intervention=observed - effect, effect=effect,
-            cov=cov, var_intercept=v_int, var_focal_fit=float(np.average(fit**2, weights=wf)),
-            var_comparison=v_comp, n_focal=n_focal))
+            outcome=name, observed=observed, non_intervention=non_int,
+            effect=observed - non_int,
+            var_effect=_sandwich_of_linear(d, e, lev, cluster=cluster, kind=kind, k=rank),
+            var_intercept=v_int, var_focal_fit=float(np.average(comp_fit**2, weights=wf)),
+            var_comparison=float(np.average(r[~t] ** 2, weights=ww[~t])), n_focal=n_focal))
     return out
 
 
@@ -129,45 +187,91 @@ def matched_estimates(
 
     Without adjustment this is :func:`pbr_eval.estimators.base.weighted_difference`
     (``y ~ 1 + t`` by WLS; cluster-robust by matched set or HC3, as MatchIt's
-    documentation recommends). With ``adjust=True`` the covariates, centred at
-    the focal group's weighted means :math:`\bar x_1`, enter the regression
-    (Ho et al. 2007): ``y ~ 1 + t + (x - xbar_1)`` with coefficients
-    :math:`(\beta_0, \tau, b)`. The effect is :math:`\hat\tau`; for the ATT the
-    non-intervention estimate is the observed treated mean minus it, which
-    is the intercept :math:`\hat\beta_0` (the treated residuals sum to zero),
-    the comparison units' regression evaluated at :math:`\bar x_1`.
+    documentation recommends). With ``adjust=True`` it is the g-computation that
+    MatchIt's guide "Estimating Effects After Matching" recommends: the outcome
+    regression with the treatment interacted with every covariate,
+    ``y ~ t * x`` by WLS with the matching weights, its predictions averaged over
+    the focal group. For the ATT that is: the matched comparison units' *own*
+    weighted regression :math:`\hat m_0(x) = \hat a + \hat b'(x - \bar x_1)`
+    evaluated at the participants' weighted covariate means :math:`\bar x_1`,
+    the non-intervention estimate :math:`\hat\mu_0 = \hat a`; the participants'
+    own regression there is their weighted mean :math:`\bar Y_1` (the observed
+    rate), and the effect is :math:`\hat\tau = \bar Y_1 - \hat\mu_0`, the
+    coefficient on ``t`` in ``y ~ t * (x - xbar_1)``. For the ATC (focal: the
+    comparison units) the mirror: the non-intervention estimate is the comparison
+    units' weighted mean, the treated units' own regression at the comparison
+    units' means is the rate with the programme, and the effect their difference.
 
-    **Standard errors of the non-intervention rate (ATT).** Let :math:`V_{00}`
-    be the sandwich variance of :math:`\hat\beta_0` (given the covariates);
-    it comes from the comparison units' outcomes (the treated enter through
-    :math:`b` only, times the imbalance left after matching). The treated
-    mean :math:`\bar Y_1` is *not* a fixed number here: it is
-    :math:`\hat\beta_0 + \hat\tau` and moves with :math:`\hat\tau`, so
-    :math:`\mathrm{se}(\hat\tau)` is not the rate's standard error (it
-    also carries the treated units' own noise and, when the effect varies
-    between people, the spread of their effects).
+    Version 0.1 fitted one regression ``y ~ 1 + t + (x - xbar_1)`` (Ho et al.
+    2007), whose covariate slope is shared by both groups. When the effect varies
+    with the covariates that slope mixes the participants' slopes (which carry the
+    variation of the effect) into the prediction of their outcomes without the
+    programme, in proportion to the imbalance left after matching: bias +0.100
+    with 1:1 matching without replacement from a pool of 1.5 comparison people per
+    participant (``benchmarks/validate_matching_heterogeneous.py``). Each group's
+    own slope removes it.
+
+    **The estimate is linear in the comparison outcomes.** With the comparison
+    units' covariates centred at their own weighted means, :math:`z_j = (1, x_j -
+    \bar x_0)` and :math:`A = \sum_{T=0} w_j z_j z_j'`,
+    :math:`\hat\mu_0 = \sum_{T=0} c_j Y_j`,
+    :math:`c_j = w_j\,(1, \bar x_1 - \bar x_0)' A^{+} z_j` (the intercept is the
+    weighted mean; :math:`A^{+}`, the pseudo-inverse, leaves a direction the
+    comparison units cannot estimate, such as a covariate constant among them,
+    unadjusted). Likewise :math:`\hat\tau = \sum_i d_i Y_i` with :math:`d_i =
+    w_i / W_1` for the participants and :math:`d_j = -c_j` for the comparison units.
+
+    **The effect's standard error** is :math:`\hat\tau`'s sandwich in the
+    interacted regression (what MatchIt's guide computes with
+    ``marginaleffects::avg_comparisons``): :math:`\sum_i d_i^2 \hat e_i^2` with
+    :math:`\hat e_i` each unit's residual from its own group's regression, divided
+    by :math:`1 - h_i` (HC3, :math:`h_i` the leverage in its group), times
+    :math:`n/(n-k)` (HC1), or by matched set
+    :math:`\frac{G}{G-1}\frac{n-1}{n-k}\sum_g (\sum_{i \in g} d_i \hat e_i)^2`.
+
+    **Standard errors of the non-intervention rate (ATT).** The treated mean
+    :math:`\bar Y_1` is *not* a fixed number here: it is :math:`\hat\mu_0 +
+    \hat\tau` and moves with :math:`\hat\tau`, so :math:`\mathrm{se}(\hat\tau)`
+    is not the rate's standard error (it carries the participants' outcomes
+    *with* the programme around their own regression, and the spread of their
+    effects that the covariates do not explain; the single-slope regression's
+    also carried the part they do explain). Given the covariates, :math:`\hat\mu_0 - \bar m_0 = \sum_{T=0} c_j
+    \varepsilon_j` with :math:`\bar m_0 = m_0(\bar x_1)` for a linear
+    :math:`m_0`, so :math:`V_{00} = \sum_{T=0} c_j^2 v_j` (each comparison person
+    once, however often matched: the weight is in :math:`c_j`). :math:`v_j` is
+    estimated by :math:`r_j^2`, the residual of the comparison units' own
+    regression divided by its variance factor :math:`1 - 2h_j + q_j` (HC2's
+    correction for weights that count reuses; see :func:`_group_fit`); by matched
+    set :math:`V_{00} = \frac{G}{G-1}\sum_g (\sum_{j \in g} c_j r_j)^2`.
 
     - The cohort's own rate, :math:`\theta_c = \frac{1}{n_1}\sum_{T=1}
       Y_i(0)` (what a commissioner pays on; the default intervals,
-      ``cohort_std_error``): :math:`\hat\beta_0 - \theta_c =
-      (\hat\beta_0 - \bar m_0) - \bar\varepsilon_1` with :math:`Y_i(0) =
+      ``cohort_std_error``): :math:`\hat\mu_0 - \theta_c =
+      (\hat\mu_0 - \bar m_0) - \bar\varepsilon_1` with :math:`Y_i(0) =
       m_0(X_i) + \varepsilon_i`, and the participants' own noise
-      :math:`\bar\varepsilon_1` is not in :math:`\hat\beta_0`, so
+      :math:`\bar\varepsilon_1` is not in :math:`\hat\mu_0`, so
       :math:`\mathrm{Var} = V_{00} + \bar v_1 / n_1`. Under
       unconfoundedness :math:`\mathrm{Var}(Y(0) \mid X)` is the same in both
       groups, and the matched comparison units have the participants'
       covariate distribution, so :math:`\bar v_1` is estimated by their
-      weighted mean squared residual.
+      weighted mean of :math:`r_j^2`.
     - The expected rate :math:`E[Y(0) \mid T=1]` (``target="expected"``,
       ``non_intervention_se``): the participants' covariates are a sample
       too, so :math:`\mathrm{Var} = V_{00} + \mathrm{Var}_{T=1}(\hat b'x)/n_1`.
 
     :math:`n_1` is Kish's effective number of focal units (the number of
-    matched participants: their weights are 1). The effect's standard
-    error is :math:`\sqrt{V_{\tau\tau}}`; the cohort's own effect (observed
-    minus :math:`\theta_c`, the observed rate known exactly) has the
-    cohort standard error. For the ATC the non-intervention estimate and its
-    standard error are the effect's, as before (no cohort standard error).
+    matched participants: their weights are 1). The cohort's own effect
+    (observed minus :math:`\theta_c`, the observed rate known exactly) has the
+    cohort standard error. For the ATC the non-intervention estimate is the
+    comparison units' weighted mean (:math:`c_j = w_j / W_0`) and its standard
+    error the expected rate's formula above with the comparison units as the focal
+    group (:math:`V_{00}` plus the variance of their own fit over them, about
+    :math:`\mathrm{Var}(Y \mid T=0)/n_0`); there is no cohort standard error.
+
+    Limitations: the slopes are linear in the covariates as given (add
+    transformed columns to the cohort for curvature); a group with fewer units
+    than covariates is fitted by the pseudo-inverse, and a unit with leverage 1
+    in its group makes the HC3 standard error undefined (NaN).
 
     Parameters
     ----------
@@ -208,10 +312,10 @@ def matched_estimates(
     n0 = int((~cohort.t[keep]).sum())
     out = []
     for a in _regression_adjusted(cohort, w, cluster=cl, kind=kind, focal=fo):
-        se_effect = float(np.sqrt(max(a.cov[1, 1], 0.0)))
-        se_ni, se_cohort, how = se_effect, float("nan"), se_method
+        se_effect = float(np.sqrt(max(a.var_effect, 0.0)))
+        se_ni = float(np.sqrt(max(a.var_intercept + a.var_focal_fit / a.n_focal, 0.0)))
+        se_cohort, how = float("nan"), se_method
         if att:
-            se_ni = float(np.sqrt(max(a.var_intercept + a.var_focal_fit / a.n_focal, 0.0)))
             se_cohort = float(np.sqrt(max(a.var_intercept + a.var_comparison / a.n_focal, 0.0)))
             how += ("; the default intervals (the cohort's own rate and effect) add the "
                     "cohort's outcome noise, the matched comparison units' residual variance "
