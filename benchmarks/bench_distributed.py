@@ -1,7 +1,7 @@
 """Beyond memory on Dask (issue 17.3): a national pool from partitioned Parquet on a LocalCluster.
 
 Run: python benchmarks/bench_distributed.py --treated 1000000 --comparison 10000000 \
-         [--workdir DIR] [--workers 2] [--memory-limit 6GB] [--equality] [--keep]
+         [--workdir DIR] [--workers 2] [--memory-limit 6GB] [--equality] [--keep] [--data-only]
 
 Writes the pool as Parquet files of ``--chunk`` rows (10 covariates, two outcomes: a rate and
 a count; seeded), starts a LocalCluster (worker processes), builds a DistributedCohort from
@@ -64,8 +64,44 @@ def make_pool(folder: Path, n_treated: int, n_comparison: int, chunk: int, seed:
         y2 = rng.poisson(np.exp(eta)).astype(np.int16)
         df = pd.DataFrame(X, columns=[f"x{j}" for j in range(P)])
         df["treated"], df["reoffended"], df["events"] = t, y1, y2
-        df.to_parquet(folder / f"part-{k:05d}.parquet", index=False)
+        tmp = folder / f".part-{k:05d}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / f"part-{k:05d}.parquet")
         files += 1
+    return files
+
+
+def manifest(n_treated: int, n_comparison: int, chunk: int, seed: int) -> str:
+    """Return the text of ``pool/_MANIFEST``: what a complete pool was written from.
+
+    (The underscore keeps Parquet readers off the file.)
+    """
+    return f"treated={n_treated} comparison={n_comparison} chunk={chunk} seed={seed} P={P}\n"
+
+
+def ensure_pool(folder: Path, n_treated: int, n_comparison: int, chunk: int,
+                seed: int) -> int:
+    """Write the pool unless a complete one from the same arguments is there; return its files.
+
+    A pool is complete once its ``_MANIFEST`` is written (after the last file, atomically), so
+    an interrupted write is started again, and a pool made with other arguments is refused
+    rather than silently timed as if it were this one.
+    """
+    mark = folder / "_MANIFEST"
+    want = manifest(n_treated, n_comparison, chunk, seed)
+    if mark.exists():
+        found = mark.read_text()
+        if found != want:
+            raise SystemExit(f"{folder} holds a pool made with {found.strip()}, not "
+                             f"{want.strip()}: pass the same --treated/--comparison/--chunk/"
+                             "--seed, or another --workdir")
+        return len(list(folder.glob("part-*.parquet")))
+    if folder.exists():
+        shutil.rmtree(folder)
+    files = make_pool(folder, n_treated, n_comparison, chunk, seed)
+    tmp = folder / "._MANIFEST.tmp"
+    tmp.write_text(want)
+    os.replace(tmp, mark)
     return files
 
 
@@ -157,6 +193,9 @@ def main() -> None:
     ap.add_argument("--methods", default="ipw,aipw")
     ap.add_argument("--equality", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--data-only", action="store_true",
+                    help="write the pool (kept) and stop; a later run with the same --workdir "
+                         "and sizes reads it instead of writing it again")
     ap.add_argument("--seed", type=int, default=17)
     a = ap.parse_args()
 
@@ -171,13 +210,12 @@ def main() -> None:
           f"{P} covariates, 2 outcomes; LocalCluster {a.workers} worker processes x 1 thread, "
           f"memory limit {a.memory_limit} each")
     t0 = time.perf_counter()
-    if not folder.exists():
-        files = make_pool(folder, a.treated, a.comparison, a.chunk, a.seed)
-    else:
-        files = len(list(folder.glob("*.parquet")))
-    size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
+    files = ensure_pool(folder, a.treated, a.comparison, a.chunk, a.seed)
+    size = sum(f.stat().st_size for f in folder.glob("part-*.parquet"))
     print(f"data: {files} Parquet files, {size / 2**30:.2f} GB on disk "
-          f"(written in {time.perf_counter() - t0:.0f} s)")
+          f"(written or found in {time.perf_counter() - t0:.0f} s)")
+    if a.data_only:
+        return
     roles = dict(treatment="treated", outcome=["reoffended", "events"],
                  covariates=[f"x{j}" for j in range(P)])
     rows: list[tuple[str, float, float, int]] = []

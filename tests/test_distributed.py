@@ -34,6 +34,18 @@ def _args(sim):
     return args
 
 
+@pytest.fixture(scope="module", autouse=True)
+def small_blocks():
+    """Kernels run block by block (passes.blockwise) on blocks of 257 rows here, so every
+    partition of these small cohorts is cut into several blocks and a short last one: the
+    equalities below then hold for the block sums the large runs add up."""
+    from pbr_eval.distributed import passes
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passes, "BLOCK_ROWS", 257)
+        yield
+
+
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
@@ -423,3 +435,62 @@ def test_cluster_robust_standard_errors_equal_the_in_memory_ones(clustered, meth
         robust = pbr_eval.estimate(dc, method=method, se="robust")
         assert robust.estimates[0].std_error != pytest.approx(dist.estimates[0].std_error,
                                                               rel=1e-3)
+
+
+# ---------------------------------------------------------------- block-wise kernels
+def test_block_sums_equal_the_whole_partitions_sums_with_clusters_and_extremes():
+    from pbr_eval.distributed import passes
+    from pbr_eval.distributed.estimators import _Plan, _second_pass
+    from pbr_eval.distributed.models import RowSelection, _glm_pass, _logit_pass
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    X = rng.normal(size=(n, 3))
+    t = rng.random(n) < 0.2
+    Y = np.column_stack([(rng.random(n) < 0.3).astype(float), rng.poisson(1.0, n)])
+    codes = rng.integers(0, 7, n)
+    part = {"X": X, "t": t, "Y": Y, "n": n, "cl": (codes, np.arange(7) * 10)}
+    beta = np.array([-1.0, 0.3, -0.2, 0.1])
+    plan = _Plan(gamma=beta, noise_params=(beta, beta), noise_families=("logistic", "poisson"),
+                 families=("logistic", "poisson"), c_part=True,
+                 consts={"n1": 200.0, "S": 150.0, "A": np.zeros(2), "C": np.full(2, 0.1),
+                         "mu1": np.full(2, 0.4), "mu0": np.full(2, 0.3), "maxps": 0.5,
+                         "kvec": np.zeros((4, 2)), "hvec": np.ones((4, 2)), "cluster": True})
+    calls = [(_logit_pass, (beta,)),
+             (_glm_pass, (RowSelection(ps_params=beta, weighted=True),
+                          [(0, "logistic", beta), (1, "poisson", beta)])),
+             (_second_pass, (plan,))]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passes, "BLOCK_ROWS", 10**9)
+        whole = [fn(part, *args) for fn, args in calls]
+    mp_blocks = [fn(part, *args) for fn, args in calls]  # 257-row blocks (module fixture)
+    for a, b in zip(whole, mp_blocks, strict=True):
+        assert a.keys() == b.keys()
+        for k in a:
+            if k == "cl":
+                np.testing.assert_array_equal(a[k][0], b[k][0])
+                np.testing.assert_allclose(b[k][1], a[k][1], rtol=1e-12, atol=1e-12)
+            else:
+                np.testing.assert_allclose(b[k], a[k], rtol=1e-12, atol=1e-12)
+
+
+def test_block_heap_restores_the_nanny_settings_and_does_nothing_without_them(monkeypatch):
+    from pbr_eval.distributed import passes
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(passes, "_libc", lambda: Libc())
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    with passes.block_heap():
+        pass
+    assert calls == []  # glibc's adaptive thresholds are left alone
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a Dask nanny sets
+    with passes.block_heap(), passes.block_heap():  # nested: set once, restored once
+        assert calls == [(-3, passes._HEAP_MMAP), (-1, passes._HEAP_TRIM)]
+    assert calls[2:] == [(-3, 128 * 1024), (-1, 65536)]

@@ -29,6 +29,7 @@ from pbr_eval.cohort import (
     _show,
     _text_problem,
 )
+from pbr_eval.distributed.passes import block_heap
 from pbr_eval.exceptions import (
     CollinearityError,
     CovariateError,
@@ -330,7 +331,8 @@ class PerPartition:
 def _serve(part: Mapping[str, Any], requests: Mapping[str, tuple[Any, tuple[Any, ...]]]
            ) -> dict[str, Any]:
     """Answer several requests from one partition (one pass: :meth:`DistributedCohort.run`)."""
-    return {k: fn(part, *args) for k, (fn, args) in requests.items()}
+    with block_heap():
+        return {k: fn(part, *args) for k, (fn, args) in requests.items()}
 
 
 def _is_numeric(dtype: Any) -> bool:

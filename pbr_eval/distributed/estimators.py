@@ -34,7 +34,7 @@ from pbr_eval.cohort import DroppedRows
 from pbr_eval.distributed.cohort import DistributedCohort, _combine
 from pbr_eval.distributed.matching import fit_nearest_distributed
 from pbr_eval.distributed.models import RowSelection, att_odds, glm_job, logit_job
-from pbr_eval.distributed.passes import Job, run_jobs
+from pbr_eval.distributed.passes import Job, blockwise, run_jobs
 from pbr_eval.estimators._att import se_description
 from pbr_eval.estimators.base import Estimator, base_info
 from pbr_eval.exceptions import EstimationError, OptionError, OverlapWarning
@@ -90,6 +90,7 @@ def _predict(X: np.ndarray, params: Any, family: str) -> tuple[np.ndarray, np.nd
     return _inverse_link(family, params[0] + X @ params[1:])
 
 
+@blockwise
 def _first_pass(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     """Return the sums that give the means and the influence functions' constants."""
     X, t, Y = part["X"], part["t"], part["Y"]
@@ -149,6 +150,7 @@ def _first_pass(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     return out
 
 
+@blockwise
 def _second_pass(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     """Return the sums of squared influences and of the cohort terms."""
     X, t, Y = part["X"], part["t"], part["Y"]
@@ -257,6 +259,7 @@ class _Weights:
         return np.where(t, 1.0, pr["odds"] * self.scale) * pr["keep"]
 
 
+@blockwise
 def _moments1(part: Mapping[str, Any], wts: _Weights) -> dict[str, Any]:
     X, t = part["X"], part["t"]
     w = wts.of(part)
@@ -269,6 +272,7 @@ def _moments1(part: Mapping[str, Any], wts: _Weights) -> dict[str, Any]:
     return out
 
 
+@blockwise
 def _moments2(part: Mapping[str, Any], wts: _Weights, means: Mapping[str, np.ndarray]
               ) -> dict[str, Any]:
     X, t = part["X"], part["t"]
@@ -415,6 +419,7 @@ def _clustered(U: np.ndarray, j: int, n1: float) -> tuple[float, float, float, f
     return (float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1]), float(cov[2, 2]), tau_part)
 
 
+@blockwise
 def _trim_counts(part: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
     pr = plan.prop(part)
     t, keep = part["t"], pr["keep"]
@@ -661,6 +666,7 @@ def _weighting_notes(cohort: DistributedCohort, estimator: Estimator, info: dict
                 "units, not the whole cohort.")
 
 
+@blockwise
 def _outside(part: Mapping[str, Any], lo: np.ndarray, hi: np.ndarray) -> dict[str, Any]:
     X1 = part["X"][part["t"]]
     return {"out": ((X1 < lo) | (X1 > hi)).sum(axis=0).astype(float)}

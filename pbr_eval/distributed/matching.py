@@ -70,7 +70,7 @@ import numpy as np
 
 from pbr_eval.distributed.cohort import DistributedCohort, PerPartition
 from pbr_eval.distributed.models import logit_job
-from pbr_eval.distributed.passes import Job, run_jobs
+from pbr_eval.distributed.passes import Job, blockwise, run_jobs
 from pbr_eval.estimators._overlap import _warn, poor_balance_note
 from pbr_eval.estimators.base import base_info, weighted_difference
 from pbr_eval.estimators.matching import unmatched_note
@@ -134,11 +134,21 @@ def _composite(ref_s: np.ndarray, ref_r: np.ndarray, qs: np.ndarray, qr: np.ndar
                n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer keys ordering (score, row) pairs: the reference set's and the queries'.
 
-    A query whose score is not among the reference scores gets a key
-    between the neighbouring score groups (never equal to a reference key).
+    ``ref_s`` must be sorted (ascending; the callers sort the pairs first),
+    so its distinct scores come without another sort. A query whose score
+    is not among the reference scores gets a key between the neighbouring
+    score groups (never equal to a reference key). Queries in ascending
+    order make the binary searches walk memory in order (several times
+    faster on millions of rows than queries in random order).
     """
-    u = np.unique(ref_s)
-    code_r = np.searchsorted(u, ref_s)
+    if ref_s.size:
+        first = np.empty(ref_s.size, bool)
+        first[0] = True
+        np.not_equal(ref_s[1:], ref_s[:-1], out=first[1:])
+        u = ref_s[first]
+        code_r = np.cumsum(first) - 1
+    else:
+        u, code_r = ref_s, np.empty(0, np.int64)
     code_q = np.searchsorted(u, qs)
     exact = (code_q < u.size) & (u[np.minimum(code_q, u.size - 1)] == qs) if u.size else \
         np.zeros(qs.size, bool)
@@ -150,11 +160,15 @@ def _composite(ref_s: np.ndarray, ref_r: np.ndarray, qs: np.ndarray, qr: np.ndar
 
 def _neighbours(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: int,
                 treated: Mapping[str, np.ndarray], n_rows: int) -> dict[str, np.ndarray]:
-    """Each treated unit's predecessor and successor among this partition's comparison units."""
+    """Each treated unit's predecessor and successor among this partition's comparison units.
+
+    ``treated`` holds the queries (``score``, ``row``), best sorted by
+    (score, row) (see :func:`_composite`).
+    """
     t = part["t"]
     s = _scores(part, params, distance)[~t]
     r = offset + np.flatnonzero(~t)
-    o = np.lexsort((r, s))
+    o = np.argsort(s, kind="stable")  # rows ascend within the partition: the (score, row) order
     s, r = s[o], r[o]
     key_c, key_t = _composite(s, r, treated["score"], treated["row"], n_rows)
     pos = np.searchsorted(key_c, key_t)
@@ -178,7 +192,7 @@ def _merge(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str
 
 def _fetch(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: int,
            rows: np.ndarray, layout: Sequence[tuple[str, Any]]) -> dict[str, Any]:
-    """Return the matched comparison units of this partition (global ``rows``, sorted)."""
+    """Return the matched comparison units of this partition (global ``rows``, sorted; others ignored)."""
     n = part["t"].size
     lo, hi = np.searchsorted(rows, [offset, offset + n])
     local = rows[lo:hi] - offset
@@ -187,6 +201,7 @@ def _fetch(part: Mapping[str, Any], params: np.ndarray, distance: str, offset: i
     return {"row": rows[lo:hi], "Y": part["Y"][local], "B": _balance_columns(X, s, layout)}
 
 
+@blockwise
 def _before(part: Mapping[str, Any], params: np.ndarray, distance: str,
             layout: Sequence[tuple[str, Any]], means: Any) -> dict[str, Any]:
     """Comparison-group sums (``means`` None) or sums of squared deviations of the balance columns."""
@@ -228,10 +243,11 @@ def nearest_with_replacement(ts: np.ndarray, tr: np.ndarray, nb: Mapping[str, np
     [7]
     """
     o = np.lexsort((tr, ts))
-    ss, sr = ts[o], tr[o]
+    ts, tr = ts[o], tr[o]  # worked in (score, row) order, where every search's queries ascend
+    nb = {k: np.asarray(v)[o] for k, v in nb.items()}
 
     def below(qs: np.ndarray, qr: np.ndarray, inclusive: bool) -> np.ndarray:
-        key_t, key_q = _composite(ss, sr, qs, qr, n_rows)
+        key_t, key_q = _composite(ts, tr, qs, qr, n_rows)
         return np.searchsorted(key_t, key_q, side="right" if inclusive else "left")
 
     q = below(ts, tr, False)  # treated units before each one
@@ -244,8 +260,10 @@ def nearest_with_replacement(ts: np.ndarray, tr: np.ndarray, nb: Mapping[str, np
     d_second = np.where(left_first, d_r, d_l)
     second_ok = np.where(left_first, has_r, has_l)
     pick_left = np.where(second_ok & (d_second < d_first), ~left_first, left_first)
-    out = np.where(pick_left, nb["lr"], nb["rr"])
-    return np.where(has_l | has_r, out, -1)
+    out = np.where(has_l | has_r, np.where(pick_left, nb["lr"], nb["rr"]), -1)
+    matched = np.empty_like(out)
+    matched[o] = out
+    return matched
 
 
 @dataclass(frozen=True)
@@ -516,11 +534,16 @@ def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> Counterfactu
     tre = {k: np.concatenate([g[k] for g in got]) for k in ("score", "row", "Y", "B")}
     y0 = sum(g["y0"] for g in got) / sum(g["n0"] for g in got)
     if est.replace:
-        tq = {"score": tre["score"], "row": tre["row"]}
+        # the queries in (score, row) order: every partition's searches then walk in order
+        o = np.lexsort((tre["row"], tre["score"]))
+        tq = {"score": tre["score"][o], "row": tre["row"][o]}
         if cohort.client is not None:
             tq = cohort.client.scatter(tq, broadcast=True)
         nb = cohort.map_merge(_neighbours, _merge, gamma, distance, per, tq, n_rows)
-        matched = nearest_with_replacement(tre["score"], tre["row"], nb, n_rows)
+        back = np.empty_like(o)
+        back[o] = np.arange(o.size)
+        matched = nearest_with_replacement(tre["score"], tre["row"],
+                                           {k: v[back] for k, v in nb.items()}, n_rows)
     else:
         matched = nearest_in_cells(cohort, est, gamma, distance, per, tre,
                                    done["first"]["cells"])
@@ -532,7 +555,9 @@ def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> Counterfactu
     rows, counts = np.unique(matched[has], return_counts=True)
     n0 = cohort.n_comparison
     m0 = s1["sum0"] / n0
-    last = cohort.run({"fetch": (_fetch, (gamma, distance, per, rows, layout), "list"),
+    cuts = np.searchsorted(rows, np.r_[offsets, n_rows])  # each partition gets its own rows
+    own = PerPartition([rows[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+    last = cohort.run({"fetch": (_fetch, (gamma, distance, per, own, layout), "list"),
                        "ss0": (_before, (gamma, distance, layout, m0))})
     fetched, ss0 = last["fetch"], last["ss0"]["ss0"]
     ctl = {k: np.concatenate([g[k] for g in fetched]) for k in ("row", "Y", "B")}

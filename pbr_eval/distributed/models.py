@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from pbr_eval.distributed.passes import Job, Publish, run_jobs
+from pbr_eval.distributed.passes import Job, Publish, blockwise, run_jobs
 from pbr_eval.exceptions import EstimationError
-from pbr_eval.models.glm import outcome_separation_error, propensity_separation_error
+from pbr_eval.models.glm import outcome_separation_error, propensity_separation_error, softplus
 from pbr_eval.models.logit import LogitFit, fit_logit
 from pbr_eval.models.outcome import OutcomeFit, fit_outcome
 
@@ -138,6 +138,7 @@ def _sums(Z_w: np.ndarray, X: np.ndarray, v: np.ndarray, resid: np.ndarray
     return g, H
 
 
+@blockwise
 def _logit_pass(part: Mapping[str, Any], params: np.ndarray) -> dict[str, Any]:
     """Log-likelihood, score, information and extreme-score counts of one partition."""
     X, t = part["X"], part["t"]
@@ -148,7 +149,7 @@ def _logit_pass(part: Mapping[str, Any], params: np.ndarray) -> dict[str, Any]:
     g, H = _sums(np.empty_like(X), X, v, y - prob)
     low, high = prob < 1e-10, prob > 1 - 1e-10
     harmless = ~t & low
-    return {"ll": float(y @ eta - np.logaddexp(0.0, eta).sum()), "g": g, "H": H,
+    return {"ll": float(y @ eta - softplus(eta).sum()), "g": g, "H": H,
             "extreme": int((low | high).sum()), "harmless": int(harmless.sum())}
 
 
@@ -330,6 +331,7 @@ def _inverse_link(family: str, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return mu, mu
 
 
+@blockwise
 def _glm_pass(part: Mapping[str, Any], sel: RowSelection,
               items: Sequence[tuple[int, str, np.ndarray]]) -> dict[str, Any]:
     """Log-likelihood, score and information of several outcome models on one partition.
@@ -349,7 +351,7 @@ def _glm_pass(part: Mapping[str, Any], sel: RowSelection,
         if family == "linear":
             ll = 0.0
         elif family == "logistic":
-            ll = float(w @ (y * eta - np.logaddexp(0.0, eta)))
+            ll = float(w @ (y * eta - softplus(eta)))
         else:
             ll = float(w @ (y * eta - np.exp(np.clip(eta, -700, 700))))
         g, H = _sums(work, X, w * v, w * (y - mu))
