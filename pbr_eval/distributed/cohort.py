@@ -29,7 +29,8 @@ from pbr_eval.cohort import (
     _show,
     _text_problem,
 )
-from pbr_eval.distributed.passes import block_heap
+from pbr_eval.distributed import passes
+from pbr_eval.distributed.passes import add_sums, block_heap
 from pbr_eval.exceptions import (
     CollinearityError,
     CovariateError,
@@ -42,6 +43,7 @@ from pbr_eval.exceptions import (
     SmallCohortError,
     TreatmentError,
 )
+from pbr_eval.inference.design import row_blocks
 from pbr_eval.options import (
     DEFAULT_MAX_LEVELS,
     DEFAULT_MIN_TREATED,
@@ -256,7 +258,24 @@ def _design(raw: Mapping[str, Any], spec: Mapping[str, Any], levels: Mapping[str
 
 
 def _sums(X: np.ndarray, t: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
-    """Return the cohort's Gram matrices (all rows; comparison rows with ``Z'Y``), group ranges, binary columns."""
+    """Return the cohort's Gram matrices (all rows; comparison rows with ``Z'Y``), group ranges, binary columns.
+
+    Added up over blocks of :data:`~pbr_eval.distributed.passes.BLOCK_ROWS`
+    rows (see :func:`~pbr_eval.distributed.passes.blockwise`).
+    """
+    n = X.shape[0]
+    if n <= passes.BLOCK_ROWS:
+        return _block_sums(X, t, Y)
+    out: dict[str, Any] | None = None
+    with block_heap():
+        for rows in row_blocks(n, passes.BLOCK_ROWS):
+            got = _block_sums(X[rows], t[rows], Y[rows])
+            out = got if out is None else add_sums(out, got)
+    assert out is not None
+    return out
+
+
+def _block_sums(X: np.ndarray, t: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
     n, p = X.shape
     Z = np.empty((n, p + 1))
     Z[:, 0] = 1.0
