@@ -555,7 +555,8 @@ def fit_nearest_distributed(est: Any, cohort: DistributedCohort) -> Counterfactu
     rows, counts = np.unique(matched[has], return_counts=True)
     n0 = cohort.n_comparison
     m0 = s1["sum0"] / n0
-    cuts = np.searchsorted(rows, np.r_[offsets, n_rows]).tolist()  # each partition: its own rows
+    bounds = np.concatenate([offsets, [n_rows]])
+    cuts = np.searchsorted(rows, bounds)  # each partition gets its own matched rows
     own = PerPartition([rows[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
     last = cohort.run({"fetch": (_fetch, (gamma, distance, per, own, layout), "list"),
                        "ss0": (_before, (gamma, distance, layout, m0))})
