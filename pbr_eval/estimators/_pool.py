@@ -186,21 +186,45 @@ def sorted_order(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # ascending (a few runs per million rows), sort its rows by (value, row)
     down = np.flatnonzero(values[1:] < values[:-1])
     if down.size:
-        lead = _ordered_bits(values) >> np.uint64(b)  # ascending, as the sorted keys were
-        runs = np.unique(lead[down])
-        lo = np.searchsorted(lead, runs, side="left")
-        hi = np.searchsorted(lead, runs, side="right")
-        del lead
+        lo, hi = _runs_around(values, down, b)
         if int((hi - lo).sum()) > n // 8:  # values packed closer than the dropped bits
             order = _stable_argsort_ties(a)
             return order, a[order]
         size = hi - lo
-        run = np.repeat(np.arange(runs.size), size)
+        run = np.repeat(np.arange(lo.size), size)
         rows = np.arange(run.size) + np.repeat(lo - (np.cumsum(size) - size), size)
         o = np.lexsort((order[rows], values[rows], run))
         order[rows] = order[rows][o]
         values[rows] = values[rows][o]
     return order, values
+
+
+def _runs_around(values: np.ndarray, down: np.ndarray, b: int,
+                 reach: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct runs (start, end) of sorted ``values`` sharing their leading ``64 - b`` bits that hold the positions ``down``.
+
+    The leading bits are those of the sort keys, so they ascend; each run is found
+    within ``reach`` positions either side of its ``down`` position, reading only
+    those values; a run longer than that (or none found cheaply) is found from the
+    leading bits of every value instead.
+    """
+    n = values.size
+    shift = np.uint64(b)
+    span = np.clip(down[:, None] + np.arange(-reach, reach + 2), 0, n - 1)
+    lead = _ordered_bits(values[span]) >> shift
+    same = lead == lead[:, reach:reach + 1]
+    open_left = same[:, 0] & (span[:, 0] > 0)
+    open_right = same[:, -1] & (span[:, -1] < n - 1)
+    if (open_left | open_right).any():  # a long run: search the leading bits of all values
+        every = _ordered_bits(values) >> shift
+        runs = np.unique(every[down])
+        return (np.searchsorted(every, runs, side="left"),
+                np.searchsorted(every, runs, side="right"))
+    rows = np.arange(down.size)
+    lo = span[rows, np.argmax(same, axis=1)]
+    hi = span[rows, same.shape[1] - 1 - np.argmax(same[:, ::-1], axis=1)] + 1
+    lo, first = np.unique(lo, return_index=True)
+    return lo, hi[first]
 
 
 def _ordered_bits(a: np.ndarray) -> np.ndarray:
