@@ -197,3 +197,20 @@ def test_cohort_interval_covers_when_effects_vary() -> None:
     # that the covariates explain (1 + 3 x1 here: all of it), so it is no longer far too
     # wide (measured 1.026 x sd; the single-slope regression's was about 1.7 x)
     assert abs(np.mean(se_effect) / sd - 1) < 0.15, (np.mean(se_effect), sd)
+
+
+def test_leverage_one_leaves_hc3_effect_se_undefined_and_says_so() -> None:
+    """One participant alone in a category: its group's fit goes through it (leverage 1)."""
+    data, _ = _heterogeneous(11)
+    data["kind"] = "a"
+    data.loc[data.index[data["t"] == 1][0], "kind"] = "b"  # the only participant of kind b
+    data.loc[data.index[data["t"] == 0][:40], "kind"] = "b"
+    cohort = Cohort(data, treatment="t", outcome="y", covariates=["x1", "x2", "kind"])
+    w = np.ones(len(data))
+    (hc3,) = matched_estimates(cohort, w, subclass=None, se="HC3", adjust=True)
+    assert math.isnan(hc3.std_error) and "HC3 standard error is undefined" in hc3.se_method
+    assert np.isfinite(hc3.cohort_std_error) and np.isfinite(hc3.non_intervention_se)
+    (hc1,) = matched_estimates(cohort, w, subclass=None, se="HC1", adjust=True)
+    assert np.isfinite(hc1.std_error) and hc1.std_error > 0
+    assert "undefined" not in hc1.se_method
+    assert math.isclose(hc1.non_intervention, hc3.non_intervention, rel_tol=1e-12)

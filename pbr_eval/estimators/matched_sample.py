@@ -97,12 +97,15 @@ def _sandwich_of_linear(d: np.ndarray, e: np.ndarray, h: np.ndarray, *,
     times ``n / (n - k)`` (HC1), and ``G/(G-1) (n-1)/(n-k) sum_g (sum_{i in g} d_i e_i)^2``
     by cluster (``sandwich::vcovCL``'s HC1): the diagonal entry of
     :func:`pbr_eval.inference.sandwich.wls_sandwich`'s covariance, here also for a
-    rank-deficient design (``k`` its rank).
+    rank-deficient design (``k`` its rank). HC3 is NaN when a unit has leverage 1 (it
+    alone determines a coefficient of its group's regression, e.g. the only participant
+    with some category: its residual is 0 and its term 0/0), as in ``sandwich::vcovHC``.
     """
     n = d.size
     if cluster is None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = d * e / (1 - h) if kind == "HC3" else d * e
+        if kind == "HC3" and np.any(1 - h < 1e-9):
+            return float("nan")  # a unit fits its group's regression alone: HC3 is 0/0
+        u = d * e / (1 - h) if kind == "HC3" else d * e
         v = float(u @ u)
         return v * n / (n - k) if kind == "HC1" else v
     _, g = np.unique(cluster, return_inverse=True)
@@ -271,7 +274,9 @@ def matched_estimates(
     Limitations: the slopes are linear in the covariates as given (add
     transformed columns to the cohort for curvature); a group with fewer units
     than covariates is fitted by the pseudo-inverse, and a unit with leverage 1
-    in its group makes the HC3 standard error undefined (NaN).
+    in its group makes the effect's HC3 standard error undefined (NaN, said in
+    ``se_method``; the cohort and expected-rate standard errors remain, but that
+    unit's own noise is not estimable and adds nothing to them).
 
     Parameters
     ----------
@@ -312,7 +317,8 @@ def matched_estimates(
     n0 = int((~cohort.t[keep]).sum())
     out = []
     for a in _regression_adjusted(cohort, w, cluster=cl, kind=kind, focal=fo):
-        se_effect = float(np.sqrt(max(a.var_effect, 0.0)))
+        se_effect = float(np.sqrt(max(a.var_effect, 0.0))) if np.isfinite(a.var_effect) \
+            else float("nan")
         se_ni = float(np.sqrt(max(a.var_intercept + a.var_focal_fit / a.n_focal, 0.0)))
         se_cohort, how = float("nan"), se_method
         if att:
@@ -320,6 +326,10 @@ def matched_estimates(
             how += ("; the default intervals (the cohort's own rate and effect) add the "
                     "cohort's outcome noise, the matched comparison units' residual variance "
                     "over the participants (cohort_std_error)")
+        if not np.isfinite(se_effect):
+            how += ("; the effect's HC3 standard error is undefined: a unit alone determines "
+                    "a coefficient of its group's regression (leverage 1, e.g. the only one "
+                    "with some category); use se='HC1' or fewer covariates for it")
         out.append(
             OutcomeEstimate(
                 outcome=a.outcome,
