@@ -363,9 +363,15 @@ def att_weighting_setup(estimator: Any, cohort: Cohort) -> AttWeighting:
     prop = att_propensity(cohort, estimator.propensity, clip=estimator.clip,
                           trim=estimator.trim)
     keep = prop.keep
-    n1 = int((t & keep).sum())
-    w = np.where(t, 1.0, prop.odds) * keep
-    w[~t] *= n1 / w[~t].sum()
+    trimmed = bool(prop.n_trimmed_treated or prop.n_trimmed_comparison)
+    tk = t & keep if trimmed else t
+    n1 = int(np.count_nonzero(tk))
+    # treated 1, comparison odds scaled to sum to n1 (0 when trimmed): no gather of ~t
+    w = np.where(t, 0.0, prop.odds)
+    if trimmed:
+        w *= keep
+    w *= n1 / w.sum()
+    np.copyto(w, 1.0, where=tk)
     info = base_info(cohort, estimator)
     note = overlap_warning(cohort, prop, w, estimator.method)
     if note:

@@ -22,7 +22,7 @@ from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import design_matvec, design_rmatvec
 from pbr_eval.inference.influence import influence_covariance
 from pbr_eval.inference.wild import wild_cluster_interval
-from pbr_eval.models.glm import canonical_slope
+from pbr_eval.models.glm import canonical_mean, canonical_slope, logistic_mean
 from pbr_eval.models.outcome import (
     FAMILY_FOR_TYPE,
     OutcomeFit,
@@ -309,10 +309,22 @@ def working_outcome_model(
         fit = fit_outcome(X, y, family, names=names, subset=comparison)
     except EstimationError:
         return None
-    m, _ = fit.predict(X)
+    params = fit.params
+    if params is None:  # pragma: no cover - a GLM always has coefficients
+        return None
+    # the means (as fit.predict, without its derivative) in place on one n-vector
+    eta = X @ params[1:]
+    eta += params[0]
+    if family == "logistic":
+        m = logistic_mean(eta)
+        # m(1 - m) is both the variance and dm/deta (conditional_variance and mean_derivative
+        # give these values: m is in [0, 1]); no gather of the comparison rows is needed
+        v = m * (1.0 - m)
+        return CohortNoise(treated, comparison, y, m, v, y_weights, v)
+    m = eta if family == "linear" else canonical_mean(family, eta)[0]
     v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
     return CohortNoise(treated, comparison, y, m, v, y_weights,
-                       mean_derivative(fit, m, outcome_type))
+                       None if family == "linear" else mean_derivative(fit, m, outcome_type))
 
 
 def regression_noise(

@@ -114,21 +114,23 @@ def ipw_att(
     >>> mu0, mu1
     (0.75, 0.5)
     """
-    # as few full-length temporaries as the sums allow (the same values as c * odds etc.)
-    co = np.where(~t if keep is None else ~t & keep, odds, 0.0)  # comparison units' odds
-    tk = (t if keep is None else t & keep).astype(float)
-    n1 = tk.sum()
+    # as few full-length passes and temporaries as the sums allow (the same values as
+    # c * odds etc.: only the order of the sums' rounding differs)
+    tk = t if keep is None else t & keep  # the treated units used
+    co = np.where(t if keep is None else t | ~keep, 0.0, odds)  # comparison units' odds
+    n1 = np.count_nonzero(tk)
     S = float(co.sum())
     mu0 = float(co @ y / S)
-    mu1 = float(tk @ y / n1)
-    phi0 = co * (y - mu0)
+    mu1 = float(np.sum(y, where=tk) / n1)
+    phi0 = np.subtract(y, mu0)
+    phi0 *= co
     if phi_gamma is not None:
         G = design_rmatvec(phi_gamma.X, phi0 if free is None else phi0 * free)
         phi0 += phi_gamma.dot(G)
     phi0 /= S
-    tk *= y - mu1
-    tk /= n1
-    return mu0, mu1, phi0, tk
+    phi1 = np.subtract(y, mu1, out=np.zeros(y.shape), where=tk)
+    phi1 /= n1
+    return mu0, mu1, phi0, phi1
 
 
 
@@ -258,15 +260,19 @@ class InverseProbabilityWeighting(Estimator):
         wild = uses_wild(self.se, s.cluster, self.few_clusters)
         few: dict[str, dict[str, Any]] = {}
         streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        trimmed = bool(prop.n_trimmed_treated or prop.n_trimmed_comparison)
+        # what every outcome shares, once: the rows used and each comparison outcome's weight
+        c = ~t & keep
+        tk = t & keep
+        co = np.where(c, prop.odds, 0.0)
+        co /= co.sum()
         for name, stream in zip(cohort.outcomes, streams, strict=True):
             y = cohort.y(name)
-            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep,
-                                           phi_gamma=prop.phi, free=prop.free)
+            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep if trimmed else None,
+                                           phi_gamma=prop.phi,
+                                           free=prop.free if prop.n_clipped else None)
             otype = cohort.outcome_types[name]
-            c = ~t & keep
-            noise = working_outcome_model(cohort.X, y, t & keep, c, otype,
-                                          c * prop.odds / (c * prop.odds).sum(),
-                                          cohort.design_columns)
+            noise = working_outcome_model(cohort.X, y, tk, c, otype, co, cohort.design_columns)
             est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster,
                 n_treated=s.n_treated, n_comparison=s.n_comparison, naive=float(y[~t].mean()),
@@ -274,7 +280,7 @@ class InverseProbabilityWeighting(Estimator):
             if wild:
                 assert s.cluster is not None
                 est, few[name] = few_cluster_estimate(
-                    est, y, t & keep, c * prop.odds, phi1 - phi0, s.cluster,
+                    est, y, tk, c * prop.odds, phi1 - phi0, s.cluster,
                     few_clusters=self.few_clusters, seed=stream)
             estimates.append(est)
         note_few_clusters(info, few, self.few_clusters)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["CHUNK_ROWS", "RAW_CENTRE_RATIO", "design_matvec", "design_rmatvec", "design_gram", "design_sums",
-           "row_blocks"]
+           "row_blocks", "BlockSums"]
 
 #: Rows per block of the chunked sums (a block of 10 float64 columns is about 1.3 MB).
 CHUNK_ROWS = 16_384
@@ -197,46 +197,102 @@ def design_sums(
     ([[2.0, 3.0], [3.0, 5.0]], [0.0, -1.0])
     """
     n, p = X.shape
-    H = np.zeros((p + 1, p + 1))
-    g = np.zeros(p + 1)
-    if n == 0:
-        return H, g
-    # centre inside the blocks only when some column is far from zero (accuracy)
-    shift = None
-    if center is not None and scale is not None and bool(
-            (np.abs(center) > RAW_CENTRE_RATIO * np.asarray(scale)).any()):
-        shift = center
-    nonneg = bool((v >= 0).all())
-    m0 = min(chunk, n)
-    buf = np.empty((m0, p))
-    vr = np.zeros((m0, 2))  # columns v and r of the block: one product gives both sums
+    acc = BlockSums(p, center=center, scale=scale, nonneg=bool((v >= 0).all()) if n else True,
+                    chunk=max(min(chunk, n), 1))
     for rows in row_blocks(n, chunk):
-        m = rows.stop - rows.start
-        src = X[rows] if shift is None else np.subtract(X[rows], shift, out=buf[:m])
-        vr[:m, 0] = v[rows]
+        acc.add(X[rows], v[rows], None if r is None else r[rows])
+    return acc.result()
+
+
+class BlockSums:
+    """Running ``Z' diag(v) Z`` and ``Z' r`` over row blocks of ``X``, added one block at a time.
+
+    What :func:`design_sums` adds up, for callers that compute ``v`` and ``r`` block by
+    block from the block itself (a fused Newton pass: linear predictor, means, weights and
+    the sums from one read of each block, :func:`pbr_eval.models.glm.glm_pass`). The
+    arithmetic is :func:`design_sums`' (see its Notes), so the same blocks give the same
+    bits.
+
+    Parameters
+    ----------
+    p : int
+        Columns of ``X``.
+    center, scale : numpy.ndarray, optional
+        When given, the sums are over ``Z = [1, (X - center) / scale]``.
+    nonneg : bool
+        Whether every ``v`` is non-negative (then each block is scaled by ``sqrt(v)`` for
+        a symmetric rank-k update).
+    chunk : int
+        The largest block that will be added (the size of the work buffer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [2.0], [4.0]])
+    >>> acc = BlockSums(1)
+    >>> acc.add(X[:2], np.ones(2), np.array([1.0, -1.0]))
+    >>> acc.add(X[2:], np.ones(1), np.array([0.5]))
+    >>> H, g = acc.result()
+    >>> bool(np.array_equal(H, design_gram(X, np.ones(3)))), g.tolist()
+    (True, [0.5, 1.0])
+    """
+
+    def __init__(self, p: int, *, center: np.ndarray | None = None,
+                 scale: np.ndarray | None = None, nonneg: bool = True,
+                 chunk: int = CHUNK_ROWS) -> None:
+        self.p = p
+        self.center, self.scale = center, scale
+        # centre inside the blocks only when some column is far from zero (accuracy)
+        self.shift = None
+        if center is not None and scale is not None and bool(
+                (np.abs(center) > RAW_CENTRE_RATIO * np.asarray(scale)).any()):
+            self.shift = center
+        self.nonneg = nonneg
+        self.H = np.zeros((p + 1, p + 1))
+        self.g = np.zeros(p + 1)
+        self.buf = np.empty((chunk, p))
+        self.vr = np.zeros((chunk, 2))  # columns v and r of the block: one product, both sums
+
+    def add(self, Xb: np.ndarray, v: np.ndarray, r: np.ndarray | None) -> None:
+        """Add one block: rows ``Xb`` of ``X``, their weights ``v`` and vector ``r`` (or None)."""
+        m = Xb.shape[0]
+        if m > self.buf.shape[0]:
+            self.buf = np.empty((m, self.p))
+            self.vr = np.zeros((m, 2))
+        H, g, buf, vr = self.H, self.g, self.buf, self.vr
+        src = Xb if self.shift is None else np.subtract(Xb, self.shift, out=buf[:m])
+        vr[:m, 0] = v
         if r is not None:
-            vr[:m, 1] = r[rows]
+            vr[:m, 1] = r
+        else:
+            vr[:m, 1] = 0.0
         M = vr[:m].T @ src
         H[0, 0] += vr[:m, 0].sum()
         H[0, 1:] += M[0]
         if r is not None:
             g[0] += vr[:m, 1].sum()
             g[1:] += M[1]
-        if nonneg:
+        if self.nonneg:
             block = np.multiply(src, np.sqrt(vr[:m, 0])[:, None], out=buf[:m])
             H[1:, 1:] += block.T @ block
         else:
             H[1:, 1:] += (src * vr[:m, 0, None]).T @ src
-    if center is not None and scale is not None:
-        if shift is None:  # raw sums -> centred ones
-            s1 = H[0, 1:].copy()
-            H[1:, 1:] += (H[0, 0] * np.outer(center, center) - np.outer(s1, center)
-                          - np.outer(center, s1))
-            H[0, 1:] = s1 - H[0, 0] * center
-            g[1:] -= g[0] * center
-        H[0, 1:] /= scale
-        H[1:, 1:] /= np.outer(scale, scale)
-        g[1:] /= scale
-    H[1:, 0] = H[0, 1:]
-    H[1:, 1:] = (H[1:, 1:] + H[1:, 1:].T) / 2
-    return H, g
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the Gram matrix and the cross-product (as :func:`design_sums`)."""
+        H, g = self.H.copy(), self.g.copy()
+        center, scale = self.center, self.scale
+        if center is not None and scale is not None:
+            if self.shift is None:  # raw sums -> centred ones
+                s1 = H[0, 1:].copy()
+                H[1:, 1:] += (H[0, 0] * np.outer(center, center) - np.outer(s1, center)
+                              - np.outer(center, s1))
+                H[0, 1:] = s1 - H[0, 0] * center
+                g[1:] -= g[0] * center
+            H[0, 1:] /= scale
+            H[1:, 1:] /= np.outer(scale, scale)
+            g[1:] /= scale
+        H[1:, 0] = H[0, 1:]
+        H[1:, 1:] = (H[1:, 1:] + H[1:, 1:].T) / 2
+        return H, g
+

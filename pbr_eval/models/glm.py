@@ -26,12 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
-from pbr_eval.inference.design import design_sums
+from pbr_eval.inference.design import CHUNK_ROWS, BlockSums, design_sums, row_blocks
 
-__all__ = ["GLMSums", "canonical_mean", "canonical_slope", "glm_loglik", "glm_sums", "softplus"]
+__all__ = ["GLMPass", "GLMSums", "canonical_mean", "canonical_slope", "glm_loglik", "glm_pass",
+           "glm_sums", "logistic_mean", "softplus"]
 
 
 def canonical_slope(family: str, mu: np.ndarray) -> np.ndarray:
@@ -115,10 +115,44 @@ def canonical_mean(family: str, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if family == "linear":
         return eta, np.ones_like(eta)
     if family == "logistic":
-        mu = expit(eta)
+        mu = logistic_mean(eta)
         return mu, mu * (1.0 - mu)
     mu = np.exp(np.clip(eta, -700, 700))
     return mu, mu
+
+
+def logistic_mean(eta: np.ndarray) -> np.ndarray:
+    """Return ``1 / (1 + exp(-eta))`` (scipy's ``expit`` formula) with numpy's vectorised ``exp``.
+
+    The same values as :func:`scipy.special.expit` to an ulp, in a tenth of its time on
+    large arrays; 0 and 1 (no warning) where ``exp`` overflows or underflows.
+
+    Parameters
+    ----------
+    eta : numpy.ndarray
+        Log-odds (not modified).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of probabilities, one per log-odds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.special import expit
+    >>> x = np.array([-800.0, -3.0, 0.0, 2.5, 800.0])
+    >>> bool(np.allclose(logistic_mean(x), expit(x), rtol=1e-15, atol=0))
+    True
+    >>> logistic_mean(x)[[0, 2, 4]].tolist()
+    [0.0, 0.5, 1.0]
+    """
+    mu = np.negative(eta)
+    with np.errstate(over="ignore"):
+        np.exp(mu, out=mu)
+    mu += 1.0
+    np.reciprocal(mu, out=mu)
+    return mu
 
 
 def glm_loglik(family: str, y: np.ndarray, eta: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -228,6 +262,143 @@ def glm_sums(
     info, score = design_sums(X, v, resid, center=center, scale=scale)
     ll = glm_loglik(family, y, eta, weights) if loglik and family != "linear" else float("nan")
     return GLMSums(score, info, ll)
+
+
+@dataclass(frozen=True)
+class GLMPass:
+    """What one fused pass of :func:`glm_pass` returns.
+
+    Attributes
+    ----------
+    sums : GLMSums
+        Score, information (zeros when not asked for) and log-likelihood (NaN when not
+        asked for).
+    n_extreme : int
+        Rows counted (``mask``) whose fitted probability is within 1e-10 of 0 or 1,
+        other than the ``ignorable`` rows at their own response (logistic only; else 0).
+    n_vanishing : int
+        ``ignorable`` rows whose fitted probability is within 1e-10 of their own response.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> GLMPass(GLMSums(np.zeros(1), np.eye(1), -1.0), 0, 0).sums.loglik
+    -1.0
+    """
+
+    sums: GLMSums
+    n_extreme: int
+    n_vanishing: int
+
+
+def glm_pass(
+    X: np.ndarray,
+    y: np.ndarray,
+    coef: np.ndarray,
+    intercept: float,
+    family: str,
+    *,
+    weights: np.ndarray | None = None,
+    center: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    loglik: bool = True,
+    information: bool = True,
+    mask: np.ndarray | None = None,
+    ignorable: np.ndarray | None = None,
+    nonneg: bool = True,
+    chunk: int = CHUNK_ROWS,
+) -> GLMPass:
+    """Evaluate a canonical-link GLM at ``eta = intercept + X coef`` in one read of ``X``.
+
+    Per block of rows: the linear predictor, the means and their slopes, the weighted
+    residuals, the log-likelihood and the block's information and score contributions
+    (:class:`~pbr_eval.inference.design.BlockSums`), so a Newton iteration reads the
+    design once and makes no ``n``-length temporary (what :func:`glm_sums` needs
+    ``eta`` computed beforehand for, with several passes over ``n``-vectors). The
+    elementwise arithmetic is :func:`canonical_mean`'s and the sums are
+    :func:`~pbr_eval.inference.design.design_sums`', so the score and information
+    are those of :func:`glm_sums` at the same ``eta``; the log-likelihood is summed
+    block by block (the same value to rounding).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+        Covariates without an intercept.
+    y : numpy.ndarray, shape (n,)
+    coef : numpy.ndarray, shape (p,)
+        Coefficients of the raw columns of ``X``.
+    intercept : float
+    family : {"logistic", "poisson", "linear"}
+    weights : numpy.ndarray, optional
+        Non-negative case weights (0 leaves a row out).
+    center, scale : numpy.ndarray, optional
+        The information and score over standardised columns ``[1, (X - center) / scale]``.
+    loglik : bool
+        Also the log-likelihood (logistic and Poisson; NaN otherwise).
+    information : bool
+        Also the score and information (zeros when ``False``).
+    mask : numpy.ndarray of bool, optional
+        The rows whose extreme probabilities are counted (default every row).
+    ignorable : numpy.ndarray of bool, optional
+        Rows whose probability may vanish at their own response (see
+        :func:`pbr_eval.models.logit.fit_logit`).
+    nonneg : bool
+        Whether ``weights`` are all non-negative (as :func:`design_sums` decides).
+    chunk : int
+        Rows per block.
+
+    Returns
+    -------
+    GLMPass
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> y = np.array([0.0, 1.0, 0.0, 1.0])
+    >>> out = glm_pass(X, y, np.zeros(1), 0.0, "logistic", chunk=3)
+    >>> ref = glm_sums(X, y, np.zeros(4), "logistic")
+    >>> bool(np.array_equal(out.sums.information, ref.information)), out.sums.score.tolist()
+    (True, [0.0, 1.0])
+    >>> round(out.sums.loglik, 4), out.n_extreme
+    (-2.7726, 0)
+    """
+    n, p = X.shape
+    acc = BlockSums(p, center=center, scale=scale, nonneg=nonneg, chunk=max(min(chunk, n), 1))
+    ll = 0.0
+    n_extreme = n_vanishing = 0
+    eps = 1e-10
+    for rows in row_blocks(n, chunk):
+        eta = X[rows] @ coef
+        eta += intercept
+        mu, dmu = canonical_mean(family, eta)
+        wb = None if weights is None else weights[rows]
+        if information:
+            resid = y[rows] - mu
+            if wb is not None:
+                resid *= wb
+                dmu = dmu * wb
+            acc.add(X[rows], dmu, resid)
+        if loglik and family != "linear":
+            if family == "logistic":
+                terms = y[rows] * eta - softplus(eta)
+            else:
+                terms = y[rows] * eta - np.exp(np.clip(eta, -700, 700))
+            ll += float(terms.sum() if wb is None else wb @ terms)
+        if family == "logistic" and (mu.min() < eps or mu.max() > 1 - eps):
+            low, high = mu < eps, mu > 1 - eps
+            extreme = low | high
+            if mask is not None:
+                extreme &= mask[rows]
+            if ignorable is not None:
+                yb = y[rows]
+                harmless = ignorable[rows] & ((low & (yb == 0)) | (high & (yb == 1)))
+                n_vanishing += int(harmless.sum())
+                extreme &= ~harmless
+            n_extreme += int(extreme.sum())
+    info, score = acc.result()
+    return GLMPass(GLMSums(score, info, ll if loglik and family != "linear" else float("nan")),
+                   n_extreme, n_vanishing)
 
 
 def _failure(beta: np.ndarray, names: Sequence[str], n_extreme: int,

@@ -16,8 +16,8 @@ import numpy as np
 from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
-from pbr_eval.inference.design import CHUNK_ROWS, design_gram, design_sums, row_blocks
-from pbr_eval.models.glm import propensity_separation_error, softplus
+from pbr_eval.inference.design import CHUNK_ROWS, row_blocks
+from pbr_eval.models.glm import GLMPass, glm_pass, propensity_separation_error
 from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -75,11 +75,10 @@ class LogitFit:
         return expit(self.linear_predictor(X))
 
 
-def _loglik(eta: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
-    # sum of y*eta - log(1 + exp(eta)), the Bernoulli log-likelihood on the logit scale
-    if w is None:
-        return float(y @ eta - softplus(eta).sum())
-    return float((w * y) @ eta - w @ softplus(eta))
+def _any_extreme(X: np.ndarray, raw: np.ndarray) -> bool:
+    """Whether any fitted probability at ``raw`` (intercept first) is within 1e-10 of 0 or 1."""
+    prob = expit(X @ raw[1:] + raw[0])
+    return bool(((prob < 1e-10) | (prob > 1 - 1e-10)).any())
 
 
 def fit_logit(
@@ -220,27 +219,28 @@ def fit_logit(
         except EstimationError:
             pass
 
-    def eta_of(b_std: np.ndarray) -> np.ndarray:
-        raw = A @ b_std
-        return X @ raw[1:] + raw[0]
+    nonneg = w is None or bool((w >= 0).all())
+    need_cov = covariance and not _standardised_start
 
-    eta = eta_of(beta)
-    ll = _loglik(eta, y, w)
+    def evaluate(b_std: np.ndarray, *, loglik: bool, information: bool = True) -> GLMPass:
+        # one read of X: the linear predictor, probabilities, log-likelihood, the Newton
+        # sums over the standardised design and the count of extreme probabilities
+        raw = A @ b_std
+        return glm_pass(X, y, raw[1:], raw[0], "logistic", weights=w, center=mu, scale=sd,
+                        loglik=loglik, information=information, ignorable=ignorable,
+                        nonneg=nonneg)
+
+    state = evaluate(beta, loglik=True)
+    ll = state.sums.loglik
+    final: GLMPass | None = None  # the pass at the estimate, when the loop ends converged
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
-        prob = expit(eta)
-        v = prob * (1 - prob)
-        resid = y - prob
-        if w is not None:
-            v = v * w
-            resid = resid * w
-        # one pass of Newton sums over [1, X], block by block (no n x p work array)
-        info, score = design_sums(X, v, resid, center=mu, scale=sd)
+        info, score = state.sums.information, state.sums.score
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as err:
-            if ((prob < 1e-10) | (prob > 1 - 1e-10)).any():
+            if _any_extreme(X, A @ beta):
                 break  # fitted probabilities of 0 or 1: separation, reported below
             raise EstimationError(
                 "The propensity model's design is singular: some covariates are collinear. "
@@ -248,43 +248,40 @@ def fit_logit(
             ) from err
         # Newton decrement: the step would raise the log-likelihood by about
         # score'step / 2. When that and the step are negligible, take the step
-        # and stop without another likelihood evaluation.
+        # and stop; the last pass gives the information at the estimate (and the
+        # log-likelihood, when the covariance is wanted).
         decrement = float(score @ step) / 2
         if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
-            eta = eta_of(beta)
-            ll = _loglik(eta, y, w) if covariance else np.nan
+            final = evaluate(beta, loglik=need_cov, information=need_cov)
+            ll = final.sums.loglik if covariance else np.nan
             converged = True
             break
         if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
-            # inside the quadratic region: a full Newton step needs no line search
+            # inside the quadratic region: a full Newton step needs no line search (and
+            # the log-likelihood is not evaluated; `ll` stays the scale of the tests)
             beta = beta + step
-            eta = eta_of(beta)
+            state = evaluate(beta, loglik=False)
             continue
         t = 1.0
         while True:
             new_beta = beta + t * step
-            new_eta = eta_of(new_beta)
-            new_ll = _loglik(new_eta, y, w)
+            # the trial pass also gives the next iteration's sums (used when accepted)
+            trial = evaluate(new_beta, loglik=True)
+            new_ll = trial.sums.loglik
             if new_ll >= ll - 1e-12 * abs(ll) or t < 1e-8:
                 break
             t /= 2
         change = abs(new_ll - ll) / (abs(ll) + 1e-300)
-        beta, eta, ll = new_beta, new_eta, new_ll
+        beta, state, ll = new_beta, trial, new_ll
         if change < tol and np.max(np.abs(t * step)) < 1e-6:
+            final = state
             converged = True
             break
-    prob = expit(eta)
-    eps = 1e-10
-    low, high = prob < eps, prob > 1 - eps
-    extreme = low | high
-    n_vanishing = 0
-    if ignorable is not None:
-        # at their own response: for the ATT, comparison units with vanishing weight
-        harmless = np.asarray(ignorable, bool) & ((low & (y == 0)) | (high & (y == 1)))
-        n_vanishing = int(harmless.sum())
-        extreme &= ~harmless
-    n_extreme = int(extreme.sum())
+    if final is None:  # not converged: count the extreme probabilities for the message
+        final = evaluate(beta, loglik=False, information=False)
+    n_vanishing = final.n_vanishing
+    n_extreme = final.n_extreme
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
         raise propensity_separation_error(beta, names, n_extreme, max_iter)
     if _standardised_start:
@@ -297,12 +294,9 @@ def fit_logit(
     if not covariance:
         return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan,
                         n_vanishing=n_vanishing)
-    # the information at the estimate itself (one chunked pass), so that the covariance
+    # the information at the estimate itself (from the last pass), so that the covariance
     # and the influence functions built on it (pbr_eval.inference.influence) agree exactly
-    v = prob * (1 - prob)
-    if w is not None:
-        v *= w
-    info_final = design_gram(X, v, center=mu, scale=sd)
+    info_final = final.sums.information
     try:
         cov = A @ np.linalg.inv(info_final) @ A.T
     except np.linalg.LinAlgError:

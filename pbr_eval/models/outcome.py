@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.inference.design import design_gram, design_matvec, design_sums
+from pbr_eval.inference.design import design_matvec, design_sums
 from pbr_eval.models.glm import (
+    GLMPass,
     canonical_mean,
-    glm_loglik,
-    glm_sums,
+    glm_pass,
     outcome_separation_error,
 )
 from pbr_eval.options import OUTCOME_MODELS
@@ -263,69 +263,84 @@ def fit_outcome(
     beta = np.zeros(p + 1)
     beta[0] = start
 
-    def newton(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray, beta: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, bool, int]:
-        eta = design_matvec(Xs, beta, **std)
-        ll = glm_loglik(model, ys, eta, ws)
+    nonneg = bool((w >= 0).all())
+    counted = None if subset is None else np.asarray(subset, dtype=bool)
+
+    def evaluate(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, b: np.ndarray, *,
+                 loglik: bool, information: bool = True) -> GLMPass:
+        # one read of Xs: linear predictor, means, log-likelihood and the Newton sums over
+        # the standardised design (eta as design_matvec forms it); extremes among `counted`
+        raw = b[1:] / sd_x
+        return glm_pass(Xs, ys, raw, b[0] - float(mu_x @ raw), model, weights=ws, **std,
+                        loglik=loglik, information=information,
+                        mask=counted if Xs is X else None, nonneg=nonneg)
+
+    def newton(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, beta: np.ndarray
+               ) -> tuple[np.ndarray, GLMPass | None, bool, int]:
+        state = evaluate(Xs, ys, ws, beta, loglik=True)
+        ll = state.sums.loglik
         it = 0
         for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
-            sums = glm_sums(Xs, ys, eta, model, weights=ws, loglik=False, **std)
+            sums = state.sums
             try:
                 step = np.linalg.solve(sums.information, sums.score)
             except np.linalg.LinAlgError as err:
-                mu_now = canonical_mean(model, eta)[0][ws > 0]
+                eta = design_matvec(Xs, beta, **std)
+                mu_now = canonical_mean(model, eta)[0]
+                if ws is not None:
+                    mu_now = mu_now[ws > 0]
                 if model == "logistic" and ((mu_now < 1e-10) | (mu_now > 1 - 1e-10)).any():
                     # fitted probabilities of 0 or 1: separation, reported as such below
-                    return beta, eta, False, it
+                    return beta, None, False, it
                 raise singular(err) from err
             # Newton decrement: the step would raise the log-likelihood by about
             # score'step / 2. Negligible (with the step): take it and stop; small
             # (inside the quadratic region): take it without a line search. Either way
-            # the log-likelihood pass is saved; the iterates are those of the line search,
-            # which accepts the full step there.
+            # the log-likelihood is not evaluated; the iterates are those of the line
+            # search, which accepts the full step there. Each iterate is evaluated in
+            # one pass (glm_pass), whose sums are the next iteration's.
             decrement = float(sums.score @ step) / 2
             largest = float(np.max(np.abs(step)))
             if decrement < tol * abs(ll) and largest < 1e-7:
                 beta = beta + step
-                return beta, design_matvec(Xs, beta, **std), True, it
+                return beta, evaluate(Xs, ys, ws, beta, loglik=False), True, it
             if decrement < 1e-3 * abs(ll) and largest < 0.1:
                 beta = beta + step
-                eta = design_matvec(Xs, beta, **std)
+                state = evaluate(Xs, ys, ws, beta, loglik=False)
                 continue
             s = 1.0
             while True:
                 new_beta = beta + s * step
-                new_eta = design_matvec(Xs, new_beta, **std)
-                new_ll = glm_loglik(model, ys, new_eta, ws)
+                trial = evaluate(Xs, ys, ws, new_beta, loglik=True)
+                new_ll = trial.sums.loglik
                 if new_ll >= ll - 1e-12 * abs(ll) or s < 1e-8:
                     break
                 s /= 2
             change = abs(new_ll - ll) / (abs(ll) + 1e-300)
-            beta, eta, ll = new_beta, new_eta, new_ll
+            beta, state, ll = new_beta, trial, new_ll
             if change < tol and np.max(np.abs(s * step)) < 1e-7:
-                return beta, eta, True, it
-        return beta, eta, False, it
+                return beta, state, True, it
+        return beta, None, False, it
 
+    # no weights and no subset: the weights are all 1 and the sums need not multiply by them
+    wk = None if (weights is None and subset is None) else w
     if n_fit > _WARM_START_ROWS:
         # Newton converges quadratically: start the full fit from a subsample's optimum.
         step_rows = n_fit // (_WARM_START_ROWS // 2)
         sub = slice(0, None, step_rows) if fitted is None else fitted[::step_rows]
         try:
-            warm, _, ok, _ = newton(X[sub], y[sub], w[sub], beta)
+            warm, _, ok, _ = newton(X[sub], y[sub], None if wk is None else wk[sub], beta)
             if ok:
                 beta = warm
         except EstimationError:
             pass
-    beta, eta, converged, it = newton(X, y, w, beta)
-    mu, v = _inverse_link(model, eta)
-    if model == "logistic":
-        mu_fit = mu if fitted is None else mu[fitted]
-        n_extreme = int(((mu_fit < 1e-10) | (mu_fit > 1 - 1e-10)).sum())
-    else:
-        n_extreme = 0
+    beta, final, converged, it = newton(X, y, wk, beta)
+    if final is None:  # not converged: count the extreme probabilities for the message
+        final = evaluate(X, y, wk, beta, loglik=False, information=False)
+    n_extreme = final.n_extreme
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
         raise outcome_separation_error(model, beta, names, n_extreme, max_iter)
-    info = design_gram(X, w * v, **std)
+    info = final.sums.information
     Ainv = np.linalg.inv(A)
     return OutcomeFit(model, A @ beta, Ainv.T @ info @ Ainv, n_iter=it)
 
