@@ -35,7 +35,7 @@ from pbr_eval.results.counterfactual import OutcomeEstimate
 
 __all__ = ["CohortNoise", "cohort_variance", "outcome_estimate", "working_outcome_model",
            "regression_noise", "regression_y_weights", "few_cluster_options", "uses_wild",
-           "working_regression",
+           "working_regression", "noise_terms",
            "few_cluster_estimate", "note_few_clusters"]
 
 
@@ -322,9 +322,49 @@ def working_outcome_model(
         v = m * (1.0 - m)
         return CohortNoise(treated, comparison, y, m, v, y_weights, v)
     m = eta if family == "linear" else canonical_mean(family, eta)[0]
+    v, dm = noise_terms(fit, m, y, comparison, outcome_type)
+    return CohortNoise(treated, comparison, y, m, v, y_weights, dm)
+
+
+def noise_terms(fit: OutcomeFit, m: np.ndarray, y: np.ndarray, comparison: np.ndarray,
+                outcome_type: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return :class:`CohortNoise`'s ``v0`` and ``dm`` of a fitted outcome model at its predictions ``m``.
+
+    :func:`~pbr_eval.models.outcome.conditional_variance` and
+    :func:`~pbr_eval.models.outcome.mean_derivative`, with fewer passes: a logistic GLM's
+    ``m (1 - m)`` is both (computed once, no gather of the comparison rows), and a
+    linear GLM's ``dm`` is ``None`` (1).
+
+    Parameters
+    ----------
+    fit : OutcomeFit
+    m : numpy.ndarray
+        The model's predictions, every row.
+    y : numpy.ndarray
+        The outcome, every row.
+    comparison : numpy.ndarray of bool
+        The rows the model was fitted on (for the dispersion).
+    outcome_type : str
+
+    Returns
+    -------
+    v0, dm : numpy.ndarray (dm may be None)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pbr_eval.models.outcome import OutcomeFit
+    >>> v, dm = noise_terms(OutcomeFit("logistic", np.zeros(2)), np.array([0.2, 0.5]),
+    ...                     np.zeros(2), np.ones(2, bool), "binary")
+    >>> v.tolist(), dm is v
+    ([0.16000000000000003, 0.25], True)
+    """
+    if fit.family == "logistic" and fit.params is not None:
+        v = m * (1.0 - m)  # (a GLM's m is in [0, 1]: the clip of conditional_variance is moot)
+        return v, v
     v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
-    return CohortNoise(treated, comparison, y, m, v, y_weights,
-                       None if family == "linear" else mean_derivative(fit, m, outcome_type))
+    dm = None if fit.family == "linear" else mean_derivative(fit, m, outcome_type)
+    return v, dm
 
 
 def regression_noise(

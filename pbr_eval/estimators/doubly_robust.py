@@ -36,6 +36,7 @@ from pbr_eval.estimators._att import (
 from pbr_eval.estimators._outcome_se import (
     CohortNoise,
     few_cluster_estimate,
+    noise_terms,
     note_few_clusters,
     outcome_estimate,
     regression_y_weights,
@@ -44,16 +45,13 @@ from pbr_eval.estimators._outcome_se import (
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.crossfit import fit_crossfit
-from pbr_eval.estimators.regression import regression_att
+from pbr_eval.estimators.regression import regression_att, regression_parts
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.design import design_matvec, design_rmatvec
+from pbr_eval.inference.design import design_matvec, design_rmatvecs
 from pbr_eval.inference.influence import CoefficientInfluence
-from pbr_eval.models.glm import canonical_slope
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
-    conditional_variance,
-    mean_derivative,
     resolve_outcome_model,
 )
 from pbr_eval.options import FEW_CLUSTERS, WEIGHTING_SE, WeightingSE, check_choice, check_int
@@ -122,28 +120,39 @@ def _aipw(
     names: list[str] | None,
 ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray]:
     r""":func:`aipw_att`, also returning the outcome fit, its predictions for every row and the weight :math:`c_j = \partial\hat\mu_0/\partial y_j` of each comparison outcome: :math:`c_j = z_j' H^{-1}(D - B_c/S) + o_j/S` (see :func:`aipw_att`; :math:`o_j/S` alone for a scikit-learn outcome model)."""
-    keep = np.ones(t.size, dtype=bool) if keep is None else keep
-    A, mu1, phiA, phi1, fit, m, phi_beta = regression_att(
-        y, t, X, model, keep=keep, names=names)
-    c = ~t & keep
+    g = regression_parts(y, t, X, model, keep=keep, names=names)
+    fit, m, c, phi_beta = g.fit, g.m, g.comparison, g.phi_beta
     co = np.where(c, odds, 0.0)  # the comparison units' odds (the same values as c * odds)
     S = float(co.sum())
-    C = float(co @ (y - m) / S)
-    phiC = co * (y - m - C)
+    phiC = np.subtract(y, m)
+    C = float(co @ phiC / S)
+    phiC -= C
+    phiC *= co  # co (y - m - C)
+    # every cross-product with the design in one read of X: the propensity model's
+    # G = Z'(phiC free), and for the outcome model Bc = Z'(co v) and D = Z'(t v) / n1
+    vectors = []
     if phi_gamma is not None:  # (the product is taken before phiC is added to)
-        phiC += phi_gamma.dot(design_rmatvec(X, phiC if free is None else phiC * free))
+        vectors.append(phiC if free is None else phiC * free)
+    if phi_beta is not None and g.v is not None:
+        # dm/deta of the canonical-link GLM, from the predictions already made
+        vectors += [co * g.v, np.where(g.treated, g.v, 0.0)]
+    sums = design_rmatvecs(X, vectors) if vectors else np.empty((0, X.shape[1] + 1))
+    if phi_gamma is not None:
+        phiC += phi_gamma.dot(sums[0])
+    phiC /= S
+    phi0 = g.phi0
+    phi0 += phiC
     y_weights = co / S
     if phi_beta is not None:
-        # dm/deta of the canonical-link GLM, from the predictions already made
-        v = canonical_slope(fit.family, m)
-        Bc = design_rmatvec(X, co * v)
-        phiC -= phi_beta.dot(Bc)
-        assert fit.information is not None
-        D = design_rmatvec(X, (t & keep) * v) / float((t & keep).sum())
-        y_weights += np.where(c, design_matvec(X, np.linalg.solve(fit.information, D - Bc / S)),
-                              0.0)
-    phiC /= S
-    return A + C, mu1, phiA + phiC, phi1, fit, m, y_weights
+        Bc, D = sums[-2], sums[-1] / g.n1
+        # regression's term phi_beta' D and the residual mean's -phi_beta' Bc / S are one
+        # product phi_beta' (D - Bc / S) = r * Z h, h = H^{-1}(D - Bc / S); Z h is also
+        # the outcome model's part of each comparison outcome's weight in mu0
+        h = phi_beta.M @ (D - Bc / S)  # (no parent: the outcome fit is unweighted)
+        zh = design_matvec(X, h)
+        phi0 += phi_beta.e * zh
+        y_weights += np.where(c, zh, 0.0)
+    return g.mu0 + C, g.mu1, phi0, g.phi1, fit, m, y_weights
 
 
 class _DoublyRobust(Estimator):
@@ -207,14 +216,14 @@ class _DoublyRobust(Estimator):
         few: dict[str, dict[str, Any]] = {}
         seed = getattr(self, "seed", None)
         streams = np.random.SeedSequence(0 if seed is None else seed).spawn(len(cohort.outcomes))
+        c, tk = ~t & keep, t & keep
         for name, stream in zip(cohort.outcomes, streams, strict=True):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)
             y = cohort.y(name)
             mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop)
-            c = ~t & keep
-            v = conditional_variance(fit, m, y[c], m[c], otype)
-            noise = CohortNoise(t & keep, c, y, m, v, y_weights, mean_derivative(fit, m, otype))
+            v, dm = noise_terms(fit, m, y, c, otype)
+            noise = CohortNoise(tk, c, y, m, v, y_weights, dm)
             est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster, n_treated=s.n_treated,
                 n_comparison=s.n_comparison, naive=float(y[~t].mean()),
@@ -226,7 +235,7 @@ class _DoublyRobust(Estimator):
                 # odds-weighted one (aipw; ipwra's is 0 by its weighted fit)
                 assert s.cluster is not None
                 est, few[name] = few_cluster_estimate(
-                    est, y - m, t & keep, c * prop.odds, phi1 - phi0, s.cluster,
+                    est, y - m, tk, c * prop.odds, phi1 - phi0, s.cluster,
                     few_clusters=self.few_clusters, seed=stream)
             estimates.append(est)
         note_few_clusters(info, few, self.few_clusters)

@@ -15,6 +15,7 @@ with a sustained exposure period. Mathematical Modelling 7, 1393-1512.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,8 @@ from pbr_eval.results.counterfactual import CounterfactualResults
 
 # regression_noise lives in _outcome_se (below _population, which needs it) and stays
 # importable here
-__all__ = ["RegressionAdjustment", "regression_att", "regression_noise"]
+__all__ = ["RegressionAdjustment", "RegressionParts", "regression_att", "regression_parts",
+           "regression_noise"]
 
 
 def regression_att(
@@ -113,30 +115,105 @@ def regression_att(
     >>> mu0, mu1
     (2.0, 5.5)
     """
-    keep = np.ones(t.size, dtype=bool) if keep is None else keep
-    c = ~t & keep
-    tk = (t & keep).astype(float)
-    n1 = tk.sum()
+    g = regression_parts(y, t, X, model, weights=weights, keep=keep, phi_gamma=phi_gamma,
+                         free=free, names=names)
+    phi0 = g.phi0
+    if g.phi_beta is not None and g.v is not None:
+        D = design_rmatvec(X, np.where(g.treated, g.v, 0.0)) / g.n1
+        phi0 = phi0 + g.phi_beta.dot(D)
+    return g.mu0, g.mu1, phi0, g.phi1, g.fit, g.m, g.phi_beta
+
+
+@dataclass(frozen=True)
+class RegressionParts:
+    """G-computation's pieces before the outcome model's term of ``phi0`` (:func:`regression_parts`).
+
+    Attributes
+    ----------
+    mu0, mu1 : float
+        Non-intervention and treated means.
+    phi0 : numpy.ndarray
+        ``t_i (m_i - mu0) / n1``: the influence of ``mu0`` with the outcome coefficients
+        known (:func:`regression_att` adds ``phi_beta' D``).
+    phi1 : numpy.ndarray
+        The influence of ``mu1``.
+    fit : OutcomeFit
+    m, v : numpy.ndarray
+        Predictions and ``dm/deta`` (``v`` is None for a scikit-learn model).
+    phi_beta : CoefficientInfluence or None
+        The influence on the outcome coefficients.
+    treated, comparison : numpy.ndarray of bool
+        The rows used of each group.
+    n1 : int
+        Treated units used.
+    """
+
+    mu0: float
+    mu1: float
+    phi0: np.ndarray
+    phi1: np.ndarray
+    fit: OutcomeFit
+    m: np.ndarray
+    v: np.ndarray | None
+    phi_beta: CoefficientInfluence | None
+    treated: np.ndarray
+    comparison: np.ndarray
+    n1: int
+
+
+def regression_parts(
+    y: np.ndarray, t: np.ndarray, X: np.ndarray, model: Any, *,
+    keep: np.ndarray | None = None, names: list[str] | None = None,
+    weights: np.ndarray | None = None, phi_gamma: CoefficientInfluence | None = None,
+    free: np.ndarray | None = None,
+) -> RegressionParts:
+    """Fit the outcome model and return g-computation's pieces (see :func:`regression_att`).
+
+    The outcome model's term of ``phi0``, ``phi_beta' D``, is left to the caller, which
+    can fold it into other terms sharing ``phi_beta`` (aipw: one product for two).
+
+    Parameters
+    ----------
+    y, t, X, model, weights, keep, phi_gamma, free, names
+        As for :func:`regression_att`.
+
+    Returns
+    -------
+    RegressionParts
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.], [1.], [0.], [1.], [0.], [1.]])
+    >>> t = np.array([True, True, False, False, False, False])
+    >>> g = regression_parts(np.array([5., 6., 1., 3., 1., 3.]), t, X, "linear")
+    >>> g.mu0, g.mu1, g.n1
+    (2.0, 5.5, 2)
+    """
+    tk = t if keep is None else t & keep
+    c = ~t if keep is None else ~t & keep
+    n1 = int(np.count_nonzero(tk))
     # fitted on the comparison rows without copying them (the others get weight 0)
     fit = fit_outcome(X, y, model, weights=weights, names=names, subset=c)
     m, v = fit.predict(X)
-    mu0 = float(tk @ m / n1)
-    mu1 = float(tk @ y / n1)
-    phi0 = tk * (m - mu0) / n1
-    phi1 = tk * (y - mu1) / n1
+    mu0 = float(np.sum(m, where=tk) / n1)
+    mu1 = float(np.sum(y, where=tk) / n1)
+    phi0 = np.subtract(m, mu0, out=np.zeros(m.shape), where=tk)
+    phi0 /= n1
+    phi1 = np.subtract(y, mu1, out=np.zeros(y.shape), where=tk)
+    phi1 /= n1
     phi_beta = None
     if fit.analytic and v is not None:
-        cw = c.astype(float) * (1.0 if weights is None else weights)
-        r = cw * (y - m)
+        r = np.subtract(y, m, out=np.zeros(y.shape), where=c)  # c (y - m)
+        if weights is not None:
+            r *= weights
         B = None
         if phi_gamma is not None:
             B = design_gram(X, r if free is None else r * free)
         info = fit.information
         assert info is not None
         phi_beta = glm_coefficient_influence(X, r, info, phi_gamma, B)
-        D = design_rmatvec(X, tk * v) / n1
-        phi0 = phi0 + phi_beta.dot(D)
-    return mu0, mu1, phi0, phi1, fit, m, phi_beta
+    return RegressionParts(mu0, mu1, phi0, phi1, fit, m, v, phi_beta, tk, c, n1)
 
 
 @register("regression")

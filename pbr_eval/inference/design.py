@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["CHUNK_ROWS", "RAW_CENTRE_RATIO", "design_matvec", "design_rmatvec", "design_gram", "design_sums",
-           "row_blocks", "BlockSums"]
+           "row_blocks", "BlockSums", "design_rmatvecs"]
 
 #: Rows per block of the chunked sums (a block of 10 float64 columns is about 1.3 MB).
 CHUNK_ROWS = 16_384
@@ -120,6 +120,44 @@ def design_rmatvec(
     out[1:] = r @ X
     if center is not None and scale is not None:
         out[1:] = (out[1:] - out[0] * center) / scale
+    return out
+
+
+def design_rmatvecs(
+    X: np.ndarray, vectors: list[np.ndarray], *, chunk: int = CHUNK_ROWS,
+) -> np.ndarray:
+    """Return ``Z' r`` for several vectors ``r`` at once, from one blocked read of ``X``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+    vectors : list of numpy.ndarray, each shape (n,)
+    chunk : int
+        Rows per block (memory: one block of ``len(vectors)`` columns).
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(vectors), p + 1)
+        Row ``j`` is :func:`design_rmatvec` of ``vectors[j]`` (to rounding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [2.0], [4.0]])
+    >>> design_rmatvecs(X, [np.ones(3), np.array([1.0, 0.0, -1.0])], chunk=2).tolist()
+    [[3.0, 7.0], [0.0, -3.0]]
+    """
+    n, p = X.shape
+    k = len(vectors)
+    out = np.zeros((k, p + 1))
+    buf = np.empty((max(min(chunk, n), 1), k))
+    for rows in row_blocks(n, chunk):
+        m = rows.stop - rows.start
+        for j, r in enumerate(vectors):
+            buf[:m, j] = r[rows]
+        out[:, 1:] += buf[:m].T @ X[rows]
+    for j, r in enumerate(vectors):
+        out[j, 0] = r.sum()
     return out
 
 
