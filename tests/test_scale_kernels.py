@@ -18,6 +18,7 @@ from pbr_eval.inference.design import (
     design_gram,
     design_matvec,
     design_rmatvec,
+    design_rmatvecs,
     design_sums,
     row_blocks,
 )
@@ -28,8 +29,9 @@ from pbr_eval.inference.influence import (
     logit_influence,
     with_intercept,
 )
-from pbr_eval.models.glm import GLMSums, glm_sums
+from pbr_eval.models.glm import GLMSums, glm_loglik, glm_pass, glm_sums
 from pbr_eval.models.logit import fit_logit
+from pbr_eval.models.outcome import fit_outcome
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +146,79 @@ def test_the_logistic_fit_does_not_lose_digits_to_a_column_far_from_zero():
     np.testing.assert_allclose(a.params[0] + 2020 * a.params[1], b.params[0], rtol=1e-12)
     se_a, se_b = np.sqrt(np.diag(a.cov))[1:], np.sqrt(np.diag(b.cov))[1:]
     np.testing.assert_allclose(se_a, se_b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["logistic", "poisson"])
+def test_the_fused_pass_gives_glm_sums_at_the_same_linear_predictor(data, family):
+    """glm_pass (one read of X per block) = glm_sums after eta; score alone; counts."""
+    X, rng = data
+    n, p = X.shape
+    center, scale = X.mean(axis=0), X.std(axis=0)
+    coef, intercept = rng.normal(size=p) * 0.3 / scale, -0.5
+    eta = X @ coef + intercept
+    y = (rng.random(n) < 0.4).astype(float) if family == "logistic" else rng.poisson(2.0, n) * 1.0
+    w = rng.random(n) * (rng.random(n) < 0.8)  # case weights, some rows left out
+    ref = glm_sums(X, y, eta, family, weights=w, center=center, scale=scale)
+    got = glm_pass(X, y, coef, intercept, family, weights=w, center=center, scale=scale,
+                   chunk=997)
+    np.testing.assert_allclose(got.sums.information, ref.information, rtol=1e-12)
+    np.testing.assert_allclose(got.sums.score, ref.score, rtol=1e-10, atol=1e-9)
+    assert got.sums.loglik == pytest.approx(glm_loglik(family, y, eta, w), rel=1e-12)
+    alone = glm_pass(X, y, coef, intercept, family, weights=w, center=center, scale=scale,
+                     information=False, score=True, loglik=False)
+    np.testing.assert_allclose(alone.sums.score, ref.score, rtol=1e-10, atol=1e-9)
+    assert np.isnan(alone.sums.loglik) and not alone.sums.information[1:, 1:].any()
+
+
+def test_the_fused_pass_counts_extreme_probabilities_as_the_fit_did(data):
+    X, rng = data
+    n, p = X.shape
+    coef = np.zeros(p)
+    coef[0] = 40.0  # probabilities of 0 or 1 for most rows
+    y = (X[:, 0] > 0).astype(float)
+    y[:50] = 1 - y[:50]  # fifty rows against their own side
+    ignorable = rng.random(n) < 0.5
+    prob = 1 / (1 + np.exp(-(X @ coef)))
+    low, high = prob < 1e-10, prob > 1 - 1e-10
+    harmless = ignorable & ((low & (y == 0)) | (high & (y == 1)))
+    got = glm_pass(X, y, coef, 0.0, "logistic", ignorable=ignorable, chunk=512)
+    assert got.n_vanishing == int(harmless.sum()) > 0
+    assert got.n_extreme == int(((low | high) & ~harmless).sum()) > 0
+    masked = glm_pass(X, y, coef, 0.0, "logistic", mask=X[:, 1] > 1_000.0, chunk=512)
+    assert masked.n_extreme == int(((low | high) & (X[:, 1] > 1_000.0)).sum())
+
+
+def test_several_cross_products_from_one_read_equal_one_at_a_time(data):
+    X, rng = data
+    vectors = [rng.normal(size=X.shape[0]) for _ in range(3)]
+    got = design_rmatvecs(X, vectors, chunk=1_000)
+    for row, r in zip(got, vectors, strict=True):
+        np.testing.assert_allclose(row, design_rmatvec(X, r), rtol=1e-12, atol=1e-9)
+
+
+def test_the_warm_start_and_its_chord_step_reach_the_same_fits(monkeypatch):
+    """Above 200,000 rows the fits start from a (stratified) subsample's optimum and take
+    their first step with its information; the estimates and covariances are those of the
+    fit from scratch (a rare treatment: 1%, where an unstratified subsample starts far)."""
+    import pbr_eval.models.outcome as outcome
+
+    rng = np.random.default_rng(11)
+    n = 300_000
+    X = rng.normal(size=(n, 4)) * [1.0, 2.0, 0.5, 10.0] + [0.0, 3.0, 0.0, 40.0]
+    t = (rng.random(n) < 1 / (1 + np.exp(-(-5.2 + X[:, :3] @ [0.6, -0.3, 0.8])))).astype(float)
+    assert 0.003 < t.mean() < 0.03
+    warm = fit_logit(X, t)
+    cold = fit_logit(X, t, start_params=np.zeros(5))  # a start given: no warm start
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(warm.cov, cold.cov, rtol=1e-9)
+    assert warm.loglik == pytest.approx(cold.loglik, rel=1e-12)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + X[:, :2] @ [0.5, -0.2])))).astype(float)
+    comparison = t == 0
+    fits = {}
+    for threshold in (outcome._WARM_START_ROWS, 10**9):
+        monkeypatch.setattr(outcome, "_WARM_START_ROWS", threshold)
+        fits[threshold] = fit_outcome(X, y, "logistic", subset=comparison)
+    a, b = fits.values()
+    assert a.params is not None and b.params is not None
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.information, b.information, rtol=1e-9)

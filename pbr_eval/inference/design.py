@@ -291,8 +291,12 @@ class BlockSums:
         self.buf = np.empty((chunk, p))
         self.vr = np.zeros((chunk, 2))  # columns v and r of the block: one product, both sums
 
-    def add(self, Xb: np.ndarray, v: np.ndarray, r: np.ndarray | None) -> None:
-        """Add one block: rows ``Xb`` of ``X``, their weights ``v`` and vector ``r`` (or None)."""
+    def add(self, Xb: np.ndarray, v: np.ndarray, r: np.ndarray | None, *,
+            gram: bool = True) -> None:
+        """Add one block: rows ``Xb`` of ``X``, their weights ``v`` and vector ``r`` (or None).
+
+        ``gram=False`` adds only the cross-product (and the Gram matrix's first row).
+        """
         m = Xb.shape[0]
         if m > self.buf.shape[0]:
             self.buf = np.empty((m, self.p))
@@ -310,6 +314,8 @@ class BlockSums:
         if r is not None:
             g[0] += vr[:m, 1].sum()
             g[1:] += M[1]
+        if not gram:
+            return
         if self.nonneg:
             block = np.multiply(src, np.sqrt(vr[:m, 0])[:, None], out=buf[:m])
             H[1:, 1:] += block.T @ block

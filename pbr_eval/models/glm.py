@@ -303,6 +303,7 @@ def glm_pass(
     scale: np.ndarray | None = None,
     loglik: bool = True,
     information: bool = True,
+    score: bool | None = None,
     mask: np.ndarray | None = None,
     ignorable: np.ndarray | None = None,
     nonneg: bool = True,
@@ -336,7 +337,10 @@ def glm_pass(
     loglik : bool
         Also the log-likelihood (logistic and Poisson; NaN otherwise).
     information : bool
-        Also the score and information (zeros when ``False``).
+        Also the information matrix (zeros when ``False``, except its first row).
+    score : bool, optional
+        Also the score (zeros when ``False``); default: as ``information``. The score
+        alone costs about half a pass with the information.
     mask : numpy.ndarray of bool, optional
         The rows whose extreme probabilities are counted (default every row).
     ignorable : numpy.ndarray of bool, optional
@@ -364,6 +368,7 @@ def glm_pass(
     (-2.7726, 0)
     """
     n, p = X.shape
+    score = information if score is None else score
     acc = BlockSums(p, center=center, scale=scale, nonneg=nonneg, chunk=max(min(chunk, n), 1))
     ll = 0.0
     n_extreme = n_vanishing = 0
@@ -373,12 +378,12 @@ def glm_pass(
         eta += intercept
         mu, dmu = canonical_mean(family, eta)
         wb = None if weights is None else weights[rows]
-        if information:
+        if information or score:
             resid = y[rows] - mu
             if wb is not None:
                 resid *= wb
                 dmu = dmu * wb
-            acc.add(X[rows], dmu, resid)
+            acc.add(X[rows], dmu, resid, gram=information)
         if loglik and family != "linear":
             if family == "logistic":
                 terms = y[rows] * eta - softplus(eta)

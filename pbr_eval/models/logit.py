@@ -75,6 +75,29 @@ class LogitFit:
         return expit(self.linear_predictor(X))
 
 
+def _warm_rows(pos: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a warm-start subsample stratified by ``pos`` and their weights back to full counts.
+
+    Each class gives at most about ``budget`` rows: all of them when it has no more,
+    else evenly spaced rows of it; a row's weight is its class's count over the rows
+    taken from it (so the weighted subsample's likelihood estimates the full one's).
+    """
+    n = pos.size
+    n_pos = int(np.count_nonzero(pos))
+    parts, weights = [], []
+    for mask, count in ((pos, n_pos), (~pos, n - n_pos)):
+        if count == 0:
+            continue
+        stride = -(-count // budget)
+        rows = np.flatnonzero(mask) if stride == 1 else (
+            np.arange(0, n, stride)[mask[::stride]])
+        parts.append(rows)
+        weights.append(np.full(rows.size, count / rows.size))
+    rows = np.concatenate(parts)
+    order = np.argsort(rows, kind="stable")
+    return rows[order], np.concatenate(weights)[order]
+
+
 def _any_extreme(X: np.ndarray, raw: np.ndarray) -> bool:
     """Whether any fitted probability at ``raw`` (intercept first) is within 1e-10 of 0 or 1."""
     prob = expit(X @ raw[1:] + raw[0])
@@ -196,6 +219,7 @@ def fit_logit(
         raise EstimationError("The response has only one value; a logistic model cannot be fitted.")
     beta = np.zeros(p + 1)
     beta[0] = np.log(ybar / (1 - ybar))
+    approx_info: np.ndarray | None = None  # an approximate information for the first step
     if start is not None:
         beta = np.asarray(start, dtype=float).copy()
     elif start_params is not None:
@@ -204,42 +228,54 @@ def fit_logit(
         beta[1:] = sp[1:] * sd
         beta[0] = sp[0] + float(mu @ sp[1:])
     elif n > _WARM_START_ROWS:
-        # Newton converges quadratically: a fit on an evenly spaced subsample lands close
-        # to the full-data optimum, so the full data needs only two or three iterations.
-        step_rows = n // (_WARM_START_ROWS // 2)
-        sub = slice(0, None, step_rows)
+        # Newton converges quadratically: a fit on a subsample lands close to the full-data
+        # optimum, so the full data needs only two or three iterations, the first with the
+        # subsample's information (a chord step: no information pass). The subsample is
+        # stratified by the response (all of a rare class; evenly spaced rows of a common
+        # one) and weighted back to the full counts, so a rare treatment does not leave
+        # the start far from the optimum.
+        sub, factor = _warm_rows(y > 0.5, _WARM_START_ROWS // 2)
         try:
             warm = fit_logit(
                 np.ascontiguousarray(X[sub]), np.ascontiguousarray(y[sub]),
-                weights=None if w is None else np.ascontiguousarray(w[sub]), tol=1e-8,
+                weights=factor if w is None else factor * w[sub], tol=1e-8,
                 max_iter=max_iter, center=mu, scale=sd, _standardised_start=True,
                 ignorable=None if ignorable is None else ignorable[sub],
             )
-            beta = warm.params
+            beta, approx_info = warm.params, warm.cov
         except EstimationError:
             pass
-
     nonneg = w is None or bool((w >= 0).all())
     need_cov = covariance and not _standardised_start
+    # a warm start (below) returns its information at its estimate, for the chord step
+    need_info = covariance or _standardised_start
 
-    def evaluate(b_std: np.ndarray, *, loglik: bool, information: bool = True) -> GLMPass:
+    def evaluate(b_std: np.ndarray, *, loglik: bool, information: bool = True,
+                 score: bool | None = None) -> GLMPass:
         # one read of X: the linear predictor, probabilities, log-likelihood, the Newton
         # sums over the standardised design and the count of extreme probabilities
         raw = A @ b_std
         return glm_pass(X, y, raw[1:], raw[0], "logistic", weights=w, center=mu, scale=sd,
-                        loglik=loglik, information=information, ignorable=ignorable,
-                        nonneg=nonneg)
+                        loglik=loglik, information=information, score=score,
+                        ignorable=ignorable, nonneg=nonneg)
 
-    state = evaluate(beta, loglik=True)
+    state = evaluate(beta, loglik=True, information=approx_info is None, score=True)
     ll = state.sums.loglik
     final: GLMPass | None = None  # the pass at the estimate, when the loop ends converged
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
-        info, score = state.sums.information, state.sums.score
+        # exact: the information at the iterate (a chord step uses the warm start's)
+        exact = approx_info is None
+        info = state.sums.information if approx_info is None else approx_info
+        score = state.sums.score
+        approx_info = None
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError as err:
+            if not exact:  # the subsample's information is singular: use the data's
+                state = evaluate(beta, loglik=False)
+                continue
             if _any_extreme(X, A @ beta):
                 break  # fitted probabilities of 0 or 1: separation, reported below
             raise EstimationError(
@@ -251,9 +287,9 @@ def fit_logit(
         # and stop; the last pass gives the information at the estimate (and the
         # log-likelihood, when the covariance is wanted).
         decrement = float(score @ step) / 2
-        if decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
+        if exact and decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
             beta = beta + step
-            final = evaluate(beta, loglik=need_cov, information=need_cov)
+            final = evaluate(beta, loglik=need_cov, information=need_info)
             ll = final.sums.loglik if covariance else np.nan
             converged = True
             break
@@ -284,8 +320,8 @@ def fit_logit(
     n_extreme = final.n_extreme
     if n_extreme or not converged or not np.all(np.isfinite(beta)):
         raise propensity_separation_error(beta, names, n_extreme, max_iter)
-    if _standardised_start:
-        return LogitFit(params=beta, cov=np.empty((0, 0)), n_iter=it, loglik=ll,
+    if _standardised_start:  # (cov: the information at beta, standardised scale)
+        return LogitFit(params=beta, cov=final.sums.information, n_iter=it, loglik=ll,
                         n_vanishing=n_vanishing)
     # Back to the original scale.
     params = np.empty(p + 1)

@@ -267,24 +267,36 @@ def fit_outcome(
     counted = None if subset is None else np.asarray(subset, dtype=bool)
 
     def evaluate(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, b: np.ndarray, *,
-                 loglik: bool, information: bool = True) -> GLMPass:
+                 loglik: bool, information: bool = True, score: bool | None = None
+                 ) -> GLMPass:
         # one read of Xs: linear predictor, means, log-likelihood and the Newton sums over
         # the standardised design (eta as design_matvec forms it); extremes among `counted`
         raw = b[1:] / sd_x
         return glm_pass(Xs, ys, raw, b[0] - float(mu_x @ raw), model, weights=ws, **std,
-                        loglik=loglik, information=information,
+                        loglik=loglik, information=information, score=score,
                         mask=counted if Xs is X else None, nonneg=nonneg)
 
-    def newton(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, beta: np.ndarray
+    def newton(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, beta: np.ndarray,
+               approx_info: np.ndarray | None = None
                ) -> tuple[np.ndarray, GLMPass | None, bool, int]:
-        state = evaluate(Xs, ys, ws, beta, loglik=True)
+        # approx_info: an approximate information for the first step (a chord step, from
+        # a warm start's subsample; the iterations after it, and the stopping rule, are
+        # exact Newton's)
+        state = evaluate(Xs, ys, ws, beta, loglik=True, information=approx_info is None,
+                         score=True)
         ll = state.sums.loglik
         it = 0
         for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
             sums = state.sums
+            exact = approx_info is None
+            info = sums.information if approx_info is None else approx_info
+            approx_info = None
             try:
-                step = np.linalg.solve(sums.information, sums.score)
+                step = np.linalg.solve(info, sums.score)
             except np.linalg.LinAlgError as err:
+                if not exact:  # the subsample's information is singular: use the data's
+                    state = evaluate(Xs, ys, ws, beta, loglik=False)
+                    continue
                 eta = design_matvec(Xs, beta, **std)
                 mu_now = canonical_mean(model, eta)[0]
                 if ws is not None:
@@ -301,7 +313,7 @@ def fit_outcome(
             # one pass (glm_pass), whose sums are the next iteration's.
             decrement = float(sums.score @ step) / 2
             largest = float(np.max(np.abs(step)))
-            if decrement < tol * abs(ll) and largest < 1e-7:
+            if exact and decrement < tol * abs(ll) and largest < 1e-7:
                 beta = beta + step
                 return beta, evaluate(Xs, ys, ws, beta, loglik=False), True, it
             if decrement < 1e-3 * abs(ll) and largest < 0.1:
@@ -324,17 +336,23 @@ def fit_outcome(
 
     # no weights and no subset: the weights are all 1 and the sums need not multiply by them
     wk = None if (weights is None and subset is None) else w
+    approx_info = None
     if n_fit > _WARM_START_ROWS:
-        # Newton converges quadratically: start the full fit from a subsample's optimum.
+        # Newton converges quadratically: start the full fit from a subsample's optimum,
+        # with the subsample's information (scaled to the full weights) for the first step.
         step_rows = n_fit // (_WARM_START_ROWS // 2)
         sub = slice(0, None, step_rows) if fitted is None else fitted[::step_rows]
+        ws_sub = None if wk is None else wk[sub]
         try:
-            warm, _, ok, _ = newton(X[sub], y[sub], None if wk is None else wk[sub], beta)
-            if ok:
+            warm, wstate, ok, _ = newton(X[sub], y[sub], ws_sub, beta)
+            if ok and wstate is not None:
                 beta = warm
+                total = float(n if wk is None else wk.sum())
+                part = float(y[sub].size if ws_sub is None else ws_sub.sum())
+                approx_info = wstate.sums.information * (total / part)
         except EstimationError:
             pass
-    beta, final, converged, it = newton(X, y, wk, beta)
+    beta, final, converged, it = newton(X, y, wk, beta, approx_info)
     if final is None:  # not converged: count the extreme probabilities for the message
         final = evaluate(X, y, wk, beta, loglik=False, information=False)
     n_extreme = final.n_extreme
