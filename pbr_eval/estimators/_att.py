@@ -221,9 +221,9 @@ def overlap_warning(cohort: Cohort, prop: AttPropensity, w: np.ndarray, method: 
     t, keep = cohort.t, prop.keep
     c = ~t & keep
     tk = t & keep
-    beyond = int((prop.ps_raw[tk] > prop.ps_raw[c].max()).sum())
-    wc = w[c]
-    share = float(wc.max() / wc.sum()) if wc.sum() > 0 else 1.0
+    beyond = int((prop.ps_raw[tk] > np.max(prop.ps_raw, where=c, initial=-np.inf)).sum())
+    wsum = float(np.sum(w, where=c))
+    share = float(np.max(w, where=c, initial=-np.inf) / wsum) if wsum > 0 else 1.0
     if beyond <= 0.02 * tk.sum() and share <= 0.10:
         return None
     X = cohort.X

@@ -156,14 +156,16 @@ def cohort_variance(
     comparison group (noisy with few clusters). Checked for coverage on
     simulated cohorts with area effects in ``docs/validation.md``.
     """
-    tk = np.asarray(noise.treated, dtype=float)
-    n1 = float(tk.sum())
+    tt = np.asarray(noise.treated, dtype=bool)
+    n1 = float(np.count_nonzero(tt))
     m0, v0 = noise.m0, noise.v0
-    tt = tk > 0
     if n1 <= 0 or not (np.all(np.isfinite(m0[tt])) and np.all(np.isfinite(v0[tt]))):
         return float("nan")
-    a = phi0 - tk * (m0 - mu0) / n1
-    var_c = float(influence_covariance(a, cluster)[0, 0]) + float(tk @ v0) / n1**2
+    # a = phi0 - t (m0 - mu0) / n1, in one work array
+    a = np.subtract(m0, mu0, out=np.zeros(m0.shape), where=tt)
+    a /= n1
+    np.subtract(phi0, a, out=a)
+    var_c = float(influence_covariance(a, cluster)[0, 0]) + float(np.sum(v0, where=tt)) / n1**2
     if cluster is not None:
         _, codes = np.unique(np.asarray(cluster), return_inverse=True)
         G = int(codes.max()) + 1
@@ -178,7 +180,7 @@ def cohort_variance(
         pairs = float((by_cluster(dmc) ** 2 - by_cluster(dmc**2)).sum())
         cross = float((by_cluster(r) ** 2 - by_cluster(r**2)).sum())
         tau2 = max(cross / pairs, 0.0) if pairs > 0 else 0.0
-        dmt = np.where(tk > 0, dm, 0.0)
+        dmt = np.where(tt, dm, 0.0)
         M, Q = by_cluster(dmt), by_cluster(dmt**2)
         W = by_cluster(np.where(cc, noise.y_weights * dm, 0.0))
         var_c += tau2 * float(((M**2 - Q) / n1**2 - 2.0 * M * W / n1).sum())
@@ -229,7 +231,11 @@ def outcome_estimate(
         effect).
 
     """
-    cov = influence_covariance(np.column_stack([phi0, phi1]), cluster)
+    if cluster is None:  # sum_i phi_i phi_i' by three dot products (no n x 2 copy)
+        c01 = float(phi0 @ phi1)
+        cov = np.array([[float(phi0 @ phi0), c01], [c01, float(phi1 @ phi1)]])
+    else:
+        cov = influence_covariance(np.column_stack([phi0, phi1]), cluster)
     v0_ = float(cov[0, 0])
     ve = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     cohort = float("nan")
@@ -362,6 +368,11 @@ def noise_terms(fit: OutcomeFit, m: np.ndarray, y: np.ndarray, comparison: np.nd
     if fit.family == "logistic" and fit.params is not None:
         v = m * (1.0 - m)  # (a GLM's m is in [0, 1]: the clip of conditional_variance is moot)
         return v, v
+    if fit.family == "linear" and outcome_type != "binary" and fit.params is not None:
+        # conditional_variance's residual variance, summed in place of two gathers
+        r = np.subtract(y, m, out=np.zeros(m.shape), where=comparison)
+        dof = max(int(np.count_nonzero(comparison)) - int(np.size(fit.params)), 1)
+        return np.full(m.shape, float(r @ r) / dof), None
     v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
     dm = None if fit.family == "linear" else mean_derivative(fit, m, outcome_type)
     return v, dm

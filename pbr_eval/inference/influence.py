@@ -126,7 +126,7 @@ def logit_coefficient_influence(
     """
     if cov is None or not np.all(np.isfinite(cov)):
         cov = _inv(design_gram(X, ps * (1.0 - ps)), "propensity model's")
-    return CoefficientInfluence(X, np.asarray(t, dtype=float) - ps, cov)
+    return CoefficientInfluence(X, np.subtract(t, ps, dtype=float), cov)
 
 
 def glm_coefficient_influence(

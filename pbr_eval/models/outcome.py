@@ -211,7 +211,8 @@ def fit_outcome(
     if subset is None:
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     elif weights is None:
-        w = np.asarray(subset, dtype=bool).astype(float)  # the same as ones * subset
+        # the subset itself as 0/1 weights (multiplying by a bool is multiplying by 0 or 1)
+        w = np.asarray(subset, dtype=bool)
     else:
         w = np.asarray(weights, dtype=float) * np.asarray(subset, dtype=bool)
     n_fit = n if fitted is None else fitted.size
@@ -245,7 +246,8 @@ def fit_outcome(
         params = A @ beta
         Ainv = np.linalg.inv(A)
         return OutcomeFit("linear", params, Ainv.T @ info @ Ainv, n_iter=0)
-    ybar = float(np.average(y, weights=w))
+    ybar = (float(np.average(y, weights=w)) if weights is not None
+            else float(np.sum(y, where=w) / n_fit) if subset is not None else float(y.mean()))
     if model == "logistic":
         if not 0 < ybar < 1:
             raise EstimationError(
