@@ -130,12 +130,13 @@ def _aipw(
     phiC *= co  # co (y - m - C)
     # every cross-product with the design in one read of X: the propensity model's
     # G = Z'(phiC free), and for the outcome model Bc = Z'(co v) and D = Z'(t v) / n1
-    vectors = []
+    # (products formed block by block: no n-length temporaries)
+    vectors: list[np.ndarray | tuple[np.ndarray, ...]] = []
     if phi_gamma is not None:  # (the product is taken before phiC is added to)
-        vectors.append(phiC if free is None else phiC * free)
+        vectors.append(phiC if free is None else (phiC, free))
     if phi_beta is not None and g.v is not None:
         # dm/deta of the canonical-link GLM, from the predictions already made
-        vectors += [co * g.v, np.where(g.treated, g.v, 0.0)]
+        vectors += [(co, g.v), (g.v, g.treated)]
     sums = design_rmatvecs(X, vectors) if vectors else np.empty((0, X.shape[1] + 1))
     if phi_gamma is not None:
         phiC += phi_gamma.dot(sums[0])

@@ -124,14 +124,17 @@ def design_rmatvec(
 
 
 def design_rmatvecs(
-    X: np.ndarray, vectors: list[np.ndarray], *, chunk: int = CHUNK_ROWS,
+    X: np.ndarray, vectors: list[np.ndarray | tuple[np.ndarray, ...]], *,
+    chunk: int = CHUNK_ROWS,
 ) -> np.ndarray:
     """Return ``Z' r`` for several vectors ``r`` at once, from one blocked read of ``X``.
 
     Parameters
     ----------
     X : numpy.ndarray, shape (n, p)
-    vectors : list of numpy.ndarray, each shape (n,)
+    vectors : list of numpy.ndarray or tuple of numpy.ndarray, each shape (n,)
+        A tuple stands for the elementwise product of its arrays, formed block by block
+        (so no ``n``-length product is made; a bool array multiplies by 0 or 1).
     chunk : int
         Rows per block (memory: one block of ``len(vectors)`` columns).
 
@@ -146,18 +149,23 @@ def design_rmatvecs(
     >>> X = np.array([[1.0], [2.0], [4.0]])
     >>> design_rmatvecs(X, [np.ones(3), np.array([1.0, 0.0, -1.0])], chunk=2).tolist()
     [[3.0, 7.0], [0.0, -3.0]]
+    >>> design_rmatvecs(X, [(np.array([2.0, 2.0, 2.0]), np.array([True, False, True]))]).tolist()
+    [[4.0, 10.0]]
     """
     n, p = X.shape
     k = len(vectors)
+    factors = [r if isinstance(r, tuple) else (r,) for r in vectors]
     out = np.zeros((k, p + 1))
     buf = np.empty((max(min(chunk, n), 1), k))
     for rows in row_blocks(n, chunk):
         m = rows.stop - rows.start
-        for j, r in enumerate(vectors):
-            buf[:m, j] = r[rows]
+        for j, (first, *rest) in enumerate(factors):
+            col = buf[:m, j]
+            col[:] = first[rows]
+            for f in rest:
+                col *= f[rows]
+        out[:, 0] += buf[:m].sum(axis=0)
         out[:, 1:] += buf[:m].T @ X[rows]
-    for j, r in enumerate(vectors):
-        out[j, 0] = r.sum()
     return out
 
 
