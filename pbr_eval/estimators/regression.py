@@ -146,6 +146,14 @@ class RegressionParts:
         The rows used of each group.
     n1 : int
         Treated units used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([True, False, False])
+    >>> g = regression_parts(np.array([4.0, 1.0, 3.0]), t, np.array([[0.0], [0.0], [1.0]]), "linear")
+    >>> type(g).__name__, g.n1, g.phi1.tolist()
+    ('RegressionParts', 1, [0.0, 0.0, 0.0])
     """
 
     mu0: float

@@ -401,8 +401,8 @@ def glm_pass(
                 n_vanishing += int(harmless.sum())
                 extreme &= ~harmless
             n_extreme += int(extreme.sum())
-    info, score = acc.result()
-    return GLMPass(GLMSums(score, info, ll if loglik and family != "linear" else float("nan")),
+    info_sum, score_sum = acc.result()
+    return GLMPass(GLMSums(score_sum, info_sum, ll if loglik and family != "linear" else float("nan")),
                    n_extreme, n_vanishing)
 
 

@@ -247,7 +247,8 @@ def fit_outcome(
         Ainv = np.linalg.inv(A)
         return OutcomeFit("linear", params, Ainv.T @ info @ Ainv, n_iter=0)
     ybar = (float(np.average(y, weights=w)) if weights is not None
-            else float(np.sum(y, where=w) / n_fit) if subset is not None else float(y.mean()))
+            else float(np.sum(y, where=np.asarray(subset, dtype=bool)) / n_fit)
+            if subset is not None else float(y.mean()))
     if model == "logistic":
         if not 0 < ybar < 1:
             raise EstimationError(
