@@ -494,3 +494,22 @@ def test_block_heap_restores_the_nanny_settings_and_does_nothing_without_them(mo
     with passes.block_heap(), passes.block_heap():  # nested: set once, restored once
         assert calls == [(-3, passes._HEAP_MMAP), (-1, passes._HEAP_TRIM)]
     assert calls[2:] == [(-3, 128 * 1024), (-1, 65536)]
+
+
+def test_map_merge_folds_each_workers_partitions_in_chains_and_matches_the_tree(shipped):
+    """On a client, map_merge folds the partitions a worker holds (one chain per thread);
+    the local schedulers merge in a tree. Both give the in-memory matches."""
+    data, args = shipped
+    mem = pbr_eval.estimate(Cohort(data, **args), method="nearest", replace=True)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as c:
+        dc = DistributedCohort(data, npartitions=9, scheduler=c, **args)
+        chains = dc._chains()
+        assert chains is not None and len(chains) == 4
+        assert sorted(i for chain in chains for i in chain) == list(range(9))
+        dist = pbr_eval.estimate(dc, method="nearest", replace=True)
+    tree = DistributedCohort(data, npartitions=9, scheduler="synchronous", **args)
+    assert tree._chains() is None
+    for res in (dist, pbr_eval.estimate(tree, method="nearest", replace=True)):
+        np.testing.assert_array_equal(res.extras["match_matrix"], mem.extras["match_matrix"])

@@ -660,21 +660,56 @@ class DistributedCohort:
 
     def map_merge(self, fn: Callable[..., Any], merge: Callable[[Any, Any], Any],
                   *args: Any) -> Any:
-        """One pass: ``fn(partition, *args)`` on every partition, merged pairwise in a tree on the cluster.
+        """One pass: ``fn(partition, *args)`` on every partition, merged on the cluster.
 
-        Arguments wrapped in :class:`PerPartition` give each partition its own value.
+        ``merge`` must be associative and commutative (the merge order is
+        not the partitions'). On a distributed client each worker folds the
+        partitions it holds one after another (``merge(result so far,
+        fn(next partition))``, one chain per worker thread), so a worker
+        keeps one running result per thread rather than one per partition,
+        and the chains' results are merged pairwise; elsewhere the
+        partitions' results are merged pairwise in a tree. Arguments wrapped
+        in :class:`PerPartition` give each partition its own value.
         """
         import dask
         from dask import delayed
 
-        level = [delayed(fn, pure=False)(p, *[a.values[i] if isinstance(a, PerPartition) else a
-                                              for a in args])
-                 for i, p in enumerate(self.parts)]
+        def own(i: int) -> list[Any]:
+            return [a.values[i] if isinstance(a, PerPartition) else a for a in args]
+
+        chains = self._chains()
+        if chains is None:
+            level = [delayed(fn, pure=False)(p, *own(i)) for i, p in enumerate(self.parts)]
+        else:
+            level = []
+            for chain in chains:
+                acc = delayed(fn, pure=False)(self.parts[chain[0]], *own(chain[0]))
+                for i in chain[1:]:
+                    acc = delayed(_fold, pure=False)(acc, fn, merge, self.parts[i], *own(i))
+                level.append(acc)
         while len(level) > 1:
             level = [delayed(merge, pure=False)(level[i], level[i + 1]) if i + 1 < len(level)
                      else level[i] for i in range(0, len(level), 2)]
         self._count()
         return dask.compute(level[0], scheduler=self._get)[0]
+
+    def _chains(self) -> list[list[int]] | None:
+        """Partitions grouped by the worker holding them, one group per worker thread (None: unknown)."""
+        if self.client is None or not self._persisted:
+            return None
+        where = self.client.who_has(self.parts)
+        threads = self.client.nthreads()
+        by_worker: dict[str, list[int]] = {}
+        for i, part in enumerate(self.parts):
+            holders = where.get(part.key) or where.get(str(part.key))
+            if not holders:
+                return None
+            by_worker.setdefault(sorted(holders)[0], []).append(i)
+        chains: list[list[int]] = []
+        for worker, idx in by_worker.items():
+            k = max(1, min(int(threads.get(worker, 1)), len(idx)))
+            chains.extend(idx[j::k] for j in range(k))
+        return chains
 
     def map_buckets(self, split: Callable[..., Sequence[Any]], apply: Callable[..., Any],
                     n_buckets: int, *args: Any) -> list[Any]:
@@ -1020,6 +1055,12 @@ class DistributedCohort:
     def __repr__(self) -> str:
         return (f"DistributedCohort({self.n_treated:,} treated, {self.n_comparison:,} comparison, "
                 f"{len(self.design_columns)} design columns, {self.npartitions} partitions)")
+
+
+def _fold(acc: Any, fn: Callable[..., Any], merge: Callable[[Any, Any], Any], part: Any,
+          *args: Any) -> Any:
+    """Merge one more partition's result into a running result (:meth:`DistributedCohort.map_merge`)."""
+    return merge(acc, fn(part, *args))
 
 
 def _persist_local(parts: list[Any], get: Any) -> list[Any]:
