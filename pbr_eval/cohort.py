@@ -989,7 +989,10 @@ class Cohort:
         if pd.api.types.is_bool_dtype(col.dtype):
             t = values.astype(bool)
         elif pd.api.types.is_numeric_dtype(col.dtype):
-            bad = [v for v in pd.unique(col) if v not in (0, 1)]
+            # numpy integers between 0 and 1 are 0 or 1: no hash of every value needed
+            small = (isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" and values.size
+                     and values.min() >= 0 and values.max() <= 1)
+            bad = [] if small else [v for v in pd.unique(col) if v not in (0, 1)]
             if bad:
                 self._report_treatment_values(sorted(bad, key=str)[:5], None, findings)
             t = values == 1
