@@ -47,11 +47,13 @@ from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.crossfit import fit_crossfit
 from pbr_eval.estimators.regression import regression_att, regression_parts
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.design import design_matvec, design_rmatvecs
+from pbr_eval.inference.design import design_matvecs, design_rmatvecs
 from pbr_eval.inference.influence import CoefficientInfluence
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
+    fit_outcome,
+    predict_outcomes,
     resolve_outcome_model,
 )
 from pbr_eval.options import FEW_CLUSTERS, WEIGHTING_SE, WeightingSE, check_choice, check_int
@@ -120,40 +122,101 @@ def _aipw(
     names: list[str] | None,
 ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray]:
     r""":func:`aipw_att`, also returning the outcome fit, its predictions for every row and the weight :math:`c_j = \partial\hat\mu_0/\partial y_j` of each comparison outcome: :math:`c_j = z_j' H^{-1}(D - B_c/S) + o_j/S` (see :func:`aipw_att`; :math:`o_j/S` alone for a scikit-learn outcome model)."""
-    g = regression_parts(y, t, X, model, keep=keep, names=names)
-    fit, m, c, phi_beta = g.fit, g.m, g.comparison, g.phi_beta
+    return _aipw_all([y], t, X, odds, [model], keep=keep, phi_gamma=phi_gamma, free=free,
+                     names=names)[0]
+
+
+def _aipw_all(
+    ys: Sequence[np.ndarray],
+    t: np.ndarray,
+    X: np.ndarray,
+    odds: np.ndarray,
+    models: Sequence[Any],
+    *,
+    keep: np.ndarray | None,
+    phi_gamma: CoefficientInfluence | None,
+    free: np.ndarray | None,
+    names: list[str] | None,
+) -> list[tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray, np.ndarray]]:
+    """:func:`_aipw` for several outcomes, their products with the design sharing reads of ``X``.
+
+    The outcome models are fitted one by one; then every outcome's predictions come from
+    one read of ``X`` (:func:`~pbr_eval.models.outcome.predict_outcomes`), every
+    cross-product ``Z' r`` from one more (:func:`~pbr_eval.inference.design.design_rmatvecs`)
+    and every product ``Z a`` (the propensity model's and the outcome model's terms of
+    the influence function) from a third (:func:`~pbr_eval.inference.design.design_matvecs`):
+    three reads of ``X`` after the fits however many outcomes there are (the arithmetic of
+    one outcome at a time otherwise, so the same values to rounding). ``free=None``: no
+    score was clipped (all of ``free`` would be 1).
+    """
+    c = ~t if keep is None else ~t & keep
+    fits = [fit_outcome(X, y, model, names=names, subset=c)
+            for y, model in zip(ys, models, strict=True)]
+    preds = predict_outcomes(X, fits)
     co = np.where(c, odds, 0.0)  # the comparison units' odds (the same values as c * odds)
     S = float(co.sum())
-    phiC = np.subtract(y, m)
-    C = float(co @ phiC / S)
-    phiC -= C
-    phiC *= co  # co (y - m - C)
-    # every cross-product with the design in one read of X: the propensity model's
-    # G = Z'(phiC free), and for the outcome model Bc = Z'(co v) and D = Z'(t v) / n1
+    parts = []
+    # every cross-product with the design in one read of X: per outcome, the propensity
+    # model's G = Z'(phiC free), and for the outcome model Bc = Z'(co v) and D = Z'(t v) / n1
     # (products formed block by block: no n-length temporaries)
     vectors: list[np.ndarray | tuple[np.ndarray, ...]] = []
-    if phi_gamma is not None:  # (the product is taken before phiC is added to)
-        vectors.append(phiC if free is None else (phiC, free))
-    if phi_beta is not None and g.v is not None:
-        # dm/deta of the canonical-link GLM, from the predictions already made
-        vectors += [(co, g.v), (g.v, g.treated)]
+    for y, model, fit, (m, v) in zip(ys, models, fits, preds, strict=True):
+        g = regression_parts(y, t, X, model, keep=keep, names=names, fitted=(fit, m, v))
+        phiC = np.subtract(y, m)
+        C = float(co @ phiC / S)
+        phiC -= C
+        phiC *= co  # co (y - m - C)
+        slots: dict[str, int] = {}
+        if phi_gamma is not None:  # (the product is taken before phiC is added to)
+            slots["G"] = len(vectors)
+            vectors.append(phiC if free is None else (phiC, free))
+        if g.phi_beta is not None and g.v is not None:
+            # dm/deta of the canonical-link GLM, from the predictions already made
+            slots["B"] = len(vectors)
+            vectors += [(co, g.v), (g.v, g.treated)]
+        parts.append((g, phiC, C, slots))
     sums = design_rmatvecs(X, vectors) if vectors else np.empty((0, X.shape[1] + 1))
-    if phi_gamma is not None:
-        phiC += phi_gamma.dot(sums[0])
-    phiC /= S
-    phi0 = g.phi0
-    phi0 += phiC
-    y_weights = co / S
-    if phi_beta is not None:
-        Bc, D = sums[-2], sums[-1] / g.n1
-        # regression's term phi_beta' D and the residual mean's -phi_beta' Bc / S are one
-        # product phi_beta' (D - Bc / S) = r * Z h, h = H^{-1}(D - Bc / S); Z h is also
-        # the outcome model's part of each comparison outcome's weight in mu0
-        h = phi_beta.M @ (D - Bc / S)  # (no parent: the outcome fit is unweighted)
-        zh = design_matvec(X, h)
-        phi0 += phi_beta.e * zh
-        y_weights += np.where(c, zh, 0.0)
-    return g.mu0 + C, g.mu1, phi0, g.phi1, fit, m, y_weights
+    # every product Z a in one read of X: the propensity model's phi_gamma' G = e * Z (M G)
+    # and the outcome model's Z h (below)
+    cols: list[np.ndarray] = []
+    forward: list[dict[str, int]] = []
+    # (a dense influence matrix, as older callers pass, multiplies directly)
+    direct = isinstance(phi_gamma, CoefficientInfluence) and phi_gamma.parent is None
+    for g, _, _, slots in parts:
+        at: dict[str, int] = {}
+        if "G" in slots and direct:
+            assert phi_gamma is not None
+            at["G"] = len(cols)
+            cols.append(phi_gamma.M @ sums[slots["G"]])
+        if "B" in slots:
+            assert g.phi_beta is not None
+            Bc, D = sums[slots["B"]], sums[slots["B"] + 1] / g.n1
+            # regression's term phi_beta' D and the residual mean's -phi_beta' Bc / S are
+            # one product phi_beta' (D - Bc / S) = r * Z h, h = H^{-1}(D - Bc / S); Z h is
+            # also the outcome model's part of each comparison outcome's weight in mu0
+            at["B"] = len(cols)
+            cols.append(g.phi_beta.M @ (D - Bc / S))  # (no parent: the fit is unweighted)
+        forward.append(at)
+    products = design_matvecs(X, np.column_stack(cols)) if cols else []
+    out = []
+    for (g, phiC, C, slots), at in zip(parts, forward, strict=True):
+        if "G" in at:
+            assert phi_gamma is not None
+            phiC += phi_gamma.e * products[at["G"]]
+        elif "G" in slots:
+            assert phi_gamma is not None
+            phiC += phi_gamma.dot(sums[slots["G"]])
+        phiC /= S
+        phi0 = g.phi0
+        phi0 += phiC
+        y_weights = co / S
+        if "B" in at:
+            assert g.phi_beta is not None
+            zh = products[at["B"]]
+            phi0 += g.phi_beta.e * zh
+            y_weights += np.where(c, zh, 0.0)
+        out.append((g.mu0 + C, g.mu1, phi0, g.phi1, g.fit, g.m, y_weights))
+    return out
 
 
 class _DoublyRobust(Estimator):
@@ -197,6 +260,12 @@ class _DoublyRobust(Estimator):
         for every row, and each comparison outcome's weight in ``mu0``.
         """
 
+    def _all(self, ys: list[np.ndarray], cohort: Cohort, models: list[Any], prop: Any
+             ) -> list[tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
+                             np.ndarray]]:
+        """:meth:`_one` for every outcome (an estimator may share work between them)."""
+        return [self._one(y, cohort, model, prop) for y, model in zip(ys, models, strict=True)]
+
     def fit(self, cohort: Cohort) -> CounterfactualResults:
         """Fit both nuisance models and estimate.
 
@@ -218,11 +287,13 @@ class _DoublyRobust(Estimator):
         seed = getattr(self, "seed", None)
         streams = np.random.SeedSequence(0 if seed is None else seed).spawn(len(cohort.outcomes))
         c, tk = ~t & keep, t & keep
-        for name, stream in zip(cohort.outcomes, streams, strict=True):
+        models = [resolve_outcome_model(self.outcome_model, cohort.outcome_types[name])
+                  for name in cohort.outcomes]
+        ys = [cohort.y(name) for name in cohort.outcomes]
+        fitted = self._all(ys, cohort, models, prop)
+        for name, stream, y, one in zip(cohort.outcomes, streams, ys, fitted, strict=True):
             otype = cohort.outcome_types[name]
-            model = resolve_outcome_model(self.outcome_model, otype)
-            y = cohort.y(name)
-            mu0, mu1, phi0, phi1, fit, m, y_weights = self._one(y, cohort, model, prop)
+            mu0, mu1, phi0, phi1, fit, m, y_weights = one
             v, dm = noise_terms(fit, m, y, c, otype)
             noise = CohortNoise(tk, c, y, m, v, y_weights, dm)
             est = outcome_estimate(
@@ -360,8 +431,16 @@ class AugmentedIPW(_DoublyRobust):
     def _one(self, y: np.ndarray, cohort: Cohort, model: Any, prop: Any
              ) -> tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
                         np.ndarray]:
-        return _aipw(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep,
-                     phi_gamma=prop.phi, free=prop.free, names=cohort.design_columns)
+        return self._all([y], cohort, [model], prop)[0]
+
+    def _all(self, ys: list[np.ndarray], cohort: Cohort, models: list[Any], prop: Any
+             ) -> list[tuple[float, float, np.ndarray, np.ndarray, OutcomeFit, np.ndarray,
+                             np.ndarray]]:
+        # every outcome's products with the design share reads of X; `free` is all 1
+        # (so left out) when no score was clipped
+        return _aipw_all(ys, cohort.t, cohort.X, prop.odds, models, keep=prop.keep,
+                         phi_gamma=prop.phi, free=prop.free if prop.n_clipped else None,
+                         names=cohort.design_columns)
 
 
 # the options of AugmentedIPW, as get_params / option_names read them: the shared ones and its own

@@ -174,6 +174,7 @@ def regression_parts(
     keep: np.ndarray | None = None, names: list[str] | None = None,
     weights: np.ndarray | None = None, phi_gamma: CoefficientInfluence | None = None,
     free: np.ndarray | None = None,
+    fitted: tuple[OutcomeFit, np.ndarray, np.ndarray | None] | None = None,
 ) -> RegressionParts:
     """Fit the outcome model and return g-computation's pieces (see :func:`regression_att`).
 
@@ -184,6 +185,10 @@ def regression_parts(
     ----------
     y, t, X, model, weights, keep, phi_gamma, free, names
         As for :func:`regression_att`.
+    fitted : (OutcomeFit, numpy.ndarray, numpy.ndarray or None), optional
+        The outcome model already fitted on the comparison rows, with its predictions
+        and ``dm/deta`` for every row (aipw fits and predicts all outcomes first, so
+        that their products with the design share reads of it).
 
     Returns
     -------
@@ -202,8 +207,11 @@ def regression_parts(
     c = ~t if keep is None else ~t & keep
     n1 = int(np.count_nonzero(tk))
     # fitted on the comparison rows without copying them (the others get weight 0)
-    fit = fit_outcome(X, y, model, weights=weights, names=names, subset=c)
-    m, v = fit.predict(X)
+    if fitted is None:
+        fit = fit_outcome(X, y, model, weights=weights, names=names, subset=c)
+        m, v = fit.predict(X)
+    else:
+        fit, m, v = fitted
     mu0 = float(np.sum(m, where=tk) / n1)
     mu1 = float(np.sum(y, where=tk) / n1)
     phi0 = np.subtract(m, mu0, out=np.zeros(m.shape), where=tk)

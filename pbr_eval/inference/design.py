@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["CHUNK_ROWS", "RAW_CENTRE_RATIO", "design_matvec", "design_rmatvec", "design_gram", "design_sums",
-           "row_blocks", "BlockSums", "design_rmatvecs"]
+           "row_blocks", "BlockSums", "design_rmatvecs", "design_matvecs"]
 
 #: Rows per block of the chunked sums (a block of 10 float64 columns is about 1.3 MB).
 CHUNK_ROWS = 16_384
@@ -156,16 +156,59 @@ def design_rmatvecs(
     k = len(vectors)
     factors = [r if isinstance(r, tuple) else (r,) for r in vectors]
     out = np.zeros((k, p + 1))
-    buf = np.empty((max(min(chunk, n), 1), k))
+    # one contiguous row per vector (the block's products are formed and summed along
+    # rows, and the product with the block is one (k, m) @ (m, p) multiplication)
+    buf = np.empty((k, max(min(chunk, n), 1)))
     for rows in row_blocks(n, chunk):
         m = rows.stop - rows.start
         for j, (first, *rest) in enumerate(factors):
-            col = buf[:m, j]
+            col = buf[j, :m]
             col[:] = first[rows]
             for f in rest:
                 col *= f[rows]
-        out[:, 0] += buf[:m].sum(axis=0)
-        out[:, 1:] += buf[:m].T @ X[rows]
+        out[:, 0] += buf[:, :m].sum(axis=1)
+        out[:, 1:] += buf[:, :m] @ X[rows]
+    return out
+
+
+def design_matvecs(X: np.ndarray, B: np.ndarray, *, chunk: int = CHUNK_ROWS) -> list[np.ndarray]:
+    """Return ``Z b`` for each column ``b`` of ``B`` (``Z = [1, X]``), from one blocked read of ``X``.
+
+    Several products with the design cost about one: each block of ``X`` is multiplied by
+    all the columns at once while it is in cache (:func:`design_matvec` once per column
+    reads ``X`` once per column).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+    B : numpy.ndarray, shape (p + 1, k)
+        One coefficient vector per column, intercept first.
+    chunk : int
+        Rows per block.
+
+    Returns
+    -------
+    list of numpy.ndarray, each shape (n,)
+        Element ``j`` is :func:`design_matvec` of ``B[:, j]`` (to rounding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [2.0], [4.0]])
+    >>> [z.tolist() for z in design_matvecs(X, np.array([[0.5, 0.0], [2.0, -1.0]]), chunk=2)]
+    [[2.5, 4.5, 8.5], [-1.0, -2.0, -4.0]]
+    """
+    n = X.shape[0]
+    B = np.asarray(B, dtype=float)
+    k = B.shape[1]
+    out = [np.empty(n) for _ in range(k)]
+    coef = np.ascontiguousarray(B[1:])
+    tmp = np.empty((max(min(chunk, n), 1), k))
+    for rows in row_blocks(n, chunk):
+        m = rows.stop - rows.start
+        block = np.matmul(X[rows], coef, out=tmp[:m])
+        for j in range(k):
+            np.add(block[:, j], B[0, j], out=out[j][rows])
     return out
 
 

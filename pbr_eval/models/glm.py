@@ -30,8 +30,80 @@ import numpy as np
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import CHUNK_ROWS, BlockSums, design_sums, row_blocks
 
-__all__ = ["GLMPass", "GLMSums", "canonical_mean", "canonical_slope", "glm_loglik", "glm_pass",
-           "glm_sums", "logistic_mean", "softplus"]
+__all__ = ["CHORD_DRIFT", "CHORD_STOP", "GLMPass", "GLMSums", "canonical_mean", "canonical_slope",
+           "chord_drift", "chord_converged", "glm_loglik", "glm_pass", "glm_sums",
+           "logistic_mean", "softplus"]
+
+#: A Newton iteration may reuse the information of an earlier pass over the data (a chord
+#: step: the next pass computes the score only) while the iterate has moved at most this
+#: far (largest standardised coordinate) from where that information was taken.
+CHORD_DRIFT = 1e-3
+#: A chord step may end the iterations (as an exact Newton step below 1e-6 does) only when
+#: its size times the drift is below this: the chord's error is about drift x step, so the
+#: estimate is as close to the optimum as after an exact step (about step squared).
+CHORD_STOP = 1e-13
+
+
+def chord_drift(exact: bool, drift: float | None, largest: float) -> float | None:
+    """How far the next iterate is from the information a chord step would reuse (None: recompute it).
+
+    Parameters
+    ----------
+    exact : bool
+        Whether the step just taken used the information at its own iterate.
+    drift : float or None
+        For a chord step, how far its iterate was from where its information was taken
+        (None: the information was not the data's, e.g. a warm start's subsample's).
+    largest : float
+        The step's largest standardised coordinate.
+
+    Returns
+    -------
+    float or None
+        The next iterate's distance from that information when the next pass may compute
+        the score only (at most :data:`CHORD_DRIFT`), else None.
+
+    Examples
+    --------
+    >>> chord_drift(True, None, 3e-5)
+    3e-05
+    >>> chord_drift(False, None, 3e-5) is None, chord_drift(True, None, 0.01) is None
+    (True, True)
+    """
+    if not exact and drift is None:
+        return None
+    moved = largest + (0.0 if exact or drift is None else drift)
+    return moved if moved <= CHORD_DRIFT else None
+
+
+def chord_converged(exact: bool, drift: float | None, largest: float) -> bool:
+    """Whether a step of this size may end Newton's iterations (with the size test on the step).
+
+    An exact Newton step may (its error is about its square); a chord step only when its
+    size times ``drift`` (the distance from where its information was taken, None for
+    information not from the data) is below :data:`CHORD_STOP`.
+
+    Parameters
+    ----------
+    exact : bool
+        Whether the step used the information at its own iterate.
+    drift : float or None
+        As for :func:`chord_drift`.
+    largest : float
+        The step's largest standardised coordinate.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> chord_converged(True, None, 1e-7), chord_converged(False, 3e-5, 1e-9)
+    (True, True)
+    >>> chord_converged(False, 3e-5, 1e-7), chord_converged(False, None, 1e-12)
+    (False, False)
+    """
+    return exact or (drift is not None and drift * largest <= CHORD_STOP)
 
 
 def canonical_slope(family: str, mu: np.ndarray) -> np.ndarray:

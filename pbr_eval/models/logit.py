@@ -17,7 +17,13 @@ from scipy.special import expit
 
 from pbr_eval.exceptions import EstimationError
 from pbr_eval.inference.design import CHUNK_ROWS, row_blocks
-from pbr_eval.models.glm import GLMPass, glm_pass, propensity_separation_error
+from pbr_eval.models.glm import (
+    GLMPass,
+    chord_converged,
+    chord_drift,
+    glm_pass,
+    propensity_separation_error,
+)
 from pbr_eval.replicate import WorkBuffers
 
 __all__ = ["LogitFit", "fit_logit"]
@@ -264,8 +270,12 @@ def fit_logit(
     final: GLMPass | None = None  # the pass at the estimate, when the loop ends converged
     converged = False
     it = 0
+    # drift: for a chord step on an earlier pass's information, how far the iterate has
+    # moved since (None: the warm start's subsample's information)
+    drift: float | None = None
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported after the loop)
-        # exact: the information at the iterate (a chord step uses the warm start's)
+        # exact: the information at the iterate (a chord step uses the warm start's, or an
+        # earlier pass's while the iterates stay within CHORD_DRIFT of it)
         exact = approx_info is None
         info = state.sums.information if approx_info is None else approx_info
         score = state.sums.score
@@ -287,18 +297,25 @@ def fit_logit(
         # and stop; the last pass gives the information at the estimate (and the
         # log-likelihood, when the covariance is wanted).
         decrement = float(score @ step) / 2
-        if exact and decrement < tol * abs(ll) and np.max(np.abs(step)) < 1e-6:
+        largest = float(np.max(np.abs(step)))
+        if (chord_converged(exact, drift, largest) and decrement < tol * abs(ll)
+                and largest < 1e-6):
             beta = beta + step
             final = evaluate(beta, loglik=need_cov, information=need_info)
             ll = final.sums.loglik if covariance else np.nan
             converged = True
             break
-        if decrement < 1e-3 * abs(ll) and np.max(np.abs(step)) < 0.1:
+        if decrement < 1e-3 * abs(ll) and largest < 0.1:
             # inside the quadratic region: a full Newton step needs no line search (and
-            # the log-likelihood is not evaluated; `ll` stays the scale of the tests)
+            # the log-likelihood is not evaluated; `ll` stays the scale of the tests). A
+            # small step keeps the information it used for the next one (a chord step:
+            # that pass computes the score only), the last pass computes it exactly.
             beta = beta + step
-            state = evaluate(beta, loglik=False)
+            drift = chord_drift(exact, drift, largest)
+            approx_info = None if drift is None else info
+            state = evaluate(beta, loglik=False, information=drift is None, score=True)
             continue
+        drift = None
         t = 1.0
         while True:
             new_beta = beta + t * step

@@ -14,17 +14,19 @@ from typing import Any
 import numpy as np
 
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.inference.design import design_matvec, design_sums
+from pbr_eval.inference.design import design_matvec, design_matvecs, design_sums
 from pbr_eval.models.glm import (
     GLMPass,
     canonical_mean,
+    chord_converged,
+    chord_drift,
     glm_pass,
     outcome_separation_error,
 )
 from pbr_eval.options import OUTCOME_MODELS
 
 __all__ = ["OutcomeFit", "fit_outcome", "resolve_outcome_model", "FAMILY_FOR_TYPE",
-           "conditional_variance", "mean_derivative"]
+           "conditional_variance", "mean_derivative", "predict_outcomes"]
 
 #: The GLM used for each outcome type when ``outcome_model="auto"``.
 _WARM_START_ROWS = 200_000
@@ -78,6 +80,42 @@ class OutcomeFit:
             return np.asarray(est.predict(X), dtype=float), None
         eta = self.params[0] + X @ self.params[1:]
         return _inverse_link(self.family, eta)
+
+
+def predict_outcomes(
+    X: np.ndarray, fits: list[OutcomeFit],
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """:meth:`OutcomeFit.predict` of several fits on the same rows, the GLMs' from one read of ``X``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+        Covariates without an intercept column.
+    fits : list of OutcomeFit
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray or None)
+        Each fit's predicted means and ``dmu/deta``, as :meth:`OutcomeFit.predict` gives
+        them (to rounding: the linear predictors come from one blocked product,
+        :func:`~pbr_eval.inference.design.design_matvecs`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fits = [OutcomeFit("linear", np.array([1.0, 2.0])), OutcomeFit("poisson", np.zeros(2))]
+    >>> [(m.tolist(), v.tolist()) for m, v in predict_outcomes(np.array([[0.0], [1.0]]), fits)]
+    [([1.0, 3.0], [1.0, 1.0]), ([1.0, 1.0], [1.0, 1.0])]
+    """
+    glm = [i for i, f in enumerate(fits) if f.params is not None]
+    out: list[tuple[np.ndarray, np.ndarray | None] | None] = [
+        None if f.params is not None else f.predict(X) for f in fits]
+    if glm:
+        params = [f.params for f in fits if f.params is not None]
+        etas = design_matvecs(X, np.column_stack(params))
+        for i, eta in zip(glm, etas, strict=True):
+            out[i] = _inverse_link(fits[i].family, eta)
+    return [pair for pair in out if pair is not None]
 
 
 def resolve_outcome_model(model: Any, outcome_type: str) -> Any:
@@ -283,12 +321,14 @@ def fit_outcome(
                approx_info: np.ndarray | None = None
                ) -> tuple[np.ndarray, GLMPass | None, bool, int]:
         # approx_info: an approximate information for the first step (a chord step, from
-        # a warm start's subsample; the iterations after it, and the stopping rule, are
-        # exact Newton's)
+        # a warm start's subsample); later steps use the information at their iterate, or
+        # (chord_drift) an earlier pass's while the iterates stay close to it, and stop
+        # only when the step is as final as an exact Newton step (chord_converged)
         state = evaluate(Xs, ys, ws, beta, loglik=True, information=approx_info is None,
                          score=True)
         ll = state.sums.loglik
         it = 0
+        drift: float | None = None  # as in pbr_eval.models.logit.fit_logit: chord steps
         for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
             sums = state.sums
             exact = approx_info is None
@@ -316,13 +356,19 @@ def fit_outcome(
             # one pass (glm_pass), whose sums are the next iteration's.
             decrement = float(sums.score @ step) / 2
             largest = float(np.max(np.abs(step)))
-            if exact and decrement < tol * abs(ll) and largest < 1e-7:
+            if (chord_converged(exact, drift, largest) and decrement < tol * abs(ll)
+                    and largest < 1e-7):
                 beta = beta + step
                 return beta, evaluate(Xs, ys, ws, beta, loglik=False), True, it
             if decrement < 1e-3 * abs(ll) and largest < 0.1:
+                # a small step keeps its information for the next (a score-only pass)
                 beta = beta + step
-                state = evaluate(Xs, ys, ws, beta, loglik=False)
+                drift = chord_drift(exact, drift, largest)
+                approx_info = None if drift is None else info
+                state = evaluate(Xs, ys, ws, beta, loglik=False, information=drift is None,
+                                 score=True)
                 continue
+            drift = None
             s = 1.0
             while True:
                 new_beta = beta + s * step
