@@ -200,7 +200,8 @@ def att_propensity(
             f"`trim`={trim} leaves no {'treated' if not (t & keep).any() else 'comparison'} "
             "units: the groups do not overlap on the propensity score. Widen `trim`."
         )
-    odds = ps / (1.0 - ps)
+    odds = np.subtract(1.0, ps)
+    np.divide(ps, odds, out=odds)  # ps / (1 - ps), in one array
     if not np.all(np.isfinite(odds)):  # pragma: no cover - fit_propensity rejects 0/1 scores
         raise EstimationError("Propensity scores of exactly 1 give infinite weights.")
     phi = None

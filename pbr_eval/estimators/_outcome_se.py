@@ -366,7 +366,8 @@ def noise_terms(fit: OutcomeFit, m: np.ndarray, y: np.ndarray, comparison: np.nd
     ([0.16000000000000003, 0.25], True)
     """
     if fit.family == "logistic" and fit.params is not None:
-        v = m * (1.0 - m)  # (a GLM's m is in [0, 1]: the clip of conditional_variance is moot)
+        v = np.subtract(1.0, m)  # m (1 - m) in one array (a GLM's m is in [0, 1]: the
+        v *= m  # clip of conditional_variance is moot)
         return v, v
     if fit.family == "linear" and outcome_type != "binary" and fit.params is not None:
         # conditional_variance's residual variance, summed in place of two gathers

@@ -47,7 +47,7 @@ from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.crossfit import fit_crossfit
 from pbr_eval.estimators.regression import regression_att, regression_parts
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.design import design_matvecs, design_rmatvecs
+from pbr_eval.inference.design import CHUNK_ROWS, design_rmatvecs, row_blocks
 from pbr_eval.inference.influence import CoefficientInfluence
 from pbr_eval.models.outcome import (
     OutcomeFit,
@@ -144,7 +144,8 @@ def _aipw_all(
     one read of ``X`` (:func:`~pbr_eval.models.outcome.predict_outcomes`), every
     cross-product ``Z' r`` from one more (:func:`~pbr_eval.inference.design.design_rmatvecs`)
     and every product ``Z a`` (the propensity model's and the outcome model's terms of
-    the influence function) from a third (:func:`~pbr_eval.inference.design.design_matvecs`):
+    the influence function) from a third (``_finish``, which also does each outcome's last
+    arithmetic block by block):
     three reads of ``X`` after the fits however many outcomes there are (the arithmetic of
     one outcome at a time otherwise, so the same values to rounding). ``free=None``: no
     score was clipped (all of ``free`` would be 1).
@@ -182,12 +183,15 @@ def _aipw_all(
     forward: list[dict[str, int]] = []
     # (a dense influence matrix, as older callers pass, multiplies directly)
     direct = isinstance(phi_gamma, CoefficientInfluence) and phi_gamma.parent is None
-    for g, _, _, slots in parts:
+    for g, phiC, _, slots in parts:
         at: dict[str, int] = {}
         if "G" in slots and direct:
             assert phi_gamma is not None
             at["G"] = len(cols)
             cols.append(phi_gamma.M @ sums[slots["G"]])
+        elif "G" in slots:
+            assert phi_gamma is not None
+            phiC += phi_gamma.dot(sums[slots["G"]])
         if "B" in slots:
             assert g.phi_beta is not None
             Bc, D = sums[slots["B"]], sums[slots["B"] + 1] / g.n1
@@ -197,26 +201,43 @@ def _aipw_all(
             at["B"] = len(cols)
             cols.append(g.phi_beta.M @ (D - Bc / S))  # (no parent: the fit is unweighted)
         forward.append(at)
-    products = design_matvecs(X, np.column_stack(cols)) if cols else []
-    out = []
-    for (g, phiC, C, slots), at in zip(parts, forward, strict=True):
-        if "G" in at:
-            assert phi_gamma is not None
-            phiC += phi_gamma.e * products[at["G"]]
-        elif "G" in slots:
-            assert phi_gamma is not None
-            phiC += phi_gamma.dot(sums[slots["G"]])
-        phiC /= S
-        phi0 = g.phi0
-        phi0 += phiC
-        y_weights = co / S
-        if "B" in at:
-            assert g.phi_beta is not None
-            zh = products[at["B"]]
-            phi0 += g.phi_beta.e * zh
-            y_weights += np.where(c, zh, 0.0)
-        out.append((g.mu0 + C, g.mu1, phi0, g.phi1, g.fit, g.m, y_weights))
-    return out
+    _finish(X, parts, forward, cols, phi_gamma, co, c, S)
+    # (each outcome's phiC now holds its y_weights)
+    return [(g.mu0 + C, g.mu1, g.phi0, g.phi1, g.fit, g.m, phiC) for g, phiC, C, _ in parts]
+
+
+def _finish(X: np.ndarray, parts: list[tuple[Any, np.ndarray, float, dict[str, int]]],
+            forward: list[dict[str, int]], cols: list[np.ndarray],
+            phi_gamma: CoefficientInfluence | None, co: np.ndarray, c: np.ndarray,
+            S: float) -> None:
+    """:func:`_aipw_all`'s last read of ``X``: the products ``Z a`` and each outcome's last arithmetic, block by block.
+
+    Per block of rows: the products of the block with every coefficient vector of
+    ``cols`` (one multiplication), then for each outcome ``phiC += e_gamma Z a_G``,
+    ``phiC /= S``, ``phi0 += phiC`` and ``phi0 += r Z h``, and the comparison outcomes'
+    weights ``co / S + c Z h`` written over ``phiC`` (no longer needed): the same
+    arithmetic as on whole columns, with no ``n``-length temporary.
+    """
+    n = X.shape[0]
+    coef = np.column_stack(cols) if cols else np.zeros((X.shape[1] + 1, 0))
+    slopes = np.ascontiguousarray(coef[1:])
+    tmp = np.empty((max(min(CHUNK_ROWS, n), 1), coef.shape[1]))
+    for rows in row_blocks(n):
+        P = np.matmul(X[rows], slopes, out=tmp[: rows.stop - rows.start])
+        P += coef[0]  # Z a = X a[1:] + a[0], as design_matvec
+        for (g, phiC, _, _), at in zip(parts, forward, strict=True):
+            pc = phiC[rows]
+            if "G" in at:
+                assert phi_gamma is not None
+                pc += phi_gamma.e[rows] * P[:, at["G"]]
+            pc /= S
+            ph = g.phi0[rows]
+            ph += pc
+            np.divide(co[rows], S, out=pc)  # the weights: co / S (+ c Z h below)
+            if "B" in at:
+                zh = P[:, at["B"]]
+                ph += g.phi_beta.e[rows] * zh
+                pc += np.where(c[rows], zh, 0.0)
 
 
 class _DoublyRobust(Estimator):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.inference.design import design_matvec, design_matvecs, design_sums
+from pbr_eval.inference.design import CHUNK_ROWS, design_matvec, design_sums, row_blocks
 from pbr_eval.models.glm import (
     GLMPass,
     canonical_mean,
@@ -97,8 +97,8 @@ def predict_outcomes(
     -------
     list of (numpy.ndarray, numpy.ndarray or None)
         Each fit's predicted means and ``dmu/deta``, as :meth:`OutcomeFit.predict` gives
-        them (to rounding: the linear predictors come from one blocked product,
-        :func:`~pbr_eval.inference.design.design_matvecs`).
+        them (to rounding: the linear predictors come from one product per block of rows
+        with every fit's coefficients).
 
     Examples
     --------
@@ -107,14 +107,34 @@ def predict_outcomes(
     >>> [(m.tolist(), v.tolist()) for m, v in predict_outcomes(np.array([[0.0], [1.0]]), fits)]
     [([1.0, 3.0], [1.0, 1.0]), ([1.0, 1.0], [1.0, 1.0])]
     """
+    n = X.shape[0]
     glm = [i for i, f in enumerate(fits) if f.params is not None]
     out: list[tuple[np.ndarray, np.ndarray | None] | None] = [
         None if f.params is not None else f.predict(X) for f in fits]
-    if glm:
-        params = [f.params for f in fits if f.params is not None]
-        etas = design_matvecs(X, np.column_stack(params))
-        for i, eta in zip(glm, etas, strict=True):
-            out[i] = _inverse_link(fits[i].family, eta)
+    if not glm:
+        return [pair for pair in out if pair is not None]
+    params = np.column_stack([f.params for f in fits if f.params is not None])
+    families = [fits[i].family for i in glm]
+    # means and slopes written block by block (canonical_mean's arithmetic on each block
+    # of linear predictors: no n-length temporaries)
+    means = [np.empty(n) for _ in glm]
+    slopes = [np.empty(n) if family == "logistic" else None for family in families]
+    coef = np.ascontiguousarray(params[1:])
+    tmp = np.empty((max(min(CHUNK_ROWS, n), 1), len(glm)))
+    for rows in row_blocks(n):
+        eta = np.matmul(X[rows], coef, out=tmp[: rows.stop - rows.start])
+        eta += params[0]  # b0 + X b, as OutcomeFit.predict
+        for j, family in enumerate(families):
+            mu, dmu = _inverse_link(family, eta[:, j])
+            means[j][rows] = mu
+            slope = slopes[j]
+            if slope is not None:
+                slope[rows] = dmu
+    for j, (i, family) in enumerate(zip(glm, families, strict=True)):
+        # a linear model's slope is 1, a Poisson model's its mean (canonical_mean's)
+        slope = slopes[j]
+        out[i] = (means[j], slope if slope is not None
+                  else means[j] if family == "poisson" else np.ones(n))
     return [pair for pair in out if pair is not None]
 
 
