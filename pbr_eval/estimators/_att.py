@@ -180,7 +180,8 @@ def att_propensity(
         Separation (scores of exactly 0 or 1; the error names the covariates
         most involved), or trimming that leaves no treated or no comparison unit.
     """
-    fit = fit_propensity(cohort, None if model == "logit" else model, estimand="ATT")
+    fit = fit_propensity(cohort, None if model == "logit" else model, estimand="ATT",
+                         weighting=True)
     ps_raw = fit.ps
     t = cohort.t
     if clip is not None:

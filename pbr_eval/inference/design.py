@@ -340,7 +340,7 @@ class BlockSums:
         self.H = np.zeros((p + 1, p + 1))
         self.g = np.zeros(p + 1)
         self.buf = np.empty((chunk, p))
-        self.vr = np.zeros((chunk, 2))  # columns v and r of the block: one product, both sums
+        self.vr = np.zeros((2, chunk))  # rows v and r of the block: one product, both sums
 
     def add(self, Xb: np.ndarray, v: np.ndarray, r: np.ndarray | None, *,
             gram: bool = True) -> None:
@@ -351,27 +351,27 @@ class BlockSums:
         m = Xb.shape[0]
         if m > self.buf.shape[0]:
             self.buf = np.empty((m, self.p))
-            self.vr = np.zeros((m, 2))
+            self.vr = np.zeros((2, m))
         H, g, buf, vr = self.H, self.g, self.buf, self.vr
         src = Xb if self.shift is None else np.subtract(Xb, self.shift, out=buf[:m])
-        vr[:m, 0] = v
+        vr[0, :m] = v
         if r is not None:
-            vr[:m, 1] = r
+            vr[1, :m] = r
         else:
-            vr[:m, 1] = 0.0
-        M = vr[:m].T @ src
-        H[0, 0] += vr[:m, 0].sum()
+            vr[1, :m] = 0.0
+        M = vr[:, :m] @ src
+        H[0, 0] += vr[0, :m].sum()
         H[0, 1:] += M[0]
         if r is not None:
-            g[0] += vr[:m, 1].sum()
+            g[0] += vr[1, :m].sum()
             g[1:] += M[1]
         if not gram:
             return
         if self.nonneg:
-            block = np.multiply(src, np.sqrt(vr[:m, 0])[:, None], out=buf[:m])
+            block = np.multiply(src, np.sqrt(vr[0, :m])[:, None], out=buf[:m])
             H[1:, 1:] += block.T @ block
         else:
-            H[1:, 1:] += (src * vr[:m, 0, None]).T @ src
+            H[1:, 1:] += (src * vr[0, :m, None]).T @ src
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the Gram matrix and the cross-product (as :func:`design_sums`)."""

@@ -380,6 +380,8 @@ def glm_pass(
     ignorable: np.ndarray | None = None,
     nonneg: bool = True,
     chunk: int = CHUNK_ROWS,
+    extremes: bool = True,
+    means: np.ndarray | None = None,
 ) -> GLMPass:
     """Evaluate a canonical-link GLM at ``eta = intercept + X coef`` in one read of ``X``.
 
@@ -422,6 +424,13 @@ def glm_pass(
         Whether ``weights`` are all non-negative (as :func:`design_sums` decides).
     chunk : int
         Rows per block.
+    extremes : bool
+        Count the extreme probabilities (``False``: a pass whose counts are not used, such
+        as an iteration before the last, skips the two reductions per block; both counts
+        are then 0).
+    means : numpy.ndarray, shape (n,), optional
+        Filled with the fitted means (a fit's last pass gives its predictions at no
+        extra read of ``X``).
 
     Returns
     -------
@@ -432,7 +441,10 @@ def glm_pass(
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
     >>> y = np.array([0.0, 1.0, 0.0, 1.0])
-    >>> out = glm_pass(X, y, np.zeros(1), 0.0, "logistic", chunk=3)
+    >>> mu = np.empty(4)
+    >>> out = glm_pass(X, y, np.zeros(1), 0.0, "logistic", chunk=3, means=mu)
+    >>> mu.tolist()
+    [0.5, 0.5, 0.5, 0.5]
     >>> ref = glm_sums(X, y, np.zeros(4), "logistic")
     >>> bool(np.array_equal(out.sums.information, ref.information)), out.sums.score.tolist()
     (True, [0.0, 1.0])
@@ -449,6 +461,8 @@ def glm_pass(
         eta = X[rows] @ coef
         eta += intercept
         mu, dmu = canonical_mean(family, eta)
+        if means is not None:
+            means[rows] = mu
         wb = None if weights is None else weights[rows]
         if information or score:
             resid = y[rows] - mu
@@ -462,7 +476,7 @@ def glm_pass(
             else:
                 terms = y[rows] * eta - np.exp(np.clip(eta, -700, 700))
             ll += float(terms.sum() if wb is None else wb @ terms)
-        if family == "logistic" and (mu.min() < eps or mu.max() > 1 - eps):
+        if extremes and family == "logistic" and (mu.min() < eps or mu.max() > 1 - eps):
             low, high = mu < eps, mu > 1 - eps
             extreme = low | high
             if mask is not None:

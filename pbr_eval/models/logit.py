@@ -125,6 +125,7 @@ def fit_logit(
     ignorable: np.ndarray | None = None,
     covariance: bool = True,
     buffers: WorkBuffers | None = None,
+    means: np.ndarray | None = None,
     _standardised_start: bool = False,
 ) -> LogitFit:
     """Fit a logistic regression by Newton-Raphson.
@@ -167,6 +168,11 @@ def fit_logit(
     buffers : WorkBuffers, optional
         Accepted for the bootstrap's callers; the Newton sums run block by block
         (:mod:`pbr_eval.inference.design`) and need no ``(n, p)`` work array.
+    means : numpy.ndarray, shape (n,), optional
+        Filled with the fitted probabilities at the estimate, from the fit's last pass
+        (no further read of ``X``). The same values as :meth:`LogitFit.predict` to
+        rounding, but not necessarily bit-identical for identical rows (a matrix product
+        per block): for weighting, not for matching's tie rules.
 
     Returns
     -------
@@ -257,18 +263,21 @@ def fit_logit(
     need_info = covariance or _standardised_start
 
     def evaluate(b_std: np.ndarray, *, loglik: bool, information: bool = True,
-                 score: bool | None = None) -> GLMPass:
+                 score: bool | None = None, extremes: bool = True,
+                 out: np.ndarray | None = None) -> GLMPass:
         # one read of X: the linear predictor, probabilities, log-likelihood, the Newton
-        # sums over the standardised design and the count of extreme probabilities
+        # sums over the standardised design and the count of extreme probabilities (not
+        # in the quadratic region's passes: only a last pass's count is used)
         raw = A @ b_std
         return glm_pass(X, y, raw[1:], raw[0], "logistic", weights=w, center=mu, scale=sd,
                         loglik=loglik, information=information, score=score,
-                        ignorable=ignorable, nonneg=nonneg)
+                        ignorable=ignorable, nonneg=nonneg, extremes=extremes, means=out)
 
     state = evaluate(beta, loglik=True, information=approx_info is None, score=True)
     ll = state.sums.loglik
     final: GLMPass | None = None  # the pass at the estimate, when the loop ends converged
     converged = False
+    filled = False  # whether the last pass wrote `means`
     it = 0
     # drift: for a chord step on an earlier pass's information, how far the iterate has
     # moved since (None: the warm start's subsample's information)
@@ -301,7 +310,8 @@ def fit_logit(
         if (chord_converged(exact, drift, largest) and decrement < tol * abs(ll)
                 and largest < 1e-6):
             beta = beta + step
-            final = evaluate(beta, loglik=need_cov, information=need_info)
+            final = evaluate(beta, loglik=need_cov, information=need_info, out=means)
+            filled = True
             ll = final.sums.loglik if covariance else np.nan
             converged = True
             break
@@ -313,7 +323,8 @@ def fit_logit(
             beta = beta + step
             drift = chord_drift(exact, drift, largest)
             approx_info = None if drift is None else info
-            state = evaluate(beta, loglik=False, information=drift is None, score=True)
+            state = evaluate(beta, loglik=False, information=drift is None, score=True,
+                             extremes=False)
             continue
         drift = None
         t = 1.0
@@ -344,6 +355,8 @@ def fit_logit(
     params = np.empty(p + 1)
     params[1:] = beta[1:] / sd
     params[0] = beta[0] - np.dot(mu, params[1:])
+    if means is not None and not filled:  # (the last pass was a line search's trial)
+        means[:] = expit(X @ params[1:] + params[0])
     if not covariance:
         return LogitFit(params=params, cov=np.empty((0, 0)), n_iter=it, loglik=np.nan,
                         n_vanishing=n_vanishing)

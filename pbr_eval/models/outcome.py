@@ -328,14 +328,15 @@ def fit_outcome(
     counted = None if subset is None else np.asarray(subset, dtype=bool)
 
     def evaluate(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, b: np.ndarray, *,
-                 loglik: bool, information: bool = True, score: bool | None = None
-                 ) -> GLMPass:
+                 loglik: bool, information: bool = True, score: bool | None = None,
+                 extremes: bool = True) -> GLMPass:
         # one read of Xs: linear predictor, means, log-likelihood and the Newton sums over
         # the standardised design (eta as design_matvec forms it); extremes among `counted`
+        # (not in the quadratic region's passes: only a last pass's count is used)
         raw = b[1:] / sd_x
         return glm_pass(Xs, ys, raw, b[0] - float(mu_x @ raw), model, weights=ws, **std,
                         loglik=loglik, information=information, score=score,
-                        mask=counted if Xs is X else None, nonneg=nonneg)
+                        mask=counted if Xs is X else None, nonneg=nonneg, extremes=extremes)
 
     def newton(Xs: np.ndarray, ys: np.ndarray, ws: np.ndarray | None, beta: np.ndarray,
                approx_info: np.ndarray | None = None
@@ -386,7 +387,7 @@ def fit_outcome(
                 drift = chord_drift(exact, drift, largest)
                 approx_info = None if drift is None else info
                 state = evaluate(Xs, ys, ws, beta, loglik=False, information=drift is None,
-                                 score=True)
+                                 score=True, extremes=False)
                 continue
             drift = None
             s = 1.0

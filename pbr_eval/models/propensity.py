@@ -117,6 +117,7 @@ def fit_propensity(
     estimand: str | None = None,
     start: np.ndarray | None = None,
     replicate: ReplicateHints | None = None,
+    weighting: bool = False,
 ) -> PropensityScore:
     """Fit the propensity model on a cohort.
 
@@ -144,6 +145,11 @@ def fit_propensity(
         the hints' work buffers, and skips its covariance and final
         log-likelihood (``logit.cov`` empty, ``logit.loglik`` NaN).
         ``start`` is not taken from the hints: pass it.
+    weighting : bool, default False
+        The scores are for weighting: a logistic fit's come from its last pass over the
+        data (the same values to rounding; see :func:`~pbr_eval.models.logit.fit_logit`'s
+        ``means``) instead of one more read of it. Matching keeps ``False``: its scores
+        are computed row by row, so identical rows tie exactly.
 
     Returns
     -------
@@ -163,10 +169,11 @@ def fit_propensity(
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
         if replicate is not None:
             return _fit_logit_distinct(cohort, replicate, start, estimand)
+        ps = np.empty(X.shape[0]) if weighting else None
         fit = fit_logit(X, t, names=cohort.design_columns, start_params=start,
-                        ignorable=ignorable)
-        return PropensityScore(ps=fit.predict(X), model="logit", logit=fit,
-                               n_vanishing=fit.n_vanishing, estimand=estimand)
+                        ignorable=ignorable, means=ps)
+        return PropensityScore(ps=fit.predict(X) if ps is None else ps, model="logit",
+                               logit=fit, n_vanishing=fit.n_vanishing, estimand=estimand)
     if isinstance(model, str) or not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
         raise OptionError(
             "`distance`/`propensity` must be 'glm' (logistic regression) or a scikit-learn "
