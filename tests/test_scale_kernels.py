@@ -222,3 +222,113 @@ def test_the_warm_start_and_its_chord_step_reach_the_same_fits(monkeypatch):
     assert a.params is not None and b.params is not None
     np.testing.assert_allclose(a.params, b.params, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(a.information, b.information, rtol=1e-9)
+
+
+def test_chord_steps_reach_exact_newtons_estimate_with_fewer_information_passes(monkeypatch):
+    """Near the optimum an iteration reuses an earlier pass's information (score-only
+    passes); the estimate, log-likelihood and covariance are exact Newton's, and the
+    covariance is the inverse information at the estimate itself."""
+    import pbr_eval.models.glm as glm
+    import pbr_eval.models.logit as logit
+
+    rng = np.random.default_rng(5)
+    n = 250_000
+    X = rng.normal(size=(n, 3)) * [1.0, 3.0, 0.2] + [0.0, 10.0, 0.0]
+    t = (rng.random(n) < 1 / (1 + np.exp(-(-1.0 + X @ [0.4, -0.1, 1.5] + 1.0)))).astype(float)
+    passes: list[bool] = []
+    real = logit.glm_pass
+
+    def counted(*args, **kwargs):
+        if args[0].shape[0] == n:  # the full data's passes (not the warm start's)
+            passes.append(bool(kwargs.get("information", True)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(logit, "glm_pass", counted)
+    chord = fit_logit(X, t)
+    with_chord = list(passes)
+    passes.clear()
+    monkeypatch.setattr(glm, "CHORD_DRIFT", 0.0)  # every iteration's own information
+    exact = fit_logit(X, t)
+    np.testing.assert_allclose(chord.params, exact.params, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(chord.cov, exact.cov, rtol=1e-10)
+    assert chord.loglik == pytest.approx(exact.loglik, rel=1e-14)
+    assert sum(with_chord) < sum(passes)  # fewer passes with the information
+    Z = with_intercept(X)
+    p = 1 / (1 + np.exp(-(Z @ chord.params)))
+    np.testing.assert_allclose(chord.cov, np.linalg.inv((Z * (p * (1 - p))[:, None]).T @ Z),
+                               rtol=1e-9)
+
+
+def test_the_fits_last_pass_gives_the_scores(data):
+    X, rng = data
+    t = (rng.random(X.shape[0]) < 0.3).astype(bool)
+    ps = np.empty(X.shape[0])
+    fit = fit_logit(X, t, means=ps)
+    np.testing.assert_allclose(ps, fit.predict(X), rtol=1e-13, atol=0)
+    as_float = fit_logit(X, t.astype(float))  # a bool response is the same response
+    np.testing.assert_array_equal(fit.params, as_float.params)
+
+
+def test_block_products_and_predictions_equal_one_product_at_a_time(data):
+    from pbr_eval.inference.design import design_product_blocks
+    from pbr_eval.models.outcome import OutcomeFit, predict_outcomes
+
+    X, rng = data
+    B = rng.normal(size=(X.shape[1] + 1, 3)) * 1e-3
+    got = np.empty((X.shape[0], 3))
+    starts = []
+    for rows, P in design_product_blocks(X, B, chunk=700):
+        got[rows] = P
+        starts.append(rows.start)
+    assert starts == list(range(0, X.shape[0], 700))
+    for j in range(3):
+        np.testing.assert_allclose(got[:, j], design_matvec(X, B[:, j]), rtol=1e-13, atol=1e-13)
+    fits = [OutcomeFit(family, B[:, j]) for j, family in
+            enumerate(("linear", "logistic", "poisson"))]
+    for fit, (m, v) in zip(fits, predict_outcomes(X, fits), strict=True):
+        m_ref, v_ref = fit.predict(X)
+        assert v is not None and v_ref is not None
+        np.testing.assert_allclose(m, m_ref, rtol=1e-13)
+        np.testing.assert_allclose(v, v_ref, rtol=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 3, 1_000, 7_919])
+def test_every_kth_comparison_row_without_listing_them(k):
+    from pbr_eval.models.outcome import _every_kth
+
+    rng = np.random.default_rng(k)
+    mask = rng.random(2_500_001) < 0.7  # more than two of its 2^20-row blocks
+    np.testing.assert_array_equal(_every_kth(mask, k), np.flatnonzero(mask)[::k])
+    assert _every_kth(np.zeros(10, bool), k).size == 0
+
+
+@pytest.mark.parametrize("clip", [None, 0.05], ids=["no-clip", "clip"])
+def test_several_outcomes_at_once_equal_one_at_a_time(clip):
+    """aipw's and ipw's outcomes share their reads of the design; each outcome's estimate,
+    influence functions and comparison weights are those computed alone."""
+    from pbr_eval.estimators.doubly_robust import _aipw, _aipw_all
+    from pbr_eval.estimators.weighting import _ipw_all, ipw_att
+
+    sim = load_reoffending()
+    cohort = Cohort(sim.data, **sim.cohort_args)
+    prop = att_propensity(cohort, "logit", clip=None if clip is None else (clip, 1 - clip),
+                          trim=None)
+    free = prop.free if prop.n_clipped else None
+    assert (clip is None) == (free is None)
+    ys = [cohort.y(name) for name in cohort.outcomes]
+    models = ["logistic", "poisson"]
+    together = _aipw_all(ys, cohort.t, cohort.X, prop.odds, models, keep=prop.keep,
+                         phi_gamma=prop.phi, free=free, names=cohort.design_columns)
+    for y, model, got in zip(ys, models, together, strict=True):
+        alone = _aipw(y, cohort.t, cohort.X, prop.odds, model, keep=prop.keep,
+                      phi_gamma=prop.phi, free=free, names=cohort.design_columns)
+        for a, b in zip(got, alone, strict=True):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+            elif isinstance(a, float):
+                assert a == pytest.approx(b, rel=1e-13)
+    for y, got in zip(ys, _ipw_all(ys, cohort.t, prop.odds, keep=None, phi_gamma=prop.phi,
+                                   free=free), strict=True):
+        alone = ipw_att(y, cohort.t, prop.odds, phi_gamma=prop.phi, free=free)
+        for a, b in zip(got, alone, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

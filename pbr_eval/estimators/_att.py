@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -132,7 +133,8 @@ class AttPropensity:
         Scores after clipping (equal to ``ps_raw`` without ``clip``).
     free : numpy.ndarray of float
         1 where the score was not clipped (so it moves with the model's
-        coefficients), 0 where clipping fixed it.
+        coefficients), 0 where clipping fixed it. Without ``clip``, a read-only view
+        of 1s (no array of its own).
     odds : numpy.ndarray
         ``ps / (1 - ps)``, the ATT weight of a comparison unit.
     phi : CoefficientInfluence or None
@@ -189,8 +191,8 @@ def att_propensity(
         free = ((ps_raw > clip[0]) & (ps_raw < clip[1])).astype(float)
     else:
         ps = ps_raw
-        free = np.ones_like(ps_raw)
-    n_clipped = int((free == 0).sum())
+        free = np.broadcast_to(1.0, ps_raw.shape)  # all 1: a read-only view, no n-array
+    n_clipped = 0 if clip is None else int((free == 0).sum())
     keep = np.ones(t.size, dtype=bool)
     if trim is not None:
         keep = (ps_raw >= trim[0]) & (ps_raw <= trim[1])
@@ -341,14 +343,14 @@ class AttWeighting:
         """Rows kept after trimming."""
         return self.prop.keep
 
-    @property
+    @cached_property
     def n_treated(self) -> int:
-        """Treated units kept."""
+        """Treated units kept (counted once)."""
         return int((self.t & self.keep).sum())
 
-    @property
+    @cached_property
     def n_comparison(self) -> int:
-        """Comparison units kept with positive weight."""
+        """Comparison units kept with positive weight (counted once)."""
         return int(((~self.t) & self.keep & (self.w > 0)).sum())
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 
 from pbr_eval.exceptions import EstimationError
-from pbr_eval.inference.design import design_matvec, design_rmatvec
+from pbr_eval.inference.design import design_matvec, design_rmatvec, row_blocks
 from pbr_eval.inference.influence import influence_covariance
 from pbr_eval.inference.wild import wild_cluster_interval
 from pbr_eval.models.glm import canonical_mean, canonical_slope, logistic_mean
@@ -54,7 +54,8 @@ class CohortNoise:
     m0, v0 : numpy.ndarray
         For every row, the comparison-group outcome model's mean
         :math:`m_0(x) = E[Y \mid X = x, T = 0]` and variance
-        :math:`v(x) = \mathrm{Var}(Y \mid X = x, T = 0)`.
+        :math:`v(x) = \mathrm{Var}(Y \mid X = x, T = 0)` (a constant variance may be a
+        read-only broadcast view).
     y_weights : numpy.ndarray
         :math:`c_j = \partial\hat\mu_0 / \partial y_j`, the weight of each
         comparison unit's outcome in the estimate (0 for other rows); used
@@ -370,10 +371,15 @@ def noise_terms(fit: OutcomeFit, m: np.ndarray, y: np.ndarray, comparison: np.nd
         v *= m  # clip of conditional_variance is moot)
         return v, v
     if fit.family == "linear" and outcome_type != "binary" and fit.params is not None:
-        # conditional_variance's residual variance, summed in place of two gathers
-        r = np.subtract(y, m, out=np.zeros(m.shape), where=comparison)
+        # conditional_variance's residual variance, its squares summed block by block (no
+        # gather, no n-length residual), as a read-only view of the one value
+        ss = 0.0
+        for rows in row_blocks(m.size):
+            r = np.subtract(y[rows], m[rows], out=np.zeros(rows.stop - rows.start),
+                            where=comparison[rows])
+            ss += float(r @ r)
         dof = max(int(np.count_nonzero(comparison)) - int(np.size(fit.params)), 1)
-        return np.full(m.shape, float(r @ r) / dof), None
+        return np.broadcast_to(ss / dof, m.shape), None
     v = conditional_variance(fit, m, y[comparison], m[comparison], outcome_type)
     dm = None if fit.family == "linear" else mean_derivative(fit, m, outcome_type)
     return v, dm

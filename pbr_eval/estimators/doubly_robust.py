@@ -47,7 +47,7 @@ from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.crossfit import fit_crossfit
 from pbr_eval.estimators.regression import regression_att, regression_parts
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.design import CHUNK_ROWS, design_rmatvecs, row_blocks
+from pbr_eval.inference.design import design_product_blocks, design_rmatvecs
 from pbr_eval.inference.influence import CoefficientInfluence
 from pbr_eval.models.outcome import (
     OutcomeFit,
@@ -201,7 +201,8 @@ def _aipw_all(
             at["B"] = len(cols)
             cols.append(g.phi_beta.M @ (D - Bc / S))  # (no parent: the fit is unweighted)
         forward.append(at)
-    _finish(X, parts, forward, cols, phi_gamma, co, c, S)
+    if parts:
+        _finish(X, parts, forward, cols, phi_gamma, co, c, S)
     # (each outcome's phiC now holds its y_weights)
     return [(g.mu0 + C, g.mu1, g.phi0, g.phi1, g.fit, g.m, phiC) for g, phiC, C, _ in parts]
 
@@ -218,13 +219,8 @@ def _finish(X: np.ndarray, parts: list[tuple[Any, np.ndarray, float, dict[str, i
     weights ``co / S + c Z h`` written over ``phiC`` (no longer needed): the same
     arithmetic as on whole columns, with no ``n``-length temporary.
     """
-    n = X.shape[0]
     coef = np.column_stack(cols) if cols else np.zeros((X.shape[1] + 1, 0))
-    slopes = np.ascontiguousarray(coef[1:])
-    tmp = np.empty((max(min(CHUNK_ROWS, n), 1), coef.shape[1]))
-    for rows in row_blocks(n):
-        P = np.matmul(X[rows], slopes, out=tmp[: rows.stop - rows.start])
-        P += coef[0]  # Z a = X a[1:] + a[0], as design_matvec
+    for rows, P in design_product_blocks(X, coef):  # P: the block's Z a, every a
         for (g, phiC, _, _), at in zip(parts, forward, strict=True):
             pc = phiC[rows]
             if "G" in at:
@@ -312,14 +308,18 @@ class _DoublyRobust(Estimator):
                   for name in cohort.outcomes]
         ys = [cohort.y(name) for name in cohort.outcomes]
         fitted = self._all(ys, cohort, models, prop)
-        for name, stream, y, one in zip(cohort.outcomes, streams, ys, fitted, strict=True):
+        # the unadjusted comparison mean of each outcome, summed in place (no gathered copy)
+        untreated = ~t
+        n0 = np.count_nonzero(untreated)
+        for name, stream, y in zip(cohort.outcomes, streams, ys, strict=True):
             otype = cohort.outcome_types[name]
-            mu0, mu1, phi0, phi1, fit, m, y_weights = one
+            # (each outcome's arrays freed after use)
+            mu0, mu1, phi0, phi1, fit, m, y_weights = fitted.pop(0)
             v, dm = noise_terms(fit, m, y, c, otype)
             noise = CohortNoise(tk, c, y, m, v, y_weights, dm)
             est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster, n_treated=s.n_treated,
-                n_comparison=s.n_comparison, naive=float(y[~t].mean()),
+                n_comparison=s.n_comparison, naive=float(np.sum(y, where=untreated) / n0),
                 se_method=se_description(s.se, ["propensity score", "outcome model"],
                                          fit.analytic and prop.phi is not None),
                 noise=noise)

@@ -50,7 +50,7 @@ from pbr_eval.estimators._outcome_se import (
 )
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
-from pbr_eval.inference.design import design_rmatvec
+from pbr_eval.inference.design import design_product_blocks, design_rmatvec, design_rmatvecs
 from pbr_eval.inference.influence import CoefficientInfluence
 from pbr_eval.options import FEW_CLUSTERS, WEIGHTING_SE, WeightingSE, check_choice
 from pbr_eval.results.counterfactual import CounterfactualResults
@@ -114,24 +114,61 @@ def ipw_att(
     >>> mu0, mu1
     (0.75, 0.5)
     """
+    return _ipw_all([y], t, odds, keep=keep, phi_gamma=phi_gamma, free=free)[0]
+
+
+def _ipw_all(
+    ys: Sequence[np.ndarray],
+    t: np.ndarray,
+    odds: np.ndarray,
+    *,
+    keep: np.ndarray | None,
+    phi_gamma: CoefficientInfluence | None,
+    free: np.ndarray | None,
+) -> list[tuple[float, float, np.ndarray, np.ndarray]]:
+    """:func:`ipw_att` for several outcomes, their propensity terms from one read of the design each way.
+
+    Every outcome's ``G = Z'(phi0 free)`` comes from one blocked read of the design
+    (:func:`~pbr_eval.inference.design.design_rmatvecs`) and every ``phi_gamma' G`` from
+    one more (:func:`~pbr_eval.inference.design.design_product_blocks`, which also
+    divides by the odds' sum block by block): two reads however many outcomes, the
+    arithmetic of :func:`ipw_att` otherwise (the same values to rounding).
+    """
     # as few full-length passes and temporaries as the sums allow (the same values as
     # c * odds etc.: only the order of the sums' rounding differs)
     tk = t if keep is None else t & keep  # the treated units used
     co = np.where(t if keep is None else t | ~keep, 0.0, odds)  # comparison units' odds
     n1 = np.count_nonzero(tk)
     S = float(co.sum())
-    mu0 = float(co @ y / S)
-    mu1 = float(np.sum(y, where=tk) / n1)
-    phi0 = np.subtract(y, mu0)
-    phi0 *= co
-    if phi_gamma is not None:
-        G = design_rmatvec(phi_gamma.X, phi0 if free is None else phi0 * free)
-        phi0 += phi_gamma.dot(G)
-    phi0 /= S
-    phi1 = np.subtract(y, mu1, out=np.zeros(y.shape), where=tk)
-    phi1 /= n1
-    return mu0, mu1, phi0, phi1
-
+    means, phis = [], []
+    for y in ys:
+        mu0 = float(co @ y / S)
+        means.append((mu0, float(np.sum(y, where=tk) / n1)))
+        phi0 = np.subtract(y, mu0)
+        phi0 *= co
+        phis.append(phi0)
+    if phis and isinstance(phi_gamma, CoefficientInfluence) and phi_gamma.parent is None:
+        sums = design_rmatvecs(phi_gamma.X, [phi0 if free is None else (phi0, free)
+                                             for phi0 in phis])
+        A = np.column_stack([phi_gamma.M @ G for G in sums])
+        for rows, P in design_product_blocks(phi_gamma.X, A):  # P: the block's Z M G
+            e = phi_gamma.e[rows]
+            for j, phi0 in enumerate(phis):
+                block = phi0[rows]
+                block += e * P[:, j]  # phi_gamma' G
+                block /= S
+    else:
+        for phi0 in phis:
+            if phi_gamma is not None:  # (an influence with a parent: its own products)
+                G = design_rmatvec(phi_gamma.X, phi0 if free is None else phi0 * free)
+                phi0 += phi_gamma.dot(G)
+            phi0 /= S
+    out = []
+    for y, (mu0, mu1), phi0 in zip(ys, means, phis, strict=True):
+        phi1 = np.subtract(y, mu1, out=np.zeros(y.shape), where=tk)
+        phi1 /= n1
+        out.append((mu0, mu1, phi0, phi1))
+    return out
 
 
 @register("ipw")
@@ -266,16 +303,20 @@ class InverseProbabilityWeighting(Estimator):
         tk = t & keep
         co = np.where(c, prop.odds, 0.0)
         co /= co.sum()
-        for name, stream in zip(cohort.outcomes, streams, strict=True):
-            y = cohort.y(name)
-            mu0, mu1, phi0, phi1 = ipw_att(y, t, prop.odds, keep=keep if trimmed else None,
-                                           phi_gamma=prop.phi,
-                                           free=prop.free if prop.n_clipped else None)
+        ys = [cohort.y(name) for name in cohort.outcomes]
+        # every outcome's propensity terms from one read of X each way
+        parts = _ipw_all(ys, t, prop.odds, keep=keep if trimmed else None,
+                         phi_gamma=prop.phi, free=prop.free if prop.n_clipped else None)
+        # the unadjusted comparison mean of each outcome, summed in place (no gathered copy)
+        untreated = ~t
+        n0 = np.count_nonzero(untreated)
+        for name, stream, y in zip(cohort.outcomes, streams, ys, strict=True):
+            mu0, mu1, phi0, phi1 = parts.pop(0)  # (each outcome's arrays freed after use)
             otype = cohort.outcome_types[name]
             noise = working_outcome_model(cohort.X, y, tk, c, otype, co, cohort.design_columns)
             est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=s.cluster,
-                n_treated=s.n_treated, n_comparison=s.n_comparison, naive=float(y[~t].mean()),
+                n_treated=s.n_treated, n_comparison=s.n_comparison, naive=float(np.sum(y, where=untreated) / n0),
                 se_method=se_method, noise=noise)
             if wild:
                 assert s.cluster is not None

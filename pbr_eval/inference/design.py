@@ -27,10 +27,12 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 __all__ = ["CHUNK_ROWS", "RAW_CENTRE_RATIO", "design_matvec", "design_rmatvec", "design_gram", "design_sums",
-           "row_blocks", "BlockSums", "design_rmatvecs", "design_matvecs"]
+           "row_blocks", "BlockSums", "design_rmatvecs", "design_product_blocks"]
 
 #: Rows per block of the chunked sums (a block of 10 float64 columns is about 1.3 MB).
 CHUNK_ROWS = 16_384
@@ -171,12 +173,15 @@ def design_rmatvecs(
     return out
 
 
-def design_matvecs(X: np.ndarray, B: np.ndarray, *, chunk: int = CHUNK_ROWS) -> list[np.ndarray]:
-    """Return ``Z b`` for each column ``b`` of ``B`` (``Z = [1, X]``), from one blocked read of ``X``.
+def design_product_blocks(
+    X: np.ndarray, B: np.ndarray, *, chunk: int = CHUNK_ROWS,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield each block of rows of ``Z B`` (``Z = [1, X]``) with its rows, from one read of ``X``.
 
-    Several products with the design cost about one: each block of ``X`` is multiplied by
-    all the columns at once while it is in cache (:func:`design_matvec` once per column
-    reads ``X`` once per column).
+    For callers that use several products ``Z b`` at once, row by row (an influence
+    function's last terms, predictions): each block of ``X`` is multiplied by every
+    column of ``B`` while it is in cache, and the caller finishes its arithmetic on the
+    block, so no ``n``-length product is made.
 
     Parameters
     ----------
@@ -186,30 +191,30 @@ def design_matvecs(X: np.ndarray, B: np.ndarray, *, chunk: int = CHUNK_ROWS) -> 
     chunk : int
         Rows per block.
 
-    Returns
-    -------
-    list of numpy.ndarray, each shape (n,)
-        Element ``j`` is :func:`design_matvec` of ``B[:, j]`` (to rounding).
+    Yields
+    ------
+    rows : slice
+        The block's rows.
+    P : numpy.ndarray, shape (rows, k)
+        ``X[rows] @ B[1:] + B[0]`` (as :func:`design_matvec` forms it), in a work buffer
+        that the next block overwrites.
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.array([[1.0], [2.0], [4.0]])
-    >>> [z.tolist() for z in design_matvecs(X, np.array([[0.5, 0.0], [2.0, -1.0]]), chunk=2)]
-    [[2.5, 4.5, 8.5], [-1.0, -2.0, -4.0]]
+    >>> [(r.start, P.tolist()) for r, P in design_product_blocks(X, np.array([[0.5], [2.0]]),
+    ...                                                           chunk=2)]
+    [(0, [[2.5], [4.5]]), (2, [[8.5]])]
     """
     n = X.shape[0]
     B = np.asarray(B, dtype=float)
-    k = B.shape[1]
-    out = [np.empty(n) for _ in range(k)]
     coef = np.ascontiguousarray(B[1:])
-    tmp = np.empty((max(min(chunk, n), 1), k))
+    tmp = np.empty((max(min(chunk, n), 1), B.shape[1]))
     for rows in row_blocks(n, chunk):
-        m = rows.stop - rows.start
-        block = np.matmul(X[rows], coef, out=tmp[:m])
-        for j in range(k):
-            np.add(block[:, j], B[0, j], out=out[j][rows])
-    return out
+        P = np.matmul(X[rows], coef, out=tmp[: rows.stop - rows.start])
+        P += B[0]
+        yield rows, P
 
 
 def design_gram(

@@ -135,7 +135,7 @@ def fit_logit(
     X : numpy.ndarray, shape (n, p)
         Covariates, without an intercept (one is added).
     y : numpy.ndarray, shape (n,)
-        0/1 response (e.g. treatment).
+        0/1 response (e.g. treatment), float or bool (not copied).
     weights : numpy.ndarray, optional
         Non-negative case weights.
     names : sequence of str, optional
@@ -204,7 +204,9 @@ def fit_logit(
     array([ 0.5,  1. , -1. ])
     """
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+    y = np.asarray(y)
+    if y.dtype != bool:  # (a bool response is used as it is: the sums cast it per block)
+        y = y.astype(float, copy=False)
     n, p = X.shape
     names = list(names) if names is not None else [f"x{j}" for j in range(p)]
     if center is None or scale is None:

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from pbr_eval.exceptions import EstimationError, OptionError
-from pbr_eval.inference.design import CHUNK_ROWS, design_matvec, design_sums, row_blocks
+from pbr_eval.inference.design import (
+    CHUNK_ROWS,
+    BlockSums,
+    design_matvec,
+    design_product_blocks,
+    row_blocks,
+)
 from pbr_eval.models.glm import (
     GLMPass,
     canonical_mean,
@@ -97,8 +103,9 @@ def predict_outcomes(
     -------
     list of (numpy.ndarray, numpy.ndarray or None)
         Each fit's predicted means and ``dmu/deta``, as :meth:`OutcomeFit.predict` gives
-        them (to rounding: the linear predictors come from one product per block of rows
-        with every fit's coefficients).
+        them (a linear model's ``dmu/deta`` of 1 as a read-only view; to rounding: the
+        linear predictors come from one product per block of rows with every fit's
+        coefficients).
 
     Examples
     --------
@@ -119,11 +126,7 @@ def predict_outcomes(
     # of linear predictors: no n-length temporaries)
     means = [np.empty(n) for _ in glm]
     slopes = [np.empty(n) if family == "logistic" else None for family in families]
-    coef = np.ascontiguousarray(params[1:])
-    tmp = np.empty((max(min(CHUNK_ROWS, n), 1), len(glm)))
-    for rows in row_blocks(n):
-        eta = np.matmul(X[rows], coef, out=tmp[: rows.stop - rows.start])
-        eta += params[0]  # b0 + X b, as OutcomeFit.predict
+    for rows, eta in design_product_blocks(X, params):  # b0 + X b, as OutcomeFit.predict
         for j, family in enumerate(families):
             mu, dmu = _inverse_link(family, eta[:, j])
             means[j][rows] = mu
@@ -131,10 +134,11 @@ def predict_outcomes(
             if slope is not None:
                 slope[rows] = dmu
     for j, (i, family) in enumerate(zip(glm, families, strict=True)):
-        # a linear model's slope is 1, a Poisson model's its mean (canonical_mean's)
+        # a linear model's slope is 1 (a read-only view, no n-length array), a Poisson
+        # model's its mean (canonical_mean's)
         slope = slopes[j]
         out[i] = (means[j], slope if slope is not None
-                  else means[j] if family == "poisson" else np.ones(n))
+                  else means[j] if family == "poisson" else np.broadcast_to(1.0, (n,)))
     return [pair for pair in out if pair is not None]
 
 
@@ -264,8 +268,9 @@ def fit_outcome(
         else:
             est.fit(X, y.astype(int) if hasattr(est, "predict_proba") else y)
         return OutcomeFit(family="sklearn", params=None, estimator=est)
-    # the rows fitted on (all, or the subset's, which the others join with weight 0)
-    fitted = None if subset is None else np.flatnonzero(subset)
+    # the rows fitted on (all, or the subset's, which the others join with weight 0); only
+    # every k-th of them is ever needed (probe, warm start), found without listing them all
+    fitted = None if subset is None else np.asarray(subset, dtype=bool)
     if subset is None:
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     elif weights is None:
@@ -273,8 +278,9 @@ def fit_outcome(
         w = np.asarray(subset, dtype=bool)
     else:
         w = np.asarray(weights, dtype=float) * np.asarray(subset, dtype=bool)
-    n_fit = n if fitted is None else fitted.size
-    probe = X[fitted[:: max(1, n_fit // 100_000)]] if fitted is not None else X[:: max(1, n // 100_000)]
+    n_fit = n if fitted is None else int(np.count_nonzero(fitted))
+    probe = (X[_every_kth(fitted, max(1, n_fit // 100_000))] if fitted is not None
+             else X[:: max(1, n // 100_000)])
     mu_x = probe.mean(axis=0) if n_fit else np.zeros(p)
     sd_x = probe.std(axis=0)
     sd_x[sd_x == 0] = 1.0
@@ -294,7 +300,11 @@ def fit_outcome(
         )
 
     if model == "linear":
-        info, cross = design_sums(X, w, w * y, **std)  # one pass: Z'WZ and Z'Wy
+        # one pass: Z'WZ and Z'Wy (design_sums' blocks, with w y formed block by block)
+        acc = BlockSums(p, **std, nonneg=bool((w >= 0).all()), chunk=max(min(CHUNK_ROWS, n), 1))
+        for block in row_blocks(n):
+            acc.add(X[block], w[block], w[block] * y[block])
+        info, cross = acc.result()
         try:
             beta = np.linalg.solve(info, cross)
         except np.linalg.LinAlgError as err:
@@ -411,7 +421,7 @@ def fit_outcome(
         # Newton converges quadratically: start the full fit from a subsample's optimum,
         # with the subsample's information (scaled to the full weights) for the first step.
         step_rows = n_fit // (_WARM_START_ROWS // 2)
-        sub = slice(0, None, step_rows) if fitted is None else fitted[::step_rows]
+        sub = slice(0, None, step_rows) if fitted is None else _every_kth(fitted, step_rows)
         ws_sub = None if wk is None else wk[sub]
         try:
             warm, wstate, ok, _ = newton(X[sub], y[sub], ws_sub, beta)
@@ -431,6 +441,17 @@ def fit_outcome(
     info = final.sums.information
     Ainv = np.linalg.inv(A)
     return OutcomeFit(model, A @ beta, Ainv.T @ info @ Ainv, n_iter=it)
+
+
+def _every_kth(mask: np.ndarray, k: int) -> np.ndarray:
+    """``np.flatnonzero(mask)[::k]`` without the full list of positions (found block by block)."""
+    parts, seen = [], 0
+    for rows in row_blocks(mask.size, 1 << 20):
+        pos = np.flatnonzero(mask[rows])
+        first = (-seen) % k  # the first position here whose rank among all is a multiple of k
+        parts.append(pos[first::k] + rows.start)
+        seen += pos.size
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
 
 
 def conditional_variance(

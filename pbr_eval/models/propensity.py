@@ -163,7 +163,7 @@ def fit_propensity(
     OptionError
         When ``model`` is neither ``"logit"`` nor a classifier.
     """
-    X, t = cohort.X, cohort.t.astype(float)
+    X, t = cohort.X, cohort.t  # (a bool response: fit_logit needs no float copy)
     # the units whose score may vanish harmlessly: the ATT's comparison, the ATC's treated
     ignorable = None if estimand is None else (~cohort.t if estimand == "ATT" else cohort.t)
     if model is None or (isinstance(model, str) and model in ("logit", "glm")):
