@@ -47,8 +47,9 @@ from pbr_eval.estimators.base import Estimator, register, weights_series
 from pbr_eval.estimators.crossfit import fit_crossfit
 from pbr_eval.estimators.regression import regression_att, regression_parts
 from pbr_eval.exceptions import OptionError
-from pbr_eval.inference.design import design_product_blocks, design_rmatvecs
+from pbr_eval.inference.design import Factor, design_product_blocks, design_rmatvecs
 from pbr_eval.inference.influence import CoefficientInfluence
+from pbr_eval.models.glm import canonical_slope
 from pbr_eval.models.outcome import (
     OutcomeFit,
     check_outcome_model,
@@ -153,16 +154,18 @@ def _aipw_all(
     c = ~t if keep is None else ~t & keep
     fits = [fit_outcome(X, y, model, names=names, subset=c)
             for y, model in zip(ys, models, strict=True)]
-    preds = predict_outcomes(X, fits)
+    # (means only: each GLM's dm/deta and residuals are formed block by block where used)
+    preds = predict_outcomes(X, fits, slopes=False)
     co = np.where(c, odds, 0.0)  # the comparison units' odds (the same values as c * odds)
     S = float(co.sum())
     parts = []
     # every cross-product with the design in one read of X: per outcome, the propensity
     # model's G = Z'(phiC free), and for the outcome model Bc = Z'(co v) and D = Z'(t v) / n1
     # (products formed block by block: no n-length temporaries)
-    vectors: list[np.ndarray | tuple[np.ndarray, ...]] = []
+    vectors: list[Factor | tuple[Factor, ...]] = []
     for y, model, fit, (m, v) in zip(ys, models, fits, preds, strict=True):
-        g = regression_parts(y, t, X, model, keep=keep, names=names, fitted=(fit, m, v))
+        g = regression_parts(y, t, X, model, keep=keep, names=names, fitted=(fit, m, v),
+                             residuals=False)
         phiC = np.subtract(y, m)
         C = float(co @ phiC / S)
         phiC -= C
@@ -171,11 +174,14 @@ def _aipw_all(
         if phi_gamma is not None:  # (the product is taken before phiC is added to)
             slots["G"] = len(vectors)
             vectors.append(phiC if free is None else (phiC, free))
-        if g.phi_beta is not None and g.v is not None:
-            # dm/deta of the canonical-link GLM, from the predictions already made
+        if g.phi_beta is not None:
+            # dm/deta of the canonical-link GLM, from the predictions already made (per block)
+            def slope(rows: slice, family: str = fit.family, m: np.ndarray = m) -> np.ndarray:
+                return canonical_slope(family, m[rows])
+
             slots["B"] = len(vectors)
-            vectors += [(co, g.v), (g.v, g.treated)]
-        parts.append((g, phiC, C, slots))
+            vectors += [(co, slope), (slope, g.treated)]
+        parts.append((g, y, phiC, C, slots))
     sums = design_rmatvecs(X, vectors) if vectors else np.empty((0, X.shape[1] + 1))
     # every product Z a in one read of X: the propensity model's phi_gamma' G = e * Z (M G)
     # and the outcome model's Z h (below)
@@ -183,7 +189,7 @@ def _aipw_all(
     forward: list[dict[str, int]] = []
     # (a dense influence matrix, as older callers pass, multiplies directly)
     direct = isinstance(phi_gamma, CoefficientInfluence) and phi_gamma.parent is None
-    for g, phiC, _, slots in parts:
+    for g, _, phiC, _, slots in parts:
         at: dict[str, int] = {}
         if "G" in slots and direct:
             assert phi_gamma is not None
@@ -204,10 +210,11 @@ def _aipw_all(
     if parts:
         _finish(X, parts, forward, cols, phi_gamma, co, c, S)
     # (each outcome's phiC now holds its y_weights)
-    return [(g.mu0 + C, g.mu1, g.phi0, g.phi1, g.fit, g.m, phiC) for g, phiC, C, _ in parts]
+    return [(g.mu0 + C, g.mu1, g.phi0, g.phi1, g.fit, g.m, phiC) for g, _, phiC, C, _ in parts]
 
 
-def _finish(X: np.ndarray, parts: list[tuple[Any, np.ndarray, float, dict[str, int]]],
+def _finish(X: np.ndarray,
+            parts: list[tuple[Any, np.ndarray, np.ndarray, float, dict[str, int]]],
             forward: list[dict[str, int]], cols: list[np.ndarray],
             phi_gamma: CoefficientInfluence | None, co: np.ndarray, c: np.ndarray,
             S: float) -> None:
@@ -215,13 +222,14 @@ def _finish(X: np.ndarray, parts: list[tuple[Any, np.ndarray, float, dict[str, i
 
     Per block of rows: the products of the block with every coefficient vector of
     ``cols`` (one multiplication), then for each outcome ``phiC += e_gamma Z a_G``,
-    ``phiC /= S``, ``phi0 += phiC`` and ``phi0 += r Z h``, and the comparison outcomes'
+    ``phiC /= S``, ``phi0 += phiC`` and ``phi0 += r Z h`` (``r = c (y - m)``, formed
+    here), and the comparison outcomes'
     weights ``co / S + c Z h`` written over ``phiC`` (no longer needed): the same
     arithmetic as on whole columns, with no ``n``-length temporary.
     """
     coef = np.column_stack(cols) if cols else np.zeros((X.shape[1] + 1, 0))
     for rows, P in design_product_blocks(X, coef):  # P: the block's Z a, every a
-        for (g, phiC, _, _), at in zip(parts, forward, strict=True):
+        for (g, y, phiC, _, _), at in zip(parts, forward, strict=True):
             pc = phiC[rows]
             if "G" in at:
                 assert phi_gamma is not None
@@ -232,7 +240,8 @@ def _finish(X: np.ndarray, parts: list[tuple[Any, np.ndarray, float, dict[str, i
             np.divide(co[rows], S, out=pc)  # the weights: co / S (+ c Z h below)
             if "B" in at:
                 zh = P[:, at["B"]]
-                ph += g.phi_beta.e[rows] * zh
+                r = np.subtract(y[rows], g.m[rows], out=np.zeros(zh.shape), where=c[rows])
+                ph += r * zh  # the outcome model's residuals c (y - m) times Z h
                 pc += np.where(c[rows], zh, 0.0)
 
 

@@ -175,6 +175,7 @@ def regression_parts(
     weights: np.ndarray | None = None, phi_gamma: CoefficientInfluence | None = None,
     free: np.ndarray | None = None,
     fitted: tuple[OutcomeFit, np.ndarray, np.ndarray | None] | None = None,
+    residuals: bool = True,
 ) -> RegressionParts:
     """Fit the outcome model and return g-computation's pieces (see :func:`regression_att`).
 
@@ -188,7 +189,11 @@ def regression_parts(
     fitted : (OutcomeFit, numpy.ndarray, numpy.ndarray or None), optional
         The outcome model already fitted on the comparison rows, with its predictions
         and ``dm/deta`` for every row (aipw fits and predicts all outcomes first, so
-        that their products with the design share reads of it).
+        that their products with the design share reads of it; ``dm/deta`` may then be
+        None).
+    residuals : bool, default True
+        False (unweighted fits only): ``phi_beta.e``, the residuals ``c (y - m)``, is left
+        empty for a caller that forms it block by block (no ``n``-length array).
 
     Returns
     -------
@@ -219,7 +224,11 @@ def regression_parts(
     phi1 = np.subtract(y, mu1, out=np.zeros(y.shape), where=tk)
     phi1 /= n1
     phi_beta = None
-    if fit.analytic and v is not None:
+    if fit.analytic and not residuals and weights is None and phi_gamma is None:
+        info = fit.information
+        assert info is not None
+        phi_beta = glm_coefficient_influence(X, np.zeros(0), info)
+    elif fit.analytic:
         r = np.subtract(y, m, out=np.zeros(y.shape), where=c)  # c (y - m)
         if weights is not None:
             r *= weights

@@ -27,7 +27,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeAlias
 
 import numpy as np
 
@@ -125,8 +126,12 @@ def design_rmatvec(
     return out
 
 
+#: One factor of a :func:`design_rmatvecs` vector: an array, or its values on a block's rows.
+Factor: TypeAlias = "np.ndarray | Callable[[slice], np.ndarray]"
+
+
 def design_rmatvecs(
-    X: np.ndarray, vectors: list[np.ndarray | tuple[np.ndarray, ...]], *,
+    X: np.ndarray, vectors: Sequence[Factor | tuple[Factor, ...]], *,
     chunk: int = CHUNK_ROWS,
 ) -> np.ndarray:
     """Return ``Z' r`` for several vectors ``r`` at once, from one blocked read of ``X``.
@@ -136,7 +141,10 @@ def design_rmatvecs(
     X : numpy.ndarray, shape (n, p)
     vectors : list of numpy.ndarray or tuple of numpy.ndarray, each shape (n,)
         A tuple stands for the elementwise product of its arrays, formed block by block
-        (so no ``n``-length product is made; a bool array multiplies by 0 or 1).
+        (so no ``n``-length product is made; a bool array multiplies by 0 or 1). A
+        callable in place of an array gives that array's values on the rows of a
+        block (a slice) when asked, so a vector computed from others (a GLM's
+        ``dmu/deta`` from its means) needs no ``n``-length array either.
     chunk : int
         Rows per block (memory: one block of ``len(vectors)`` columns).
 
@@ -153,6 +161,8 @@ def design_rmatvecs(
     [[3.0, 7.0], [0.0, -3.0]]
     >>> design_rmatvecs(X, [(np.array([2.0, 2.0, 2.0]), np.array([True, False, True]))]).tolist()
     [[4.0, 10.0]]
+    >>> design_rmatvecs(X, [lambda rows: 2.0 * X[rows, 0]]).tolist()
+    [[14.0, 42.0]]
     """
     n, p = X.shape
     k = len(vectors)
@@ -165,9 +175,9 @@ def design_rmatvecs(
         m = rows.stop - rows.start
         for j, (first, *rest) in enumerate(factors):
             col = buf[j, :m]
-            col[:] = first[rows]
+            col[:] = first(rows) if callable(first) else first[rows]
             for f in rest:
-                col *= f[rows]
+                col *= f(rows) if callable(f) else f[rows]
         out[:, 0] += buf[:, :m].sum(axis=1)
         out[:, 1:] += buf[:, :m] @ X[rows]
     return out

@@ -89,7 +89,7 @@ class OutcomeFit:
 
 
 def predict_outcomes(
-    X: np.ndarray, fits: list[OutcomeFit],
+    X: np.ndarray, fits: list[OutcomeFit], *, slopes: bool = True,
 ) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """:meth:`OutcomeFit.predict` of several fits on the same rows, the GLMs' from one read of ``X``.
 
@@ -98,6 +98,10 @@ def predict_outcomes(
     X : numpy.ndarray, shape (n, p)
         Covariates without an intercept column.
     fits : list of OutcomeFit
+    slopes : bool, default True
+        Also ``dmu/deta`` (False: None in its place, for a caller that forms it from
+        the means where it needs it, e.g. :func:`~pbr_eval.models.glm.canonical_slope`
+        per block).
 
     Returns
     -------
@@ -125,19 +129,19 @@ def predict_outcomes(
     # means and slopes written block by block (canonical_mean's arithmetic on each block
     # of linear predictors: no n-length temporaries)
     means = [np.empty(n) for _ in glm]
-    slopes = [np.empty(n) if family == "logistic" else None for family in families]
+    derivs = [np.empty(n) if family == "logistic" and slopes else None for family in families]
     for rows, eta in design_product_blocks(X, params):  # b0 + X b, as OutcomeFit.predict
         for j, family in enumerate(families):
             mu, dmu = _inverse_link(family, eta[:, j])
             means[j][rows] = mu
-            slope = slopes[j]
-            if slope is not None:
-                slope[rows] = dmu
+            deriv = derivs[j]
+            if deriv is not None:
+                deriv[rows] = dmu
     for j, (i, family) in enumerate(zip(glm, families, strict=True)):
         # a linear model's slope is 1 (a read-only view, no n-length array), a Poisson
         # model's its mean (canonical_mean's)
-        slope = slopes[j]
-        out[i] = (means[j], slope if slope is not None
+        deriv = derivs[j]
+        out[i] = (means[j], None if not slopes else deriv if deriv is not None
                   else means[j] if family == "poisson" else np.broadcast_to(1.0, (n,)))
     return [pair for pair in out if pair is not None]
 
