@@ -357,11 +357,11 @@ class BlockSums:
         self.buf = np.empty((chunk, p))
         self.vr = np.zeros((2, chunk))  # rows v and r of the block: one product, both sums
 
-    def add(self, Xb: np.ndarray, v: np.ndarray, r: np.ndarray | None, *,
+    def add(self, Xb: np.ndarray, v: np.ndarray | None, r: np.ndarray | None, *,
             gram: bool = True) -> None:
         """Add one block: rows ``Xb`` of ``X``, their weights ``v`` and vector ``r`` (or None).
 
-        ``gram=False`` adds only the cross-product (and the Gram matrix's first row).
+        ``gram=False`` adds only the cross-product (``v`` is not used and may be None).
         """
         m = Xb.shape[0]
         if m > self.buf.shape[0]:
@@ -369,6 +369,11 @@ class BlockSums:
             self.vr = np.zeros((2, m))
         H, g, buf, vr = self.H, self.g, self.buf, self.vr
         src = Xb if self.shift is None else np.subtract(Xb, self.shift, out=buf[:m])
+        if not gram or v is None:  # the cross-product alone: one vector-matrix product
+            if r is not None:
+                g[0] += r.sum()
+                g[1:] += r @ src
+            return
         vr[0, :m] = v
         if r is not None:
             vr[1, :m] = r
@@ -380,8 +385,6 @@ class BlockSums:
         if r is not None:
             g[0] += vr[1, :m].sum()
             g[1:] += M[1]
-        if not gram:
-            return
         if self.nonneg:
             block = np.multiply(src, np.sqrt(vr[0, :m])[:, None], out=buf[:m])
             H[1:, 1:] += block.T @ block

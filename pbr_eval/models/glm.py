@@ -411,7 +411,7 @@ def glm_pass(
     loglik : bool
         Also the log-likelihood (logistic and Poisson; NaN otherwise).
     information : bool
-        Also the information matrix (zeros when ``False``, except its first row).
+        Also the information matrix (zeros when ``False``).
     score : bool, optional
         Also the score (zeros when ``False``); default: as ``information``. The score
         alone costs about half a pass with the information.
@@ -460,7 +460,11 @@ def glm_pass(
     for rows in row_blocks(n, chunk):
         eta = X[rows] @ coef
         eta += intercept
-        mu, dmu = canonical_mean(family, eta)
+        if information:
+            mu, dmu = canonical_mean(family, eta)
+        else:  # (the score alone needs no slopes)
+            mu = logistic_mean(eta) if family == "logistic" else canonical_mean(family, eta)[0]
+            dmu = None
         if means is not None:
             means[rows] = mu
         wb = None if weights is None else weights[rows]
@@ -468,7 +472,8 @@ def glm_pass(
             resid = y[rows] - mu
             if wb is not None:
                 resid *= wb
-                dmu = dmu * wb
+                if dmu is not None:
+                    dmu = dmu * wb
             acc.add(X[rows], dmu, resid, gram=information)
         if loglik and family != "linear":
             if family == "logistic":
