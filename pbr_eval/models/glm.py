@@ -299,6 +299,11 @@ def glm_sums(
 ) -> GLMSums:
     """Return the score and information of a canonical-link GLM at ``eta``.
 
+    The plain form of one Newton pass, from a linear predictor already in hand. The
+    fits themselves use :func:`glm_pass` (the same sums, the linear predictor formed
+    block by block in one read of ``X``); ``tests/test_scale_kernels.py`` holds it to
+    this function.
+
     Parameters
     ----------
     X : numpy.ndarray, shape (n, p)
