@@ -46,7 +46,7 @@ from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage", "Design", "DESIGNS",
            "designs_for", "coverage_design", "misspecification_reps",
-           "summarise_misspecification", "MISSPECIFICATION_DESIGNS"]
+           "summarise_misspecification", "warning_tradeoff", "MISSPECIFICATION_DESIGNS"]
 
 
 @dataclass(frozen=True)
@@ -633,8 +633,9 @@ def misspecification_reps(design: str, *, n_reps: int = 200, seed: int = 0,
     pandas.DataFrame
         One row per replicate and estimator: ``design``, ``rep``, ``estimator``
         (``"default workflow"`` for the headline), ``truth``, ``estimate``,
-        ``lower``, ``upper``, ``warned`` (the workflow: any fragility flag; an
-        estimator: a warning it raised itself when run alone), ``error``.
+        ``lower``, ``upper``, ``se``, ``warned`` (the workflow: any fragility flag; an
+        estimator: a warning it raised itself when run alone), ``flags`` (the
+        workflow's fragility flag codes, joined by ``;``), ``error``.
 
     Examples
     --------
@@ -682,14 +683,16 @@ def _misspec_rep(design: str, seed: int, n_treated: int, rep: int) -> list[dict[
         f = ev.to_frame().iloc[0]
         rows.append({**base, "estimator": "default workflow", "estimate": f["non_intervention"],
                      "lower": f["non_intervention_ci_lower"],
-                     "upper": f["non_intervention_ci_upper"], "warned": bool(ev.flags),
-                     "error": ""})
+                     "upper": f["non_intervention_ci_upper"],
+                     "se": f["non_intervention_se"], "warned": bool(ev.flags),
+                     "flags": ";".join(sorted({fl.code for fl in ev.flags})), "error": ""})
         own = ev.info["evaluation"]["panel_warnings"]
         for _, r in ev.panel.iterrows():
             rows.append({**base, "estimator": r["estimator"],
                          "estimate": r.get("non_intervention", math.nan),
                          "lower": r.get("non_intervention_ci_lower", math.nan),
                          "upper": r.get("non_intervention_ci_upper", math.nan),
+                         "se": r.get("non_intervention_se", math.nan),
                          "warned": bool(own.get(r["estimator"])), "error": r.get("error") or ""})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -753,3 +756,86 @@ def summarise_misspecification(reps: pd.DataFrame) -> pd.DataFrame:
         })
     return pd.DataFrame(rows)
 
+
+
+def warning_tradeoff(reps: pd.DataFrame,
+                     thresholds: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.75, 1.0),
+                     ) -> pd.DataFrame:
+    """Return what the default workflow's disagreement threshold buys, and what it costs.
+
+    Recomputes, from :func:`misspecification_reps` output, whether each
+    cohort's default workflow would have warned had the disagreement
+    threshold for the checks with an outcome model
+    (:data:`pbr_eval.workflow.CLOSE_CHECKS`) been each of ``thresholds``
+    (the other checks at ``THRESHOLDS["disagreement_any"]``, the other
+    fragility flags as they were), and, for comparison, under the earlier
+    rule (every check at 0.75 headline standard errors). For each rule: the
+    share of missed intervals warned about, over all designs, the designs
+    with a wrong working model and those with both models right, and the
+    share of intervals that covered the truth and were warned about in the
+    designs with both models right (the false alarms).
+
+    Parameters
+    ----------
+    reps : pandas.DataFrame
+        From :func:`misspecification_reps` (with its ``se`` and ``flags`` columns).
+    thresholds : tuple of float
+        Thresholds, in headline standard errors, for the checks with an outcome model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rule``, ``threshold``, ``missed_warned``, ``missed_warned_wrong_model``,
+        ``missed_warned_both_right``, ``sound_warned_both_right``, ``sound_warned``,
+        ``n_missed``, ``n_reps``; the row whose threshold is the default has
+        ``rule`` "default".
+
+    Examples
+    --------
+    >>> reps = misspecification_reps("correct", n_reps=3, n_treated=100, seed=1)
+    >>> t = warning_tradeoff(reps, thresholds=(0.5,))
+    >>> list(t["rule"])
+    ['default', 'every check at 0.75 (earlier rule)']
+    """
+    from pbr_eval.workflow import CLOSE_CHECKS, THRESHOLDS, panel_specs
+
+    method = {label: m for k in range(1, 5) for label, m, _ in panel_specs(k)}
+    head = reps[reps["estimator"] == "default workflow"].set_index(["design", "rep"])
+    head = head[head["estimate"].notna() & head["lower"].notna()]
+    checks = reps[reps["estimator"].isin(list(method))].copy()
+    checks["method"] = checks["estimator"].map(method)
+    checks = checks.join(head[["estimate", "se"]].rename(columns={"estimate": "h", "se": "h_se"}),
+                         on=["design", "rep"], how="inner")
+    checks["distance"] = ((checks["estimate"] - checks["h"]).abs()
+                          / checks["h_se"].where(checks["h_se"] > 0))
+    checks["close"] = checks["method"].isin(CLOSE_CHECKS)
+    miss = ~((head["lower"] <= head["truth"]) & (head["truth"] <= head["upper"]))
+    flags = head["flags"].fillna("").astype(str)
+    other = flags.map(lambda f: bool(set(f.split(";")) - {"", "disagreement"}))
+    right = pd.Series([MISSPECIFICATION_DESIGNS[d].propensity_right
+                       and MISSPECIFICATION_DESIGNS[d].outcome_right
+                       for d in head.index.get_level_values("design")], index=head.index)
+
+    def far(rule: pd.Series) -> pd.Series:
+        hit = checks.assign(hit=rule.to_numpy()).groupby(["design", "rep"])["hit"].any()
+        return hit.reindex(head.index, fill_value=False)
+
+    def row(rule: str, t: float, extra: pd.Series) -> dict[str, Any]:
+        w = (other | extra).to_numpy()
+        m, r = miss.to_numpy(), right.to_numpy()
+
+        def share(sel: np.ndarray) -> float:
+            return float(w[sel].mean()) if sel.any() else math.nan
+
+        return {"rule": rule, "threshold": t, "missed_warned": share(m),
+                "missed_warned_wrong_model": share(m & ~r),
+                "missed_warned_both_right": share(m & r),
+                "sound_warned_both_right": share(~m & r), "sound_warned": share(~m),
+                "n_missed": int(m.sum()), "n_reps": int(m.size)}
+
+    d = checks["distance"].fillna(-1.0)
+    wide = d > THRESHOLDS["disagreement_any"]
+    rows = [row("default" if t == THRESHOLDS["disagreement"] else "threshold", t,
+                far((checks["close"] & (d > t)) | wide)) for t in thresholds]
+    rows.append(row("every check at 0.75 (earlier rule)", 0.75, far(d > 0.75)))
+    return pd.DataFrame(rows)

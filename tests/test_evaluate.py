@@ -23,7 +23,14 @@ from pbr_eval.exceptions import (
 )
 from pbr_eval.results import Results
 from pbr_eval.results.evaluation import PANEL_SCHEMA, EvaluationResults
-from pbr_eval.workflow import _second_order, assess_overlap, fragility, propensity_specification
+from pbr_eval.workflow import (
+    THRESHOLDS,
+    _flags,
+    _second_order,
+    assess_overlap,
+    fragility,
+    propensity_specification,
+)
 
 #: The NSW experimental control group's mean 1978 earnings (Dehejia & Wahba 1999; the
 #: treated participants' earnings without the programme, measured by randomisation).
@@ -118,9 +125,26 @@ def test_caliper_changing_the_cohort_is_flagged() -> None:
 def test_models_both_wrong_raise_disagreement() -> None:
     sim = simulate_design("both_wrong", n_treated=300, seed=11)
     cohort = pbr_eval.Cohort(sim.data, **sim.cohort_args)
-    with pytest.warns(DisagreementWarning, match="depends on which model"):
+    with pytest.warns(DisagreementWarning, match="more than chance would usually allow"):
         ev = pbr_eval.evaluate(cohort)
     assert ev.warned
+
+
+@pytest.mark.parametrize(("method", "distance", "fires"), [
+    ("aipw", 0.6, True), ("entropy", 0.6, True), ("regression", 0.6, True),
+    ("aipw", 0.4, False), ("ipw", 1.5, False), ("ipw", 2.5, True)])
+def test_disagreement_rule(method: str, distance: float, fires: bool) -> None:
+    """Checks with an outcome model are judged at 0.5 headline SEs, weighting alone at 2."""
+    assert THRESHOLDS["disagreement"] == 0.5 and THRESHOLDS["disagreement_any"] == 2.0
+    panel = pd.DataFrame({"estimator": ["head", "check"], "role": ["headline", "check"],
+                          "outcome": "y", "distance": [0.0, distance]})
+    fits = [("head", "nearest", None, "x", []), ("check", method, None, "x", [])]
+    overlap = {"available": True, "share_no_comparable": 0.0, "caliper": 0.1}
+    codes = [f.code for f in _flags(None, overlap, fits, "head", panel, 0.5)]
+    assert ("disagreement" in codes) is fires
+    # the user's threshold moves the outcome-model checks only
+    codes = [f.code for f in _flags(None, overlap, fits, "head", panel, 0.3)]
+    assert ("disagreement" in codes) is (fires or (method != "ipw" and distance > 0.3))
 
 
 def test_sound_design_is_not_flagged() -> None:
