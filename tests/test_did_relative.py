@@ -203,6 +203,29 @@ def test_staggered_event_study_feeds_the_analysis(staggered_results) -> None:
                                                                                          "estimate"]))
 
 
+def test_a_saved_file_feeds_the_analysis_and_the_report(staggered_results, tmp_path) -> None:
+    """A results file (to_json, `estimate --save`) keeps the roll-out's effects by group and
+    period with the event-study covariance: the sensitivity analysis and the report's
+    roll-out section come out the same from it."""
+    from pbr_eval.results import Results
+
+    path = tmp_path / "rollout.json"
+    staggered_results.to_json(path)
+    saved = Results.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    a = pbr_eval.parallel_trends(staggered_results, bounds=[0.0, 1.0], value_per_outcome=500)
+    b = pbr_eval.parallel_trends(saved, bounds=[0.0, 1.0], value_per_outcome=500)
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+    assert a.breakdown == b.breakdown
+    pbr_eval.report(json.loads(path.read_text(encoding="utf-8")), tmp_path / "r.md",
+                    parallel_trends=b)
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "Effects by summary" in text and "how far they may fail" in text
+    # a file saved before the parts were kept still loads, without them
+    old = {k: v for k, v in staggered_results.to_dict().items() if k != "parts"}
+    with pytest.raises(OptionError, match="event study"):
+        pbr_eval.parallel_trends(Results.from_dict(old))
+
+
 def test_prices_follow_the_interval(staggered_results) -> None:
     pt = pbr_eval.parallel_trends(staggered_results, bounds=[0.0, 0.5, 1.0],
                                   value_per_outcome=1000, expected_rate=12.0)

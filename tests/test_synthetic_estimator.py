@@ -134,8 +134,12 @@ def test_report_section(fitted, tmp_path):
     # the header counts areas, not people (issue 18.5)
     assert "people in the programme, " not in text
     assert "areas in the programme, 38 in the comparison pool" in text
-    # a saved results file does not carry the path: not available, unless given
-    saved = Results.from_dict(res.to_dict())
+    # a saved results file carries the path and weights (its "parts")
+    kept = Results.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert build(kept, generated="x").section("synthetic").available
+    # one saved by an older pbr_eval (no "parts") does not: not available, unless given
+    old = {k: v for k, v in res.to_dict().items() if k != "parts"}
+    saved = Results.from_dict(old)
     gone = build(saved, generated="x").section("synthetic")
     assert not gone.available and "pass 'synthetic'" in gone.reason  # reasons in words (glossary)
     back = build(saved, generated="x",

@@ -738,6 +738,9 @@ class CounterfactualResults(Results, HasFigures):
                                                        for g in counts.columns},
             }
         out["outcome_estimates"] = self._asdicts()
+        parts = {k: v.to_dict() for k, v in self.extras.items() if isinstance(v, Results)}
+        if parts:
+            out["parts"] = parts
         return out
 
     def to_dict(self, level: float | None = None) -> dict[str, Any]:
@@ -748,8 +751,13 @@ class CounterfactualResults(Results, HasFigures):
         ``info``, ``balance`` (balance rows) and ``balance_info`` (threshold,
         binary covariates, sample sizes) when there is a balance table, and
         ``outcome_estimates`` (each outcome's estimate and standard errors,
-        from which :meth:`Results.from_dict` rebuilds the object). No unit
-        rows, weights or scores.
+        from which :meth:`Results.from_dict` rebuilds the object), and
+        ``parts``: the results objects in ``extras`` (a staggered roll-out's
+        effects by group and period with its event-study covariance, a
+        synthetic control's path and area weights), each as its own
+        ``to_dict()``, so that reports and
+        :func:`pbr_eval.parallel_trends` work from a saved file. No unit rows,
+        weights or scores.
         """
         state = jsonable(self._to_state(level))
         return {"kind": type(self).kind, **state}
@@ -785,10 +793,15 @@ class CounterfactualResults(Results, HasFigures):
                 state["balance"], binary=b.get("binary") or (),
                 estimand=str(b.get("estimand", state.get("estimand", "ATT"))),
                 threshold=float(b.get("threshold", 0.1)), counts=b.get("counts"))
+        parts = state.get("parts") or {}
+        if not isinstance(parts, Mapping):
+            raise OptionError("`parts` must map each part's name (e.g. 'staggered') to its "
+                              f"results' to_dict(); got {type(parts).__name__}.")
+        extras = {str(k): Results.from_dict(v) for k, v in parts.items()}
         return cls(method=str(state.get("method", info.get("method", "?"))),
                    estimand=str(state.get("estimand", "ATT")), estimates=estimates,
                    weights=None, balance=balance, info=info,
-                   level=float(state.get("level", DEFAULT_LEVEL)))
+                   level=float(state.get("level", DEFAULT_LEVEL)), extras=extras)
 
     def _asdicts(self) -> list[dict[str, Any]]:
         return [asdict(e) for e in self.estimates]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pbr_eval.exceptions import OptionError
@@ -42,8 +43,10 @@ def extras_part(inputs: ReportInputs, part: str, kind: str, producer: str) -> An
     staggered and synthetic-control sections.
     """
     given = inputs.get(part)
+    own = inputs.results
+    saved = (own.get("parts") if isinstance(own, Mapping) else None) or {}  # a saved file
     obj = results_object(given if given is not None else
-                         (getattr(inputs.results, "extras", None) or {}).get(part))
+                         (getattr(own, "extras", None) or saved).get(part))
     if getattr(obj, "kind", None) == kind:
         return obj
     if given is not None:
@@ -73,9 +76,9 @@ def staggered_section(inputs: ReportInputs) -> Section:
     if st is None:
         return not_available("staggered", STAGGERED_TITLE,
                              "these results are not from a staggered roll-out (method: "
-                             f"{method_words('staggered_did')}); a saved results file does not "
-                             "carry its "
-                             "effects by group and period: pass staggered= with them")
+                             f"{method_words('staggered_did')}); a results file saved by an older "
+                             "pbr_eval does not carry its effects by group and period: "
+                             "estimate again, or pass staggered= with them")
     agg = Table("staggered_effects", "Effects by summary", AGGREGATION_SCHEMA,
                 frame_rows(st.aggregations(level=inputs.level), AGGREGATION_SCHEMA.names),
                 display=tuple(c for c in AGGREGATION_SCHEMA.names

@@ -72,8 +72,9 @@ def synthetic_section(inputs: ReportInputs) -> Section:
     if sr is None:
         return not_available("synthetic", SYNTHETIC_TITLE,
                              "these results are not from synthetic control or synthetic DiD "
-                             "(method 'synthetic_control' or 'sdid'); a saved results file does "
-                             "not carry the path and weights: pass synthetic= with them")
+                             "(method 'synthetic_control' or 'sdid'); a results file saved by an "
+                             "older pbr_eval does not carry the path and weights: estimate "
+                             "again, or pass synthetic= with them")
     cc = Table("synthetic_cross_checks", "Effect by method", SYNTH_CHECK_SCHEMA,
                frame_rows(sr.cross_checks(level=inputs.level), SYNTH_CHECK_SCHEMA.names),
                display=tuple(c for c in SYNTH_CHECK_SCHEMA.names
