@@ -18,6 +18,8 @@ reports, and records provenance, all into one output folder::
     covariates = ["age", "sex", "prior_offences", "offence_type", "sentence_months"]
     unit_id = "person_id"
     # at_period = 1                        # for panel data: the period to analyse
+    # period = "year"                      # panel data; with first_treated = "start_year"
+    #                                      # for a staggered roll-out (method "staggered_did")
 
     [[estimate]]                           # leave out for the design-first default
     method = "nearest"                     # "evaluate" (default) or an estimator name
@@ -94,6 +96,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "roles": {"treatment": ((str,), True), "outcome": ((str, list), True),
               "covariates": ((list,), True), "unit_id": ((str,), False),
               "cluster": ((str,), False), "period": ((str,), False),
+              "first_treated": ((str,), False),
               "missing": ((str,), False), "min_treated": ((int,), False),
               "at_period": ((int, str), False),
               "outcome_types": ((dict,), False)},
@@ -597,7 +600,8 @@ def _roles_key_for(err: BaseException, roles: Mapping[str, Any]) -> str | None:
         return m.group(1)
     key = _ROLE_OF_ERROR.get(type(err).__name__)
     if key == "covariates" or key is None:  # name the role holding the column the message names
-        for role in ("outcome", "covariates", "treatment", "unit_id", "cluster", "period"):
+        for role in ("outcome", "covariates", "treatment", "unit_id", "cluster", "period",
+                     "first_treated"):
             cols = roles.get(role)
             cols = [cols] if isinstance(cols, str) else list(cols or [])
             if any(f"'{c}'" in msg for c in cols):
@@ -614,7 +618,8 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
     roles = r["roles"]
     source, query = r["data"]["source"], r["data"]["query"]
     role_cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in roles.items()
-                 if k in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period")}
+                 if k in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period",
+                          "first_treated")}
     cols = list(dict.fromkeys(c for v in role_cols.values() for c in v))
     try:
         have = data_columns(source)

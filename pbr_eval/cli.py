@@ -198,6 +198,9 @@ def _data_options(f: Any) -> Any:
         click.option("--cluster", default=None, help="Cluster column (e.g. local authority)."),
         click.option("--period", default=None,
                      help="Period column of panel data (difference-in-differences)."),
+        click.option("--first-treated", default=None,
+                     help="Column holding the period each unit's programme started (0 or "
+                          "empty: never), for a staggered roll-out (--method staggered_did)."),
         click.option("--period-order", default=None,
                      help="Comma-separated periods in time order, for text periods "
                           "(e.g. pre,post)."),
@@ -222,11 +225,13 @@ def _data_options(f: Any) -> Any:
 
 def _roles(treatment: str, outcomes: tuple[str, ...], covariates: str, unit_id: str | None,
            cluster: str | None, period: str | None, period_order: str | None,
-           outcome_types: tuple[str, ...], missing: str, min_treated: int) -> dict[str, Any]:
+           outcome_types: tuple[str, ...], missing: str, min_treated: int,
+           first_treated: str | None = None) -> dict[str, Any]:
     """Return the Cohort keyword arguments from the command-line options (API names)."""
     roles: dict[str, Any] = {"treatment": treatment, "outcome": list(outcomes),
                              "covariates": _names(covariates, "--covariates"),
                              "unit_id": unit_id, "cluster": cluster, "period": period,
+                             "first_treated": first_treated,
                              "missing": missing, "min_treated": min_treated}
     if period_order is not None:
         roles["period_order"] = _names(period_order, "--period-order")
@@ -238,7 +243,8 @@ def _roles(treatment: str, outcomes: tuple[str, ...], covariates: str, unit_id: 
 
 def _role_columns(roles: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for key in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period"):
+    for key in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period",
+                "first_treated"):
         v = roles.get(key)
         if v is not None:
             out[key] = [v] if isinstance(v, str) else list(v)
@@ -382,7 +388,8 @@ def demo(out_dir: str, value: float | None, value_old: float | None) -> None:
                    "(see docs/distributed.md).")
 def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
              unit_id: str | None, cluster: str | None, period: str | None,
-             period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
+             first_treated: str | None, period_order: str | None, at_period: str | None,
+             outcome_types: tuple[str, ...],
              missing: str, min_treated: int, query: str | None, sheet: str | None,
              sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
              level: float, show_balance: bool, save: str | None, as_json: bool,
@@ -400,7 +407,7 @@ def estimate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
           --method did
     """
     roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
-                   outcome_types, missing, min_treated)
+                   outcome_types, missing, min_treated, first_treated)
     if scheduler is not None:
         if method == "evaluate":
             raise OptionError(
@@ -480,7 +487,8 @@ def _balance_text(res: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the balance table as JSON.")
 def balance(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
             unit_id: str | None, cluster: str | None, period: str | None,
-            period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
+            first_treated: str | None, period_order: str | None, at_period: str | None,
+            outcome_types: tuple[str, ...],
             missing: str, min_treated: int, query: str | None, sheet: str | None,
             sep: str | None, method: str, options: tuple[str, ...], seed: int | None,
             as_json: bool) -> None:
@@ -492,7 +500,7 @@ def balance(data: str, treatment: str, outcomes: tuple[str, ...], covariates: st
           --covariates age,sex,prior_offences,offence_type,sentence_months -o caliper=0.2
     """
     roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
-                   outcome_types, missing, min_treated)
+                   outcome_types, missing, min_treated, first_treated)
     cohort = _cohort(data, roles, at_period=at_period, query=query, sheet=sheet, sep=sep)
     res = _estimate(cohort, method, options, seed)
     if as_json:
@@ -623,7 +631,8 @@ _BLOCKWISE_ROLES = {"treatment", "outcome", "covariates", "unit_id", "cluster", 
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: str,
              unit_id: str | None, cluster: str | None, period: str | None,
-             period_order: str | None, at_period: str | None, outcome_types: tuple[str, ...],
+             first_treated: str | None, period_order: str | None, at_period: str | None,
+             outcome_types: tuple[str, ...],
              missing: str, min_treated: int, query: str | None, sheet: str | None,
              sep: str | None, max_memory: str | None, as_json: bool) -> int:
     """Check a data file (or database query) against the roles; print the problems found.
@@ -648,7 +657,7 @@ def validate(data: str, treatment: str, outcomes: tuple[str, ...], covariates: s
     from pbr_eval.io import READERS, check_memory, data_columns, missing_columns_message, read_data
 
     roles = _roles(treatment, outcomes, covariates, unit_id, cluster, period, period_order,
-                   outcome_types, missing, min_treated)
+                   outcome_types, missing, min_treated, first_treated)
     if data.lower().endswith(".toml"):
         from pbr_eval.analysis import load_analysis
 
@@ -943,24 +952,62 @@ def _load_results_json(path: str) -> tuple[dict[str, Any], Any]:
               help="Counts below this are suppressed.")
 @click.option("--min-cohort", default=DEFAULT_MIN_TREATED, show_default=True, type=int,
               help="Outcomes on fewer programme participants are not published.")
+@click.option("--parallel-trends", "pt_restriction", default=None,
+              type=click.Choice(["relative_magnitudes", "smoothness"]),
+              help="Add how far parallel trends may fail before a difference-in-differences "
+                   "effect, and its price, is lost (Rambachan & Roth 2023; results of "
+                   "--method staggered_did -o base_period=universal, or did on more than two "
+                   "periods).")
+@click.option("--bounds", default=None,
+              help="With --parallel-trends: comma-separated bounds to try (Mbar for "
+                   "relative_magnitudes, M for smoothness; default a grid).")
+@click.option("--pt-target", default="first", show_default=True,
+              type=click.Choice(["first", "average"]),
+              help="With --parallel-trends: the effect in the first period from the start, or "
+                   "the average after it.")
+@click.option("--value-per-outcome", default=None, type=float,
+              help="With --parallel-trends: what one more outcome is worth (£), for the price "
+                   "under each bound.")
+@click.option("--better", default="higher", show_default=True,
+              type=click.Choice(["higher", "lower"]),
+              help="With --parallel-trends: whether more of the outcome is better.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="With --parallel-trends: seed of the relative-magnitudes test's draws.")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
            title: str | None, level: float, threshold: int, min_cohort: int,
-           as_json: bool) -> None:
+           pt_restriction: str | None, bounds: str | None, pt_target: str,
+           value_per_outcome: float | None, better: str, seed: int, as_json: bool) -> None:
     """Write reports from saved results (JSON from `estimate --save` or `run`).
 
     The format follows each file's suffix. Reports hold aggregates only,
     with counts below --threshold suppressed.
 
     \b
-    Example:
+    Examples:
       pbr-eval estimate data/reoffending.csv --treatment treated --outcome reoffended \\
           --covariates age,sex,prior_offences --save results.json
       pbr-eval report results.json --out pilot.html --out pilot.md --out workbook.xlsx
+      pbr-eval report rollout.json --out rollout.html --parallel-trends relative_magnitudes \\
+          --pt-target average --value-per-outcome 500
     """
     import pbr_eval
 
     payload, prices = _load_results_json(results)
+    parts: dict[str, Any] = {}
+    if pt_restriction is not None:
+        from pbr_eval.results.base import Results
+
+        grid = None if bounds is None else [_bound(b) for b in _names(bounds, "--bounds")]
+        parts["parallel_trends"] = pbr_eval.parallel_trends(
+            Results.from_dict(payload), restriction=pt_restriction, bounds=grid,
+            target=pt_target, level=level, value_per_outcome=value_per_outcome, better=better,
+            seed=seed)
+    elif bounds is not None or value_per_outcome is not None:
+        flag = "--bounds" if bounds is not None else "--value-per-outcome"
+        raise OptionError(f"`{flag}` belongs to the parallel-trends analysis; add "
+                          "--parallel-trends relative_magnitudes (or smoothness), or leave "
+                          f"{flag} out.")
     contract = payload.get("contract") or _read_json(results, "results").get("contract")
     if pricing:
         prices = _read_json(pricing, "pricing")
@@ -980,7 +1027,7 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
         for out in outs:
             files = pbr_eval.report(payload, staging.file(out), pricing=prices, kind=kind,
                                     title=title, level=level, threshold=threshold,
-                                    min_cohort=min_cohort)
+                                    min_cohort=min_cohort, **parts)
             written += [str(Path(out).parent / staging.destination(f).relative_to(
                 Path(out).absolute().parent)) for f in files]
             progress.advance(task)
@@ -988,6 +1035,18 @@ def report(results: str, outs: tuple[str, ...], pricing: str | None, kind: str,
         _echo(json.dumps({"files": written}, indent=2))
     else:
         _echo("Wrote " + ", ".join(written))
+
+
+def _bound(text: str) -> float:
+    """Return one ``--bounds`` value as a number (a clear error naming the option otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionError(f"`--bounds` must be numbers separated by commas, e.g. 0.5,1,1.5; "
+                          f"got {text!r}.") from None
+    if not math.isfinite(value) or value < 0:
+        raise OptionError(f"`--bounds` must be numbers of at least 0; got {text!r}.")
+    return value
 
 
 def _tariff_bundle(prices: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:

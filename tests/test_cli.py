@@ -96,6 +96,60 @@ def test_estimate_save_then_report_all_formats(csv_path, tmp_path, capsys):
     assert "of a matched comparison group" in outs[0].read_text(encoding="utf-8")
 
 
+def test_staggered_rollout_and_parallel_trends_from_the_command_line(csv_path, tmp_path,
+                                                                       capsys):
+    """--first-treated reaches staggered adoption, the saved file keeps its event study, and
+    `report --parallel-trends` adds the sensitivity with the same numbers as the Python call."""
+    import pbr_eval
+    from pbr_eval.datasets import simulate_staggered
+
+    sim = simulate_staggered(n_units=600, seed=3)
+    data = tmp_path / "rollout.csv"
+    sim.data.to_csv(data, index=False)
+    saved = tmp_path / "rollout.json"
+    assert main(["estimate", str(data), "--treatment", "treated", "--outcome", "y",
+                 "--covariates", "x1,x2", "--unit-id", "unit", "--period", "period",
+                 "--first-treated", "first_treated", "--method", "staggered_did",
+                 "-o", "base_period=universal", "--seed", "1", "--save", str(saved)]) == 0
+    capsys.readouterr()
+    md = tmp_path / "rollout.md"
+    assert main(["report", str(saved), "--out", str(md), "--parallel-trends",
+                 "relative_magnitudes", "--bounds", "0.5,1", "--pt-target", "average",
+                 "--value-per-outcome", "500"]) == 0
+    text = md.read_text(encoding="utf-8")
+    assert "## Staggered roll-out" in text and "## Parallel trends" in text
+    live = pbr_eval.estimate(sim.cohort(), method="staggered_did", base_period="universal",
+                             seed=1)
+    pt = pbr_eval.parallel_trends(live, bounds=[0.5, 1.0], target="average",
+                                  value_per_outcome=500)
+    assert f"{pt.breakdown:.2f}" in text
+    # an analysis file takes the role too
+    toml = tmp_path / "rollout.toml"
+    toml.write_text('[data]\nsource = "rollout.csv"\n[roles]\ntreatment = "treated"\n'
+                    'outcome = ["y"]\ncovariates = ["x1", "x2"]\nunit_id = "unit"\n'
+                    'period = "period"\nfirst_treated = "first_treated"\n[[estimate]]\n'
+                    'method = "staggered_did"\n[report]\noutputs = ["pilot.md"]\n',
+                    encoding="utf-8")
+    assert main(["run", str(toml), "--out", str(tmp_path / "run")]) == 0
+    assert "## Staggered roll-out" in (tmp_path / "run" / "pilot.md").read_text(encoding="utf-8")
+    capsys.readouterr()
+    # the options of the analysis need it, and bad bounds are named
+    assert main(["report", str(saved), "--out", str(md), "--bounds", "1"]) == 2
+    assert "belongs to the parallel-trends analysis" in capsys.readouterr().err
+    assert main(["report", str(saved), "--out", str(md), "--parallel-trends", "smoothness",
+                 "--bounds", "1,x"]) == 2
+    assert "`--bounds` must be numbers" in capsys.readouterr().err
+    # results without an event study get a clear error, no traceback
+    plain = tmp_path / "plain.json"
+    assert main(["estimate", str(csv_path), *ROLES, "--method", "ipw", "--save",
+                 str(plain)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(plain), "--out", str(md), "--parallel-trends",
+                 "smoothness"]) == 2
+    err = capsys.readouterr().err
+    assert "event study" in err and "Traceback" not in err
+
+
 def test_report_from_demo_results_includes_prices(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     # the budget is CPU time: wall time on a shared machine measures the load, not the demo
