@@ -224,7 +224,8 @@ def test_odd_pricing_inputs_degrade_to_not_available(res, pricing):
 def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp_path):
     """A staggered_did estimate's report has its effects by summary (overall, by start period,
     by period, event study) and cross-checks, the overall effect in words repeating its cell;
-    a saved results file says the section is not available unless the part is given."""
+    a saved results file keeps the part; one saved without it says the section is not
+    available unless the part is given."""
     from pbr_eval.datasets import simulate_staggered
 
     sim = simulate_staggered(n_units=400, seed=3)
@@ -248,7 +249,9 @@ def test_staggered_rollout_section_shows_the_summaries_and_cross_checks(res, tmp
     assert pre and all(row["band_lower"] is not None for row in pre)
     wb = load_workbook(pbr_eval.report(r, tmp_path / "w.xlsx", generated="x")[0])
     assert wb.sheetnames[wb.sheetnames.index("Staggered roll-out") + 1] == "Roll-out cross-checks"
-    saved = json.loads(r.to_json())
+    kept = build(json.loads(r.to_json()), generated="x").section("staggered")
+    assert kept.available and kept.tables[0].rows == effects.rows  # a saved file keeps its parts
+    saved = {k: v for k, v in json.loads(r.to_json()).items() if k != "parts"}  # an older file
     gone = build(saved, generated="x").section("staggered")
     assert not gone.available and "pass 'staggered'" in gone.reason
     back = build(saved, generated="x", staggered=st.to_dict()).section("staggered")
