@@ -797,7 +797,7 @@ def warning_tradeoff(reps: pd.DataFrame,
     >>> list(t["rule"])
     ['default', 'every check at 0.75 (earlier rule)']
     """
-    from pbr_eval.workflow import CLOSE_CHECKS, THRESHOLDS, panel_specs
+    from pbr_eval.workflow import THRESHOLDS, disagreement_limit, panel_specs
 
     method = {label: m for k in range(1, 5) for label, m, _ in panel_specs(k)}
     head = reps[reps["estimator"] == "default workflow"].set_index(["design", "rep"])
@@ -808,7 +808,6 @@ def warning_tradeoff(reps: pd.DataFrame,
                          on=["design", "rep"], how="inner")
     checks["distance"] = ((checks["estimate"] - checks["h"]).abs()
                           / checks["h_se"].where(checks["h_se"] > 0))
-    checks["close"] = checks["method"].isin(CLOSE_CHECKS)
     miss = ~((head["lower"] <= head["truth"]) & (head["truth"] <= head["upper"]))
     flags = head["flags"].fillna("").astype(str)
     other = flags.map(lambda f: bool(set(f.split(";")) - {"", "disagreement"}))
@@ -834,8 +833,12 @@ def warning_tradeoff(reps: pd.DataFrame,
                 "n_missed": int(m.sum()), "n_reps": int(m.size)}
 
     d = checks["distance"].fillna(-1.0)
-    wide = d > THRESHOLDS["disagreement_any"]
-    rows = [row("default" if t == THRESHOLDS["disagreement"] else "threshold", t,
-                far((checks["close"] & (d > t)) | wide)) for t in thresholds]
+    default = THRESHOLDS["disagreement"]
+
+    def limits(t: float) -> np.ndarray:
+        return np.array([disagreement_limit(m, t) for m in checks["method"]], dtype=float)
+
+    rows = [row("default" if t == default else "threshold", t, far(d > limits(t)))
+            for t in thresholds]
     rows.append(row("every check at 0.75 (earlier rule)", 0.75, far(d > 0.75)))
     return pd.DataFrame(rows)

@@ -124,7 +124,7 @@ from pbr_eval.results.counterfactual import CounterfactualResults
 from pbr_eval.results.evaluation import EvaluationResults, FragilityFlag
 
 __all__ = ["evaluate", "assess_overlap", "propensity_specification", "fragility",
-           "panel_specs", "THRESHOLDS"]
+           "panel_specs", "disagreement_limit", "THRESHOLDS", "CLOSE_CHECKS"]
 
 #: The fragility thresholds (see the module docstring).
 THRESHOLDS = {
@@ -143,6 +143,29 @@ THRESHOLDS = {
 #: The checks judged at ``disagreement`` (they use an outcome model); the others at
 #: ``disagreement_any``.
 CLOSE_CHECKS = ("aipw", "entropy", "regression")
+
+def disagreement_limit(method: str, disagreement: float = THRESHOLDS["disagreement"]) -> float:
+    """Return how many headline standard errors a check of ``method`` may differ by unwarned.
+
+    Parameters
+    ----------
+    method : str
+        The check's registered method.
+    disagreement : float, default ``THRESHOLDS["disagreement"]``
+        The limit for the checks with an outcome model (:data:`CLOSE_CHECKS`).
+
+    Returns
+    -------
+    float
+        ``disagreement`` for those checks, ``THRESHOLDS["disagreement_any"]`` for the others.
+
+    Examples
+    --------
+    >>> disagreement_limit("aipw"), disagreement_limit("ipw"), disagreement_limit("aipw", 0.75)
+    (0.5, 2.0, 0.75)
+    """
+    return disagreement if method in CLOSE_CHECKS else THRESHOLDS["disagreement_any"]
+
 
 #: Above this many rows the specification test runs on an evenly spaced subsample.
 SPECIFICATION_ROWS = 200_000
@@ -598,8 +621,8 @@ def _flags(cohort: Cohort, overlap: dict[str, Any], fits: list[Any], head_label:
     checks = panel[(panel["role"] == "check") & panel["distance"].notna()]
     wide = THRESHOLDS["disagreement_any"]
     for outcome, g in checks.groupby("outcome", sort=False):
-        limit = np.where(g["estimator"].map(method).isin(CLOSE_CHECKS), disagreement, wide)
-        far = g[g["distance"].to_numpy() > limit]
+        limit = [disagreement_limit(method[e], disagreement) for e in g["estimator"]]
+        far = g[g["distance"].to_numpy() > np.asarray(limit, dtype=float)]
         if len(far):
             names = ", ".join(f"{r['estimator']} ({r['distance']:.2f} SE)"
                               for _, r in far.iterrows())
