@@ -33,14 +33,15 @@ EFFECT = 0.4
 METHODS = ("ipw", "aipw", "regression")
 
 
-def cohort(rng: np.random.Generator, G: int, per_area: int) -> pbr_eval.Cohort:
-    """One simulated cohort (see the module docstring)."""
+def cohort(rng: np.random.Generator, G: int, per_area: int, *,
+           area_sd: float = 0.5) -> pbr_eval.Cohort:
+    """One simulated cohort (see the module docstring; ``area_sd``: the area effect's sd)."""
     area = np.repeat(np.arange(G), per_area)
     x1 = rng.normal(size=area.size) + 0.3 * rng.normal(size=G)[area]
     programme_area = area < G // 3
     p = 1 / (1 + np.exp(-(-1.2 + 0.7 * x1 + 1.8 * programme_area)))
     t = rng.random(area.size) < p
-    y = (1 + 0.5 * x1 + rng.normal(scale=0.5, size=G)[area] + EFFECT * t
+    y = (1 + 0.5 * x1 + rng.normal(scale=area_sd, size=G)[area] + EFFECT * t
          + rng.normal(size=area.size))
     df = pd.DataFrame({"y": y, "t": t.astype(int), "x1": x1, "area": area})
     return pbr_eval.Cohort(df, treatment="t", outcome="y", covariates=["x1"], cluster="area")

@@ -85,10 +85,33 @@ def test_offsets_make_the_estimators_own_cluster_robust_t(data, method):
     wide = res.estimates[0]
     assert wide.std_error == pytest.approx((rec["upper"] - rec["lower"]) / (2 * 1.959964),
                                            rel=1e-5)
-    assert wide.cohort_std_error / wide.std_error == pytest.approx(
-        e.cohort_std_error / e.std_error, rel=1e-9)
     assert "wild cluster restricted (score) bootstrap over 12 clusters" in wide.se_method
     assert any("Only 12 clusters" in note for note in res.info["notes"])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_cohort_se_widened_except_the_cohorts_own_noise(data, method):
+    """The cohort variance V_c is widened by the wild/CRV factor r except its share for the
+    cohort's own outcome noise V_o = sum_T v(X) / n1^2: V_c + (r^2 - 1)(V_c - V_o)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        crv = pbr_eval.estimate(_cohort(data, ["x"]), method=method, se="cluster")
+        res = pbr_eval.estimate(_cohort(data, ["x"]), method=method)
+    e, wide, rec = crv.estimates[0], res.estimates[0], res.info["few_clusters"]["y"]
+    r = wide.std_error / e.std_error
+    var_c = e.cohort_std_error**2
+    var_o = rec["own_noise_share"] * var_c
+    if method != "ipwra":  # an unweighted linear model on the comparison units: s^2 / n1
+        t = data["treated"].to_numpy(bool)
+        Xc = np.column_stack([np.ones(len(data)), data["x"]])[~t]
+        resid = data["y"].to_numpy()[~t] - Xc @ np.linalg.lstsq(Xc, data["y"].to_numpy()[~t],
+                                                                 rcond=None)[0]
+        assert var_o == pytest.approx(resid @ resid / (len(resid) - 2) / t.sum(), rel=1e-9)
+    assert 0 < var_o < var_c and r > 1
+    assert wide.cohort_std_error == pytest.approx(np.sqrt(var_c + (r**2 - 1) * (var_c - var_o)),
+                                                  rel=1e-12)
+    assert e.cohort_std_error < wide.cohort_std_error < r * e.cohort_std_error
+    assert "except its share for the cohort's own outcome noise" in wide.se_method
 
 
 def test_score_offsets_equal_refitting_each_draw():

@@ -36,7 +36,7 @@ from pbr_eval.results.counterfactual import OutcomeEstimate
 __all__ = ["CohortNoise", "cohort_variance", "outcome_estimate", "working_outcome_model",
            "regression_noise", "regression_y_weights", "few_cluster_options", "uses_wild",
            "working_regression", "noise_terms",
-           "few_cluster_estimate", "note_few_clusters"]
+           "few_cluster_estimate", "own_noise_variance", "note_few_clusters"]
 
 
 @dataclass(frozen=True)
@@ -543,6 +543,7 @@ def few_cluster_estimate(
     *,
     few_clusters: int,
     seed: int | np.random.SeedSequence | None,
+    noise: CohortNoise | None = None,
 ) -> tuple[OutcomeEstimate, dict[str, Any]]:
     r"""Return the estimate with its interval by the wild cluster restricted (score) bootstrap.
 
@@ -565,9 +566,19 @@ def few_cluster_estimate(
     9,999 seeded draws; Webb's below 10 clusters).
 
     The returned estimate's ``std_error`` is the one the interval implies
-    (its width over ``2 x 1.96``); ``cohort_std_error`` is multiplied by the
-    same ratio to the cluster-robust standard error; ``non_intervention_se``
-    (the expected rate's) stays cluster-robust.
+    (its width over ``2 x 1.96``), :math:`r` times the cluster-robust one;
+    ``non_intervention_se`` (the expected rate's) stays cluster-robust. The
+    cohort variance :math:`V_c` (``cohort_std_error`` squared, see
+    :func:`cohort_variance`) is widened only where it comes from sums over
+    clusters: its share for the cohort's own outcome noise,
+    :math:`V_o = \sum_{T=1} v(X_i) / n_1^2`, comes from the outcome model
+    (``noise``), not from the clusters, and is kept, so
+    :math:`V_c' = V_c + (r^2 - 1)\max(V_c - V_o, 0)`. Multiplying the whole
+    of :math:`V_c` by :math:`r^2` over-covered where the programme recruits
+    in every area alike (the area effects then cancel between the estimate
+    and the cohort's own rate, and :math:`V_o` is most of :math:`V_c`):
+    0.97-0.995 in ``benchmarks/validate_few_clusters_grid.py``. Without
+    ``noise`` the whole cohort standard error is multiplied by :math:`r`.
 
     Parameters
     ----------
@@ -587,6 +598,9 @@ def few_cluster_estimate(
         The threshold used (reported).
     seed : int or SeedSequence, optional
         For the draws when they are not all enumerated.
+    noise : CohortNoise, optional
+        The cohort noise the estimate's ``cohort_std_error`` was computed
+        with (its :math:`V_o` is not widened).
 
     Returns
     -------
@@ -631,9 +645,43 @@ def few_cluster_estimate(
               f"{wi.weights} weights, {wi.n_draws:,} draws"
               f"{', all enumerated' if wi.full_enumeration else ''}); standard error implied by "
               "its interval")
-    new = replace(estimate, std_error=se, se_method=method,
-                  cohort_std_error=estimate.cohort_std_error * ratio)
+    cohort = estimate.cohort_std_error * ratio
+    if noise is not None and np.isfinite(estimate.cohort_std_error):
+        var_c = estimate.cohort_std_error**2
+        var_o = own_noise_variance(noise)
+        cohort = float(np.sqrt(var_c + (ratio**2 - 1.0) * max(var_c - var_o, 0.0)))
+        record["own_noise_share"] = var_o / var_c if var_c > 0 else float("nan")
+        method += ("; the cohort standard error widened by the same factor except its share "
+                   "for the cohort's own outcome noise (from the outcome model)")
+    new = replace(estimate, std_error=se, se_method=method, cohort_std_error=cohort)
     return new, record
+
+
+def own_noise_variance(noise: CohortNoise) -> float:
+    r"""Return the cohort's own outcome noise share of :func:`cohort_variance`, :math:`\sum_{T=1} v(X_i) / n_1^2`.
+
+    The part of the cohort variance the outcome model gives (not sums over
+    clusters); :func:`few_cluster_estimate` does not widen it.
+
+    Parameters
+    ----------
+    noise : CohortNoise
+
+    Returns
+    -------
+    float
+        NaN without treated units.
+
+    Examples
+    --------
+    >>> t = np.array([True, True, False])
+    >>> noise = CohortNoise(t, ~t, np.zeros(3), np.full(3, 0.5), np.full(3, 0.25), np.zeros(3))
+    >>> own_noise_variance(noise)
+    0.125
+    """
+    tt = np.asarray(noise.treated, dtype=bool)
+    n1 = float(np.count_nonzero(tt))
+    return float(np.sum(noise.v0, where=tt)) / n1**2 if n1 > 0 else float("nan")
 
 
 def note_few_clusters(info: dict[str, Any], records: dict[str, dict[str, Any]],

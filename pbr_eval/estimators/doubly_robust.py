@@ -338,7 +338,7 @@ class _DoublyRobust(Estimator):
                 assert s.cluster is not None
                 est, few[name] = few_cluster_estimate(
                     est, y - m, tk, c * prop.odds, phi1 - phi0, s.cluster,
-                    few_clusters=self.few_clusters, seed=stream)
+                    few_clusters=self.few_clusters, seed=stream, noise=noise)
             estimates.append(est)
         note_few_clusters(info, few, self.few_clusters)
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)

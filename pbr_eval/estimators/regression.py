@@ -369,7 +369,7 @@ class RegressionAdjustment(Estimator):
                 assert cl is not None
                 est, few[name] = few_cluster_estimate(
                     est, y - m, t, (~t).astype(float), phi1 - phi0, cl,
-                    few_clusters=self.few_clusters, seed=stream)
+                    few_clusters=self.few_clusters, seed=stream, noise=noise)
             estimates.append(est)
         w = np.ones(cohort.n)
         info = base_info(cohort, self)
