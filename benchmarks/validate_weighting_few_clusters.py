@@ -9,7 +9,10 @@ For each cohort, ``ipw``, ``aipw`` and ``regression`` (ATT, covariate ``x1``, cl
 standard error and its normal 95% interval) and ``se="auto"`` (below
 ``options.FEW_CLUSTERS`` clusters: the wild cluster restricted score bootstrap's interval,
 Rademacher weights, all 4,096 sign patterns). "Coverage" is the share of cohorts whose
-95% interval of the effect holds the true 0.4 (Monte Carlo standard error in brackets).
+95% interval of the effect holds the true 0.4 (Monte Carlo standard error in brackets). The
+third line of each method is ``se="auto"``'s default interval (``to_frame()``: the cohort's
+own effect, which is 0.4 too, with ``cohort_std_error``, whose part from sums over areas
+the wild bootstrap's factor widens).
 
     python benchmarks/validate_weighting_few_clusters.py [--replicates 1000] [--clusters 12]
 
@@ -58,8 +61,8 @@ def main() -> None:
     warnings.simplefilter("ignore", OverlapWarning)
     rng = np.random.default_rng(20261204)
     t0, c0 = time.perf_counter(), time.process_time()
-    hits = {m: {"crv": [], "wild": []} for m in METHODS}
-    widths = {m: {"crv": [], "wild": []} for m in METHODS}
+    hits = {m: {"crv": [], "wild": [], "cohort": []} for m in METHODS}
+    widths = {m: {"crv": [], "wild": [], "cohort": []} for m in METHODS}
     for _ in range(a.replicates):
         c = cohort(rng, a.clusters, a.per_area)
         for m in METHODS:
@@ -71,13 +74,17 @@ def main() -> None:
             rec = res.info["few_clusters"]["y"]
             hits[m]["wild"].append(rec["lower"] <= EFFECT <= rec["upper"])
             widths[m]["wild"].append(rec["upper"] - rec["lower"])
+            f = res.to_frame().iloc[0]
+            hits[m]["cohort"].append(f["ci_lower"] <= EFFECT <= f["ci_upper"])
+            widths[m]["cohort"].append(f["ci_upper"] - f["ci_lower"])
     R = a.replicates
     print(f"{R:,} simulated cohorts: {a.clusters} areas x {a.per_area} people, area effects "
           f"(sd 0.5), a third of the areas recruiting far more; true effect {EFFECT}")
     print("coverage of the true effect by the 95% interval (Monte Carlo SE); median width")
     for m in METHODS:
         for kind, label in (("crv", "cluster-robust (CRV), normal"),
-                            ("wild", "wild cluster restricted score bootstrap")):
+                            ("wild", "wild cluster restricted score bootstrap"),
+                            ("cohort", "default (se='auto'), cohort's own effect")):
             p = float(np.mean(hits[m][kind]))
             print(f"  {m:<10} {label:<42} {p:.3f} ({np.sqrt(p * (1 - p) / R):.3f}); "
                   f"width {np.median(widths[m][kind]):.3f}")

@@ -577,7 +577,7 @@ def few_cluster_estimate(
     of :math:`V_c` by :math:`r^2` over-covered where the programme recruits
     in every area alike (the area effects then cancel between the estimate
     and the cohort's own rate, and :math:`V_o` is most of :math:`V_c`):
-    0.97-0.995 in ``benchmarks/validate_few_clusters_grid.py``. Without
+    0.965-0.995 below 29 areas in ``benchmarks/validate_few_clusters_grid.py``. Without
     ``noise`` the whole cohort standard error is multiplied by :math:`r`.
 
     Parameters
