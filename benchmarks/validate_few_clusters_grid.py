@@ -40,7 +40,10 @@ sd set per cell.
     python benchmarks/validate_few_clusters_grid.py [--replicates 200] [--areas 12,20,29]
         [--sds 0,0.15,0.5] [--designs reoffending,concentrated]
 
-Committed output: benchmarks/results/validate_few_clusters_grid.txt.
+Committed output: benchmarks/results/validate_few_clusters_grid.txt; the 29-area, sd 0.5
+reoffending cell on 600 cohorts (``--replicates 600 --areas 29 --sds 0.5 --designs
+reoffending``, ``record.py --name validate_few_clusters_grid_29``):
+benchmarks/results/validate_few_clusters_grid_29.txt.
 """
 
 from __future__ import annotations
