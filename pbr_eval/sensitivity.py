@@ -806,7 +806,9 @@ def _event_inputs(results: Any, outcome: str | None) -> dict[str, Any]:
         "`results` must be difference-in-differences results with an event study: "
         "estimate(..., method='staggered_did', base_period='universal'), or "
         "estimate(..., method='did', model='twfe') on more than two periods, or a mapping "
-        "with betahat, sigma, n_pre and n_post; got "
+        "with betahat, sigma, n_pre and n_post (from the command line: pbr-eval estimate ... "
+        "--period COLUMN --first-treated COLUMN --method staggered_did -o "
+        "base_period=universal --save FILE); got "
         f"{type(results).__name__}" + (f" (method {results.method!r})"
                                        if isinstance(results, CounterfactualResults) else "")
         + ".")

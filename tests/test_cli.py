@@ -147,7 +147,7 @@ def test_staggered_rollout_and_parallel_trends_from_the_command_line(csv_path, t
     assert main(["report", str(plain), "--out", str(md), "--parallel-trends",
                  "smoothness"]) == 2
     err = capsys.readouterr().err
-    assert "event study" in err and "Traceback" not in err
+    assert "event study" in err and "--first-treated" in err and "Traceback" not in err
 
 
 def test_report_from_demo_results_includes_prices(tmp_path, monkeypatch, capsys):
