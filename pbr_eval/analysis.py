@@ -68,6 +68,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pbr_eval.cohort import COLUMN_ROLES
 from pbr_eval.exceptions import AnalysisFileError, PbrEvalError
 from pbr_eval.kinds import DEFAULT_CURRENCY
 from pbr_eval.options import (
@@ -600,8 +601,7 @@ def _roles_key_for(err: BaseException, roles: Mapping[str, Any]) -> str | None:
         return m.group(1)
     key = _ROLE_OF_ERROR.get(type(err).__name__)
     if key == "covariates" or key is None:  # name the role holding the column the message names
-        for role in ("outcome", "covariates", "treatment", "unit_id", "cluster", "period",
-                     "first_treated"):
+        for role in ("outcome", "covariates", "treatment", *COLUMN_ROLES[3:]):
             cols = roles.get(role)
             cols = [cols] if isinstance(cols, str) else list(cols or [])
             if any(f"'{c}'" in msg for c in cols):
@@ -618,8 +618,7 @@ def _prepare(spec: AnalysisSpec) -> _Prepared:
     roles = r["roles"]
     source, query = r["data"]["source"], r["data"]["query"]
     role_cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in roles.items()
-                 if k in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period",
-                          "first_treated")}
+                 if k in COLUMN_ROLES}
     cols = list(dict.fromkeys(c for v in role_cols.values() for c in v))
     try:
         have = data_columns(source)

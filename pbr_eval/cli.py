@@ -242,9 +242,10 @@ def _roles(treatment: str, outcomes: tuple[str, ...], covariates: str, unit_id: 
 
 
 def _role_columns(roles: dict[str, Any]) -> dict[str, list[str]]:
+    from pbr_eval.cohort import COLUMN_ROLES
+
     out: dict[str, list[str]] = {}
-    for key in ("treatment", "outcome", "covariates", "unit_id", "cluster", "period",
-                "first_treated"):
+    for key in COLUMN_ROLES:
         v = roles.get(key)
         if v is not None:
             out[key] = [v] if isinstance(v, str) else list(v)

@@ -51,7 +51,12 @@ from pbr_eval.time_to_event import TimeToEvent, as_time_to_event, check_frame, t
 from pbr_eval.time_to_event import times_from_frame as _times_from_frame
 
 __all__ = ["Cohort", "CohortCheck", "DroppedRows", "collinear_columns",
-           "collinear_from_cross_products", "describe_dropped", "zero_one_columns"]
+           "collinear_from_cross_products", "describe_dropped", "zero_one_columns",
+           "COLUMN_ROLES"]
+
+#: The Cohort arguments that name data columns (what a reader must load for a cohort).
+COLUMN_ROLES = ("treatment", "outcome", "covariates", "unit_id", "cluster", "period",
+                "first_treated")
 
 
 @dataclass(frozen=True)
