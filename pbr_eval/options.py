@@ -199,10 +199,10 @@ __all__ += ["EstimatorFamily", "ESTIMATOR_FAMILIES", "FAMILY_DESCRIPTIONS"]
 #: every cluster count they simulate (5 to 30) while the wild cluster bootstrap-t does not,
 #: and MacKinnon & Webb (2018) show the same with few treated clusters. pbr_eval's own
 #: study (benchmarks/results/validate_wild.txt): 12 areas, CRV1 covers 0.893, the wild
-#: bootstrap 0.930. The same threshold switches ``ipw``, ``regression``, ``aipw`` and ``ipwra``
-#: (ATT, ``se="auto"``) to the wild cluster restricted score bootstrap
-#: (benchmarks/results/validate_weighting_few_clusters.txt: 12 areas, cluster-robust 0.924-0.930,
-#: wild 0.952-0.958).
+#: bootstrap 0.930. The same threshold switches ``ipw``, ``regression``, ``aipw``, ``ipwra`` and
+#: ``entropy`` (every estimand, ``se="auto"``) to the wild cluster restricted score bootstrap
+#: (benchmarks/results/validate_weighting_few_clusters.txt: 12 areas, cluster-robust 0.917-0.930,
+#: wild 0.951-0.960).
 FEW_CLUSTERS = 30
 __all__ += ["FEW_CLUSTERS"]
 

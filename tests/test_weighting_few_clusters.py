@@ -1,14 +1,18 @@
-"""Few-cluster inference for ipw, aipw, regression (and ipwra): the wild cluster restricted
-score bootstrap chosen below ``options.FEW_CLUSTERS`` clusters (issue 18.4).
+"""Few-cluster inference for ipw, aipw, regression, ipwra and entropy, and the ATE, ATC and ATO:
+the wild cluster restricted score bootstrap chosen below ``options.FEW_CLUSTERS`` clusters
+(issue 18.4).
 
 References: ``tests/reference/wildboottest/weighted_*`` (wildboottest 0.3.2 in its own
-environment, by the script beside them): without covariates the three estimators are the
-difference in means, whose WCR11 test wildboottest computes; the weighted least squares with
-the comparison units' weights is wildboottest's on rows scaled by ``sqrt(w)``.
+environment, by the script beside them): without covariates every estimator (and every
+estimand) is the difference in means, whose WCR11 test wildboottest computes; the weighted
+least squares with the comparison units' weights is wildboottest's on rows scaled by
+``sqrt(w)``. With covariates the p-value of no effect is checked against refitting the
+weighted normal equations by hand for each of the 4,096 sign patterns.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -18,12 +22,24 @@ import pandas as pd
 import pytest
 
 import pbr_eval
+from pbr_eval.estimators import _outcome_se, _population
 from pbr_eval.estimators._outcome_se import working_regression
 from pbr_eval.exceptions import OptionError, OverlapWarning
 from pbr_eval.inference.wild import wild_cluster_test
 
 REF = Path(__file__).parent / "reference" / "wildboottest"
-METHODS = ("ipw", "aipw", "regression", "ipwra")
+METHODS = ("ipw", "aipw", "regression", "ipwra", "entropy")
+#: (method, estimand, options) through the general estimand code (``_population``)
+POPULATION = [(m, e, {}) for e in ("ATE", "ATC", "ATO") for m in ("ipw", "aipw", "ipwra",
+                                                                  "regression")
+              if (m, e) != ("regression", "ATO")] + [
+    ("aipw", "ATE", {"normalize": False}), ("regression", "ATE", {"interactions": ["x"]}),
+    ("ipw", "ATT", {"propensity": "probit"}), ("aipw", "ATT", {"propensity": "probit"}),
+    ("regression", "ATT", {"outcome_covariates": ["x"]}), ("ipw", "ATE", {"trim": 0.05})]
+
+
+def _ids(case: tuple) -> str:
+    return "-".join([case[0], case[1], *(f"{k}={v}" for k, v in case[2].items())])
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +212,7 @@ def test_random_draws_above_13_clusters_follow_the_seed():
     ("seed", -1, "`seed` must be a non-negative integer or None; got -1"),
     ("seed", 1.5, "`seed` must be a non-negative integer or None; got 1.5"),
 ])
-@pytest.mark.parametrize("method", ["ipw", "regression"])
+@pytest.mark.parametrize("method", ["ipw", "regression", "entropy"])
 def test_option_errors(method, option, value, message):
     from pbr_eval.estimators.base import ESTIMATORS
 
@@ -206,3 +222,174 @@ def test_option_errors(method, option, value, message):
         for other in ("aipw", "ipwra"):
             with pytest.raises(OptionError, match=message):
                 ESTIMATORS[other](**{option: value})
+
+
+# ------------------------------------------------- entropy and the other estimands
+@pytest.mark.parametrize(("method", "estimand"), [
+    (m, e) for e in ("ATE", "ATC", "ATO") for m in ("ipw", "aipw", "ipwra", "regression")
+    if (m, e) != ("regression", "ATO")])  # regression has no ATO (it needs propensity scores)
+def test_other_estimands_without_covariates_equal_wildboottest(data, reference, method,
+                                                                 estimand):
+    """No covariates: the score is constant, every estimand is the difference in means."""
+    ref = reference["difference_in_means"]
+    res = pbr_eval.estimate(_cohort(data, []), method=method, estimand=estimand)
+    rec = res.info["few_clusters"]["y"]
+    assert rec["used"] and rec["full_enumeration"] and rec["p_value"] == ref["p_value"] + 2 / 4096
+    n, k = len(data), 2
+    t = res.estimates[0].effect / (rec["crv_std_error"] * np.sqrt((n - 1) / (n - k)))
+    assert t == pytest.approx(ref["t_stat"], rel=1e-8)
+    assert res.estimates[0].population
+
+
+def _spy(monkeypatch, module):
+    """Record the arguments of ``module.few_cluster_estimate`` (and still call it)."""
+    calls = []
+    real = module.few_cluster_estimate
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "few_cluster_estimate", spy)
+    return calls
+
+
+def _hand_p_value(y, t, w_c, phi, g, w_t=None):
+    """The test of no effect by hand: the working regression's weighted normal equations,
+    its influences checked against ``phi``, then every sign pattern refitted with the
+    flipped offsets and the CRV1 t recomputed. Returns (effect, t, p-value)."""
+    n = y.size
+    w = np.where(t, 1.0 if w_t is None else w_t, w_c).astype(float)
+    for grp in (t, ~t):  # each group's weights to mean 1 among its units used
+        used = grp & (w > 0)
+        w[grp] *= used.sum() / w[grp].sum()
+    X = np.column_stack([np.ones(n), t.astype(float)])
+    A = np.linalg.inv(X.T @ (w[:, None] * X))
+    bh = A @ X.T @ (w * y)
+    # offsets on the intercept's score that make each unit's influence on the coefficient
+    # its phi: (A (w x u + (N, 0)))_1 = phi  <=>  N = (infl_wls - phi) / (-A[1, 0])
+    infl_wls = (A @ (X * (w * (y - X @ bh))[:, None]).T)[1]
+    off = np.zeros((n, 2))
+    off[:, 0] = (phi - infl_wls) / A[1, 0]
+    assert (A @ (X * (w * (y - X @ bh))[:, None] + off).T)[1] == pytest.approx(phi, abs=1e-12)
+    labels, gi = np.unique(g, return_inverse=True)
+    G = labels.size
+    ssc = (n - 1) / (n - 2) * G / (G - 1)
+
+    def t_of(yy, vv):
+        b = A @ (X.T @ (w * yy) + (vv[:, None] * off).sum(axis=0))
+        sc = (w * (yy - X @ b))[:, None] * X + vv[:, None] * off
+        S = np.zeros((G, 2))
+        np.add.at(S, gi, sc)
+        return b[1] / np.sqrt(ssc * (A @ S.T @ S @ A)[1, 1])
+
+    t_hat = t_of(y, np.ones(n))
+    a_r = float(w @ y / w.sum())  # the restricted fit: no effect
+    u_r = y - a_r
+    exceed = 0
+    for signs in itertools.product((-1.0, 1.0), repeat=G):
+        v = np.asarray(signs)[gi]
+        exceed += abs(t_of(a_r + v * u_r, v)) >= abs(t_hat) * (1 - 1e-10)
+    return bh[1], t_hat, exceed / 2**G
+
+
+def test_entropy_each_draw_equals_refitting_by_hand(data, monkeypatch):
+    """Entropy balancing (ATT): treated weight 1, comparison weights the entropy weights,
+    offsets from its influence function (the weights' estimation included)."""
+    calls = _spy(monkeypatch, _outcome_se)  # entropy calls it through the module
+    res = pbr_eval.estimate(_cohort(data, ["x"]), method="entropy")
+    crv = pbr_eval.estimate(_cohort(data, ["x"]), method="entropy", se="cluster").estimates[0]
+    (est, y_work, t, w_c, phi, g), kw = calls[0]
+    assert kw.get("treated_weights") is None and kw["noise"] is not None
+    effect, t_hat, p = _hand_p_value(y_work, t, w_c, phi, g)
+    rec = res.info["few_clusters"]["y"]
+    assert effect == pytest.approx(crv.effect, rel=1e-10)
+    assert rec["crv_std_error"] == pytest.approx(crv.std_error, rel=1e-12)
+    n, G = len(y_work), 12
+    assert t_hat == pytest.approx(crv.effect / (crv.std_error * np.sqrt(
+        (n - 1) / (n - 2) * G / (G - 1) * (G - 1) / G)), rel=1e-9)
+    assert rec["p_value"] == p and rec["used"]
+    assert "wild cluster restricted (score) bootstrap over 12" in res.estimates[0].se_method
+
+
+@pytest.mark.parametrize("case", POPULATION, ids=_ids)
+def test_other_estimands_reproduce_the_estimate_and_each_draw(data, monkeypatch, case):
+    """The working regression (treated weights h/e, comparison h/(1-e); the outcome, or each
+    unit's residual from its group's model plus the group's g-computation mean) reproduces
+    the estimate to 1e-8, its influence is the estimator's, and the p-value of no effect is
+    the share of hand refits of the 4,096 sign patterns at least as extreme."""
+    method, estimand, options = case
+    calls = _spy(monkeypatch, _population)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        res = pbr_eval.estimate(_cohort(data, ["x"]), method=method, estimand=estimand,
+                                **options)
+        crv = pbr_eval.estimate(_cohort(data, ["x"]), method=method, estimand=estimand,
+                                se="cluster", **options).estimates[0]
+    (est, y_work, t, w_c, phi, g), kw = calls[0]
+    effect, t_hat, p = _hand_p_value(y_work, t, w_c, phi, g, kw["treated_weights"])
+    assert effect == pytest.approx(crv.effect, rel=1e-8)
+    rec = res.info["few_clusters"]["y"]
+    assert rec["used"] and rec["p_value"] == p
+    assert rec["crv_std_error"] == pytest.approx(crv.std_error, rel=1e-12)
+    assert rec["lower"] < crv.effect < rec["upper"]
+    wide = res.estimates[0]
+    assert wide.std_error == pytest.approx((rec["upper"] - rec["lower"]) / (2 * 1.959964),
+                                           rel=1e-5)
+    assert (kw["noise"] is not None) == (estimand == "ATT") and wide.population == (
+        estimand != "ATT")
+    r = wide.std_error / crv.std_error
+    if estimand != "ATT":  # the rate's standard error widened by the same factor, and said
+        assert wide.non_intervention_se == pytest.approx(r * crv.non_intervention_se,
+                                                         rel=1e-12)
+        assert any("the interval of the rate without the programme is the cluster-robust one "
+                   "widened by the same factor" in note for note in res.info["notes"])
+        lo = res.to_frame().loc[0, "non_intervention_ci_lower"]
+        assert lo == pytest.approx(crv.non_intervention - 1.959964 * r * crv.non_intervention_se,
+                                   rel=1e-5)
+    else:  # the expected rate's stays cluster-robust (the cohort's own is widened)
+        assert wide.non_intervention_se == crv.non_intervention_se
+
+
+def test_other_estimands_follow_the_threshold_and_se(data):
+    c = _cohort(data, ["x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        assert "few_clusters" not in pbr_eval.estimate(c, method="aipw", estimand="ATE",
+                                                       few_clusters=12).info
+        assert "few_clusters" not in pbr_eval.estimate(c, method="ipw", estimand="ATO",
+                                                       se="cluster").info
+        assert "few_clusters" not in pbr_eval.estimate(c, method="entropy", few_clusters=0).info
+        summary = pbr_eval.estimate(c, method="ipwra", estimand="ATC").summary()
+    assert "wild cluster restricted" in summary
+
+
+def test_an_outcome_model_that_does_not_reproduce_keeps_the_cluster_robust_interval(data):
+    """A scikit-learn outcome model without an intercept: its residuals do not average to
+    zero in each group, the working regression misses the estimate, and the note says the
+    interval is the cluster-robust one."""
+    from sklearn.linear_model import LinearRegression
+
+    model = LinearRegression(fit_intercept=False)
+    res = pbr_eval.estimate(_cohort(data, ["x"]), method="regression", estimand="ATE",
+                            outcome_model=model)
+    crv = pbr_eval.estimate(_cohort(data, ["x"]), method="regression", estimand="ATE",
+                            outcome_model=model, se="cluster")
+    rec = res.info["few_clusters"]["y"]
+    assert not rec["used"] and "cluster-robust interval is kept" in rec["reason"]
+    assert res.estimates[0].std_error == crv.estimates[0].std_error
+    assert any("cluster-robust interval is kept" in note for note in res.info["notes"])
+
+
+def test_cross_fitted_aipw_says_it_keeps_the_cluster_robust_interval(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        res = pbr_eval.estimate(_cohort(data, ["x"]), method="aipw", cross_fit=3, seed=1)
+        crv = pbr_eval.estimate(_cohort(data, ["x"]), method="aipw", cross_fit=3, seed=1,
+                                se="cluster")
+    assert "few_clusters" not in res.info
+    assert res.estimates[0].std_error == crv.estimates[0].std_error
+    assert any("Only 12 clusters (fewer than 30): the cluster-robust interval is likely too "
+               "narrow" in note and "not available with cross_fit" in note
+               for note in res.info["notes"])
+    assert not any("Only 12 clusters" in note for note in crv.info["notes"])

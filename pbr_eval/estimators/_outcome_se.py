@@ -493,23 +493,63 @@ def uses_wild(se_option: str, cluster: np.ndarray | None, few_clusters: int) -> 
 
 
 def working_regression(
-    y_work: np.ndarray, treated: np.ndarray, control_weights: np.ndarray, phi_effect: np.ndarray
+    y_work: np.ndarray, treated: np.ndarray, control_weights: np.ndarray, phi_effect: np.ndarray,
+    treated_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    r"""Return the ATT as a weighted regression: ``X = [1, treated]``, weights, score offsets, ATT.
+    r"""Return an effect as a weighted regression: ``X = [1, treated]``, weights, score offsets, effect.
 
     The weighted least-squares coefficient of ``y_work`` on ``treated`` (weight
-    1 for the treated, ``control_weights`` for the others) is
-    :math:`\bar{\tilde y}_T - \sum_C \omega_i \tilde y_i / S`; its influence is
-    :math:`\phi^{WLS}_i = u_i / n_1` (treated) or :math:`-\omega_i u_i / S`.
-    The weights are scaled to mean 1 among the comparison units used (the
-    coefficient does not change; the restricted fit then gives each
-    comparison unit the weight of one observation on average, so that
-    without covariates every estimator is the difference in means and its
-    test the ordinary wild cluster restricted bootstrap's).
-    The offsets :math:`N_i = S(\phi^{WLS}_i - \phi_i)` on the intercept's
-    score make the regression's influence the estimator's own ``phi_effect``
-    (its nuisance models included), so its cluster-robust variance is the
-    estimator's (up to the small-sample factor).
+    :math:`\omega_i` = ``treated_weights`` for the treated, 1 when not given:
+    the ATT; ``control_weights`` for the others) is any weighted difference in
+    means, :math:`\hat\delta = \sum_T \omega_i \tilde y_i / S_1 - \sum_C
+    \omega_i \tilde y_i / S_0` (:math:`S_1, S_0` the groups' weight sums): the
+    ATT of ipw, regression, aipw, ipwra and entropy, and the ATE, ATC and ATO
+    of the normalised (Hajek) weighting estimators with :math:`\omega = h/e`
+    (treated) and :math:`h/(1-e)` (comparison) and a working outcome whose
+    weighted group means are the estimator's two means. Each group's weights
+    are scaled to mean 1 among its units used (the coefficient does not
+    change; the restricted fit then gives each unit the weight of one
+    observation on average, so that without covariates every estimator is
+    the difference in means and its test the ordinary wild cluster
+    restricted bootstrap's).
+
+    The score offsets make the coefficient's influence the estimator's own
+    ``phi_effect`` (its nuisance models included), whatever the treated
+    weights. Proof: with :math:`x_i = (1, T_i)` and weights :math:`\omega`,
+    :math:`A = \sum_i \omega_i x_i x_i' = \begin{pmatrix} S_0 + S_1 & S_1 \\
+    S_1 & S_1 \end{pmatrix}`, whose inverse's second row is :math:`(-1/S_0,\;
+    1/S_0 + 1/S_1)`. Unit :math:`i`'s score is :math:`\omega_i u_i x_i + (N_i,
+    0)'` (:math:`u_i` its residual, :math:`N_i` the offset on the intercept's
+    score), so its influence on the coefficient is :math:`T_i \omega_i u_i /
+    S_1 - (1 - T_i)\omega_i u_i / S_0 - N_i / S_0 = \phi^{WLS}_i - N_i / S_0`.
+    With :math:`N_i = S_0(\phi^{WLS}_i - \phi_i)` it is :math:`\phi_i` for
+    every unit (treated or not, used or not), so the regression's CRV1
+    variance is :math:`c \sum_g (\sum_{i \in g} \phi_i)^2`, the estimator's
+    own cluster-robust variance up to the small-sample factor :math:`c`; the
+    bootstrap flips these scores (:mod:`pbr_eval.inference.wild`). Nothing
+    uses :math:`\omega_i = 1` for the treated. The offsets sum to zero
+    when :math:`\sum_i \phi_i = 0` (true at the estimating equations'
+    solution), as :math:`\sum_i \phi^{WLS}_i = 0`.
+
+    Parameters
+    ----------
+    y_work : numpy.ndarray
+        The working outcome, every row.
+    treated : numpy.ndarray of bool
+        The treated units used.
+    control_weights : numpy.ndarray
+        Each comparison unit's weight (0 for rows left out; ignored on the treated).
+    phi_effect : numpy.ndarray
+        The estimator's influence function of the effect, every row.
+    treated_weights : numpy.ndarray, optional
+        Each treated unit's weight (1 when not given).
+
+    Returns
+    -------
+    X, weights, offsets : numpy.ndarray
+        ``[1, treated]``, the scaled weights and the (n, 2) score offsets.
+    effect : float
+        The coefficient of ``treated``.
 
     Examples
     --------
@@ -518,19 +558,26 @@ def working_regression(
     >>> X, w, off, effect = working_regression(y, t, np.array([0, 0, 1.0, 3.0]), np.zeros(4))
     >>> effect, w.tolist()
     (2.25, [1.0, 1.0, 0.5, 1.5])
+    >>> X, w, off, effect = working_regression(y, t, np.array([0, 0, 1.0, 3.0]), np.zeros(4),
+    ...                                        np.array([3.0, 1.0, 0, 0]))
+    >>> effect, w.tolist()
+    (1.75, [1.5, 0.5, 0.5, 1.5])
     """
     tk = np.asarray(treated, dtype=bool)
     om = np.where(tk, 0.0, np.asarray(control_weights, dtype=float))
     om *= np.count_nonzero(om) / om.sum()  # mean 1 among the comparison units used
-    n1, S = float(tk.sum()), float(om.sum())
-    b = float(y_work[tk].mean())
+    o1 = np.where(tk, 1.0 if treated_weights is None
+                  else np.asarray(treated_weights, dtype=float), 0.0)
+    o1 *= np.count_nonzero(o1) / o1.sum()  # mean 1 among the treated units used
+    S1, S = float(o1.sum()), float(om.sum())
+    b = float(y_work[tk].mean() if treated_weights is None else o1 @ y_work / S1)
     a = float(om @ y_work / S)
     u = np.where(tk, y_work - b, y_work - a)
-    phi_wls = np.where(tk, u / n1, -om * u / S)
+    phi_wls = np.where(tk, o1 * u / S1, -om * u / S)
     offsets = np.zeros((tk.size, 2))
     offsets[:, 0] = S * (phi_wls - phi_effect)
     X = np.column_stack([np.ones(tk.size), tk.astype(float)])
-    return X, np.where(tk, 1.0, om), offsets, b - a
+    return X, np.where(tk, o1, om), offsets, b - a
 
 
 def few_cluster_estimate(
@@ -544,15 +591,20 @@ def few_cluster_estimate(
     few_clusters: int,
     seed: int | np.random.SeedSequence | None,
     noise: CohortNoise | None = None,
+    treated_weights: np.ndarray | None = None,
 ) -> tuple[OutcomeEstimate, dict[str, Any]]:
     r"""Return the estimate with its interval by the wild cluster restricted (score) bootstrap.
 
-    The ATT of the weighting, regression and doubly robust estimators is the
-    weighted least-squares coefficient of a working outcome ``y_work`` (the
-    outcome, or its residual from the comparison group's outcome model) on
-    ``[1, treated]``, with weight 1 for the treated and ``control_weights``
-    (the odds, or 1) for the comparison units:
+    The ATT of the weighting, regression, doubly robust and entropy balancing
+    estimators is the weighted least-squares coefficient of a working outcome
+    ``y_work`` (the outcome, or its residual from the comparison group's
+    outcome model) on ``[1, treated]``, with weight 1 for the treated and
+    ``control_weights`` (the odds, the entropy weights, or 1) for the
+    comparison units:
     :math:`\hat\delta = \bar{\tilde y}_T - \sum_C \omega_i \tilde y_i / \sum_C \omega_i`.
+    Other estimands (ATE, ATC, ATO) weight the treated too
+    (``treated_weights``): see :func:`working_regression`, whose docstring
+    shows that the offsets below stay right for any treated weights.
     The estimation effect of the propensity and outcome models, which the
     estimator's influence function ``phi_effect`` carries, enters each
     unit's intercept score as an offset
@@ -580,6 +632,14 @@ def few_cluster_estimate(
     0.965-0.995 below 29 areas in ``benchmarks/validate_few_clusters_grid.py``. Without
     ``noise`` the whole cohort standard error is multiplied by :math:`r`.
 
+    A population estimate (``estimate.population``: the ATE, ATC or ATO),
+    whose intervals are the expected rates', has no own-noise share
+    (:math:`V_o = 0`), so by the same rule its ``non_intervention_se`` is
+    multiplied by :math:`r` (an expected rate's variance is all sums over
+    clusters). In ``benchmarks/validate_weighting_few_clusters.py`` (12
+    areas) the ATE's rate without the programme was covered 0.919 of the
+    time by the cluster-robust interval and 0.949-0.950 with this factor.
+
     Parameters
     ----------
     estimate : OutcomeEstimate
@@ -601,6 +661,8 @@ def few_cluster_estimate(
     noise : CohortNoise, optional
         The cohort noise the estimate's ``cohort_std_error`` was computed
         with (its :math:`V_o` is not widened).
+    treated_weights : numpy.ndarray, optional
+        Each treated unit's weight (1 when not given: the ATT).
 
     Returns
     -------
@@ -627,7 +689,8 @@ def few_cluster_estimate(
     >>> bool(rec["lower"] < new.effect < rec["upper"])
     True
     """
-    X, w, offsets, effect = working_regression(y_work, treated, control_weights, phi_effect)
+    X, w, offsets, effect = working_regression(y_work, treated, control_weights, phi_effect,
+                                               treated_weights)
     if not np.isclose(effect, estimate.effect, rtol=1e-8,
                       atol=1e-10 * (1 + abs(estimate.effect))):
         return estimate, {"used": False, "reason": (
@@ -646,6 +709,11 @@ def few_cluster_estimate(
               f"{', all enumerated' if wi.full_enumeration else ''}); standard error implied by "
               "its interval")
     cohort = estimate.cohort_std_error * ratio
+    rate_se = estimate.non_intervention_se
+    if estimate.population:
+        rate_se *= ratio
+        method += ("; the rate's standard error (an expected rate: no own outcome noise) "
+                   "widened by the same factor")
     if noise is not None and np.isfinite(estimate.cohort_std_error):
         var_c = estimate.cohort_std_error**2
         var_o = own_noise_variance(noise)
@@ -653,7 +721,8 @@ def few_cluster_estimate(
         record["own_noise_share"] = var_o / var_c if var_c > 0 else float("nan")
         method += ("; the cohort standard error widened by the same factor except its share "
                    "for the cohort's own outcome noise (from the outcome model)")
-    new = replace(estimate, std_error=se, se_method=method, cohort_std_error=cohort)
+    new = replace(estimate, std_error=se, se_method=method, cohort_std_error=cohort,
+                  non_intervention_se=rate_se)
     return new, record
 
 

@@ -30,8 +30,11 @@ from pbr_eval.estimators._att import (
 )
 from pbr_eval.estimators._outcome_se import (
     CohortNoise,
+    few_cluster_estimate,
+    note_few_clusters,
     outcome_estimate,
     regression_noise,
+    uses_wild,
     working_outcome_model,
 )
 from pbr_eval.estimators.base import base_info, weights_series
@@ -224,6 +227,19 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
     -------
     CounterfactualResults
         Other than the ATT every estimate is ``population=True``.
+
+    Notes
+    -----
+    Below ``few_clusters`` clusters (``se="auto"``) the effect's interval is
+    the wild cluster restricted (score) bootstrap's for every estimand: the
+    effect is the weighted least-squares coefficient of the pure functions'
+    working outcome (``Means.y_work``) on ``[1, T]`` with their weights
+    (``Means.wls_weights``), the nuisance models in the scores' offsets (see
+    :func:`~pbr_eval.estimators._outcome_se.working_regression`). Other than
+    the ATT, the rate's standard error (``non_intervention_se``, which the
+    population's intervals use) is widened by the same wild/CRV factor (see
+    :func:`~pbr_eval.estimators._outcome_se.few_cluster_estimate`), and a note
+    says so.
     """
     reject_panel(cohort, estimator.method)
     se, cl = resolve_se(estimator.se, cohort)
@@ -269,7 +285,11 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
         kind, ["propensity score", "outcome model"])
     estimates = []
     families: dict[str, str] = {}
-    for name in cohort.outcomes:
+    wild = uses_wild(estimator.se, cl, getattr(estimator, "few_clusters", 0))
+    few: dict[str, dict[str, Any]] = {}
+    seed = getattr(estimator, "seed", None)
+    streams = np.random.SeedSequence(0 if seed is None else seed).spawn(len(cohort.outcomes))
+    for name, stream in zip(cohort.outcomes, streams, strict=True):
         otype = cohort.outcome_types[name]
         y = cohort.y(name)
         means: Means
@@ -303,7 +323,22 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
             n_treated=int((t & keep & (w > 0)).sum()),
             n_comparison=int((~t & keep & (w > 0)).sum()), naive=float(y[~t].mean()),
             se_method=se_description(se, nuisance, analytic), noise=noise)
-        estimates.append(e if estimand == "ATT" else dataclasses.replace(e, population=True))
+        if estimand != "ATT":
+            e = dataclasses.replace(e, population=True)
+        if wild and means.y_work is not None and means.wls_weights is not None:
+            assert cl is not None
+            tk = t & keep
+            e, few[name] = few_cluster_estimate(
+                e, means.y_work, tk, np.where(tk, 0.0, means.wls_weights), means.phi1 - means.phi0,
+                cl, few_clusters=estimator.few_clusters, seed=stream, noise=noise,
+                treated_weights=np.where(tk, means.wls_weights, 0.0))
+        estimates.append(e)
+    note_few_clusters(info, few, getattr(estimator, "few_clusters", 0))
+    if estimand != "ATT" and any(r.get("used") for r in few.values()):
+        info["notes"].append(
+            f"Estimand {estimand} with few clusters: the interval of the rate without the "
+            "programme is the cluster-robust one widened by the same factor as the effect's "
+            "(the wild bootstrap's over the cluster-robust standard error).")
     if estimand != "ATT":
         info["notes"].append(
             f"Estimand {estimand}: the rates are for {POPULATION[estimand]}. 'Observed' is the "

@@ -24,7 +24,7 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators._att import reject_panel, resolve_se
-from pbr_eval.estimators._outcome_se import CohortNoise, outcome_estimate
+from pbr_eval.estimators._outcome_se import CohortNoise, outcome_estimate, uses_wild
 from pbr_eval.estimators.base import base_info, weights_series
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
@@ -387,6 +387,11 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
     info = base_info(cohort, est, seed=est.seed)
     info.update({"estimand": "ATT", "se": se, "cross_fit": K, "repetitions": est.repetitions,
                  "effective_sample_size": balance.effective_sample_size()})
+    if cl is not None and uses_wild(est.se, cl, est.few_clusters):
+        info["notes"].append(
+            f"Only {np.unique(cl).size:,} clusters (fewer than {est.few_clusters:,}): the "
+            "cluster-robust interval is likely too narrow. The wild cluster bootstrap that aipw "
+            "uses then is not available with cross_fit: cross_fit=None gives it.")
     return CounterfactualResults(
         method=est.method, estimand="ATT", estimates=estimates,
         weights=weights_series(cohort, w), balance=balance, info=info,

@@ -19,12 +19,19 @@ from scipy import optimize
 
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
+from pbr_eval.estimators import _outcome_se
 from pbr_eval.estimators._att import reject_panel, resolve_se
 from pbr_eval.estimators._outcome_se import outcome_estimate, working_outcome_model
 from pbr_eval.estimators.base import Estimator, base_info, register, weights_series
 from pbr_eval.exceptions import InfeasibleBalanceError
 from pbr_eval.inference.design import design_gram, row_blocks
-from pbr_eval.options import ENTROPY_MOMENTS, WEIGHTING_SE, WeightingSE, check_choice
+from pbr_eval.options import (
+    ENTROPY_MOMENTS,
+    FEW_CLUSTERS,
+    WEIGHTING_SE,
+    WeightingSE,
+    check_choice,
+)
 from pbr_eval.results.counterfactual import CounterfactualResults
 
 __all__ = ["EntropyBalancing", "balance_constraints", "balance_jacobian_pinv", "entropy_weights"]
@@ -88,6 +95,8 @@ def entropy_weights(
 
     Notes
     -----
+    Without constraint columns (a cohort without covariates) the weights are
+    equal: the estimate is the difference in means.
     Primal: minimise ``sum_c w_i log(w_i / q_i)`` subject to
     ``sum_c w_i c_i = tau`` and ``sum_c w_i = 1`` (uniform base weights
     ``q``). Dual: minimise ``log sum_c exp(lambda'(c_i - tau))``, smooth and
@@ -108,6 +117,9 @@ def entropy_weights(
     # comparison rows are selected by zero weights, never copied (at 10 million rows a
     # copy is 0.8 GB), and the sums over them run block by block.
     n, q = C.shape
+    comparison = ~np.asarray(t, dtype=bool)
+    if q == 0:  # nothing to balance (no covariates): equal weights, the difference in means
+        return comparison / max(np.count_nonzero(comparison), 1), np.zeros(0), C, np.zeros(0)
     centre = C.mean(axis=0)
     sq = np.zeros(q)
     for rows in row_blocks(n):
@@ -117,7 +129,6 @@ def entropy_weights(
     s[s == 0] = 1.0
     D = C / s
     tau = D[t].mean(axis=0)
-    comparison = ~np.asarray(t, dtype=bool)
     lo = np.min(D, axis=0, where=comparison[:, None], initial=np.inf) - tau
     hi = np.max(D, axis=0, where=comparison[:, None], initial=-np.inf) - tau
     rng_ = hi - lo
@@ -280,6 +291,20 @@ class EntropyBalancing(Estimator):
         Balance means, or means and variances (of non-binary covariates).
     estimand : {"ATT"}, default "ATT"
     se : {"auto", "robust", "cluster"}, default "auto"
+        ``"auto"``: cluster-robust when the cohort has a ``cluster``, else robust;
+        below ``few_clusters`` clusters the effect's interval is the wild
+        cluster bootstrap's.
+    few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
+        With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
+        this, the ATT's interval comes from the wild cluster restricted
+        (score) bootstrap, as for ``"ipw"`` (the effect is the treated mean
+        minus the entropy-weighted comparison mean, with the weights'
+        estimation in the scores' offsets: see
+        :func:`~pbr_eval.estimators._outcome_se.few_cluster_estimate`); 0 never
+        uses it. ``se="cluster"`` always gives the cluster-robust one.
+    seed : int, default 0
+        Seed of the wild bootstrap's draws when they are not all enumerated
+        (more than 13 clusters).
 
     Notes
     -----
@@ -318,7 +343,9 @@ class EntropyBalancing(Estimator):
     se_kinds = WEIGHTING_SE
     validation_designs = ('reoffending',)
 
-    def __init__(self, *, moments: str = "mean", estimand: str = "ATT", se: WeightingSE = "auto") -> None:
+    def __init__(self, *, moments: str = "mean", estimand: str = "ATT", se: WeightingSE = "auto",
+                 few_clusters: int = FEW_CLUSTERS, seed: int | None = 0) -> None:
+        self.few_clusters, self.seed = _outcome_se.few_cluster_options(few_clusters, seed)
         self.moments = check_choice("moments", moments, ENTROPY_MOMENTS)
         self.estimand = check_choice("estimand", estimand, self.estimands)
         self.se = check_choice("se", se, self.se_kinds)
@@ -343,24 +370,36 @@ class EntropyBalancing(Estimator):
         w = np.where(t, 1.0, p * n1)
         estimates = []
         Minv = balance_jacobian_pinv(p, D, tau)  # one pass for every outcome
-        for name in cohort.outcomes:
+        wild = _outcome_se.uses_wild(self.se, cl, self.few_clusters)
+        few: dict[str, dict[str, Any]] = {}
+        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        for name, stream in zip(cohort.outcomes, streams, strict=True):
             y = cohort.y(name)
             mu0, mu1, phi0, phi1 = entropy_att(y, t, p, D, tau, Minv)
             otype = cohort.outcome_types[name]
             noise = working_outcome_model(cohort.X, y, t, ~t, otype, p, cohort.design_columns)
-            estimates.append(outcome_estimate(
+            est = outcome_estimate(
                 name, otype, mu0, mu1, phi0, phi1, cluster=cl,
                 n_treated=n1, n_comparison=int((p[~t] > 0).sum()), naive=float(y[~t].mean()),
                 se_method=("cluster-robust" if se == "cluster" else "robust (HC0)")
                 + " influence-function, accounting for the estimated balancing weights",
-                noise=noise))
+                noise=noise)
+            if wild:
+                # the treated mean minus the entropy-weighted comparison mean
+                assert cl is not None
+                est, few[name] = _outcome_se.few_cluster_estimate(
+                    est, y, t, p, phi1 - phi0, cl, few_clusters=self.few_clusters,
+                    seed=stream, noise=noise)
+            estimates.append(est)
         balance = BalanceTable(cohort.X, cohort.design_columns, t, w, cohort.binary_columns)
         ess = balance.effective_sample_size()
         info = base_info(cohort, self)
+        _outcome_se.note_few_clusters(info, few, self.few_clusters)
         gap = np.abs(p @ C - C[t].mean(axis=0))  # p is 0 for the treated: no copy of C[~t]
         info.update({
             "estimand": self.estimand, "se": se, "moments": self.moments,
-            "balanced_moments": labels, "max_abs_moment_gap": float(gap.max()),
+            "balanced_moments": labels,
+            "max_abs_moment_gap": float(gap.max()) if gap.size else 0.0,
             "effective_sample_size": ess,
         })
         info["notes"].append(

@@ -87,6 +87,19 @@ class Means:
         then not in the influence functions).
     fits : tuple
         The outcome fits (group 0's first), if any.
+    y_work, wls_weights : numpy.ndarray or None
+        A working outcome and a weight per row (0 for rows not used) whose
+        weighted means within the treated and within the comparison units
+        are ``mu1`` and ``mu0``: the effect as the weighted least-squares
+        coefficient of ``y_work`` on ``[1, T]``, which the few-cluster
+        interval needs
+        (:func:`~pbr_eval.estimators._outcome_se.working_regression`). IPW:
+        the outcome and the balancing weights. G-computation and AIPW: each
+        unit's residual from its own group's outcome model plus that group's
+        g-computation mean :math:`A_a` (AIPW with ``normalize=False``: the
+        residual times :math:`S_a / P`), with the model's fit weights (its
+        residuals then average to zero within the group: canonical link and
+        intercept) or the balancing weights (AIPW).
 
     Examples
     --------
@@ -102,6 +115,8 @@ class Means:
     phi1: np.ndarray
     analytic: bool = True
     fits: tuple[OutcomeFit, ...] = ()
+    y_work: np.ndarray | None = None
+    wls_weights: np.ndarray | None = None
 
 
 def _needs_ps(estimand: str, e: np.ndarray | None) -> np.ndarray:
@@ -252,6 +267,7 @@ def weighting_means(
     Z, phi_gamma, fr = _ps_terms(t.size, Z, phi_gamma, free)
     w1, w0, a1, a0 = balancing_weights(estimand, e)
     out = []
+    wls = np.where(t, w1, w0) * keep
     for grp, w, a in (((~t) & keep, w0, a0), (t & keep, w1, a1)):
         wg = np.where(grp, w, 0.0)
         S = float(wg.sum())
@@ -261,7 +277,7 @@ def weighting_means(
         if phi_gamma is not None and Z is not None:
             phi += phi_gamma @ (Z.T @ (psi * a * fr))
         out.append((mu, phi / S))
-    return Means(out[0][0], out[1][0], out[0][1], out[1][1])
+    return Means(out[0][0], out[1][0], out[0][1], out[1][1], y_work=y, wls_weights=wls)
 
 
 def _target(estimand: str, t: np.ndarray, e: np.ndarray | None, keep: np.ndarray
@@ -393,14 +409,21 @@ def gcomp_means(
     bw = balancing_weights(estimand, e) if weighted and e is not None else None
     res = []
     fits = []
+    y_work = y.astype(float)
+    wls = keep.astype(float)
     for g, grp in ((0, ~t & keep), (1, t & keep)):
-        fit, _, _, _, mean = _group_mean(
+        fit, m, _, _, mean = _group_mean(
             y, X, X1, grp, model, names, (p, dp, P), (Z, phi_gamma, fr),
             wfit=None if bw is None else bw[1 - g], a=None if bw is None else bw[3 - g])
         fits.append(fit)
         res.append(mean)
+        # the residual from the group's own fit (mean 0 with its fit weights) plus A_a
+        y_work[grp] += mean[0] - m[grp]
+        if bw is not None:
+            wls[grp] *= bw[1 - g][grp]
     analytic = all(f.analytic for f in fits)
-    return Means(res[0][0], res[1][0], res[0][1], res[1][1], analytic, tuple(fits))
+    return Means(res[0][0], res[1][0], res[0][1], res[1][1], analytic, tuple(fits),
+                 y_work=y_work, wls_weights=wls)
 
 
 def pooled_gcomp_means(
@@ -464,7 +487,8 @@ def pooled_gcomp_means(
     inames = None if names is None else (
         [*names, "treatment", *[f"treatment:{names[j]}" for j in interactions]])
     fit = fit_outcome(Xd[keep], y[keep], model, names=inames)
-    r = keep * (y - fit.predict(Xd)[0])
+    m_obs = fit.predict(Xd)[0]
+    r = keep * (y - m_obs)
     out = []
     for a in (0.0, 1.0):
         Xa = design(np.full(t.size, a))
@@ -472,7 +496,10 @@ def pooled_gcomp_means(
         m, v = fit.predict(Xa)
         phi_beta = _beta_influence(fit, with_intercept(Xd), r, None, None, None)
         out.append(_average(m, v, fit, X1a, p, dp, P, phi_beta, None, None, np.ones(t.size)))
-    return Means(out[0][0], out[1][0], out[0][1], out[1][1], fit.analytic, (fit,))
+    # each group's residuals average to 0 (the intercept and treatment columns' scores)
+    y_work = y - m_obs + np.where(t, out[1][0], out[0][0])
+    return Means(out[0][0], out[1][0], out[0][1], out[1][1], fit.analytic, (fit,),
+                 y_work=y_work, wls_weights=keep.astype(float))
 
 
 def aipw_means(
@@ -542,11 +569,14 @@ def aipw_means(
     bw = balancing_weights(estimand, e)
     res = []
     fits = []
+    y_work = y.astype(float)
+    wls = np.zeros(t.size)
     for g, grp in ((0, ~t & keep), (1, t & keep)):
         fit, m, v, phi_beta, (A, phiA) = _group_mean(y, X, X1, grp, model, names, (p, dp, P),
                                                      (Z, phi_gamma, fr))
         fits.append(fit)
         w = np.where(grp, bw[1 - g], 0.0)
+        wls += w
         a = bw[3 - g]
         resid = w * (y - m)
         if normalize:
@@ -565,5 +595,8 @@ def aipw_means(
         if phi_beta is not None and v is not None:
             phiC -= phi_beta @ (X1.T @ (w * v))
         res.append((A + C, phiA + phiC / S))
+        # weighted by w its mean is A + C: the residual, times S_a / P when not normalised
+        y_work[grp] = A + (y[grp] - m[grp]) * (1.0 if normalize else float(w.sum()) / S)
     analytic = all(f.analytic for f in fits)
-    return Means(res[0][0], res[1][0], res[0][1], res[1][1], analytic, tuple(fits))
+    return Means(res[0][0], res[1][0], res[0][1], res[1][1], analytic, tuple(fits),
+                 y_work=y_work, wls_weights=wls)

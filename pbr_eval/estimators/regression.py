@@ -271,8 +271,8 @@ class RegressionAdjustment(Estimator):
         Stata ``teffects``' outcome-model variable list.
     few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
         With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
-        this, the ATT's interval comes from the wild cluster restricted
-        (score) bootstrap (as for ``"ipw"``); 0 never uses it.
+        this, the effect's interval comes from the wild cluster restricted
+        (score) bootstrap, for every estimand (as for ``"ipw"``); 0 never uses it.
     seed : int, default 0
         Seed of the wild bootstrap's draws when they are not all enumerated.
 

@@ -207,9 +207,13 @@ class InverseProbabilityWeighting(Estimator):
         Stata ``teffects``' treatment-model variable list.
     few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
         With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
-        this, the ATT's interval comes from the wild cluster restricted
+        this, the effect's interval comes from the wild cluster restricted
         (score) bootstrap (see
-        :func:`~pbr_eval.estimators._outcome_se.few_cluster_estimate`); 0 never
+        :func:`~pbr_eval.estimators._outcome_se.few_cluster_estimate`), for
+        every estimand: for the ATE, ATC and ATO the effect is the weighted
+        difference in means with treated weights ``h / e`` (see
+        :func:`~pbr_eval.estimators._outcome_se.working_regression`), and the
+        rates' own intervals stay cluster-robust (a note says so); 0 never
         uses it. ``se="cluster"`` always gives the cluster-robust one.
     seed : int, default 0
         Seed of the wild bootstrap's draws when they are not all enumerated
