@@ -201,7 +201,7 @@ __all__ += ["EstimatorFamily", "ESTIMATOR_FAMILIES", "FAMILY_DESCRIPTIONS"]
 #: study (benchmarks/results/validate_wild.txt): 12 areas, CRV1 covers 0.893, the wild
 #: bootstrap 0.930. The same threshold switches ``ipw``, ``regression``, ``aipw``, ``ipwra`` and
 #: ``entropy`` (every estimand, ``se="auto"``) to the wild cluster restricted score bootstrap
-#: (benchmarks/results/validate_weighting_few_clusters.txt: 12 areas, cluster-robust 0.917-0.930,
+#: (benchmarks/results/validate_weighting_few_clusters.txt: 12 areas, cluster-robust 0.912-0.930,
 #: wild 0.951-0.960).
 FEW_CLUSTERS = 30
 __all__ += ["FEW_CLUSTERS"]

@@ -619,7 +619,7 @@ def few_cluster_estimate(
 
     The returned estimate's ``std_error`` is the one the interval implies
     (its width over ``2 x 1.96``), :math:`r` times the cluster-robust one;
-    ``non_intervention_se`` (the expected rate's) stays cluster-robust. The
+    the ATT's ``non_intervention_se`` (the expected rate's) stays cluster-robust. The
     cohort variance :math:`V_c` (``cohort_std_error`` squared, see
     :func:`cohort_variance`) is widened only where it comes from sums over
     clusters: its share for the cohort's own outcome noise,
