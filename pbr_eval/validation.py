@@ -46,7 +46,8 @@ from pbr_eval.results.base import Results, frame_from_records
 
 __all__ = ["CoverageStudy", "coverage_study", "summarise_coverage", "Design", "DESIGNS",
            "designs_for", "coverage_design", "misspecification_reps",
-           "summarise_misspecification", "warning_tradeoff", "MISSPECIFICATION_DESIGNS"]
+           "summarise_misspecification", "warning_tradeoff", "missed_together",
+           "MISSPECIFICATION_DESIGNS"]
 
 
 @dataclass(frozen=True)
@@ -793,7 +794,7 @@ def warning_tradeoff(reps: pd.DataFrame,
     Examples
     --------
     >>> reps = misspecification_reps("correct", n_reps=3, n_treated=100, seed=1)
-    >>> t = warning_tradeoff(reps, thresholds=(0.5,))
+    >>> t = warning_tradeoff(reps, thresholds=(0.4,))
     >>> list(t["rule"])
     ['default', 'every check at 0.75 (earlier rule)']
     """
@@ -841,4 +842,71 @@ def warning_tradeoff(reps: pd.DataFrame,
     rows = [row("default" if t == default else "threshold", t, far(d > limits(t)))
             for t in thresholds]
     rows.append(row("every check at 0.75 (earlier rule)", 0.75, far(d > 0.75)))
+    return pd.DataFrame(rows)
+
+
+def missed_together(reps: pd.DataFrame) -> pd.DataFrame:
+    """Return how many of the default workflow's missed intervals every outcome-model check missed too.
+
+    When both working models are right the headline misses the truth only by
+    chance, and much of that chance is shared: the cohort itself is unusual,
+    so every estimator that uses the same people lands on the same side of the
+    truth. No comparison inside the data can tell such a cohort from a sound
+    one, which bounds what any warning can catch without also warning on sound
+    intervals. This counts, among the headline's missed intervals, those where
+    every check with an outcome model (:data:`pbr_eval.workflow.CLOSE_CHECKS`)
+    that could be computed missed too, on the same side, and how many of each
+    kind carried a warning.
+
+    Parameters
+    ----------
+    reps : pandas.DataFrame
+        From :func:`misspecification_reps`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (``"all designs"``, ``"designs with a wrong model"``,
+        ``"designs with both models right"``): ``n_missed``, ``missed_together``
+        (share of the misses that every outcome-model check missed on the same
+        side), ``warned_together`` and ``warned_apart`` (share warned about among
+        those misses and among the others; NaN when there are none).
+
+    Examples
+    --------
+    >>> reps = misspecification_reps("correct", n_reps=3, n_treated=100, seed=1)
+    >>> list(missed_together(reps).columns)
+    ['group', 'n_missed', 'missed_together', 'warned_together', 'warned_apart']
+    """
+    from pbr_eval.workflow import CLOSE_CHECKS, panel_specs
+
+    method = {label: m for k in range(1, 5) for label, m, _ in panel_specs(k)}
+    close = [label for label, m in method.items() if m in CLOSE_CHECKS]
+    ok = reps["estimate"].notna() & reps["lower"].notna()
+    out = reps[ok].assign(
+        miss=lambda r: ~((r["lower"] <= r["truth"]) & (r["truth"] <= r["upper"])),
+        side=lambda r: np.sign(r["estimate"] - r["truth"]))
+    head = out[out["estimator"] == "default workflow"].set_index(["design", "rep"])
+    checks = out[out["estimator"].isin(close)].join(
+        head["side"].rename("head_side"), on=["design", "rep"], how="inner")
+    same = (checks["miss"] & (checks["side"] == checks["head_side"]))
+    together = same.groupby([checks["design"], checks["rep"]]).all()
+    together = together.reindex(head.index, fill_value=False)
+    right = pd.Series([MISSPECIFICATION_DESIGNS[d].propensity_right
+                       and MISSPECIFICATION_DESIGNS[d].outcome_right
+                       for d in head.index.get_level_values("design")], index=head.index)
+    warned = head["warned"].astype(bool)
+    rows = []
+    for group, sel in (("all designs", pd.Series(True, index=head.index)),
+                       ("designs with a wrong model", ~right),
+                       ("designs with both models right", right)):
+        m = sel & head["miss"]
+        t, a = m & together, m & ~together
+
+        def share(x: pd.Series, of: pd.Series) -> float:
+            return float(x[of].mean()) if of.any() else math.nan
+
+        rows.append({"group": group, "n_missed": int(m.sum()),
+                     "missed_together": share(together, m),
+                     "warned_together": share(warned, t), "warned_apart": share(warned, a)})
     return pd.DataFrame(rows)
