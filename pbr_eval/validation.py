@@ -759,6 +759,20 @@ def summarise_misspecification(reps: pd.DataFrame) -> pd.DataFrame:
 
 
 
+def _panel_methods() -> dict[str, str]:
+    """Each panel label the workflow can use (any matching ratio) -> its registered method."""
+    from pbr_eval.workflow import panel_specs
+
+    return {label: m for k in range(1, 5) for label, m, _ in panel_specs(k)}
+
+
+def _both_right(index: pd.MultiIndex) -> pd.Series:
+    """Per (design, rep) row: whether both working models of its design are right."""
+    return pd.Series([MISSPECIFICATION_DESIGNS[d].propensity_right
+                      and MISSPECIFICATION_DESIGNS[d].outcome_right
+                      for d in index.get_level_values("design")], index=index)
+
+
 def warning_tradeoff(reps: pd.DataFrame,
                      thresholds: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.75, 1.0),
                      ) -> pd.DataFrame:
@@ -798,9 +812,9 @@ def warning_tradeoff(reps: pd.DataFrame,
     >>> list(t["rule"])
     ['default', 'every check at 0.75 (earlier rule)']
     """
-    from pbr_eval.workflow import THRESHOLDS, disagreement_limit, panel_specs
+    from pbr_eval.workflow import THRESHOLDS, disagreement_limit
 
-    method = {label: m for k in range(1, 5) for label, m, _ in panel_specs(k)}
+    method = _panel_methods()
     head = reps[reps["estimator"] == "default workflow"].set_index(["design", "rep"])
     head = head[head["estimate"].notna() & head["lower"].notna()]
     checks = reps[reps["estimator"].isin(list(method))].copy()
@@ -812,9 +826,7 @@ def warning_tradeoff(reps: pd.DataFrame,
     miss = ~((head["lower"] <= head["truth"]) & (head["truth"] <= head["upper"]))
     flags = head["flags"].fillna("").astype(str)
     other = flags.map(lambda f: bool(set(f.split(";")) - {"", "disagreement"}))
-    right = pd.Series([MISSPECIFICATION_DESIGNS[d].propensity_right
-                       and MISSPECIFICATION_DESIGNS[d].outcome_right
-                       for d in head.index.get_level_values("design")], index=head.index)
+    right = _both_right(head.index)
 
     def far(rule: pd.Series) -> pd.Series:
         hit = checks.assign(hit=rule.to_numpy()).groupby(["design", "rep"])["hit"].any()
@@ -878,9 +890,9 @@ def missed_together(reps: pd.DataFrame) -> pd.DataFrame:
     >>> list(missed_together(reps).columns)
     ['group', 'n_missed', 'missed_together', 'warned_together', 'warned_apart']
     """
-    from pbr_eval.workflow import CLOSE_CHECKS, panel_specs
+    from pbr_eval.workflow import CLOSE_CHECKS
 
-    method = {label: m for k in range(1, 5) for label, m, _ in panel_specs(k)}
+    method = _panel_methods()
     close = [label for label, m in method.items() if m in CLOSE_CHECKS]
     ok = reps["estimate"].notna() & reps["lower"].notna()
     out = reps[ok].assign(
@@ -892,9 +904,7 @@ def missed_together(reps: pd.DataFrame) -> pd.DataFrame:
     same = (checks["miss"] & (checks["side"] == checks["head_side"]))
     together = same.groupby([checks["design"], checks["rep"]]).all()
     together = together.reindex(head.index, fill_value=False)
-    right = pd.Series([MISSPECIFICATION_DESIGNS[d].propensity_right
-                       and MISSPECIFICATION_DESIGNS[d].outcome_right
-                       for d in head.index.get_level_values("design")], index=head.index)
+    right = _both_right(head.index)
     warned = head["warned"].astype(bool)
     rows = []
     for group, sel in (("all designs", pd.Series(True, index=head.index)),
