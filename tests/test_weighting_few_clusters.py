@@ -76,13 +76,17 @@ def test_weighted_least_squares_equals_wildboottest(data, reference):
 @pytest.mark.parametrize("method", METHODS)
 def test_without_covariates_each_estimator_equals_wildboottest(data, reference, method):
     """No covariates: every estimator is the difference in means, the same WCR11 test."""
-    ref = reference["difference_in_means"]
-    res = pbr_eval.estimate(_cohort(data, []), method=method)
+    _equals_wildboottest(pbr_eval.estimate(_cohort(data, []), method=method), len(data),
+                         reference["difference_in_means"])
+
+
+def _equals_wildboottest(res, n, ref):
+    """The first outcome's wild test is wildboottest's WCR11 one (all 4,096 sign patterns)."""
     rec = res.info["few_clusters"]["y"]
     assert rec["used"] and rec["full_enumeration"] and rec["n_draws"] == 4096
     # wildboottest's strict count plus the two tie draws (see the weighted test)
     assert rec["p_value"] == ref["p_value"] + 2 / 4096
-    n, k = len(data), 2
+    k = 2
     t = res.estimates[0].effect / (rec["crv_std_error"] * np.sqrt((n - 1) / (n - k)))
     assert t == pytest.approx(ref["t_stat"], rel=1e-8)
 
@@ -380,16 +384,3 @@ def test_an_outcome_model_that_does_not_reproduce_keeps_the_cluster_robust_inter
     assert res.estimates[0].std_error == crv.estimates[0].std_error
     assert any("cluster-robust interval is kept" in note for note in res.info["notes"])
 
-
-def test_cross_fitted_aipw_says_it_keeps_the_cluster_robust_interval(data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OverlapWarning)
-        res = pbr_eval.estimate(_cohort(data, ["x"]), method="aipw", cross_fit=3, seed=1)
-        crv = pbr_eval.estimate(_cohort(data, ["x"]), method="aipw", cross_fit=3, seed=1,
-                                se="cluster")
-    assert "few_clusters" not in res.info
-    assert res.estimates[0].std_error == crv.estimates[0].std_error
-    assert any("Only 12 clusters (fewer than 30): the cluster-robust interval is likely too "
-               "narrow" in note and "not available with cross_fit" in note
-               for note in res.info["notes"])
-    assert not any("Only 12 clusters" in note for note in crv.info["notes"])

@@ -4,8 +4,11 @@
 the nuisance models (any scikit-learn classifier and regressor) are fitted on K - 1
 folds and predict the K-th, so their own estimation does not bias the standard error
 (Chernozhukov et al. 2018). The numbers are pure functions, checked against DoubleML's
-ATTE score on the same folds (``tests/reference/doubleml/``). Not yet measured: interval
-coverage in simulation (a limitation until that study is committed).
+ATTE score on the same folds (``tests/reference/doubleml/``). Interval coverage in
+simulation: ``benchmarks/validate_crossfit.py`` (wrong main-effects models against flexible
+learners) and, below ``options.FEW_CLUSTERS`` clusters, where the effect's interval is the
+wild cluster restricted score bootstrap's (:func:`fit_crossfit`),
+``benchmarks/validate_weighting_few_clusters.py``; both in ``docs/weighting.md``.
 
 References
 ----------
@@ -24,7 +27,13 @@ import numpy as np
 from pbr_eval.cohort import Cohort
 from pbr_eval.diagnostics.balance import BalanceTable
 from pbr_eval.estimators._att import reject_panel, resolve_se
-from pbr_eval.estimators._outcome_se import CohortNoise, outcome_estimate, uses_wild
+from pbr_eval.estimators._outcome_se import (
+    CohortNoise,
+    few_cluster_estimate,
+    note_few_clusters,
+    outcome_estimate,
+    uses_wild,
+)
 from pbr_eval.estimators.base import base_info, weights_series
 from pbr_eval.exceptions import EstimationError, OptionError
 from pbr_eval.results.counterfactual import CounterfactualResults, OutcomeEstimate
@@ -270,6 +279,23 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
     combined by the median rule (:func:`aggregate_repetitions`), for the
     non-intervention rate as for the effect.
 
+    Few clusters: with ``se="auto"`` and fewer than ``few_clusters`` clusters,
+    each split's effect interval is the wild cluster restricted (score)
+    bootstrap's, as for ``aipw`` without cross-fitting
+    (:func:`~pbr_eval.estimators._outcome_se.few_cluster_estimate`). The
+    estimate is the working regression's coefficient with working outcome
+    :math:`Y_i - \hat g_{0,i}` (treated) and :math:`\kappa (Y_i - \hat g_{0,i})`
+    (comparison), weights 1 and the odds :math:`\hat m_i / (1 - \hat m_i)`,
+    where :math:`\kappa = \sum_C \text{odds} / n_1` turns the odds-weighted
+    mean into DoubleML's unnormalised sum over :math:`n_1`; the score offsets
+    make each unit's influence the cross-fit's own :math:`\phi_i`. The
+    out-of-fold predictions (and the folds) are held fixed, not refitted in
+    each draw, as the other estimators' nuisance models are not. With
+    ``repetitions`` each split's interval-implied standard error enters the
+    median rule, and ``info["few_clusters"]`` keeps the first split's record
+    (every split's under ``"repetitions"``). Coverage over 12 areas:
+    ``benchmarks/validate_weighting_few_clusters.py`` (``docs/weighting.md``).
+
     The default intervals are for the cohort's own rate
     :math:`\theta_c = \frac{1}{n_1}\sum_{T=1} Y_i(0)`: the treated units'
     influence on :math:`\hat\mu_0` is :math:`(\hat g_0(X_i) - \hat\mu_0)/n_1`, so
@@ -321,10 +347,17 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
                           f"cohort has {np.unique(cl).size}. Use fewer folds or se='robust'.")
     clip = est.clip if est.clip is not None else 0.01
     X = cohort.X
-    seeds = np.random.SeedSequence(est.seed).spawn(est.repetitions)
+    root = np.random.SeedSequence(est.seed)
+    seeds = root.spawn(est.repetitions)
     folds = [crossfit_folds(t, K, seed=int(s.generate_state(1)[0]), cluster=cl) for s in seeds]
+    wild = uses_wild(est.se, cl, est.few_clusters)
+    # the wild bootstrap's draws (when not all enumerated): one stream per outcome and split,
+    # spawned after the folds' (which they leave unchanged); seed 0 when None, as for aipw
+    streams = (root if est.seed is not None else np.random.SeedSequence(0)).spawn(
+        len(cohort.outcomes) * est.repetitions)
+    few: dict[str, dict[str, Any]] = {}
     estimates, reps, w = [], {}, np.ones(t.size)
-    for name in cohort.outcomes:
+    for j, name in enumerate(cohort.outcomes):
         otype = cohort.outcome_types[name]
         m_learner, g_learner = crossfit_learners(est.propensity, est.outcome_model, otype)
         y = cohort.y(name)
@@ -336,8 +369,8 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
                 raise EstimationError(
                     f"cross-fitting could not fit a learner for '{name}': {err}. Check the "
                     "learners, or use fewer folds.") from err
-        rows = []
-        for fit in fits:
+        rows, records = [], []
+        for r, fit in enumerate(fits):
             assert fit.g0 is not None and fit.ps is not None
             odds = fit.ps / (1 - fit.ps)
             c = ~t
@@ -347,10 +380,27 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
             noise = CohortNoise(t, c, y, fit.g0, np.full(t.size, v_bar),
                                 np.where(c, odds / n1, 0.0), None)
             mu1 = float(y[t].mean())
-            rows.append(outcome_estimate(
+            row = outcome_estimate(
                 name, otype, fit.mu0, mu1, fit.phi_mu0, fit.phi_mu0 + fit.phi_effect,
                 cluster=cl, n_treated=int(t.sum()), n_comparison=int((~t).sum()),
-                naive=float(y[~t].mean()), se_method="", noise=noise))
+                naive=float(y[~t].mean()), se_method="", noise=noise)
+            if wild:
+                # the ATT is the treated units' mean out-of-fold residual minus the comparison
+                # units' odds-weighted sum over n1 (DoubleML's unnormalised score): with the
+                # comparison residuals times kappa = sum_C odds / n1 it is the working
+                # regression's coefficient (its odds-weighted mean); nuisance values fixed
+                assert cl is not None
+                u0 = y - fit.g0
+                kappa = float(odds[c].sum()) / n1
+                row, rec = few_cluster_estimate(
+                    row, np.where(t, u0, kappa * u0), t, np.where(c, odds, 0.0),
+                    fit.phi_effect, cl, few_clusters=est.few_clusters,
+                    seed=streams[j * est.repetitions + r], noise=noise)
+                records.append(rec)
+            rows.append(row)
+        if records:
+            few[name] = records[0] if len(records) == 1 else {
+                **records[0], "repetitions": records}
         combined = {}
         for attr in ("non_intervention", "effect"):
             se_attr = {"non_intervention": "non_intervention_se", "effect": "std_error"}[attr]
@@ -374,7 +424,11 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
                                       else "")
                        + "; DoubleML's ATTE score); the default intervals (the cohort's own rate "
                        "and effect) add the cohort's outcome noise from the out-of-fold residuals "
-                       "(cohort_std_error)"),
+                       "(cohort_std_error)"
+                       + first.se_method[len(first.se_method) if not records
+                                         else first.se_method.find("; interval of the effect"):]
+                       + ("; each split's bootstrap standard error in the median rule"
+                          if records and est.repetitions > 1 else "")),
             cohort_std_error=combined["cohort_std_error"]))
         reps[name] = [{"non_intervention": r.non_intervention, "non_intervention_se":
                        r.non_intervention_se, "effect": r.effect, "std_error": r.std_error}
@@ -387,11 +441,7 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
     info = base_info(cohort, est, seed=est.seed)
     info.update({"estimand": "ATT", "se": se, "cross_fit": K, "repetitions": est.repetitions,
                  "effective_sample_size": balance.effective_sample_size()})
-    if cl is not None and uses_wild(est.se, cl, est.few_clusters):
-        info["notes"].append(
-            f"Only {np.unique(cl).size:,} clusters (fewer than {est.few_clusters:,}): the "
-            "cluster-robust interval is likely too narrow. The wild cluster bootstrap that aipw "
-            "uses then is not available with cross_fit: cross_fit=None gives it.")
+    note_few_clusters(info, few, est.few_clusters)
     return CounterfactualResults(
         method=est.method, estimand="ATT", estimates=estimates,
         weights=weights_series(cohort, w), balance=balance, info=info,

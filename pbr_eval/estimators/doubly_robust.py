@@ -381,9 +381,10 @@ class AugmentedIPW(_DoublyRobust):
     few_clusters : int, default :data:`pbr_eval.options.FEW_CLUSTERS` (30)
         With ``se="auto"``, a cohort ``cluster`` and fewer clusters than
         this, the effect's interval comes from the wild cluster restricted
-        (score) bootstrap, for every estimand (as for ``"ipw"``; not with
-        ``cross_fit``, which keeps the cluster-robust one); 0 never uses it. Its draws, when not all enumerated, are seeded by ``seed``
-        (0 when None).
+        (score) bootstrap, for every estimand (as for ``"ipw"``; with
+        ``cross_fit`` too, the out-of-fold predictions held fixed: see
+        :func:`~pbr_eval.estimators.crossfit.fit_crossfit`); 0 never uses it.
+        Its draws, when not all enumerated, are seeded by ``seed`` (0 when None).
     cross_fit : int, optional
         Cross-fitting with this many folds (ATT only): each fold's propensity
         score and comparison outcome come from models fitted on the other
