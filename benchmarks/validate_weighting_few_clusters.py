@@ -5,7 +5,9 @@ correlated within areas) and a programme that recruits far more in 4 of the area
 area effects do not cancel between the groups); the covariate ``x1`` drives both
 recruitment and the outcome, and the true effect on the participants is 0.4 for everyone.
 For each cohort, ``ipw``, ``aipw``, ``regression`` and ``entropy`` (ATT), ``ipw`` and
-``aipw`` for the ATE, ``ipwra`` for the ATC and ``ipw`` for the ATO (covariate ``x1``,
+``aipw`` for the ATE, ``ipwra`` for the ATC, ``ipw`` for the ATO and cross-fitted ``aipw``
+(``cross_fit=5``, seed 1, the default learners: logistic propensity, linear outcome, whole
+areas to a fold; label ``aipw x5``) (covariate ``x1``,
 cluster ``area``) are fitted twice: ``se="cluster"`` (the cluster-robust influence-function
 standard error and its normal 95% interval) and ``se="auto"`` (below
 ``options.FEW_CLUSTERS`` clusters: the wild cluster restricted score bootstrap's interval,
@@ -41,10 +43,12 @@ from pbr_eval.exceptions import OverlapWarning
 EFFECT = 0.4
 #: E[Y(0)] over everyone: 1 + 0.5 E[x1] + E[area effect]
 RATE_ATE = 1.0
-#: (label, method, estimand)
-METHODS = (("ipw", "ipw", "ATT"), ("aipw", "aipw", "ATT"), ("regression", "regression", "ATT"),
-           ("entropy", "entropy", "ATT"), ("ipw ATE", "ipw", "ATE"), ("aipw ATE", "aipw", "ATE"),
-           ("ipwra ATC", "ipwra", "ATC"), ("ipw ATO", "ipw", "ATO"))
+#: (label, method, estimand, options: the cross-fit's seed fixes its folds for both fits)
+METHODS = (("ipw", "ipw", "ATT", {}), ("aipw", "aipw", "ATT", {}),
+           ("regression", "regression", "ATT", {}), ("entropy", "entropy", "ATT", {}),
+           ("ipw ATE", "ipw", "ATE", {}), ("aipw ATE", "aipw", "ATE", {}),
+           ("ipwra ATC", "ipwra", "ATC", {}), ("ipw ATO", "ipw", "ATO", {}),
+           ("aipw x5", "aipw", "ATT", {"cross_fit": 5, "seed": 1}))
 
 
 def cohort(rng: np.random.Generator, G: int, per_area: int, *,
@@ -78,14 +82,15 @@ def main() -> None:
     z = 1.959964
     for _ in range(a.replicates):
         c = cohort(rng, a.clusters, a.per_area)
-        for label, m, estimand in METHODS:
-            opts = {} if estimand == "ATT" else {"estimand": estimand}
+        for label, m, estimand, extra in METHODS:
+            opts = ({} if estimand == "ATT" else {"estimand": estimand}) | extra
             crv = pbr_eval.estimate(c, method=m, se="cluster", **opts).estimates[0]
             lo, hi = crv.effect - z * crv.std_error, crv.effect + z * crv.std_error
             hits[label]["crv"].append(lo <= EFFECT <= hi)
             widths[label]["crv"].append(hi - lo)
             # (ipwra takes no seed: its draws, all enumerated here, would be seeded by 0)
-            res = pbr_eval.estimate(c, method=m, **opts, **({} if m == "ipwra" else {"seed": 1}))
+            res = pbr_eval.estimate(c, method=m, **opts,
+                                    **({} if m == "ipwra" or "seed" in opts else {"seed": 1}))
             rec = res.info["few_clusters"]["y"]
             hits[label]["wild"].append(rec["lower"] <= EFFECT <= rec["upper"])
             widths[label]["wild"].append(rec["upper"] - rec["lower"])
@@ -103,7 +108,7 @@ def main() -> None:
     print(f"{R:,} simulated cohorts: {a.clusters} areas x {a.per_area} people, area effects "
           f"(sd 0.5), a third of the areas recruiting far more; true effect {EFFECT}")
     print("coverage of the true effect by the 95% interval (Monte Carlo SE); median width")
-    for m, _, estimand in METHODS:
+    for m, _, estimand, _ in METHODS:
         rows = [("crv", "cluster-robust (CRV), normal"),
                 ("wild", "wild cluster restricted score bootstrap"),
                 ("cohort", "default (se='auto'), cohort's own effect" if estimand == "ATT"
