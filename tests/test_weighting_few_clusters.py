@@ -209,6 +209,16 @@ def test_random_draws_above_13_clusters_follow_the_seed():
     d = pbr_eval.estimate(c, method="ipw", seed=4).info["few_clusters"]["y"]
     assert not a["full_enumeration"] and a["n_draws"] == 9999
     assert a == b and a["lower"] != d["lower"]
+    # seed=None is seed 0 for every estimator with the interval (it was fresh randomness for
+    # ipw, regression and entropy, and 0 for aipw and the other estimands)
+    # (the estimator classes; pbr_eval.estimate already treated None as not given)
+    from pbr_eval.estimators.base import build_estimator
+
+    for method, kw in (("ipw", {}), ("regression", {}), ("entropy", {}), ("aipw", {}),
+                       ("ipw", {"estimand": "ATE"})):
+        none = build_estimator(method, {"seed": None, **kw}).fit(c).info["few_clusters"]["y"]
+        zero = build_estimator(method, {"seed": 0, **kw}).fit(c).info["few_clusters"]["y"]
+        assert none["lower"] == zero["lower"] and none["upper"] == zero["upper"], (method, kw)
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

@@ -36,7 +36,7 @@ from pbr_eval.results.counterfactual import OutcomeEstimate
 __all__ = ["CohortNoise", "cohort_variance", "outcome_estimate", "working_outcome_model",
            "regression_noise", "regression_y_weights", "few_cluster_options", "uses_wild",
            "working_regression", "noise_terms",
-           "few_cluster_estimate", "own_noise_variance", "note_few_clusters"]
+           "few_cluster_estimate", "own_noise_variance", "note_few_clusters", "wild_streams"]
 
 
 @dataclass(frozen=True)
@@ -473,6 +473,20 @@ def few_cluster_options(few_clusters: Any, seed: Any) -> tuple[int, int | None]:
     (30, 0)
     """
     return check_int("few_clusters", few_clusters, minimum=0), check_seed(seed)
+
+
+def wild_streams(seed: int | None, n: int) -> list[np.random.SeedSequence]:
+    """Return one seed stream per outcome for the wild bootstrap's draws; ``seed=None`` is 0.
+
+    Every estimator with a few-cluster interval takes its draws (when not all
+    enumerated) from these, so the same seed, or none, gives the same interval.
+
+    Examples
+    --------
+    >>> [s.entropy for s in wild_streams(None, 2)] == [s.entropy for s in wild_streams(0, 2)]
+    True
+    """
+    return np.random.SeedSequence(0 if seed is None else seed).spawn(n)
 
 
 def uses_wild(se_option: str, cluster: np.ndarray | None, few_clusters: int) -> bool:

@@ -35,6 +35,7 @@ from pbr_eval.estimators._outcome_se import (
     outcome_estimate,
     regression_noise,
     uses_wild,
+    wild_streams,
     working_outcome_model,
 )
 from pbr_eval.estimators.base import base_info, weights_series
@@ -288,7 +289,7 @@ def fit_population(estimator: Any, cohort: Cohort, kind: str) -> CounterfactualR
     wild = uses_wild(estimator.se, cl, getattr(estimator, "few_clusters", 0))
     few: dict[str, dict[str, Any]] = {}
     seed = getattr(estimator, "seed", None)
-    streams = np.random.SeedSequence(0 if seed is None else seed).spawn(len(cohort.outcomes))
+    streams = wild_streams(seed, len(cohort.outcomes))
     for name, stream in zip(cohort.outcomes, streams, strict=True):
         otype = cohort.outcome_types[name]
         y = cohort.y(name)

@@ -425,8 +425,7 @@ def fit_crossfit(est: Any, cohort: Cohort) -> CounterfactualResults:
                        + "; DoubleML's ATTE score); the default intervals (the cohort's own rate "
                        "and effect) add the cohort's outcome noise from the out-of-fold residuals "
                        "(cohort_std_error)"
-                       + first.se_method[len(first.se_method) if not records
-                                         else first.se_method.find("; interval of the effect"):]
+                       + "".join(first.se_method.partition("; interval of the effect")[1:])
                        + ("; each split's bootstrap standard error in the median rule"
                           if records and est.repetitions > 1 else "")),
             cohort_std_error=combined["cohort_std_error"]))

@@ -41,6 +41,7 @@ from pbr_eval.estimators._outcome_se import (
     outcome_estimate,
     regression_y_weights,
     uses_wild,
+    wild_streams,
 )
 from pbr_eval.estimators._population import fit_population, uses_population_path
 from pbr_eval.estimators.base import Estimator, register, weights_series
@@ -311,7 +312,7 @@ class _DoublyRobust(Estimator):
         wild = uses_wild(self.se, s.cluster, self.few_clusters)
         few: dict[str, dict[str, Any]] = {}
         seed = getattr(self, "seed", None)
-        streams = np.random.SeedSequence(0 if seed is None else seed).spawn(len(cohort.outcomes))
+        streams = wild_streams(seed, len(cohort.outcomes))
         c, tk = ~t & keep, t & keep
         models = [resolve_outcome_model(self.outcome_model, cohort.outcome_types[name])
                   for name in cohort.outcomes]

@@ -304,7 +304,7 @@ class EntropyBalancing(Estimator):
         uses it. ``se="cluster"`` always gives the cluster-robust one.
     seed : int, default 0
         Seed of the wild bootstrap's draws when they are not all enumerated
-        (more than 13 clusters).
+        (more than 13 clusters); None is 0.
 
     Notes
     -----
@@ -372,7 +372,7 @@ class EntropyBalancing(Estimator):
         Minv = balance_jacobian_pinv(p, D, tau)  # one pass for every outcome
         wild = _outcome_se.uses_wild(self.se, cl, self.few_clusters)
         few: dict[str, dict[str, Any]] = {}
-        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        streams = _outcome_se.wild_streams(self.seed, len(cohort.outcomes))
         for name, stream in zip(cohort.outcomes, streams, strict=True):
             y = cohort.y(name)
             mu0, mu1, phi0, phi1 = entropy_att(y, t, p, D, tau, Minv)

@@ -30,6 +30,7 @@ from pbr_eval.estimators._outcome_se import (
     outcome_estimate,
     regression_noise,
     uses_wild,
+    wild_streams,
 )
 from pbr_eval.estimators._overlap import range_warning
 from pbr_eval.estimators._population import fit_population, uses_population_path
@@ -274,7 +275,7 @@ class RegressionAdjustment(Estimator):
         this, the effect's interval comes from the wild cluster restricted
         (score) bootstrap, for every estimand (as for ``"ipw"``); 0 never uses it.
     seed : int, default 0
-        Seed of the wild bootstrap's draws when they are not all enumerated.
+        Seed of the wild bootstrap's draws when they are not all enumerated; None is 0.
 
     Notes
     -----
@@ -349,7 +350,7 @@ class RegressionAdjustment(Estimator):
         families = {}
         wild = uses_wild(self.se, cl, self.few_clusters)
         few: dict[str, dict[str, Any]] = {}
-        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        streams = wild_streams(self.seed, len(cohort.outcomes))
         for name, stream in zip(cohort.outcomes, streams, strict=True):
             otype = cohort.outcome_types[name]
             model = resolve_outcome_model(self.outcome_model, otype)

@@ -46,6 +46,7 @@ from pbr_eval.estimators._outcome_se import (
     note_few_clusters,
     outcome_estimate,
     uses_wild,
+    wild_streams,
     working_outcome_model,
 )
 from pbr_eval.estimators._population import fit_population, uses_population_path
@@ -217,7 +218,7 @@ class InverseProbabilityWeighting(Estimator):
         uses it. ``se="cluster"`` always gives the cluster-robust one.
     seed : int, default 0
         Seed of the wild bootstrap's draws when they are not all enumerated
-        (more than 13 clusters).
+        (more than 13 clusters); None is 0.
 
     Notes
     -----
@@ -300,7 +301,7 @@ class InverseProbabilityWeighting(Estimator):
         estimates = []
         wild = uses_wild(self.se, s.cluster, self.few_clusters)
         few: dict[str, dict[str, Any]] = {}
-        streams = np.random.SeedSequence(self.seed).spawn(len(cohort.outcomes))
+        streams = wild_streams(self.seed, len(cohort.outcomes))
         trimmed = bool(prop.n_trimmed_treated or prop.n_trimmed_comparison)
         # what every outcome shares, once: the rows used and each comparison outcome's weight
         c = ~t & keep
